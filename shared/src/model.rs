@@ -1,0 +1,280 @@
+//! The stored records of EdgeDesk's domain: tenants, keys, agents, contacts, conversations,
+//! messages, tickets, channels and their event history.
+//!
+//! Records carry a `version` that increases on every change; the HTTP layer exposes it as an
+//! `ETag` and checks it against `If-Match`, so two agents editing one ticket never silently
+//! overwrite each other.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ids::*;
+
+/// Free-form attributes (contact attributes, ticket custom fields): JSON scalars or arrays.
+pub type Attributes = BTreeMap<String, serde_json::Value>;
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the wire spelling (as used in query filters).
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(/// An agent's role inside a tenant.
+    Role { Owner = "owner", Admin = "admin", Agent = "agent", Viewer = "viewer" });
+string_enum!(/// What an API key may do.
+    KeyScope { Admin = "admin", Agent = "agent", ReadOnly = "read_only" });
+string_enum!(/// Lifecycle of a conversation.
+    ConversationStatus { Open = "open", Pending = "pending", Snoozed = "snoozed", Resolved = "resolved" });
+string_enum!(/// Lifecycle of a ticket.
+    TicketStatus { New = "new", Open = "open", Pending = "pending", OnHold = "on_hold", Solved = "solved", Closed = "closed" });
+string_enum!(/// Urgency of a ticket or conversation.
+    Priority { Urgent = "urgent", High = "high", Normal = "normal", Low = "low" });
+string_enum!(/// Where a conversation came from.
+    ChannelKind { Web = "web", Api = "api", Email = "email", Telegram = "telegram", Wechat = "wechat" });
+string_enum!(/// Who wrote a message.
+    SenderKind { Contact = "contact", Agent = "agent", Bot = "bot", System = "system" });
+string_enum!(/// Who caused a change recorded in the event history.
+    ActorKind { ApiKey = "api_key", Agent = "agent", Contact = "contact", Channel = "channel", System = "system" });
+
+impl Default for Priority {
+    fn default() -> Self {
+        Priority::Normal
+    }
+}
+
+/// A tenant (workspace): the unit of isolation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// A stored API key. Only a hash of the secret is kept; the full key is shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub scope: KeyScope,
+    /// SHA-256 of the secret half, hex. Keys are 256 random bits, so a fast hash is enough:
+    /// there is nothing to brute-force that a slow hash would protect.
+    pub secret_sha256: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What the API shows of a key: never the secret or its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ApiKeyView {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub scope: KeyScope,
+    /// The first characters of the full key, enough to recognise it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKeyRecord {
+    pub fn view(&self) -> ApiKeyView {
+        ApiKeyView {
+            id: self.id,
+            name: self.name.clone(),
+            scope: self.scope,
+            prefix: crate::auth::key_prefix(&self.tenant_id, &self.id),
+            created_at: self.created_at,
+            revoked_at: self.revoked_at,
+        }
+    }
+}
+
+/// A person who works in the console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Agent {
+    pub id: AgentId,
+    pub tenant_id: TenantId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// A visitor or customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub id: ContactId,
+    pub tenant_id: TenantId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The id the tenant's own systems (or a channel) know this contact by.
+    pub external_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub attributes: Attributes,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// A chat conversation between a contact and the tenant's agents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub tenant_id: TenantId,
+    pub contact_id: ContactId,
+    pub channel: ChannelKind,
+    pub channel_id: Option<ChannelId>,
+    pub subject: Option<String>,
+    pub status: ConversationStatus,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub assignee_id: Option<AgentId>,
+    pub team: Option<String>,
+    pub priority: Priority,
+    pub labels: Vec<String>,
+    /// Sequence number of the newest message (0: none yet).
+    pub last_message_seq: u64,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// Metadata of a file attached to a message; the blob itself is stored apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub url: Option<String>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Sender {
+    pub kind: SenderKind,
+    /// Agent or contact id; absent for bot and system messages.
+    pub id: Option<String>,
+}
+
+/// One message of a conversation. `seq` is dense and gap-free per conversation, so a
+/// client that has seen `seq = n` asks for `after = n` and misses nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub seq: u64,
+    pub sender: Sender,
+    pub body: String,
+    /// A private note: visible to agents only.
+    pub private: bool,
+    pub attachments: Vec<Attachment>,
+    /// The id the channel gave this message, used to drop redelivered webhooks.
+    pub external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A support ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub tenant_id: TenantId,
+    /// Per-tenant sequential number, starting at 1.
+    pub number: u64,
+    pub subject: String,
+    pub description: String,
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub requester_id: Option<ContactId>,
+    pub assignee_id: Option<AgentId>,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub custom_fields: Attributes,
+    pub conversation_id: Option<ConversationId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// An API channel: a tenant's own system posting chat messages through a signed webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiChannelRecord {
+    pub id: ChannelId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    /// Shared HMAC secret. It has to be kept readable to verify signatures.
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the API shows of a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ApiChannelView {
+    pub id: ChannelId,
+    pub name: String,
+    pub inbound_url: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ApiChannelRecord {
+    pub fn view(&self) -> ApiChannelView {
+        ApiChannelView {
+            id: self.id,
+            name: self.name.clone(),
+            inbound_url: format!("/v1/channels/api/{}/inbound", self.id),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Who caused a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub id: Option<String>,
+}
+
+/// One entry of an entity's history: what changed, who did it, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    pub id: EventId,
+    /// The entity the event belongs to (a ticket, conversation, contact ... id).
+    pub subject: String,
+    /// e.g. `ticket.created`, `ticket.updated`, `conversation.message_added`.
+    pub kind: String,
+    pub actor: Actor,
+    pub at: DateTime<Utc>,
+    /// Changed fields as `{field: {from, to}}`, or the created record.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
