@@ -1,0 +1,265 @@
+//! Contacts: the visitors and customers a tenant talks to.
+
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Page};
+use crate::error::ApiError;
+use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
+use crate::ports::Platform;
+use crate::records::{self, Versioned};
+use crate::store::{transact, Tx};
+use edgedesk_shared::api::{CreateContact, UpdateContact};
+use edgedesk_shared::ids::ContactId;
+use edgedesk_shared::model::{Actor, Contact};
+use edgedesk_shared::rbac::Permission;
+
+pub fn external_key(external_id: &str) -> String {
+    format!("contact_ext:{external_id}")
+}
+
+/// Claims `external_id` for `id` inside a transaction; refuses one another contact holds.
+async fn claim_external<P: Platform>(
+    tx: &mut Tx<'_, P>,
+    external_id: &str,
+    id: &ContactId,
+) -> Result<(), ApiError> {
+    match tx.get(&external_key(external_id)).await? {
+        Some(owner) if owner != id.to_string().as_bytes() => Err(ApiError::conflict(
+            "external_id_taken",
+            "another contact has this external_id",
+        )),
+        _ => {
+            tx.put(external_key(external_id), id.to_string().into_bytes());
+            Ok(())
+        }
+    }
+}
+
+/// Builds and stores a new contact inside a tenant transaction.
+pub async fn insert<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    contact: &Contact,
+    actor: Actor,
+) -> Result<(), ApiError> {
+    if let Some(ext) = &contact.external_id {
+        claim_external(tx, ext, &contact.id).await?;
+    }
+    tx.put_json(Contact::storage_key(&contact.id.to_string()), contact)?;
+    record_event(
+        p,
+        tx,
+        &contact.id.to_string(),
+        "contact.created",
+        actor,
+        serde_json::to_value(contact)?,
+    )
+}
+
+pub fn new_contact<P: Platform>(ctx: &Ctx<'_, P>, input: CreateContact) -> Contact {
+    let now = ctx.now();
+    let trim = |s: Option<String>| s.map(|s| s.trim().to_owned());
+    Contact {
+        id: ctx.mint(ContactId::from_parts),
+        tenant_id: ctx.tenant_id,
+        name: trim(input.name),
+        email: trim(input.email),
+        phone: trim(input.phone),
+        external_id: input.external_id,
+        attributes: input.attributes,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
+/// Create a contact.
+#[utoipa::path(post, path = "/v1/contacts", tag = "contacts", request_body = CreateContact,
+    responses((status = 201, body = Contact), (status = 409)), security(("api_key" = [])))]
+pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::Work)?;
+    let input: CreateContact = body(req)?;
+    input.validate()?;
+    let idem = crate::ctx::Idempotency::from_request(req, &ctx.principal)?;
+    let contact = new_contact(ctx, input);
+    let now = ctx.now();
+    transact(ctx.p, &ctx.actor, async |tx| {
+        if let Some(idem) = &idem {
+            if let Some(replayed) = idem.replay(tx, now).await? {
+                return Ok(replayed);
+            }
+            idem.store(
+                tx,
+                now,
+                StatusCode::CREATED,
+                &contact,
+                Some(contact.version),
+            )?;
+        }
+        insert(ctx.p, tx, &contact, ctx.actor_ref()).await?;
+        json_versioned(StatusCode::CREATED, &contact, contact.version)
+    })
+    .await
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(skip_serializing)]
+    limit: Option<usize>,
+    #[serde(skip_serializing)]
+    cursor: Option<String>,
+    email: Option<String>,
+    external_id: Option<String>,
+    updated_since: Option<DateTime<Utc>>,
+}
+
+/// List contacts, newest first.
+#[utoipa::path(get, path = "/v1/contacts", tag = "contacts",
+    params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query), ("email" = Option<String>, Query),
+        ("external_id" = Option<String>, Query), ("updated_since" = Option<DateTime<Utc>>, Query)),
+    responses((status = 200, body = Page<Contact>)), security(("api_key" = [])))]
+pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let q: ListQuery = query(req)?;
+    let page = paginate::<_, Contact>(
+        ctx,
+        &ctx.actor,
+        "contact:",
+        true,
+        q.limit,
+        q.cursor.as_deref(),
+        &filter_fingerprint(&q),
+        |c| {
+            q.email.as_ref().is_none_or(|e| {
+                c.email
+                    .as_ref()
+                    .is_some_and(|ce| ce.eq_ignore_ascii_case(e))
+            }) && q
+                .external_id
+                .as_ref()
+                .is_none_or(|x| c.external_id.as_ref() == Some(x))
+                && q.updated_since.is_none_or(|t| c.updated_at >= t)
+        },
+    )
+    .await?;
+    json(StatusCode::OK, &page)
+}
+
+/// Get a contact.
+#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 200, body = Contact), (status = 404)), security(("api_key" = [])))]
+pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let id: ContactId = path_id(raw_id, "contact")?;
+    records::get::<_, Contact>(ctx, &id.to_string()).await
+}
+
+/// Update a contact; `null` clears a field.
+#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)), request_body = UpdateContact,
+    responses((status = 200, body = Contact), (status = 412)), security(("api_key" = [])))]
+pub async fn update<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Work)?;
+    let id: ContactId = path_id(raw_id, "contact")?;
+    let input: UpdateContact = body(req)?;
+    input.validate()?;
+    let contact = records::update::<_, Contact, _>(
+        ctx,
+        &id.to_string(),
+        if_match(req.headers())?,
+        async |tx, c| {
+            let trim = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_owned());
+            if let Some(v) = &input.name {
+                c.name = trim(v);
+            }
+            if let Some(v) = &input.email {
+                c.email = trim(v);
+            }
+            if let Some(v) = &input.phone {
+                c.phone = trim(v);
+            }
+            if let Some(v) = &input.external_id {
+                if c.external_id != *v {
+                    if let Some(old) = &c.external_id {
+                        tx.delete(external_key(old));
+                    }
+                    if let Some(new) = v {
+                        claim_external(tx, new, &id).await?;
+                    }
+                    c.external_id = v.clone();
+                }
+            }
+            if let Some(a) = &input.attributes {
+                c.attributes = a.clone();
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    json_versioned(StatusCode::OK, &contact, contact.version)
+}
+
+/// Delete a contact.
+#[utoipa::path(delete, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
+    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+pub async fn delete<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Delete)?;
+    let id: ContactId = path_id(raw_id, "contact")?;
+    records::delete::<_, Contact, _>(
+        ctx,
+        &id.to_string(),
+        if_match(req.headers())?,
+        async |tx, c| {
+            if let Some(ext) = &c.external_id {
+                tx.delete(external_key(ext));
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(crate::http::no_content())
+}
+
+/// Shared by every resource's `/events` route.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    #[serde(skip_serializing)]
+    limit: Option<usize>,
+    #[serde(skip_serializing)]
+    cursor: Option<String>,
+}
+
+/// The event history of a record, oldest first. The record must exist in the caller's tenant.
+pub async fn events<P: Platform, T: Versioned>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let _: T = records::load(ctx, id).await?;
+    let q: EventsQuery = query(req)?;
+    let prefix = format!("event:{id}:");
+    let page: Page<edgedesk_shared::model::Event> = paginate(
+        ctx,
+        &ctx.actor,
+        &prefix,
+        false,
+        q.limit,
+        q.cursor.as_deref(),
+        &filter_fingerprint(&q),
+        |_| true,
+    )
+    .await?;
+    json(StatusCode::OK, &page)
+}

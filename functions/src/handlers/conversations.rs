@@ -1,0 +1,692 @@
+//! Conversations and their messages.
+//!
+//! The conversation record (status, assignee, labels, last activity) lives in the tenant's
+//! actor, where the inbox lists it; its messages live in the conversation's own actor, where
+//! appends are serialised and numbered 1, 2, 3 … with no gaps, so clients catch up by `after`.
+
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
+use crate::error::ApiError;
+use crate::handlers::tickets::{assignee_matches, check_refs};
+use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
+use crate::ports::{Platform, Scan};
+use crate::records::{self, Versioned};
+use crate::store::{conversation_actor, scan_json, transact};
+use edgedesk_shared::api::{limits, CreateConversation, NewMessage, UpdateConversation};
+use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, MessageId};
+use edgedesk_shared::model::{
+    Actor, ActorKind, Agent, Attachment, ChannelKind, Contact, Conversation, ConversationStatus,
+    Message, Priority, Sender, SenderKind,
+};
+use edgedesk_shared::rbac::Permission;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Head {
+    seq: u64,
+}
+
+pub fn message_key(seq: u64) -> String {
+    format!("msg:{seq:020}")
+}
+
+/// A message about to be appended.
+pub struct Draft {
+    pub sender: Sender,
+    pub body: String,
+    pub private: bool,
+    pub attachments: Vec<Attachment>,
+    pub external_id: Option<String>,
+}
+
+/// The result of an append: the message, and whether it was already there (a redelivery).
+pub struct Appended {
+    pub message: Message,
+    pub duplicate: bool,
+    pub replay: Option<Response>,
+}
+
+/// Appends a message to a conversation's actor, then brings the tenant's conversation record
+/// up to date (last activity; a contact writing reopens a resolved or snoozed conversation).
+/// `summary` is the tenant actor holding the conversation record, or `None` while the record
+/// is not written yet (a conversation created with its first message).
+pub async fn append<P: Platform>(
+    p: &P,
+    summary: Option<&str>,
+    conversation_id: &ConversationId,
+    draft: Draft,
+    idem: Option<&Idempotency>,
+    actor: Actor,
+) -> Result<Appended, ApiError> {
+    let cactor = conversation_actor(conversation_id);
+    let now = p.now();
+    let (mid_ms, mid_r) = crate::ctx::id_parts(p);
+    let appended = transact(p, &cactor, async |tx| {
+        if let Some(idem) = idem {
+            if let Some(replayed) = idem.replay(tx, now).await? {
+                return Ok(Err(replayed));
+            }
+        }
+        if let Some(ext) = &draft.external_id {
+            if let Some(seq) = tx.get_json::<u64>(&format!("msg_ext:{ext}")).await? {
+                let existing: Message = tx
+                    .get_json(&message_key(seq))
+                    .await?
+                    .ok_or_else(ApiError::internal)?;
+                return Ok(Ok((existing, true)));
+            }
+        }
+        let mut head: Head = tx.get_json("head").await?.unwrap_or_default();
+        head.seq += 1;
+        let message = Message {
+            id: MessageId::from_parts(mid_ms, mid_r),
+            conversation_id: *conversation_id,
+            seq: head.seq,
+            sender: draft.sender.clone(),
+            body: draft.body.clone(),
+            private: draft.private,
+            attachments: draft.attachments.clone(),
+            external_id: draft.external_id.clone(),
+            created_at: now,
+        };
+        tx.put_json("head", &head)?;
+        tx.put_json(message_key(head.seq), &message)?;
+        if let Some(ext) = &draft.external_id {
+            tx.put_json(format!("msg_ext:{ext}"), &head.seq)?;
+        }
+        if let Some(idem) = idem {
+            idem.store(tx, now, StatusCode::CREATED, &message, None)?;
+        }
+        Ok(Ok((message, false)))
+    })
+    .await?;
+    let (message, duplicate) = match appended {
+        Ok(m) => m,
+        Err(replay) => {
+            return Ok(Appended {
+                message: placeholder(conversation_id),
+                duplicate: true,
+                replay: Some(replay),
+            })
+        }
+    };
+    if let (false, Some(tenant_actor)) = (duplicate, summary) {
+        touch_summary(p, tenant_actor, conversation_id, &message, actor).await?;
+    }
+    Ok(Appended {
+        message,
+        duplicate,
+        replay: None,
+    })
+}
+
+// A replayed idempotent request answers with the stored response; the message value is unused.
+fn placeholder(conversation_id: &ConversationId) -> Message {
+    Message {
+        id: MessageId::from_parts(0, 0),
+        conversation_id: *conversation_id,
+        seq: 0,
+        sender: Sender {
+            kind: SenderKind::System,
+            id: None,
+        },
+        body: String::new(),
+        private: false,
+        attachments: Vec::new(),
+        external_id: None,
+        created_at: DateTime::<Utc>::MIN_UTC,
+    }
+}
+
+async fn touch_summary<P: Platform>(
+    p: &P,
+    tenant_actor: &str,
+    conversation_id: &ConversationId,
+    message: &Message,
+    actor: Actor,
+) -> Result<(), ApiError> {
+    let key = Conversation::storage_key(&conversation_id.to_string());
+    transact(p, tenant_actor, async |tx| {
+        let Some(mut c) = tx.get_json::<Conversation>(&key).await? else {
+            return Ok(());
+        };
+        if c.last_message_seq >= message.seq {
+            return Ok(());
+        }
+        c.last_message_seq = message.seq;
+        c.last_message_at = Some(message.created_at);
+        let reopen =
+            message.sender.kind == SenderKind::Contact && c.status != ConversationStatus::Open;
+        if reopen {
+            let from = c.status;
+            c.status = ConversationStatus::Open;
+            c.snoozed_until = None;
+            record_event(
+                p,
+                tx,
+                &c.id.to_string(),
+                "conversation.updated",
+                actor.clone(),
+                serde_json::json!({"status": {"from": from, "to": c.status}}),
+            )?;
+        }
+        c.touch(message.created_at);
+        let (ms, r) = crate::ctx::id_parts(p);
+        crate::ctx::note_activity(
+            tx,
+            &edgedesk_shared::ids::EventId::from_parts(ms, r),
+            &c.id.to_string(),
+            "conversation.message_added",
+        )?;
+        tx.put_json(key.clone(), &c)
+    })
+    .await
+}
+
+/// Who a message posted by this caller is from, checked against the tenant's records.
+async fn resolve_sender<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    conversation: &Conversation,
+    input: &NewMessage,
+) -> Result<Sender, ApiError> {
+    let Some(s) = &input.sender else {
+        return Ok(Sender {
+            kind: SenderKind::Agent,
+            id: Some(ctx.principal.id.clone()),
+        });
+    };
+    match s.kind {
+        SenderKind::Agent => {
+            let id = s.id.as_deref().unwrap_or_default();
+            let agent: Option<Agent> = match id.parse::<edgedesk_shared::ids::AgentId>() {
+                Ok(aid) => {
+                    crate::store::get_json(ctx.p, &ctx.actor, &Agent::storage_key(&aid.to_string()))
+                        .await?
+                }
+                Err(_) => None,
+            };
+            match agent {
+                Some(a) if a.active => Ok(Sender {
+                    kind: SenderKind::Agent,
+                    id: Some(a.id.to_string()),
+                }),
+                _ => Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "sender.id: no such active agent",
+                )),
+            }
+        }
+        SenderKind::Contact => {
+            if s.id.as_deref() != Some(conversation.contact_id.to_string().as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "sender.id: must be the conversation's contact",
+                ));
+            }
+            Ok(Sender {
+                kind: SenderKind::Contact,
+                id: s.id.clone(),
+            })
+        }
+        kind => Ok(Sender { kind, id: None }),
+    }
+}
+
+/// Create a conversation, optionally with its first message.
+#[utoipa::path(post, path = "/v1/conversations", tag = "conversations", request_body = CreateConversation,
+    responses((status = 201, body = Conversation), (status = 422)), security(("api_key" = [])))]
+pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::Work)?;
+    let input: CreateConversation = body(req)?;
+    input.validate()?;
+    let idem = Idempotency::from_request(req, &ctx.principal)?;
+    let now = ctx.now();
+    let id = ctx.mint(ConversationId::from_parts);
+    let mut conversation = Conversation {
+        id,
+        tenant_id: ctx.tenant_id,
+        contact_id: input.contact_id,
+        channel: input.channel.unwrap_or(ChannelKind::Api),
+        channel_id: None,
+        subject: input.subject.as_ref().map(|s| s.trim().to_owned()),
+        status: ConversationStatus::Open,
+        snoozed_until: None,
+        assignee_id: input.assignee_id,
+        team: input.team.clone(),
+        priority: input.priority.unwrap_or_default(),
+        labels: input.labels.clone(),
+        last_message_seq: 0,
+        last_message_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    // Check references before the first message is written, so a refused request leaves
+    // nothing behind; the transaction below checks them again against concurrent deletes.
+    transact(ctx.p, &ctx.actor, async |tx| {
+        check_refs(
+            tx,
+            Some(&input.contact_id),
+            input.assignee_id.as_ref(),
+            None,
+        )
+        .await
+    })
+    .await?;
+    // The message goes first, into the new conversation's own actor: until the record below
+    // is committed nothing can reach it, so a failure in between leaves nothing visible.
+    if let Some(m) = &input.message {
+        let sender = resolve_sender(ctx, &conversation, m).await?;
+        let draft = Draft {
+            sender,
+            body: m.body.clone(),
+            private: m.private,
+            attachments: m.attachments.clone(),
+            external_id: None,
+        };
+        let appended = append(ctx.p, None, &id, draft, None, ctx.actor_ref()).await?;
+        conversation.last_message_seq = appended.message.seq;
+        conversation.last_message_at = Some(appended.message.created_at);
+    }
+    transact(ctx.p, &ctx.actor, async |tx| {
+        if let Some(idem) = &idem {
+            if let Some(replayed) = idem.replay(tx, now).await? {
+                return Ok(replayed);
+            }
+            idem.store(
+                tx,
+                now,
+                StatusCode::CREATED,
+                &conversation,
+                Some(conversation.version),
+            )?;
+        }
+        check_refs(
+            tx,
+            Some(&input.contact_id),
+            input.assignee_id.as_ref(),
+            None,
+        )
+        .await?;
+        tx.put_json(Conversation::storage_key(&id.to_string()), &conversation)?;
+        record_event(
+            ctx.p,
+            tx,
+            &id.to_string(),
+            "conversation.created",
+            ctx.actor_ref(),
+            serde_json::to_value(&conversation)?,
+        )?;
+        json_versioned(StatusCode::CREATED, &conversation, conversation.version)
+    })
+    .await
+}
+
+/// Finds the contact's open conversation on a channel, or starts one.
+pub async fn find_or_open<P: Platform>(
+    p: &P,
+    tenant_actor: &str,
+    tenant_id: edgedesk_shared::ids::TenantId,
+    contact: &Contact,
+    channel: ChannelKind,
+    channel_id: &ChannelId,
+    actor: Actor,
+) -> Result<Conversation, ApiError> {
+    let pointer = format!("conv_open:{channel_id}:{}", contact.id);
+    let (ms, r) = crate::ctx::id_parts(p);
+    let now = p.now();
+    transact(p, tenant_actor, async |tx| {
+        if let Some(raw) = tx.get(&pointer).await? {
+            let key = Conversation::storage_key(
+                std::str::from_utf8(&raw).map_err(|_| ApiError::internal())?,
+            );
+            if let Some(c) = tx.get_json::<Conversation>(&key).await? {
+                if c.status != ConversationStatus::Resolved {
+                    return Ok(c);
+                }
+            }
+        }
+        let c = Conversation {
+            id: ConversationId::from_parts(ms, r),
+            tenant_id,
+            contact_id: contact.id,
+            channel,
+            channel_id: Some(*channel_id),
+            subject: None,
+            status: ConversationStatus::Open,
+            snoozed_until: None,
+            assignee_id: None,
+            team: None,
+            priority: Priority::Normal,
+            labels: Vec::new(),
+            last_message_seq: 0,
+            last_message_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        tx.put(pointer.clone(), c.id.to_string().into_bytes());
+        tx.put_json(Conversation::storage_key(&c.id.to_string()), &c)?;
+        record_event(
+            p,
+            tx,
+            &c.id.to_string(),
+            "conversation.created",
+            actor.clone(),
+            serde_json::to_value(&c)?,
+        )?;
+        Ok(c)
+    })
+    .await
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(skip_serializing)]
+    limit: Option<usize>,
+    #[serde(skip_serializing)]
+    cursor: Option<String>,
+    status: Option<ConversationStatus>,
+    /// An agent id, or `none` for unassigned.
+    assignee: Option<String>,
+    /// A label.
+    tag: Option<String>,
+    team: Option<String>,
+    channel: Option<ChannelKind>,
+    contact_id: Option<ContactId>,
+    updated_since: Option<DateTime<Utc>>,
+}
+
+/// List conversations, newest first, with filters.
+#[utoipa::path(get, path = "/v1/conversations", tag = "conversations",
+    params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query), ("status" = Option<ConversationStatus>, Query),
+        ("assignee" = Option<String>, Query, description = "agent id or `none`"), ("tag" = Option<String>, Query, description = "a label"),
+        ("team" = Option<String>, Query), ("channel" = Option<ChannelKind>, Query), ("contact_id" = Option<String>, Query),
+        ("updated_since" = Option<DateTime<Utc>>, Query)),
+    responses((status = 200, body = crate::ctx::Page<Conversation>)), security(("api_key" = [])))]
+pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let q: ListQuery = query(req)?;
+    assignee_matches(q.assignee.as_deref(), None)?;
+    let page = paginate::<_, Conversation>(
+        ctx,
+        &ctx.actor,
+        "conversation:",
+        true,
+        q.limit,
+        q.cursor.as_deref(),
+        &filter_fingerprint(&q),
+        |c| {
+            q.status.is_none_or(|s| c.status == s)
+                && assignee_matches(q.assignee.as_deref(), c.assignee_id.as_ref()).unwrap_or(false)
+                && q.tag.as_ref().is_none_or(|t| c.labels.contains(t))
+                && q.team.as_ref().is_none_or(|t| c.team.as_ref() == Some(t))
+                && q.channel.is_none_or(|ch| c.channel == ch)
+                && q.contact_id.is_none_or(|id| c.contact_id == id)
+                && q.updated_since.is_none_or(|t| c.updated_at >= t)
+        },
+    )
+    .await?;
+    json(StatusCode::OK, &page)
+}
+
+/// Get a conversation.
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = Conversation), (status = 404)), security(("api_key" = [])))]
+pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let id: ConversationId = path_id(raw_id, "conversation")?;
+    records::get::<_, Conversation>(ctx, &id.to_string()).await
+}
+
+/// Update a conversation: status, snooze, assignment, team, priority, labels.
+#[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body = UpdateConversation, responses((status = 200, body = Conversation), (status = 412)), security(("api_key" = [])))]
+pub async fn update<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Work)?;
+    let id: ConversationId = path_id(raw_id, "conversation")?;
+    let input: UpdateConversation = body(req)?;
+    input.validate()?;
+    let now = ctx.now();
+    let c = records::update::<_, Conversation, _>(
+        ctx,
+        &id.to_string(),
+        if_match(req.headers())?,
+        async |tx, c| {
+            if let Some(Some(a)) = &input.assignee_id {
+                check_refs(tx, None, Some(a), None).await?;
+            }
+            if let Some(status) = input.status {
+                c.status = status;
+                if status != ConversationStatus::Snoozed {
+                    c.snoozed_until = None;
+                }
+            }
+            if let Some(until) = input.snoozed_until {
+                if let Some(t) = until {
+                    if t <= now {
+                        return Err(ApiError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "validation_failed",
+                            "snoozed_until: must be in the future",
+                        ));
+                    }
+                    if c.status != ConversationStatus::Snoozed {
+                        return Err(ApiError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "validation_failed",
+                            "snoozed_until: the conversation is not snoozed",
+                        ));
+                    }
+                }
+                c.snoozed_until = until;
+            }
+            if let Some(v) = input.assignee_id {
+                c.assignee_id = v;
+            }
+            if let Some(v) = &input.team {
+                c.team = v.clone();
+            }
+            if let Some(v) = &input.subject {
+                c.subject = v.as_ref().map(|s| s.trim().to_owned());
+            }
+            if let Some(v) = input.priority {
+                c.priority = v;
+            }
+            if let Some(v) = &input.labels {
+                c.labels = v.clone();
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    if let (ConversationStatus::Snoozed, Some(until)) = (c.status, c.snoozed_until) {
+        if matches!(input.snoozed_until, Some(Some(_))) {
+            let job = crate::alarms::Job::Unsnooze {
+                tenant_id: ctx.tenant_id,
+                conversation_id: c.id,
+                until,
+            };
+            crate::alarms::schedule(ctx.p, until, &job).await?;
+        }
+    }
+    json_versioned(StatusCode::OK, &c, c.version)
+}
+
+/// Delete a conversation and its messages.
+#[utoipa::path(delete, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+pub async fn delete<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Delete)?;
+    let id: ConversationId = path_id(raw_id, "conversation")?;
+    let removed = records::delete::<_, Conversation, _>(
+        ctx,
+        &id.to_string(),
+        if_match(req.headers())?,
+        async |tx, c| {
+            if let Some(ch) = &c.channel_id {
+                let pointer = format!("conv_open:{ch}:{}", c.contact_id);
+                if tx.get(&pointer).await?.as_deref() == Some(c.id.to_string().as_bytes()) {
+                    tx.delete(pointer);
+                }
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    // Once the record is gone nothing reaches the messages; clear them in batches.
+    let cactor = conversation_actor(&removed.id);
+    loop {
+        let rows = ctx
+            .p
+            .scan(
+                &cactor,
+                &Scan {
+                    prefix: String::new(),
+                    after: None,
+                    limit: 500,
+                    reverse: false,
+                },
+            )
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let batch = crate::ports::WriteBatch {
+            deletes: rows.into_iter().map(|(k, _)| k).collect(),
+            ..Default::default()
+        };
+        ctx.p.commit(&cactor, batch).await?;
+    }
+    Ok(crate::http::no_content())
+}
+
+/// Post a message or a private note.
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header)), request_body = NewMessage,
+    responses((status = 201, body = Message), (status = 404), (status = 422)), security(("api_key" = [])))]
+pub async fn post_message<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Work)?;
+    let id: ConversationId = path_id(raw_id, "conversation")?;
+    let input: NewMessage = body(req)?;
+    input.validate("")?;
+    let conversation: Conversation = records::load(ctx, &id.to_string()).await?;
+    let sender = resolve_sender(ctx, &conversation, &input).await?;
+    let idem = Idempotency::from_request(req, &ctx.principal)?;
+    let draft = Draft {
+        sender,
+        body: input.body,
+        private: input.private,
+        attachments: input.attachments,
+        external_id: None,
+    };
+    let appended = append(
+        ctx.p,
+        Some(&ctx.actor),
+        &id,
+        draft,
+        idem.as_ref(),
+        ctx.actor_ref(),
+    )
+    .await?;
+    match appended.replay {
+        Some(r) => Ok(r),
+        None => json(StatusCode::CREATED, &appended.message),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesQuery {
+    /// Only messages with `seq` greater than this.
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// A page of messages, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessagePage {
+    pub data: Vec<Message>,
+    /// The `seq` of the last message returned: pass it as `after` to continue.
+    pub last_seq: u64,
+    pub has_more: bool,
+}
+
+/// List messages in order; `after` resumes from a sequence number.
+#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations",
+    params(("id" = String, Path), ("after" = Option<u64>, Query), ("limit" = Option<usize>, Query)),
+    responses((status = 200, body = MessagePage), (status = 404)), security(("api_key" = [])))]
+pub async fn list_messages<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let id: ConversationId = path_id(raw_id, "conversation")?;
+    let _: Conversation = records::load(ctx, &id.to_string()).await?;
+    let q: MessagesQuery = query(req)?;
+    let limit = q.limit.unwrap_or(limits::MAX_PAGE_SIZE);
+    if limit == 0 || limit > limits::MAX_PAGE_SIZE {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {}", limits::MAX_PAGE_SIZE),
+        ));
+    }
+    let after = q.after.unwrap_or(0);
+    let scan = Scan {
+        prefix: "msg:".into(),
+        after: Some(message_key(after)),
+        limit: limit + 1,
+        reverse: false,
+    };
+    let mut rows: Vec<Message> = scan_json(ctx.p, &conversation_actor(&id), &scan)
+        .await?
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let last_seq = rows.last().map_or(after, |m| m.seq);
+    json(
+        StatusCode::OK,
+        &MessagePage {
+            data: rows,
+            last_seq,
+            has_more,
+        },
+    )
+}
+
+/// The event history of a conversation.
+#[utoipa::path(get, path = "/v1/conversations/{id}/events", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = crate::ctx::Page<edgedesk_shared::model::Event>)), security(("api_key" = [])))]
+pub async fn events<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let id: ConversationId = path_id(raw_id, "conversation")?;
+    crate::handlers::contacts::events::<_, Conversation>(ctx, &id.to_string(), req).await
+}
+
+pub fn system_actor(kind: ActorKind, id: String) -> Actor {
+    Actor { kind, id: Some(id) }
+}

@@ -1,0 +1,147 @@
+//! API keys: create (shown once), list (prefix only), revoke.
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Page};
+use crate::error::ApiError;
+use crate::http::{body, json, path_id, query, Request, Response};
+use crate::ports::{Platform, Storage};
+use crate::store::{transact, Tx};
+use edgedesk_shared::api::CreateApiKey;
+use edgedesk_shared::auth::{format_key, hash_secret, parse_key};
+use edgedesk_shared::ids::ApiKeyId;
+use edgedesk_shared::model::{ApiKeyRecord, ApiKeyView, KeyScope};
+use edgedesk_shared::rbac::{may_grant, scope_role, Permission};
+
+/// A freshly created key: `key` is shown this once and never again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewKey {
+    #[serde(flatten)]
+    pub view: ApiKeyView,
+    pub key: String,
+}
+
+pub fn key_record_key(id: &ApiKeyId) -> String {
+    format!("key:{id}")
+}
+
+/// Creates a key inside a tenant transaction.
+pub fn mint_key<P: Platform, S: Storage>(
+    ctx: &Ctx<'_, P>,
+    tx: &mut Tx<'_, S>,
+    name: &str,
+    scope: KeyScope,
+) -> Result<NewKey, ApiError> {
+    let id = ctx.mint(ApiKeyId::from_parts);
+    let mut secret = [0u8; 32];
+    ctx.p.fill(&mut secret);
+    let key = format_key(&ctx.tenant_id, &id, &secret);
+    let parsed = parse_key(&key).map_err(|_| ApiError::internal())?;
+    let record = ApiKeyRecord {
+        id,
+        tenant_id: ctx.tenant_id,
+        name: name.trim().to_owned(),
+        scope,
+        secret_sha256: hash_secret(parsed.secret),
+        created_at: ctx.now(),
+        revoked_at: None,
+    };
+    tx.put_json(key_record_key(&id), &record)?;
+    Ok(NewKey {
+        view: record.view(),
+        key,
+    })
+}
+
+/// Create an API key.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = CreateApiKey,
+    responses((status = 201, body = NewKey)), security(("api_key" = [])))]
+pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageKeys)?;
+    let input: CreateApiKey = body(req)?;
+    input.validate()?;
+    if !may_grant(ctx.principal.role, scope_role(input.scope)) {
+        return Err(ApiError::forbidden(
+            "a key cannot grant more than its creator holds",
+        ));
+    }
+    let key = transact(ctx.p, &ctx.actor, async |tx| {
+        let key = mint_key(ctx, tx, &input.name, input.scope)?;
+        record_event(
+            ctx.p,
+            tx,
+            &ctx.tenant_id.to_string(),
+            "api_key.created",
+            ctx.actor_ref(),
+            serde_json::json!({"key_id": key.view.id, "scope": input.scope}),
+        )?;
+        Ok(key)
+    })
+    .await?;
+    json(StatusCode::CREATED, &key)
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(skip_serializing)]
+    limit: Option<usize>,
+    #[serde(skip_serializing)]
+    cursor: Option<String>,
+}
+
+/// List API keys (prefixes only).
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys",
+    params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<ApiKeyView>)), security(("api_key" = [])))]
+pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageKeys)?;
+    let q: ListQuery = query(req)?;
+    let page = paginate::<_, ApiKeyRecord>(
+        ctx,
+        &ctx.actor,
+        "key:",
+        true,
+        q.limit,
+        q.cursor.as_deref(),
+        &filter_fingerprint(&q),
+        |_| true,
+    )
+    .await?;
+    let page = Page {
+        data: page.data.iter().map(ApiKeyRecord::view).collect(),
+        next_cursor: page.next_cursor,
+    };
+    json(StatusCode::OK, &page)
+}
+
+/// Revoke an API key; it stops working at once.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys",
+    params(("id" = String, Path)), responses((status = 200, body = ApiKeyView)), security(("api_key" = [])))]
+pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageKeys)?;
+    let id: ApiKeyId = path_id(raw_id, "API key")?;
+    let view = transact(ctx.p, &ctx.actor, async |tx| {
+        let mut record: ApiKeyRecord = tx
+            .get_json(&key_record_key(&id))
+            .await?
+            .ok_or_else(|| ApiError::not_found("API key"))?;
+        if record.revoked_at.is_none() {
+            record.revoked_at = Some(ctx.now());
+            tx.put_json(key_record_key(&id), &record)?;
+            record_event(
+                ctx.p,
+                tx,
+                &ctx.tenant_id.to_string(),
+                "api_key.revoked",
+                ctx.actor_ref(),
+                serde_json::json!({"key_id": id}),
+            )?;
+        }
+        Ok(record.view())
+    })
+    .await?;
+    json(StatusCode::OK, &view)
+}

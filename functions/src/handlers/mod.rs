@@ -1,0 +1,11 @@
+//! The HTTP handlers, one module per resource.
+
+pub mod agents;
+pub mod auth;
+pub mod channels;
+pub mod contacts;
+pub mod conversations;
+pub mod keys;
+pub mod tenants;
+pub mod tickets;
+pub mod widget;

@@ -1,0 +1,294 @@
+//! Tickets: per-tenant numbered support cases.
+
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
+use crate::error::ApiError;
+use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
+use crate::ports::Platform;
+use crate::records::{self, Versioned};
+use crate::store::{transact, Tx};
+use edgedesk_shared::api::{CreateTicket, UpdateTicket};
+use edgedesk_shared::ids::{AgentId, ContactId, ConversationId, TicketId};
+use edgedesk_shared::model::{Agent, Contact, Conversation, Priority, Ticket, TicketStatus};
+use edgedesk_shared::rbac::Permission;
+
+const SEQ_KEY: &str = "seq:ticket";
+
+/// Checks, inside the transaction, that referenced records exist in this tenant. A reference
+/// to another tenant's record is as unknown as a made-up one.
+pub async fn check_refs<P: Platform>(
+    tx: &mut Tx<'_, P>,
+    requester: Option<&ContactId>,
+    assignee: Option<&AgentId>,
+    conversation: Option<&ConversationId>,
+) -> Result<(), ApiError> {
+    if let Some(id) = requester {
+        if tx
+            .get(&Contact::storage_key(&id.to_string()))
+            .await?
+            .is_none()
+        {
+            return Err(unknown_ref("requester_id", "contact"));
+        }
+    }
+    if let Some(id) = assignee {
+        match tx
+            .get_json::<Agent>(&Agent::storage_key(&id.to_string()))
+            .await?
+        {
+            Some(a) if a.active => {}
+            Some(_) => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "assignee_id: agent is deactivated",
+                ))
+            }
+            None => return Err(unknown_ref("assignee_id", "agent")),
+        }
+    }
+    if let Some(id) = conversation {
+        if tx
+            .get(&Conversation::storage_key(&id.to_string()))
+            .await?
+            .is_none()
+        {
+            return Err(unknown_ref("conversation_id", "conversation"));
+        }
+    }
+    Ok(())
+}
+
+fn unknown_ref(field: &str, what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        format!("{field}: no such {what}"),
+    )
+}
+
+/// Create a ticket. Numbers are sequential per tenant.
+#[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = CreateTicket,
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retried create with the same key returns the first result")),
+    responses((status = 201, body = Ticket), (status = 422)), security(("api_key" = [])))]
+pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::Work)?;
+    let input: CreateTicket = body(req)?;
+    input.validate()?;
+    let idem = Idempotency::from_request(req, &ctx.principal)?;
+    let id = ctx.mint(TicketId::from_parts);
+    let now = ctx.now();
+    transact(ctx.p, &ctx.actor, async |tx| {
+        if let Some(idem) = &idem {
+            if let Some(replayed) = idem.replay(tx, now).await? {
+                return Ok(replayed);
+            }
+        }
+        check_refs(
+            tx,
+            input.requester_id.as_ref(),
+            input.assignee_id.as_ref(),
+            input.conversation_id.as_ref(),
+        )
+        .await?;
+        let number = match tx.get(SEQ_KEY).await? {
+            Some(b) => {
+                std::str::from_utf8(&b)
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(ApiError::internal)?
+                    + 1
+            }
+            None => 1,
+        };
+        tx.put(SEQ_KEY, number.to_string().into_bytes());
+        let ticket = Ticket {
+            id,
+            tenant_id: ctx.tenant_id,
+            number,
+            subject: input.subject.trim().to_owned(),
+            description: input.description.clone(),
+            status: input.status.unwrap_or(TicketStatus::New),
+            priority: input.priority.unwrap_or_default(),
+            requester_id: input.requester_id,
+            assignee_id: input.assignee_id,
+            tags: input.tags.clone(),
+            custom_fields: input.custom_fields.clone(),
+            conversation_id: input.conversation_id,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        tx.put_json(Ticket::storage_key(&id.to_string()), &ticket)?;
+        record_event(
+            ctx.p,
+            tx,
+            &id.to_string(),
+            "ticket.created",
+            ctx.actor_ref(),
+            serde_json::to_value(&ticket)?,
+        )?;
+        if let Some(idem) = &idem {
+            idem.store(tx, now, StatusCode::CREATED, &ticket, Some(ticket.version))?;
+        }
+        json_versioned(StatusCode::CREATED, &ticket, ticket.version)
+    })
+    .await
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(skip_serializing)]
+    limit: Option<usize>,
+    #[serde(skip_serializing)]
+    cursor: Option<String>,
+    status: Option<TicketStatus>,
+    priority: Option<Priority>,
+    /// An agent id, or `none` for unassigned.
+    assignee: Option<String>,
+    requester_id: Option<ContactId>,
+    tag: Option<String>,
+    updated_since: Option<DateTime<Utc>>,
+}
+
+/// Matches an `assignee` filter (`none` or an agent id) against an assignee.
+pub fn assignee_matches(
+    filter: Option<&str>,
+    assignee: Option<&AgentId>,
+) -> Result<bool, ApiError> {
+    Ok(match filter {
+        None => true,
+        Some("none") => assignee.is_none(),
+        Some(raw) => {
+            let id: AgentId = raw.parse().map_err(|_| {
+                ApiError::bad_request("invalid_query", "assignee must be an agent id or `none`")
+            })?;
+            assignee == Some(&id)
+        }
+    })
+}
+
+/// List tickets, newest first, with filters.
+#[utoipa::path(get, path = "/v1/tickets", tag = "tickets",
+    params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query), ("status" = Option<TicketStatus>, Query),
+        ("priority" = Option<Priority>, Query), ("assignee" = Option<String>, Query, description = "agent id or `none`"),
+        ("requester_id" = Option<String>, Query), ("tag" = Option<String>, Query), ("updated_since" = Option<DateTime<Utc>>, Query)),
+    responses((status = 200, body = crate::ctx::Page<Ticket>)), security(("api_key" = [])))]
+pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let q: ListQuery = query(req)?;
+    assignee_matches(q.assignee.as_deref(), None)?;
+    let page = paginate::<_, Ticket>(
+        ctx,
+        &ctx.actor,
+        "ticket:",
+        true,
+        q.limit,
+        q.cursor.as_deref(),
+        &filter_fingerprint(&q),
+        |t| {
+            q.status.is_none_or(|s| t.status == s)
+                && q.priority.is_none_or(|p| t.priority == p)
+                && assignee_matches(q.assignee.as_deref(), t.assignee_id.as_ref()).unwrap_or(false)
+                && q.requester_id.is_none_or(|r| t.requester_id == Some(r))
+                && q.tag.as_ref().is_none_or(|tag| t.tags.contains(tag))
+                && q.updated_since.is_none_or(|since| t.updated_at >= since)
+        },
+    )
+    .await?;
+    json(StatusCode::OK, &page)
+}
+
+/// Get a ticket.
+#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, body = Ticket), (status = 404)), security(("api_key" = [])))]
+pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let id: TicketId = path_id(raw_id, "ticket")?;
+    records::get::<_, Ticket>(ctx, &id.to_string()).await
+}
+
+/// Update a ticket. Send `If-Match` with the ETag you read to avoid overwriting others.
+#[utoipa::path(patch, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body = UpdateTicket, responses((status = 200, body = Ticket), (status = 412)), security(("api_key" = [])))]
+pub async fn update<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Work)?;
+    let id: TicketId = path_id(raw_id, "ticket")?;
+    let input: UpdateTicket = body(req)?;
+    input.validate()?;
+    let ticket = records::update::<_, Ticket, _>(
+        ctx,
+        &id.to_string(),
+        if_match(req.headers())?,
+        async |tx, t| {
+            let requester = input.requester_id.flatten();
+            let assignee = input.assignee_id.flatten();
+            let conversation = input.conversation_id.flatten();
+            check_refs(
+                tx,
+                requester.as_ref(),
+                assignee.as_ref(),
+                conversation.as_ref(),
+            )
+            .await?;
+            if let Some(v) = &input.subject {
+                t.subject = v.trim().to_owned();
+            }
+            if let Some(v) = &input.description {
+                t.description = v.clone();
+            }
+            if let Some(v) = input.status {
+                t.status = v;
+            }
+            if let Some(v) = input.priority {
+                t.priority = v;
+            }
+            if let Some(v) = input.requester_id {
+                t.requester_id = v;
+            }
+            if let Some(v) = input.assignee_id {
+                t.assignee_id = v;
+            }
+            if let Some(v) = &input.tags {
+                t.tags = v.clone();
+            }
+            if let Some(v) = &input.custom_fields {
+                t.custom_fields = v.clone();
+            }
+            if let Some(v) = input.conversation_id {
+                t.conversation_id = v;
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    json_versioned(StatusCode::OK, &ticket, ticket.version)
+}
+
+/// Delete a ticket.
+#[utoipa::path(delete, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+pub async fn delete<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Delete)?;
+    let id: TicketId = path_id(raw_id, "ticket")?;
+    records::delete::<_, Ticket, _>(
+        ctx,
+        &id.to_string(),
+        if_match(req.headers())?,
+        async |_, _| Ok(()),
+    )
+    .await?;
+    Ok(crate::http::no_content())
+}

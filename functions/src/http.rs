@@ -1,0 +1,148 @@
+//! Request and response plumbing shared by the handlers: JSON bodies, query strings,
+//! ETags, and the headers that tell the host what to log.
+
+use http::header::{HeaderValue, CONTENT_TYPE, ETAG};
+use http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use edgedesk_shared::api::limits;
+
+pub type Request = http::Request<Vec<u8>>;
+pub type Response = http::Response<Vec<u8>>;
+
+/// Response header naming the tenant a request acted for; the host logs and strips it.
+pub const TENANT_HEADER: &str = "x-edgedesk-tenant";
+/// Response header naming the matched route pattern; the host logs and strips it.
+pub const ROUTE_HEADER: &str = "x-edgedesk-route";
+
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value)?;
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(resp)
+}
+
+/// A JSON response carrying the record's version as a strong ETag.
+pub fn json_versioned<T: Serialize>(
+    status: StatusCode,
+    value: &T,
+    version: u64,
+) -> Result<Response, ApiError> {
+    let mut resp = json(status, value)?;
+    resp.headers_mut().insert(ETAG, etag(version));
+    Ok(resp)
+}
+
+pub fn no_content() -> Response {
+    let mut resp = Response::new(Vec::new());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp
+}
+
+pub fn error_response(err: &ApiError) -> Response {
+    let mut resp = Response::new(err.to_json());
+    *resp.status_mut() = err.status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+pub fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"v{version}\"")).expect("digits are a valid header value")
+}
+
+/// The version an `If-Match` header demands, if any. `*` means "any existing version".
+pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get(http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| malformed_if_match())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let inner = text.trim_start_matches("W/").trim_matches('"');
+    inner
+        .strip_prefix('v')
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(malformed_if_match)
+}
+
+fn malformed_if_match() -> ApiError {
+    ApiError::bad_request(
+        "invalid_if_match",
+        "If-Match must be an ETag returned by this API, e.g. \"v3\"",
+    )
+}
+
+/// Checks an `If-Match` demand against the current version.
+pub fn check_version(demanded: Option<u64>, current: u64) -> Result<(), ApiError> {
+    match demanded {
+        Some(v) if v != current => Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            format!(
+                "the resource changed: If-Match is \"v{v}\", current version is \"v{current}\""
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Parses a JSON body, refusing oversize, non-JSON and ill-typed bodies with clear errors.
+pub fn body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes = req.body();
+    if bytes.len() > limits::MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "request body is larger than {} bytes",
+                limits::MAX_BODY_BYTES
+            ),
+        ));
+    }
+    if let Some(ct) = req.headers().get(CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("");
+        if !ct.starts_with("application/json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "a JSON body is required",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let code = if e.is_data() {
+            "invalid_body"
+        } else {
+            "invalid_json"
+        };
+        ApiError::bad_request(code, e.to_string())
+    })
+}
+
+/// Parses the query string, refusing unknown parameters.
+pub fn query<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    match req.uri().query() {
+        None | Some("") => Ok(T::default()),
+        Some(q) => serde_urlencoded::from_str(q)
+            .map_err(|e| ApiError::bad_request("invalid_query", e.to_string())),
+    }
+}
+
+/// Parses a path segment as a typed id; a malformed id is a 404 like any unknown one, so
+/// probing id formats reveals nothing.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found(what))
+}

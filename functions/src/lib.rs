@@ -1,0 +1,426 @@
+//! EdgeDesk's stateless HTTP functions.
+//!
+//! [`handle`] takes a request and a [`ports::Platform`] (storage, clock, entropy, config) and
+//! returns a response. It keeps no state between calls, so every runtime adapter can run it
+//! in a fresh WASM instance per request. Errors never escape as panics: every failure is a
+//! status code with a JSON `{"error":{"code","message"}}` body.
+
+pub mod alarms;
+pub mod ctx;
+pub mod error;
+pub mod handlers;
+pub mod http;
+pub mod openapi;
+pub mod ports;
+pub mod records;
+pub mod store;
+
+use std::sync::OnceLock;
+
+use ::http::{HeaderValue, Method, StatusCode};
+
+use crate::ctx::{Ctx, Principal};
+use crate::error::ApiError;
+use crate::handlers::{agents, channels, contacts, conversations, keys, tenants, tickets};
+use crate::http::{error_response, json, Request, Response, ROUTE_HEADER, TENANT_HEADER};
+use crate::ports::Platform;
+use crate::store::get_json;
+use edgedesk_shared::auth::{parse_key, verify_secret};
+use edgedesk_shared::model::{ActorKind, ApiKeyRecord, Contact, Ticket};
+use edgedesk_shared::rbac::scope_role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Health,
+    OpenApi,
+    Tenants,
+    Tenant,
+    ApiKeys,
+    ApiKey,
+    Agents,
+    Agent,
+    Contacts,
+    Contact,
+    ContactEvents,
+    Conversations,
+    Conversation,
+    ConversationMessages,
+    ConversationEvents,
+    Tickets,
+    Ticket,
+    TicketEvents,
+    ApiChannels,
+    ApiChannelInbound,
+    Sweep,
+    SetupLink,
+    Setup,
+    Login,
+    Logout,
+    Me,
+    Password,
+    AcceptInvite,
+    AgentInvite,
+    Inbox,
+    WidgetSettings,
+    WidgetIdentitySecret,
+    AgentPresence,
+    ConversationPoll,
+    ConversationTyping,
+    ConversationSeen,
+    WConfig,
+    WSession,
+    WMessages,
+    WTyping,
+    WSeen,
+    WPoll,
+    WAttachments,
+    WAttachment,
+}
+
+const ROUTES: &[(&str, Route)] = &[
+    ("/health", Route::Health),
+    ("/v1/openapi.json", Route::OpenApi),
+    ("/v1/tenants", Route::Tenants),
+    ("/v1/tenant", Route::Tenant),
+    ("/v1/api-keys", Route::ApiKeys),
+    ("/v1/api-keys/{id}", Route::ApiKey),
+    ("/v1/agents", Route::Agents),
+    ("/v1/agents/{id}", Route::Agent),
+    ("/v1/contacts", Route::Contacts),
+    ("/v1/contacts/{id}", Route::Contact),
+    ("/v1/contacts/{id}/events", Route::ContactEvents),
+    ("/v1/conversations", Route::Conversations),
+    ("/v1/conversations/{id}", Route::Conversation),
+    (
+        "/v1/conversations/{id}/messages",
+        Route::ConversationMessages,
+    ),
+    ("/v1/conversations/{id}/events", Route::ConversationEvents),
+    ("/v1/tickets", Route::Tickets),
+    ("/v1/tickets/{id}", Route::Ticket),
+    ("/v1/tickets/{id}/events", Route::TicketEvents),
+    ("/v1/channels/api", Route::ApiChannels),
+    ("/v1/channels/api/{id}/inbound", Route::ApiChannelInbound),
+    ("/v1/system/sweep", Route::Sweep),
+    ("/v1/realtime", Route::Inbox),
+    ("/v1/system/setup-link", Route::SetupLink),
+    ("/v1/setup", Route::Setup),
+    ("/v1/auth/login", Route::Login),
+    ("/v1/auth/logout", Route::Logout),
+    ("/v1/auth/me", Route::Me),
+    ("/v1/auth/password", Route::Password),
+    ("/v1/auth/accept-invite", Route::AcceptInvite),
+    ("/v1/agents/{id}/invite", Route::AgentInvite),
+    ("/v1/tenant/widget", Route::WidgetSettings),
+    (
+        "/v1/tenant/widget/identity-secret",
+        Route::WidgetIdentitySecret,
+    ),
+    ("/v1/agents/{id}/presence", Route::AgentPresence),
+    ("/v1/conversations/{id}/poll", Route::ConversationPoll),
+    ("/v1/conversations/{id}/realtime", Route::ConversationPoll),
+    ("/v1/conversations/{id}/typing", Route::ConversationTyping),
+    ("/v1/conversations/{id}/seen", Route::ConversationSeen),
+    ("/v1/widget/{tenant}/config", Route::WConfig),
+    ("/v1/widget/{tenant}/session", Route::WSession),
+    ("/v1/widget/{tenant}/messages", Route::WMessages),
+    ("/v1/widget/{tenant}/typing", Route::WTyping),
+    ("/v1/widget/{tenant}/seen", Route::WSeen),
+    ("/v1/widget/{tenant}/poll", Route::WPoll),
+    ("/v1/widget/{tenant}/realtime", Route::WPoll),
+    ("/v1/widget/{tenant}/attachments", Route::WAttachments),
+    ("/v1/widget/{tenant}/attachments/{id}", Route::WAttachment),
+];
+
+fn router() -> &'static matchit::Router<(&'static str, Route)> {
+    static ROUTER: OnceLock<matchit::Router<(&'static str, Route)>> = OnceLock::new();
+    ROUTER.get_or_init(|| {
+        let mut r = matchit::Router::new();
+        for (path, route) in ROUTES {
+            r.insert(*path, (*path, *route))
+                .expect("route table has no conflicts");
+        }
+        r
+    })
+}
+
+/// Handles one HTTP request.
+pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    let (pattern, route, id) = match router().at(&path) {
+        Ok(m) => {
+            let tenant = m.params.get("tenant").map(str::to_owned);
+            (
+                m.value.0,
+                m.value.1,
+                (m.params.get("id").map(str::to_owned), tenant),
+            )
+        }
+        Err(_) => {
+            let mut resp = error_response(&ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route",
+            ));
+            resp.headers_mut()
+                .insert(ROUTE_HEADER, HeaderValue::from_static("unmatched"));
+            return resp;
+        }
+    };
+    let (id, widget_tenant) = id;
+    let id = id.unwrap_or_default();
+    let (tenant, result) = match widget_tenant {
+        Some(t) => widget_dispatch(p, route, &t, &id, &req).await,
+        None => dispatch(p, route, &id, &req).await,
+    };
+    let mut resp = result.unwrap_or_else(|e| error_response(&e));
+    if let Ok(v) = HeaderValue::from_str(pattern) {
+        resp.headers_mut().insert(ROUTE_HEADER, v);
+    }
+    if let Some(t) = tenant.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        resp.headers_mut().insert(TENANT_HEADER, t);
+    }
+    resp
+}
+
+async fn dispatch<P: Platform>(
+    p: &P,
+    route: Route,
+    id: &str,
+    req: &Request,
+) -> (Option<String>, Result<Response, ApiError>) {
+    let m = req.method().clone();
+    // Routes that answer before (or without) an API key.
+    match (route, &m) {
+        (Route::Health, &Method::GET) => {
+            return (
+                None,
+                json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
+            )
+        }
+        (Route::OpenApi, &Method::GET) => return (None, Ok(openapi::response())),
+        (Route::Tenants, &Method::POST) => {
+            return match tenants::create(p, req).await {
+                Ok((t, r)) => (Some(t.to_string()), Ok(r)),
+                Err(e) => (None, Err(e)),
+            }
+        }
+        (Route::ApiChannelInbound, &Method::POST) => {
+            return match channels::inbound(p, id, req).await {
+                Ok((t, r)) => (Some(t.to_string()), Ok(r)),
+                Err(e) => (None, Err(e)),
+            }
+        }
+        (Route::Sweep, &Method::POST) => return (None, system_sweep(p, req).await),
+        (Route::SetupLink, &Method::POST) => {
+            let r = match require_platform_token(p, req) {
+                Ok(()) => handlers::auth::setup_link(p).await,
+                Err(e) => Err(e),
+            };
+            return (None, r);
+        }
+        (Route::Setup, &Method::POST) => return (None, handlers::auth::setup(p, req).await),
+        (Route::Login, &Method::POST) => return (None, handlers::auth::login(p, req).await),
+        (Route::Logout, &Method::POST) => return (None, handlers::auth::logout(p, req).await),
+        (Route::AcceptInvite, &Method::POST) => {
+            return (None, handlers::auth::accept_invite(p, req).await)
+        }
+        (
+            Route::Health
+            | Route::OpenApi
+            | Route::Tenants
+            | Route::ApiChannelInbound
+            | Route::Sweep
+            | Route::SetupLink
+            | Route::Setup
+            | Route::Login
+            | Route::Logout
+            | Route::AcceptInvite,
+            _,
+        ) => return (None, Err(method_not_allowed())),
+        _ => {}
+    }
+    let ctx = match authenticate(p, req).await {
+        Ok(ctx) => ctx,
+        Err(e) => return (None, Err(e)),
+    };
+    let tenant = Some(ctx.tenant_id.to_string());
+    let c = &ctx;
+    let result = match (route, m) {
+        (Route::Tenant, Method::GET) => tenants::get(c).await,
+        (Route::ApiKeys, Method::GET) => keys::list(c, req).await,
+        (Route::ApiKeys, Method::POST) => keys::create(c, req).await,
+        (Route::ApiKey, Method::DELETE) => keys::revoke(c, id).await,
+        (Route::Agents, Method::GET) => agents::list(c, req).await,
+        (Route::Agents, Method::POST) => agents::create(c, req).await,
+        (Route::Agent, Method::GET) => agents::get(c, id).await,
+        (Route::Agent, Method::PATCH) => agents::update(c, id, req).await,
+        (Route::Agent, Method::DELETE) => agents::delete(c, id, req).await,
+        (Route::Contacts, Method::GET) => contacts::list(c, req).await,
+        (Route::Contacts, Method::POST) => contacts::create(c, req).await,
+        (Route::Contact, Method::GET) => contacts::get(c, id).await,
+        (Route::Contact, Method::PATCH) => contacts::update(c, id, req).await,
+        (Route::Contact, Method::DELETE) => contacts::delete(c, id, req).await,
+        (Route::ContactEvents, Method::GET) => {
+            match id.parse::<edgedesk_shared::ids::ContactId>() {
+                Ok(cid) => contacts::events::<_, Contact>(c, &cid.to_string(), req).await,
+                Err(_) => Err(ApiError::not_found("contact")),
+            }
+        }
+        (Route::Conversations, Method::GET) => conversations::list(c, req).await,
+        (Route::Conversations, Method::POST) => conversations::create(c, req).await,
+        (Route::Conversation, Method::GET) => conversations::get(c, id).await,
+        (Route::Conversation, Method::PATCH) => conversations::update(c, id, req).await,
+        (Route::Conversation, Method::DELETE) => conversations::delete(c, id, req).await,
+        (Route::ConversationMessages, Method::GET) => {
+            conversations::list_messages(c, id, req).await
+        }
+        (Route::ConversationMessages, Method::POST) => {
+            conversations::post_message(c, id, req).await
+        }
+        (Route::ConversationEvents, Method::GET) => conversations::events(c, id, req).await,
+        (Route::Tickets, Method::GET) => tickets::list(c, req).await,
+        (Route::Tickets, Method::POST) => tickets::create(c, req).await,
+        (Route::Ticket, Method::GET) => tickets::get(c, id).await,
+        (Route::Ticket, Method::PATCH) => tickets::update(c, id, req).await,
+        (Route::Ticket, Method::DELETE) => tickets::delete(c, id, req).await,
+        (Route::TicketEvents, Method::GET) => match id.parse::<edgedesk_shared::ids::TicketId>() {
+            Ok(tid) => contacts::events::<_, Ticket>(c, &tid.to_string(), req).await,
+            Err(_) => Err(ApiError::not_found("ticket")),
+        },
+        (Route::ApiChannels, Method::GET) => channels::list(c, req).await,
+        (Route::ApiChannels, Method::POST) => channels::create(c, req).await,
+        (Route::Me, Method::GET) => handlers::auth::me(c).await,
+        (Route::Password, Method::POST) => handlers::auth::change_password(c, req).await,
+        (Route::AgentInvite, Method::POST) => handlers::auth::invite(c, id).await,
+        (Route::Inbox, Method::GET) => handlers::widget::inbox(c, req).await,
+        (Route::WidgetSettings, Method::GET) => handlers::widget::get_settings(c).await,
+        (Route::WidgetSettings, Method::PATCH) => handlers::widget::update_settings(c, req).await,
+        (Route::WidgetIdentitySecret, Method::POST) => {
+            handlers::widget::rotate_identity_secret(c).await
+        }
+        (Route::AgentPresence, Method::PUT) => handlers::widget::set_presence(c, id, req).await,
+        (Route::ConversationPoll, Method::GET) => handlers::widget::agent_poll(c, id, req).await,
+        (Route::ConversationTyping, Method::POST) => {
+            handlers::widget::agent_typing(c, id, req).await
+        }
+        (Route::ConversationSeen, Method::POST) => handlers::widget::agent_seen(c, id, req).await,
+        _ => Err(method_not_allowed()),
+    };
+    (tenant, result)
+}
+
+/// The widget's public routes: no API key; CORS on every answer, errors included, so the
+/// embedding page can read why a call failed.
+async fn widget_dispatch<P: Platform>(
+    p: &P,
+    route: Route,
+    tenant: &str,
+    id: &str,
+    req: &Request,
+) -> (Option<String>, Result<Response, ApiError>) {
+    use handlers::widget as w;
+    let m = req.method().clone();
+    let result = match (route, m) {
+        (_, Method::OPTIONS) => w::preflight(p, tenant, req).await,
+        (Route::WConfig, Method::GET) => w::config(p, tenant, req).await,
+        (Route::WSession, Method::POST) => w::session(p, tenant, req).await,
+        (Route::WMessages, Method::GET) => w::list_messages(p, tenant, req).await,
+        (Route::WMessages, Method::POST) => w::post_message(p, tenant, req).await,
+        (Route::WTyping, Method::POST) => w::typing(p, tenant, req).await,
+        (Route::WSeen, Method::POST) => w::seen(p, tenant, req).await,
+        (Route::WPoll, Method::GET) => w::poll(p, tenant, req).await,
+        (Route::WAttachments, Method::POST) => w::upload(p, tenant, req).await,
+        (Route::WAttachment, Method::GET) => w::download(p, tenant, id, req).await,
+        _ => Err(method_not_allowed()),
+    };
+    let known = tenant
+        .parse::<edgedesk_shared::ids::TenantId>()
+        .ok()
+        .map(|t| t.to_string());
+    let result = result.map_err(|e| {
+        let origin = req.headers().get(::http::header::ORIGIN).cloned();
+        (e, origin)
+    });
+    match result {
+        Ok(r) => (known, Ok(r)),
+        Err((e, origin)) => {
+            let mut resp = error_response(&e);
+            if let Some(o) = origin {
+                resp.headers_mut().insert("access-control-allow-origin", o);
+                resp.headers_mut()
+                    .insert("vary", HeaderValue::from_static("Origin"));
+            }
+            (known, Ok(resp))
+        }
+    }
+}
+
+/// `POST /v1/system/sweep`: runs due timers. Needs the deployment's platform token, so a
+/// scheduler (or the local host) can call it and nobody else.
+async fn system_sweep<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiError> {
+    require_platform_token(p, req)?;
+    let ran = alarms::sweep(p).await?;
+    json(StatusCode::OK, &serde_json::json!({ "ran": ran }))
+}
+
+/// The `/v1/system/*` routes answer only to the deployment's platform token.
+fn require_platform_token<P: Platform>(p: &P, req: &Request) -> Result<(), ApiError> {
+    let expected = p
+        .var("platform_token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::forbidden("no platform token is configured"))?;
+    let presented = req
+        .headers()
+        .get("x-platform-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !edgedesk_shared::auth::constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+        return Err(ApiError::unauthorized(
+            "a valid X-Platform-Token is required",
+        ));
+    }
+    Ok(())
+}
+
+fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+}
+
+/// Resolves `Authorization: Bearer edk.…` to a tenant and a principal.
+async fn authenticate<'a, P: Platform>(p: &'a P, req: &Request) -> Result<Ctx<'a, P>, ApiError> {
+    let Some(header) = req.headers().get(::http::header::AUTHORIZATION) else {
+        return handlers::auth::session_principal(p, req)
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthorized("send `Authorization: Bearer <API key>` or sign in")
+            });
+    };
+    let key = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <API key>`"))?;
+    let invalid = || ApiError::unauthorized("invalid or revoked API key");
+    let presented = parse_key(key.trim()).map_err(|_| invalid())?;
+    let actor = store::tenant_actor(&presented.tenant_id);
+    let record: ApiKeyRecord = get_json(p, &actor, &handlers::keys::key_record_key(&presented.id))
+        .await?
+        .ok_or_else(invalid)?;
+    if record.revoked_at.is_some()
+        || record.tenant_id != presented.tenant_id
+        || !verify_secret(presented.secret, &record.secret_sha256)
+    {
+        return Err(invalid());
+    }
+    let principal = Principal {
+        kind: ActorKind::ApiKey,
+        id: record.id.to_string(),
+        role: scope_role(record.scope),
+    };
+    Ok(Ctx::new(p, record.tenant_id, principal))
+}

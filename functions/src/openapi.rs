@@ -1,0 +1,61 @@
+//! The OpenAPI document, generated from the handlers' annotations and the shared types.
+
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::handlers::*;
+use crate::http::Response;
+
+struct ApiKeyAuth;
+
+impl Modify for ApiKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("edk.<tenant id>.<key id>.<secret>")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "EdgeDesk API", description = "Multi-tenant customer service at the edge. Errors are `{\"error\":{\"code\",\"message\"}}`."),
+    modifiers(&ApiKeyAuth),
+    paths(
+        tenants::create, tenants::get,
+        keys::create, keys::list, keys::revoke,
+        agents::create, agents::list, agents::get, agents::update, agents::delete,
+        contacts::create, contacts::list, contacts::get, contacts::update, contacts::delete,
+        conversations::create, conversations::list, conversations::get, conversations::update, conversations::delete,
+        conversations::post_message, conversations::list_messages, conversations::events,
+        tickets::create, tickets::list, tickets::get, tickets::update, tickets::delete,
+        channels::create, channels::list, channels::inbound,
+        widget::config, widget::session, widget::list_messages, widget::post_message, widget::typing,
+        widget::seen, widget::poll, widget::upload, widget::update_settings,
+        auth::me, auth::login, auth::change_password, auth::invite, auth::accept_invite, auth::setup,
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /v1/openapi.json`
+pub fn response() -> Response {
+    let body = ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+        .into_bytes();
+    let mut resp = Response::new(body);
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
+}

@@ -1,0 +1,140 @@
+//! Generic get / update / delete of versioned tenant records, so every resource gets the
+//! same `ETag` / `If-Match` behaviour and the same event history without repeating it.
+
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::ctx::{diff, record_event, Ctx};
+use crate::error::ApiError;
+use crate::http::{check_version, json_versioned, Response};
+use crate::ports::Platform;
+use crate::store::{get_json, transact, Tx};
+use chrono::{DateTime, Utc};
+use edgedesk_shared::model::{Agent, Contact, Conversation, Ticket};
+
+/// A record with a version, an update time and a storage key.
+pub trait Versioned: Serialize + DeserializeOwned + Clone {
+    /// Name used in errors and event kinds (`ticket`, `contact` ...).
+    const KIND: &'static str;
+    fn storage_key(id: &str) -> String {
+        format!("{}:{id}", Self::KIND)
+    }
+    fn id_string(&self) -> String;
+    fn version(&self) -> u64;
+    fn touch(&mut self, now: DateTime<Utc>);
+}
+
+macro_rules! versioned {
+    ($t:ty, $kind:literal) => {
+        impl Versioned for $t {
+            const KIND: &'static str = $kind;
+            fn id_string(&self) -> String {
+                self.id.to_string()
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn touch(&mut self, now: DateTime<Utc>) {
+                self.version += 1;
+                self.updated_at = now;
+            }
+        }
+    };
+}
+
+versioned!(Agent, "agent");
+versioned!(Contact, "contact");
+versioned!(Conversation, "conversation");
+versioned!(Ticket, "ticket");
+
+/// Reads one record of the caller's tenant, or 404.
+pub async fn load<P: Platform, T: Versioned>(ctx: &Ctx<'_, P>, id: &str) -> Result<T, ApiError> {
+    get_json(ctx.p, &ctx.actor, &T::storage_key(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(T::KIND))
+}
+
+pub async fn get<P: Platform, T: Versioned>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let record: T = load(ctx, id).await?;
+    json_versioned(StatusCode::OK, &record, record.version())
+}
+
+/// Applies `change` to a record under `If-Match`, bumps its version and records the diff.
+/// `change` may read and write other keys of the same transaction (indexes).
+pub async fn update<P, T, F>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+    if_match: Option<u64>,
+    mut change: F,
+) -> Result<T, ApiError>
+where
+    P: Platform,
+    T: Versioned,
+    F: AsyncFnMut(&mut Tx<'_, P>, &mut T) -> Result<(), ApiError>,
+{
+    let key = T::storage_key(id);
+    transact(ctx.p, &ctx.actor, async |tx| {
+        let before: T = tx
+            .get_json(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(T::KIND))?;
+        check_version(if_match, before.version())?;
+        let mut after = before.clone();
+        change(tx, &mut after).await?;
+        let changes = diff(&before, &after);
+        if changes.as_object().is_some_and(|m| m.is_empty()) {
+            return Ok(before);
+        }
+        after.touch(ctx.now());
+        tx.put_json(key.clone(), &after)?;
+        record_event(
+            ctx.p,
+            tx,
+            id,
+            &format!("{}.updated", T::KIND),
+            ctx.actor_ref(),
+            changes,
+        )?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Deletes a record under `If-Match`; `cleanup` removes its index entries. The event
+/// history stays, so the deletion itself is on record.
+pub async fn delete<P, T, F>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+    if_match: Option<u64>,
+    mut cleanup: F,
+) -> Result<T, ApiError>
+where
+    P: Platform,
+    T: Versioned,
+    F: AsyncFnMut(&mut Tx<'_, P>, &T) -> Result<(), ApiError>,
+{
+    let key = T::storage_key(id);
+    transact(ctx.p, &ctx.actor, async |tx| {
+        let record: T = tx
+            .get_json(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(T::KIND))?;
+        check_version(if_match, record.version())?;
+        cleanup(tx, &record).await?;
+        tx.delete(key.clone());
+        record_event(
+            ctx.p,
+            tx,
+            id,
+            &format!("{}.deleted", T::KIND),
+            ctx.actor_ref(),
+            serde_json::Value::Null,
+        )?;
+        Ok(record)
+    })
+    .await
+}

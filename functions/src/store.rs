@@ -1,0 +1,166 @@
+//! Typed access to actor storage, and optimistic transactions on top of it.
+//!
+//! A [`Tx`] records what it read; committing turns those reads into checks of the write
+//! batch, so the commit applies only if nothing it read changed meanwhile (serialisable
+//! per actor). On a conflict [`transact`] runs the closure again with fresh reads. This keeps
+//! the storage port to get / scan / atomic batch, which every runtime offers.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::ports::{ActorKey, Clock, Entropy, Expect, Scan, Storage, StorageError, WriteBatch};
+use edgedesk_shared::ids::{ConversationId, TenantId};
+
+/// How often a transaction is retried under contention before the client is told to retry.
+const MAX_ATTEMPTS: usize = 200;
+/// Longest pause between two attempts.
+const MAX_BACKOFF_MS: u64 = 32;
+
+/// The directory actor: lookups that must work before the tenant is known.
+pub const GLOBAL: &str = "g";
+
+pub fn tenant_actor(id: &TenantId) -> String {
+    format!("t:{id}")
+}
+
+pub fn conversation_actor(id: &ConversationId) -> String {
+    format!("c:{id}")
+}
+
+pub async fn get_json<S: Storage, T: DeserializeOwned>(
+    store: &S,
+    actor: &ActorKey,
+    key: &str,
+) -> Result<Option<T>, ApiError> {
+    match store.get(actor, key).await? {
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// Reads up to `limit` records under `prefix`, newest-key-first when `reverse`.
+pub async fn scan_json<S: Storage, T: DeserializeOwned>(
+    store: &S,
+    actor: &ActorKey,
+    scan: &Scan,
+) -> Result<Vec<(String, T)>, ApiError> {
+    store
+        .scan(actor, scan)
+        .await?
+        .into_iter()
+        .map(|(k, v)| Ok((k, serde_json::from_slice(&v)?)))
+        .collect()
+}
+
+/// An optimistic transaction against one actor.
+pub struct Tx<'a, S> {
+    store: &'a S,
+    actor: &'a ActorKey,
+    reads: BTreeMap<String, Option<Vec<u8>>>,
+    writes: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+impl<'a, S: Storage> Tx<'a, S> {
+    fn new(store: &'a S, actor: &'a ActorKey) -> Self {
+        Self {
+            store,
+            actor,
+            reads: BTreeMap::new(),
+            writes: BTreeMap::new(),
+        }
+    }
+
+    /// Reads a key, seeing this transaction's own writes.
+    pub async fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        if let Some(w) = self.writes.get(key) {
+            return Ok(w.clone());
+        }
+        if let Some(r) = self.reads.get(key) {
+            return Ok(r.clone());
+        }
+        let value = self.store.get(self.actor, key).await?;
+        self.reads.insert(key.to_owned(), value.clone());
+        Ok(value)
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<T>, ApiError> {
+        match self.get(key).await? {
+            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn put(&mut self, key: impl Into<String>, value: Vec<u8>) {
+        self.writes.insert(key.into(), Some(value));
+    }
+
+    pub fn put_json<T: Serialize>(
+        &mut self,
+        key: impl Into<String>,
+        value: &T,
+    ) -> Result<(), ApiError> {
+        self.put(key, serde_json::to_vec(value)?);
+        Ok(())
+    }
+
+    pub fn delete(&mut self, key: impl Into<String>) {
+        self.writes.insert(key.into(), None);
+    }
+
+    fn into_batch(self) -> WriteBatch {
+        let checks = self
+            .reads
+            .into_iter()
+            .map(|(k, v)| (k, v.map_or(Expect::Absent, Expect::Equals)))
+            .collect();
+        let mut batch = WriteBatch {
+            checks,
+            ..WriteBatch::default()
+        };
+        for (k, v) in self.writes {
+            match v {
+                Some(v) => batch.puts.push((k, v)),
+                None => batch.deletes.push(k),
+            }
+        }
+        batch
+    }
+}
+
+/// Runs `f` in an optimistic transaction on `actor`, retrying on conflicts.
+///
+/// `f` may run several times, so it must not have side effects outside the `Tx`. A
+/// transaction that wrote nothing commits nothing. After a conflict the next attempt waits a
+/// random, growing pause: writers racing for one key (a busy conversation) then take turns
+/// instead of colliding again at once, and reads catch up with commits still being made durable.
+pub async fn transact<S, T, F>(store: &S, actor: &ActorKey, mut f: F) -> Result<T, ApiError>
+where
+    S: Storage + Clock + Entropy,
+    F: AsyncFnMut(&mut Tx<'_, S>) -> Result<T, ApiError>,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            let ceiling = (1u64 << attempt.min(5)).min(MAX_BACKOFF_MS);
+            let mut r = [0u8; 1];
+            store.fill(&mut r);
+            store.sleep_ms(1 + u64::from(r[0]) * ceiling / 256).await;
+        }
+        let mut tx = Tx::new(store, actor);
+        let out = f(&mut tx).await?;
+        if tx.writes.is_empty() {
+            return Ok(out);
+        }
+        match store.commit(actor, tx.into_batch()).await {
+            Ok(()) => return Ok(out),
+            Err(StorageError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StorageError::Conflict.into())
+}
