@@ -1,0 +1,120 @@
+//! Command-line options of `edgedesk-local`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// EdgeDesk's local edge host: runs the EdgeDesk Spin component on wasmtime, with its SQLite
+/// database on disk, and serves the console, widget and demo assets.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "edgedesk-local", version)]
+pub struct Options {
+    /// Address to serve HTTP on (port 0 picks a free one; the `listening` log line tells which).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// Directory for the database (`default.db`) and the compiled-component cache.
+    #[arg(long, default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// The component to run (`cargo xtask build` produces it).
+    #[arg(
+        long,
+        default_value = "target/wasm32-wasip2/release/edgedesk_spin.wasm"
+    )]
+    pub component: PathBuf,
+
+    /// Files served under /console/.
+    #[arg(long, default_value = "console/dist")]
+    pub console_dir: PathBuf,
+
+    /// Files served as /widget.js and under /widget/.
+    #[arg(long, default_value = "widget/dist")]
+    pub widget_dir: PathBuf,
+
+    /// Files served under /demo/.
+    #[arg(long, default_value = "widget/demo")]
+    pub demo_dir: PathBuf,
+
+    /// Largest request body in bytes; larger ones get 413 without reaching the component.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// A Spin variable, `name=value` (repeatable); overrides `SPIN_VARIABLE_<NAME>`.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Requests one component instance may serve in sequence; 1 = a fresh instance per request.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reuse: u32,
+
+    /// wasmtime's pooling instance allocator.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub pooling: Switch,
+
+    /// Component instances alive at once; further requests wait for a slot.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instances: u32,
+
+    /// Largest linear memory of one instance, in MiB.
+    #[arg(long, default_value_t = 256)]
+    pub max_memory_mib: usize,
+
+    /// Pooling allocator: KiB of each instance's memory and tables kept mapped and reset in
+    /// place when the instance ends (no page faults or TLB shootdowns for the next one).
+    #[arg(long, default_value_t = 4096)]
+    pub keep_resident_kib: usize,
+
+    /// Longest a request may run in the component, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub timeout_ms: u64,
+
+    /// SQLite reader connections (reads outside transactions run on these in parallel).
+    #[arg(long, default_value_t = 4)]
+    pub readers: usize,
+
+    /// Group commit: one fsync for all transactions committed while the previous one ran.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub group_commit: Switch,
+
+    /// Group commit: commit the group once its oldest transaction waited this long (µs).
+    #[arg(long, default_value_t = 2_000)]
+    pub group_commit_delay_us: u64,
+
+    /// Group commit: commit the group once this many transactions wait.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    pub group_commit_max: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_option_table_is_consistent() {
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_serve_localhost_with_fresh_instances_and_group_commit() {
+        let o = Options::parse_from(["edgedesk-local"]);
+        assert_eq!(o.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(o.reuse, 1);
+        assert_eq!(o.group_commit, Switch::On);
+        assert_eq!(o.body_limit, 1_048_576);
+    }
+
+    #[test]
+    fn vars_repeat() {
+        let o = Options::parse_from(["edgedesk-local", "--var", "a=1", "--var", "b=2"]);
+        assert_eq!(o.vars, ["a=1", "b=2"]);
+    }
+}

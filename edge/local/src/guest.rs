@@ -1,0 +1,506 @@
+//! Runs the EdgeDesk component: compile once (with an on-disk cache), pre-instantiate, and
+//! answer each request from a fresh instance — or, with `--reuse N`, from an instance that has
+//! served fewer than N requests, for measuring what freshness costs.
+//!
+//! The component is the artifact `spin.toml` deploys: it exports
+//! `wasi:http/incoming-handler@0.2.x` and imports WASI p2, `wasi:http` and the Spin interfaces in
+//! [`crate::spin`]. Anything else it imports makes start-up fail with the import's name.
+//!
+//! A guest that runs past `--timeout` is interrupted (epoch interruption; the instance also
+//! yields to the runtime every tick so one busy guest cannot starve the others), and a request
+//! whose guest never answers in time is abandoned — dropping its store rolls back any SQLite
+//! transaction it held.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder, UpdateDeadline,
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::guest_stderr::GuestOutput;
+use crate::spin::{self, SpinCtx, SpinView};
+
+/// The wasmtime release the host is pinned to; part of the compile-cache key.
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// How often the epoch advances: the granularity of timeouts and of yielding.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// How the component runs.
+#[derive(Debug, Clone)]
+pub struct GuestConfig {
+    pub component: PathBuf,
+    /// Where compiled components are cached (created if missing).
+    pub cache_dir: PathBuf,
+    /// Use wasmtime's pooling instance allocator.
+    pub pooling: bool,
+    /// Instances alive at once (in flight plus kept for reuse); more requests wait.
+    pub max_instances: u32,
+    /// Requests one instance may serve; 1 means a fresh instance per request.
+    pub reuse: usize,
+    /// Longest a request may run in the guest.
+    pub timeout: Duration,
+    /// Largest linear memory an instance may grow.
+    pub max_memory: usize,
+    /// Pooling allocator: bytes of each memory slot reset with `memset` and kept mapped when an
+    /// instance ends, instead of being returned to the kernel (see `--keep-resident-kib`).
+    pub keep_resident: usize,
+}
+
+/// Failure to prepare the component at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read the component {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot configure wasmtime: {0:#}")]
+    Engine(wasmtime::Error),
+    #[error("cannot compile the component {path}: {source:#}")]
+    Compile {
+        path: String,
+        source: wasmtime::Error,
+    },
+    #[error("the component cannot run on this host (an import it needs is not provided, or it does not export wasi:http/incoming-handler@0.2): {0:#}")]
+    Link(wasmtime::Error),
+    #[error("cannot write the compile cache in {path}: {source}")]
+    Cache {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Why a request got no response from the guest.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestError {
+    #[error("the component could not be instantiated: {0:#}")]
+    Instantiate(wasmtime::Error),
+    #[error("the component trapped: {0:#}")]
+    Trap(wasmtime::Error),
+    #[error("the component returned without sending a response")]
+    NoResponse,
+    #[error("the component answered with an error: {0:?}")]
+    ErrorCode(wasmtime_wasi_http::p2::bindings::http::types::ErrorCode),
+    #[error("the component did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the host could not hand the request to the component: {0:#}")]
+    Host(wasmtime::Error),
+}
+
+/// Data of one store (one instance).
+pub struct HostState {
+    table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: NoOutboundHttp,
+    spin: Arc<SpinCtx>,
+    limits: StoreLimits,
+    /// After this the epoch callback interrupts the guest.
+    deadline: Instant,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+fn spin_view(state: &mut HostState) -> SpinView<'_> {
+    SpinView {
+        table: &mut state.table,
+        ctx: &state.spin,
+    }
+}
+
+/// The component is deployed with `allowed_outbound_hosts = []`: outgoing HTTP is refused, as
+/// Spin refuses it.
+struct NoOutboundHttp;
+
+impl WasiHttpHooks for NoOutboundHttp {
+    fn send_request(
+        &mut self,
+        _request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn std::future::Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<
+                            dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>>
+                                + Send,
+                        >,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+/// An instance kept for reuse, with the slot it occupies.
+struct Warm {
+    store: Store<HostState>,
+    proxy: Proxy,
+    served: usize,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// The loaded component, ready to serve.
+pub struct Guest {
+    engine: Engine,
+    pre: ProxyPre<HostState>,
+    spin: Arc<SpinCtx>,
+    config: GuestConfig,
+    slots: Arc<Semaphore>,
+    warm: Mutex<Vec<Warm>>,
+    /// Whether the compiled component came from the cache (for the start-up log).
+    pub from_cache: bool,
+    pub cache_file: PathBuf,
+}
+
+impl Guest {
+    /// Compiles (or loads from the cache) and links the component.
+    pub fn load(config: GuestConfig, spin: SpinCtx) -> Result<Arc<Guest>, LoadError> {
+        let engine = Engine::new(&engine_config(&config)).map_err(LoadError::Engine)?;
+        let wasm = std::fs::read(&config.component).map_err(|source| LoadError::Read {
+            path: config.component.display().to_string(),
+            source,
+        })?;
+        let (component, from_cache, cache_file) = compile_cached(&engine, &wasm, &config)?;
+
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(LoadError::Link)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(LoadError::Link)?;
+        spin::add_to_linker(&mut linker, spin_view).map_err(LoadError::Link)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(ProxyPre::new)
+            .map_err(LoadError::Link)?;
+
+        start_epoch_ticker(&engine);
+        Ok(Arc::new(Guest {
+            engine,
+            pre,
+            spin: Arc::new(spin),
+            slots: Arc::new(Semaphore::new(config.max_instances as usize)),
+            warm: Mutex::new(Vec::new()),
+            config,
+            from_cache,
+            cache_file,
+        }))
+    }
+
+    /// Hands one request to the component and returns its response head (the body streams
+    /// from the guest).
+    pub async fn handle(
+        self: &Arc<Self>,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<HyperOutgoingBody>, GuestError> {
+        let timeout = self.config.timeout;
+        let (mut store, proxy, served, slot) = match self.take_warm() {
+            Some(w) => (w.store, Some(w.proxy), w.served, w._slot),
+            None => {
+                let slot = self.slot().await;
+                (self.new_store(), None, 0, slot)
+            }
+        };
+        store.data_mut().deadline = Instant::now() + timeout;
+        store.set_epoch_deadline(1);
+
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let request = request
+            .map(|b| Full::new(b).map_err(|never| -> wasmtime_wasi_http::Error { match never {} }));
+        let prepared = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)
+            .and_then(|req| {
+                let out = store.data_mut().http().new_response_outparam(sender)?;
+                Ok((req, out))
+            });
+        let (req, out) = prepared.map_err(GuestError::Host)?;
+
+        let guest = self.clone();
+        let task = tokio::spawn(async move {
+            let proxy = match proxy {
+                Some(p) => p,
+                None => guest
+                    .pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(GuestError::Instantiate)?,
+            };
+            let result = proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await;
+            match result {
+                Ok(()) => {
+                    guest.finish(store, proxy, served + 1, slot);
+                    Ok(())
+                }
+                Err(e) => {
+                    // The epoch callback interrupts a guest past its deadline.
+                    if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+                        Err(GuestError::Timeout(timeout))
+                    } else {
+                        Err(GuestError::Trap(e))
+                    }
+                }
+            }
+        });
+
+        let abort = task.abort_handle();
+        match tokio::time::timeout(timeout + EPOCH_TICK * 2, receiver).await {
+            Ok(Ok(Ok(response))) => Ok(response),
+            Ok(Ok(Err(code))) => Err(GuestError::ErrorCode(code)),
+            // The guest dropped the response outparam: find out why from the task.
+            Ok(Err(_)) => match task.await {
+                Ok(Ok(())) => Err(GuestError::NoResponse),
+                Ok(Err(e)) => Err(e),
+                Err(join) => Err(GuestError::Host(wasmtime::format_err!(
+                    "the guest task failed: {join}"
+                ))),
+            },
+            Err(_) => {
+                // Dropping the task drops the store, which rolls back open transactions.
+                abort.abort();
+                Err(GuestError::Timeout(timeout))
+            }
+        }
+    }
+
+    /// The component's engine (for tests and diagnostics).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn new_store(&self) -> Store<HostState> {
+        let wasi = WasiCtx::builder()
+            .stdout(GuestOutput { stream: "stdout" })
+            .stderr(GuestOutput { stream: "stderr" })
+            .build();
+        let state = HostState {
+            table: ResourceTable::new(),
+            wasi,
+            http: WasiHttpCtx::new(),
+            hooks: NoOutboundHttp,
+            spin: self.spin.clone(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.config.max_memory)
+                .build(),
+            deadline: Instant::now() + self.config.timeout,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+
+    /// Waits for an instance slot. With reuse on, an idle kept instance may hold the last slot,
+    /// so keep checking for one while waiting.
+    async fn slot(&self) -> OwnedSemaphorePermit {
+        loop {
+            if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+                return permit;
+            }
+            if let Some(w) = self.take_warm() {
+                // Retire the idle instance to free its slot for a fresh one.
+                return w._slot;
+            }
+            match tokio::time::timeout(Duration::from_millis(5), self.slots.clone().acquire_owned())
+                .await
+            {
+                Ok(Ok(permit)) => return permit,
+                // The semaphore is never closed; a timeout means: look for a kept one again.
+                Ok(Err(_)) | Err(_) => continue,
+            }
+        }
+    }
+
+    fn take_warm(&self) -> Option<Warm> {
+        if self.config.reuse <= 1 {
+            return None;
+        }
+        self.warm
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    /// After a request the guest answered: keep the instance for another request, or drop it.
+    fn finish(
+        &self,
+        mut store: Store<HostState>,
+        proxy: Proxy,
+        served: usize,
+        slot: OwnedSemaphorePermit,
+    ) {
+        // An instance still holding a SQLite connection might hold a transaction: never reuse.
+        let reusable = served < self.config.reuse
+            && !store
+                .data_mut()
+                .table
+                .iter_mut()
+                .any(|entry| entry.is::<crate::sqlite::Session>());
+        if reusable {
+            self.warm
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Warm {
+                    store,
+                    proxy,
+                    served,
+                    _slot: slot,
+                });
+        }
+    }
+}
+
+fn engine_config(config: &GuestConfig) -> Config {
+    let mut c = Config::new();
+    c.wasm_component_model(true);
+    c.epoch_interruption(true);
+    if config.pooling {
+        let n = config.max_instances;
+        let mut pool = PoolingAllocationConfig::default();
+        // A Rust wasm32-wasip2 component holds a few core instances (the program plus
+        // wit-component shims) but one memory; leave headroom for either.
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(8))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(8))
+            .total_stacks(n)
+            .max_memory_size(config.max_memory)
+            .linear_memory_keep_resident(config.keep_resident)
+            .table_keep_resident(config.keep_resident);
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    c
+}
+
+/// Key of the compile cache: the component's bytes, the wasmtime release, and the engine's
+/// settings (which wasmtime also checks when loading).
+fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut settings = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut settings);
+    let mut h = Sha256::new();
+    h.update(wasm);
+    h.update(WASMTIME_VERSION.as_bytes());
+    h.update(settings.finish().to_le_bytes());
+    hex::encode(&h.finalize()[..16])
+}
+
+const CACHE_PREFIX: &str = "edgedesk-component-";
+const CACHE_SUFFIX: &str = ".cwasm";
+
+fn compile_cached(
+    engine: &Engine,
+    wasm: &[u8],
+    config: &GuestConfig,
+) -> Result<(Component, bool, PathBuf), LoadError> {
+    let file = config.cache_dir.join(format!(
+        "{CACHE_PREFIX}{}{CACHE_SUFFIX}",
+        cache_key(engine, wasm)
+    ));
+    if file.exists() {
+        // SAFETY: the file is one this host wrote with `precompile_component` for an engine
+        // with the same settings (the key says so, and wasmtime re-checks version and settings
+        // while loading); it lives in the host's own data directory.
+        match unsafe { Component::deserialize_file(engine, &file) } {
+            Ok(component) => return Ok((component, true, file)),
+            Err(e) => crate::log::event(
+                "compile_cache_rejected",
+                &[("reason", format!("{e:#}").into())],
+            ),
+        }
+    }
+    let compile_err = |source| LoadError::Compile {
+        path: config.component.display().to_string(),
+        source,
+    };
+    let serialized = engine.precompile_component(wasm).map_err(compile_err)?;
+    write_cache(&config.cache_dir, &file, &serialized)?;
+    // SAFETY: `serialized` was produced just now by this engine.
+    let component = unsafe { Component::deserialize(engine, &serialized) }.map_err(compile_err)?;
+    Ok((component, false, file))
+}
+
+/// Writes the artifact atomically (temp file + rename) and removes stale ones.
+fn write_cache(dir: &Path, file: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    let cache_err = |source| LoadError::Cache {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(cache_err)?;
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(cache_err)?;
+    std::fs::rename(&tmp, file).map_err(cache_err)?;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if path != file && name.starts_with(CACHE_PREFIX) && name.ends_with(CACHE_SUFFIX) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Advances the engine's epoch every tick until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let engine = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("epoch-ticker".to_owned())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match engine.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        });
+    if let Err(e) = spawned {
+        // Without the ticker guests still run; they just cannot be timed out or preempted.
+        crate::log::event("epoch_ticker_failed", &[("reason", e.to_string().into())]);
+    }
+}

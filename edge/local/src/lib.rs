@@ -1,0 +1,239 @@
+//! EdgeDesk's local edge host.
+//!
+//! Runs the EdgeDesk component — the very artifact `spin.toml` deploys, built from `edge/spin`
+//! for `wasm32-wasip2` — on wasmtime, behind a hyper HTTP server, with its Spin SQLite database
+//! in one file on disk. A fresh component instance answers every request (from a
+//! pre-instantiated component and wasmtime's pooling allocator); static assets for the console,
+//! widget and demo are served by the host itself.
+//!
+//! ```text
+//! cargo xtask build        # the component, then this host
+//! edgedesk-local --listen 127.0.0.1:8787 --data-dir ./data \
+//!     --component target/wasm32-wasip2/release/edgedesk_spin.wasm --var platform_token=…
+//! ```
+//!
+//! Modules:
+//! - [`server`]: HTTP, body limit, error shape, request log, graceful shutdown.
+//! - [`guest`]: compile cache, linking, instances per request, timeouts.
+//! - [`spin`]: `fermyon:spin/sqlite` and `fermyon:spin/variables` for the component.
+//! - [`sqlite`]: readers, the writer lease, group commit.
+//! - [`changes`]: durable per-partition change notifications for a realtime layer.
+//! - [`system`]: the timer sweep every second and the first-run setup link.
+//! - [`static_files`], [`variables`], [`log`], [`guest_stderr`], [`cli`].
+//!
+//! # Storage for the guest
+//!
+//! The component opens the database with spin-sdk's `spin_sdk::sqlite::Connection::open_default()`
+//! (label `default`; any other label gets `no-such-database`, as on Spin without it in
+//! `sqlite_databases`). It lives in `<data-dir>/default.db`, WAL mode, `synchronous=FULL`. The
+//! host routes statements: reads outside a transaction to a pool of reader connections; `BEGIN`
+//! takes the single writer until `COMMIT`/`ROLLBACK`; a `COMMIT` returns once it is durable, and
+//! concurrent commits share one fsync (group commit). See [`sqlite`] for the exact rules.
+//!
+//! # Build profile
+//!
+//! `cargo xtask build`/`dev`/`test` build this host with the `dev` profile, in which the
+//! workspace `Cargo.toml` compiles the crates the host spends its time in (cranelift, wasmtime,
+//! SQLite, hyper, tokio) at `opt-level = 2` without debug info, and this crate at `opt-level = 1`
+//! (wasmtime's and hyper's generics are instantiated here). Measured: a clean build takes less
+//! than a release build (4 min 35 s against 6 min), its artifacts are the ones `cargo test`
+//! needs anyway, and it serves at about three quarters of a release host (5,650 against
+//! 7,100 fresh-instance `/health` requests/s). The compile cache makes restarts fast (the
+//! component is compiled once per change of the `.wasm`). Benchmarks use `--release`. Figures
+//! and method: `edge/local/README.md`.
+
+pub mod changes;
+pub mod cli;
+pub mod guest;
+pub mod guest_stderr;
+pub mod log;
+pub mod server;
+pub mod spin;
+pub mod sqlite;
+pub mod static_files;
+pub mod system;
+pub mod variables;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+
+use cli::{Options, Switch};
+use guest::{Guest, GuestConfig, LoadError};
+use server::App;
+use spin::SpinCtx;
+use sqlite::{Database, DbConfig, GroupCommit, OpenError, SqlError};
+use static_files::{StaticDirs, StaticFiles};
+use variables::{VarFlagError, Variables};
+
+/// The database label Spin opens for `Connection::open_default()`.
+pub const DEFAULT_DATABASE: &str = "default";
+
+/// Why the host could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Variables(#[from] VarFlagError),
+    #[error(transparent)]
+    Database(#[from] OpenError),
+    #[error(transparent)]
+    Component(#[from] LoadError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server failed: {0}")]
+    Serve(std::io::Error),
+    #[error("closing the database failed: {0}")]
+    Close(SqlError),
+    #[error(transparent)]
+    PlatformToken(#[from] system::TokenError),
+    #[error("start-up was interrupted: {0}")]
+    Startup(String),
+}
+
+/// The group-commit policy the options ask for.
+pub fn group_commit(options: &Options) -> GroupCommit {
+    match options.group_commit {
+        Switch::On => GroupCommit {
+            max_batch: usize::try_from(options.group_commit_max).unwrap_or(usize::MAX),
+            max_delay: Duration::from_micros(options.group_commit_delay_us),
+        },
+        Switch::Off => GroupCommit::off(),
+    }
+}
+
+/// Runs the host until SIGINT/SIGTERM, then drains requests, commits and closes the database.
+pub async fn run(options: Options) -> Result<(), HostError> {
+    let started = Instant::now();
+    let mut variables = Variables::resolve(std::env::vars(), &options.vars)?;
+    let token_generated = !variables.contains(system::PLATFORM_TOKEN);
+    if token_generated {
+        let token = system::host_platform_token(&options.data_dir)?;
+        variables
+            .provide(system::PLATFORM_TOKEN, token)
+            .map_err(|e| HostError::Startup(e.to_string()))?;
+    }
+    let platform_token = variables
+        .get(system::PLATFORM_TOKEN)
+        .map_err(|e| HostError::Startup(e.to_string()))?;
+    let variable_names: Vec<serde_json::Value> =
+        variables.names().into_iter().map(Into::into).collect();
+
+    let db = Database::open(
+        &options.data_dir.join(format!("{DEFAULT_DATABASE}.db")),
+        &DbConfig {
+            readers: options.readers,
+            group_commit: group_commit(&options),
+        },
+    )?;
+    let spin = SpinCtx {
+        databases: HashMap::from([(DEFAULT_DATABASE.to_owned(), db.clone())]),
+        variables: Arc::new(variables),
+    };
+    let config = GuestConfig {
+        component: options.component.clone(),
+        cache_dir: options.data_dir.join("cache"),
+        pooling: options.pooling == Switch::On,
+        max_instances: options.max_instances,
+        reuse: options.reuse as usize,
+        timeout: Duration::from_millis(options.timeout_ms),
+        max_memory: options.max_memory_mib.saturating_mul(1024 * 1024),
+        keep_resident: options.keep_resident_kib.saturating_mul(1024),
+    };
+    // Compiling is seconds of CPU on a cache miss: keep it off the async workers.
+    let guest = tokio::task::spawn_blocking(move || Guest::load(config, spin))
+        .await
+        .map_err(|e| HostError::Startup(e.to_string()))??;
+
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| HostError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(HostError::Serve)?;
+    let app = Arc::new(App {
+        guest: guest.clone(),
+        statics: StaticFiles::new(StaticDirs {
+            console: options.console_dir.clone(),
+            widget: options.widget_dir.clone(),
+            demo: options.demo_dir.clone(),
+        }),
+        body_limit: options.body_limit,
+        authority: addr.to_string(),
+    });
+    // Before serving, so whoever waits for `/health` finds the link already written.
+    let setup_link =
+        system::write_setup_link(&guest, &app.authority, &platform_token, &options.data_dir).await;
+    let (stop_sweep, sweep_stopped) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(system::sweep_until(
+        guest.clone(),
+        app.authority.clone(),
+        platform_token,
+        sweep_stopped,
+    ));
+    log::event(
+        "listening",
+        &[
+            ("url", format!("http://{addr}").into()),
+            ("component", options.component.display().to_string().into()),
+            ("compiled_from_cache", guest.from_cache.into()),
+            ("startup_ms", (started.elapsed().as_millis() as u64).into()),
+            ("reuse", options.reuse.into()),
+            ("pooling", (options.pooling == Switch::On).into()),
+            ("group_commit", (options.group_commit == Switch::On).into()),
+            ("variables", variable_names.into()),
+            ("platform_token_generated", token_generated.into()),
+            (
+                "setup_link_file",
+                setup_link.map(|f| f.display().to_string()).into(),
+            ),
+        ],
+    );
+
+    server::serve(listener, app, shutdown_signal())
+        .await
+        .map_err(HostError::Serve)?;
+    // A sweep in progress finishes (it is a normal request); then no new one starts.
+    let _ = stop_sweep.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(30), sweeper).await;
+    db.shutdown().await.map_err(HostError::Close)?;
+    let stats = db.stats();
+    log::event(
+        "stopped",
+        &[
+            ("durable_commits", stats.durable_commits.into()),
+            ("commit_groups", stats.groups.into()),
+        ],
+    );
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    log::event("shutting_down", &[]);
+}

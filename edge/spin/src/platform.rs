@@ -1,0 +1,198 @@
+//! The functions' ports on Spin: storage on the `default` SQLite database, configuration in
+//! Spin variables, time and randomness from WASI.
+//!
+//! Storage layout: one table `kv(actor, key, value)`, keyed by `(actor, key)` without a rowid,
+//! so a scan of one actor's prefix is a range read of the primary key. A batch commit is one
+//! `BEGIN IMMEDIATE … COMMIT` transaction: its checks are read under the write lock, so they
+//! cannot change before the writes land.
+
+use edgedesk_functions::ports::{
+    Alarms, Clock, Config, Entropy, Expect, Scan, Storage, StorageError, WriteBatch,
+};
+use spin_sdk::sqlite::{Connection, Value};
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
+    actor TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (actor, key)
+) WITHOUT ROWID";
+
+/// Sorts after every key: keys are ASCII, and U+10FFFF's UTF-8 bytes exceed any ASCII byte.
+const KEY_MAX: &str = "\u{10FFFF}";
+
+/// Opens the database on first use, so routes that touch no storage (health, OpenAPI) pay
+/// nothing for it.
+#[derive(Default)]
+pub struct SpinPlatform {
+    db: std::cell::OnceCell<Connection>,
+}
+
+fn unavailable(e: impl std::fmt::Debug) -> StorageError {
+    StorageError::Unavailable(format!("{e:?}"))
+}
+
+impl SpinPlatform {
+    fn db(&self) -> Result<&Connection, StorageError> {
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
+        let db = Connection::open_default().map_err(unavailable)?;
+        db.execute(SCHEMA, &[]).map_err(unavailable)?;
+        Ok(self.db.get_or_init(|| db))
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.to_owned())
+    }
+
+    fn apply(&self, db: &Connection, actor: &str, batch: &WriteBatch) -> Result<(), StorageError> {
+        for (key, expect) in &batch.checks {
+            let rows = db
+                .execute(
+                    "SELECT value FROM kv WHERE actor = ? AND key = ?",
+                    &[Self::text(actor), Self::text(key)],
+                )
+                .map_err(unavailable)?;
+            let current = rows.rows.first().and_then(|r| match r.values.first() {
+                Some(Value::Blob(b)) => Some(b.as_slice()),
+                _ => None,
+            });
+            let holds = match expect {
+                Expect::Absent => current.is_none(),
+                Expect::Equals(v) => current == Some(v.as_slice()),
+            };
+            if !holds {
+                return Err(StorageError::Conflict);
+            }
+        }
+        for (key, value) in &batch.puts {
+            db.execute(
+                "INSERT INTO kv (actor, key, value) VALUES (?, ?, ?) \
+                     ON CONFLICT (actor, key) DO UPDATE SET value = excluded.value",
+                &[
+                    Self::text(actor),
+                    Self::text(key),
+                    Value::Blob(value.clone()),
+                ],
+            )
+            .map_err(unavailable)?;
+        }
+        for key in &batch.deletes {
+            db.execute(
+                "DELETE FROM kv WHERE actor = ? AND key = ?",
+                &[Self::text(actor), Self::text(key)],
+            )
+            .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+}
+
+impl Storage for SpinPlatform {
+    async fn get(&self, actor: &str, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let rows = self
+            .db()?
+            .execute(
+                "SELECT value FROM kv WHERE actor = ? AND key = ?",
+                &[Self::text(actor), Self::text(key)],
+            )
+            .map_err(unavailable)?;
+        Ok(rows
+            .rows
+            .into_iter()
+            .next()
+            .and_then(|r| match r.values.into_iter().next() {
+                Some(Value::Blob(b)) => Some(b),
+                _ => None,
+            }))
+    }
+
+    async fn scan(&self, actor: &str, scan: &Scan) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        let upper = format!("{}{KEY_MAX}", scan.prefix);
+        let (bound, order) = if scan.reverse {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        let mut params = vec![
+            Self::text(actor),
+            Self::text(&scan.prefix),
+            Self::text(&upper),
+        ];
+        let mut sql =
+            String::from("SELECT key, value FROM kv WHERE actor = ? AND key >= ? AND key < ?");
+        if let Some(after) = &scan.after {
+            sql.push_str(&format!(" AND key {bound} ?"));
+            params.push(Self::text(after));
+        }
+        sql.push_str(&format!(" ORDER BY key {order} LIMIT ?"));
+        params.push(Value::Integer(
+            i64::try_from(scan.limit).unwrap_or(i64::MAX),
+        ));
+        let rows = self.db()?.execute(&sql, &params).map_err(unavailable)?;
+        Ok(rows
+            .rows
+            .into_iter()
+            .filter_map(|r| {
+                let mut values = r.values.into_iter();
+                match (values.next(), values.next()) {
+                    (Some(Value::Text(k)), Some(Value::Blob(v))) => Some((k, v)),
+                    _ => None,
+                }
+            })
+            .collect())
+    }
+
+    async fn commit(&self, actor: &str, batch: WriteBatch) -> Result<(), StorageError> {
+        let db = self.db()?;
+        db.execute("BEGIN IMMEDIATE", &[]).map_err(unavailable)?;
+        match self.apply(db, actor, &batch) {
+            Ok(()) => match db.execute("COMMIT", &[]) {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let _ = db.execute("ROLLBACK", &[]);
+                    Err(unavailable(e))
+                }
+            },
+            Err(e) => {
+                // Nothing of a refused batch may survive.
+                let _ = db.execute("ROLLBACK", &[]);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Clock for SpinPlatform {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+
+    async fn sleep_ms(&self, ms: u64) {
+        // A fresh instance serves one request, so blocking it on WASI's clock is the wait itself;
+        // the host suspends the instance without holding a thread.
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+impl Entropy for SpinPlatform {
+    fn fill(&self, buf: &mut [u8]) {
+        // WASI random is the host's CSPRNG; without it no id or secret can be minted safely.
+        getrandom::fill(buf).expect("the host provides wasi:random");
+    }
+}
+
+impl Config for SpinPlatform {
+    fn var(&self, name: &str) -> Option<String> {
+        spin_sdk::variables::get(name).ok()
+    }
+}
+
+impl Alarms for SpinPlatform {
+    async fn set_alarm(&self, _at: chrono::DateTime<chrono::Utc>) -> Result<(), StorageError> {
+        // Spin has no alarms: the local host sweeps every second, and a Spin deployment runs
+        // `POST /v1/system/sweep` from a scheduler. The due entry is already stored.
+        Ok(())
+    }
+}
