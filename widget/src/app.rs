@@ -1,0 +1,856 @@
+//! The widget's behaviour: visitor session, history, sending, typing, receipts, identity,
+//! and the JS API's commands.
+//!
+//! Everything runs on the page's single thread. Scalar state sits in `Cell`s; the rest in
+//! `RefCell`s borrowed only for short, non-reentrant stretches (never across an `.await` or
+//! a DOM call that can fire events synchronously). Asynchronous flows carry the
+//! *generation* they started in; `reset()` and identity changes bump it, and a flow that
+//! wakes up in an older generation stops, so a previous visitor's answers can never land in
+//! the current visitor's panel.
+
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::cell::{Cell, RefCell};
+
+use js_sys::{Function, Object};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{HtmlElement, Storage};
+
+use crate::api::{self, Api, ApiError, Body};
+use crate::i18n::{Locale, Text};
+use crate::realtime;
+use crate::timeline::{receipt, Insert, Timeline};
+use crate::ui::{self, Ui};
+use crate::wire::{self, Config, Event, Message, Party};
+
+/// Resending "typing" this often keeps the server's 8-second indicator alive.
+const TYPING_REFRESH_MS: f64 = 4_000.0;
+/// An agent's typing indicator disappears after this long without a refresh.
+const AGENT_TYPING_MS: u32 = 8_000;
+/// How long a send waits for the visitor's session before giving up.
+const SESSION_WAIT_MS: u32 = 15_000;
+
+/// Where the visitor's session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No session yet (anonymous visitor who has not written).
+    Idle,
+    /// Asking the server for one.
+    Starting,
+    /// Token valid, history loaded, realtime running.
+    Ready,
+    /// The site's identity hash was refused: nothing is shown.
+    Refused,
+    /// The server is unreachable or refused the session for another reason.
+    Failed,
+}
+
+/// The running widget.
+pub struct App {
+    pub api: Api,
+    pub ui: Ui,
+    /// Calls the loader's listeners: `emit(type, detail)`.
+    emit: Function,
+    /// `data-locale` of the embedding tag.
+    locale_attr: Option<String>,
+    pub locale: Cell<Locale>,
+    phase: Cell<Phase>,
+    /// Bumped whenever the visitor changes; see the module docs.
+    pub gen: Cell<u32>,
+    open: Cell<bool>,
+    unread: Cell<u32>,
+    last_agent_seq: Cell<u64>,
+    agent_seen_seq: Cell<u64>,
+    seen_sent: Cell<u64>,
+    typing_sent_at: Cell<f64>,
+    typing_on: Cell<bool>,
+    agent_typing_gen: Cell<u32>,
+    /// Long-poll revision of typing and receipt state.
+    pub rev: Cell<u64>,
+    config: RefCell<Option<Config>>,
+    pub token: RefCell<Option<String>>,
+    /// `setUser({id, name, email, hash})` as given.
+    user: RefCell<Option<JsValue>>,
+    /// Merged `setAttributes` calls.
+    attributes: RefCell<Object>,
+    /// Pre-chat form answers.
+    prechat: RefCell<Option<(String, String)>>,
+    pub timeline: RefCell<Timeline<HtmlElement>>,
+    /// The visitor's newest stored message and its status line.
+    last_own: RefCell<Option<(u64, HtmlElement)>>,
+    /// The open realtime socket, closed by `reset()` and identity changes.
+    pub socket: RefCell<Option<web_sys::WebSocket>>,
+    /// Aborts the long-poll in flight.
+    pub abort: RefCell<Option<web_sys::AbortController>>,
+}
+
+fn storage() -> Option<Storage> {
+    // Throws in sandboxed frames and with storage disabled: the token then lives in memory.
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+fn navigator_language() -> Option<String> {
+    web_sys::window().and_then(|w| w.navigator().language())
+}
+
+impl App {
+    pub fn new(ui: Ui, api: Api, emit: Function, locale_attr: Option<String>) -> Rc<App> {
+        let locale = Locale::pick(
+            locale_attr.as_deref(),
+            None,
+            navigator_language().as_deref(),
+        );
+        let app = Rc::new(App {
+            api,
+            ui,
+            emit,
+            locale_attr,
+            locale: Cell::new(locale),
+            phase: Cell::new(Phase::Idle),
+            gen: Cell::new(0),
+            open: Cell::new(false),
+            unread: Cell::new(0),
+            last_agent_seq: Cell::new(0),
+            agent_seen_seq: Cell::new(0),
+            seen_sent: Cell::new(0),
+            typing_sent_at: Cell::new(0.0),
+            typing_on: Cell::new(false),
+            agent_typing_gen: Cell::new(0),
+            rev: Cell::new(0),
+            config: RefCell::new(None),
+            token: RefCell::new(None),
+            user: RefCell::new(None),
+            attributes: RefCell::new(Object::new()),
+            prechat: RefCell::new(None),
+            timeline: RefCell::new(Timeline::default()),
+            last_own: RefCell::new(None),
+            socket: RefCell::new(None),
+            abort: RefCell::new(None),
+        });
+        app.token.replace(app.stored_token());
+        app
+    }
+
+    fn storage_key(&self) -> String {
+        let mut k = String::from("edgedesk:");
+        k.push_str(&self.api.tenant);
+        k
+    }
+
+    /// Only anonymous visitors' tokens are kept across page loads: a signed-in user proves
+    /// who they are with the site's hash on every load, so a later visitor on the same
+    /// browser cannot resume their conversation without it.
+    fn stored_token(&self) -> Option<String> {
+        storage()?
+            .get_item(&self.storage_key())
+            .ok()
+            .flatten()
+            .filter(|t| !t.is_empty())
+    }
+
+    fn store_token(&self, token: Option<&str>) {
+        if let Some(s) = storage() {
+            let _ = match token {
+                Some(t) => s.set_item(&self.storage_key(), t),
+                None => s.remove_item(&self.storage_key()),
+            };
+        }
+    }
+
+    pub fn emit(&self, kind: &str, detail: &JsValue) {
+        let _ = self
+            .emit
+            .call2(&JsValue::NULL, &JsValue::from_str(kind), detail);
+    }
+
+    pub fn gen(&self) -> u32 {
+        self.gen.get()
+    }
+
+    pub fn text(&self) -> &'static Text {
+        self.locale.get().text()
+    }
+
+    /// First steps after the loader handed over: labels, config, and a returning visitor's
+    /// session. The launcher works from here on; the config only refines it.
+    pub fn start(self: &Rc<Self>) {
+        let _ = self.ui.label(self.locale.get(), "");
+        let _ = self.ui.unread(self.text(), 0);
+        let app = self.clone();
+        spawn_local(async move {
+            app.load_config().await;
+        });
+        if self.token.borrow().is_some() {
+            self.connect();
+        }
+    }
+
+    async fn load_config(self: &Rc<Self>) {
+        let Ok(v) = self.api.call("GET", "config", None, None, None).await else {
+            self.ui.show_alert(Some(self.text().unavailable));
+            return;
+        };
+        let cfg = Config(v);
+        let locale = Locale::pick(
+            self.locale_attr.as_deref(),
+            cfg.locale().as_deref(),
+            navigator_language().as_deref(),
+        );
+        self.locale.set(locale);
+        let _ = self.ui.label(locale, &cfg.tenant_name());
+        self.ui.presence(locale.text(), cfg.online());
+        if let Some(c) = cfg.color() {
+            let _ = self.ui.root.style().set_property("--c", &c);
+        }
+        if !cfg.online() {
+            let mut line = cfg.away_message().unwrap_or_default();
+            if let Some(m) = cfg.expected_reply_minutes() {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&locale.reply_time(m.min(u64::from(u32::MAX)) as u32));
+            }
+            self.ui.away.set_text_content(Some(&line));
+            self.ui.away.set_hidden(line.is_empty());
+        }
+        let types = cfg.types();
+        // No types allowed: no attach button.
+        self.ui.attach.set_hidden(types.length() == 0);
+        let accept: String = types.join(",").into();
+        let _ = self.ui.file.set_attribute("accept", &accept);
+        let _ = if cfg.require_email() {
+            self.ui.pre_email.set_attribute("required", "")
+        } else {
+            self.ui.pre_email.remove_attribute("required")
+        };
+        self.config.replace(Some(cfg));
+        let _ = self.ui.unread(locale.text(), self.unread.get());
+        self.layout();
+    }
+
+    /// Shows the pre-chat form, the composer, or neither, as the state requires.
+    fn layout(&self) {
+        let prechat = self.config.borrow().as_ref().is_some_and(Config::prechat);
+        let known = self.token.borrow().is_some()
+            || self.user.borrow().is_some()
+            || self.prechat.borrow().is_some();
+        let refused = self.phase.get() == Phase::Refused;
+        let needs_form = prechat && !known;
+        self.ui.prechat.set_hidden(refused || !needs_form);
+        self.ui.composer.set_hidden(refused || needs_form);
+    }
+
+    // ---- JS API -------------------------------------------------------------------------
+
+    pub fn open(self: &Rc<Self>) {
+        if self.open.replace(true) {
+            return;
+        }
+        self.unread.set(0);
+        self.ui.panel.set_hidden(false);
+        let _ = self.ui.launcher.set_attribute("aria-expanded", "true");
+        self.ui.root.set_class_name("w o");
+        let _ = self.ui.unread(self.text(), 0);
+        self.layout();
+        self.ui.scroll_to_end();
+        let _ = if self.ui.prechat.hidden() {
+            self.ui.input.focus()
+        } else {
+            self.ui.pre_name.focus()
+        };
+        self.mark_seen();
+        self.emit("open", &JsValue::NULL);
+    }
+
+    pub fn close(self: &Rc<Self>) {
+        if !self.open.replace(false) {
+            return;
+        }
+        self.ui.panel.set_hidden(true);
+        let _ = self.ui.launcher.set_attribute("aria-expanded", "false");
+        self.ui.root.set_class_name("w");
+        let _ = self.ui.launcher.focus();
+        self.emit("close", &JsValue::NULL);
+    }
+
+    pub fn toggle(self: &Rc<Self>) {
+        if self.open.get() {
+            self.close();
+        } else {
+            self.open();
+        }
+    }
+
+    /// `setUser({id, name, email, hash})`: switches to that verified user (or back to an
+    /// anonymous visitor with `null`).
+    pub fn set_user(self: &Rc<Self>, user: JsValue) {
+        let user = Some(user).filter(|u| wire::string(u, "id").is_some());
+        let key = |u: &Option<JsValue>| {
+            u.as_ref()
+                .map(|u| (wire::string(u, "id"), wire::string(u, "hash")))
+        };
+        if key(&self.user.borrow()) == key(&user) && self.phase.get() != Phase::Failed {
+            return;
+        }
+        self.forget(false);
+        let anonymous = user.is_none();
+        self.user.replace(user);
+        if anonymous {
+            self.token.replace(self.stored_token());
+        }
+        self.layout();
+        if !anonymous || self.token.borrow().is_some() {
+            self.connect();
+        }
+    }
+
+    /// `setAttributes({...})`: merged and sent with the session.
+    pub fn set_attributes(self: &Rc<Self>, attrs: JsValue) {
+        if !attrs.is_object() {
+            return;
+        }
+        Object::assign(&self.attributes.borrow(), attrs.unchecked_ref());
+        if self.phase.get() == Phase::Ready {
+            // The session call is how attributes reach the server; the token stays the same.
+            let app = self.clone();
+            spawn_local(async move {
+                let _ = app.session_call().await;
+            });
+        }
+    }
+
+    /// `reset()`: forgets the visitor entirely (e.g. on the site's logout).
+    pub fn reset(self: &Rc<Self>) {
+        self.forget(true);
+        self.user.replace(None);
+        self.attributes.replace(Object::new());
+        self.layout();
+    }
+
+    /// Drops the current visitor's state and view; with `drop_stored`, also the kept token.
+    fn forget(&self, drop_stored: bool) {
+        self.gen.set(self.gen.get().wrapping_add(1));
+        self.phase.set(Phase::Idle);
+        self.token.replace(None);
+        self.prechat.replace(None);
+        self.timeline.borrow_mut().clear();
+        self.last_own.replace(None);
+        for c in [
+            &self.last_agent_seq,
+            &self.agent_seen_seq,
+            &self.seen_sent,
+            &self.rev,
+        ] {
+            c.set(0);
+        }
+        self.unread.set(0);
+        self.typing_on.set(false);
+        if drop_stored {
+            self.store_token(None);
+        }
+        realtime::stop(self);
+        self.ui.list.set_text_content(None);
+        self.ui.typing.set_hidden(true);
+        self.ui.show_alert(None);
+        let _ = self.ui.unread(self.text(), 0);
+    }
+
+    // ---- session ------------------------------------------------------------------------
+
+    /// Starts the visitor's session, history and realtime, unless already under way.
+    pub fn connect(self: &Rc<Self>) {
+        if matches!(
+            self.phase.get(),
+            Phase::Starting | Phase::Ready | Phase::Refused
+        ) {
+            return;
+        }
+        self.phase.set(Phase::Starting);
+        let gen = self.gen();
+        let app = self.clone();
+        spawn_local(async move {
+            app.run_session(gen).await;
+        });
+    }
+
+    async fn run_session(self: &Rc<Self>, gen: u32) {
+        let result = self.session_call().await;
+        if self.gen() != gen {
+            return;
+        }
+        match result {
+            Ok(()) => {}
+            Err(e) if e.is_identity_refusal() => {
+                self.refuse();
+                return;
+            }
+            Err(_) => {
+                self.phase.set(Phase::Failed);
+                self.ui.show_alert(Some(self.text().unavailable));
+                return;
+            }
+        }
+        self.ui.show_alert(None);
+        // Not fatal: the realtime stream replays everything after the cursor anyway.
+        let _ = self.load_history(gen).await;
+        if self.gen() != gen {
+            return;
+        }
+        self.phase.set(Phase::Ready);
+        self.layout();
+        realtime::start(self, gen);
+    }
+
+    /// `POST session` with what the widget knows; stores the token it gets.
+    async fn session_call(self: &Rc<Self>) -> Result<(), ApiError> {
+        let body = {
+            let prechat = self.prechat.borrow();
+            let (name, email) = match &*prechat {
+                Some((n, e)) => (Some(n.as_str()), Some(e.as_str())),
+                None => (None, None),
+            };
+            wire::object(&[
+                ("token", wire::opt_str(self.token.borrow().as_deref())),
+                (
+                    "user",
+                    self.user.borrow().clone().unwrap_or(JsValue::UNDEFINED),
+                ),
+                ("name", wire::opt_str(name.filter(|n| !n.is_empty()))),
+                ("email", wire::opt_str(email.filter(|e| !e.is_empty()))),
+                ("attributes", self.attributes.borrow().clone().into()),
+            ])
+        };
+        let gen = self.gen();
+        let v = self
+            .api
+            .call("POST", "session", Some(Body::Json(&body)), None, None)
+            .await?;
+        let token =
+            wire::string(&v, "token")
+                .filter(|t| !t.is_empty())
+                .ok_or(ApiError::Status {
+                    status: 200,
+                    code: String::new(),
+                })?;
+        if self.gen() == gen {
+            if self.user.borrow().is_none() {
+                self.store_token(Some(&token));
+            }
+            self.token.replace(Some(token));
+        }
+        Ok(())
+    }
+
+    /// The site's identity hash was refused: show why, and nothing of any conversation.
+    fn refuse(self: &Rc<Self>) {
+        self.forget(false);
+        self.phase.set(Phase::Refused);
+        self.ui.show_alert(Some(self.text().identity_refused));
+        self.layout();
+        self.emit("error", &JsValue::from_str("identity_mismatch"));
+    }
+
+    /// The server no longer accepts the token: start over with a new session.
+    pub fn token_rejected(self: &Rc<Self>) {
+        let identified = self.user.borrow().is_some();
+        self.forget(!identified);
+        if identified {
+            self.connect();
+        }
+        self.layout();
+    }
+
+    /// Loads every message after the cursor, page by page.
+    async fn load_history(self: &Rc<Self>, gen: u32) -> Result<(), ApiError> {
+        loop {
+            let after = self.timeline.borrow().cursor();
+            let mut path = String::from("messages?limit=100&after=");
+            path.push_str(&api::num(after));
+            let token = self.token.borrow().clone();
+            let v = self
+                .api
+                .call("GET", &path, None, token.as_deref(), None)
+                .await?;
+            if self.gen() != gen {
+                return Ok(());
+            }
+            for m in wire::list(&v, "data").iter() {
+                if let Some(m) = Message::read(&m) {
+                    self.event(Event::Message(m), false);
+                }
+            }
+            if let Some(seen) = wire::uint(&v, "agent_seen_seq") {
+                self.event(
+                    Event::Seen {
+                        by: Party::Agent,
+                        seq: seen,
+                    },
+                    false,
+                );
+            }
+            let last = wire::uint(&v, "last_seq");
+            self.finish_batch(last, None);
+            if !wire::boolean(&v, "has_more") || last.is_none_or(|l| l <= after) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Waits until the session is ready (starting it if needed); the token, or `None` if it
+    /// cannot be had (refused, server down, or the visitor changed meanwhile).
+    async fn ready_token(self: &Rc<Self>, gen: u32) -> Option<String> {
+        let mut waited = 0;
+        loop {
+            match self.phase.get() {
+                Phase::Ready => return self.token.borrow().clone(),
+                Phase::Refused => return None,
+                Phase::Failed if waited > 0 => return None,
+                Phase::Idle | Phase::Failed => self.connect(),
+                Phase::Starting => {}
+            }
+            if waited >= SESSION_WAIT_MS || self.gen() != gen {
+                return None;
+            }
+            api::sleep(50).await;
+            waited += 50;
+        }
+    }
+
+    // ---- events -------------------------------------------------------------------------
+
+    /// Applies one event from history, the stream or a long-poll.
+    pub fn event(self: &Rc<Self>, event: Event, live: bool) {
+        match event {
+            Event::Message(m) => {
+                let seq = m.seq;
+                self.show(m, live);
+                self.timeline.borrow_mut().advance(seq);
+            }
+            Event::Typing {
+                from: Party::Agent,
+                typing,
+            } => self.agent_typing(typing),
+            Event::Seen {
+                by: Party::Agent,
+                seq,
+            } => {
+                if seq > self.agent_seen_seq.get() {
+                    self.agent_seen_seq.set(seq);
+                    self.update_receipt();
+                }
+            }
+            // The visitor's own typing and reads (e.g. from another tab) change nothing here.
+            Event::Typing { .. } | Event::Seen { .. } => {}
+        }
+    }
+
+    /// After a batch: how far the ordered stream got, the poll revision, and receipts.
+    pub fn finish_batch(self: &Rc<Self>, last_seq: Option<u64>, rev: Option<u64>) {
+        if let Some(l) = last_seq {
+            self.timeline.borrow_mut().advance(l);
+        }
+        if let Some(r) = rev {
+            self.rev.set(self.rev.get().max(r));
+        }
+        self.mark_seen();
+    }
+
+    /// Puts a stored message in the list, once, in `seq` order.
+    fn show(self: &Rc<Self>, m: Message, live: bool) {
+        if self.timeline.borrow().contains(m.seq) {
+            return;
+        }
+        let api = &self.api;
+        let Ok((li, status)) = self.ui.message(self.locale.get(), &m, &|p| api.absolute(p)) else {
+            return;
+        };
+        let before = match self.timeline.borrow_mut().insert(m.seq, li.clone()) {
+            Insert::Duplicate => return,
+            Insert::Before(next) => Some(next.clone()),
+            Insert::End => None,
+        };
+        // Messages still being sent stay below every stored message.
+        let anchor: Option<web_sys::Node> = match before {
+            Some(next) => Some(next.into()),
+            None => self
+                .ui
+                .list
+                .query_selector(".pe")
+                .ok()
+                .flatten()
+                .map(Into::into),
+        };
+        let _ = self.ui.list.insert_before(&li, anchor.as_ref());
+        if m.from_visitor {
+            let newer = self
+                .last_own
+                .borrow()
+                .as_ref()
+                .is_none_or(|(s, _)| m.seq > *s);
+            if newer {
+                if let Some((_, old)) = self.last_own.replace(Some((m.seq, status))) {
+                    old.set_text_content(None);
+                }
+                self.update_receipt();
+            }
+        } else {
+            self.last_agent_seq
+                .set(self.last_agent_seq.get().max(m.seq));
+            if live {
+                self.agent_typing(false);
+                if !self.open.get() {
+                    self.unread.set(self.unread.get() + 1);
+                    let _ = self.ui.unread(self.text(), self.unread.get());
+                }
+            }
+        }
+        self.ui.scroll_to_end();
+        if live {
+            self.emit("message", &m.raw);
+        }
+    }
+
+    fn update_receipt(&self) {
+        if let Some((seq, status)) = &*self.last_own.borrow() {
+            let r = receipt(*seq, self.agent_seen_seq.get());
+            status.set_text_content(Some(ui::receipt_text(self.text(), r)));
+        }
+    }
+
+    /// Tells the server the visitor has read the agents' messages, when the panel is open
+    /// and the page visible.
+    pub fn mark_seen(self: &Rc<Self>) {
+        let visible = self.ui.doc.visibility_state() == web_sys::VisibilityState::Visible;
+        let seq = self.last_agent_seq.get();
+        if !self.open.get()
+            || !visible
+            || self.phase.get() != Phase::Ready
+            || seq <= self.seen_sent.get()
+        {
+            return;
+        }
+        self.seen_sent.set(seq);
+        self.post(
+            "seen",
+            wire::object(&[("seq", JsValue::from_f64(seq as f64))]),
+        );
+    }
+
+    /// A fire-and-forget signal (typing, read receipt): losing one is harmless, the next
+    /// one or the server's timeout corrects the picture.
+    fn post(self: &Rc<Self>, path: &'static str, body: JsValue) {
+        let app = self.clone();
+        let token = self.token.borrow().clone();
+        spawn_local(async move {
+            let _ = app
+                .api
+                .call(
+                    "POST",
+                    path,
+                    Some(Body::Json(&body)),
+                    token.as_deref(),
+                    None,
+                )
+                .await;
+        });
+    }
+
+    fn agent_typing(self: &Rc<Self>, typing: bool) {
+        let gen = self.agent_typing_gen.get().wrapping_add(1);
+        self.agent_typing_gen.set(gen);
+        self.ui.typing.set_hidden(!typing);
+        if typing {
+            let app = self.clone();
+            api::after(
+                AGENT_TYPING_MS,
+                Box::new(move || {
+                    if app.agent_typing_gen.get() == gen {
+                        app.ui.typing.set_hidden(true);
+                    }
+                }),
+            );
+        }
+    }
+
+    /// The visitor typed (or cleared the box): keep the agents' indicator in step.
+    pub fn visitor_typing(self: &Rc<Self>) {
+        if self.phase.get() != Phase::Ready {
+            return;
+        }
+        let has_text = !api::trim(&self.ui.input.value()).is_empty();
+        let now = js_sys::Date::now();
+        let on = self.typing_on.get();
+        let send = if has_text {
+            !on || now - self.typing_sent_at.get() > TYPING_REFRESH_MS
+        } else {
+            on
+        };
+        if send {
+            self.typing_on.set(has_text);
+            self.typing_sent_at.set(now);
+            self.post(
+                "typing",
+                wire::object(&[("typing", JsValue::from_bool(has_text))]),
+            );
+        }
+    }
+
+    // ---- sending ------------------------------------------------------------------------
+
+    /// Sends what is in the composer.
+    pub fn submit(self: &Rc<Self>) {
+        let text = self.ui.input.value();
+        let body = api::trim(&text);
+        if body.is_empty() || self.phase.get() == Phase::Refused {
+            return;
+        }
+        let body = body.to_owned();
+        self.ui.input.set_value("");
+        self.typing_on.set(false);
+        self.send(body, None);
+    }
+
+    /// A file picked in the composer: checked here first (type and size), then uploaded
+    /// and sent as a message of its own.
+    pub fn attach(self: &Rc<Self>, file: web_sys::File) {
+        let t = self.text();
+        let (allowed, max) = match &*self.config.borrow() {
+            Some(c) => (
+                c.types().includes(&JsValue::from_str(&file.type_()), 0),
+                c.max_bytes(),
+            ),
+            None => (false, 0),
+        };
+        let problem = if !allowed {
+            Some(t.bad_type)
+        } else if file.size() > max as f64 || file.size() == 0.0 {
+            Some(t.too_large)
+        } else {
+            None
+        };
+        self.ui.show_alert(problem);
+        if problem.is_none() {
+            self.send(String::new(), Some(file));
+        }
+    }
+
+    fn send(self: &Rc<Self>, body: String, file: Option<web_sys::File>) {
+        let t = self.text();
+        let mut label = String::new();
+        if let Some(f) = &file {
+            label.push_str("📎 ");
+            label.push_str(&f.name());
+        }
+        label.push_str(&body);
+        let Ok(pending) = self.ui.item("me pe", t.you, &label) else {
+            return;
+        };
+        let Ok(status) = self.ui.doc.create_element("div") else {
+            return;
+        };
+        status.set_class_name("mt");
+        status.set_text_content(Some(t.sending));
+        let _ = pending.append_child(&status);
+        let _ = self.ui.list.append_child(&pending);
+        self.ui.scroll_to_end();
+        let gen = self.gen();
+        let app = self.clone();
+        spawn_local(async move {
+            let result = app.deliver(gen, body, file).await;
+            if app.gen() != gen {
+                pending.remove();
+                return;
+            }
+            match result {
+                Ok(v) => {
+                    pending.remove();
+                    if let Some(m) = Message::read(&v) {
+                        // Not `advance`: see the timeline module on why a POST answer
+                        // must not move the cursor.
+                        app.show(m, true);
+                    }
+                }
+                Err(e) => {
+                    pending.set_class_name("me fa");
+                    status.set_text_content(Some(app.text().not_sent));
+                    if matches!(
+                        e,
+                        Some(ApiError::Status {
+                            status: 413 | 415,
+                            ..
+                        })
+                    ) {
+                        app.ui.show_alert(Some(app.text().upload_failed));
+                    }
+                    if e.as_ref().is_some_and(ApiError::is_bad_token) {
+                        app.token_rejected();
+                    }
+                }
+            }
+        });
+    }
+
+    /// Uploads the file (if any), then posts the message; `Err(None)` when no session.
+    async fn deliver(
+        self: &Rc<Self>,
+        gen: u32,
+        body: String,
+        file: Option<web_sys::File>,
+    ) -> Result<JsValue, Option<ApiError>> {
+        let token = self.ready_token(gen).await.ok_or(None)?;
+        let attachments = js_sys::Array::new();
+        if let Some(f) = file {
+            let mut path = String::from("attachments?name=");
+            path.push_str(&String::from(js_sys::encode_uri_component(&f.name())));
+            let kind = f.type_();
+            let a = self
+                .api
+                .call(
+                    "POST",
+                    &path,
+                    Some(Body::Blob(&f, &kind)),
+                    Some(&token),
+                    None,
+                )
+                .await
+                .map_err(Some)?;
+            // The upload answers with a link relative to the API, but a message's attachment
+            // must carry an absolute http(s) URL (agents open it from elsewhere).
+            if let Some(url) = wire::string(&a, "url") {
+                let _ = js_sys::Reflect::set(
+                    &a,
+                    &JsValue::from_str("url"),
+                    &JsValue::from_str(&self.api.absolute(&url)),
+                );
+            }
+            attachments.push(&a);
+        }
+        let msg = wire::object(&[
+            ("body", JsValue::from_str(&body)),
+            ("attachments", attachments.into()),
+        ]);
+        self.api
+            .call(
+                "POST",
+                "messages",
+                Some(Body::Json(&msg)),
+                Some(&token),
+                None,
+            )
+            .await
+            .map_err(Some)
+    }
+
+    /// The pre-chat form was submitted (the browser already checked required fields).
+    pub fn prechat_submitted(self: &Rc<Self>) {
+        let name = api::trim(&self.ui.pre_name.value()).to_owned();
+        let email = api::trim(&self.ui.pre_email.value()).to_owned();
+        self.prechat.replace(Some((name, email)));
+        self.layout();
+        let _ = self.ui.input.focus();
+        self.connect();
+    }
+}
