@@ -1,0 +1,10 @@
+//! The console's views, written with Leptos in client-side rendering mode.
+
+pub mod app;
+pub mod auth;
+pub mod common;
+pub mod conversation;
+pub mod inbox;
+pub mod settings;
+pub mod state;
+pub mod tickets;
