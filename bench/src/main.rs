@@ -1,0 +1,196 @@
+//! `cargo xtask bench`: starts the local host on a fresh data directory, seeds a tenant, and
+//! drives each route with `wrk` at 1, 16 and 64 connections, printing req/s and p50/p99.
+//!
+//! `GET /health` runs through the same component and router but touches no storage: it is the
+//! hello-world baseline, so the ratio of a route's throughput to it shows what the API and the
+//! storage cost on top of WASM and HTTP. Figures are only comparable within one run.
+
+use std::io::Write;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use edgedesk_e2e::Host;
+use serde_json::json;
+
+struct Scenario {
+    name: &'static str,
+    lua: String,
+}
+
+fn lua_get(path: &str, key: &str) -> String {
+    format!("wrk.method = \"GET\"\nwrk.path = \"{path}\"\nwrk.headers[\"Authorization\"] = \"Bearer {key}\"\n")
+}
+
+fn lua_post_random(paths: &[String], body: &str, key: &str) -> String {
+    let list = paths
+        .iter()
+        .map(|p| format!("\"{p}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        "local paths = {{{list}}}\nlocal body = '{body}'\nlocal headers = {{[\"Authorization\"] = \"Bearer {key}\", [\"Content-Type\"] = \"application/json\"}}\n\
+         request = function() return wrk.format(\"POST\", paths[math.random(#paths)], headers, body) end\n"
+    )
+}
+
+struct Figures {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn parse_ms(v: &str) -> Option<f64> {
+    let v = v.trim();
+    if let Some(x) = v.strip_suffix("us") {
+        return x.parse::<f64>().ok().map(|x| x / 1000.0);
+    }
+    if let Some(x) = v.strip_suffix("ms") {
+        return x.parse().ok();
+    }
+    if let Some(x) = v.strip_suffix('s') {
+        return x.parse::<f64>().ok().map(|x| x * 1000.0);
+    }
+    None
+}
+
+fn run_wrk(base: &str, lua: &str, connections: usize, seconds: u64) -> Result<Figures> {
+    let mut script = tempfile_path("bench.lua");
+    std::fs::File::create(&script)?.write_all(lua.as_bytes())?;
+    let threads = connections.min(2);
+    let out = Command::new("wrk")
+        .args([
+            "--latency",
+            "-t",
+            &threads.to_string(),
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+        ])
+        .arg("-s")
+        .arg(&script)
+        .arg(base)
+        .output()
+        .context("running wrk (install it with `apt-get install wrk`)")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _ = std::fs::remove_file(&mut script);
+    let mut f = Figures {
+        rps: 0.0,
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        errors: 0,
+    };
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(v) = t.strip_prefix("Requests/sec:") {
+            f.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some(v) = t.strip_prefix("50%") {
+            f.p50_ms = parse_ms(v).unwrap_or(0.0);
+        } else if let Some(v) = t.strip_prefix("99%") {
+            f.p99_ms = parse_ms(v).unwrap_or(0.0);
+        } else if let Some(v) = t.strip_prefix("Non-2xx or 3xx responses:") {
+            f.errors = v.trim().parse().unwrap_or(0);
+        }
+    }
+    if f.rps == 0.0 {
+        bail!(
+            "wrk printed no throughput:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(f)
+}
+
+fn tempfile_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("edgedesk-{}-{name}", std::process::id()))
+}
+
+fn main() -> Result<()> {
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let host = Host::start();
+    let api = host.tenant("Bench");
+    let key = api.key.clone().context("admin key")?;
+    let (_, c) = api.post("/v1/contacts", &json!({"name": "Load"}));
+    let contact = c["id"].as_str().context("contact id")?.to_owned();
+    let mut conversations = Vec::new();
+    for i in 0..200 {
+        let (s, conv) = api.post(
+            "/v1/conversations",
+            &json!({"contact_id": contact, "subject": format!("c{i}")}),
+        );
+        if s != 201 {
+            bail!("seeding conversations failed: {conv}");
+        }
+        conversations.push(conv["id"].as_str().context("conversation id")?.to_owned());
+    }
+    let (_, t) = api.post(
+        "/v1/tickets",
+        &json!({"subject": "bench", "description": "a ticket to read"}),
+    );
+    let ticket = t["id"].as_str().context("ticket id")?.to_owned();
+    let message_paths: Vec<String> = conversations
+        .iter()
+        .take(64)
+        .map(|c| format!("/v1/conversations/{c}/messages"))
+        .collect();
+
+    let scenarios = [
+        Scenario {
+            name: "hello (GET /health)",
+            lua: "wrk.method = \"GET\"\nwrk.path = \"/health\"\n".into(),
+        },
+        Scenario {
+            name: "GET ticket",
+            lua: lua_get(&format!("/v1/tickets/{ticket}"), &key),
+        },
+        Scenario {
+            name: "list conversations",
+            lua: lua_get("/v1/conversations?limit=25", &key),
+        },
+        Scenario {
+            name: "create ticket",
+            lua: lua_post_random(
+                &["/v1/tickets".to_owned()],
+                r#"{"subject":"load","priority":"high"}"#,
+                &key,
+            ),
+        },
+        Scenario {
+            name: "post message",
+            lua: lua_post_random(
+                &message_paths,
+                r#"{"body":"hello from the benchmark"}"#,
+                &key,
+            ),
+        },
+    ];
+    println!("EdgeDesk API benchmark: local host, {seconds}s per cell, wrk on the same machine");
+    println!(
+        "{:<22} {:>5} {:>10} {:>9} {:>9} {:>7} {:>8}",
+        "route", "conns", "req/s", "p50 ms", "p99 ms", "non2xx", "vs hello"
+    );
+    for conns in [1usize, 16, 64] {
+        let mut hello = 0.0;
+        for s in &scenarios {
+            let f = run_wrk(&host.base, &s.lua, conns, seconds)?;
+            if hello == 0.0 {
+                hello = f.rps;
+            }
+            println!(
+                "{:<22} {:>5} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>8.2}",
+                s.name,
+                conns,
+                f.rps,
+                f.p50_ms,
+                f.p99_ms,
+                f.errors,
+                f.rps / hello
+            );
+        }
+    }
+    Ok(())
+}

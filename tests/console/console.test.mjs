@@ -1,0 +1,286 @@
+// The agent console in a real browser (headless Chromium) against the real local host:
+// first-run setup and sign-in, a visitor's message arriving live, replying (with the typing
+// signal), assigning, private notes, resolving, a viewer who cannot reply (and whose forged
+// call the API refuses), and an API key created and revoked in settings. Screenshots of the
+// inbox and the conversation view go to target/console-artifacts/.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { Host, Visitor, repoRoot } from './host.mjs';
+
+const artifacts = join(repoRoot, 'target', 'console-artifacts');
+const OWNER = { workspace: 'Acme Outdoor', name: 'Olga Owner', email: 'olga@acme.test', password: 'correct horse battery staple' };
+const VIEWER = { name: 'Victor Viewer', email: 'victor@acme.test', password: 'viewer passphrase 42' };
+const LIVE_MS = 15_000;
+
+let host;
+let browser;
+let owner; // the owner's page
+const state = {};
+const pageErrors = [];
+
+function watch(page, who) {
+  page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+  page.on('console', (m) => {
+    // Refused requests (a 401 before sign-in, the forged 403) are logged by the browser as
+    // failed resource loads; anything else logged as an error is a bug.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+      pageErrors.push(`${who}: ${m.text()}`);
+    }
+  });
+}
+
+async function newPage(viewport = { width: 1440, height: 900 }) {
+  const context = await browser.newContext({ viewport, locale: 'en-US' });
+  const page = await context.newPage();
+  return page;
+}
+
+/** A call made by the page itself: its session cookie, plus the CSRF header. */
+function pageFetch(page, method, path, body) {
+  return page.evaluate(async ([method, path, body]) => {
+    const r = await fetch(path, {
+      method,
+      headers: { 'content-type': 'application/json', 'x-edgedesk-csrf': '1' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: r.status, body: await r.text() };
+  }, [method, path, body]);
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  host = await Host.start();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await host?.stop();
+});
+
+test('the first-run setup link creates the workspace, then the owner signs out and in', async () => {
+  const link = await host.setupLink();
+  assert.match(link, /^\/console\/\?setup=/);
+  owner = await newPage();
+  watch(owner, 'owner');
+  await owner.goto(host.base + link);
+  await owner.getByRole('heading', { name: 'Create your workspace' }).waitFor();
+  await owner.getByLabel('Workspace name').fill(OWNER.workspace);
+  await owner.getByLabel('Your name').fill(OWNER.name);
+  await owner.getByLabel('Email').fill(OWNER.email);
+  await owner.getByLabel('Password').fill(OWNER.password);
+  await owner.getByRole('button', { name: 'Create workspace' }).click();
+  await owner.getByRole('heading', { name: 'Conversations' }).waitFor();
+  assert.ok(!owner.url().includes('setup='), 'the one-time token leaves the address bar');
+
+  const me = JSON.parse((await pageFetch(owner, 'GET', '/v1/auth/me')).body);
+  state.tenant = me.tenant.id;
+  state.ownerId = me.agent.id;
+  assert.equal(me.agent.role, 'owner');
+
+  await owner.getByTestId('sign-out').click();
+  await owner.getByRole('heading', { name: 'Sign in to EdgeDesk' }).waitFor();
+  assert.equal((await pageFetch(owner, 'GET', '/v1/auth/me')).status, 401, 'signing out ends the session');
+  await owner.getByLabel('Password').fill('not the password');
+  await owner.getByLabel('Email').fill(OWNER.email);
+  await owner.getByRole('button', { name: 'Sign in' }).click();
+  await owner.getByText('Wrong email or password.').waitFor();
+  await owner.getByLabel('Password').fill(OWNER.password);
+  await owner.getByRole('button', { name: 'Sign in' }).click();
+  await owner.getByRole('heading', { name: 'Conversations' }).waitFor();
+  // A reload keeps the session (HTTP-only cookie).
+  await owner.reload();
+  await owner.getByRole('heading', { name: 'Conversations' }).waitFor();
+});
+
+test('a visitor message from the widget appears live in the inbox', async () => {
+  await owner.getByTestId('filter-all').click();
+  await owner.getByText('No conversations yet').waitFor();
+  const ada = await Visitor.start(host, state.tenant, 'Ada Lovelace', 'ada@example.com');
+  state.ada = ada;
+  const first = await ada.say('Hi! My order #1009 has not arrived yet. Can you check?');
+  state.conversation = first.conversation_id;
+  const row = owner.getByTestId('conversation-row').filter({ hasText: 'Ada Lovelace' });
+  await row.waitFor({ timeout: LIVE_MS });
+  await owner.getByTestId('conversation-row').filter({ hasText: 'has not arrived yet' }).waitFor({ timeout: LIVE_MS });
+  await row.getByTestId('unread-badge').waitFor();
+
+  // More visitors, so the inbox looks like a working day.
+  const grace = await Visitor.start(host, state.tenant, 'Grace Hopper', 'grace@navy.test');
+  await grace.say('Do you ship to Canada? I would like to order two tents.');
+  const linus = await Visitor.start(host, state.tenant, 'Linus Chen', 'linus@example.cn');
+  await linus.say('你好，我想修改收货地址。');
+  await owner.getByTestId('conversation-row').filter({ hasText: 'Grace Hopper' }).waitFor({ timeout: LIVE_MS });
+  await owner.getByTestId('conversation-row').filter({ hasText: 'Linus Chen' }).waitFor({ timeout: LIVE_MS });
+  const count = await owner.getByTestId('conversation-row').count();
+  assert.equal(count, 3);
+});
+
+test('a reply from the console reaches the visitor, with the typing signal before it', async () => {
+  await owner.getByTestId('conversation-row').filter({ hasText: 'Ada Lovelace' }).click();
+  await owner.getByTestId('conversation-title').filter({ hasText: 'Ada Lovelace' }).waitFor();
+  await owner.getByTestId('thread').getByText('has not arrived yet').waitFor();
+  await owner.getByTestId('contact-panel').getByText('ada@example.com').waitFor();
+
+  // The visitor types: the agent sees it.
+  await state.ada.call('POST', '/typing', { typing: true });
+  await owner.getByTestId('visitor-typing').waitFor({ timeout: LIVE_MS });
+  await state.ada.say('It was supposed to arrive on Monday.');
+  await owner.getByTestId('thread').getByText('supposed to arrive on Monday').waitFor({ timeout: LIVE_MS });
+
+  // The agent types: the visitor's feed says so.
+  const input = owner.getByTestId('composer-input');
+  await input.click();
+  await input.pressSequentially('Thanks Ada, I am checking with the carrier now.', { delay: 5 });
+  const deadline = Date.now() + 5_000;
+  let typing = false;
+  while (!typing && Date.now() < deadline) {
+    const feed = await state.ada.call('GET', '/poll?after=1000&rev=0&wait=0');
+    typing = feed.body.events.some((e) => e.type === 'typing' && e.from === 'agent' && e.typing);
+    if (!typing) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(typing, 'the visitor sees the agent typing');
+
+  await input.press('Enter');
+  await owner.getByTestId('thread').getByTestId('message').filter({ hasText: 'checking with the carrier' }).waitFor();
+  const seen = await state.ada.messages();
+  const reply = seen.find((m) => m.body.includes('checking with the carrier'));
+  assert.ok(reply, 'the reply reached the visitor');
+  assert.equal(reply.sender.kind, 'agent');
+  assert.equal(reply.sender.id, state.ownerId);
+  // Read while open: the row's unread count goes away.
+  await owner.getByTestId('conversation-row').filter({ hasText: 'Ada Lovelace' })
+    .getByTestId('unread-badge').waitFor({ state: 'detached', timeout: LIVE_MS });
+});
+
+test('assign, private note and resolve', async () => {
+  await owner.getByTestId('assign-me').click();
+  await owner.getByTestId('assign-me').waitFor({ state: 'detached' });
+  let c = (await host.api('GET', `/v1/conversations/${state.conversation}`, null, await ownerCookie())).body;
+  assert.equal(c.assignee_id, state.ownerId);
+
+  await owner.getByTestId('mode-note').click();
+  await owner.getByTestId('composer-input').fill('VIP customer: offer free express shipping on the replacement.');
+  await owner.getByTestId('send').click();
+  await owner.getByTestId('note').filter({ hasText: 'VIP customer' }).waitFor();
+  const visible = await state.ada.messages();
+  assert.ok(!visible.some((m) => m.body.includes('VIP customer')), 'visitors never see private notes');
+
+  await owner.getByTestId('label-input').fill('shipping vip');
+  await owner.getByTestId('label-input').press('Enter');
+  await owner.getByTestId('labels').getByText('shipping').waitFor();
+  await owner.getByTestId('labels').getByText('vip').waitFor();
+
+  // Review screenshots: the inbox and the conversation.
+  await owner.getByTestId('mode-reply').click();
+  await owner.screenshot({ path: join(artifacts, 'conversation.png') });
+
+  // Resolve with the keyboard shortcut.
+  await owner.locator('body').click({ position: { x: 600, y: 120 } });
+  await owner.keyboard.press('Escape');
+  await owner.keyboard.press('e');
+  await owner.getByTestId('conversation-status').getByText('Resolved').waitFor();
+  c = (await host.api('GET', `/v1/conversations/${state.conversation}`, null, await ownerCookie())).body;
+  assert.equal(c.status, 'resolved');
+  assert.deepEqual(c.labels, ['shipping', 'vip']);
+
+  await owner.goto(`${host.base}/console/#/inbox`);
+  await owner.getByTestId('conversation-row').first().waitFor();
+  await owner.screenshot({ path: join(artifacts, 'inbox.png') });
+});
+
+async function ownerCookie() {
+  const cookies = await owner.context().cookies();
+  const session = cookies.find((c) => c.name === 'edgedesk_session');
+  return { cookie: `${session.name}=${session.value}` };
+}
+
+test("a viewer has no reply button, and the API refuses the viewer's forged reply", async () => {
+  await owner.goto(`${host.base}/console/#/settings/agents`);
+  const form = owner.getByTestId('add-agent');
+  await form.getByLabel('Name').fill(VIEWER.name);
+  await form.getByLabel('Email').fill(VIEWER.email);
+  await form.getByLabel('Role').selectOption('viewer');
+  await form.getByRole('button', { name: 'Add agent' }).click();
+  const url = await owner.getByTestId('invite-url').textContent();
+  assert.match(url, /\/console\/\?invite=/);
+
+  const viewer = await newPage({ width: 1024, height: 768 });
+  watch(viewer, 'viewer');
+  await viewer.goto(url);
+  await viewer.getByLabel('Choose a password').fill(VIEWER.password);
+  await viewer.getByRole('button', { name: 'Set password and sign in' }).click();
+  await viewer.getByRole('heading', { name: 'Conversations' }).waitFor();
+  await viewer.goto(`${host.base}/console/#/inbox/${state.conversation}`);
+  await viewer.getByTestId('thread').getByText('checking with the carrier').waitFor();
+  await viewer.getByTestId('viewer-notice').waitFor();
+  assert.equal(await viewer.getByTestId('send').count(), 0, 'no reply button for a viewer');
+  assert.equal(await viewer.getByTestId('composer-input').count(), 0);
+  assert.equal(await viewer.getByTestId('resolve').count(), 0);
+  assert.equal(await viewer.getByRole('link', { name: 'API keys' }).count(), 0);
+  await viewer.screenshot({ path: join(artifacts, 'viewer-tablet.png') });
+
+  const forged = await pageFetch(viewer, 'POST', `/v1/conversations/${state.conversation}/messages`, { body: 'forged reply' });
+  assert.equal(forged.status, 403, forged.body);
+  assert.equal(JSON.parse(forged.body).error.code, 'forbidden');
+  const visible = await state.ada.messages();
+  assert.ok(!visible.some((m) => m.body === 'forged reply'));
+  await viewer.context().close();
+});
+
+test('an API key created in settings works over HTTP until it is revoked', async () => {
+  await owner.goto(`${host.base}/console/#/settings/keys`);
+  await owner.getByTestId('key-name').fill('Order system');
+  await owner.getByTestId('key-scope').selectOption('agent');
+  await owner.getByTestId('create-key').click();
+  const key = (await owner.getByTestId('new-key-value').textContent()).trim();
+  assert.match(key, /^edk\./);
+  const bearer = { authorization: `Bearer ${key}` };
+  const works = await host.api('GET', '/v1/conversations?limit=5', null, bearer);
+  assert.equal(works.status, 200);
+  assert.ok(works.body.data.length >= 3);
+  await owner.screenshot({ path: join(artifacts, 'settings-keys.png') });
+
+  await owner.getByTestId('revoke-key').click();
+  await owner.getByTestId('confirm-revoke').click();
+  await owner.getByTestId('key-row').getByText('Revoked').waitFor();
+  const refused = await host.api('GET', '/v1/conversations?limit=5', null, bearer);
+  assert.equal(refused.status, 401);
+});
+
+test('the console speaks Simplified Chinese and shows tickets made from conversations', async () => {
+  await owner.goto(`${host.base}/console/#/inbox/${state.conversation}`);
+  await owner.getByTestId('convert-ticket').click();
+  await owner.getByTestId('ticket-subject').waitFor();
+  assert.match(await owner.getByTestId('ticket-subject').inputValue(), /order #1009/);
+  await owner.getByTestId('create-ticket').click();
+  await owner.getByText(/Ticket #1 created/).waitFor();
+  await owner.goto(`${host.base}/console/#/tickets`);
+  await owner.getByTestId('ticket-row').first().click();
+  await owner.getByTestId('ticket-timeline').getByText('created the ticket').waitFor();
+  await owner.getByTestId('ticket-status').selectOption('pending');
+  await owner.getByTestId('ticket-save').click();
+  await owner.getByTestId('ticket-timeline').getByText('changed').waitFor();
+  await owner.screenshot({ path: join(artifacts, 'tickets.png') });
+
+  await owner.locator('.rail-lang').selectOption('zh-CN');
+  await owner.getByRole('heading', { name: '工单' }).first().waitFor();
+  await owner.goto(`${host.base}/console/#/inbox`);
+  await owner.getByRole('heading', { name: '会话' }).waitFor();
+  await owner.screenshot({ path: join(artifacts, 'inbox-zh.png') });
+  await owner.locator('.rail-lang').selectOption('en');
+});
+
+test('no page errors were logged', () => {
+  assert.deepEqual(pageErrors, []);
+});

@@ -1,0 +1,298 @@
+//! Test harness: starts the real local host (or targets `EDGEDESK_BASE_URL`) and talks HTTP
+//! to it.
+//!
+//! The host binary and the component come from `EDGEDESK_HOST_BIN` / `EDGEDESK_COMPONENT`,
+//! which `cargo xtask test` sets after building both; each [`Host`] gets its own data
+//! directory and port, so tests run in parallel without sharing state.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running EdgeDesk under test.
+pub struct Host {
+    pub base: String,
+    child: Option<Child>,
+    data_dir: Option<tempfile::TempDir>,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn env_path(name: &str) -> PathBuf {
+    PathBuf::from(std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the suites with `cargo xtask test`, which builds the host and the component")
+    }))
+}
+
+impl Host {
+    /// Starts a fresh host with an empty data directory, or uses `EDGEDESK_BASE_URL`.
+    pub fn start() -> Host {
+        if let Ok(base) = std::env::var("EDGEDESK_BASE_URL") {
+            return Host {
+                base: base.trim_end_matches('/').to_owned(),
+                child: None,
+                data_dir: None,
+                port: 0,
+            };
+        }
+        let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        let mut host = Host {
+            base: String::new(),
+            child: None,
+            data_dir: Some(data_dir),
+            port: free_port(),
+        };
+        host.spawn();
+        host
+    }
+
+    /// Whether this suite controls the host process (restart tests need it).
+    pub fn is_local(&self) -> bool {
+        self.data_dir.is_some()
+    }
+
+    fn spawn(&mut self) {
+        let data_dir = self.data_dir.as_ref().expect("a local host").path();
+        let child = Command::new(env_path("EDGEDESK_HOST_BIN"))
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--component")
+            .arg(env_path("EDGEDESK_COMPONENT"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the host binary starts");
+        self.child = Some(child);
+        self.base = format!("http://127.0.0.1:{}", self.port);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(resp) = ureq::get(format!("{}/health", self.base)).call() {
+                if resp.status() == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "host did not become healthy within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the host abruptly (no graceful shutdown) and starts it again on the same data.
+    pub fn kill_and_restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The first-run setup link the host printed, if it did.
+    pub fn setup_link(&self) -> Option<String> {
+        let data_dir = self.data_dir.as_ref()?.path();
+        let text = std::fs::read_to_string(data_dir.join("setup-link.txt")).ok()?;
+        Some(text.trim().to_owned())
+    }
+
+    /// An API client without a key.
+    pub fn anon(&self) -> Api {
+        Api {
+            base: self.base.clone(),
+            key: None,
+        }
+    }
+
+    /// Creates a tenant and returns a client holding its admin key.
+    pub fn tenant(&self, name: &str) -> Api {
+        let (status, body) = self
+            .anon()
+            .post("/v1/tenants", &serde_json::json!({ "name": name }));
+        assert_eq!(status, 201, "tenant creation: {body}");
+        let key = body["api_key"]["key"]
+            .as_str()
+            .expect("the admin key is returned")
+            .to_owned();
+        Api {
+            base: self.base.clone(),
+            key: Some(key),
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A response: status, headers of interest, JSON body (or `Null`).
+pub struct Resp {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A client for one API key.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub key: Option<String>,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+impl Api {
+    pub fn with_key(&self, key: &str) -> Api {
+        Api {
+            base: self.base.clone(),
+            key: Some(key.to_owned()),
+        }
+    }
+
+    /// Sends a request with a raw body and extra headers.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(k) = &self.key {
+            req = req.header("authorization", format!("Bearer {k}"));
+        }
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+            .expect("a valid request");
+        let mut resp = agent()
+            .run(req)
+            .unwrap_or_else(|e| panic!("{method} {path}: transport error {e}"));
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let etag = resp
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp {
+            status,
+            etag,
+            headers,
+            body,
+        }
+    }
+
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let bytes = body.map(|b| serde_json::to_vec(b).expect("JSON"));
+        self.send(method, path, bytes.as_deref(), headers)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.call("GET", path, None, &[]);
+        (r.status, r.body)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.call("POST", path, Some(body), &[]);
+        (r.status, r.body)
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.call("PATCH", path, Some(body), &[]);
+        (r.status, r.body)
+    }
+
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        let r = self.call("DELETE", path, None, &[]);
+        (r.status, r.body)
+    }
+}
+
+/// Asserts the error shape `{"error":{"code","message"}}` and returns the code.
+pub fn error_code(body: &Value) -> &str {
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {body}"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "error without message: {body}"
+    );
+    code
+}
+
+/// Signs a webhook body the way the API channel expects.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
