@@ -1,0 +1,333 @@
+//! EdgeDesk's developer commands, run as `cargo xtask <command>`:
+//!
+//! - `build`: add the `wasm32-wasip2` target, build the component (`edge/spin`, release), then
+//!   the local host (`edge/local`, dev profile with optimised runtime crates).
+//! - `dev [-- host args]`: `build`, then run the host on http://127.0.0.1:8787 with `./data`.
+//! - `test`: `build`, then every test of the workspace (the end-to-end suites start the real
+//!   host from `EDGEDESK_HOST_BIN` with `EDGEDESK_COMPONENT`), and the wasm checks of the pure
+//!   crates.
+//! - `bench`: release host + component, then the API benchmark (`bench/`, needs `wrk`).
+//! - `bench-host`: release host + component, then host-level figures: `/health` at 1/16/64
+//!   connections with a fresh instance per request and with reused instances, and durable
+//!   write transactions per second with and without group commit (in the SQLite layer alone,
+//!   and through the component creating tenants).
+//!
+//! Builds go to the workspace target directory (`CARGO_TARGET_DIR` if set, else `target/`).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "usage: cargo xtask <build | dev [-- host args] | test | bench | bench-host>";
+const COMPONENT_TARGET: &str = "wasm32-wasip2";
+const DEV_LISTEN: &str = "127.0.0.1:8787";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args_os().skip(1);
+    let command = args.next().and_then(|a| a.into_string().ok());
+    let rest: Vec<OsString> = args.filter(|a| a != "--").collect();
+    let ws = Workspace::locate()?;
+    match command.as_deref() {
+        Some("build") => ws.build(Profile::Dev).map(drop),
+        Some("dev") => ws.dev(&rest),
+        Some("test") => ws.test(),
+        Some("bench") => ws.bench(),
+        Some("bench-host") => ws.bench_host(),
+        _ => bail!("{USAGE}"),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    Dev,
+    Release,
+}
+
+/// What a build produced.
+struct Built {
+    host: PathBuf,
+    component: PathBuf,
+}
+
+struct Workspace {
+    root: PathBuf,
+    target: PathBuf,
+    cargo: OsString,
+}
+
+impl Workspace {
+    fn locate() -> Result<Workspace> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("xtask lives in the workspace root")?
+            .to_path_buf();
+        let target = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                if dir.is_absolute() {
+                    dir
+                } else {
+                    root.join(dir)
+                }
+            }
+            None => root.join("target"),
+        };
+        Ok(Workspace {
+            root,
+            target,
+            cargo: std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+        })
+    }
+
+    fn cargo(&self) -> Command {
+        let mut c = Command::new(&self.cargo);
+        c.current_dir(&self.root);
+        c
+    }
+
+    fn component_path(&self) -> PathBuf {
+        self.target
+            .join(COMPONENT_TARGET)
+            .join("release")
+            .join("edgedesk_spin.wasm")
+    }
+
+    fn host_path(&self, profile: Profile) -> PathBuf {
+        let dir = match profile {
+            Profile::Dev => "debug",
+            Profile::Release => "release",
+        };
+        self.target
+            .join(dir)
+            .join(format!("edgedesk-local{}", std::env::consts::EXE_SUFFIX))
+    }
+
+    /// The component first (the host runs it, it does not embed it), then the host.
+    fn build(&self, profile: Profile) -> Result<Built> {
+        // RUSTUP_AUTO_INSTALL may be off: never rely on rust-toolchain.toml to add targets.
+        run(Command::new("rustup").args(["target", "add", COMPONENT_TARGET]))
+            .context("adding the wasm32-wasip2 target with rustup")?;
+        run(self.cargo().args([
+            "build",
+            "-p",
+            "edgedesk-spin",
+            "--target",
+            COMPONENT_TARGET,
+            "--release",
+        ]))?;
+        let mut host = self.cargo();
+        host.args(["build", "-p", "edgedesk-local", "--bin", "edgedesk-local"]);
+        if profile == Profile::Release {
+            host.arg("--release");
+        }
+        run(&mut host)?;
+        Ok(Built {
+            host: self.host_path(profile),
+            component: self.component_path(),
+        })
+    }
+
+    fn dev(&self, extra: &[OsString]) -> Result<()> {
+        let built = self.build(Profile::Dev)?;
+        println!("EdgeDesk: http://{DEV_LISTEN}/  (data in ./data; Ctrl-C stops it)");
+        let mut host = Command::new(&built.host);
+        host.current_dir(&self.root)
+            .arg("--listen")
+            .arg(DEV_LISTEN)
+            .arg("--data-dir")
+            .arg("./data")
+            .arg("--component")
+            .arg(&built.component)
+            .args(extra);
+        exec(host)
+    }
+
+    fn test(&self) -> Result<()> {
+        let built = self.build(Profile::Dev)?;
+        for target in ["wasm32-unknown-unknown", COMPONENT_TARGET] {
+            run(Command::new("rustup").args(["target", "add", target]))?;
+            run(self.cargo().args([
+                "check",
+                "-p",
+                "edgedesk-shared",
+                "-p",
+                "edgedesk-functions",
+                "--target",
+                target,
+            ]))?;
+        }
+        run(self
+            .cargo()
+            .args(["test", "--workspace", "--exclude", "edgedesk-spin"])
+            .env("EDGEDESK_HOST_BIN", &built.host)
+            .env("EDGEDESK_COMPONENT", &built.component))
+    }
+
+    fn bench(&self) -> Result<()> {
+        let built = self.build(Profile::Release)?;
+        run(self
+            .cargo()
+            .args(["run", "--release", "-p", "edgedesk-bench"])
+            .env("EDGEDESK_HOST_BIN", &built.host)
+            .env("EDGEDESK_COMPONENT", &built.component))
+    }
+
+    fn bench_host(&self) -> Result<()> {
+        let built = self.build(Profile::Release)?;
+        run(self.cargo().args([
+            "build",
+            "--release",
+            "-p",
+            "edgedesk-local",
+            "--example",
+            "loadgen",
+            "--example",
+            "sqlite_bench",
+        ]))?;
+        let examples = self.target.join("release").join("examples");
+        let loadgen = examples.join("loadgen");
+        let seconds = std::env::var("BENCH_SECONDS").unwrap_or_else(|_| "5".to_owned());
+
+        println!(
+            "## GET /health through the component (release host, loopback, {seconds}s per cell)"
+        );
+        for (label, reuse) in [
+            ("fresh instance per request", "1"),
+            ("instance reused 128x", "128"),
+        ] {
+            let data = tempdir(&format!("bench-host-{reuse}"))?;
+            let mut host = BenchHost::start(&built, &data, &["--reuse", reuse])?;
+            println!("### {label}");
+            for conns in ["1", "16", "64"] {
+                run(Command::new(&loadgen).args([
+                    "--url",
+                    &format!("{}/health", host.base),
+                    "--connections",
+                    conns,
+                    "--seconds",
+                    &seconds,
+                ]))?;
+            }
+            host.stop()?;
+            let _ = std::fs::remove_dir_all(&data);
+        }
+
+        println!("## Durable write transactions (host SQLite layer, 64 concurrent, {seconds}s)");
+        run(Command::new(examples.join("sqlite_bench")).args([
+            "--concurrency",
+            "64",
+            "--seconds",
+            &seconds,
+        ]))?;
+
+        // Creating a tenant writes a fresh partition: durable writes without key contention.
+        println!("## Durable writes through the component: POST /v1/tenants");
+        for (label, switch) in [("group commit on", "on"), ("group commit off", "off")] {
+            let data = tempdir(&format!("bench-host-gc-{switch}"))?;
+            let mut host = BenchHost::start(&built, &data, &["--group-commit", switch])?;
+            println!("### {label}");
+            for conns in ["1", "16", "64"] {
+                run(Command::new(&loadgen).args([
+                    "--url",
+                    &format!("{}/v1/tenants", host.base),
+                    "--method",
+                    "POST",
+                    "--body",
+                    r#"{"name":"Load"}"#,
+                    "--connections",
+                    conns,
+                    "--seconds",
+                    &seconds,
+                ]))?;
+            }
+            host.stop()?;
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        Ok(())
+    }
+}
+
+/// A release host on a free port, for the benchmarks.
+struct BenchHost {
+    child: Child,
+    base: String,
+}
+
+impl BenchHost {
+    fn start(built: &Built, data: &Path, extra: &[&str]) -> Result<BenchHost> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new(&built.host)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(data)
+            .arg("--component")
+            .arg(&built.component)
+            .args(extra)
+            // One JSON line per request would measure the terminal, not the host.
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting the host")?;
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("the host did not start listening within 120 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(BenchHost { child, base })
+    }
+
+    /// SIGTERM (graceful: commits and closes the database), then wait.
+    fn stop(&mut self) -> Result<()> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for BenchHost {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn tempdir(name: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("edgedesk-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// Replaces this process with `cmd`, so Ctrl-C reaches the host alone and it shuts down
+/// gracefully (on non-Unix: runs it and waits).
+fn exec(mut cmd: Command) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let err = cmd.exec();
+        Err(err).context("starting the host")
+    }
+    #[cfg(not(unix))]
+    {
+        run(&mut cmd)
+    }
+}

@@ -1,0 +1,441 @@
+//! Builds the chat widget (`widget/`) into `widget/dist/`, the directory the local host serves
+//! as `/widget.js` and `/widget/*`:
+//!
+//! - `widget.js`: the loader (`widget/js/loader.js`), minified, with the file names below;
+//! - `edgedesk_widget-<digest>.js`: the wasm-bindgen `--target web` glue, minified;
+//! - `edgedesk_widget_bg-<digest>.wasm`: the module after `wasm-opt -Oz`.
+//!
+//! The digest covers glue and wasm, so the host caches them for good while the loader is
+//! revalidated. Tools: the `wasm-bindgen` CLI at exactly the version Cargo.lock pins for the
+//! crate (installed with `cargo install` when missing or different), and `wasm-opt`
+//! (binaryen) and `esbuild` from `widget/package.json` (installed with `npm ci`).
+//!
+//! Finally it prints raw, gzip and brotli sizes and fails when the budget is exceeded.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+
+const TARGET: &str = "wasm32-unknown-unknown";
+const PROFILE: &str = "wasm-small";
+/// Loader + glue + wasm, gzip, in bytes (35 kB, read strictly as 35,000 bytes).
+const BUDGET_TOTAL_GZIP: usize = 35_000;
+/// The loader alone, gzip, in bytes.
+const BUDGET_LOADER_GZIP: usize = 1_000;
+/// The wasm features wasm-bindgen's output uses; `wasm-opt` must be told about them.
+const WASM_OPT_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Builds the widget into `<workspace_root>/widget/dist/`.
+pub fn build(workspace_root: &Path) -> Result<()> {
+    let widget = workspace_root.join("widget");
+    let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
+        Some(d) => workspace_root.join(d),
+        None => workspace_root.join("target"),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+
+    // Targets listed in rust-toolchain.toml are not installed by themselves here.
+    run(Command::new("rustup").args(["target", "add", TARGET]))?;
+    let bindgen = ensure_bindgen(&cargo, &workspace_root.join("Cargo.lock"))?;
+    let bin = widget.join("node_modules").join(".bin");
+    if !bin.join("wasm-opt").exists() || !bin.join("esbuild").exists() {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&widget))?;
+    }
+
+    run(Command::new(&cargo)
+        .args([
+            "build",
+            "-p",
+            "edgedesk-widget",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(workspace_root))?;
+    let wasm = target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join("edgedesk_widget.wasm");
+
+    let work = target_dir.join("widget-build");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    std::fs::create_dir_all(&work)?;
+    run(Command::new(&bindgen)
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&work)
+        .arg(&wasm))?;
+    let small_wasm = work.join("small.wasm");
+    run(Command::new(bin.join("wasm-opt"))
+        .args([
+            "-Oz",
+            "--converge",
+            "--strip-producers",
+            "--strip-target-features",
+        ])
+        .args(WASM_OPT_FEATURES)
+        .arg(work.join("edgedesk_widget_bg.wasm"))
+        .arg("-o")
+        .arg(&small_wasm))?;
+    // Then rename imports and exports to one or two letters: wasm-bindgen's names carry a
+    // 16-hex-digit hash each, a few kilobytes that gzip cannot shrink, in the wasm and again in
+    // the glue. wasm-opt prints the renaming (once: this pass must not run under --converge,
+    // which would print it again per round), and the glue is rewritten to match.
+    let opt_wasm = work.join("opt.wasm");
+    let renames = output(
+        Command::new(bin.join("wasm-opt"))
+            .arg("--minify-imports-and-exports-and-modules")
+            .args(WASM_OPT_FEATURES)
+            .arg(&small_wasm)
+            .arg("-o")
+            .arg(&opt_wasm),
+    )?;
+    let glue = std::fs::read_to_string(work.join("edgedesk_widget.js"))?;
+    std::fs::write(work.join("glue.js"), rename_in_glue(&glue, &renames)?)?;
+    let min_glue = work.join("glue.min.js");
+    run(Command::new(bin.join("esbuild"))
+        .arg(work.join("glue.js"))
+        .args(["--minify", "--format=esm", "--log-level=warning"])
+        .arg(format!("--outfile={}", min_glue.display())))?;
+
+    let glue_bytes = std::fs::read(&min_glue)?;
+    let wasm_bytes = std::fs::read(&opt_wasm)?;
+    let digest = {
+        let mut h = Sha256::new();
+        h.update(&glue_bytes);
+        h.update(&wasm_bytes);
+        hex::encode(&h.finalize()[..5])
+    };
+    let glue_name = format!("edgedesk_widget-{digest}.js");
+    let wasm_name = format!("edgedesk_widget_bg-{digest}.wasm");
+
+    let loader_src = std::fs::read_to_string(widget.join("js").join("loader.js"))?;
+    if !loader_src.contains("__GLUE__") || !loader_src.contains("__WASM__") {
+        bail!("widget/js/loader.js lost its __GLUE__ / __WASM__ placeholders");
+    }
+    let filled = work.join("loader.js");
+    std::fs::write(
+        &filled,
+        loader_src
+            .replace("__GLUE__", &glue_name)
+            .replace("__WASM__", &wasm_name),
+    )?;
+    let min_loader = work.join("widget.min.js");
+    run(Command::new(bin.join("esbuild"))
+        .arg(&filled)
+        .args(["--minify", "--log-level=warning"])
+        .arg(format!("--outfile={}", min_loader.display())))?;
+
+    let dist = widget.join("dist");
+    if dist.exists() {
+        std::fs::remove_dir_all(&dist)?;
+    }
+    std::fs::create_dir_all(&dist)?;
+    std::fs::copy(&min_loader, dist.join("widget.js"))?;
+    std::fs::write(dist.join(&glue_name), &glue_bytes)?;
+    std::fs::write(dist.join(&wasm_name), &wasm_bytes)?;
+
+    report(&[
+        ("widget.js (loader)", std::fs::read(dist.join("widget.js"))?),
+        ("glue", glue_bytes),
+        ("wasm", wasm_bytes),
+    ])
+}
+
+/// The `wasm-bindgen` CLI at the crate's locked version: the one on `PATH`, or installed.
+fn ensure_bindgen(cargo: &std::ffi::OsStr, lockfile: &Path) -> Result<PathBuf> {
+    let lock = std::fs::read_to_string(lockfile)
+        .with_context(|| format!("reading {}", lockfile.display()))?;
+    let version = locked_version(&lock, "wasm-bindgen")
+        .context("Cargo.lock has no wasm-bindgen: is the widget a workspace member?")?;
+    let installed = |bin: &Path| {
+        Command::new(bin)
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let wanted = format!("wasm-bindgen {version}");
+    let on_path = PathBuf::from("wasm-bindgen");
+    if installed(&on_path).as_deref() == Some(wanted.as_str()) {
+        return Ok(on_path);
+    }
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?
+        .join("bin")
+        .join("wasm-bindgen");
+    if installed(&cargo_bin).as_deref() == Some(wanted.as_str()) {
+        return Ok(cargo_bin);
+    }
+    eprintln!("installing wasm-bindgen-cli {version} (a few minutes, once)");
+    // Not `--locked`: the CLI's own lockfile pins a crate version the registry no longer serves.
+    run(Command::new(cargo).args(["install", "wasm-bindgen-cli", "--version", &version]))?;
+    match installed(&cargo_bin) {
+        Some(v) if v == wanted => Ok(cargo_bin),
+        other => bail!("wasm-bindgen-cli {version} did not install (found {other:?})"),
+    }
+}
+
+/// The version Cargo.lock records for a registry package.
+fn locked_version(lock: &str, package: &str) -> Option<String> {
+    let name_line = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == name_line {
+            let version = lines.next()?.trim().strip_prefix("version = \"")?;
+            return version.strip_suffix('"').map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// The module name wasm-bindgen gives the glue's imports, and the one
+/// `--minify-imports-and-exports-and-modules` replaces it with (it names modules "a", "b", …
+/// in order, and the glue has one).
+const GLUE_MODULE: &str = "\"./edgedesk_widget_bg.js\": import0";
+const MINIFIED_MODULE: &str = "a: import0";
+
+/// Applies wasm-opt's renaming (its JSON report: `["module", "old", "new"]` per import,
+/// `["old", "new"]` per export) to the glue: import functions are the glue's `old: function`
+/// properties, exports are read as `wasm.old`. Every import must be found, or the build fails
+/// rather than ship a glue that cannot instantiate the module.
+fn rename_in_glue(glue: &str, report: &str) -> Result<String> {
+    let mut out = glue.to_owned();
+    if out.matches(GLUE_MODULE).count() != 1 {
+        bail!("the wasm-bindgen glue no longer has `{GLUE_MODULE}`: update xtask/src/widget.rs");
+    }
+    out = out.replace(GLUE_MODULE, MINIFIED_MODULE);
+    let mut renamed = 0;
+    for line in report.lines() {
+        let quoted: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        let (old, new, import) = match quoted.as_slice() {
+            [_, old, new] => (*old, *new, true),
+            [old, new] => (*old, *new, false),
+            _ => continue,
+        };
+        let (prefix, suffix) = if import { ("", ":") } else { ("wasm.", "") };
+        let (count, text) = replace_identifier(&out, prefix, old, suffix, new);
+        // Every import is defined once in the glue; an export the glue never reads is fine.
+        if import && count != 1 {
+            bail!("import `{old}` occurs {count} times in the glue, expected once");
+        }
+        out = text;
+        renamed += 1;
+    }
+    if renamed == 0 {
+        bail!("wasm-opt reported no renaming");
+    }
+    Ok(out)
+}
+
+/// Replaces `prefix + name + suffix` where `name` is a whole identifier; returns the count.
+fn replace_identifier(
+    text: &str,
+    prefix: &str,
+    name: &str,
+    suffix: &str,
+    new: &str,
+) -> (usize, String) {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let needle = format!("{prefix}{name}{suffix}");
+    let mut out = String::with_capacity(text.len());
+    let mut count = 0;
+    let mut rest = text;
+    while let Some(at) = rest.find(&needle) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + needle.len()..].chars().next();
+        // The suffix (`:`) ends the identifier by itself; otherwise look at the next character.
+        let whole =
+            !before.is_some_and(is_ident) && (!suffix.is_empty() || !after.is_some_and(is_ident));
+        out.push_str(&rest[..at]);
+        if whole {
+            out.push_str(prefix);
+            out.push_str(new);
+            out.push_str(suffix);
+            count += 1;
+        } else {
+            out.push_str(&needle);
+        }
+        rest = &rest[at + needle.len()..];
+    }
+    out.push_str(rest);
+    (count, out)
+}
+
+/// Runs a command and returns its standard output.
+fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !out.status.success() {
+        bail!("{:?} failed with {}", cmd.get_program(), out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{:?} failed with {status}", cmd.get_program());
+    }
+    Ok(())
+}
+
+/// Compressed sizes of one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sizes {
+    raw: usize,
+    gzip: usize,
+    brotli: usize,
+}
+
+fn sizes(bytes: &[u8]) -> Result<Sizes> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes)?;
+    let gzip = gz.finish()?.len();
+    let mut br = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+        w.write_all(bytes)?;
+    }
+    Ok(Sizes {
+        raw: bytes.len(),
+        gzip,
+        brotli: br.len(),
+    })
+}
+
+/// Bytes, and kB of 1000 bytes.
+fn kb(n: usize) -> String {
+    format!("{n} B ({:.1} kB)", n as f64 / 1000.0)
+}
+
+/// Prints the size table and enforces the budget.
+fn report(files: &[(&str, Vec<u8>)]) -> Result<()> {
+    let mut total = Sizes {
+        raw: 0,
+        gzip: 0,
+        brotli: 0,
+    };
+    println!("widget size (gzip -9, brotli -q 11)");
+    println!(
+        "{:<20} {:>18} {:>18} {:>18}",
+        "file", "raw", "gzip", "brotli"
+    );
+    let mut loader_gzip = 0;
+    for (name, bytes) in files {
+        let s = sizes(bytes)?;
+        if name.starts_with("widget.js") {
+            loader_gzip = s.gzip;
+        }
+        total.raw += s.raw;
+        total.gzip += s.gzip;
+        total.brotli += s.brotli;
+        println!(
+            "{:<20} {:>18} {:>18} {:>18}",
+            name,
+            kb(s.raw),
+            kb(s.gzip),
+            kb(s.brotli)
+        );
+    }
+    println!(
+        "{:<20} {:>18} {:>18} {:>18}",
+        "total",
+        kb(total.raw),
+        kb(total.gzip),
+        kb(total.brotli)
+    );
+    println!(
+        "budget: total gzip {} of {}, loader gzip {} of {}",
+        kb(total.gzip),
+        kb(BUDGET_TOTAL_GZIP),
+        kb(loader_gzip),
+        kb(BUDGET_LOADER_GZIP)
+    );
+    if total.gzip > BUDGET_TOTAL_GZIP {
+        bail!(
+            "the widget is over its size budget ({} gzip)",
+            kb(total.gzip)
+        );
+    }
+    if loader_gzip > BUDGET_LOADER_GZIP {
+        bail!(
+            "the loader is over its size budget ({} gzip)",
+            kb(loader_gzip)
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_locked_bindgen_version_is_read_from_the_lockfile() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"0.2.1\"\n\n\
+                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\nsource = \"x\"\n";
+        assert_eq!(
+            locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(locked_version(lock, "web-sys"), None);
+    }
+
+    #[test]
+    fn minified_names_replace_whole_identifiers_only() {
+        let glue = "const import0 = {\n  __wbg_a_1: function() {},\n  __wbg_a_12: function() {},\n};\n\
+                    return { \"./edgedesk_widget_bg.js\": import0 };\nwasm.boot(); wasm.boot_x(); wasm.__wbindgen_malloc(1);";
+        let report =
+            "{\n \"imports\": [\n  [\"./edgedesk_widget_bg.js\", \"__wbg_a_1\", \"b\"],\n  \
+                      [\"./edgedesk_widget_bg.js\", \"__wbg_a_12\", \"c\"]\n ],\n\"exports\": [\n  \
+                      [\"boot\", \"d\"],\n  [\"__wbindgen_malloc\", \"e\"]\n ]\n}";
+        let out = rename_in_glue(glue, report).expect("every name is present");
+        assert!(out.contains("  b: function"));
+        assert!(out.contains("  c: function"));
+        assert!(out.contains("a: import0"));
+        assert!(out.contains("wasm.d();"));
+        assert!(
+            out.contains("wasm.boot_x();"),
+            "a longer name is left alone: {out}"
+        );
+        assert!(out.contains("wasm.e(1)"));
+    }
+
+    #[test]
+    fn a_name_missing_from_the_glue_fails_the_build() {
+        let glue = "return { \"./edgedesk_widget_bg.js\": import0 };";
+        let report = "[\"./edgedesk_widget_bg.js\", \"__wbg_gone_1\", \"b\"],";
+        assert!(rename_in_glue(glue, report).is_err());
+    }
+
+    #[test]
+    fn compression_shrinks_repetitive_input_and_counts_raw_bytes() {
+        let s = sizes(&[b'a'; 10_000]).expect("in-memory compression");
+        assert_eq!(s.raw, 10_000);
+        assert!(s.gzip < 200 && s.brotli < 200, "{s:?}");
+    }
+}
