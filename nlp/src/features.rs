@@ -1,0 +1,263 @@
+//! Sparse features of a text for the intent classifier: hashed word n-grams and character n-grams.
+//!
+//! Word n-grams capture phrasing ("top up", "exchange rate"); character n-grams inside words make
+//! the model robust to typos and inflection ("transfered", "transfers"). CJK characters are
+//! tokens of their own, so word bi- and trigrams over them are the character n-grams that stand in
+//! for words in Chinese. Each group is L2-normalised separately and scaled by its weight, so long
+//! words do not drown the word features.
+//!
+//! Feature names are hashed (FNV-1a, stable across platforms and releases) into `2^bits` ids, so
+//! no vocabulary has to be stored with the model beyond the ids it actually uses.
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::{normalize, tokenize};
+
+/// How features are extracted. Stored with a model so prediction uses the training settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// Size of the hashed feature space, `2^bits` (10..=28).
+    pub bits: u8,
+    /// Longest word n-gram (1..=3).
+    pub word_ngrams: u8,
+    /// Shortest and longest character n-gram inside a word padded with `<` and `>`; 0 disables.
+    pub char_min: u8,
+    pub char_max: u8,
+    /// Weight of the word group and of the character group after normalisation.
+    pub word_weight: f32,
+    pub char_weight: f32,
+    /// Also word pairs one word apart ("card … arrived"), which bridge inserted words.
+    #[serde(default)]
+    pub skip_bigrams: bool,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            bits: 20,
+            word_ngrams: 2,
+            char_min: 2,
+            char_max: 5,
+            word_weight: 1.0,
+            char_weight: 1.0,
+            skip_bigrams: false,
+        }
+    }
+}
+
+impl FeatureConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !(10..=28).contains(&self.bits) {
+            return Err(format!("bits must be within 10..=28, got {}", self.bits));
+        }
+        if !(1..=3).contains(&self.word_ngrams) {
+            return Err(format!(
+                "word_ngrams must be within 1..=3, got {}",
+                self.word_ngrams
+            ));
+        }
+        if self.char_min > self.char_max || self.char_max > 8 {
+            return Err("char n-gram range must satisfy char_min <= char_max <= 8".into());
+        }
+        if !(self.word_weight.is_finite() && self.char_weight.is_finite())
+            || self.word_weight < 0.0
+            || self.char_weight < 0.0
+        {
+            return Err("group weights must be finite and non-negative".into());
+        }
+        Ok(())
+    }
+}
+
+const FNV_OFFSET: u32 = 0x811c_9dc5;
+const FNV_PRIME: u32 = 0x0100_0193;
+
+fn fnv(seed: u32, bytes: &[u8]) -> u32 {
+    let mut h = seed;
+    for &b in bytes {
+        h ^= b as u32;
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// A final avalanche so low bits (used for the modulo) depend on every input byte.
+fn mix(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x7feb_352d);
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x846c_a68b);
+    h ^ (h >> 16)
+}
+
+/// Normalises digits so "2 weeks" and "3 weeks" share features.
+fn shape(word: &str) -> String {
+    word.chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect()
+}
+
+/// Sparse feature vector: ids sorted ascending, each once.
+pub type Features = Vec<(u32, f32)>;
+
+/// Extracts the features of `text` under `cfg`.
+pub fn extract(text: &str, cfg: &FeatureConfig) -> Features {
+    let norm = normalize(text);
+    let tokens = tokenize(&norm);
+    let mask = if cfg.bits >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << cfg.bits) - 1
+    };
+    let words: Vec<String> = tokens.iter().map(|t| shape(&t.text)).collect();
+
+    let mut word_ids: Vec<u32> = Vec::with_capacity(words.len() * cfg.word_ngrams as usize + 2);
+    // Word n-grams with sentence boundary markers, so "how do i" at the start differs from inside.
+    let mut padded: Vec<&str> = Vec::with_capacity(words.len() + 2);
+    padded.push("\u{2}");
+    padded.extend(words.iter().map(|w| w.as_str()));
+    padded.push("\u{3}");
+    for n in 1..=cfg.word_ngrams as usize {
+        if padded.len() < n {
+            break;
+        }
+        for win in padded.windows(n) {
+            if n == 1 && (win[0] == "\u{2}" || win[0] == "\u{3}") {
+                continue;
+            }
+            let mut h = fnv(FNV_OFFSET, &[b'w', n as u8]);
+            for (k, w) in win.iter().enumerate() {
+                if k > 0 {
+                    h = fnv(h, b" ");
+                }
+                h = fnv(h, w.as_bytes());
+            }
+            word_ids.push(mix(h) & mask);
+        }
+    }
+
+    if cfg.skip_bigrams {
+        for win in padded.windows(3) {
+            let mut h = fnv(FNV_OFFSET, b"s");
+            h = fnv(h, win[0].as_bytes());
+            h = fnv(h, b" _ ");
+            h = fnv(h, win[2].as_bytes());
+            word_ids.push(mix(h) & mask);
+        }
+    }
+
+    let mut char_ids: Vec<u32> = Vec::new();
+    if cfg.char_max > 0 && cfg.char_weight > 0.0 {
+        let mut buf: Vec<char> = Vec::new();
+        for (tok, w) in tokens.iter().zip(&words) {
+            if tok.cjk {
+                continue; // CJK n-grams are the word n-grams above.
+            }
+            buf.clear();
+            buf.push('<');
+            buf.extend(w.chars());
+            buf.push('>');
+            for n in cfg.char_min.max(1) as usize..=cfg.char_max as usize {
+                if buf.len() < n {
+                    break;
+                }
+                for win in buf.windows(n) {
+                    let mut h = fnv(FNV_OFFSET, &[b'c', n as u8]);
+                    let mut tmp = [0u8; 4];
+                    for c in win {
+                        h = fnv(h, c.encode_utf8(&mut tmp).as_bytes());
+                    }
+                    char_ids.push(mix(h) & mask);
+                }
+            }
+        }
+    }
+
+    let mut out = Vec::with_capacity(word_ids.len() + char_ids.len());
+    push_group(&mut out, word_ids, cfg.word_weight);
+    push_group(&mut out, char_ids, cfg.char_weight);
+    out.sort_unstable_by_key(|f| f.0);
+    // Two groups may hash to the same id: add their values.
+    let mut merged: Features = Vec::with_capacity(out.len());
+    for (id, v) in out {
+        match merged.last_mut() {
+            Some(last) if last.0 == id => last.1 += v,
+            _ => merged.push((id, v)),
+        }
+    }
+    merged
+}
+
+/// Counts ids, weights each by `1 + ln(count)`, L2-normalises the group and scales it.
+fn push_group(out: &mut Features, mut ids: Vec<u32>, weight: f32) {
+    if ids.is_empty() || weight == 0.0 {
+        return;
+    }
+    ids.sort_unstable();
+    let start = out.len();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j < ids.len() && ids[j] == ids[i] {
+            j += 1;
+        }
+        out.push((ids[i], 1.0 + ((j - i) as f32).ln()));
+        i = j;
+    }
+    let norm = out[start..].iter().map(|f| f.1 * f.1).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for f in &mut out[start..] {
+            f.1 *= weight / norm;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_are_sorted_unique_and_deterministic() {
+        let cfg = FeatureConfig::default();
+        let a = extract("Where is my card? My card!", &cfg);
+        assert!(a.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(a, extract("where is MY card?  my card", &cfg));
+    }
+
+    #[test]
+    fn each_group_has_the_configured_norm() {
+        let cfg = FeatureConfig {
+            char_max: 0,
+            char_min: 0,
+            ..FeatureConfig::default()
+        };
+        let f = extract("top up my account", &cfg);
+        let norm: f32 = f.iter().map(|x| x.1 * x.1).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+    }
+
+    #[test]
+    fn typos_share_character_ngrams() {
+        let cfg = FeatureConfig {
+            word_weight: 0.0,
+            ..FeatureConfig::default()
+        };
+        let a: Vec<u32> = extract("transfer", &cfg).into_iter().map(|f| f.0).collect();
+        let b: Vec<u32> = extract("transfered", &cfg)
+            .into_iter()
+            .map(|f| f.0)
+            .collect();
+        let shared = a.iter().filter(|id| b.contains(id)).count();
+        assert!(shared * 2 > a.len(), "{shared} of {}", a.len());
+    }
+
+    #[test]
+    fn chinese_text_yields_character_bigrams() {
+        let cfg = FeatureConfig::default();
+        assert!(
+            extract("明天", &cfg).len() >= 3,
+            "two unigrams and at least one bigram"
+        );
+        assert!(extract("我的卡", &cfg) != extract("卡的我", &cfg));
+    }
+}
