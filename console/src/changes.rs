@@ -4,10 +4,14 @@
 //! The API's PATCH bodies treat `null` as "clear this field", so serialising the shared
 //! `UpdateConversation` with its unset fields would wipe the assignee and team. These builders
 //! emit exactly the fields of one change; tests check the server's own types accept them.
+//!
+//! A change says what the agent meant ("add these labels"), not the resulting record, so
+//! when the record moved on meanwhile (a new message bumps its version) the body can be
+//! built again from the fresh record and sent once more without losing the other change.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use edgedesk_shared::ids::AgentId;
-use edgedesk_shared::model::{ConversationStatus, Priority, Ticket, TicketStatus};
+use edgedesk_shared::model::{Conversation, ConversationStatus, Priority, Ticket, TicketStatus};
 use serde_json::{json, Map, Value};
 
 /// One change to a conversation.
@@ -18,12 +22,14 @@ pub enum ConversationChange {
     Assign(Option<AgentId>),
     Team(Option<String>),
     Priority(Priority),
-    Labels(Vec<String>),
+    /// Adds labels the conversation does not have yet.
+    AddLabels(Vec<String>),
+    RemoveLabel(String),
 }
 
 impl ConversationChange {
-    /// The `PATCH /v1/conversations/{id}` body.
-    pub fn body(&self) -> Value {
+    /// The `PATCH /v1/conversations/{id}` body that makes this change to `current`.
+    pub fn body(&self, current: &Conversation) -> Value {
         match self {
             ConversationChange::Status(s) => json!({ "status": s }),
             ConversationChange::SnoozeUntil(t) => json!({
@@ -35,7 +41,19 @@ impl ConversationChange {
                 json!({ "team": t.as_deref().map(str::trim).filter(|t| !t.is_empty()) })
             }
             ConversationChange::Priority(p) => json!({ "priority": p }),
-            ConversationChange::Labels(l) => json!({ "labels": l }),
+            ConversationChange::AddLabels(add) => {
+                let mut labels = current.labels.clone();
+                for l in add {
+                    if !labels.contains(l) {
+                        labels.push(l.clone());
+                    }
+                }
+                json!({ "labels": labels })
+            }
+            ConversationChange::RemoveLabel(gone) => {
+                let labels: Vec<&String> = current.labels.iter().filter(|l| *l != gone).collect();
+                json!({ "labels": labels })
+            }
         }
     }
 }
@@ -163,7 +181,34 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use edgedesk_shared::api::{UpdateConversation, UpdateTicket};
-    use edgedesk_shared::ids::{TenantId, TicketId};
+    use edgedesk_shared::ids::{ContactId, ConversationId, TenantId, TicketId};
+    use edgedesk_shared::model::ChannelKind;
+
+    fn conversation(labels: &[&str]) -> Conversation {
+        let at = Utc
+            .with_ymd_and_hms(2025, 3, 4, 10, 0, 0)
+            .single()
+            .expect("valid time");
+        Conversation {
+            id: ConversationId::from_parts(1, 1),
+            tenant_id: TenantId::from_parts(1, 1),
+            contact_id: ContactId::from_parts(1, 1),
+            channel: ChannelKind::Web,
+            channel_id: None,
+            subject: None,
+            status: ConversationStatus::Open,
+            snoozed_until: None,
+            assignee_id: Some(AgentId::from_parts(1, 9)),
+            team: Some("billing".into()),
+            priority: Priority::Normal,
+            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            last_message_seq: 2,
+            last_message_at: Some(at),
+            created_at: at,
+            updated_at: at,
+            version: 4,
+        }
+    }
 
     fn server_accepts(body: &Value) -> UpdateConversation {
         let u: UpdateConversation =
@@ -174,7 +219,8 @@ mod tests {
 
     #[test]
     fn resolving_touches_nothing_but_the_status() {
-        let body = ConversationChange::Status(ConversationStatus::Resolved).body();
+        let body =
+            ConversationChange::Status(ConversationStatus::Resolved).body(&conversation(&[]));
         assert_eq!(body, json!({"status": "resolved"}));
         let u = server_accepts(&body);
         assert_eq!(u.assignee_id, None, "the assignee must not be cleared");
@@ -183,10 +229,10 @@ mod tests {
 
     #[test]
     fn unassigning_sends_an_explicit_null() {
-        let body = ConversationChange::Assign(None).body();
+        let body = ConversationChange::Assign(None).body(&conversation(&[]));
         assert_eq!(server_accepts(&body).assignee_id, Some(None));
         let me = AgentId::from_parts(1, 2);
-        let body = ConversationChange::Assign(Some(me)).body();
+        let body = ConversationChange::Assign(Some(me)).body(&conversation(&[]));
         assert_eq!(server_accepts(&body).assignee_id, Some(Some(me)));
     }
 
@@ -196,7 +242,7 @@ mod tests {
             .with_ymd_and_hms(2030, 1, 2, 9, 0, 0)
             .single()
             .expect("valid time");
-        let body = ConversationChange::SnoozeUntil(t).body();
+        let body = ConversationChange::SnoozeUntil(t).body(&conversation(&[]));
         let u = server_accepts(&body);
         assert_eq!(u.status, Some(ConversationStatus::Snoozed));
         assert_eq!(u.snoozed_until, Some(Some(t)));
@@ -204,10 +250,26 @@ mod tests {
 
     #[test]
     fn a_blank_team_clears_the_team() {
-        let body = ConversationChange::Team(Some("  ".into())).body();
+        let body = ConversationChange::Team(Some("  ".into())).body(&conversation(&[]));
         assert_eq!(server_accepts(&body).team, Some(None));
-        let body = ConversationChange::Team(Some(" billing ".into())).body();
+        let body = ConversationChange::Team(Some(" billing ".into())).body(&conversation(&[]));
         assert_eq!(server_accepts(&body).team, Some(Some("billing".into())));
+    }
+
+    #[test]
+    fn labels_are_added_to_and_removed_from_the_current_record() {
+        // Someone else added "refund" since the agent's view was loaded: it survives.
+        let current = conversation(&["vip", "refund"]);
+        let body =
+            ConversationChange::AddLabels(vec!["shipping".into(), "vip".into()]).body(&current);
+        assert_eq!(body, json!({"labels": ["vip", "refund", "shipping"]}));
+        assert_eq!(
+            server_accepts(&body).labels,
+            Some(vec!["vip".into(), "refund".into(), "shipping".into()])
+        );
+        let body = ConversationChange::RemoveLabel("vip".into()).body(&current);
+        assert_eq!(body, json!({"labels": ["refund"]}));
+        server_accepts(&body);
     }
 
     fn ticket() -> Ticket {

@@ -2,18 +2,19 @@
 // first-run setup and sign-in, a visitor's message arriving live, replying (with the typing
 // signal), assigning, private notes, resolving, a viewer who cannot reply (and whose forged
 // call the API refuses), and an API key created and revoked in settings. Screenshots of the
-// inbox and the conversation view go to target/console-artifacts/.
+// inbox and the conversation view go to `screenshots/` in the cargo target directory
+// (CARGO_TARGET_DIR, or target/ of this repository), for review.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
 import { Host, Visitor, repoRoot } from './host.mjs';
 
-const artifacts = join(repoRoot, 'target', 'console-artifacts');
+const artifacts = join(resolve(repoRoot, process.env.CARGO_TARGET_DIR ?? 'target'), 'screenshots');
 const OWNER = { workspace: 'Acme Outdoor', name: 'Olga Owner', email: 'olga@acme.test', password: 'correct horse battery staple' };
 const VIEWER = { name: 'Victor Viewer', email: 'victor@acme.test', password: 'viewer passphrase 42' };
 const LIVE_MS = 15_000;
@@ -183,7 +184,7 @@ test('assign, private note and resolve', async () => {
 
   // Review screenshots: the inbox and the conversation.
   await owner.getByTestId('mode-reply').click();
-  await owner.screenshot({ path: join(artifacts, 'conversation.png') });
+  await owner.screenshot({ path: join(artifacts, 'console-conversation.png') });
 
   // Resolve with the keyboard shortcut.
   await owner.locator('body').click({ position: { x: 600, y: 120 } });
@@ -196,7 +197,7 @@ test('assign, private note and resolve', async () => {
 
   await owner.goto(`${host.base}/console/#/inbox`);
   await owner.getByTestId('conversation-row').first().waitFor();
-  await owner.screenshot({ path: join(artifacts, 'inbox.png') });
+  await owner.screenshot({ path: join(artifacts, 'console-inbox.png') });
 });
 
 async function ownerCookie() {
@@ -228,7 +229,7 @@ test("a viewer has no reply button, and the API refuses the viewer's forged repl
   assert.equal(await viewer.getByTestId('composer-input').count(), 0);
   assert.equal(await viewer.getByTestId('resolve').count(), 0);
   assert.equal(await viewer.getByRole('link', { name: 'API keys' }).count(), 0);
-  await viewer.screenshot({ path: join(artifacts, 'viewer-tablet.png') });
+  await viewer.screenshot({ path: join(artifacts, 'console-viewer-tablet.png') });
 
   const forged = await pageFetch(viewer, 'POST', `/v1/conversations/${state.conversation}/messages`, { body: 'forged reply' });
   assert.equal(forged.status, 403, forged.body);
@@ -249,7 +250,7 @@ test('an API key created in settings works over HTTP until it is revoked', async
   const works = await host.api('GET', '/v1/conversations?limit=5', null, bearer);
   assert.equal(works.status, 200);
   assert.ok(works.body.data.length >= 3);
-  await owner.screenshot({ path: join(artifacts, 'settings-keys.png') });
+  await owner.screenshot({ path: join(artifacts, 'console-settings-keys.png') });
 
   await owner.getByTestId('revoke-key').click();
   await owner.getByTestId('confirm-revoke').click();
@@ -271,13 +272,13 @@ test('the console speaks Simplified Chinese and shows tickets made from conversa
   await owner.getByTestId('ticket-status').selectOption('pending');
   await owner.getByTestId('ticket-save').click();
   await owner.getByTestId('ticket-timeline').getByText('changed').waitFor();
-  await owner.screenshot({ path: join(artifacts, 'tickets.png') });
+  await owner.screenshot({ path: join(artifacts, 'console-tickets.png') });
 
   await owner.locator('.rail-lang').selectOption('zh-CN');
   await owner.getByRole('heading', { name: '工单' }).first().waitFor();
   await owner.goto(`${host.base}/console/#/inbox`);
   await owner.getByRole('heading', { name: '会话' }).waitFor();
-  await owner.screenshot({ path: join(artifacts, 'inbox-zh.png') });
+  await owner.screenshot({ path: join(artifacts, 'console-inbox-zh.png') });
   await owner.locator('.rail-lang').selectOption('en');
 });
 

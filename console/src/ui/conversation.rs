@@ -54,24 +54,39 @@ fn page_visible() -> bool {
 }
 
 /// Applies one change to the conversation, keeping the view and the inbox list in step.
+///
+/// The record may have moved on since the view read it (a message bumps its version); then
+/// the change is rebuilt on the fresh record and sent once more, as the agent's intent
+/// ("assign to me", "add label") does not depend on what else changed.
 fn apply_change(app: App, conv: Conv, change: ConversationChange) {
-    let Some(version) = conv
-        .record
-        .with_untracked(|r| r.as_ref().map(|c| c.version))
-    else {
+    let Some(current) = conv.record.get_untracked() else {
         return;
     };
     let id = conv.id;
     leptos::task::spawn_local(async move {
         let path = format!("/v1/conversations/{id}");
-        match api::patch::<Conversation>(&path, Some(version), &change.body()).await {
-            Ok(updated) => accept_record(app, conv, updated),
-            Err(ApiError::Stale(_)) => {
-                app.toast(true, app.t(Msg::ErrStale));
-                if let Ok(fresh) = api::get::<Conversation>(&path).await {
-                    accept_record(app, conv, fresh);
+        let first =
+            api::patch::<Conversation>(&path, Some(current.version), &change.body(&current)).await;
+        let result = match first {
+            Err(ApiError::Stale(_)) => match api::get::<Conversation>(&path).await {
+                Ok(fresh) => {
+                    let retried = api::patch::<Conversation>(
+                        &path,
+                        Some(fresh.version),
+                        &change.body(&fresh),
+                    )
+                    .await;
+                    if retried.is_err() {
+                        accept_record(app, conv, fresh);
+                    }
+                    retried
                 }
-            }
+                Err(e) => Err(e),
+            },
+            other => other,
+        };
+        match result {
+            Ok(updated) => accept_record(app, conv, updated),
             Err(e) => app.report(e),
         }
     });
@@ -974,17 +989,8 @@ fn ConversationFields(conv: Conv) -> impl IntoView {
         if add.is_empty() {
             return;
         }
-        let mut labels = conv
-            .record
-            .with_untracked(|r| r.as_ref().map(|c| c.labels.clone()))
-            .unwrap_or_default();
-        for l in add {
-            if !labels.contains(&l) {
-                labels.push(l);
-            }
-        }
         label_draft.set(String::new());
-        apply_change(app, conv, ConversationChange::Labels(labels));
+        apply_change(app, conv, ConversationChange::AddLabels(add));
     };
     let agents = move || {
         app.agents.with(|a| {
@@ -1126,7 +1132,7 @@ fn ConversationFields(conv: Conv) -> impl IntoView {
                             {labels
                                 .iter()
                                 .map(|l| {
-                                    let remaining: Vec<String> = labels.iter().filter(|x| *x != l).cloned().collect();
+                                    let gone = l.clone();
                                     view! {
                                         <span class="chip">
                                             {l.clone()}
@@ -1137,7 +1143,7 @@ fn ConversationFields(conv: Conv) -> impl IntoView {
                                                             class="chip-x"
                                                             aria-label=app.tf(Msg::RemoveLabel, &[("label", l)])
                                                             on:click=move |_| {
-                                                                apply_change(app, conv, ConversationChange::Labels(remaining.clone()))
+                                                                apply_change(app, conv, ConversationChange::RemoveLabel(gone.clone()))
                                                             }
                                                         >
                                                             "×"
