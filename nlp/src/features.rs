@@ -26,6 +26,9 @@ pub struct FeatureConfig {
     /// Weight of the word group and of the character group after normalisation.
     pub word_weight: f32,
     pub char_weight: f32,
+    /// Weight n-grams by inverse document frequency in the training data (stored per feature).
+    #[serde(default)]
+    pub idf: bool,
     /// Also word pairs one word apart ("card … arrived"), which bridge inserted words.
     #[serde(default)]
     pub skip_bigrams: bool,
@@ -41,6 +44,7 @@ impl Default for FeatureConfig {
             word_weight: 1.0,
             char_weight: 1.0,
             skip_bigrams: false,
+            idf: false,
         }
     }
 }
@@ -102,6 +106,11 @@ pub type Features = Vec<(u32, f32)>;
 
 /// Extracts the features of `text` under `cfg`.
 pub fn extract(text: &str, cfg: &FeatureConfig) -> Features {
+    extract_weighted(text, cfg, &|_| 1.0)
+}
+
+/// Like [`extract`], multiplying each feature's term weight by `idf(id)` before normalising.
+pub fn extract_weighted(text: &str, cfg: &FeatureConfig, idf: &dyn Fn(u32) -> f32) -> Features {
     let norm = normalize(text);
     let tokens = tokenize(&norm);
     let mask = if cfg.bits >= 32 {
@@ -174,8 +183,8 @@ pub fn extract(text: &str, cfg: &FeatureConfig) -> Features {
     }
 
     let mut out = Vec::with_capacity(word_ids.len() + char_ids.len());
-    push_group(&mut out, word_ids, cfg.word_weight);
-    push_group(&mut out, char_ids, cfg.char_weight);
+    push_group(&mut out, word_ids, cfg.word_weight, idf);
+    push_group(&mut out, char_ids, cfg.char_weight, idf);
     out.sort_unstable_by_key(|f| f.0);
     // Two groups may hash to the same id: add their values.
     let mut merged: Features = Vec::with_capacity(out.len());
@@ -189,7 +198,7 @@ pub fn extract(text: &str, cfg: &FeatureConfig) -> Features {
 }
 
 /// Counts ids, weights each by `1 + ln(count)`, L2-normalises the group and scales it.
-fn push_group(out: &mut Features, mut ids: Vec<u32>, weight: f32) {
+fn push_group(out: &mut Features, mut ids: Vec<u32>, weight: f32, idf: &dyn Fn(u32) -> f32) {
     if ids.is_empty() || weight == 0.0 {
         return;
     }
@@ -201,7 +210,7 @@ fn push_group(out: &mut Features, mut ids: Vec<u32>, weight: f32) {
         while j < ids.len() && ids[j] == ids[i] {
             j += 1;
         }
-        out.push((ids[i], 1.0 + ((j - i) as f32).ln()));
+        out.push((ids[i], (1.0 + ((j - i) as f32).ln()) * idf(ids[i])));
         i = j;
     }
     let norm = out[start..].iter().map(|f| f.1 * f.1).sum::<f32>().sqrt();

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! nlp-eval TRAIN.csv TEST.csv [--epochs N] [--lr X] [--loss softmax|hinge] [--l2 X]
-//!          [--bits B] [--word-ngrams N] [--skip-bigrams] [--char MIN-MAX] [--word-weight W] [--char-weight W]
-//!          [--prune P] [--seed S] [--save MODEL.bin]
+//!          [--bits B] [--word-ngrams N] [--skip-bigrams] [--idf] [--char MIN-MAX] [--word-weight W] [--char-weight W]
+//!          [--prune P] [--class-balance X] [--seed S] [--save MODEL.bin]
 //! ```
 //!
 //! Prints accuracy, macro-F1, model size, training time and per-query latency (mean, p50, p99).
@@ -33,10 +33,12 @@ fn run() -> Result<(), String> {
             "--lr" => cfg.learning_rate = parse(&a, args.next())?,
             "--l2" => cfg.l2 = parse(&a, args.next())?,
             "--seed" => cfg.seed = parse(&a, args.next())?,
+            "--class-balance" => cfg.class_balance = parse(&a, args.next())?,
             "--prune" => cfg.prune = parse(&a, args.next())?,
             "--bits" => cfg.features.bits = parse(&a, args.next())?,
             "--word-ngrams" => cfg.features.word_ngrams = parse(&a, args.next())?,
             "--word-weight" => cfg.features.word_weight = parse(&a, args.next())?,
+            "--idf" => cfg.features.idf = true,
             "--skip-bigrams" => cfg.features.skip_bigrams = true,
             "--char-weight" => cfg.features.char_weight = parse(&a, args.next())?,
             "--char" => {
@@ -107,6 +109,7 @@ fn run() -> Result<(), String> {
         bytes.len(),
         model.weight_count()
     );
+    println!("temperature      {}", model.temperature());
     println!("train seconds    {train_secs:.2}");
     println!("load ms          {load_ms:.2}");
     println!(
