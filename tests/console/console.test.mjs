@@ -259,6 +259,119 @@ test('an API key created in settings works over HTTP until it is revoked', async
   assert.equal(refused.status, 401);
 });
 
+test('filters by owner, team and status; snooze until; states that say what to do', async () => {
+  await owner.goto(`${host.base}/console/#/inbox`);
+  const rows = owner.getByTestId('conversation-row');
+  const row = (name) => rows.filter({ hasText: name });
+
+  // Unassigned and open: the two visitors nobody picked up; Ada (mine, resolved) is not there.
+  await owner.getByTestId('filter-unassigned').click();
+  await owner.getByTestId('filter-status').selectOption('open');
+  await row('Grace Hopper').waitFor();
+  await row('Linus Chen').waitFor();
+  assert.equal(await row('Ada Lovelace').count(), 0);
+  assert.equal(await rows.count(), 2);
+
+  // Mine: nothing open, and the empty state says where to find work.
+  await owner.getByTestId('filter-mine').click();
+  await owner.getByText('Nothing assigned to you here').waitFor();
+  assert.equal(await rows.count(), 0);
+  await owner.getByTestId('filter-status').selectOption('resolved');
+  await row('Ada Lovelace').waitFor();
+  assert.equal(await rows.count(), 1);
+
+  // Put Grace in the billing team from the side panel, then filter by that team.
+  await owner.getByTestId('filter-all').click();
+  await owner.getByTestId('filter-status').selectOption('open');
+  await row('Grace Hopper').click();
+  await owner.getByTestId('conversation-title').filter({ hasText: 'Grace Hopper' }).waitFor();
+  const team = owner.getByTestId('team-input');
+  await team.fill('billing');
+  await team.press('Enter');
+  await team.blur();
+  const graceId = await waitForConversation((c) => c.team === 'billing');
+  await owner.getByTestId('filter-team').click();
+  const teamFilter = owner.getByLabel('Team name', { exact: true });
+  await teamFilter.fill('billing');
+  await teamFilter.press('Enter');
+  await row('Grace Hopper').waitFor();
+  assert.equal(await row('Linus Chen').count(), 0);
+
+  // Snooze Grace until tomorrow morning: the conversation says until when.
+  await owner.goto(`${host.base}/console/#/inbox/${graceId}`);
+  await owner.getByTestId('snooze').click();
+  await owner.getByRole('menuitem', { name: 'Until tomorrow 9:00' }).click();
+  await owner.getByTestId('conversation-status').getByText('Snoozed').waitFor();
+  await owner.getByText(/^Snoozed until /).waitFor();
+  const grace = (await host.api('GET', `/v1/conversations/${graceId}`, null, await ownerCookie())).body;
+  assert.equal(grace.status, 'snoozed');
+  assert.ok(Date.parse(grace.snoozed_until) > Date.now() + 60 * 60 * 1000, grace.snoozed_until);
+  assert.equal(new Date(grace.snoozed_until).getMinutes(), 0);
+
+  // A conversation that does not exist: the view says so instead of spinning.
+  await owner.goto(`${host.base}/console/#/inbox/cnv_01JD3QXV6ZK8M5N2P4R7S9T0WX`);
+  await owner.getByText('This no longer exists').waitFor();
+  await owner.getByTestId('filter-all').click();
+  await owner.getByTestId('filter-status').selectOption('');
+});
+
+/** Polls the owner's view of the conversations until one matches. */
+async function waitForConversation(match) {
+  const deadline = Date.now() + LIVE_MS;
+  for (;;) {
+    const list = (await host.api('GET', '/v1/conversations?limit=50', null, await ownerCookie())).body.data;
+    const found = list.find(match);
+    if (found) return found.id;
+    if (Date.now() > deadline) throw new Error('no conversation matched');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('settings show the widget snippet and save the widget appearance and allowed origins', async () => {
+  await owner.goto(`${host.base}/console/#/settings/channels`);
+  const snippet = await owner.getByTestId('widget-snippet').textContent();
+  assert.ok(snippet.includes(`data-tenant="${state.tenant}"`), snippet);
+  assert.ok(snippet.includes(`${host.base}/widget.js`), snippet);
+
+  await owner.goto(`${host.base}/console/#/settings/widget`);
+  const form = owner.getByTestId('widget-form');
+  await form.waitFor();
+  await form.locator('input[maxlength="7"]').fill('#0f766e');
+  await owner.getByTestId('allowed-origins').fill('https://shop.acme.test\nhttps://www.acme.test/');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await owner.getByText('Saved', { exact: true }).waitFor();
+  const config = await host.api('GET', `/v1/widget/${state.tenant}/config`);
+  assert.equal(config.status, 200);
+  assert.equal(config.body.color, '#0f766e');
+  const admin = (await host.api('GET', '/v1/tenant/widget', null, await ownerCookie())).body;
+  assert.deepEqual(admin.allowed_origins, ['https://shop.acme.test', 'https://www.acme.test']);
+});
+
+test('on a tablet the list and the thread share the screen and the details open as a drawer', async () => {
+  const tablet = await browser.newContext({ viewport: { width: 820, height: 1180 }, locale: 'en-US', hasTouch: true });
+  await tablet.addCookies(await owner.context().cookies());
+  const page = await tablet.newPage();
+  watch(page, 'tablet');
+  await page.goto(`${host.base}/console/#/inbox`);
+  await page.getByTestId('filter-all').click();
+  await page.getByTestId('filter-status').selectOption('');
+  await page.getByTestId('conversation-row').filter({ hasText: 'Ada Lovelace' }).click();
+  await page.getByTestId('conversation-title').filter({ hasText: 'Ada Lovelace' }).waitFor();
+  await page.getByTestId('thread').getByText('checking with the carrier').waitFor();
+  assert.ok(await page.getByTestId('conversation-list').isVisible(), 'the list stays beside the thread');
+  const thread = await page.getByTestId('thread').boundingBox();
+  assert.ok(thread.width >= 400, `the thread keeps a readable width (${thread.width}px)`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `nothing runs off the side (${overflow}px)`);
+  const contact = page.getByTestId('contact-panel');
+  if (!(await contact.isVisible())) {
+    await page.getByTestId('toggle-details').click();
+  }
+  await contact.getByText('ada@example.com').waitFor();
+  await page.screenshot({ path: join(artifacts, 'console-tablet-conversation.png') });
+  await tablet.close();
+});
+
 test('the console speaks Simplified Chinese and shows tickets made from conversations', async () => {
   await owner.goto(`${host.base}/console/#/inbox/${state.conversation}`);
   await owner.getByTestId('convert-ticket').click();

@@ -458,14 +458,19 @@ fn Shell() -> impl IntoView {
         .unwrap_or_default();
     let tenant = me.map(|m| m.tenant.name).unwrap_or_default();
     let sign_out = move |_| {
-        let me = app.me_id();
-        app.sign_out_locally(None);
+        let me = app.me_id().filter(|_| {
+            app.me
+                .with_untracked(|m| m.as_ref().is_some_and(|m| m.can(Permission::Work)))
+        });
+        // The sign-in form appears only once the server ended the session: signing in again
+        // before the logout landed would have the late logout end the new session.
         leptos::task::spawn_local(async move {
             if let Some(me) = me {
                 let body = serde_json::json!({ "status": "offline" });
                 let _ = api::put::<serde_json::Value>(&api::presence_path(&me), &body).await;
             }
             let _ = api::post_empty::<()>("/v1/auth/logout").await;
+            app.sign_out_locally(None);
         });
     };
     let nav = move |r: Route, icon: Icon, label: Msg, kind: PageKind| {
