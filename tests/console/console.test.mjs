@@ -347,8 +347,8 @@ test('settings show the widget snippet and save the widget appearance and allowe
   assert.deepEqual(admin.allowed_origins, ['https://shop.acme.test', 'https://www.acme.test']);
 });
 
-test('on a tablet the list and the thread share the screen and the details open as a drawer', async () => {
-  const tablet = await browser.newContext({ viewport: { width: 820, height: 1180 }, locale: 'en-US', hasTouch: true });
+test('on a tablet: list and thread side by side in landscape, one at a time upright', async () => {
+  const tablet = await browser.newContext({ viewport: { width: 1180, height: 820 }, locale: 'en-US', hasTouch: true });
   await tablet.addCookies(await owner.context().cookies());
   const page = await tablet.newPage();
   watch(page, 'tablet');
@@ -358,17 +358,28 @@ test('on a tablet the list and the thread share the screen and the details open 
   await page.getByTestId('conversation-row').filter({ hasText: 'Ada Lovelace' }).click();
   await page.getByTestId('conversation-title').filter({ hasText: 'Ada Lovelace' }).waitFor();
   await page.getByTestId('thread').getByText('checking with the carrier').waitFor();
-  assert.ok(await page.getByTestId('conversation-list').isVisible(), 'the list stays beside the thread');
-  const thread = await page.getByTestId('thread').boundingBox();
-  assert.ok(thread.width >= 400, `the thread keeps a readable width (${thread.width}px)`);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `nothing runs off the side (${overflow}px)`);
+  const list = page.getByTestId('conversation-list');
+  assert.ok(await list.isVisible(), 'landscape: the list stays beside the thread');
+  const noOverflow = async () => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `nothing runs off the side (${overflow}px)`);
+  };
+  await noOverflow();
+  // The details panel opens over the thread, as a drawer.
   const contact = page.getByTestId('contact-panel');
-  if (!(await contact.isVisible())) {
-    await page.getByTestId('toggle-details').click();
-  }
+  if (!(await contact.isVisible())) await page.getByTestId('toggle-details').click();
   await contact.getByText('ada@example.com').waitFor();
-  await page.screenshot({ path: join(artifacts, 'console-tablet-conversation.png') });
+  await page.screenshot({ path: join(artifacts, 'console-tablet-landscape.png') });
+
+  await page.setViewportSize({ width: 820, height: 1180 });
+  await list.waitFor({ state: 'hidden' });
+  const thread = await page.getByTestId('thread').boundingBox();
+  assert.ok(thread.width >= 600, `upright: the thread takes the width (${thread.width}px)`);
+  await noOverflow();
+  await page.screenshot({ path: join(artifacts, 'console-tablet-portrait.png') });
+  await page.getByRole('link', { name: 'Back' }).first().click();
+  await list.waitFor();
+  assert.ok(!(await page.getByTestId('conversation-view').isVisible()));
   await tablet.close();
 });
 
