@@ -1,0 +1,269 @@
+//! Realtime rooms: the WebSocket side of the functions' feeds, held by Durable Objects with the
+//! Hibernation API, so an idle room costs nothing and its sockets survive the object's eviction.
+//!
+//! The Worker answers a WebSocket handshake on a feed route (`…/realtime`, `…/poll`) by reading
+//! the feed once through the functions — which authenticates it exactly as a long-poll — and
+//! handing the socket to the object of the feed's first `watch` actor (the conversation for a
+//! visitor or a conversation feed, the tenant for the inbox). The socket's attachment keeps the
+//! feed's `next` path, its `actions` path and the credentials. The other watched actors record
+//! the room, and notify it after each of their commits.
+//!
+//! After every durable change to a watched actor the room re-reads `next` for each socket and
+//! sends the answer (the same JSON a long-poll returns) if it has events; so every event is
+//! stored before it is sent, and a reconnect with `after=<last seq>` loses nothing. A client
+//! frame `{"type":"typing",…}` becomes `POST <actions>/typing` with the frame as body. No
+//! business rule lives here.
+
+use edgedesk_functions::http::Request as FnRequest;
+use serde::{Deserialize, Serialize};
+use worker::{Request, Response, Result, WebSocket, WebSocketIncomingMessage, WebSocketPair};
+
+use crate::objects::ActorObject;
+use crate::platform::CfPlatform;
+
+/// Header carrying the [`Room`] from the Worker to the object.
+pub const ROOM_HEADER: &str = "x-edgedesk-room";
+
+/// Request headers a socket keeps for its feed reads and actions.
+const KEPT_HEADERS: &[&str] = &["authorization", "cookie", "origin", "user-agent"];
+
+/// What a socket needs to keep reading its feed: its attachment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Room {
+    /// Path and query of the next feed read.
+    pub next: String,
+    /// Where client frames go.
+    pub actions: String,
+    /// The actors whose changes may produce events.
+    pub watch: Vec<String>,
+    pub headers: Vec<(String, String)>,
+    /// Whether the first answer went out (it is sent even when empty: it carries the cursors).
+    #[serde(default)]
+    pub greeted: bool,
+}
+
+pub fn is_upgrade(req: &Request) -> bool {
+    req.headers()
+        .get("upgrade")
+        .ok()
+        .flatten()
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The credentials of a handshake, as headers: browsers cannot set headers on a WebSocket,
+/// so a visitor's `token` query parameter becomes `Authorization: Visitor <token>`.
+pub fn kept_headers(req: &FnRequest) -> Vec<(String, String)> {
+    let mut kept: Vec<(String, String)> = KEPT_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let v = req.headers().get(*name)?.to_str().ok()?;
+            Some(((*name).to_owned(), v.to_owned()))
+        })
+        .collect();
+    if !kept.iter().any(|(k, _)| k == "authorization") {
+        let token = req
+            .uri()
+            .query()
+            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "token").map(|(_, v)| v));
+        if let Some(t) = token {
+            kept.push(("authorization".into(), format!("Visitor {t}")));
+        }
+    }
+    kept
+}
+
+fn fn_request(method: http::Method, path: &str, headers: &[(String, String)], body: Vec<u8>) -> Option<FnRequest> {
+    let mut b = http::Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    if !body.is_empty() {
+        b = b.header("content-type", "application/json");
+    }
+    b.body(body).ok()
+}
+
+/// Accepts a handshake forwarded by the Worker into this object's room.
+pub async fn accept(obj: &ActorObject, actor: &str, req: &Request) -> Result<Response> {
+    let room: Room = req
+        .headers()
+        .get(ROOM_HEADER)?
+        .and_then(|h| serde_json::from_str(&h).ok())
+        .ok_or_else(|| worker::Error::RustError("handshake without a room".into()))?;
+    let pair = WebSocketPair::new()?;
+    obj.state.accept_web_socket(&pair.server);
+    pair.server.serialize_attachment(&room)?;
+    let p = CfPlatform::new(obj.env.clone());
+    for other in room.watch.iter().filter(|a| a.as_str() != actor) {
+        // A watched actor that cannot record the room only delays events until the next change
+        // of this one; the socket still works.
+        let _ = p.call(other, "room/watch", actor.as_bytes().to_vec()).await;
+    }
+    // The first answer goes out through the same serialised refresh as every later one, so
+    // the new socket never gets an event twice.
+    refresh(obj, actor).await;
+    Response::from_websocket(pair.client)
+}
+
+/// Records that `room` (an actor whose object holds sockets) watches this object's actor.
+pub fn add_watcher(obj: &ActorObject, room: &str) -> Result<()> {
+    let sql = obj.state.storage().sql();
+    sql.exec("CREATE TABLE IF NOT EXISTS rooms (actor TEXT PRIMARY KEY) WITHOUT ROWID", None)?;
+    sql.exec("INSERT INTO rooms (actor) VALUES (?) ON CONFLICT (actor) DO NOTHING", vec![room.into()])?;
+    Ok(())
+}
+
+/// After a durable change of `actor` (this object): refresh its own sockets and notify the
+/// rooms that watch it, forgetting those that are empty now.
+pub async fn changed(obj: &ActorObject, actor: &str) {
+    refresh(obj, actor).await;
+    let sql = obj.state.storage().sql();
+    #[derive(Deserialize)]
+    struct Row {
+        actor: String,
+    }
+    let watchers: Vec<Row> = sql
+        .exec("SELECT actor FROM rooms", None)
+        .and_then(|c| c.to_array())
+        .unwrap_or_default();
+    let p = CfPlatform::new(obj.env.clone());
+    for w in watchers {
+        if let Ok((410, _)) = p.call(&w.actor, "room/refresh", Vec::new()).await {
+            let _ = sql.exec("DELETE FROM rooms WHERE actor = ?", vec![w.actor.as_str().into()]);
+        }
+    }
+}
+
+/// Sends new events to every socket of this object; whether it has any socket.
+///
+/// One refresh runs at a time per object: two reading the same cursor at once would send the
+/// same events twice. A change arriving meanwhile makes the running one go round again.
+pub async fn refresh(obj: &ActorObject, actor: &str) -> bool {
+    if obj.refreshing.get() {
+        obj.dirty.set(true);
+        return !obj.state.get_websockets().is_empty();
+    }
+    obj.refreshing.set(true);
+    loop {
+        obj.dirty.set(false);
+        for ws in &obj.state.get_websockets() {
+            push(obj, actor, ws).await;
+        }
+        if !obj.dirty.get() {
+            break;
+        }
+    }
+    obj.refreshing.set(false);
+    !obj.state.get_websockets().is_empty()
+}
+
+/// Reads one socket's feed from its cursor and sends what is new.
+async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
+    let Ok(Some(mut room)) = ws.deserialize_attachment::<Room>() else { return };
+    let Ok(p) = obj.platform(actor) else { return };
+    let Some(req) = fn_request(http::Method::GET, &room.next, &room.headers, Vec::new()) else {
+        return;
+    };
+    let resp = edgedesk_functions::handle(&p, req).await;
+    let status = resp.status().as_u16();
+    if status == 401 || status == 403 || status == 404 {
+        // The credentials or the conversation are gone: end the socket (policy violation).
+        let _ = ws.close(Some(1008), Some("the feed refused these credentials"));
+        return;
+    }
+    if status != 200 {
+        return;
+    }
+    let Ok(serde_json::Value::Object(mut feed)) = serde_json::from_slice(resp.body()) else {
+        return;
+    };
+    if let Some(serde_json::Value::String(next)) = feed.remove("next") {
+        room.next = next;
+    }
+    // The cursors and routes are the bridge's business, not the client's.
+    feed.remove("watch");
+    feed.remove("actions");
+    let has_events = feed
+        .get("events")
+        .and_then(|e| e.as_array())
+        .is_some_and(|e| !e.is_empty());
+    if has_events || !room.greeted {
+        if ws.send_with_str(serde_json::Value::Object(feed).to_string()).is_err() {
+            return;
+        }
+        room.greeted = true;
+    }
+    let _ = ws.serialize_attachment(&room);
+}
+
+fn error_frame(status: u16, code: &str, message: &str) -> String {
+    serde_json::json!({"type": "error", "status": status, "error": {"code": code, "message": message}})
+        .to_string()
+}
+
+/// Action names become a path segment: keep them to `[a-z_]{1,32}`.
+fn is_action_name(k: &str) -> bool {
+    (1..=32).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+/// A client frame `{"type": "<action>", …}` → `POST <actions>/<action>` with the rest of the
+/// object as the body; a refusal comes back as `{"type":"error","action","status","error"}`.
+pub async fn on_message(obj: &ActorObject, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+    let WebSocketIncomingMessage::String(text) = message else {
+        return ws.send_with_str(error_frame(400, "bad_frame", "a frame is a JSON object"));
+    };
+    let Some(room) = ws.deserialize_attachment::<Room>()? else { return Ok(()) };
+    let mut object = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(o)) => o,
+        _ => return ws.send_with_str(error_frame(400, "bad_frame", "a frame is a JSON object")),
+    };
+    let kind = match object.remove("type") {
+        Some(serde_json::Value::String(k)) if is_action_name(&k) => k,
+        _ => {
+            return ws.send_with_str(error_frame(
+                400,
+                "bad_frame",
+                "a frame needs a \"type\" of lowercase letters and underscores",
+            ))
+        }
+    };
+    if room.actions.is_empty() {
+        return ws.send_with_str(error_frame(400, "no_actions", "this stream takes no client frames"));
+    }
+    let path = match room.actions.split_once('?') {
+        Some((p, q)) => format!("{p}/{kind}?{q}"),
+        None => format!("{}/{kind}", room.actions),
+    };
+    let actor = obj.actor_name()?;
+    let p = obj.platform(&actor).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let body = serde_json::Value::Object(object).to_string().into_bytes();
+    let Some(req) = fn_request(http::Method::POST, &path, &room.headers, body) else {
+        return ws.send_with_str(error_frame(400, "bad_frame", "the frame makes no valid request"));
+    };
+    let resp = edgedesk_functions::handle(&p, req).await;
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        let error = serde_json::from_slice::<serde_json::Value>(resp.body())
+            .ok()
+            .and_then(|v| v.get("error").cloned())
+            .unwrap_or_else(|| serde_json::json!({"code": "refused", "message": "the action was refused"}));
+        let frame = serde_json::json!({"type": "error", "action": kind, "status": status, "error": error});
+        ws.send_with_str(frame.to_string())?;
+    }
+    if p.written().iter().any(|a| *a == actor) {
+        obj.changed(&actor);
+    }
+    Ok(())
+}
+
+/// Completes the closing handshake the client started.
+pub fn on_close(ws: WebSocket, code: usize, reason: String) -> Result<()> {
+    // 1005 and 1006 only report a close; they may not be sent.
+    let code = match code {
+        1000 | 1001 | 1003 | 1007..=1014 | 3000..=4999 => code as u16,
+        _ => 1000,
+    };
+    let _ = ws.close(Some(code), Some(reason));
+    Ok(())
+}

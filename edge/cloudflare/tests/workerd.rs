@@ -1,0 +1,266 @@
+//! The Worker under the real Cloudflare runtime: `wrangler dev` (workerd) serving the built
+//! Worker from the repo root (`cargo xtask build` writes `edge/cloudflare/build/`). These cover
+//! what only this runtime has: Durable Object storage persisting across a restart, realtime
+//! rooms with hibernatable WebSockets, and a Durable Object alarm firing a timer. The shared HTTP
+//! suites (`tests/`) run against it as well, through `EDGEDESK_BASE_URL`.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::Message;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A `wrangler dev` process on a free port, its state in a directory that outlives restarts.
+struct Dev {
+    child: Option<Child>,
+    state: tempfile::TempDir,
+    port: u16,
+}
+
+impl Dev {
+    fn start() -> Dev {
+        let built = root().join("edge/cloudflare/build/shim.mjs");
+        assert!(built.exists(), "the Worker is not built: run `cargo xtask build` first");
+        let mut dev = Dev {
+            child: None,
+            state: tempfile::tempdir().expect("a state directory"),
+            port: 0,
+        };
+        dev.spawn();
+        dev
+    }
+
+    fn spawn(&mut self) {
+        self.port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new(root().join("edge/cloudflare/node_modules/.bin/wrangler"))
+            .current_dir(root())
+            .args(["dev", "--ip", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--persist-to")
+            .arg(self.state.path())
+            .args(["--log-level", "error", "--show-interactive-dev-session=false"])
+            .env("WRANGLER_SEND_METRICS", "false")
+            // Offline: no fetch of the `request.cf` placeholder data from Cloudflare.
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("CI", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("wrangler is installed (npm ci in edge/cloudflare)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while get(&self.base(), "/health", None).0 != 200 {
+            assert!(Instant::now() < deadline, "wrangler dev did not serve within 120 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn call(base: &str, method: &str, path: &str, auth: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"));
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let Ok(mut resp) = agent().run(req.body(bytes).expect("a request")) else {
+        return (0, Value::Null);
+    };
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn get(base: &str, path: &str, auth: Option<&str>) -> (u16, Value) {
+    call(base, "GET", path, auth, None)
+}
+
+/// A tenant's admin `Authorization` value.
+fn tenant(base: &str) -> String {
+    let (s, t) = call(base, "POST", "/v1/tenants", None, Some(&json!({"name": "Acme"})));
+    assert_eq!(s, 201, "{t}");
+    format!("Bearer {}", t["api_key"]["key"].as_str().expect("an admin key"))
+}
+
+/// A conversation opened by a new contact; its id.
+fn conversation(base: &str, auth: &str) -> String {
+    let (s, c) = call(base, "POST", "/v1/contacts", Some(auth), Some(&json!({"name": "Ann", "email": "ann@example.com"})));
+    assert_eq!(s, 201, "{c}");
+    let contact = c["id"].as_str().expect("a contact id");
+    let body = json!({"contact_id": contact, "message": {"body": "hello", "sender": {"kind": "contact", "id": contact}}});
+    let (s, c) = call(base, "POST", "/v1/conversations", Some(auth), Some(&body));
+    assert_eq!(s, 201, "{c}");
+    c["id"].as_str().expect("a conversation id").to_owned()
+}
+
+#[test]
+fn records_written_before_a_wrangler_dev_restart_are_read_after_it() {
+    let mut dev = Dev::start();
+    let auth = tenant(&dev.base());
+    let (s, t) = call(&dev.base(), "POST", "/v1/tickets", Some(&auth), Some(&json!({"subject": "Printer on fire"})));
+    assert_eq!(s, 201, "{t}");
+    let id = t["id"].as_str().expect("a ticket id").to_owned();
+    let conv = conversation(&dev.base(), &auth);
+
+    dev.stop();
+    dev.spawn();
+
+    let (s, again) = get(&dev.base(), &format!("/v1/tickets/{id}"), Some(&auth));
+    assert_eq!((s, again["subject"].as_str()), (200, Some("Printer on fire")));
+    let (s, msgs) = get(&dev.base(), &format!("/v1/conversations/{conv}/messages"), Some(&auth));
+    assert_eq!(s, 200, "{msgs}");
+    assert_eq!(msgs["data"][0]["body"], "hello");
+    // The sequence continues where it stopped: no message number is reused.
+    let (s, m) = call(&dev.base(), "POST", &format!("/v1/conversations/{conv}/messages"), Some(&auth), Some(&json!({"body": "after restart"})));
+    assert_eq!((s, m["seq"].as_u64()), (201, Some(2)), "{m}");
+}
+
+#[test]
+fn a_snoozed_conversation_is_reopened_by_the_durable_object_alarm_without_any_sweep_call() {
+    let dev = Dev::start();
+    let auth = tenant(&dev.base());
+    let conv = conversation(&dev.base(), &auth);
+    let until = chrono_like_in(Duration::from_secs(2));
+    let (s, c) = call(&dev.base(), "PATCH", &format!("/v1/conversations/{conv}"), Some(&auth), Some(&json!({"status": "snoozed", "snoozed_until": until})));
+    assert_eq!((s, c["status"].as_str()), (200, Some("snoozed")), "{c}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, c) = get(&dev.base(), &format!("/v1/conversations/{conv}"), Some(&auth));
+        if c["status"] == "open" {
+            assert!(c["snoozed_until"].is_null(), "{c}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {c} 30 s after the snooze ended");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// An RFC 3339 UTC timestamp `d` from now (whole seconds, rounded up).
+fn chrono_like_in(d: Duration) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + d.as_secs()
+        + 1;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+struct Socket(tungstenite::WebSocket<TcpStream>);
+
+impl Socket {
+    fn open(base: &str, path: &str, auth: Option<&str>) -> Socket {
+        let authority = base.trim_start_matches("http://");
+        let mut req = format!("ws://{authority}{path}").into_client_request().expect("a URL");
+        if let Some(a) = auth {
+            req.headers_mut().insert("authorization", a.parse().expect("a header"));
+        }
+        let stream = TcpStream::connect(authority).expect("wrangler accepts connections");
+        let (ws, resp) = tungstenite::client(req, stream).expect("the handshake succeeds");
+        assert_eq!(resp.status(), 101);
+        Socket(ws)
+    }
+
+    /// Events of the frames that arrive until one satisfies `until`.
+    fn wait_for(&mut self, what: &str, until: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no {what} within 10 s");
+            self.0.get_ref().set_read_timeout(Some(left)).expect("a timeout");
+            match self.0.read() {
+                Ok(Message::Text(t)) => {
+                    let frame: Value = serde_json::from_str(t.as_str()).expect("JSON frames");
+                    if let Some(e) = frame["events"].as_array().into_iter().flatten().find(|e| until(e)) {
+                        return e.clone();
+                    }
+                }
+                Ok(Message::Close(c)) => panic!("closed: {c:?}"),
+                Ok(_) => {}
+                Err(e) => panic!("no {what}: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn sockets_in_a_hibernatable_room_get_stored_messages_and_carry_typing_between_visitor_and_agent() {
+    let dev = Dev::start();
+    let base = dev.base();
+    let auth = tenant(&base);
+    let (_, t) = get(&base, "/v1/tenant", Some(&auth));
+    let tid = t["id"].as_str().expect("a tenant id").to_owned();
+    let (s, sess) = call(&base, "POST", &format!("/v1/widget/{tid}/session"), None, Some(&json!({})));
+    assert_eq!(s, 200, "{sess}");
+    let token = sess["token"].as_str().expect("a visitor token").to_owned();
+    let visitor_auth = format!("Visitor {token}");
+    let (s, m) = call(&base, "POST", &format!("/v1/widget/{tid}/messages"), Some(&visitor_auth), Some(&json!({"body": "hi"})));
+    assert_eq!(s, 201, "{m}");
+    let (_, list) = get(&base, "/v1/conversations", Some(&auth));
+    let conv = list["data"][0]["id"].as_str().expect("the visitor's conversation").to_owned();
+
+    let mut visitor = Socket::open(&base, &format!("/v1/widget/{tid}/realtime?token={token}&after=1"), None);
+    let mut agent = Socket::open(&base, &format!("/v1/conversations/{conv}/realtime?after=1"), Some(&auth));
+
+    let (s, _) = call(&base, "POST", &format!("/v1/conversations/{conv}/messages"), Some(&auth), Some(&json!({"body": "how can I help?"})));
+    assert_eq!(s, 201);
+    let e = visitor.wait_for("the agent's message", |e| e["type"] == "message" && e["message"]["body"] == "how can I help?");
+    assert_eq!(e["message"]["seq"], 2);
+
+    visitor.0.send(Message::text(json!({"type": "typing", "typing": true}).to_string())).expect("sent");
+    agent.wait_for("the visitor's typing", |e| e["type"] == "typing" && e["from"] == "contact" && e["typing"] == true);
+}

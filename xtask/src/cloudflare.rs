@@ -1,0 +1,388 @@
+//! The Cloudflare Worker (`edge/cloudflare`): build it, and test it under `wrangler dev`.
+//!
+//! `build` compiles the crate for `wasm32-unknown-unknown` (profile `wasm-small`), runs the
+//! `wasm-bindgen` CLI at exactly the version Cargo.lock pins (installing it with cargo when
+//! missing: nothing is downloaded but crates), then `wasm-opt -Oz` from the npm package
+//! `binaryen`, and writes `edge/cloudflare/build/`: `index.js` + `index_bg.wasm` (the glue and the
+//! module), `shim.mjs` (the Worker's entry, `edge/cloudflare/shim.mjs`) and `assets/` (widget,
+//! console and demo pages for Workers static assets). The root `wrangler.toml` points there.
+//! This is what `worker-build` does, without the binaries it would download.
+//!
+//! `test` starts `wrangler dev` (npm `wrangler`, which runs the real `workerd`; installed with
+//! `npm ci` from `edge/cloudflare/package-lock.json`, telemetry off) on a fresh state directory,
+//! reports the cold start to the first `200`, runs the end-to-end suites against it through
+//! `EDGEDESK_BASE_URL`, then the Worker's own suite (`edge/cloudflare/tests/workerd.rs`:
+//! persistence across a restart, a WebSocket room, an alarm).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+const TARGET: &str = "wasm32-unknown-unknown";
+const PROFILE: &str = "wasm-small";
+const CRATE_DIR: &str = "edge/cloudflare";
+
+/// The e2e suites that run unchanged against the Worker.
+pub const SUITES: &[&str] = &["api", "widget_api", "realtime"];
+
+/// The wasm features wasm-bindgen's output and the Worker's runtime use.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--enable-exception-handling",
+];
+
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
+        Some(d) => root.join(d),
+        None => root.join("target"),
+    }
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{:?} failed with {status}", cmd.get_program());
+    }
+    Ok(())
+}
+
+/// Builds the Worker into `edge/cloudflare/build/` and returns that directory.
+pub fn build(root: &Path) -> Result<PathBuf> {
+    let crate_dir = root.join(CRATE_DIR);
+    run(Command::new("rustup").args(["target", "add", TARGET]))?;
+    npm_ci(&crate_dir)?;
+    run(Command::new(cargo()).current_dir(root).args([
+        "build",
+        "-p",
+        "edgedesk-cloudflare",
+        "--target",
+        TARGET,
+        "--profile",
+        PROFILE,
+    ]))?;
+    let wasm = target_dir(root)
+        .join(TARGET)
+        .join(PROFILE)
+        .join("edgedesk_cloudflare.wasm");
+    let bindgen = ensure_bindgen(&root.join("Cargo.lock"))?;
+    let out = crate_dir.join("build");
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(&out)?;
+    // `--target module` is the Workers module format; the reset hook and the abort handler let
+    // the shim start a fresh instance after a trap, as worker-build's shim does.
+    run(Command::new(&bindgen)
+        .arg(&wasm)
+        .arg("--out-dir")
+        .arg(&out)
+        .args([
+            "--out-name",
+            "index",
+            "--target",
+            "module",
+            "--no-typescript",
+            "--experimental-reset-state-function",
+            "--force-enable-abort-handler",
+            "--remove-name-section",
+            "--remove-producers-section",
+        ]))?;
+    let module = out.join("index_bg.wasm");
+    run(Command::new(crate_dir.join("node_modules/.bin/wasm-opt"))
+        .arg("-Oz")
+        .args(WASM_FEATURES)
+        .arg(&module)
+        .arg("-o")
+        .arg(&module))?;
+    // Workers import a wasm module as a plain ES import (wasm-bindgen writes the source-phase
+    // form `import source`, which the bundler does not take).
+    let glue = out.join("index.js");
+    let js = std::fs::read_to_string(&glue)?;
+    if !js.contains("import source wasmModule") {
+        bail!("the wasm-bindgen glue no longer imports its module as expected: update xtask/src/cloudflare.rs");
+    }
+    std::fs::write(&glue, js.replacen("import source wasmModule", "import wasmModule", 1))?;
+    std::fs::copy(crate_dir.join("shim.mjs"), out.join("shim.mjs"))?;
+    assets(root, &out.join("assets"))?;
+    let sizes = bundle_sizes(&out)?;
+    eprintln!(
+        "worker bundle: wasm {} B ({} B gzip), glue + shim {} B ({} B gzip); total {} B gzip",
+        sizes.wasm, sizes.wasm_gzip, sizes.js, sizes.js_gzip, sizes.wasm_gzip + sizes.js_gzip
+    );
+    Ok(out)
+}
+
+/// Installs wrangler (with workerd) and binaryen from the lockfile, once.
+fn npm_ci(crate_dir: &Path) -> Result<()> {
+    if crate_dir.join("node_modules/.bin/wrangler").exists()
+        && crate_dir.join("node_modules/.bin/wasm-opt").exists()
+    {
+        return Ok(());
+    }
+    run(Command::new("npm")
+        .current_dir(crate_dir)
+        .args(["ci", "--no-audit", "--no-fund"])
+        .env("WRANGLER_SEND_METRICS", "false"))
+}
+
+/// The static assets, laid out as the local host serves them: `/widget.js`, `/widget/…`,
+/// `/console/…`, `/demo/…`. Parts not built yet are left out (their paths then reach the Worker
+/// and answer 404).
+fn assets(root: &Path, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let widget = root.join("widget/dist");
+    if widget.join("widget.js").exists() {
+        std::fs::copy(widget.join("widget.js"), dir.join("widget.js"))?;
+    }
+    for (from, to) in [
+        (widget, "widget"),
+        (root.join("console/dist"), "console"),
+        (root.join("widget/demo"), "demo"),
+    ] {
+        if from.is_dir() {
+            copy_dir(&from, &dir.join(to))?;
+        }
+    }
+    // Widget files are embedded in customers' pages, as on the local host.
+    std::fs::write(
+        dir.join("_headers"),
+        "/widget.js\n  Access-Control-Allow-Origin: *\n  Cross-Origin-Resource-Policy: cross-origin\n\
+         /widget/*\n  Access-Control-Allow-Origin: *\n  Cross-Origin-Resource-Policy: cross-origin\n",
+    )?;
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sizes of what `wrangler deploy` uploads (the module, the glue and the shim).
+#[derive(Debug, Clone, Copy)]
+pub struct BundleSizes {
+    pub wasm: usize,
+    pub wasm_gzip: usize,
+    pub js: usize,
+    pub js_gzip: usize,
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?.len())
+}
+
+pub fn bundle_sizes(out: &Path) -> Result<BundleSizes> {
+    let wasm = std::fs::read(out.join("index_bg.wasm"))?;
+    let mut js = std::fs::read(out.join("index.js"))?;
+    js.extend(std::fs::read(out.join("shim.mjs"))?);
+    Ok(BundleSizes {
+        wasm: wasm.len(),
+        wasm_gzip: gzip_len(&wasm)?,
+        js: js.len(),
+        js_gzip: gzip_len(&js)?,
+    })
+}
+
+/// `wasm-bindgen` at the version Cargo.lock resolves: the one on PATH, or installed by cargo.
+fn ensure_bindgen(lockfile: &Path) -> Result<PathBuf> {
+    let lock = std::fs::read_to_string(lockfile)
+        .with_context(|| format!("reading {}", lockfile.display()))?;
+    let version = locked_version(&lock, "wasm-bindgen")
+        .context("Cargo.lock has no wasm-bindgen: is edge/cloudflare a workspace member?")?;
+    let wanted = format!("wasm-bindgen {version}");
+    let installed = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|h| h.join("bin").join("wasm-bindgen"));
+    let candidates = [Some(PathBuf::from("wasm-bindgen")), installed];
+    let version_of = |bin: &Path| {
+        Command::new(bin)
+            .arg("--version")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    for bin in candidates.iter().flatten() {
+        if version_of(bin).as_deref() == Some(wanted.as_str()) {
+            return Ok(bin.clone());
+        }
+    }
+    eprintln!("installing wasm-bindgen-cli {version} (a few minutes, once)");
+    // Not `--locked`: its lockfile pins a crate version the registry no longer serves.
+    run(Command::new(cargo()).args(["install", "wasm-bindgen-cli", "--version", &version]))?;
+    for bin in candidates.iter().flatten() {
+        if version_of(bin).as_deref() == Some(wanted.as_str()) {
+            return Ok(bin.clone());
+        }
+    }
+    bail!("wasm-bindgen-cli {version} did not install")
+}
+
+fn locked_version(lock: &str, package: &str) -> Option<String> {
+    let name_line = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == name_line {
+            let version = lines.next()?.trim().strip_prefix("version = \"")?;
+            return version.strip_suffix('"').map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// A `wrangler dev` process serving the built Worker.
+pub struct WranglerDev {
+    child: Option<Child>,
+    pub base: String,
+    /// From spawn to the first `200` of `/health`.
+    pub cold_start: Duration,
+}
+
+impl WranglerDev {
+    /// Starts `wrangler dev` from the repo root on a free loopback port, with its Durable Object
+    /// state in `persist`, and waits for the first `200`.
+    pub fn start(root: &Path, persist: &Path, platform_token: &str) -> Result<WranglerDev> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let started = Instant::now();
+        let child = Command::new(root.join(CRATE_DIR).join("node_modules/.bin/wrangler"))
+            .current_dir(root)
+            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--persist-to")
+            .arg(persist)
+            .args(["--var", &format!("platform_token:{platform_token}")])
+            .args(["--log-level", "error", "--show-interactive-dev-session=false"])
+            .env("WRANGLER_SEND_METRICS", "false")
+            // Offline: no fetch of the `request.cf` placeholder data from Cloudflare.
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("CI", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting wrangler dev (run `cargo xtask build` first)")?;
+        let mut dev = WranglerDev {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            cold_start: Duration::ZERO,
+        };
+        let deadline = started + Duration::from_secs(120);
+        loop {
+            if health(&dev.base) {
+                dev.cold_start = started.elapsed();
+                return Ok(dev);
+            }
+            if let Some(Some(status)) = dev.child.as_mut().map(|c| c.try_wait().ok().flatten()) {
+                bail!("wrangler dev exited with {status} before serving");
+            }
+            if Instant::now() > deadline {
+                bail!("wrangler dev did not answer /health within 120 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for WranglerDev {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One `GET /health` over a plain TCP connection (xtask has no HTTP client).
+fn health(base: &str) -> bool {
+    use std::io::{Read, Write};
+    let Some(authority) = base.strip_prefix("http://") else { return false };
+    let Ok(mut s) = std::net::TcpStream::connect(authority) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let req = format!("GET /health HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+/// Runs the end-to-end suites and the Worker's own suite against `wrangler dev`.
+pub fn test(root: &Path) -> Result<()> {
+    let build_dir = root.join(CRATE_DIR).join("build");
+    if !build_dir.join("shim.mjs").exists() {
+        bail!("the Worker is not built: run cloudflare::build first");
+    }
+    let state = tempdir()?;
+    let token = format!("test-{}", std::process::id());
+    let dev = WranglerDev::start(root, &state, &token)?;
+    eprintln!(
+        "wrangler dev: first 200 after {} ms (cold start)",
+        dev.cold_start.as_millis()
+    );
+    let mut e2e = Command::new(cargo());
+    e2e.current_dir(root)
+        .args(["test", "-p", "edgedesk-e2e"])
+        .env("EDGEDESK_BASE_URL", &dev.base);
+    for suite in SUITES {
+        e2e.args(["--test", suite]);
+    }
+    let e2e_result = run(&mut e2e);
+    drop(dev);
+    let _ = std::fs::remove_dir_all(&state);
+    e2e_result.context("end-to-end suites against wrangler dev")?;
+    run(Command::new(cargo())
+        .current_dir(root)
+        .args(["test", "-p", "edgedesk-cloudflare"]))
+    .context("the Worker's suite under wrangler dev")
+}
+
+fn tempdir() -> Result<PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("edgedesk-wrangler-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_locked_bindgen_version_is_read_from_the_lockfile() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"0.2.1\"\n\n\
+                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
+        assert_eq!(locked_version(lock, "wasm-bindgen").as_deref(), Some("0.2.130"));
+        assert_eq!(locked_version(lock, "worker"), None);
+    }
+}
