@@ -83,6 +83,7 @@ impl Default for TrainConfig {
             features: FeatureConfig {
                 char_min: 1,
                 char_max: 6,
+                idf: true,
                 ..FeatureConfig::default()
             },
             loss: Loss::Hinge,
@@ -92,8 +93,8 @@ impl Default for TrainConfig {
             seed: 0x5eed,
             out_of_scope_label: Some("out_of_scope".into()),
             default_threshold: 0.3,
-            prune: 1,
-            class_balance: 0.0,
+            prune: 2,
+            class_balance: 0.5,
         }
     }
 }
