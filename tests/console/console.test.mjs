@@ -392,6 +392,8 @@ test('the console speaks Simplified Chinese and shows tickets made from conversa
   await owner.getByText(/Ticket #1 created/).waitFor();
   await owner.goto(`${host.base}/console/#/tickets`);
   await owner.getByTestId('ticket-row').first().click();
+  await owner.getByTestId('ticket-timeline').waitFor();
+  assert.equal(await owner.getByTestId('ticket-row').count(), 1, 'the new ticket is listed once');
   await owner.getByTestId('ticket-timeline').getByText('created the ticket').waitFor();
   await owner.getByTestId('ticket-status').selectOption('pending');
   await owner.getByTestId('ticket-save').click();

@@ -97,7 +97,16 @@ pub fn TicketsPage() -> impl IntoView {
             }
             match result {
                 Ok(page) => {
-                    tickets.update(|list| list.extend(page.data));
+                    // A live update may have put a ticket of this page in the list already.
+                    tickets.update(|list| {
+                        for t in page.data {
+                            match list.iter().position(|x| x.id == t.id) {
+                                Some(i) if list[i].version < t.version => list[i] = t,
+                                Some(_) => {}
+                                None => list.push(t),
+                            }
+                        }
+                    });
                     status.set(ListStatus::Loaded {
                         next_cursor: page.next_cursor,
                     });
@@ -111,11 +120,16 @@ pub fn TicketsPage() -> impl IntoView {
         filter.track();
         load(false);
     });
-    // Live changes: update or add what matches, drop what no longer does.
+    // Live changes from now on (the list loads the current state): update or add what
+    // matches, drop what no longer does.
+    let seen_update = app.ticket_update.get_untracked();
     Effect::new(move |_| {
         let Some(t) = app.ticket_update.get() else {
             return;
         };
+        if seen_update.as_ref() == Some(&t) {
+            return;
+        }
         let f = filter.get_untracked();
         tickets.update(|list| {
             let pos = list.iter().position(|x| x.id == t.id);
