@@ -9,7 +9,9 @@ pub mod alarms;
 pub mod ctx;
 pub mod error;
 pub mod handlers;
+pub mod help;
 pub mod http;
+pub mod kb;
 pub mod openapi;
 pub mod ports;
 pub mod records;
@@ -75,6 +77,22 @@ enum Route {
     WPoll,
     WAttachments,
     WAttachment,
+    KbCategories,
+    KbCategory,
+    KbArticles,
+    KbArticle,
+    KbPublish,
+    KbUnpublish,
+    KbVersions,
+    KbVersion,
+    KbDiff,
+    KbRestore,
+    KbSearch,
+    WKbSearch,
+    WKbSuggest,
+    WKbArticle,
+    WKbVote,
+    Help(help::Page),
 }
 
 const ROUTES: &[(&str, Route)] = &[
@@ -130,6 +148,29 @@ const ROUTES: &[(&str, Route)] = &[
     ("/v1/widget/{tenant}/realtime", Route::WPoll),
     ("/v1/widget/{tenant}/attachments", Route::WAttachments),
     ("/v1/widget/{tenant}/attachments/{id}", Route::WAttachment),
+    ("/v1/kb/categories", Route::KbCategories),
+    ("/v1/kb/categories/{id}", Route::KbCategory),
+    ("/v1/kb/articles", Route::KbArticles),
+    ("/v1/kb/articles/{id}", Route::KbArticle),
+    ("/v1/kb/articles/{id}/publish", Route::KbPublish),
+    ("/v1/kb/articles/{id}/unpublish", Route::KbUnpublish),
+    ("/v1/kb/articles/{id}/versions", Route::KbVersions),
+    ("/v1/kb/articles/{id}/versions/{version}", Route::KbVersion),
+    ("/v1/kb/articles/{id}/diff", Route::KbDiff),
+    ("/v1/kb/articles/{id}/restore", Route::KbRestore),
+    ("/v1/kb/search", Route::KbSearch),
+    ("/v1/widget/{tenant}/kb/search", Route::WKbSearch),
+    ("/v1/widget/{tenant}/kb/suggest", Route::WKbSuggest),
+    ("/v1/widget/{tenant}/kb/articles/{id}", Route::WKbArticle),
+    ("/v1/widget/{tenant}/kb/articles/{id}/vote", Route::WKbVote),
+    ("/help/{tenant}", Route::Help(help::Page::Home)),
+    ("/help/{tenant}/", Route::Help(help::Page::Home)),
+    ("/help/{tenant}/sitemap.xml", Route::Help(help::Page::Sitemap)),
+    ("/help/{tenant}/{locale}", Route::Help(help::Page::Home)),
+    ("/help/{tenant}/{locale}/", Route::Help(help::Page::Home)),
+    ("/help/{tenant}/{locale}/search", Route::Help(help::Page::Search)),
+    ("/help/{tenant}/{locale}/categories/{slug}", Route::Help(help::Page::Category)),
+    ("/help/{tenant}/{locale}/articles/{slug}", Route::Help(help::Page::Article)),
 ];
 
 fn router() -> &'static matchit::Router<(&'static str, Route)> {
@@ -169,9 +210,10 @@ pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     };
     let (id, widget_tenant) = id;
     let id = id.unwrap_or_default();
-    let (tenant, result) = match widget_tenant {
-        Some(t) => widget_dispatch(p, route, &t, &id, &req).await,
-        None => dispatch(p, route, &id, &req).await,
+    let (tenant, result) = match (route, widget_tenant) {
+        (Route::Help(page), Some(t)) => help::dispatch(p, page, &t, &req).await,
+        (_, Some(t)) => widget_dispatch(p, route, &t, &id, &req).await,
+        (_, None) => dispatch(p, route, &id, &req).await,
     };
     let mut resp = result.unwrap_or_else(|e| error_response(&e));
     if let Ok(v) = HeaderValue::from_str(pattern) {
@@ -305,6 +347,23 @@ async fn dispatch<P: Platform>(
             handlers::widget::agent_typing(c, id, req).await
         }
         (Route::ConversationSeen, Method::POST) => handlers::widget::agent_seen(c, id, req).await,
+        (Route::KbCategories, Method::GET) => handlers::kb::list_categories(c).await,
+        (Route::KbCategories, Method::POST) => handlers::kb::create_category(c, req).await,
+        (Route::KbCategory, Method::GET) => handlers::kb::get_category(c, id).await,
+        (Route::KbCategory, Method::PATCH) => handlers::kb::update_category(c, id, req).await,
+        (Route::KbCategory, Method::DELETE) => handlers::kb::delete_category(c, id, req).await,
+        (Route::KbArticles, Method::GET) => handlers::kb::list_articles(c, req).await,
+        (Route::KbArticles, Method::POST) => handlers::kb::create_article(c, req).await,
+        (Route::KbArticle, Method::GET) => handlers::kb::get_article(c, id).await,
+        (Route::KbArticle, Method::PATCH) => handlers::kb::update_article(c, id, req).await,
+        (Route::KbArticle, Method::DELETE) => handlers::kb::delete_article(c, id, req).await,
+        (Route::KbPublish, Method::POST) => handlers::kb::publish(c, id, req).await,
+        (Route::KbUnpublish, Method::POST) => handlers::kb::unpublish(c, id, req).await,
+        (Route::KbVersions, Method::GET) => handlers::kb::list_versions(c, id, req).await,
+        (Route::KbVersion, Method::GET) => handlers::kb::get_version(c, id, req).await,
+        (Route::KbDiff, Method::GET) => handlers::kb::diff(c, id, req).await,
+        (Route::KbRestore, Method::POST) => handlers::kb::restore(c, id, req).await,
+        (Route::KbSearch, Method::GET) => handlers::kb::search(c, req).await,
         _ => Err(method_not_allowed()),
     };
     (tenant, result)
@@ -332,6 +391,10 @@ async fn widget_dispatch<P: Platform>(
         (Route::WPoll, Method::GET) => w::poll(p, tenant, req).await,
         (Route::WAttachments, Method::POST) => w::upload(p, tenant, req).await,
         (Route::WAttachment, Method::GET) => w::download(p, tenant, id, req).await,
+        (Route::WKbSearch, Method::GET) => handlers::kb::widget_search(p, tenant, req).await,
+        (Route::WKbSuggest, Method::GET) => handlers::kb::widget_suggest(p, tenant, req).await,
+        (Route::WKbArticle, Method::GET) => handlers::kb::widget_article(p, tenant, id, req).await,
+        (Route::WKbVote, Method::POST) => handlers::kb::widget_vote(p, tenant, id, req).await,
         _ => Err(method_not_allowed()),
     };
     let known = tenant

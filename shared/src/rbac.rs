@@ -26,6 +26,9 @@ pub enum Permission {
     ManageSettings,
     /// Grant or remove the owner role.
     ManageOwners,
+    /// Create, edit, publish, restore and delete knowledge-base categories and articles
+    /// (reading them is `Read`).
+    WriteKnowledgeBase,
 }
 
 /// A role's permissions. Owners hold everything; admins all but owner changes; agents do
@@ -35,7 +38,7 @@ pub fn role_allows(role: Role, permission: Permission) -> bool {
     match role {
         Role::Owner => true,
         Role::Admin => !matches!(permission, ManageOwners),
-        Role::Agent => matches!(permission, Read | Work),
+        Role::Agent => matches!(permission, Read | Work | WriteKnowledgeBase),
         Role::Viewer => matches!(permission, Read),
     }
 }
@@ -91,6 +94,14 @@ mod tests {
         assert!(!may_grant(Role::Admin, Role::Owner));
         assert!(may_grant(Role::Admin, Role::Admin));
         assert!(!may_grant(Role::Agent, Role::Admin));
+    }
+
+    #[test]
+    fn agents_write_the_knowledge_base_and_viewers_only_read_it() {
+        assert!(role_allows(Role::Agent, Permission::WriteKnowledgeBase));
+        assert!(role_allows(Role::Admin, Permission::WriteKnowledgeBase));
+        assert!(!role_allows(Role::Viewer, Permission::WriteKnowledgeBase));
+        assert!(role_allows(Role::Viewer, Permission::Read));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
+pub mod kb;
 pub mod keys;
 pub mod tenants;
 pub mod tickets;

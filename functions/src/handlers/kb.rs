@@ -1,0 +1,1825 @@
+//! Knowledge-base API: categories and articles (`/v1/kb/...`) with drafts, publishing, full
+//! version history (list, diff, restore) and search; and the widget's public routes
+//! (`/v1/widget/{tenant}/kb/...`): search, type-ahead suggestions, an article, votes.
+//!
+//! Every article write commits its record, its new version, its public projection and its
+//! search-index records in one transaction on the tenant actor (see [`crate::kb`]), so the
+//! public never sees a published article the index does not know, or the reverse.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use edgedesk_search::{Change, SearchRequest};
+use http::header::{HeaderValue, CACHE_CONTROL, ORIGIN};
+use http::StatusCode;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::ctx::{filter_fingerprint, id_parts, paginate, record_event, Ctx};
+use crate::error::ApiError;
+use crate::handlers::widget;
+use crate::http::{
+    body, check_version, if_match, json, json_versioned, no_content, query, Request, Response,
+};
+use crate::kb::{
+    self, article_key, category_key, category_slug_key, group_key, is_id, mint_id, published_key,
+    slug_key, stats_key, version_key, version_prefix, vote_key, Article, ArticleStats,
+    ArticleStatus, ArticleVersion, Category, CategoryText, IndexLease, Published,
+};
+use crate::ports::{Platform, Scan, Storage};
+use crate::store::{get_json, scan_json, tenant_actor, transact, Tx};
+use edgedesk_shared::ids::TenantId;
+use edgedesk_shared::rbac::Permission;
+use edgedesk_shared::widget::verify_visitor_token;
+
+const ARTICLE_PREFIX: &str = "kb:art:";
+const CATEGORY_PREFIX: &str = "kb:cat:";
+/// Categories a tenant may have (they are listed whole).
+const MAX_CATEGORIES: usize = 500;
+/// Longest search query, in characters.
+const MAX_QUERY_CHARS: usize = 200;
+/// Largest search page.
+const MAX_SEARCH_LIMIT: usize = 50;
+/// Deepest search offset.
+const MAX_SEARCH_OFFSET: usize = 1_000;
+/// Suggestions returned while the visitor types.
+const SUGGESTIONS: usize = 5;
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        message,
+    )
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field.
+fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A body that may be empty (then the defaults apply).
+fn optional_body<T: serde::de::DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    if req.body().is_empty() {
+        Ok(T::default())
+    } else {
+        body(req)
+    }
+}
+
+fn locale_of(raw: &str) -> Result<&'static str, ApiError> {
+    kb::canonical_locale(raw)
+        .ok_or_else(|| invalid(format!("locale must be one of {}", kb::LOCALES.join(", "))))
+}
+
+fn clean_title(raw: &str) -> Result<String, ApiError> {
+    let t = raw.trim();
+    if t.is_empty() || t.chars().count() > kb::MAX_TITLE_CHARS || t.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "title must be 1 to {} characters without control characters",
+            kb::MAX_TITLE_CHARS
+        )));
+    }
+    Ok(t.to_owned())
+}
+
+fn clean_tags(raw: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for t in raw {
+        let t = t.trim();
+        if t.is_empty() || t.chars().count() > kb::MAX_TAG_CHARS || t.chars().any(char::is_control)
+        {
+            return Err(invalid(format!(
+                "tags must be 1 to {} characters",
+                kb::MAX_TAG_CHARS
+            )));
+        }
+        if seen.insert(t.to_lowercase()) {
+            out.push(t.to_owned());
+        }
+    }
+    if out.len() > kb::MAX_TAGS {
+        return Err(invalid(format!("at most {} tags", kb::MAX_TAGS)));
+    }
+    Ok(out)
+}
+
+fn clean_text(raw: &str, field: &str, max: usize, required: bool) -> Result<String, ApiError> {
+    let t = raw.trim();
+    if (required && t.is_empty()) || t.chars().count() > max {
+        return Err(invalid(format!(
+            "{field} must be {} to {max} characters",
+            u8::from(required)
+        )));
+    }
+    Ok(t.to_owned())
+}
+
+fn check_slug(slug: &str) -> Result<(), ApiError> {
+    if kb::is_slug(slug) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "slug must be 1 to {} lower-case letters, digits and single hyphens",
+            kb::MAX_SLUG_CHARS
+        )))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Categories
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCategory {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub position: i32,
+    #[serde(default)]
+    pub translations: std::collections::BTreeMap<String, CategoryText>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCategory {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub slug: Option<String>,
+    pub position: Option<i32>,
+    pub translations: Option<std::collections::BTreeMap<String, CategoryText>>,
+}
+
+fn clean_translations(
+    raw: &std::collections::BTreeMap<String, CategoryText>,
+) -> Result<std::collections::BTreeMap<String, CategoryText>, ApiError> {
+    let mut out = std::collections::BTreeMap::new();
+    for (l, t) in raw {
+        out.insert(
+            locale_of(l)?.to_owned(),
+            CategoryText {
+                name: clean_text(&t.name, "name", kb::MAX_NAME_CHARS, true)?,
+                description: clean_text(
+                    &t.description,
+                    "description",
+                    kb::MAX_DESCRIPTION_CHARS,
+                    false,
+                )?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CategoryList {
+    pub data: Vec<Category>,
+}
+
+/// All categories of a tenant, by position then name.
+pub async fn all_categories<S: Storage>(store: &S, actor: &str) -> Result<Vec<Category>, ApiError> {
+    let mut cats: Vec<Category> = scan_json(
+        store,
+        actor,
+        &Scan {
+            prefix: CATEGORY_PREFIX.into(),
+            after: None,
+            limit: MAX_CATEGORIES,
+            reverse: false,
+        },
+    )
+    .await?
+    .into_iter()
+    .map(|(_, c)| c)
+    .collect();
+    cats.sort_by(|a, b| {
+        a.position
+            .cmp(&b.position)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(cats)
+}
+
+/// `GET /v1/kb/categories`
+#[utoipa::path(get, path = "/v1/kb/categories", tag = "kb", responses((status = 200, body = CategoryList)))]
+pub async fn list_categories<P: Platform>(c: &Ctx<'_, P>) -> Result<Response, ApiError> {
+    c.require(Permission::Read)?;
+    let data = all_categories(c.p, &c.actor).await?;
+    json(StatusCode::OK, &CategoryList { data })
+}
+
+/// `POST /v1/kb/categories`
+#[utoipa::path(post, path = "/v1/kb/categories", tag = "kb", request_body = CreateCategory,
+    responses((status = 201, body = Category), (status = 409), (status = 422)))]
+pub async fn create_category<P: Platform>(
+    c: &Ctx<'_, P>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    let input: CreateCategory = body(req)?;
+    let name = clean_text(&input.name, "name", kb::MAX_NAME_CHARS, true)?;
+    let description = clean_text(
+        &input.description,
+        "description",
+        kb::MAX_DESCRIPTION_CHARS,
+        false,
+    )?;
+    let translations = clean_translations(&input.translations)?;
+    let (ms, r) = id_parts(c.p);
+    let id = mint_id("kbc", ms, r);
+    let slug = match &input.slug {
+        Some(s) => {
+            check_slug(s)?;
+            s.clone()
+        }
+        None => Some(kb::slugify(&name))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| id.to_lowercase()),
+    };
+    let now = c.now();
+    let cat = Category {
+        id: id.clone(),
+        slug,
+        name,
+        description,
+        position: input.position,
+        translations,
+        article_count: 0,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let count =
+        c.p.scan(
+            &c.actor,
+            &Scan {
+                prefix: CATEGORY_PREFIX.into(),
+                after: None,
+                limit: MAX_CATEGORIES,
+                reverse: false,
+            },
+        )
+        .await?
+        .len();
+    if count >= MAX_CATEGORIES {
+        return Err(invalid(format!(
+            "a tenant has at most {MAX_CATEGORIES} categories"
+        )));
+    }
+    transact(c.p, &c.actor, async |tx| {
+        if tx.get(&category_slug_key(&cat.slug)).await?.is_some() {
+            return Err(ApiError::conflict(
+                "slug_taken",
+                "another category uses this slug",
+            ));
+        }
+        tx.put(category_slug_key(&cat.slug), cat.id.clone().into_bytes());
+        tx.put_json(category_key(&cat.id), &cat)?;
+        record_event(
+            c.p,
+            tx,
+            &cat.id,
+            "kb_category.created",
+            c.actor_ref(),
+            serde_json::Value::Null,
+        )
+    })
+    .await?;
+    json_versioned(StatusCode::CREATED, &cat, cat.version)
+}
+
+async fn load_category<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Category, ApiError> {
+    if !is_id(id, "kbc") {
+        return Err(ApiError::not_found("category"));
+    }
+    get_json(c.p, &c.actor, &category_key(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("category"))
+}
+
+/// `GET /v1/kb/categories/{id}`
+#[utoipa::path(get, path = "/v1/kb/categories/{id}", tag = "kb", params(("id" = String, Path)),
+    responses((status = 200, body = Category), (status = 404)))]
+pub async fn get_category<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
+    c.require(Permission::Read)?;
+    let cat = load_category(c, id).await?;
+    json_versioned(StatusCode::OK, &cat, cat.version)
+}
+
+/// `PATCH /v1/kb/categories/{id}`
+#[utoipa::path(patch, path = "/v1/kb/categories/{id}", tag = "kb", params(("id" = String, Path)),
+    request_body = UpdateCategory, responses((status = 200, body = Category), (status = 404), (status = 409), (status = 412)))]
+pub async fn update_category<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    load_category(c, id).await?;
+    let demanded = if_match(req.headers())?;
+    let input: UpdateCategory = body(req)?;
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| clean_text(n, "name", kb::MAX_NAME_CHARS, true))
+        .transpose()?;
+    let description = input
+        .description
+        .as_deref()
+        .map(|d| clean_text(d, "description", kb::MAX_DESCRIPTION_CHARS, false))
+        .transpose()?;
+    if let Some(s) = &input.slug {
+        check_slug(s)?;
+    }
+    let translations = input
+        .translations
+        .as_ref()
+        .map(clean_translations)
+        .transpose()?;
+    let now = c.now();
+    let cat = transact(c.p, &c.actor, async |tx| {
+        let mut cat: Category = tx
+            .get_json(&category_key(id))
+            .await?
+            .ok_or_else(|| ApiError::not_found("category"))?;
+        check_version(demanded, cat.version)?;
+        let before = cat.clone();
+        if let Some(n) = &name {
+            cat.name = n.clone();
+        }
+        if let Some(d) = &description {
+            cat.description = d.clone();
+        }
+        if let Some(p) = input.position {
+            cat.position = p;
+        }
+        if let Some(t) = &translations {
+            cat.translations = t.clone();
+        }
+        if let Some(s) = &input.slug {
+            if *s != cat.slug {
+                if tx.get(&category_slug_key(s)).await?.is_some() {
+                    return Err(ApiError::conflict(
+                        "slug_taken",
+                        "another category uses this slug",
+                    ));
+                }
+                tx.delete(category_slug_key(&cat.slug));
+                tx.put(category_slug_key(s), cat.id.clone().into_bytes());
+                cat.slug = s.clone();
+            }
+        }
+        if cat == before {
+            return Ok(cat);
+        }
+        cat.version += 1;
+        cat.updated_at = now;
+        tx.put_json(category_key(id), &cat)?;
+        record_event(
+            c.p,
+            tx,
+            id,
+            "kb_category.updated",
+            c.actor_ref(),
+            crate::ctx::diff(&before, &cat),
+        )?;
+        Ok(cat)
+    })
+    .await?;
+    json_versioned(StatusCode::OK, &cat, cat.version)
+}
+
+/// `DELETE /v1/kb/categories/{id}`: only an empty category can go.
+#[utoipa::path(delete, path = "/v1/kb/categories/{id}", tag = "kb", params(("id" = String, Path)),
+    responses((status = 204), (status = 404), (status = 409)))]
+pub async fn delete_category<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    load_category(c, id).await?;
+    let demanded = if_match(req.headers())?;
+    transact(c.p, &c.actor, async |tx| {
+        let cat: Category = tx
+            .get_json(&category_key(id))
+            .await?
+            .ok_or_else(|| ApiError::not_found("category"))?;
+        check_version(demanded, cat.version)?;
+        if cat.article_count > 0 {
+            return Err(ApiError::conflict(
+                "category_not_empty",
+                format!(
+                    "{} articles are filed under this category; move or delete them first",
+                    cat.article_count
+                ),
+            ));
+        }
+        tx.delete(category_key(id));
+        tx.delete(category_slug_key(&cat.slug));
+        record_event(
+            c.p,
+            tx,
+            id,
+            "kb_category.deleted",
+            c.actor_ref(),
+            serde_json::Value::Null,
+        )
+    })
+    .await?;
+    Ok(no_content())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Articles
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateArticle {
+    pub title: String,
+    /// Markdown.
+    #[serde(default)]
+    pub body: String,
+    pub locale: String,
+    pub category_id: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Made from the title when absent (or from the id, for titles without ASCII letters).
+    pub slug: Option<String>,
+    /// An article this one translates: they share a group and link each other on the help center.
+    pub translation_of: Option<String>,
+    /// Publish the first version at once.
+    #[serde(default)]
+    pub publish: bool,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateArticle {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub slug: Option<String>,
+    pub locale: Option<String>,
+    /// `null` files the article under no category.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub category_id: Option<Option<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishArticle {
+    /// The version to publish; the latest when absent.
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreArticle {
+    /// The version whose content becomes a new latest version (a draft until published).
+    pub version: u64,
+}
+
+/// An article with its counters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleView {
+    #[serde(flatten)]
+    pub article: Article,
+    pub stats: ArticleStats,
+}
+
+async fn article_view<S: Storage>(
+    store: &S,
+    actor: &str,
+    article: Article,
+) -> Result<ArticleView, ApiError> {
+    let stats = get_json(store, actor, &stats_key(&article.id))
+        .await?
+        .unwrap_or_default();
+    Ok(ArticleView { article, stats })
+}
+
+fn check_article_id(id: &str) -> Result<(), ApiError> {
+    if is_id(id, "kba") {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("article"))
+    }
+}
+
+/// Claims `slug` in `locale` for article `id` inside the transaction, or says who holds it.
+async fn slug_free<S: Storage>(
+    tx: &mut Tx<'_, S>,
+    locale: &str,
+    slug: &str,
+    id: &str,
+) -> Result<bool, ApiError> {
+    Ok(match tx.get(&slug_key(locale, slug)).await? {
+        None => true,
+        Some(holder) => holder == id.as_bytes(),
+    })
+}
+
+/// Picks the slug for a new article: the requested one (409 if taken), or one made from the
+/// title with a numeric suffix when needed.
+async fn pick_slug<S: Storage>(
+    tx: &mut Tx<'_, S>,
+    requested: Option<&str>,
+    title: &str,
+    locale: &str,
+    id: &str,
+) -> Result<String, ApiError> {
+    if let Some(s) = requested {
+        if !slug_free(tx, locale, s, id).await? {
+            return Err(ApiError::conflict(
+                "slug_taken",
+                "another article in this locale uses this slug",
+            ));
+        }
+        return Ok(s.to_owned());
+    }
+    let base = kb::slugify(title);
+    if !base.is_empty() {
+        for n in 1..=20u32 {
+            let candidate = if n == 1 {
+                base.clone()
+            } else {
+                let suffix = format!("-{n}");
+                let mut b = base.clone();
+                b.truncate(kb::MAX_SLUG_CHARS - suffix.len());
+                format!("{}{suffix}", b.trim_end_matches('-'))
+            };
+            if slug_free(tx, locale, &candidate, id).await? {
+                return Ok(candidate);
+            }
+        }
+    }
+    Ok(id.to_lowercase())
+}
+
+/// Changes the article count of a category inside the transaction.
+async fn count_in_category<S: Storage>(
+    tx: &mut Tx<'_, S>,
+    category: &str,
+    up: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let mut cat: Category = tx
+        .get_json(&category_key(category))
+        .await?
+        .ok_or_else(|| invalid("category_id names no category of this tenant"))?;
+    cat.article_count = if up {
+        cat.article_count + 1
+    } else {
+        cat.article_count.saturating_sub(1)
+    };
+    cat.updated_at = now;
+    tx.put_json(category_key(category), &cat)
+}
+
+/// Stages everything derived from an article's published state: its public projection, its
+/// translation-group entry, and the index change. `before`/`after` are the article record
+/// before and after the write (`None`: absent).
+async fn stage_public<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    actor: &str,
+    before: Option<&Article>,
+    after: Option<&Article>,
+) -> Result<Option<IndexLease>, ApiError> {
+    let was = before.and_then(|a| a.published_version.map(|v| (a, v)));
+    let now = after.and_then(|a| a.published_version.map(|v| (a, v)));
+    let mut changes = Vec::new();
+    if let Some((a, _)) = was {
+        tx.delete(published_key(&a.locale, &a.id));
+        let gk = group_key(&a.group, &a.locale);
+        if tx
+            .get_json::<Published>(&gk)
+            .await?
+            .is_some_and(|g| g.id == a.id)
+        {
+            tx.delete(gk);
+        }
+    }
+    if let Some((a, v)) = now {
+        let version: ArticleVersion = tx
+            .get_json(&version_key(&a.id, v))
+            .await?
+            .ok_or_else(ApiError::internal)?;
+        let entry = Published {
+            id: a.id.clone(),
+            slug: a.slug.clone(),
+            title: version.title.clone(),
+            category_id: a.category_id.clone(),
+            group: a.group.clone(),
+            version: v,
+            updated_at: a.published_at.unwrap_or(a.updated_at),
+        };
+        tx.put_json(published_key(&a.locale, &a.id), &entry)?;
+        tx.put_json(group_key(&a.group, &a.locale), &entry)?;
+        let reindex = match was {
+            Some((b, bv)) => bv != v || b.locale != a.locale,
+            None => true,
+        };
+        if reindex {
+            changes.push(Change::Upsert(kb::index_article(a, &version)));
+        }
+    } else if let Some((a, _)) = was {
+        changes.push(Change::Remove(a.id.clone()));
+    }
+    kb::stage_index_changes(p, tx, actor, changes).await
+}
+
+/// `GET /v1/kb/articles`
+#[derive(Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleQuery {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+    pub locale: Option<String>,
+    pub category_id: Option<String>,
+    pub status: Option<ArticleStatus>,
+    pub tag: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArticlePage {
+    pub data: Vec<Article>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/kb/articles`: newest first, filtered.
+#[utoipa::path(get, path = "/v1/kb/articles", tag = "kb", params(ArticleQuery), responses((status = 200, body = ArticlePage)))]
+pub async fn list_articles<P: Platform>(
+    c: &Ctx<'_, P>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::Read)?;
+    let mut q: ArticleQuery = query(req)?;
+    if let Some(l) = &q.locale {
+        q.locale = Some(
+            locale_of(l)
+                .map_err(|e| ApiError::bad_request("invalid_query", e.message))?
+                .to_owned(),
+        );
+    }
+    let filters = (&q.locale, &q.category_id, &q.status, &q.tag);
+    let fp = filter_fingerprint(&filters);
+    let page = paginate::<_, Article>(
+        c,
+        &c.actor,
+        ARTICLE_PREFIX,
+        true,
+        q.limit,
+        q.cursor.as_deref(),
+        &fp,
+        |a| {
+            q.locale.as_ref().is_none_or(|l| &a.locale == l)
+                && q.category_id
+                    .as_ref()
+                    .is_none_or(|cat| a.category_id.as_ref() == Some(cat))
+                && q.status.is_none_or(|s| a.status == s)
+                && q.tag
+                    .as_ref()
+                    .is_none_or(|t| a.tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
+        },
+    )
+    .await?;
+    json(
+        StatusCode::OK,
+        &ArticlePage {
+            data: page.data,
+            next_cursor: page.next_cursor,
+        },
+    )
+}
+
+/// `POST /v1/kb/articles`
+#[utoipa::path(post, path = "/v1/kb/articles", tag = "kb", request_body = CreateArticle,
+    responses((status = 201, body = ArticleView), (status = 409), (status = 422)))]
+pub async fn create_article<P: Platform>(
+    c: &Ctx<'_, P>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    let input: CreateArticle = body(req)?;
+    let title = clean_title(&input.title)?;
+    let tags = clean_tags(&input.tags)?;
+    let locale = locale_of(&input.locale)?;
+    if let Some(s) = &input.slug {
+        check_slug(s)?;
+    }
+    if input
+        .category_id
+        .as_deref()
+        .is_some_and(|cat| !is_id(cat, "kbc"))
+    {
+        return Err(invalid("category_id names no category of this tenant"));
+    }
+    let (ms, r) = id_parts(c.p);
+    let id = mint_id("kba", ms, r);
+    let now = c.now();
+    let author = c.actor_ref();
+    let (article, lease) = transact(c.p, &c.actor, async |tx| {
+        let group = match &input.translation_of {
+            None => id.clone(),
+            Some(other) => {
+                let o: Article = match is_id(other, "kba") {
+                    true => tx.get_json(&article_key(other)).await?,
+                    false => None,
+                }
+                .ok_or_else(|| invalid("translation_of names no article of this tenant"))?;
+                if o.locale == locale {
+                    return Err(invalid(
+                        "a translation must be in another locale than the article it translates",
+                    ));
+                }
+                o.group
+            }
+        };
+        let slug = pick_slug(tx, input.slug.as_deref(), &title, locale, &id).await?;
+        if let Some(cat) = &input.category_id {
+            count_in_category(tx, cat, true, now).await?;
+        }
+        let article = Article {
+            id: id.clone(),
+            category_id: input.category_id.clone(),
+            locale: locale.to_owned(),
+            slug: slug.clone(),
+            title: title.clone(),
+            body: input.body.clone(),
+            tags: tags.clone(),
+            group,
+            status: if input.publish {
+                ArticleStatus::Published
+            } else {
+                ArticleStatus::Draft
+            },
+            version: 1,
+            published_version: input.publish.then_some(1),
+            published_at: input.publish.then_some(now),
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let version = ArticleVersion {
+            article_id: id.clone(),
+            version: 1,
+            title: title.clone(),
+            body: input.body.clone(),
+            tags: tags.clone(),
+            author: author.clone(),
+            created_at: now,
+            restored_from: None,
+        };
+        tx.put(slug_key(locale, &slug), id.clone().into_bytes());
+        tx.put_json(version_key(&id, 1), &version)?;
+        tx.put_json(article_key(&id), &article)?;
+        let lease = stage_public(c.p, tx, &c.actor, None, Some(&article)).await?;
+        record_event(
+            c.p,
+            tx,
+            &id,
+            "kb_article.created",
+            author.clone(),
+            serde_json::json!({"published": input.publish}),
+        )?;
+        Ok((article, lease))
+    })
+    .await?;
+    if let Some(l) = lease {
+        l.keep(&c.actor);
+    }
+    let revision = article.revision;
+    json_versioned(
+        StatusCode::CREATED,
+        &ArticleView {
+            article,
+            stats: ArticleStats::default(),
+        },
+        revision,
+    )
+}
+
+/// `GET /v1/kb/articles/{id}`
+#[utoipa::path(get, path = "/v1/kb/articles/{id}", tag = "kb", params(("id" = String, Path)),
+    responses((status = 200, body = ArticleView), (status = 404)))]
+pub async fn get_article<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
+    c.require(Permission::Read)?;
+    check_article_id(id)?;
+    let article: Article = get_json(c.p, &c.actor, &article_key(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("article"))?;
+    let revision = article.revision;
+    json_versioned(
+        StatusCode::OK,
+        &article_view(c.p, &c.actor, article).await?,
+        revision,
+    )
+}
+
+/// The shared write path of update, publish, unpublish and restore: reads the article under
+/// `If-Match`, appends a version when `content` returns new content (title, body, tags, and
+/// the version it was restored from), lets `edit` change metadata and publication, and stages
+/// the derived records and index changes.
+async fn write_article<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    demanded: Option<u64>,
+    event: &str,
+    mut edit: impl AsyncFnMut(&mut Tx<'_, P>, &mut Article) -> Result<(), ApiError>,
+    content: impl Fn(&Article) -> Result<Option<(String, String, Vec<String>, Option<u64>)>, ApiError>,
+) -> Result<Article, ApiError> {
+    check_article_id(id)?;
+    let now = c.now();
+    let author = c.actor_ref();
+    let (article, lease) = transact(c.p, &c.actor, async |tx| {
+        let before: Article = tx
+            .get_json(&article_key(id))
+            .await?
+            .ok_or_else(|| ApiError::not_found("article"))?;
+        check_version(demanded, before.revision)?;
+        let mut after = before.clone();
+        if let Some((title, body, tags, restored_from)) = content(&before)? {
+            // A restore always makes a version, so the history shows it even when the content
+            // already matched; an edit that changes nothing makes none.
+            if title != after.title
+                || body != after.body
+                || tags != after.tags
+                || restored_from.is_some()
+            {
+                after.version += 1;
+                let version = ArticleVersion {
+                    article_id: id.to_owned(),
+                    version: after.version,
+                    title: title.clone(),
+                    body: body.clone(),
+                    tags: tags.clone(),
+                    author: author.clone(),
+                    created_at: now,
+                    restored_from,
+                };
+                tx.put_json(version_key(id, after.version), &version)?;
+                after.title = title;
+                after.body = body;
+                after.tags = tags;
+            }
+        }
+        edit(tx, &mut after).await?;
+        after.status = if after.published_version.is_some() {
+            ArticleStatus::Published
+        } else {
+            ArticleStatus::Draft
+        };
+        if after == before {
+            return Ok((before, None));
+        }
+        if after.slug != before.slug || after.locale != before.locale {
+            if !slug_free(tx, &after.locale, &after.slug, id).await? {
+                return Err(ApiError::conflict(
+                    "slug_taken",
+                    "another article in this locale uses this slug",
+                ));
+            }
+            tx.delete(slug_key(&before.locale, &before.slug));
+            tx.put(slug_key(&after.locale, &after.slug), id.as_bytes().to_vec());
+        }
+        if after.category_id != before.category_id {
+            if let Some(cat) = &before.category_id {
+                count_in_category(tx, cat, false, now).await?;
+            }
+            if let Some(cat) = &after.category_id {
+                count_in_category(tx, cat, true, now).await?;
+            }
+        }
+        after.revision += 1;
+        after.updated_at = now;
+        tx.put_json(article_key(id), &after)?;
+        let lease = stage_public(c.p, tx, &c.actor, Some(&before), Some(&after)).await?;
+        record_event(
+            c.p,
+            tx,
+            id,
+            event,
+            author.clone(),
+            crate::ctx::diff(&before, &after),
+        )?;
+        Ok((after, lease))
+    })
+    .await?;
+    if let Some(l) = lease {
+        l.keep(&c.actor);
+    }
+    Ok(article)
+}
+
+async fn respond_article<P: Platform>(
+    c: &Ctx<'_, P>,
+    article: Article,
+) -> Result<Response, ApiError> {
+    let revision = article.revision;
+    json_versioned(
+        StatusCode::OK,
+        &article_view(c.p, &c.actor, article).await?,
+        revision,
+    )
+}
+
+/// `PATCH /v1/kb/articles/{id}`: new content becomes a new version (a draft while the article
+/// shows an older published version); slug, locale and category change in place.
+#[utoipa::path(patch, path = "/v1/kb/articles/{id}", tag = "kb", params(("id" = String, Path)),
+    request_body = UpdateArticle, responses((status = 200, body = ArticleView), (status = 404), (status = 409), (status = 412), (status = 422)))]
+pub async fn update_article<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    check_article_id(id)?;
+    let demanded = if_match(req.headers())?;
+    let input: UpdateArticle = body(req)?;
+    let title = input.title.as_deref().map(clean_title).transpose()?;
+    let tags = input.tags.as_deref().map(clean_tags).transpose()?;
+    let locale = input.locale.as_deref().map(locale_of).transpose()?;
+    if let Some(s) = &input.slug {
+        check_slug(s)?;
+    }
+    if let Some(Some(cat)) = &input.category_id {
+        if !is_id(cat, "kbc") {
+            return Err(invalid("category_id names no category of this tenant"));
+        }
+    }
+    let touches_content = title.is_some() || input.body.is_some() || tags.is_some();
+    let article = write_article(
+        c,
+        id,
+        demanded,
+        "kb_article.updated",
+        async |_tx, a| {
+            if let Some(s) = &input.slug {
+                a.slug = s.clone();
+            }
+            if let Some(l) = locale {
+                a.locale = l.to_owned();
+            }
+            if let Some(cat) = &input.category_id {
+                a.category_id = cat.clone();
+            }
+            Ok(())
+        },
+        |a| {
+            Ok(touches_content.then(|| {
+                (
+                    title.clone().unwrap_or_else(|| a.title.clone()),
+                    input.body.clone().unwrap_or_else(|| a.body.clone()),
+                    tags.clone().unwrap_or_else(|| a.tags.clone()),
+                    None,
+                )
+            }))
+        },
+    )
+    .await?;
+    respond_article(c, article).await
+}
+
+/// `POST /v1/kb/articles/{id}/publish`: makes a version (the latest by default) public and
+/// searchable.
+#[utoipa::path(post, path = "/v1/kb/articles/{id}/publish", tag = "kb", params(("id" = String, Path)),
+    request_body = PublishArticle, responses((status = 200, body = ArticleView), (status = 404), (status = 422)))]
+pub async fn publish<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    check_article_id(id)?;
+    let demanded = if_match(req.headers())?;
+    let input: PublishArticle = optional_body(req)?;
+    let now = c.now();
+    let article = write_article(
+        c,
+        id,
+        demanded,
+        "kb_article.published",
+        async |_tx, a| {
+            let v = input.version.unwrap_or(a.version);
+            if v == 0 || v > a.version {
+                return Err(invalid(format!("version must be 1 to {}", a.version)));
+            }
+            if a.published_version != Some(v) {
+                a.published_version = Some(v);
+                a.published_at = Some(now);
+            }
+            Ok(())
+        },
+        |_| Ok(None),
+    )
+    .await?;
+    respond_article(c, article).await
+}
+
+/// `POST /v1/kb/articles/{id}/unpublish`: back to draft; gone from the help center and search.
+#[utoipa::path(post, path = "/v1/kb/articles/{id}/unpublish", tag = "kb", params(("id" = String, Path)),
+    responses((status = 200, body = ArticleView), (status = 404)))]
+pub async fn unpublish<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    let demanded = if_match(req.headers())?;
+    let article = write_article(
+        c,
+        id,
+        demanded,
+        "kb_article.unpublished",
+        async |_tx, a| {
+            a.published_version = None;
+            a.published_at = None;
+            Ok(())
+        },
+        |_| Ok(None),
+    )
+    .await?;
+    respond_article(c, article).await
+}
+
+/// `POST /v1/kb/articles/{id}/restore`: the content of an older version becomes a new
+/// version. History is never rewritten; the public version changes only on publish.
+#[utoipa::path(post, path = "/v1/kb/articles/{id}/restore", tag = "kb", params(("id" = String, Path)),
+    request_body = RestoreArticle, responses((status = 200, body = ArticleView), (status = 404), (status = 422)))]
+pub async fn restore<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    check_article_id(id)?;
+    let demanded = if_match(req.headers())?;
+    let input: RestoreArticle = body(req)?;
+    let old: ArticleVersion = get_json(c.p, &c.actor, &version_key(id, input.version))
+        .await?
+        .ok_or_else(|| invalid(format!("the article has no version {}", input.version)))?;
+    let article = write_article(
+        c,
+        id,
+        demanded,
+        "kb_article.restored",
+        async |_tx, _a| Ok(()),
+        |_| {
+            Ok(Some((
+                old.title.clone(),
+                old.body.clone(),
+                old.tags.clone(),
+                Some(old.version),
+            )))
+        },
+    )
+    .await?;
+    respond_article(c, article).await
+}
+
+/// `DELETE /v1/kb/articles/{id}`: the article, its versions, counters and public pages.
+#[utoipa::path(delete, path = "/v1/kb/articles/{id}", tag = "kb", params(("id" = String, Path)),
+    responses((status = 204), (status = 404), (status = 412)))]
+pub async fn delete_article<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    check_article_id(id)?;
+    let demanded = if_match(req.headers())?;
+    let now = c.now();
+    let lease = transact(c.p, &c.actor, async |tx| {
+        let before: Article = tx
+            .get_json(&article_key(id))
+            .await?
+            .ok_or_else(|| ApiError::not_found("article"))?;
+        check_version(demanded, before.revision)?;
+        // New versions and votes are written only together with a read of the article record
+        // (votes: of its public entry), so the checked read above makes these scans complete.
+        for prefix in [version_prefix(id), format!("kb:vote:{id}:")] {
+            let mut after = None;
+            loop {
+                let page =
+                    c.p.scan(
+                        &c.actor,
+                        &Scan {
+                            prefix: prefix.clone(),
+                            after: after.take(),
+                            limit: 1000,
+                            reverse: false,
+                        },
+                    )
+                    .await?;
+                let full = page.len() == 1000;
+                after = page.last().map(|(k, _)| k.clone());
+                for (k, _) in page {
+                    tx.delete(k);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        tx.delete(article_key(id));
+        tx.delete(stats_key(id));
+        tx.delete(slug_key(&before.locale, &before.slug));
+        if let Some(cat) = &before.category_id {
+            count_in_category(tx, cat, false, now).await?;
+        }
+        let lease = stage_public(c.p, tx, &c.actor, Some(&before), None).await?;
+        record_event(
+            c.p,
+            tx,
+            id,
+            "kb_article.deleted",
+            c.actor_ref(),
+            serde_json::Value::Null,
+        )?;
+        Ok(lease)
+    })
+    .await?;
+    if let Some(l) = lease {
+        l.keep(&c.actor);
+    }
+    Ok(no_content())
+}
+
+#[derive(Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VersionQuery {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionPage {
+    pub data: Vec<ArticleVersion>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/kb/articles/{id}/versions`: newest first.
+#[utoipa::path(get, path = "/v1/kb/articles/{id}/versions", tag = "kb", params(("id" = String, Path), VersionQuery),
+    responses((status = 200, body = VersionPage), (status = 404)))]
+pub async fn list_versions<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::Read)?;
+    check_article_id(id)?;
+    let q: VersionQuery = query(req)?;
+    if get_json::<_, Article>(c.p, &c.actor, &article_key(id))
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("article"));
+    }
+    let page = paginate::<_, ArticleVersion>(
+        c,
+        &c.actor,
+        &version_prefix(id),
+        true,
+        q.limit,
+        q.cursor.as_deref(),
+        id,
+        |_| true,
+    )
+    .await?;
+    json(
+        StatusCode::OK,
+        &VersionPage {
+            data: page.data,
+            next_cursor: page.next_cursor,
+        },
+    )
+}
+
+fn version_number(raw: &str) -> Result<u64, ApiError> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ApiError::not_found("version"))
+}
+
+/// `GET /v1/kb/articles/{id}/versions/{version}`
+#[utoipa::path(get, path = "/v1/kb/articles/{id}/versions/{version}", tag = "kb",
+    params(("id" = String, Path), ("version" = u64, Path)), responses((status = 200, body = ArticleVersion), (status = 404)))]
+pub async fn get_version<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::Read)?;
+    check_article_id(id)?;
+    let raw = req.uri().path().rsplit('/').next().unwrap_or("");
+    let v = version_number(raw)?;
+    let version: ArticleVersion = get_json(c.p, &c.actor, &version_key(id, v))
+        .await?
+        .ok_or_else(|| ApiError::not_found("version"))?;
+    json(StatusCode::OK, &version)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DiffQuery {
+    pub from: Option<u64>,
+    pub to: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldChange {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TagChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LineChange {
+    /// `equal`, `insert` or `delete`.
+    pub op: &'static str,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BodyDiff {
+    /// A unified diff of the Markdown, three lines of context.
+    pub unified: String,
+    pub changes: Vec<LineChange>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionDiff {
+    pub from: u64,
+    pub to: u64,
+    pub title: Option<FieldChange>,
+    pub tags: TagChanges,
+    pub body: BodyDiff,
+}
+
+/// The difference between two versions.
+pub fn diff_versions(a: &ArticleVersion, b: &ArticleVersion) -> VersionDiff {
+    let text = similar::TextDiff::from_lines(a.body.as_str(), b.body.as_str());
+    let unified = text
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("v{}", a.version), &format!("v{}", b.version))
+        .to_string();
+    let changes = text
+        .iter_all_changes()
+        .map(|ch| LineChange {
+            op: match ch.tag() {
+                similar::ChangeTag::Equal => "equal",
+                similar::ChangeTag::Insert => "insert",
+                similar::ChangeTag::Delete => "delete",
+            },
+            text: ch.value().to_owned(),
+        })
+        .collect();
+    let added = b
+        .tags
+        .iter()
+        .filter(|t| !a.tags.contains(t))
+        .cloned()
+        .collect();
+    let removed = a
+        .tags
+        .iter()
+        .filter(|t| !b.tags.contains(t))
+        .cloned()
+        .collect();
+    VersionDiff {
+        from: a.version,
+        to: b.version,
+        title: (a.title != b.title).then(|| FieldChange {
+            from: a.title.clone(),
+            to: b.title.clone(),
+        }),
+        tags: TagChanges { added, removed },
+        body: BodyDiff { unified, changes },
+    }
+}
+
+/// `GET /v1/kb/articles/{id}/diff?from=&to=`: `to` defaults to the latest version, `from` to
+/// the one before `to`.
+#[utoipa::path(get, path = "/v1/kb/articles/{id}/diff", tag = "kb", params(("id" = String, Path), DiffQuery),
+    responses((status = 200, body = VersionDiff), (status = 404), (status = 422)))]
+pub async fn diff<P: Platform>(
+    c: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::Read)?;
+    check_article_id(id)?;
+    let q: DiffQuery = query(req)?;
+    let article: Article = get_json(c.p, &c.actor, &article_key(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("article"))?;
+    let to = q.to.unwrap_or(article.version);
+    let from = q.from.unwrap_or(to.saturating_sub(1).max(1));
+    let load = async |v: u64| -> Result<ArticleVersion, ApiError> {
+        get_json(c.p, &c.actor, &version_key(id, v))
+            .await?
+            .ok_or_else(|| invalid(format!("the article has no version {v}")))
+    };
+    let a = load(from).await?;
+    let b = load(to).await?;
+    json(StatusCode::OK, &diff_versions(&a, &b))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    pub q: Option<String>,
+    /// `en`, `zh-CN`, or a bare language (`zh` finds `zh-CN` and `zh-TW`).
+    pub locale: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// One search result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHit {
+    pub id: String,
+    pub locale: String,
+    pub slug: String,
+    pub title: String,
+    /// The help-center page of the article.
+    pub url: String,
+    pub category_id: Option<String>,
+    pub score: f32,
+    /// HTML-escaped, matches in `<mark>`.
+    pub title_html: String,
+    /// An HTML-escaped excerpt, matches in `<mark>`.
+    pub snippet_html: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    pub query: String,
+    pub total: usize,
+    pub hits: Vec<SearchHit>,
+}
+
+struct SearchParams {
+    q: String,
+    locale: Option<String>,
+    limit: usize,
+    offset: usize,
+}
+
+fn search_params(req: &Request, default_limit: usize) -> Result<SearchParams, ApiError> {
+    let q: SearchQuery = query(req)?;
+    let bad = |m: String| ApiError::bad_request("invalid_query", m);
+    let text = q.q.unwrap_or_default();
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_QUERY_CHARS {
+        return Err(bad(format!("q must be 1 to {MAX_QUERY_CHARS} characters")));
+    }
+    let locale = match q.locale.as_deref().filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => match kb::canonical_locale(l) {
+            Some(c) => Some(c.to_owned()),
+            None if kb::LOCALES.iter().any(|s| {
+                s.split('-')
+                    .next()
+                    .is_some_and(|lang| lang.eq_ignore_ascii_case(l))
+            }) =>
+            {
+                Some(l.to_ascii_lowercase())
+            }
+            None => {
+                return Err(bad(format!(
+                    "locale must be a language or one of {}",
+                    kb::LOCALES.join(", ")
+                )))
+            }
+        },
+    };
+    let limit = q.limit.unwrap_or(default_limit);
+    if limit == 0 || limit > MAX_SEARCH_LIMIT {
+        return Err(bad(format!("limit must be 1 to {MAX_SEARCH_LIMIT}")));
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset > MAX_SEARCH_OFFSET {
+        return Err(bad(format!("offset must be at most {MAX_SEARCH_OFFSET}")));
+    }
+    Ok(SearchParams {
+        q: text.to_owned(),
+        locale,
+        limit,
+        offset,
+    })
+}
+
+/// The help-center path of an article.
+pub fn article_path(tenant: &str, locale: &str, slug: &str) -> String {
+    format!("/help/{tenant}/{locale}/articles/{slug}")
+}
+
+/// Searches the tenant's published articles and resolves each hit to its public page.
+pub async fn run_search<S: Storage>(
+    store: &S,
+    tenant: &TenantId,
+    q: &str,
+    locale: Option<&str>,
+    limit: usize,
+    offset: usize,
+    as_you_type: bool,
+) -> Result<SearchResponse, ApiError> {
+    let actor = tenant_actor(tenant);
+    let results = kb::with_index(store, &actor, |index| {
+        let mut r = SearchRequest::new(q).page(limit, offset);
+        if let Some(l) = locale {
+            r = r.locale(l);
+        }
+        if as_you_type {
+            r = r.as_you_type();
+        }
+        index.search(&r)
+    })
+    .await?;
+    let tenant = tenant.to_string();
+    let mut hits = Vec::with_capacity(results.hits.len());
+    for h in results.hits {
+        // The public entry is written with the index records, so it is there; skip it if a
+        // concurrent unpublish removed it between the two reads.
+        let Some(p) =
+            get_json::<_, Published>(store, &actor, &published_key(&h.locale, &h.id)).await?
+        else {
+            continue;
+        };
+        hits.push(SearchHit {
+            url: article_path(&tenant, &h.locale, &p.slug),
+            id: h.id,
+            locale: h.locale,
+            slug: p.slug,
+            title: p.title,
+            category_id: p.category_id,
+            score: h.score,
+            title_html: h.title_html,
+            snippet_html: h.snippet_html,
+        });
+    }
+    Ok(SearchResponse {
+        query: q.to_owned(),
+        total: results.total,
+        hits,
+    })
+}
+
+/// `GET /v1/kb/search?q=&locale=`: ranked search over published articles.
+#[utoipa::path(get, path = "/v1/kb/search", tag = "kb", params(SearchQuery),
+    responses((status = 200, body = SearchResponse), (status = 400)))]
+pub async fn search<P: Platform>(c: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    c.require(Permission::Read)?;
+    let s = search_params(req, 10)?;
+    let out = run_search(
+        c.p,
+        &c.tenant_id,
+        &s.q,
+        s.locale.as_deref(),
+        s.limit,
+        s.offset,
+        false,
+    )
+    .await?;
+    json(StatusCode::OK, &out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Widget (public)
+
+/// A widget request on a KB route: the tenant exists and the embedding origin is allowed.
+struct Public {
+    tenant_id: TenantId,
+    tactor: String,
+    token_secret: String,
+    origin: Option<String>,
+}
+
+async fn public<P: Platform>(p: &P, raw_tenant: &str, req: &Request) -> Result<Public, ApiError> {
+    let tenant_id: TenantId = raw_tenant
+        .parse()
+        .map_err(|_| ApiError::not_found("tenant"))?;
+    let tactor = tenant_actor(&tenant_id);
+    let settings = widget::settings(p, &tactor).await?;
+    let origin = req
+        .headers()
+        .get(ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_owned);
+    if let Some(o) = &origin {
+        if !settings.origin_allowed(o) {
+            return Err(ApiError::forbidden("this site may not embed the widget"));
+        }
+    }
+    Ok(Public {
+        tenant_id,
+        tactor,
+        token_secret: settings.token_secret,
+        origin,
+    })
+}
+
+/// CORS for an allowed origin, as on the other widget routes.
+fn cors(mut resp: Response, origin: Option<&str>) -> Response {
+    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        let h = resp.headers_mut();
+        h.insert("access-control-allow-origin", o);
+        h.insert("vary", HeaderValue::from_static("Origin"));
+    }
+    resp
+}
+
+/// `GET /v1/widget/{tenant}/kb/search?q=&locale=&limit=&offset=`
+#[utoipa::path(get, path = "/v1/widget/{tenant}/kb/search", tag = "widget", params(("tenant" = String, Path), SearchQuery),
+    responses((status = 200, body = SearchResponse), (status = 400), (status = 404)))]
+pub async fn widget_search<P: Platform>(
+    p: &P,
+    raw_tenant: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let w = public(p, raw_tenant, req).await?;
+    let s = search_params(req, 10)?;
+    let out = run_search(
+        p,
+        &w.tenant_id,
+        &s.q,
+        s.locale.as_deref(),
+        s.limit,
+        s.offset,
+        false,
+    )
+    .await?;
+    Ok(cors(json(StatusCode::OK, &out)?, w.origin.as_deref()))
+}
+
+/// `GET /v1/widget/{tenant}/kb/suggest?q=&locale=`: type-ahead suggestions (the last word
+/// may be unfinished), at most five unless `limit` says fewer.
+#[utoipa::path(get, path = "/v1/widget/{tenant}/kb/suggest", tag = "widget", params(("tenant" = String, Path), SearchQuery),
+    responses((status = 200, body = SearchResponse), (status = 400), (status = 404)))]
+pub async fn widget_suggest<P: Platform>(
+    p: &P,
+    raw_tenant: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let w = public(p, raw_tenant, req).await?;
+    let s = search_params(req, SUGGESTIONS)?;
+    let out = run_search(
+        p,
+        &w.tenant_id,
+        &s.q,
+        s.locale.as_deref(),
+        s.limit.min(SUGGESTIONS),
+        0,
+        true,
+    )
+    .await?;
+    let mut resp = json(StatusCode::OK, &out)?;
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(cors(resp, w.origin.as_deref()))
+}
+
+/// A published article as the widget shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicArticle {
+    pub id: String,
+    pub locale: String,
+    pub slug: String,
+    pub title: String,
+    /// The Markdown rendered to sanitised HTML.
+    pub html: String,
+    pub url: String,
+    pub tags: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+    pub helpful: u64,
+    pub not_helpful: u64,
+}
+
+/// The published version of an article, or 404 for drafts and unknown ids.
+pub async fn published_article<S: Storage>(
+    store: &S,
+    actor: &str,
+    id: &str,
+) -> Result<(Article, ArticleVersion), ApiError> {
+    let nf = || ApiError::not_found("article");
+    if !is_id(id, "kba") {
+        return Err(nf());
+    }
+    let article: Article = get_json(store, actor, &article_key(id))
+        .await?
+        .ok_or_else(nf)?;
+    let v = article.published_version.ok_or_else(nf)?;
+    let version: ArticleVersion = get_json(store, actor, &version_key(id, v))
+        .await?
+        .ok_or_else(nf)?;
+    Ok((article, version))
+}
+
+/// Counts one view of an article.
+pub async fn count_view<P: Platform>(
+    p: &P,
+    actor: &str,
+    id: &str,
+) -> Result<ArticleStats, ApiError> {
+    transact(p, actor, async |tx| {
+        let mut s: ArticleStats = tx.get_json(&stats_key(id)).await?.unwrap_or_default();
+        s.views += 1;
+        tx.put_json(stats_key(id), &s)?;
+        Ok(s)
+    })
+    .await
+}
+
+/// `GET /v1/widget/{tenant}/kb/articles/{id}`: the published article, rendered; counts a view.
+#[utoipa::path(get, path = "/v1/widget/{tenant}/kb/articles/{id}", tag = "widget",
+    params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, body = PublicArticle), (status = 404)))]
+pub async fn widget_article<P: Platform>(
+    p: &P,
+    raw_tenant: &str,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let w = public(p, raw_tenant, req).await?;
+    let (article, version) = published_article(p, &w.tactor, id).await?;
+    let stats = count_view(p, &w.tactor, id).await?;
+    let out = PublicArticle {
+        url: article_path(&w.tenant_id.to_string(), &article.locale, &article.slug),
+        id: article.id,
+        locale: article.locale,
+        slug: article.slug,
+        title: version.title,
+        html: kb::render_markdown(&version.body),
+        tags: version.tags,
+        updated_at: article.published_at.unwrap_or(article.updated_at),
+        helpful: stats.helpful,
+        not_helpful: stats.not_helpful,
+    };
+    Ok(cors(json(StatusCode::OK, &out)?, w.origin.as_deref()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vote {
+    pub helpful: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VoteResult {
+    pub helpful: u64,
+    pub not_helpful: u64,
+    /// The vote now on record for this visitor.
+    pub vote: bool,
+}
+
+/// `POST /v1/widget/{tenant}/kb/articles/{id}/vote` `{"helpful": bool}`: with a visitor token
+/// (`Authorization: Visitor …`) a visitor counts once per article and may change their mind;
+/// without one each vote counts.
+#[utoipa::path(post, path = "/v1/widget/{tenant}/kb/articles/{id}/vote", tag = "widget",
+    params(("tenant" = String, Path), ("id" = String, Path)), request_body = Vote,
+    responses((status = 200, body = VoteResult), (status = 401), (status = 404)))]
+pub async fn widget_vote<P: Platform>(
+    p: &P,
+    raw_tenant: &str,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let w = public(p, raw_tenant, req).await?;
+    let vote: Vote = body(req)?;
+    let visitor = match req.headers().get(http::header::AUTHORIZATION) {
+        None => None,
+        Some(h) => {
+            let token = h
+                .to_str()
+                .ok()
+                .and_then(|h| h.strip_prefix("Visitor "))
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "send `Authorization: Visitor <token>` or no Authorization",
+                    )
+                })?;
+            Some(
+                verify_visitor_token(&w.token_secret, &w.tenant_id, token)
+                    .ok_or_else(|| ApiError::unauthorized("invalid visitor token"))?
+                    .to_string(),
+            )
+        }
+    };
+    if !is_id(id, "kba") {
+        return Err(ApiError::not_found("article"));
+    }
+    let out = transact(p, &w.tactor, async |tx| {
+        let article: Option<Article> = tx.get_json(&article_key(id)).await?;
+        let Some(article) = article.filter(|a| a.published_version.is_some()) else {
+            return Err(ApiError::not_found("article"));
+        };
+        let mut s: ArticleStats = tx.get_json(&stats_key(id)).await?.unwrap_or_default();
+        let previous = match &visitor {
+            Some(v) => tx.get_json::<bool>(&vote_key(&article.id, v)).await?,
+            None => None,
+        };
+        if previous != Some(vote.helpful) {
+            match previous {
+                Some(true) => s.helpful = s.helpful.saturating_sub(1),
+                Some(false) => s.not_helpful = s.not_helpful.saturating_sub(1),
+                None => {}
+            }
+            if vote.helpful {
+                s.helpful += 1;
+            } else {
+                s.not_helpful += 1;
+            }
+            tx.put_json(stats_key(id), &s)?;
+            if let Some(v) = &visitor {
+                tx.put_json(vote_key(id, v), &vote.helpful)?;
+            }
+        }
+        Ok(VoteResult {
+            helpful: s.helpful,
+            not_helpful: s.not_helpful,
+            vote: vote.helpful,
+        })
+    })
+    .await?;
+    Ok(cors(json(StatusCode::OK, &out)?, w.origin.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgedesk_shared::model::ActorKind;
+
+    fn version(v: u64, title: &str, body: &str, tags: &[&str]) -> ArticleVersion {
+        ArticleVersion {
+            article_id: "kba_x".into(),
+            version: v,
+            title: title.into(),
+            body: body.into(),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            author: edgedesk_shared::model::Actor {
+                kind: ActorKind::ApiKey,
+                id: None,
+            },
+            created_at: DateTime::<Utc>::from_timestamp(0, 0).unwrap_or_default(),
+            restored_from: None,
+        }
+    }
+
+    #[test]
+    fn a_diff_names_changed_lines_title_and_tags() {
+        let a = version(1, "Refunds", "line one\nline two\n", &["billing", "old"]);
+        let b = version(
+            3,
+            "Refund policy",
+            "line one\nline 2\n",
+            &["billing", "new"],
+        );
+        let d = diff_versions(&a, &b);
+        assert_eq!(
+            d.title.as_ref().map(|t| t.to.as_str()),
+            Some("Refund policy")
+        );
+        assert_eq!(d.tags.added, vec!["new"]);
+        assert_eq!(d.tags.removed, vec!["old"]);
+        assert!(
+            d.body.unified.contains("-line two\n+line 2\n"),
+            "{}",
+            d.body.unified
+        );
+        let ops: Vec<&str> = d.body.changes.iter().map(|c| c.op).collect();
+        assert_eq!(ops, ["equal", "delete", "insert"]);
+    }
+
+    #[test]
+    fn an_unchanged_version_diffs_to_nothing() {
+        let a = version(1, "T", "same\n", &[]);
+        let d = diff_versions(&a, &version(2, "T", "same\n", &[]));
+        assert!(d.title.is_none() && d.tags.added.is_empty() && d.body.unified.is_empty());
+    }
+
+    #[test]
+    fn tags_are_trimmed_and_deduplicated_ignoring_case() {
+        let tags =
+            clean_tags(&[" Billing ".into(), "billing".into(), "退款".into()]).unwrap_or_default();
+        assert_eq!(tags, vec!["Billing", "退款"]);
+        assert!(clean_tags(&["".into()]).is_err());
+    }
+}
