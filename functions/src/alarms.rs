@@ -1,4 +1,5 @@
-//! Timers: work due at an instant (a snoozed conversation waking up; SLA clocks later).
+//! Timers: work due at an instant (a snoozed conversation waking up, an SLA warning or
+//! deadline, a webhook delivery or its retry).
 //!
 //! Due work is stored as `due:<ms>:<job id>` records in the scheduler actor, so it survives
 //! restarts, and [`sweep`] runs every entry whose time has come. Deleting the entry and doing the
@@ -32,6 +33,17 @@ pub enum Job {
         tenant_id: TenantId,
         conversation_id: ConversationId,
         until: DateTime<Utc>,
+    },
+    /// Act on the SLA warnings and breaches of a ticket or conversation that are due.
+    Sla {
+        tenant_id: TenantId,
+        /// The ticket or conversation id.
+        subject: String,
+    },
+    /// Try to send a webhook from the outbox.
+    Webhook {
+        tenant_id: TenantId,
+        delivery: String,
     },
 }
 
@@ -113,6 +125,11 @@ pub async fn sweep<P: Platform>(p: &P) -> Result<usize, ApiError> {
 
 async fn run<P: Platform>(p: &P, job: &Job) -> Result<(), ApiError> {
     match job {
+        Job::Sla { tenant_id, subject } => crate::handlers::sla::fire(p, tenant_id, subject).await,
+        Job::Webhook {
+            tenant_id,
+            delivery,
+        } => crate::webhooks::deliver(p, tenant_id, delivery).await,
         Job::Unsnooze {
             tenant_id,
             conversation_id,

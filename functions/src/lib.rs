@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod ports;
 pub mod records;
 pub mod store;
+pub mod webhooks;
 
 use std::sync::OnceLock;
 
@@ -23,7 +24,9 @@ use ::http::{HeaderValue, Method, StatusCode};
 
 use crate::ctx::{Ctx, Principal};
 use crate::error::ApiError;
-use crate::handlers::{agents, channels, contacts, conversations, keys, tenants, tickets};
+use crate::handlers::{
+    agents, channels, contacts, conversations, keys, sla, tenants, ticket_merge, tickets,
+};
 use crate::http::{error_response, json, Request, Response, ROUTE_HEADER, TENANT_HEADER};
 use crate::ports::Platform;
 use crate::store::get_json;
@@ -93,6 +96,20 @@ enum Route {
     WKbArticle,
     WKbVote,
     Help(help::Page),
+    SlaCalendars,
+    SlaCalendar,
+    SlaPolicies,
+    SlaPolicy,
+    SlaEscalations,
+    SlaEscalation,
+    SlaWebhook,
+    WebhookDeliveries,
+    TicketSla,
+    ConversationSla,
+    TicketMerge,
+    TicketDuplicates,
+    TicketMessages,
+    TicketWatchers,
 }
 
 const ROUTES: &[(&str, Route)] = &[
@@ -171,6 +188,20 @@ const ROUTES: &[(&str, Route)] = &[
     ("/help/{tenant}/{locale}/search", Route::Help(help::Page::Search)),
     ("/help/{tenant}/{locale}/categories/{slug}", Route::Help(help::Page::Category)),
     ("/help/{tenant}/{locale}/articles/{slug}", Route::Help(help::Page::Article)),
+    ("/v1/sla/calendars", Route::SlaCalendars),
+    ("/v1/sla/calendars/{id}", Route::SlaCalendar),
+    ("/v1/sla/policies", Route::SlaPolicies),
+    ("/v1/sla/policies/{id}", Route::SlaPolicy),
+    ("/v1/sla/escalations", Route::SlaEscalations),
+    ("/v1/sla/escalations/{id}", Route::SlaEscalation),
+    ("/v1/sla/webhook", Route::SlaWebhook),
+    ("/v1/webhook-deliveries", Route::WebhookDeliveries),
+    ("/v1/tickets/{id}/sla", Route::TicketSla),
+    ("/v1/conversations/{id}/sla", Route::ConversationSla),
+    ("/v1/tickets/{id}/merge", Route::TicketMerge),
+    ("/v1/tickets/{id}/duplicates", Route::TicketDuplicates),
+    ("/v1/tickets/{id}/messages", Route::TicketMessages),
+    ("/v1/tickets/{id}/watchers", Route::TicketWatchers),
 ];
 
 fn router() -> &'static matchit::Router<(&'static str, Route)> {
@@ -364,9 +395,44 @@ async fn dispatch<P: Platform>(
         (Route::KbDiff, Method::GET) => handlers::kb::diff(c, id, req).await,
         (Route::KbRestore, Method::POST) => handlers::kb::restore(c, id, req).await,
         (Route::KbSearch, Method::GET) => handlers::kb::search(c, req).await,
+        (route @ (Route::SlaCalendars | Route::SlaPolicies | Route::SlaEscalations), m) => {
+            let section = sla_section(route);
+            match m {
+                Method::GET => sla::list_items(c, section).await,
+                Method::POST => sla::edit_item(c, section, None, req).await,
+                _ => Err(method_not_allowed()),
+            }
+        }
+        (route @ (Route::SlaCalendar | Route::SlaPolicy | Route::SlaEscalation), m) => {
+            let section = sla_section(route);
+            match m {
+                Method::GET => sla::get_item(c, section, id).await,
+                Method::PUT | Method::DELETE => sla::edit_item(c, section, Some(id), req).await,
+                _ => Err(method_not_allowed()),
+            }
+        }
+        (Route::SlaWebhook, Method::GET) => webhooks::get_target(c).await,
+        (Route::SlaWebhook, Method::PUT | Method::DELETE) => webhooks::set_target(c, req).await,
+        (Route::WebhookDeliveries, Method::GET) => webhooks::list(c, req).await,
+        (Route::TicketSla, Method::GET) => sla::ticket_sla(c, id).await,
+        (Route::ConversationSla, Method::GET) => sla::conversation_sla(c, id).await,
+        (Route::TicketMerge, Method::POST) => ticket_merge::merge(c, id, req).await,
+        (Route::TicketDuplicates, Method::GET) => ticket_merge::duplicates(c, id).await,
+        (Route::TicketMessages, Method::GET) => ticket_merge::list_messages(c, id, req).await,
+        (Route::TicketMessages, Method::POST) => ticket_merge::post_message(c, id, req).await,
+        (Route::TicketWatchers, Method::GET) => ticket_merge::watchers(c, id).await,
+        (Route::TicketWatchers, Method::PUT) => ticket_merge::set_watchers(c, id, req).await,
         _ => Err(method_not_allowed()),
     };
     (tenant, result)
+}
+
+fn sla_section(route: Route) -> sla::Section {
+    match route {
+        Route::SlaCalendars | Route::SlaCalendar => sla::Section::Calendars,
+        Route::SlaPolicies | Route::SlaPolicy => sla::Section::Policies,
+        _ => sla::Section::Escalations,
+    }
 }
 
 /// The widget's public routes: no API key; CORS on every answer, errors included, so the

@@ -40,6 +40,9 @@ impl Modify for ApiKeyAuth {
         widget::config, widget::session, widget::list_messages, widget::post_message, widget::typing,
         widget::seen, widget::poll, widget::upload, widget::update_settings,
         auth::me, auth::login, auth::change_password, auth::invite, auth::accept_invite, auth::setup,
+        sla::ticket_sla, sla::conversation_sla, crate::webhooks::list, crate::webhooks::get_target, crate::webhooks::set_target,
+        ticket_merge::merge, ticket_merge::duplicates, ticket_merge::post_message, ticket_merge::list_messages,
+        ticket_merge::watchers, ticket_merge::set_watchers,
     )
 )]
 pub struct ApiDoc;

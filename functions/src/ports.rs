@@ -98,7 +98,34 @@ pub trait Alarms {
     async fn set_alarm(&self, at: DateTime<Utc>) -> Result<(), StorageError>;
 }
 
-/// Everything a request handler may use.
-pub trait Platform: Storage + Clock + Entropy + Config + Alarms {}
+/// An outgoing HTTP request (a signed webhook delivery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    pub method: http::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
 
-impl<T: Storage + Clock + Entropy + Config + Alarms> Platform for T {}
+/// Why an outgoing request got no response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutboundError {
+    /// The runtime does not allow requests to this host (Spin's `allowed_outbound_hosts`).
+    #[error("outbound request to this host is not allowed: {0}")]
+    Denied(String),
+    /// Connecting, sending or reading failed.
+    #[error("outbound request failed: {0}")]
+    Failed(String),
+}
+
+/// Outgoing HTTP: webhooks to the tenant's own systems.
+#[allow(async_fn_in_trait)]
+pub trait OutboundHttp {
+    /// Sends the request and returns the response status (the body is not needed).
+    async fn send(&self, request: OutboundRequest) -> Result<u16, OutboundError>;
+}
+
+/// Everything a request handler may use.
+pub trait Platform: Storage + Clock + Entropy + Config + Alarms + OutboundHttp {}
+
+impl<T: Storage + Clock + Entropy + Config + Alarms + OutboundHttp> Platform for T {}

@@ -106,7 +106,7 @@ pub struct HostState {
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    hooks: NoOutboundHttp,
+    hooks: OutboundHttp,
     spin: Arc<SpinCtx>,
     limits: StoreLimits,
     /// After this the epoch callback interrupts the guest.
@@ -139,31 +139,110 @@ fn spin_view(state: &mut HostState) -> SpinView<'_> {
     }
 }
 
-/// The component is deployed with `allowed_outbound_hosts = []`: outgoing HTTP is refused, as
-/// Spin refuses it.
-struct NoOutboundHttp;
+/// Outgoing HTTP from the component. Spin refuses hosts missing from the component's
+/// `allowed_outbound_hosts`, and so does this host, except plain-HTTP requests to the
+/// `host:port` pairs listed (comma-separated) in `EDGEDESK_OUTBOUND_HOSTS`, e.g. a developer's
+/// webhook receiver on `127.0.0.1:9000`. TLS is not offered: a local host talks to local ends.
+#[derive(Clone, Default)]
+struct OutboundHttp {
+    allowed: Arc<Vec<String>>,
+}
 
-impl WasiHttpHooks for NoOutboundHttp {
+/// Longest the component waits for a webhook receiver.
+const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest response body read back from a receiver.
+const OUTBOUND_MAX_RESPONSE: usize = 64 * 1024;
+
+impl OutboundHttp {
+    fn from_env() -> Self {
+        let allowed = std::env::var("EDGEDESK_OUTBOUND_HOSTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
+        OutboundHttp {
+            allowed: Arc::new(allowed),
+        }
+    }
+
+    fn allows(&self, uri: &http::Uri) -> bool {
+        let plain = uri.scheme() == Some(&http::uri::Scheme::HTTP);
+        let authority = uri.authority().filter(|a| a.port().is_some());
+        plain
+            && authority.is_some_and(|a| {
+                let a = a.as_str().to_ascii_lowercase();
+                self.allowed.iter().any(|h| *h == a)
+            })
+    }
+}
+
+type OutboundResponse = (
+    http::Response<wasmtime_wasi_http::WasiBody>,
+    Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+);
+
+async fn send_plain(
+    request: http::Request<wasmtime_wasi_http::WasiBody>,
+) -> Result<OutboundResponse, wasmtime_wasi_http::Error> {
+    use wasmtime_wasi_http::Error;
+    let authority = request
+        .uri()
+        .authority()
+        .ok_or(Error::HttpRequestUriInvalid)?
+        .to_string();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let (mut parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes();
+    // Only the path goes on the wire; the authority is in the Host header.
+    parts.uri = path.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
+    let stream = tokio::time::timeout(OUTBOUND_TIMEOUT, tokio::net::TcpStream::connect(&authority))
+        .await
+        .map_err(|_| Error::ConnectionTimeout)?
+        .map_err(Error::Connect)?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        // The connection ends with the exchange; its error, if any, shows in the response.
+        let _ = conn.await;
+    });
+    let request = http::Request::from_parts(parts, Full::new(body));
+    let response = tokio::time::timeout(OUTBOUND_TIMEOUT, sender.send_request(request))
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)??;
+    let (parts, incoming) = response.into_parts();
+    let limited = http_body_util::Limited::new(incoming, OUTBOUND_MAX_RESPONSE);
+    let bytes = tokio::time::timeout(OUTBOUND_TIMEOUT, limited.collect())
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)?
+        .map_err(|_| Error::HttpResponseBodySize(None))?
+        .to_bytes();
+    let body = Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let done: Box<dyn std::future::Future<Output = Result<(), Error>> + Send> =
+        Box::new(async { Ok(()) });
+    Ok((http::Response::from_parts(parts, body), done))
+}
+
+impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
-        _request: http::Request<wasmtime_wasi_http::WasiBody>,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
         _options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> Box<
-        dyn std::future::Future<
-                Output = Result<
-                    (
-                        http::Response<wasmtime_wasi_http::WasiBody>,
-                        Box<
-                            dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>>
-                                + Send,
-                        >,
-                    ),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
+        dyn std::future::Future<Output = Result<OutboundResponse, wasmtime_wasi_http::Error>>
+            + Send,
     > {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+        if !self.allows(request.uri()) {
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        Box::new(send_plain(request))
     }
 }
 
@@ -186,6 +265,8 @@ pub struct Guest {
     /// Whether the compiled component came from the cache (for the start-up log).
     pub from_cache: bool,
     pub cache_file: PathBuf,
+    /// Where the component may send HTTP requests.
+    outbound: OutboundHttp,
 }
 
 impl Guest {
@@ -218,6 +299,7 @@ impl Guest {
             config,
             from_cache,
             cache_file,
+            outbound: OutboundHttp::from_env(),
         }))
     }
 
@@ -315,7 +397,7 @@ impl Guest {
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),
-            hooks: NoOutboundHttp,
+            hooks: self.outbound.clone(),
             spin: self.spin.clone(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.config.max_memory)

@@ -7,7 +7,8 @@
 //! cannot change before the writes land.
 
 use edgedesk_functions::ports::{
-    Alarms, Clock, Config, Entropy, Expect, Scan, Storage, StorageError, WriteBatch,
+    Alarms, Clock, Config, Entropy, Expect, OutboundError, OutboundHttp, OutboundRequest, Scan,
+    Storage, StorageError, WriteBatch,
 };
 use spin_sdk::sqlite::{Connection, Value};
 
@@ -194,5 +195,27 @@ impl Alarms for SpinPlatform {
         // Spin has no alarms: the local host sweeps every second, and a Spin deployment runs
         // `POST /v1/system/sweep` from a scheduler. The due entry is already stored.
         Ok(())
+    }
+}
+
+impl OutboundHttp for SpinPlatform {
+    async fn send(&self, request: OutboundRequest) -> Result<u16, OutboundError> {
+        let mut builder = http::Request::builder()
+            .method(request.method)
+            .uri(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let outgoing = builder
+            .body(request.body)
+            .map_err(|e| OutboundError::Failed(e.to_string()))?;
+        match spin_sdk::http::send::<_, http::Response<Vec<u8>>>(outgoing).await {
+            Ok(response) => Ok(response.status().as_u16()),
+            // Spin (and the local host) refuse hosts missing from `allowed_outbound_hosts`.
+            Err(spin_sdk::http::SendError::Http(spin_sdk::http::ErrorCode::HttpRequestDenied)) => {
+                Err(OutboundError::Denied(request.url))
+            }
+            Err(e) => Err(OutboundError::Failed(e.to_string())),
+        }
     }
 }

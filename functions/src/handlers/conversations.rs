@@ -115,6 +115,8 @@ pub async fn append<P: Platform>(
     };
     if let (false, Some(tenant_actor)) = (duplicate, summary) {
         touch_summary(p, tenant_actor, conversation_id, &message, actor).await?;
+        crate::handlers::sla::track_conversation(p, tenant_actor, conversation_id, Some(&message))
+            .await?;
     }
     Ok(Appended {
         message,
@@ -401,6 +403,10 @@ pub struct ListQuery {
     channel: Option<ChannelKind>,
     contact_id: Option<ContactId>,
     updated_since: Option<DateTime<Utc>>,
+    /// `breached` or `warning`: conversations whose SLA is in that state now.
+    sla_state: Option<crate::handlers::sla::SlaStateFilter>,
+    /// `created` (newest first, the default) or `sla_due` (earliest SLA deadline first).
+    sort: Option<crate::handlers::sla::ListSort>,
 }
 
 /// List conversations, newest first, with filters.
@@ -414,6 +420,37 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
+    use crate::handlers::sla;
+    let by_due = q.sort == Some(sla::ListSort::SlaDue);
+    let summaries = if q.sla_state.is_some() || by_due {
+        sla::summaries(ctx, ConversationId::PREFIX).await?
+    } else {
+        Default::default()
+    };
+    let now = ctx.now();
+    let sla_keep = |c: &Conversation| {
+        q.sla_state.is_none_or(|f| {
+            f.matches(summaries.get(&c.id.to_string()).and_then(|s| s.state_at(now)))
+        })
+    };
+    if by_due {
+        let page = sla::page_by_due(
+            ctx,
+            |id| Conversation::storage_key(id),
+            &summaries,
+            q.limit,
+            q.cursor.as_deref(),
+            |c: &Conversation| {
+                sla_keep(c)
+                    && q.status.is_none_or(|s| c.status == s)
+                    && assignee_matches(q.assignee.as_deref(), c.assignee_id.as_ref())
+                        .unwrap_or(false)
+                    && q.team.as_ref().is_none_or(|t| c.team.as_ref() == Some(t))
+            },
+        )
+        .await?;
+        return json(StatusCode::OK, &page);
+    }
     let page = paginate::<_, Conversation>(
         ctx,
         &ctx.actor,
@@ -423,7 +460,8 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
         q.cursor.as_deref(),
         &filter_fingerprint(&q),
         |c| {
-            q.status.is_none_or(|s| c.status == s)
+            sla_keep(c)
+                && q.status.is_none_or(|s| c.status == s)
                 && assignee_matches(q.assignee.as_deref(), c.assignee_id.as_ref()).unwrap_or(false)
                 && q.tag.as_ref().is_none_or(|t| c.labels.contains(t))
                 && q.team.as_ref().is_none_or(|t| c.team.as_ref() == Some(t))
@@ -510,6 +548,7 @@ pub async fn update<P: Platform>(
         },
     )
     .await?;
+    crate::handlers::sla::track_conversation(ctx.p, &ctx.actor, &c.id, None).await?;
     if let (ConversationStatus::Snoozed, Some(until)) = (c.status, c.snoozed_until) {
         if matches!(input.snoozed_until, Some(Some(_))) {
             let job = crate::alarms::Job::Unsnooze {

@@ -7,6 +7,8 @@ pub mod contacts;
 pub mod conversations;
 pub mod kb;
 pub mod keys;
+pub mod sla;
 pub mod tenants;
+pub mod ticket_merge;
 pub mod tickets;
 pub mod widget;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
 use crate::error::ApiError;
+use crate::handlers::{sla, ticket_merge};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
 use crate::ports::Platform;
 use crate::records::{self, Versioned};
@@ -81,10 +82,10 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
     let idem = Idempotency::from_request(req, &ctx.principal)?;
     let id = ctx.mint(TicketId::from_parts);
     let now = ctx.now();
-    transact(ctx.p, &ctx.actor, async |tx| {
+    let created = transact(ctx.p, &ctx.actor, async |tx| {
         if let Some(idem) = &idem {
             if let Some(replayed) = idem.replay(tx, now).await? {
-                return Ok(replayed);
+                return Ok(Err(replayed));
             }
         }
         check_refs(
@@ -134,9 +135,23 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
         if let Some(idem) = &idem {
             idem.store(tx, now, StatusCode::CREATED, &ticket, Some(ticket.version))?;
         }
-        json_versioned(StatusCode::CREATED, &ticket, ticket.version)
+        let snapshot = sla::ticket_snapshot(tx, &ticket).await?;
+        let wake = sla::track(ctx.p, tx, &id.to_string(), now, snapshot, None).await?;
+        Ok(Ok((ticket, wake)))
     })
-    .await
+    .await?;
+    let (ticket, wake) = match created {
+        Ok(created) => created,
+        Err(replayed) => return Ok(replayed),
+    };
+    sla::schedule_wake(ctx.p, ctx.tenant_id, wake).await?;
+    // Look-alike open tickets of the same requester, for the agent to merge.
+    let candidates = ticket_merge::suggestions(ctx.p, &ctx.actor, &ticket).await?;
+    let mut out = serde_json::to_value(&ticket)?;
+    if let Some(o) = out.as_object_mut() {
+        o.insert("duplicate_candidates".into(), candidates.into());
+    }
+    json_versioned(StatusCode::CREATED, &out, ticket.version)
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -153,6 +168,10 @@ pub struct ListQuery {
     requester_id: Option<ContactId>,
     tag: Option<String>,
     updated_since: Option<DateTime<Utc>>,
+    /// `breached` or `warning`: tickets whose SLA is in that state now.
+    sla_state: Option<sla::SlaStateFilter>,
+    /// `created` (newest first, the default) or `sla_due` (earliest SLA deadline first).
+    sort: Option<sla::ListSort>,
 }
 
 /// Matches an `assignee` filter (`none` or an agent id) against an assignee.
@@ -176,12 +195,47 @@ pub fn assignee_matches(
 #[utoipa::path(get, path = "/v1/tickets", tag = "tickets",
     params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query), ("status" = Option<TicketStatus>, Query),
         ("priority" = Option<Priority>, Query), ("assignee" = Option<String>, Query, description = "agent id or `none`"),
-        ("requester_id" = Option<String>, Query), ("tag" = Option<String>, Query), ("updated_since" = Option<DateTime<Utc>>, Query)),
+        ("requester_id" = Option<String>, Query), ("tag" = Option<String>, Query), ("updated_since" = Option<DateTime<Utc>>, Query),
+        ("sla_state" = Option<String>, Query, description = "`breached` or `warning`: the SLA state now"),
+        ("sort" = Option<String>, Query, description = "`created` (newest first) or `sla_due` (earliest SLA deadline first; only tickets with one)")),
     responses((status = 200, body = crate::ctx::Page<Ticket>)), security(("api_key" = [])))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
+    let needs_sla = q.sla_state.is_some() || q.sort == Some(sla::ListSort::SlaDue);
+    let summaries = if needs_sla {
+        sla::summaries(ctx, TicketId::PREFIX).await?
+    } else {
+        Default::default()
+    };
+    let now = ctx.now();
+    let keep = |t: &Ticket| {
+        q.sla_state.is_none_or(|f| {
+            f.matches(
+                summaries
+                    .get(&t.id.to_string())
+                    .and_then(|s| s.state_at(now)),
+            )
+        }) && q.status.is_none_or(|s| t.status == s)
+            && q.priority.is_none_or(|p| t.priority == p)
+            && assignee_matches(q.assignee.as_deref(), t.assignee_id.as_ref()).unwrap_or(false)
+            && q.requester_id.is_none_or(|r| t.requester_id == Some(r))
+            && q.tag.as_ref().is_none_or(|tag| t.tags.contains(tag))
+            && q.updated_since.is_none_or(|since| t.updated_at >= since)
+    };
+    if q.sort == Some(sla::ListSort::SlaDue) {
+        let page = sla::page_by_due(
+            ctx,
+            |id| Ticket::storage_key(id),
+            &summaries,
+            q.limit,
+            q.cursor.as_deref(),
+            keep,
+        )
+        .await?;
+        return json(StatusCode::OK, &page);
+    }
     let page = paginate::<_, Ticket>(
         ctx,
         &ctx.actor,
@@ -190,14 +244,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
         q.limit,
         q.cursor.as_deref(),
         &filter_fingerprint(&q),
-        |t| {
-            q.status.is_none_or(|s| t.status == s)
-                && q.priority.is_none_or(|p| t.priority == p)
-                && assignee_matches(q.assignee.as_deref(), t.assignee_id.as_ref()).unwrap_or(false)
-                && q.requester_id.is_none_or(|r| t.requester_id == Some(r))
-                && q.tag.as_ref().is_none_or(|tag| t.tags.contains(tag))
-                && q.updated_since.is_none_or(|since| t.updated_at >= since)
-        },
+        keep,
     )
     .await?;
     json(StatusCode::OK, &page)
@@ -209,6 +256,9 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     ctx.require(Permission::Read)?;
     let id: TicketId = path_id(raw_id, "ticket")?;
+    if let Some(into) = ticket_merge::merged_into(ctx.p, &ctx.actor, &id).await? {
+        return ticket_merge::get_merged(ctx, &id, &into).await;
+    }
     records::get::<_, Ticket>(ctx, &id.to_string()).await
 }
 
@@ -224,6 +274,14 @@ pub async fn update<P: Platform>(
     let id: TicketId = path_id(raw_id, "ticket")?;
     let input: UpdateTicket = body(req)?;
     input.validate()?;
+    if let Some(into) = ticket_merge::merged_into(ctx.p, &ctx.actor, &id).await? {
+        return Ok(ticket_merge::merged_response(
+            &id,
+            &into,
+            StatusCode::CONFLICT,
+        ));
+    }
+    let mut wake = sla::Wake::default();
     let ticket = records::update::<_, Ticket, _>(
         ctx,
         &id.to_string(),
@@ -266,10 +324,13 @@ pub async fn update<P: Platform>(
             if let Some(v) = input.conversation_id {
                 t.conversation_id = v;
             }
+            let snapshot = sla::ticket_snapshot(tx, t).await?;
+            wake = sla::track(ctx.p, tx, &t.id.to_string(), t.created_at, snapshot, None).await?;
             Ok(())
         },
     )
     .await?;
+    sla::schedule_wake(ctx.p, ctx.tenant_id, wake).await?;
     json_versioned(StatusCode::OK, &ticket, ticket.version)
 }
 
