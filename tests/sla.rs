@@ -547,3 +547,73 @@ fn a_merge_across_tenants_is_refused_and_changes_nothing() {
     let (s, _) = theirs.get(&format!("/v1/tickets/{}/sla", id(&mine)));
     assert_eq!(s, 404);
 }
+
+#[test]
+fn editing_policies_recomputes_open_tickets_and_the_history_shows_which_policy_applied_when() {
+    let host = Host::start();
+    let api = host.tenant("Recompute");
+    let (s, base) = api.post(
+        "/v1/sla/policies",
+        &json!({"id": "base", "position": 10,
+            "targets": {"resolution": {"minutes": 600, "basis": "calendar"}}}),
+    );
+    assert_eq!((s, base["recomputed"].as_u64()), (201, Some(0)), "{base}");
+    let (_, t) = api.post("/v1/tickets", &json!({"subject": "Slow printer"}));
+    let ticket = id(&t);
+    let (_, sla) = api.get(&format!("/v1/tickets/{ticket}/sla"));
+    assert_eq!(sla["policy_id"], "base", "{sla}");
+
+    // A new policy that matches takes over the open ticket at once, on record.
+    let (s, strict) = api.post(
+        "/v1/sla/policies",
+        &json!({"id": "strict", "position": 1, "conditions": {"priorities": ["normal"]},
+            "targets": {"resolution": {"minutes": 60, "basis": "calendar"}}}),
+    );
+    assert_eq!(
+        (s, strict["recomputed"].as_u64()),
+        (201, Some(1)),
+        "{strict}"
+    );
+    let (_, sla) = api.get(&format!("/v1/tickets/{ticket}/sla"));
+    assert_eq!(sla["policy_id"], "strict", "{sla}");
+    let recomputed = events(&api, &ticket)
+        .into_iter()
+        .find(|e| e["kind"] == "sla.recomputed")
+        .expect("the recomputation is on record");
+    assert_eq!(recomputed["data"]["policy_id"]["from"], "base");
+    assert_eq!(recomputed["data"]["policy_id"]["to"], "strict");
+
+    // A change of the ticket moves it to another policy; the spans show both periods.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (s, _) = api.patch(
+        &format!("/v1/tickets/{ticket}"),
+        &json!({"priority": "low"}),
+    );
+    assert_eq!(s, 200);
+    let (_, sla) = api.get(&format!("/v1/tickets/{ticket}/sla"));
+    let spans = sla["policy_spans"].as_array().expect("spans");
+    let ids: Vec<&str> = spans
+        .iter()
+        .filter_map(|s| s["policy_id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["strict", "base"], "{sla}");
+    assert!(
+        spans[0]["until"].is_string() && spans[1]["until"].is_null(),
+        "{sla}"
+    );
+
+    // Sorting by deadline lists tickets with a running clock, earliest first.
+    let (_, urgent) = api.post(
+        "/v1/tickets",
+        &json!({"subject": "Fire", "priority": "normal"}),
+    );
+    let (s, page) = api.get("/v1/tickets?sort=sla_due");
+    assert_eq!(s, 200, "{page}");
+    let order: Vec<&str> = page["data"]
+        .as_array()
+        .expect("page")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(order, vec![id(&urgent).as_str(), ticket.as_str()], "{page}");
+}
