@@ -617,3 +617,63 @@ fn editing_policies_recomputes_open_tickets_and_the_history_shows_which_policy_a
         .collect();
     assert_eq!(order, vec![id(&urgent).as_str(), ticket.as_str()], "{page}");
 }
+
+#[test]
+fn a_conversation_gets_a_first_response_clock_that_an_agent_reply_meets_and_a_short_one_breaches() {
+    let host = Host::start();
+    let api = host.tenant("Chat SLA");
+    let (s, p) = api.post(
+        "/v1/sla/policies",
+        &json!({"id": "chat", "conditions": {"subjects": ["conversation"], "priorities": ["normal"]},
+            "targets": {"first_response": {"minutes": 30, "basis": "calendar"}}}),
+    );
+    assert_eq!(s, 201, "{p}");
+    let (s, p) = api.post(
+        "/v1/sla/policies",
+        &json!({"id": "chat-urgent", "conditions": {"subjects": ["conversation"], "priorities": ["urgent"]},
+            "targets": {"first_response": {"minutes": 0, "seconds": 2, "basis": "calendar"}}}),
+    );
+    assert_eq!(s, 201, "{p}");
+    let who = contact(&api, "Robin");
+    let (s, c) = api.post(
+        "/v1/conversations",
+        &json!({"contact_id": who, "message": {"body": "Hello, is anyone there?", "sender": {"kind": "contact", "id": who}}}),
+    );
+    assert_eq!(s, 201, "{c}");
+    let conversation = id(&c);
+    let (s, sla) = api.get(&format!("/v1/conversations/{conversation}/sla"));
+    assert_eq!(s, 200, "{sla}");
+    assert_eq!(sla["policy_id"], "chat", "{sla}");
+    assert_eq!(sla["state"], "running", "{sla}");
+
+    let (s, m) = api.post(
+        &format!("/v1/conversations/{conversation}/messages"),
+        &json!({"body": "Yes, how can I help?"}),
+    );
+    assert_eq!(s, 201, "{m}");
+    let (_, sla) = api.get(&format!("/v1/conversations/{conversation}/sla"));
+    assert_eq!(sla["targets"][0]["state"], "met", "{sla}");
+
+    let (_, hurry) = api.post(
+        "/v1/conversations",
+        &json!({"contact_id": who, "priority": "urgent"}),
+    );
+    let hurry = id(&hurry);
+    wait_for("the conversation breach", Duration::from_secs(20), || {
+        let (_, page) = api.get("/v1/conversations?sla_state=breached");
+        let ids: Vec<String> = page["data"]
+            .as_array()?
+            .iter()
+            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+            .collect();
+        (ids == vec![hurry.clone()]).then_some(page)
+    });
+    wait_for("the breach event", Duration::from_secs(10), || {
+        let (_, e) = api.get(&format!("/v1/conversations/{hurry}/events"));
+        e["data"]
+            .as_array()?
+            .iter()
+            .find(|e| e["kind"] == "sla.breached")
+            .cloned()
+    });
+}
