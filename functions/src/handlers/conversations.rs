@@ -436,7 +436,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     if by_due {
         let page = sla::page_by_due(
             ctx,
-            |id| Conversation::storage_key(id),
+            Conversation::storage_key,
             &summaries,
             q.limit,
             q.cursor.as_deref(),

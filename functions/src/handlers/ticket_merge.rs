@@ -294,7 +294,7 @@ pub async fn list_messages<P: Platform>(
             .into_iter()
             .map(|(_, m)| m)
             .collect();
-    messages.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    messages.sort_by_key(|m| (m.created_at, m.id));
     json(StatusCode::OK, &serde_json::json!({ "data": messages }))
 }
 

@@ -227,7 +227,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     if q.sort == Some(sla::ListSort::SlaDue) {
         let page = sla::page_by_due(
             ctx,
-            |id| Ticket::storage_key(id),
+            Ticket::storage_key,
             &summaries,
             q.limit,
             q.cursor.as_deref(),
