@@ -15,6 +15,7 @@
 //! persistence across a restart, a WebSocket room, an alarm).
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -116,13 +117,20 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     if !js.contains("import source wasmModule") {
         bail!("the wasm-bindgen glue no longer imports its module as expected: update xtask/src/cloudflare.rs");
     }
-    std::fs::write(&glue, js.replacen("import source wasmModule", "import wasmModule", 1))?;
+    std::fs::write(
+        &glue,
+        js.replacen("import source wasmModule", "import wasmModule", 1),
+    )?;
     std::fs::copy(crate_dir.join("shim.mjs"), out.join("shim.mjs"))?;
     assets(root, &out.join("assets"))?;
     let sizes = bundle_sizes(&out)?;
     eprintln!(
         "worker bundle: wasm {} B ({} B gzip), glue + shim {} B ({} B gzip); total {} B gzip",
-        sizes.wasm, sizes.wasm_gzip, sizes.js, sizes.js_gzip, sizes.wasm_gzip + sizes.js_gzip
+        sizes.wasm,
+        sizes.wasm_gzip,
+        sizes.js,
+        sizes.js_gzip,
+        sizes.wasm_gzip + sizes.js_gzip
     );
     Ok(out)
 }
@@ -276,13 +284,20 @@ impl WranglerDev {
             .arg("--persist-to")
             .arg(persist)
             .args(["--var", &format!("platform_token:{platform_token}")])
-            .args(["--log-level", "error", "--show-interactive-dev-session=false"])
+            .args([
+                "--log-level",
+                "error",
+                "--show-interactive-dev-session=false",
+            ])
             .env("WRANGLER_SEND_METRICS", "false")
             // Offline: no fetch of the `request.cf` placeholder data from Cloudflare.
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .env("CI", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            // Its own process group: wrangler runs node, which runs workerd, and stopping must
+            // end all of them (a leftover workerd would keep the state directory).
+            .process_group(0)
             .spawn()
             .context("starting wrangler dev (run `cargo xtask build` first)")?;
         let mut dev = WranglerDev {
@@ -308,10 +323,17 @@ impl WranglerDev {
 
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+            kill_group(&child);
             let _ = child.wait();
         }
     }
+}
+
+/// Ends the process group led by `child` at once (SIGKILL: an abrupt stop, as a crash would).
+fn kill_group(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status();
 }
 
 impl Drop for WranglerDev {
@@ -323,8 +345,12 @@ impl Drop for WranglerDev {
 /// One `GET /health` over a plain TCP connection (xtask has no HTTP client).
 fn health(base: &str) -> bool {
     use std::io::{Read, Write};
-    let Some(authority) = base.strip_prefix("http://") else { return false };
-    let Ok(mut s) = std::net::TcpStream::connect(authority) else { return false };
+    let Some(authority) = base.strip_prefix("http://") else {
+        return false;
+    };
+    let Ok(mut s) = std::net::TcpStream::connect(authority) else {
+        return false;
+    };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
     let req = format!("GET /health HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
     if s.write_all(req.as_bytes()).is_err() {
@@ -369,7 +395,8 @@ fn tempdir() -> Result<PathBuf> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let dir = std::env::temp_dir().join(format!("edgedesk-wrangler-{}-{nanos}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("edgedesk-wrangler-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -382,7 +409,10 @@ mod tests {
     fn the_locked_bindgen_version_is_read_from_the_lockfile() {
         let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"0.2.1\"\n\n\
                     [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
-        assert_eq!(locked_version(lock, "wasm-bindgen").as_deref(), Some("0.2.130"));
+        assert_eq!(
+            locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
         assert_eq!(locked_version(lock, "worker"), None);
     }
 }

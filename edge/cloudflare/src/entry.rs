@@ -15,7 +15,10 @@ fn error(status: u16, code: &str, message: &str) -> Result<Response> {
 }
 
 /// The functions' view of a request: path and query, headers, body.
-pub async fn to_fn_request(req: &mut Request, with_body: bool) -> Result<Option<edgedesk_functions::http::Request>> {
+pub async fn to_fn_request(
+    req: &mut Request,
+    with_body: bool,
+) -> Result<Option<edgedesk_functions::http::Request>> {
     let url = req.url()?;
     let mut path = url.path().to_owned();
     if let Some(q) = url.query() {
@@ -26,6 +29,13 @@ pub async fn to_fn_request(req: &mut Request, with_body: bool) -> Result<Option<
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut b = http::Request::builder().method(method.clone()).uri(&path);
     for (k, v) in req.headers().entries() {
+        // The runtime joins repeated headers with ", ". A media type has no bare comma, so a
+        // joined Content-Type was sent twice; the last one counts, as on the local host.
+        let v = if k == "content-type" {
+            v.rsplit(", ").next().unwrap_or_default().to_owned()
+        } else {
+            v
+        };
         b = b.header(k, v);
     }
     let body = if with_body && method != http::Method::GET && method != http::Method::HEAD {
@@ -66,17 +76,27 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response
         .get("content-length")?
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > BODY_LIMIT) {
-        return error(413, "payload_too_large", &format!("the request body exceeds {BODY_LIMIT} bytes"));
+        return error(
+            413,
+            "payload_too_large",
+            &format!("the request body exceeds {BODY_LIMIT} bytes"),
+        );
     }
     let p = CfPlatform::new(env.clone());
     if rooms::is_upgrade(&req) {
-        return upgrade(&p, &env, &mut req).await;
+        if let Some(stream) = rooms::realtime_route(&req.path()) {
+            return upgrade(&p, &env, &mut req, stream).await;
+        }
     }
     if let Some(actor) = conversation_of(&req.path()) {
         return run_in(&env, &actor, req).await;
     }
     let Some(fn_req) = to_fn_request(&mut req, true).await? else {
-        return error(413, "payload_too_large", &format!("the request body exceeds {BODY_LIMIT} bytes"));
+        return error(
+            413,
+            "payload_too_large",
+            &format!("the request body exceeds {BODY_LIMIT} bytes"),
+        );
     };
     from_fn_response(edgedesk_functions::handle(&p, fn_req).await)
 }
@@ -88,8 +108,11 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response
 fn conversation_of(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/v1/conversations/")?;
     let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    (!tail.is_empty() && id.starts_with("cnv_") && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .then(|| format!("c:{id}"))
+    (!tail.is_empty()
+        && id.starts_with("cnv_")
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    .then(|| format!("c:{id}"))
 }
 
 /// Forwards a request to run in the object of `actor` (see [`conversation_of`]).
@@ -108,26 +131,64 @@ async fn run_in(env: &Env, actor: &str, mut req: Request) -> Result<Response> {
     if !matches!(req.method(), worker::Method::Get | worker::Method::Head) {
         let body = req.bytes().await.unwrap_or_default();
         if body.len() > BODY_LIMIT {
-            return error(413, "payload_too_large", &format!("the request body exceeds {BODY_LIMIT} bytes"));
+            return error(
+                413,
+                "payload_too_large",
+                &format!("the request body exceeds {BODY_LIMIT} bytes"),
+            );
         }
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
     let fwd = Request::new_with_init("https://actor/run", &init)?;
-    env.durable_object(binding_for(actor))?.get_by_name(actor)?.fetch_with_request(fwd).await
+    env.durable_object(binding_for(actor))?
+        .get_by_name(actor)?
+        .fetch_with_request(fwd)
+        .await
 }
 
-/// A WebSocket handshake: read the feed once (authentication and refusals exactly as for a
-/// long-poll), then hand the socket to the room of the feed's first watched actor.
-async fn upgrade(p: &CfPlatform, env: &Env, req: &mut Request) -> Result<Response> {
-    let Some(fn_req) = to_fn_request(req, false).await? else {
+/// A WebSocket handshake on a realtime route: read the feed once with the client's own
+/// credentials (any answer but `200` is returned as is, so authentication, tenant isolation and
+/// CORS stay the functions' decisions), then hand the socket to the room of the feed's first
+/// watched actor. The same checks as the local host's bridge come first.
+async fn upgrade(
+    p: &CfPlatform,
+    env: &Env,
+    req: &mut Request,
+    stream: rooms::Stream,
+) -> Result<Response> {
+    let version = req.headers().get("sec-websocket-version")?;
+    if version.as_deref().map(str::trim) != Some("13") {
+        let resp = error(
+            426,
+            "upgrade_required",
+            "only WebSocket version 13 is supported",
+        )?;
+        resp.headers().set("sec-websocket-version", "13")?;
+        return Ok(resp);
+    }
+    let url = req.url()?;
+    let host = req
+        .headers()
+        .get("host")?
+        .unwrap_or_else(|| url.authority().to_owned());
+    let same_origin = rooms::same_origin(req.headers().get("origin")?.as_deref(), &host);
+    if stream == rooms::Stream::Agent && same_origin == Some(false) {
+        // Agent streams authenticate with an API key or the console's session cookie; a page
+        // of another origin must not ride on that cookie.
+        return error(
+            403,
+            "forbidden",
+            "agent streams accept sockets from the console's own origin only",
+        );
+    }
+    let Some(mut fn_req) = to_fn_request(req, false).await? else {
         return error(413, "payload_too_large", "a handshake has no body");
     };
-    let next = fn_req
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or_default();
-    let headers = rooms::kept_headers(&fn_req);
+    let next = rooms::without_wait(url.path(), url.query());
+    *fn_req.uri_mut() = next
+        .parse()
+        .map_err(|_| worker::Error::RustError("bad realtime path".into()))?;
+    let mut headers = rooms::kept_headers(&fn_req);
     let resp = edgedesk_functions::handle(p, fn_req).await;
     if resp.status() != http::StatusCode::OK {
         return from_fn_response(resp);
@@ -139,11 +200,16 @@ async fn upgrade(p: &CfPlatform, env: &Env, req: &mut Request) -> Result<Respons
         actions: String,
     }
     let Ok(feed) = serde_json::from_slice::<FeedHead>(resp.body()) else {
-        return error(426, "not_a_feed", "only feed routes accept WebSockets");
+        return error(500, "internal", "the realtime feed answer is malformed");
     };
     let Some(home) = feed.watch.first().cloned() else {
-        return error(426, "not_a_feed", "this feed has nothing to watch");
+        return error(500, "internal", "the realtime feed watches nothing");
     };
+    if same_origin == Some(true) {
+        // The origin is the console's own, which is what the session cookie's CSRF header proves
+        // for fetch requests; a WebSocket cannot send that header itself.
+        headers.push(("x-edgedesk-csrf".into(), "1".into()));
+    }
     let room = Room {
         next,
         actions: feed.actions,

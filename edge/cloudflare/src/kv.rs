@@ -69,7 +69,10 @@ impl Kv {
 
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
         let Some(row) = self
-            .rows("SELECT value, parts FROM kv WHERE key = ?", vec![key.into()])?
+            .rows(
+                "SELECT value, parts FROM kv WHERE key = ?",
+                vec![key.into()],
+            )?
             .into_iter()
             .next()
         else {
@@ -83,7 +86,11 @@ impl Kv {
 
     pub fn scan(&self, scan: &Scan) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
         let upper = format!("{}{KEY_MAX}", scan.prefix);
-        let (bound, order) = if scan.reverse { ("<", "DESC") } else { (">", "ASC") };
+        let (bound, order) = if scan.reverse {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
         let mut params: Vec<SqlStorageValue> = vec![scan.prefix.as_str().into(), upper.into()];
         let mut query = String::from("SELECT key, value, parts FROM kv WHERE key >= ? AND key < ?");
         if let Some(after) = &scan.after {
@@ -91,7 +98,9 @@ impl Kv {
             params.push(after.as_str().into());
         }
         query.push_str(&format!(" ORDER BY key {order} LIMIT ?"));
-        params.push(SqlStorageValue::Integer(i64::try_from(scan.limit).unwrap_or(i64::MAX).min(1 << 40)));
+        params.push(SqlStorageValue::Integer(
+            i64::try_from(scan.limit).unwrap_or(i64::MAX).min(1 << 40),
+        ));
         self.rows(&query, params)?
             .into_iter()
             .map(|row| {
@@ -121,7 +130,10 @@ impl Kv {
         }
         for (key, value) in &batch.puts {
             self.sql
-                .exec("DELETE FROM kv_part WHERE key = ?", vec![key.as_str().into()])
+                .exec(
+                    "DELETE FROM kv_part WHERE key = ?",
+                    vec![key.as_str().into()],
+                )
                 .map_err(unavailable)?;
             let mut chunks = value.chunks(CHUNK);
             let first = chunks.next().unwrap_or_default();
@@ -153,7 +165,10 @@ impl Kv {
         for key in &batch.deletes {
             for table in ["kv", "kv_part"] {
                 self.sql
-                    .exec(&format!("DELETE FROM {table} WHERE key = ?"), vec![key.as_str().into()])
+                    .exec(
+                        &format!("DELETE FROM {table} WHERE key = ?"),
+                        vec![key.as_str().into()],
+                    )
                     .map_err(unavailable)?;
             }
         }
@@ -162,7 +177,11 @@ impl Kv {
 
     /// Applies `batch` in one storage transaction: all of it, or (on a failed check or a
     /// failed statement) none of it.
-    pub fn commit(&self, storage: &worker::Storage, batch: &WriteBatch) -> Result<(), StorageError> {
+    pub fn commit(
+        &self,
+        storage: &worker::Storage,
+        batch: &WriteBatch,
+    ) -> Result<(), StorageError> {
         let outcome = std::rc::Rc::new(std::cell::RefCell::new(Ok(())));
         let seen = outcome.clone();
         let kv = self.clone();

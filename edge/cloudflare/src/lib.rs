@@ -15,6 +15,8 @@
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
+pub mod entry;
+#[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(target_arch = "wasm32")]
 pub mod objects;
@@ -22,8 +24,6 @@ pub mod objects;
 pub mod platform;
 #[cfg(target_arch = "wasm32")]
 pub mod rooms;
-#[cfg(target_arch = "wasm32")]
-pub mod entry;
 
 /// The largest request body the Worker passes on, as on the local host: the largest attachment a
 /// tenant may allow (the functions apply each route's own, smaller limit).

@@ -39,6 +39,9 @@ fn status_for(e: &StorageError) -> (u16, String) {
 }
 
 fn text(status: u16, body: &str) -> Result<Response> {
+    if body.is_empty() {
+        return Ok(Response::empty()?.with_status(status));
+    }
     Ok(Response::ok(body)?.with_status(status))
 }
 
@@ -76,7 +79,10 @@ impl ActorObject {
     /// sockets and alarms arrive without a request that could say it.
     fn actor(&self, req: Option<&Request>) -> Result<String> {
         let sql = self.state.storage().sql();
-        sql.exec("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)", None)?;
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            None,
+        )?;
         if let Some(name) = req.and_then(|r| r.headers().get(ACTOR_HEADER).ok().flatten()) {
             sql.exec(
                 "INSERT INTO meta (name, value) VALUES ('actor', ?) ON CONFLICT (name) DO NOTHING",
@@ -141,7 +147,8 @@ impl ActorObject {
         };
         match op {
             "kv/get" => {
-                let key = String::from_utf8(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let key =
+                    String::from_utf8(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
                 match kv.get(&key) {
                     Ok(Some(v)) => Response::from_bytes(v),
                     Ok(None) => text(404, ""),
@@ -196,7 +203,10 @@ impl ActorObject {
 
     /// Runs a Worker request inside this object, with this actor's storage at hand.
     async fn run(&self, actor: &str, mut req: Request) -> Result<Response> {
-        let path = req.headers().get(PATH_HEADER)?.unwrap_or_else(|| "/".into());
+        let path = req
+            .headers()
+            .get(PATH_HEADER)?
+            .unwrap_or_else(|| "/".into());
         let Some(mut fn_req) = crate::entry::to_fn_request(&mut req, true).await? else {
             return text(413, "payload too large");
         };
@@ -217,7 +227,9 @@ impl ActorObject {
 
     /// The scheduler's alarm: run what is due (which arms the next alarm itself).
     async fn on_alarm(&self) -> Result<Response> {
-        let actor = self.actor(None).unwrap_or_else(|_| SCHEDULER_ACTOR.to_owned());
+        let actor = self
+            .actor(None)
+            .unwrap_or_else(|_| SCHEDULER_ACTOR.to_owned());
         let p = self
             .platform(&actor)
             .map_err(|e| worker::Error::RustError(e.to_string()))?;

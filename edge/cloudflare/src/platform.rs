@@ -150,8 +150,8 @@ impl CfPlatform {
             let bytes = js_sys::Uint8Array::from(body.as_slice());
             init.with_body(Some(bytes.into()));
         }
-        let req = Request::new_with_init(&format!("https://actor/{op}"), &init)
-            .map_err(unavailable)?;
+        let req =
+            Request::new_with_init(&format!("https://actor/{op}"), &init).map_err(unavailable)?;
         let mut resp = stub.fetch_with_request(req).await.map_err(unavailable)?;
         let status = resp.status_code();
         let bytes = resp.bytes().await.map_err(unavailable)?;
@@ -194,7 +194,9 @@ impl Storage for CfPlatform {
         if let Some(l) = self.local_for(actor) {
             l.kv.commit(&l.storage, &batch)?;
         } else {
-            let (status, body) = self.call(actor, "kv/commit", wire::encode_batch(&batch)).await?;
+            let (status, body) = self
+                .call(actor, "kv/commit", wire::encode_batch(&batch))
+                .await?;
             Self::expect_ok(status, &body)?;
         }
         let mut written = self.written.borrow_mut();

@@ -24,8 +24,62 @@ use crate::platform::CfPlatform;
 /// Header carrying the [`Room`] from the Worker to the object.
 pub const ROOM_HEADER: &str = "x-edgedesk-room";
 
-/// Request headers a socket keeps for its feed reads and actions.
-const KEPT_HEADERS: &[&str] = &["authorization", "cookie", "origin", "user-agent"];
+/// Request headers that belong to the handshake, not to the feed reads and actions.
+const HANDSHAKE_HEADERS: &[&str] = &[
+    "connection",
+    "upgrade",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+    "content-length",
+    "transfer-encoding",
+    "keep-alive",
+    "te",
+];
+
+/// Who a realtime route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// The chat widget: a visitor token, any origin the tenant allows (the functions check).
+    Visitor,
+    /// The console or an API client: an API key or a session cookie.
+    Agent,
+}
+
+/// Whether `path` is one of the realtime routes, and whose.
+pub fn realtime_route(path: &str) -> Option<Stream> {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["", "v1", "realtime"] => Some(Stream::Agent),
+        ["", "v1", "conversations", id, "realtime"] if !id.is_empty() => Some(Stream::Agent),
+        ["", "v1", "widget", tenant, "realtime"] if !tenant.is_empty() => Some(Stream::Visitor),
+        _ => None,
+    }
+}
+
+/// Whether the handshake's `Origin` is the Worker's own host (`None` without an `Origin`).
+pub fn same_origin(origin: Option<&str>, host: &str) -> Option<bool> {
+    let origin = origin?;
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    Some(origin_host.is_some_and(|o| o.eq_ignore_ascii_case(host)))
+}
+
+/// The handshake's path and query without `wait`: the room waits for changes, never the feed.
+pub fn without_wait(path: &str, query: Option<&str>) -> String {
+    let kept: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && *p != "wait" && !p.starts_with("wait="))
+        .collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
+}
 
 /// What a socket needs to keep reading its feed: its attachment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,30 +104,22 @@ pub fn is_upgrade(req: &Request) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// The credentials of a handshake, as headers: browsers cannot set headers on a WebSocket,
-/// so a visitor's `token` query parameter becomes `Authorization: Visitor <token>`.
+/// The headers a socket keeps for its feed reads and actions: the client's own (credentials,
+/// cookie, origin, …), less those of the handshake.
 pub fn kept_headers(req: &FnRequest) -> Vec<(String, String)> {
-    let mut kept: Vec<(String, String)> = KEPT_HEADERS
+    req.headers()
         .iter()
-        .filter_map(|name| {
-            let v = req.headers().get(*name)?.to_str().ok()?;
-            Some(((*name).to_owned(), v.to_owned()))
-        })
-        .collect();
-    if !kept.iter().any(|(k, _)| k == "authorization") {
-        let token = req
-            .uri()
-            .query()
-            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "token").map(|(_, v)| v));
-        if let Some(t) = token {
-            kept.push(("authorization".into(), format!("Visitor {t}")));
-        }
-    }
-    kept
+        .filter(|(name, _)| !HANDSHAKE_HEADERS.contains(&name.as_str()))
+        .filter_map(|(name, v)| Some((name.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect()
 }
 
-fn fn_request(method: http::Method, path: &str, headers: &[(String, String)], body: Vec<u8>) -> Option<FnRequest> {
+fn fn_request(
+    method: http::Method,
+    path: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Option<FnRequest> {
     let mut b = http::Request::builder().method(method).uri(path);
     for (k, v) in headers {
         b = b.header(k.as_str(), v.as_str());
@@ -109,8 +155,14 @@ pub async fn accept(obj: &ActorObject, actor: &str, req: &Request) -> Result<Res
 /// Records that `room` (an actor whose object holds sockets) watches this object's actor.
 pub fn add_watcher(obj: &ActorObject, room: &str) -> Result<()> {
     let sql = obj.state.storage().sql();
-    sql.exec("CREATE TABLE IF NOT EXISTS rooms (actor TEXT PRIMARY KEY) WITHOUT ROWID", None)?;
-    sql.exec("INSERT INTO rooms (actor) VALUES (?) ON CONFLICT (actor) DO NOTHING", vec![room.into()])?;
+    sql.exec(
+        "CREATE TABLE IF NOT EXISTS rooms (actor TEXT PRIMARY KEY) WITHOUT ROWID",
+        None,
+    )?;
+    sql.exec(
+        "INSERT INTO rooms (actor) VALUES (?) ON CONFLICT (actor) DO NOTHING",
+        vec![room.into()],
+    )?;
     Ok(())
 }
 
@@ -130,7 +182,10 @@ pub async fn changed(obj: &ActorObject, actor: &str) {
     let p = CfPlatform::new(obj.env.clone());
     for w in watchers {
         if let Ok((410, _)) = p.call(&w.actor, "room/refresh", Vec::new()).await {
-            let _ = sql.exec("DELETE FROM rooms WHERE actor = ?", vec![w.actor.as_str().into()]);
+            let _ = sql.exec(
+                "DELETE FROM rooms WHERE actor = ?",
+                vec![w.actor.as_str().into()],
+            );
         }
     }
 }
@@ -160,7 +215,9 @@ pub async fn refresh(obj: &ActorObject, actor: &str) -> bool {
 
 /// Reads one socket's feed from its cursor and sends what is new.
 async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
-    let Ok(Some(mut room)) = ws.deserialize_attachment::<Room>() else { return };
+    let Ok(Some(mut room)) = ws.deserialize_attachment::<Room>() else {
+        return;
+    };
     let Ok(p) = obj.platform(actor) else { return };
     let Some(req) = fn_request(http::Method::GET, &room.next, &room.headers, Vec::new()) else {
         return;
@@ -189,7 +246,10 @@ async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
         .and_then(|e| e.as_array())
         .is_some_and(|e| !e.is_empty());
     if has_events || !room.greeted {
-        if ws.send_with_str(serde_json::Value::Object(feed).to_string()).is_err() {
+        if ws
+            .send_with_str(serde_json::Value::Object(feed).to_string())
+            .is_err()
+        {
             return;
         }
         room.greeted = true;
@@ -209,11 +269,17 @@ fn is_action_name(k: &str) -> bool {
 
 /// A client frame `{"type": "<action>", …}` → `POST <actions>/<action>` with the rest of the
 /// object as the body; a refusal comes back as `{"type":"error","action","status","error"}`.
-pub async fn on_message(obj: &ActorObject, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+pub async fn on_message(
+    obj: &ActorObject,
+    ws: WebSocket,
+    message: WebSocketIncomingMessage,
+) -> Result<()> {
     let WebSocketIncomingMessage::String(text) = message else {
         return ws.send_with_str(error_frame(400, "bad_frame", "a frame is a JSON object"));
     };
-    let Some(room) = ws.deserialize_attachment::<Room>()? else { return Ok(()) };
+    let Some(room) = ws.deserialize_attachment::<Room>()? else {
+        return Ok(());
+    };
     let mut object = match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(o)) => o,
         _ => return ws.send_with_str(error_frame(400, "bad_frame", "a frame is a JSON object")),
@@ -229,17 +295,27 @@ pub async fn on_message(obj: &ActorObject, ws: WebSocket, message: WebSocketInco
         }
     };
     if room.actions.is_empty() {
-        return ws.send_with_str(error_frame(400, "no_actions", "this stream takes no client frames"));
+        return ws.send_with_str(error_frame(
+            400,
+            "no_actions",
+            "this stream takes no client frames",
+        ));
     }
     let path = match room.actions.split_once('?') {
         Some((p, q)) => format!("{p}/{kind}?{q}"),
         None => format!("{}/{kind}", room.actions),
     };
     let actor = obj.actor_name()?;
-    let p = obj.platform(&actor).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let p = obj
+        .platform(&actor)
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
     let body = serde_json::Value::Object(object).to_string().into_bytes();
     let Some(req) = fn_request(http::Method::POST, &path, &room.headers, body) else {
-        return ws.send_with_str(error_frame(400, "bad_frame", "the frame makes no valid request"));
+        return ws.send_with_str(error_frame(
+            400,
+            "bad_frame",
+            "the frame makes no valid request",
+        ));
     };
     let resp = edgedesk_functions::handle(&p, req).await;
     let status = resp.status().as_u16();
@@ -247,8 +323,11 @@ pub async fn on_message(obj: &ActorObject, ws: WebSocket, message: WebSocketInco
         let error = serde_json::from_slice::<serde_json::Value>(resp.body())
             .ok()
             .and_then(|v| v.get("error").cloned())
-            .unwrap_or_else(|| serde_json::json!({"code": "refused", "message": "the action was refused"}));
-        let frame = serde_json::json!({"type": "error", "action": kind, "status": status, "error": error});
+            .unwrap_or_else(
+                || serde_json::json!({"code": "refused", "message": "the action was refused"}),
+            );
+        let frame =
+            serde_json::json!({"type": "error", "action": kind, "status": status, "error": error});
         ws.send_with_str(frame.to_string())?;
     }
     if p.written().iter().any(|a| *a == actor) {

@@ -74,7 +74,12 @@ impl<'a> Reader<'a> {
 }
 
 pub fn encode_batch(batch: &WriteBatch) -> Vec<u8> {
-    let size = batch.puts.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>() + 64;
+    let size = batch
+        .puts
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 8)
+        .sum::<usize>()
+        + 64;
     let mut out = Vec::with_capacity(size);
     put_count(&mut out, batch.checks.len());
     for (key, expect) in &batch.checks {
@@ -156,7 +161,10 @@ mod tests {
                 ("b".into(), Expect::Equals(vec![0, 1, 255])),
                 ("empty".into(), Expect::Equals(Vec::new())),
             ],
-            puts: vec![("c".into(), b"{\"x\":1}".to_vec()), ("d".into(), vec![0; 70_000])],
+            puts: vec![
+                ("c".into(), b"{\"x\":1}".to_vec()),
+                ("d".into(), vec![0; 70_000]),
+            ],
             deletes: vec!["e".into()],
         };
         assert_eq!(decode_batch(&encode_batch(&batch)), Ok(batch));

@@ -5,6 +5,7 @@
 //! suites (`tests/`) run against it as well, through `EDGEDESK_BASE_URL`.
 
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,7 +28,10 @@ struct Dev {
 impl Dev {
     fn start() -> Dev {
         let built = root().join("edge/cloudflare/build/shim.mjs");
-        assert!(built.exists(), "the Worker is not built: run `cargo xtask build` first");
+        assert!(
+            built.exists(),
+            "the Worker is not built: run `cargo xtask build` first"
+        );
         let mut dev = Dev {
             child: None,
             state: tempfile::tempdir().expect("a state directory"),
@@ -47,19 +51,29 @@ impl Dev {
             .args(["dev", "--ip", "127.0.0.1", "--port", &self.port.to_string()])
             .arg("--persist-to")
             .arg(self.state.path())
-            .args(["--log-level", "error", "--show-interactive-dev-session=false"])
+            .args([
+                "--log-level",
+                "error",
+                "--show-interactive-dev-session=false",
+            ])
             .env("WRANGLER_SEND_METRICS", "false")
             // Offline: no fetch of the `request.cf` placeholder data from Cloudflare.
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .env("CI", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            // Its own process group: wrangler runs node, which runs workerd, and stopping must
+            // end all of them (a leftover workerd would keep the state directory).
+            .process_group(0)
             .spawn()
             .expect("wrangler is installed (npm ci in edge/cloudflare)");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(120);
         while get(&self.base(), "/health", None).0 != 200 {
-            assert!(Instant::now() < deadline, "wrangler dev did not serve within 120 s");
+            assert!(
+                Instant::now() < deadline,
+                "wrangler dev did not serve within 120 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -70,10 +84,17 @@ impl Dev {
 
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
+            kill_group(&c);
             let _ = c.wait();
         }
     }
+}
+
+/// Ends the process group led by `child` at once (SIGKILL: an abrupt stop, as a crash would).
+fn kill_group(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status();
 }
 
 impl Drop for Dev {
@@ -90,7 +111,13 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn call(base: &str, method: &str, path: &str, auth: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
     let mut req = ureq::http::Request::builder()
         .method(method)
         .uri(format!("{base}{path}"));
@@ -115,14 +142,29 @@ fn get(base: &str, path: &str, auth: Option<&str>) -> (u16, Value) {
 
 /// A tenant's admin `Authorization` value.
 fn tenant(base: &str) -> String {
-    let (s, t) = call(base, "POST", "/v1/tenants", None, Some(&json!({"name": "Acme"})));
+    let (s, t) = call(
+        base,
+        "POST",
+        "/v1/tenants",
+        None,
+        Some(&json!({"name": "Acme"})),
+    );
     assert_eq!(s, 201, "{t}");
-    format!("Bearer {}", t["api_key"]["key"].as_str().expect("an admin key"))
+    format!(
+        "Bearer {}",
+        t["api_key"]["key"].as_str().expect("an admin key")
+    )
 }
 
 /// A conversation opened by a new contact; its id.
 fn conversation(base: &str, auth: &str) -> String {
-    let (s, c) = call(base, "POST", "/v1/contacts", Some(auth), Some(&json!({"name": "Ann", "email": "ann@example.com"})));
+    let (s, c) = call(
+        base,
+        "POST",
+        "/v1/contacts",
+        Some(auth),
+        Some(&json!({"name": "Ann", "email": "ann@example.com"})),
+    );
     assert_eq!(s, 201, "{c}");
     let contact = c["id"].as_str().expect("a contact id");
     let body = json!({"contact_id": contact, "message": {"body": "hello", "sender": {"kind": "contact", "id": contact}}});
@@ -135,7 +177,13 @@ fn conversation(base: &str, auth: &str) -> String {
 fn records_written_before_a_wrangler_dev_restart_are_read_after_it() {
     let mut dev = Dev::start();
     let auth = tenant(&dev.base());
-    let (s, t) = call(&dev.base(), "POST", "/v1/tickets", Some(&auth), Some(&json!({"subject": "Printer on fire"})));
+    let (s, t) = call(
+        &dev.base(),
+        "POST",
+        "/v1/tickets",
+        Some(&auth),
+        Some(&json!({"subject": "Printer on fire"})),
+    );
     assert_eq!(s, 201, "{t}");
     let id = t["id"].as_str().expect("a ticket id").to_owned();
     let conv = conversation(&dev.base(), &auth);
@@ -144,12 +192,25 @@ fn records_written_before_a_wrangler_dev_restart_are_read_after_it() {
     dev.spawn();
 
     let (s, again) = get(&dev.base(), &format!("/v1/tickets/{id}"), Some(&auth));
-    assert_eq!((s, again["subject"].as_str()), (200, Some("Printer on fire")));
-    let (s, msgs) = get(&dev.base(), &format!("/v1/conversations/{conv}/messages"), Some(&auth));
+    assert_eq!(
+        (s, again["subject"].as_str()),
+        (200, Some("Printer on fire"))
+    );
+    let (s, msgs) = get(
+        &dev.base(),
+        &format!("/v1/conversations/{conv}/messages"),
+        Some(&auth),
+    );
     assert_eq!(s, 200, "{msgs}");
     assert_eq!(msgs["data"][0]["body"], "hello");
     // The sequence continues where it stopped: no message number is reused.
-    let (s, m) = call(&dev.base(), "POST", &format!("/v1/conversations/{conv}/messages"), Some(&auth), Some(&json!({"body": "after restart"})));
+    let (s, m) = call(
+        &dev.base(),
+        "POST",
+        &format!("/v1/conversations/{conv}/messages"),
+        Some(&auth),
+        Some(&json!({"body": "after restart"})),
+    );
     assert_eq!((s, m["seq"].as_u64()), (201, Some(2)), "{m}");
 }
 
@@ -159,16 +220,29 @@ fn a_snoozed_conversation_is_reopened_by_the_durable_object_alarm_without_any_sw
     let auth = tenant(&dev.base());
     let conv = conversation(&dev.base(), &auth);
     let until = chrono_like_in(Duration::from_secs(2));
-    let (s, c) = call(&dev.base(), "PATCH", &format!("/v1/conversations/{conv}"), Some(&auth), Some(&json!({"status": "snoozed", "snoozed_until": until})));
+    let (s, c) = call(
+        &dev.base(),
+        "PATCH",
+        &format!("/v1/conversations/{conv}"),
+        Some(&auth),
+        Some(&json!({"status": "snoozed", "snoozed_until": until})),
+    );
     assert_eq!((s, c["status"].as_str()), (200, Some("snoozed")), "{c}");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (_, c) = get(&dev.base(), &format!("/v1/conversations/{conv}"), Some(&auth));
+        let (_, c) = get(
+            &dev.base(),
+            &format!("/v1/conversations/{conv}"),
+            Some(&auth),
+        );
         if c["status"] == "open" {
             assert!(c["snoozed_until"].is_null(), "{c}");
             break;
         }
-        assert!(Instant::now() < deadline, "still {c} 30 s after the snooze ended");
+        assert!(
+            Instant::now() < deadline,
+            "still {c} 30 s after the snooze ended"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 }
@@ -205,11 +279,17 @@ struct Socket(tungstenite::WebSocket<TcpStream>);
 impl Socket {
     fn open(base: &str, path: &str, auth: Option<&str>) -> Socket {
         let authority = base.trim_start_matches("http://");
-        let mut req = format!("ws://{authority}{path}").into_client_request().expect("a URL");
+        let mut req = format!("ws://{authority}{path}")
+            .into_client_request()
+            .expect("a URL");
         if let Some(a) = auth {
-            req.headers_mut().insert("authorization", a.parse().expect("a header"));
+            req.headers_mut()
+                .insert("authorization", a.parse().expect("a header"));
         }
         let stream = TcpStream::connect(authority).expect("wrangler accepts connections");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("a timeout");
         let (ws, resp) = tungstenite::client(req, stream).expect("the handshake succeeds");
         assert_eq!(resp.status(), 101);
         Socket(ws)
@@ -221,11 +301,19 @@ impl Socket {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(!left.is_zero(), "no {what} within 10 s");
-            self.0.get_ref().set_read_timeout(Some(left)).expect("a timeout");
+            self.0
+                .get_ref()
+                .set_read_timeout(Some(left))
+                .expect("a timeout");
             match self.0.read() {
                 Ok(Message::Text(t)) => {
                     let frame: Value = serde_json::from_str(t.as_str()).expect("JSON frames");
-                    if let Some(e) = frame["events"].as_array().into_iter().flatten().find(|e| until(e)) {
+                    if let Some(e) = frame["events"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|e| until(e))
+                    {
                         return e.clone();
                     }
                 }
@@ -244,23 +332,61 @@ fn sockets_in_a_hibernatable_room_get_stored_messages_and_carry_typing_between_v
     let auth = tenant(&base);
     let (_, t) = get(&base, "/v1/tenant", Some(&auth));
     let tid = t["id"].as_str().expect("a tenant id").to_owned();
-    let (s, sess) = call(&base, "POST", &format!("/v1/widget/{tid}/session"), None, Some(&json!({})));
+    let (s, sess) = call(
+        &base,
+        "POST",
+        &format!("/v1/widget/{tid}/session"),
+        None,
+        Some(&json!({})),
+    );
     assert_eq!(s, 200, "{sess}");
     let token = sess["token"].as_str().expect("a visitor token").to_owned();
     let visitor_auth = format!("Visitor {token}");
-    let (s, m) = call(&base, "POST", &format!("/v1/widget/{tid}/messages"), Some(&visitor_auth), Some(&json!({"body": "hi"})));
+    let (s, m) = call(
+        &base,
+        "POST",
+        &format!("/v1/widget/{tid}/messages"),
+        Some(&visitor_auth),
+        Some(&json!({"body": "hi"})),
+    );
     assert_eq!(s, 201, "{m}");
     let (_, list) = get(&base, "/v1/conversations", Some(&auth));
-    let conv = list["data"][0]["id"].as_str().expect("the visitor's conversation").to_owned();
+    let conv = list["data"][0]["id"]
+        .as_str()
+        .expect("the visitor's conversation")
+        .to_owned();
 
-    let mut visitor = Socket::open(&base, &format!("/v1/widget/{tid}/realtime?token={token}&after=1"), None);
-    let mut agent = Socket::open(&base, &format!("/v1/conversations/{conv}/realtime?after=1"), Some(&auth));
+    let mut visitor = Socket::open(
+        &base,
+        &format!("/v1/widget/{tid}/realtime?token={token}&after=1"),
+        None,
+    );
+    let mut agent = Socket::open(
+        &base,
+        &format!("/v1/conversations/{conv}/realtime?after=1"),
+        Some(&auth),
+    );
 
-    let (s, _) = call(&base, "POST", &format!("/v1/conversations/{conv}/messages"), Some(&auth), Some(&json!({"body": "how can I help?"})));
+    let (s, _) = call(
+        &base,
+        "POST",
+        &format!("/v1/conversations/{conv}/messages"),
+        Some(&auth),
+        Some(&json!({"body": "how can I help?"})),
+    );
     assert_eq!(s, 201);
-    let e = visitor.wait_for("the agent's message", |e| e["type"] == "message" && e["message"]["body"] == "how can I help?");
+    let e = visitor.wait_for("the agent's message", |e| {
+        e["type"] == "message" && e["message"]["body"] == "how can I help?"
+    });
     assert_eq!(e["message"]["seq"], 2);
 
-    visitor.0.send(Message::text(json!({"type": "typing", "typing": true}).to_string())).expect("sent");
-    agent.wait_for("the visitor's typing", |e| e["type"] == "typing" && e["from"] == "contact" && e["typing"] == true);
+    visitor
+        .0
+        .send(Message::text(
+            json!({"type": "typing", "typing": true}).to_string(),
+        ))
+        .expect("sent");
+    agent.wait_for("the visitor's typing", |e| {
+        e["type"] == "typing" && e["from"] == "contact" && e["typing"] == true
+    });
 }
