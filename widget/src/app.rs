@@ -526,6 +526,9 @@ impl App {
         match event {
             Event::Message(m) => {
                 let seq = m.seq;
+                if live && m.from_visitor && !self.timeline.borrow().contains(seq) {
+                    self.drop_pending();
+                }
                 self.show(m, live);
                 self.timeline.borrow_mut().advance(seq);
             }
@@ -610,6 +613,16 @@ impl App {
         self.ui.scroll_to_end();
         if live {
             self.emit("message", &m.raw);
+        }
+    }
+
+    /// Removes the oldest "Sending…" row when the stream delivers one of the visitor's own
+    /// messages before its POST answered (over a WebSocket that is the usual order), so it
+    /// never shows twice. Sends go out in order, so the oldest row is that message's; its POST
+    /// answer then finds the message shown already.
+    fn drop_pending(&self) {
+        if let Ok(Some(row)) = self.ui.list.query_selector(".pe") {
+            row.remove();
         }
     }
 

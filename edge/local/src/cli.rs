@@ -72,6 +72,11 @@ pub struct Options {
     #[arg(long, default_value_t = 4096)]
     pub keep_resident_kib: usize,
 
+    /// WebSockets open at once on the realtime routes; further handshakes get 503.
+    #[arg(long, default_value_t = crate::realtime::DEFAULT_MAX_SOCKETS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_sockets: usize,
+
     /// Longest a request may run in the component, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub timeout_ms: u64,

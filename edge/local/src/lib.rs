@@ -18,6 +18,7 @@
 //! - [`spin`]: `fermyon:spin/sqlite` and `fermyon:spin/variables` for the component.
 //! - [`sqlite`]: readers, the writer lease, group commit.
 //! - [`changes`]: durable per-partition change notifications for a realtime layer.
+//! - [`realtime`]: WebSockets on the realtime routes, bridged to the component's feeds.
 //! - [`system`]: the timer sweep every second and the first-run setup link.
 //! - [`static_files`], [`variables`], [`log`], [`guest_stderr`], [`cli`].
 //!
@@ -47,6 +48,7 @@ pub mod cli;
 pub mod guest;
 pub mod guest_stderr;
 pub mod log;
+pub mod realtime;
 pub mod server;
 pub mod spin;
 pub mod sqlite;
@@ -62,6 +64,7 @@ use tokio::net::TcpListener;
 
 use cli::{Options, Switch};
 use guest::{Guest, GuestConfig, LoadError};
+use realtime::Realtime;
 use server::App;
 use spin::SpinCtx;
 use sqlite::{Database, DbConfig, GroupCommit, OpenError, SqlError};
@@ -165,6 +168,7 @@ pub async fn run(options: Options) -> Result<(), HostError> {
         }),
         body_limit: options.body_limit,
         authority: addr.to_string(),
+        realtime: Realtime::new(guest.clone(), db.changes().clone(), options.max_sockets),
     });
     // Before serving, so whoever waits for `/health` finds the link already written.
     let setup_link =

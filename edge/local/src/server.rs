@@ -7,6 +7,9 @@
 //! component traps or sends no response, 503 when it cannot be instantiated, 504 on timeout.
 //! The component's `x-edgedesk-tenant` and `x-edgedesk-route` response headers feed the log line
 //! and are removed from the response.
+//!
+//! A WebSocket handshake on a realtime route goes to [`crate::realtime`] instead; the connection
+//! then leaves hyper and belongs to that socket.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -21,11 +24,12 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::guest::{Guest, GuestError};
 use crate::log::{self, RequestLine};
+use crate::realtime::{self, Realtime};
 use crate::static_files::StaticFiles;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -74,6 +78,8 @@ pub struct App {
     pub body_limit: usize,
     /// Used as the request authority when a client sends no `Host`.
     pub authority: String,
+    /// WebSockets on the realtime routes.
+    pub realtime: Realtime,
 }
 
 struct Outcome {
@@ -114,6 +120,16 @@ impl App {
                 route: target.route.to_owned(),
                 tenant: None,
             };
+        }
+        if let Some(stream) = realtime::realtime_route(&path) {
+            if realtime::is_handshake(req.method(), req.headers()) {
+                let shake = self.realtime.accept(req, stream, &self.authority).await;
+                return Outcome {
+                    response: shake.response,
+                    route: shake.route.unwrap_or(path),
+                    tenant: shake.tenant,
+                };
+            }
         }
         let plain = |response| Outcome {
             response,
@@ -242,7 +258,7 @@ fn too_large(limit: usize) -> Response<Body> {
     )
 }
 
-fn guest_failure(e: &GuestError) -> Response<Body> {
+pub(crate) fn guest_failure(e: &GuestError) -> Response<Body> {
     match e {
         GuestError::Timeout(_) => error_response(
             StatusCode::GATEWAY_TIMEOUT,
@@ -265,14 +281,16 @@ fn guest_failure(e: &GuestError) -> Response<Body> {
     }
 }
 
-/// Serves `listener` until `shutdown` resolves, then stops accepting, lets in-flight requests
-/// finish (closing idle keep-alive connections at once) and returns.
+/// Serves `listener` until `shutdown` resolves, then stops accepting, closes the WebSockets,
+/// lets in-flight requests finish (closing idle keep-alive connections at once) and returns.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
+    // Each connection holds a receiver; shutdown sends, then waits for all of them to be dropped.
+    // (hyper-util's `GracefulShutdown` does not take connections with upgrades.)
+    let (stop_tx, stop_rx) = watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -298,17 +316,30 @@ pub async fn serve(
             .timer(TokioTimer::new())
             .header_read_timeout(Duration::from_secs(30))
             .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                result = conn.as_mut() => result,
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            drop(stop);
+            if let Err(e) = result {
                 connection_error(peer, &e);
             }
         });
     }
     drop(listener);
+    drop(stop_rx);
+    app.realtime.close_all().await;
+    let _ = stop_tx.send(());
     tokio::select! {
-        () = graceful.shutdown() => {}
+        () = stop_tx.closed() => {}
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {
             log::event("drain_timeout", &[("seconds", DRAIN_TIMEOUT.as_secs().into())]);
         }

@@ -661,7 +661,8 @@ pub struct Feed {
     pub watch: Vec<String>,
     /// Path and query to read the continuation from.
     pub next: String,
-    /// Where client frames go: `{"type":"typing",…}` is `POST <actions>/typing`.
+    /// Where client frames go: `{"type":"typing",…}` is `POST <actions>/typing`; a query in
+    /// `actions` (the visitor token) goes after the action's name.
     pub actions: String,
 }
 
@@ -702,9 +703,11 @@ pub async fn conversation_feed<P: Platform>(
                 live.contact_seen_seq,
             ),
         };
+        // A message from the typist ends their typing, even if the signal is still fresh.
+        let typing = fresh(typing_at) && !spoke_since(p, conversation, other, typing_at).await?;
         events.push(LiveEvent::Typing {
             from: other,
-            typing: fresh(typing_at),
+            typing,
         });
         events.push(LiveEvent::Seen {
             by: other,
@@ -712,6 +715,32 @@ pub async fn conversation_feed<P: Platform>(
         });
     }
     Ok((events, last_seq, live.rev.max(rev)))
+}
+
+/// Messages looked at to tell whether a typist has spoken since they started typing.
+const RECENT_MESSAGES: usize = 20;
+
+/// Whether `party` posted one of the conversation's latest messages at or after `since`.
+async fn spoke_since<P: Platform>(
+    p: &P,
+    conversation: &ConversationId,
+    party: SenderKind,
+    since: Option<DateTime<Utc>>,
+) -> Result<bool, ApiError> {
+    let Some(since) = since else {
+        return Ok(false);
+    };
+    let scan = Scan {
+        prefix: "msg:".into(),
+        after: None,
+        limit: RECENT_MESSAGES,
+        reverse: true,
+    };
+    let recent: Vec<(String, Message)> =
+        scan_json(p, &conversation_actor(conversation), &scan).await?;
+    Ok(recent
+        .iter()
+        .any(|(_, m)| m.sender.kind == party && m.created_at >= since))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -765,7 +794,12 @@ pub async fn poll<P: Platform>(
                 rev: new_rev,
                 watch,
                 next,
-                actions: format!("/v1/widget/{}", v.w.tenant_id),
+                // A socket's client frames carry no headers: the token rides along as in `next`.
+                actions: format!(
+                    "/v1/widget/{}{}",
+                    v.w.tenant_id,
+                    token_q.replacen('&', "?", 1)
+                ),
             };
             return Ok(cors(json(StatusCode::OK, &feed)?, v.w.origin.as_deref()));
         }

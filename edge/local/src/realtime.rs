@@ -1,0 +1,897 @@
+//! WebSockets on the realtime routes: a thin bridge between a socket and the component's feeds.
+//!
+//! The realtime logic lives in the component. Its feed routes (`/v1/widget/{tenant}/realtime`,
+//! `/v1/conversations/{id}/realtime`, `/v1/realtime`) answer a plain `GET` with the events
+//! after the client's cursor and:
+//! - `next`: the path and query that continue from there;
+//! - `watch`: the storage actors whose changes may produce new events;
+//! - `actions` (optional): where client frames go.
+//!
+//! This module only moves bytes between the two. For a WebSocket handshake on one of those
+//! routes it:
+//! 1. reads the feed once with the client's own credentials (query token, `Authorization`,
+//!    cookie, `Origin`). Any answer but `200` is returned as is, so authentication, tenant
+//!    isolation and CORS stay the component's decisions; a `200` turns into `101`;
+//! 2. sends that first answer as the first frame (without `next`, `watch` and `actions`), so a
+//!    client learns its cursor even when nothing is new;
+//! 3. watches the `watch` actors on the database's change feed ([`ChangeFeed::watch`]), and
+//!    whenever one of them has a durable change, reads `next` again and sends the events, if
+//!    any. The watches are taken before each re-read, so no change can fall in between;
+//! 4. turns each client text frame `{"type":"typing", …}` into `POST <actions>/typing` with the
+//!    rest of the object as the body, and the client's credentials. A refused action comes back
+//!    as `{"type":"error","status":…,"error":{…}}`.
+//!
+//! Every event comes from storage, so a message is durable before any socket hears of it, and a
+//! client that reconnects with its cursor gets exactly what it missed.
+//!
+//! Limits: at most `max_sockets` sockets at once (a handshake beyond that gets `503` before the
+//! component is asked); client messages up to 64 KiB; a frame the client does not take within
+//! [`SEND_TIMEOUT`] (a client that stopped reading) ends the socket, so nothing queues up on the
+//! host: a session holds at most one frame in flight and the change feed coalesces wake-ups.
+//! A ping goes out every [`PING_EVERY`]; a client silent for [`IDLE_LIMIT`] (no frame, no pong)
+//! is dropped. Host shutdown closes every socket with `1001 going away`; a feed that can no
+//! longer be read closes it with `1008` (credentials or the conversation gone) or `1013` (try
+//! again), and the client reconnects from its cursor.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::future::{select_all, BoxFuture};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use serde_json::{Map, Value};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::changes::ChangeFeed;
+use crate::guest::{Guest, GuestError};
+use crate::log;
+use crate::server::{error_response, full, guest_failure, Body, ROUTE_HEADER, TENANT_HEADER};
+
+/// Open sockets allowed by default (`--max-sockets`).
+pub const DEFAULT_MAX_SOCKETS: usize = 10_000;
+/// The storage table whose first column names the actor.
+const TABLE: &str = "kv";
+/// Interval between pings to the client.
+pub const PING_EVERY: Duration = Duration::from_secs(25);
+/// A client that sends nothing (not even a pong) for this long is gone.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(70);
+/// Longest a frame may wait for the client to take it.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest message a client may send (frames are small JSON actions).
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Most actors one socket watches (the feeds name one or two).
+const MAX_WATCHES: usize = 16;
+/// How long shutdown waits for sockets to say goodbye.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// Request headers that belong to the handshake, not to the feed read.
+const HANDSHAKE_HEADERS: &[&str] = &[
+    "connection",
+    "upgrade",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+    "content-length",
+    "transfer-encoding",
+    "keep-alive",
+    "te",
+];
+
+/// Whether `path` is one of the realtime routes, and whether it is an agent stream (as opposed
+/// to a visitor's, which the component guards with the tenant's allowed origins).
+pub fn realtime_route(path: &str) -> Option<Stream> {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["", "v1", "realtime"] => Some(Stream::Agent),
+        ["", "v1", "conversations", id, "realtime"] if !id.is_empty() => Some(Stream::Agent),
+        ["", "v1", "widget", tenant, "realtime"] if !tenant.is_empty() => Some(Stream::Visitor),
+        _ => None,
+    }
+}
+
+/// Who a realtime route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// The chat widget: a visitor token, any allowed embedding origin.
+    Visitor,
+    /// The console or an API client: an API key or a session cookie.
+    Agent,
+}
+
+/// Whether the request asks to become a WebSocket (RFC 6455 §4.2.1; the version is checked
+/// when answering, so an old client gets `426` rather than a plain feed read).
+pub fn is_handshake(method: &Method, headers: &HeaderMap) -> bool {
+    let has_token = |name: HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    method == Method::GET
+        && has_token(header::CONNECTION, "upgrade")
+        && has_token(header::UPGRADE, "websocket")
+}
+
+/// What the server logs for a handshake.
+pub struct Handshake {
+    pub response: Response<Body>,
+    pub route: Option<String>,
+    pub tenant: Option<String>,
+}
+
+/// The sockets of one host.
+#[derive(Clone)]
+pub struct Realtime {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    guest: Arc<Guest>,
+    changes: ChangeFeed,
+    slots: Arc<Semaphore>,
+    max_sockets: usize,
+    closing: watch::Sender<bool>,
+}
+
+impl Realtime {
+    pub fn new(guest: Arc<Guest>, changes: ChangeFeed, max_sockets: usize) -> Realtime {
+        Realtime {
+            shared: Arc::new(Shared {
+                guest,
+                changes,
+                slots: Arc::new(Semaphore::new(max_sockets)),
+                max_sockets,
+                closing: watch::channel(false).0,
+            }),
+        }
+    }
+
+    /// Sockets open now.
+    pub fn open_sockets(&self) -> usize {
+        self.shared.max_sockets - self.shared.slots.available_permits()
+    }
+
+    /// Closes every socket (`1001 going away`) and waits a moment for them to finish.
+    pub async fn close_all(&self) {
+        let _ = self.shared.closing.send(true);
+        let deadline = Instant::now() + CLOSE_WAIT;
+        while self.open_sockets() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Answers a WebSocket handshake on a realtime route: `101` and a session, or the
+    /// component's refusal.
+    pub async fn accept(
+        &self,
+        mut req: Request<Incoming>,
+        stream: Stream,
+        authority: &str,
+    ) -> Handshake {
+        let plain = |response| Handshake {
+            response,
+            route: None,
+            tenant: None,
+        };
+        if *self.shared.closing.borrow() {
+            return plain(error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the host is shutting down",
+            ));
+        }
+        let version_ok = req
+            .headers()
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v.as_bytes() == b"13");
+        let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned() else {
+            return plain(error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "a WebSocket handshake needs Sec-WebSocket-Key",
+            ));
+        };
+        if !version_ok {
+            let mut r = error_response(
+                StatusCode::UPGRADE_REQUIRED,
+                "upgrade_required",
+                "only WebSocket version 13 is supported",
+            );
+            r.headers_mut().insert(
+                header::SEC_WEBSOCKET_VERSION,
+                HeaderValue::from_static("13"),
+            );
+            return plain(r);
+        }
+        let same_origin = same_origin(req.headers(), authority);
+        if stream == Stream::Agent && same_origin == Some(false) {
+            // Agent streams authenticate with an API key or the console's session cookie; a
+            // page of another origin must not ride on that cookie.
+            return plain(error_response(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "agent streams accept sockets from the console's own origin only",
+            ));
+        }
+        let Ok(permit) = self.shared.slots.clone().try_acquire_owned() else {
+            let mut r = error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "too many realtime connections; retry later",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return plain(r);
+        };
+
+        let mut forward = forwarded_headers(req.headers(), authority);
+        let first_path = without_wait(req.uri());
+        let feed = match read_feed(&self.shared.guest, &first_path, &forward).await {
+            Ok(feed) => feed,
+            Err(refusal) => {
+                return match refusal {
+                    FeedError::Refused {
+                        status,
+                        headers,
+                        body,
+                    } => {
+                        let mut r = Response::new(full(body));
+                        *r.status_mut() = status;
+                        *r.headers_mut() = headers;
+                        let route = label(r.headers_mut(), ROUTE_HEADER);
+                        let tenant = label(r.headers_mut(), TENANT_HEADER);
+                        Handshake {
+                            response: r,
+                            route,
+                            tenant,
+                        }
+                    }
+                    FeedError::Guest(e) => {
+                        log::event(
+                            "guest_error",
+                            &[
+                                ("route", first_path.as_str().into()),
+                                ("error", e.to_string().into()),
+                            ],
+                        );
+                        plain(guest_failure(&e))
+                    }
+                    FeedError::Malformed => plain(error_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "the realtime feed answer is malformed",
+                    )),
+                };
+            }
+        };
+        if same_origin == Some(true) {
+            // The origin is the console's own, which is what the session cookie's CSRF header
+            // proves for fetch requests; a WebSocket cannot send that header itself.
+            forward.insert("x-edgedesk-csrf", HeaderValue::from_static("1"));
+        }
+
+        let mut response = Response::new(full(Bytes::new()));
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let h = response.headers_mut();
+        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+            h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
+        let route = feed.route.clone();
+        let tenant = feed.tenant.clone();
+        let on_upgrade = hyper::upgrade::on(&mut req);
+        let session = Session {
+            shared: self.shared.clone(),
+            headers: forward,
+            route: route.clone().unwrap_or(first_path),
+            next: feed.next.clone(),
+            actions: feed.actions.clone(),
+            watches: Vec::new(),
+            watched: BTreeSet::new(),
+            frames_out: 0,
+            frames_in: 0,
+        };
+        tokio::spawn(session.run(on_upgrade, feed, permit));
+        Handshake {
+            response,
+            route,
+            tenant,
+        }
+    }
+}
+
+/// Whether the handshake's `Origin` is the host itself (`None` without an `Origin`).
+fn same_origin(headers: &HeaderMap, authority: &str) -> Option<bool> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or(authority);
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    Some(origin_host.is_some_and(|o| o.eq_ignore_ascii_case(host)))
+}
+
+/// The client's headers minus the handshake's, with a `Host`.
+fn forwarded_headers(headers: &HeaderMap, authority: &str) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in headers {
+        if !HANDSHAKE_HEADERS.contains(&name.as_str()) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    if !out.contains_key(header::HOST) {
+        if let Ok(v) = HeaderValue::from_str(authority) {
+            out.insert(header::HOST, v);
+        }
+    }
+    out
+}
+
+/// The handshake's path and query without `wait`: the bridge waits on the change feed, never in
+/// the component.
+fn without_wait(uri: &http::Uri) -> String {
+    let path = uri.path();
+    let kept: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && *p != "wait" && !p.starts_with("wait="))
+        .collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
+}
+
+fn label(headers: &mut HeaderMap, name: &str) -> Option<String> {
+    headers
+        .remove(name)
+        .and_then(|v| v.to_str().ok().map(str::to_owned))
+        .filter(|s| !s.is_empty())
+}
+
+/// One feed read: the frame for the client and where to go on.
+struct Feed {
+    /// The answer without `next`, `watch` and `actions`.
+    frame: Map<String, Value>,
+    has_events: bool,
+    next: String,
+    watch: BTreeSet<String>,
+    actions: Option<String>,
+    route: Option<String>,
+    tenant: Option<String>,
+}
+
+enum FeedError {
+    /// The component answered, but not `200`.
+    Refused {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    Guest(GuestError),
+    /// A `200` without the fields a feed has.
+    Malformed,
+}
+
+/// Calls the component; returns status, headers and the whole body.
+async fn call(
+    guest: &Arc<Guest>,
+    method: Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, HeaderMap, Bytes), GuestError> {
+    let mut request = Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = path
+        .parse()
+        .map_err(|e| GuestError::Host(wasmtime::format_err!("bad path {path:?}: {e}")))?;
+    *request.headers_mut() = headers.clone();
+    let response = guest.handle(request).await?;
+    let (parts, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| GuestError::Host(wasmtime::format_err!("reading the answer: {e}")))?
+        .to_bytes();
+    Ok((parts.status, parts.headers, body))
+}
+
+async fn read_feed(guest: &Arc<Guest>, path: &str, headers: &HeaderMap) -> Result<Feed, FeedError> {
+    let (status, mut answer_headers, body) = call(guest, Method::GET, path, headers, Bytes::new())
+        .await
+        .map_err(FeedError::Guest)?;
+    if status != StatusCode::OK {
+        return Err(FeedError::Refused {
+            status,
+            headers: answer_headers,
+            body,
+        });
+    }
+    let Ok(Value::Object(mut frame)) = serde_json::from_slice::<Value>(&body) else {
+        return Err(FeedError::Malformed);
+    };
+    let next = match frame.remove("next") {
+        Some(Value::String(n)) if n.starts_with('/') => n,
+        _ => return Err(FeedError::Malformed),
+    };
+    let watch: BTreeSet<String> = match frame.remove("watch") {
+        Some(Value::Array(list)) => list
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .take(MAX_WATCHES)
+            .collect(),
+        _ => return Err(FeedError::Malformed),
+    };
+    let actions = match frame.remove("actions") {
+        Some(Value::String(a)) if a.starts_with('/') => Some(a),
+        _ => None,
+    };
+    let has_events = frame
+        .get("events")
+        .and_then(Value::as_array)
+        .is_some_and(|e| !e.is_empty());
+    Ok(Feed {
+        frame,
+        has_events,
+        next,
+        watch,
+        actions,
+        route: label(&mut answer_headers, ROUTE_HEADER),
+        tenant: label(&mut answer_headers, TENANT_HEADER),
+    })
+}
+
+type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Why a session ended (for the log line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    ClientClosed,
+    ClientGone,
+    SlowClient,
+    Idle,
+    ShuttingDown,
+    FeedRefused,
+    FeedFailed,
+    Unsupported,
+}
+
+impl End {
+    fn as_str(self) -> &'static str {
+        match self {
+            End::ClientClosed => "client_closed",
+            End::ClientGone => "client_gone",
+            End::SlowClient => "slow_client",
+            End::Idle => "idle",
+            End::ShuttingDown => "shutting_down",
+            End::FeedRefused => "feed_refused",
+            End::FeedFailed => "feed_failed",
+            End::Unsupported => "unsupported_frame",
+        }
+    }
+
+    /// The close frame the client gets, if it is still there to get one.
+    fn close_frame(self) -> Option<CloseFrame> {
+        let (code, reason) = match self {
+            End::ClientClosed | End::ClientGone | End::SlowClient | End::Idle => return None,
+            End::ShuttingDown => (CloseCode::Away, "the host is shutting down"),
+            End::FeedRefused => (CloseCode::Policy, "the stream is no longer authorized"),
+            End::FeedFailed => (CloseCode::Again, "the stream failed; reconnect"),
+            End::Unsupported => (CloseCode::Unsupported, "send JSON text frames"),
+        };
+        Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })
+    }
+}
+
+struct Session {
+    shared: Arc<Shared>,
+    /// The client's credentials, sent with every read and action.
+    headers: HeaderMap,
+    route: String,
+    next: String,
+    actions: Option<String>,
+    watches: Vec<watch::Receiver<u64>>,
+    watched: BTreeSet<String>,
+    frames_out: u64,
+    frames_in: u64,
+}
+
+impl Session {
+    async fn run(mut self, on_upgrade: OnUpgrade, first: Feed, permit: OwnedSemaphorePermit) {
+        let started = Instant::now();
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                log::event(
+                    "socket_upgrade_failed",
+                    &[
+                        ("route", self.route.clone().into()),
+                        ("error", e.to_string().into()),
+                    ],
+                );
+                return;
+            }
+        };
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_CLIENT_MESSAGE))
+            .max_frame_size(Some(MAX_CLIENT_MESSAGE));
+        let mut ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        let end = self.serve(&mut ws, first).await;
+        if let Some(frame) = end.close_frame() {
+            let _ = tokio::time::timeout(SEND_TIMEOUT, ws.close(Some(frame))).await;
+            // Let the client's close reply arrive, so the TCP connection ends cleanly.
+            let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                while let Some(Ok(_)) = ws.next().await {}
+            })
+            .await;
+        }
+        drop(ws);
+        drop(permit);
+        log::event(
+            "socket_closed",
+            &[
+                ("route", self.route.clone().into()),
+                ("reason", end.as_str().into()),
+                ("seconds", started.elapsed().as_secs().into()),
+                ("frames_out", self.frames_out.into()),
+                ("frames_in", self.frames_in.into()),
+            ],
+        );
+    }
+
+    async fn serve(&mut self, ws: &mut Socket, first: Feed) -> End {
+        let mut closing = self.shared.closing.subscribe();
+        if *closing.borrow_and_update() {
+            return End::ShuttingDown;
+        }
+        // The first answer always goes out: it tells the client its cursor.
+        if let Err(end) = self.send(ws, first.frame).await {
+            return end;
+        }
+        // Changes between the first read and these watches are caught by the re-read below.
+        self.rewatch(first.watch);
+        let mut stale = true;
+        let mut last_heard = Instant::now();
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if stale {
+                stale = false;
+                // Everything seen so far is covered by the read that follows.
+                for w in &mut self.watches {
+                    w.borrow_and_update();
+                }
+                let feed = match read_feed(&self.shared.guest, &self.next, &self.headers).await {
+                    Ok(feed) => feed,
+                    Err(FeedError::Refused { status, .. })
+                        if matches!(
+                            status,
+                            StatusCode::UNAUTHORIZED
+                                | StatusCode::FORBIDDEN
+                                | StatusCode::NOT_FOUND
+                        ) =>
+                    {
+                        return End::FeedRefused
+                    }
+                    Err(_) => return End::FeedFailed,
+                };
+                self.next = feed.next;
+                if feed.actions.is_some() {
+                    self.actions = feed.actions;
+                }
+                if feed.has_events {
+                    if let Err(end) = self.send(ws, feed.frame).await {
+                        return end;
+                    }
+                }
+                if feed.watch != self.watched {
+                    self.rewatch(feed.watch);
+                    stale = true;
+                }
+                continue;
+            }
+            tokio::select! {
+                () = changed_any(&mut self.watches) => stale = true,
+                incoming = ws.next() => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        None | Some(Err(_)) => return End::ClientGone,
+                        Some(Ok(Message::Close(_))) => {
+                            // tungstenite answers the close; reading on sends that answer.
+                            let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                                while let Some(Ok(_)) = ws.next().await {}
+                            })
+                            .await;
+                            return End::ClientClosed;
+                        }
+                        Some(Ok(Message::Text(text))) => {
+                            self.frames_in += 1;
+                            if let Some(reply) = self.action(text.as_str()).await {
+                                if let Err(end) = self.send(ws, reply).await {
+                                    return end;
+                                }
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => return End::Unsupported,
+                        // Pings are answered by tungstenite; pongs only prove the client lives.
+                        Some(Ok(_)) => {}
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= IDLE_LIMIT {
+                        return End::Idle;
+                    }
+                    match tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::Ping(Bytes::new()))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => return End::ClientGone,
+                        Err(_) => return End::SlowClient,
+                    }
+                }
+                _ = closing.changed() => return End::ShuttingDown,
+            }
+        }
+    }
+
+    /// Watches exactly `actors` from now on.
+    fn rewatch(&mut self, actors: BTreeSet<String>) {
+        self.watches = actors
+            .iter()
+            .map(|a| self.shared.changes.watch(TABLE, a))
+            .collect();
+        self.watched = actors;
+    }
+
+    /// Sends one JSON frame, waiting at most [`SEND_TIMEOUT`] for the client to take it.
+    async fn send(&mut self, ws: &mut Socket, frame: Map<String, Value>) -> Result<(), End> {
+        let text = Value::Object(frame).to_string();
+        match tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::text(text))).await {
+            Ok(Ok(())) => {
+                self.frames_out += 1;
+                Ok(())
+            }
+            Ok(Err(_)) => Err(End::ClientGone),
+            Err(_) => Err(End::SlowClient),
+        }
+    }
+
+    /// Runs one client frame as `POST <actions>/<type>`; returns an error frame to send back
+    /// when it was refused.
+    async fn action(&self, text: &str) -> Option<Map<String, Value>> {
+        let mut object = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(o)) => o,
+            _ => return Some(error_frame(400, "bad_frame", "a frame is a JSON object")),
+        };
+        let kind = match object.remove("type") {
+            Some(Value::String(k)) if is_action_name(&k) => k,
+            _ => {
+                return Some(error_frame(
+                    400,
+                    "bad_frame",
+                    "a frame needs a \"type\" of lowercase letters and underscores",
+                ))
+            }
+        };
+        let Some(actions) = &self.actions else {
+            return Some(error_frame(
+                400,
+                "no_actions",
+                "this stream takes no client frames",
+            ));
+        };
+        let mut headers = self.headers.clone();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let (path, query) = match actions.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (actions.as_str(), None),
+        };
+        let path = match query {
+            Some(q) => format!("{path}/{kind}?{q}"),
+            None => format!("{path}/{kind}"),
+        };
+        let body = Bytes::from(Value::Object(object).to_string());
+        match call(&self.shared.guest, Method::POST, &path, &headers, body).await {
+            Ok((status, _, _)) if status.is_success() => None,
+            Ok((status, _, body)) => {
+                let error = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("error").cloned())
+                    .unwrap_or_else(|| {
+                        serde_json::json!({"code": "refused", "message": "the action was refused"})
+                    });
+                let mut frame = Map::new();
+                frame.insert("type".into(), "error".into());
+                frame.insert("action".into(), kind.into());
+                frame.insert("status".into(), status.as_u16().into());
+                frame.insert("error".into(), error);
+                Some(frame)
+            }
+            Err(e) => {
+                log::event(
+                    "guest_error",
+                    &[("route", path.into()), ("error", e.to_string().into())],
+                );
+                Some(error_frame(
+                    500,
+                    "internal",
+                    "the action failed inside the service",
+                ))
+            }
+        }
+    }
+}
+
+/// Action names become a path segment: keep them to `[a-z_]{1,32}`.
+fn is_action_name(k: &str) -> bool {
+    (1..=32).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+fn error_frame(status: u16, code: &str, message: &str) -> Map<String, Value> {
+    let mut frame = Map::new();
+    frame.insert("type".into(), "error".into());
+    frame.insert("status".into(), status.into());
+    frame.insert(
+        "error".into(),
+        serde_json::json!({ "code": code, "message": message }),
+    );
+    frame
+}
+
+/// Resolves when any watched actor has a change not yet seen; never when nothing is watched.
+fn changed_any(watches: &mut [watch::Receiver<u64>]) -> BoxFuture<'_, ()> {
+    if watches.is_empty() {
+        return futures_util::future::pending().boxed();
+    }
+    let waits = watches.iter_mut().map(|w| {
+        async move {
+            if w.changed().await.is_err() {
+                // The feed is gone (the host is stopping): never wake for it.
+                futures_util::future::pending::<()>().await;
+            }
+        }
+        .boxed()
+    });
+    select_all(waits).map(|_| ()).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_three_feed_routes_are_realtime() {
+        assert_eq!(realtime_route("/v1/realtime"), Some(Stream::Agent));
+        assert_eq!(
+            realtime_route("/v1/conversations/cnv_1/realtime"),
+            Some(Stream::Agent)
+        );
+        assert_eq!(
+            realtime_route("/v1/widget/ten_1/realtime"),
+            Some(Stream::Visitor)
+        );
+        assert_eq!(realtime_route("/v1/widget/ten_1/poll"), None);
+        assert_eq!(realtime_route("/v1/widget//realtime"), None);
+        assert_eq!(realtime_route("/v1/conversations/realtime"), None);
+        assert_eq!(realtime_route("/v2/realtime"), None);
+    }
+
+    #[test]
+    fn a_handshake_needs_get_with_connection_upgrade_and_upgrade_websocket() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        h.insert(header::UPGRADE, HeaderValue::from_static("WebSocket"));
+        assert!(is_handshake(&Method::GET, &h));
+        assert!(!is_handshake(&Method::POST, &h));
+        h.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
+        assert!(!is_handshake(&Method::GET, &h));
+        h.remove(header::UPGRADE);
+        assert!(!is_handshake(&Method::GET, &h));
+    }
+
+    #[test]
+    fn the_bridge_never_asks_the_component_to_wait() {
+        let uri: http::Uri = "/v1/widget/t/realtime?token=a&wait=25&after=3"
+            .parse()
+            .unwrap();
+        assert_eq!(without_wait(&uri), "/v1/widget/t/realtime?token=a&after=3");
+        let uri: http::Uri = "/v1/realtime?wait".parse().unwrap();
+        assert_eq!(without_wait(&uri), "/v1/realtime");
+    }
+
+    #[test]
+    fn handshake_headers_are_not_forwarded_and_credentials_are() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        h.insert(header::SEC_WEBSOCKET_KEY, HeaderValue::from_static("k"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer x"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("edgedesk_session=s"),
+        );
+        let out = forwarded_headers(&h, "127.0.0.1:1");
+        assert!(out.get(header::CONNECTION).is_none());
+        assert!(out.get(header::SEC_WEBSOCKET_KEY).is_none());
+        assert_eq!(out.get(header::AUTHORIZATION).unwrap(), "Bearer x");
+        assert_eq!(out.get(header::COOKIE).unwrap(), "edgedesk_session=s");
+        assert_eq!(out.get(header::HOST).unwrap(), "127.0.0.1:1");
+    }
+
+    #[test]
+    fn an_origin_is_the_hosts_own_only_when_scheme_less_it_equals_host() {
+        let mut h = HeaderMap::new();
+        assert_eq!(same_origin(&h, "a:1"), None);
+        h.insert(header::HOST, HeaderValue::from_static("desk.example:8787"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://desk.example:8787"),
+        );
+        assert_eq!(same_origin(&h, "a:1"), Some(true));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert_eq!(same_origin(&h, "a:1"), Some(false));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert_eq!(same_origin(&h, "a:1"), Some(false));
+    }
+
+    #[test]
+    fn action_names_are_single_lowercase_path_segments() {
+        assert!(is_action_name("typing"));
+        assert!(is_action_name("seen"));
+        assert!(!is_action_name(""));
+        assert!(!is_action_name("../messages"));
+        assert!(!is_action_name("Typing"));
+        assert!(!is_action_name(&"a".repeat(33)));
+    }
+
+    #[tokio::test]
+    async fn a_change_to_any_watched_actor_wakes_the_session() {
+        let feed = ChangeFeed::default();
+        let mut watches = vec![feed.watch(TABLE, "c:1"), feed.watch(TABLE, "t:1")];
+        let mut keys = BTreeSet::new();
+        keys.insert(crate::changes::ChangeKey::new(TABLE, "t:1"));
+        feed.publish(keys);
+        tokio::time::timeout(Duration::from_secs(1), changed_any(&mut watches))
+            .await
+            .expect("woken by t:1");
+        let nothing =
+            tokio::time::timeout(Duration::from_millis(50), changed_any(&mut watches)).await;
+        assert!(nothing.is_err(), "a seen change does not wake again");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), changed_any(&mut []))
+                .await
+                .is_err(),
+            "no watches never wake"
+        );
+    }
+}
