@@ -269,16 +269,16 @@ test('filters by owner, team and status; snooze until; states that say what to d
   await owner.getByTestId('filter-status').selectOption('open');
   await row('Grace Hopper').waitFor();
   await row('Linus Chen').waitFor();
-  assert.equal(await row('Ada Lovelace').count(), 0);
-  assert.equal(await rows.count(), 2);
+  await expectCount(row('Ada Lovelace'), 0);
+  await expectCount(rows, 2);
 
   // Mine: nothing open, and the empty state says where to find work.
   await owner.getByTestId('filter-mine').click();
   await owner.getByText('Nothing assigned to you here').waitFor();
-  assert.equal(await rows.count(), 0);
+  await expectCount(rows, 0);
   await owner.getByTestId('filter-status').selectOption('resolved');
   await row('Ada Lovelace').waitFor();
-  assert.equal(await rows.count(), 1);
+  await expectCount(rows, 1);
 
   // Put Grace in the billing team from the side panel, then filter by that team.
   await owner.getByTestId('filter-all').click();
@@ -295,7 +295,7 @@ test('filters by owner, team and status; snooze until; states that say what to d
   await teamFilter.fill('billing');
   await teamFilter.press('Enter');
   await row('Grace Hopper').waitFor();
-  assert.equal(await row('Linus Chen').count(), 0);
+  await expectCount(row('Linus Chen'), 0);
 
   // Snooze Grace until tomorrow morning: the conversation says until when.
   await owner.goto(`${host.base}/console/#/inbox/${graceId}`);
@@ -314,6 +314,16 @@ test('filters by owner, team and status; snooze until; states that say what to d
   await owner.getByTestId('filter-all').click();
   await owner.getByTestId('filter-status').selectOption('');
 });
+
+/** Waits until a locator matches exactly `n` elements (lists settle after a filter change). */
+async function expectCount(locator, n) {
+  const deadline = Date.now() + LIVE_MS;
+  let count;
+  while ((count = await locator.count()) !== n) {
+    if (Date.now() > deadline) assert.equal(count, n);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /** Polls the owner's view of the conversations until one matches. */
 async function waitForConversation(match) {

@@ -187,6 +187,10 @@ pub async fn load_inbox(app: App, more: bool) {
             _ => return,
         }
     } else {
+        // Until the server answers, show what of the current list fits the new filter
+        // rather than rows the filter excludes.
+        app.conversations
+            .update(|list| list.retain(|c| filter.matches(c, &me)));
         app.inbox_status.set(ListStatus::Loading);
     }
     let result = api::get::<Page<Conversation>>(&api::with_query("/v1/conversations", &q)).await;
