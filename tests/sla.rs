@@ -677,3 +677,86 @@ fn a_conversation_gets_a_first_response_clock_that_an_agent_reply_meets_and_a_sh
             .cloned()
     });
 }
+
+#[test]
+fn calendars_policies_and_rules_have_crud_validated_as_a_whole_with_if_match() {
+    let host = Host::start();
+    let api = host.tenant("Config CRUD");
+    let calendar = json!({"id": "nights", "timezone": "Asia/Shanghai",
+        "hours": {"monday": [{"start": "22:00", "end": "06:00", "overnight": true}]},
+        "holidays": [{"kind": "yearly", "from": "10-01", "to": "10-07", "name": "Golden week"}]});
+    let (s, c) = api.post("/v1/sla/calendars", &calendar);
+    assert_eq!(s, 201, "{c}");
+    let (s, dup) = api.post("/v1/sla/calendars", &calendar);
+    assert_eq!((s, error_code(&dup)), (409, "already_exists"));
+    let (s, bad) = api.post(
+        "/v1/sla/calendars",
+        &json!({"id": "mars", "timezone": "Mars/Olympus", "hours": {}}),
+    );
+    assert_eq!((s, error_code(&bad)), (422, "validation_failed"), "{bad}");
+    let (s, p) = api.post(
+        "/v1/sla/policies",
+        &json!({"id": "night-shift", "calendar_id": "nights", "targets": {"first_response": {"minutes": 60}}}),
+    );
+    assert_eq!(s, 201, "{p}");
+
+    // The calendar is in use: deleting it would leave the policy dangling.
+    let (s, e) = api.delete("/v1/sla/calendars/nights");
+    assert_eq!((s, error_code(&e)), (422, "validation_failed"), "{e}");
+
+    let r = api.call("GET", "/v1/sla/policies/night-shift", None, &[]);
+    assert_eq!(r.status, 200);
+    let etag = r.etag.clone().expect("an ETag");
+    let changed = json!({"calendar_id": "nights", "targets": {"first_response": {"minutes": 90}}});
+    let r = api.call(
+        "PUT",
+        "/v1/sla/policies/night-shift",
+        Some(&changed),
+        &[("if-match", "\"v1\"")],
+    );
+    assert_eq!(
+        (r.status, error_code(&r.body)),
+        (412, "precondition_failed"),
+        "{}",
+        r.body
+    );
+    let r = api.call(
+        "PUT",
+        "/v1/sla/policies/night-shift",
+        Some(&changed),
+        &[("if-match", etag.as_str())],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["targets"]["first_response"]["minutes"], 90);
+    let r = api.call(
+        "PUT",
+        "/v1/sla/policies/night-shift",
+        Some(
+            &json!({"id": "other", "targets": {"resolution": {"minutes": 5, "basis": "calendar"}}}),
+        ),
+        &[],
+    );
+    assert_eq!((r.status, error_code(&r.body)), (422, "validation_failed"));
+
+    let (s, rule) = api.post(
+        "/v1/sla/escalations",
+        &json!({"id": "r1", "on": "warning", "policies": ["night-shift"], "actions": [{"type": "assign_team", "team": "leads"}]}),
+    );
+    assert_eq!(s, 201, "{rule}");
+    let (s, e) = api.post(
+        "/v1/sla/escalations",
+        &json!({"id": "r2", "on": "breach", "policies": ["ghost"], "actions": [{"type": "add_tag", "tag": "x"}]}),
+    );
+    assert_eq!((s, error_code(&e)), (422, "validation_failed"), "{e}");
+
+    let (s, _) = api.delete("/v1/sla/escalations/r1");
+    assert_eq!(s, 204);
+    let (s, _) = api.delete("/v1/sla/policies/night-shift");
+    assert_eq!(s, 204);
+    let (s, _) = api.delete("/v1/sla/calendars/nights");
+    assert_eq!(s, 204);
+    let (s, e) = api.get("/v1/sla/calendars/nights");
+    assert_eq!((s, error_code(&e)), (404, "not_found"));
+    let (_, all) = api.get("/v1/sla/calendars");
+    assert_eq!(all["data"], json!([]));
+}
