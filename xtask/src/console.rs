@@ -31,8 +31,9 @@ const OUT_NAME: &str = "console";
 /// Everything a first visit downloads (HTML, CSS, JS, wasm), gzip, in bytes. The console is
 /// an application agents keep open all day, not a script on customers' pages, so the budget
 /// is generous but still catches an accidental doubling. The complete console measures about
-/// 455 KB gzip (KB = 1024 bytes), nearly all of it the wasm: Leptos' typed views (`reactive_graph`, `tachys`)
-/// and serde's decoders for the shared records are most of the code.
+/// 455 KB gzip (KB = 1024 bytes), nearly all of it the wasm: Leptos' typed views
+/// (`reactive_graph`, `tachys`) and serde's decoders for the shared records are most of the
+/// code.
 const BUDGET_TOTAL_GZIP: usize = 560 * 1024;
 /// The wasm features wasm-bindgen's output uses; `wasm-opt` must be told about them.
 const WASM_OPT_FEATURES: &[&str] = &[
