@@ -1,7 +1,8 @@
 // The agent console in a real browser (headless Chromium) against the real local host:
 // first-run setup and sign-in, a visitor's message arriving live, replying (with the typing
 // signal), assigning, private notes, resolving, a viewer who cannot reply (and whose forged
-// call the API refuses), and an API key created and revoked in settings. Screenshots of the
+// call the API refuses), an agent who cannot manage keys, an API key created and revoked in
+// settings, inbox filters, snoozing, widget settings, tablet layouts, tickets and Chinese. Screenshots of the
 // inbox and the conversation view go to `screenshots/` in the cargo target directory
 // (CARGO_TARGET_DIR, or target/ of this repository), for review.
 
@@ -257,6 +258,33 @@ test('an API key created in settings works over HTTP until it is revoked', async
   await owner.getByTestId('key-row').getByText('Revoked').waitFor();
   const refused = await host.api('GET', '/v1/conversations?limit=5', null, bearer);
   assert.equal(refused.status, 401);
+});
+
+test('an agent can reply but has no API keys page, and the API refuses the forged key', async () => {
+  await owner.goto(`${host.base}/console/#/settings/agents`);
+  const form = owner.getByTestId('add-agent');
+  await form.getByLabel('Name').fill('Alan Agent');
+  await form.getByLabel('Email').fill('alan@acme.test');
+  await form.getByLabel('Role').selectOption('agent');
+  await form.getByRole('button', { name: 'Add agent' }).click();
+  await owner.getByTestId('invite-link').filter({ hasText: 'Alan Agent' }).waitFor();
+  const url = await owner.getByTestId('invite-url').textContent();
+
+  const agent = await newPage({ width: 1280, height: 800 });
+  watch(agent, 'agent');
+  await agent.goto(url);
+  await agent.getByLabel('Choose a password').fill('agent passphrase 42');
+  await agent.getByRole('button', { name: 'Set password and sign in' }).click();
+  await agent.getByRole('heading', { name: 'Conversations' }).waitFor();
+  await agent.goto(`${host.base}/console/#/inbox/${state.conversation}`);
+  await agent.getByTestId('thread').getByText('checking with the carrier').waitFor();
+  await agent.getByTestId('send').waitFor();
+  await agent.goto(`${host.base}/console/#/settings/profile`);
+  await agent.getByTestId('settings-profile').waitFor();
+  assert.equal(await agent.getByTestId('settings-keys').count(), 0, 'no API keys page for an agent');
+  const forged = await pageFetch(agent, 'POST', '/v1/api-keys', { name: 'sneaky', scope: 'admin' });
+  assert.equal(forged.status, 403, forged.body);
+  await agent.context().close();
 });
 
 test('filters by owner, team and status; snooze until; states that say what to do', async () => {
