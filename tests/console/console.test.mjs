@@ -2,9 +2,9 @@
 // first-run setup and sign-in, a visitor's message arriving live, replying (with the typing
 // signal), assigning, private notes, resolving, a viewer who cannot reply (and whose forged
 // call the API refuses), an agent who cannot manage keys, an API key created and revoked in
-// settings, inbox filters, snoozing, widget settings, tablet layouts, tickets and Chinese. Screenshots of the
-// inbox and the conversation view go to `screenshots/` in the cargo target directory
-// (CARGO_TARGET_DIR, or target/ of this repository), for review.
+// settings, inbox filters, snoozing, widget settings, tablet layouts, tickets and Chinese.
+// Screenshots of the inbox and the conversation view go to `screenshots/` in the cargo target
+// directory (CARGO_TARGET_DIR, or target/ of this repository), for review.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
