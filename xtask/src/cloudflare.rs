@@ -1,6 +1,6 @@
 //! The Cloudflare Worker (`edge/cloudflare`): build it, and test it under `wrangler dev`.
 //!
-//! `build` compiles the crate for `wasm32-unknown-unknown` (profile `wasm-small`), runs the
+//! `build` (called by `cargo xtask build`) compiles the crate for `wasm32-unknown-unknown` (profile `wasm-small`), runs the
 //! `wasm-bindgen` CLI at exactly the version Cargo.lock pins (installing it with cargo when
 //! missing: nothing is downloaded but crates), then `wasm-opt -Oz` from the npm package
 //! `binaryen`, and writes `edge/cloudflare/build/`: `index.js` + `index_bg.wasm` (the glue and the
