@@ -622,3 +622,47 @@ fn another_tenants_articles_are_never_found() {
     let (s, _, _) = page(&host, &format!("/help/{ta}/en/articles/alpha-secret"));
     assert_eq!(s, 200);
 }
+
+#[test]
+fn a_bulk_import_creates_every_article_or_none() {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let (s, b) = api.post(
+        "/v1/kb/articles/import",
+        &json!({"articles": [
+            {"title": "Gift cards", "body": "Redeem a gift card at checkout.", "locale": "en", "publish": true},
+            {"title": "礼品卡", "body": "结账时使用礼品卡。", "locale": "zh-CN"}
+        ]}),
+    );
+    assert_eq!(
+        (s, b["ids"].as_array().map(Vec::len)),
+        (201, Some(2)),
+        "{b}"
+    );
+    assert_eq!(
+        hit_ids(&search(&api, "gift card", None)),
+        vec![b["ids"][0].as_str().unwrap().to_owned()]
+    );
+    let (s, b) = api.post(
+        "/v1/kb/articles/import",
+        &json!({"articles": [
+            {"title": "Loyalty points", "locale": "en", "publish": true},
+            {"title": "Broken", "locale": "xx"}
+        ]}),
+    );
+    assert_eq!((s, error_code(&b)), (422, "validation_failed"));
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("articles[1]"),
+        "{b}"
+    );
+    let (_, list) = api.get("/v1/kb/articles");
+    assert_eq!(
+        list["data"].as_array().map(Vec::len),
+        Some(2),
+        "nothing of a refused import is kept"
+    );
+    assert!(hit_ids(&search(&api, "loyalty", None)).is_empty());
+}

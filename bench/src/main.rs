@@ -4,6 +4,9 @@
 //! `GET /health` runs through the same component and router but touches no storage: it is the
 //! hello-world baseline, so the ratio of a route's throughput to it shows what the API and the
 //! storage cost on top of WASM and HTTP. Figures are only comparable within one run.
+//!
+//! Then the knowledge-base search figures (`kb` module): `GET /v1/kb/search` over 10,000
+//! articles; `cargo run --release -p edgedesk-bench -- kb [ARTICLES]` runs only those.
 
 use std::io::Write;
 use std::process::Command;
@@ -11,6 +14,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use edgedesk_e2e::Host;
 use serde_json::json;
+
+mod kb;
 
 struct Scenario {
     name: &'static str,
@@ -111,6 +116,15 @@ fn main() -> Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    // `-- kb [ARTICLES]` runs only the knowledge-base search figures.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let kb_articles = args
+        .get(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    if args.first().map(String::as_str) == Some("kb") {
+        return kb::run(kb_articles, seconds);
+    }
     let host = Host::start();
     let api = host.tenant("Bench");
     let key = api.key.clone().context("admin key")?;
@@ -192,5 +206,6 @@ fn main() -> Result<()> {
             );
         }
     }
-    Ok(())
+    println!();
+    kb::run(kb_articles, seconds)
 }

@@ -91,6 +91,7 @@ enum Route {
     KbDiff,
     KbRestore,
     KbSearch,
+    KbImport,
     WKbSearch,
     WKbSuggest,
     WKbArticle,
@@ -169,6 +170,7 @@ const ROUTES: &[(&str, Route)] = &[
     ("/v1/kb/categories/{id}", Route::KbCategory),
     ("/v1/kb/articles", Route::KbArticles),
     ("/v1/kb/articles/{id}", Route::KbArticle),
+    ("/v1/kb/articles/import", Route::KbImport),
     ("/v1/kb/articles/{id}/publish", Route::KbPublish),
     ("/v1/kb/articles/{id}/unpublish", Route::KbUnpublish),
     ("/v1/kb/articles/{id}/versions", Route::KbVersions),
@@ -395,6 +397,7 @@ async fn dispatch<P: Platform>(
         (Route::KbDiff, Method::GET) => handlers::kb::diff(c, id, req).await,
         (Route::KbRestore, Method::POST) => handlers::kb::restore(c, id, req).await,
         (Route::KbSearch, Method::GET) => handlers::kb::search(c, req).await,
+        (Route::KbImport, Method::POST) => handlers::kb::import_articles(c, req).await,
         (route @ (Route::SlaCalendars | Route::SlaPolicies | Route::SlaEscalations), m) => {
             let section = sla_section(route);
             match m {

@@ -18,6 +18,8 @@ pub struct Host {
     child: Option<Child>,
     data_dir: Option<tempfile::TempDir>,
     port: u16,
+    /// Extra host options.
+    args: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -42,6 +44,7 @@ impl Host {
                 child: None,
                 data_dir: None,
                 port: 0,
+                args: Vec::new(),
             };
         }
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
@@ -50,6 +53,25 @@ impl Host {
             child: None,
             data_dir: Some(data_dir),
             port: free_port(),
+            args: Vec::new(),
+        };
+        host.spawn();
+        host
+    }
+
+    /// Starts a fresh host with extra command-line options (e.g. `--reuse 1000`), or uses
+    /// `EDGEDESK_BASE_URL`.
+    pub fn start_with(args: &[&str]) -> Host {
+        if std::env::var("EDGEDESK_BASE_URL").is_ok() {
+            return Host::start();
+        }
+        let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        let mut host = Host {
+            base: String::new(),
+            child: None,
+            data_dir: Some(data_dir),
+            port: free_port(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
         };
         host.spawn();
         host
@@ -69,6 +91,7 @@ impl Host {
             .arg(data_dir)
             .arg("--component")
             .arg(env_path("EDGEDESK_COMPONENT"))
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -24,7 +24,7 @@ use crate::http::{
 use crate::kb::{
     self, article_key, category_key, category_slug_key, group_key, is_id, mint_id, published_key,
     slug_key, stats_key, version_key, version_prefix, vote_key, Article, ArticleStats,
-    ArticleStatus, ArticleVersion, Category, CategoryText, IndexLease, Published,
+    ArticleStatus, ArticleVersion, Category, CategoryText, Published,
 };
 use crate::ports::{Platform, Scan, Storage};
 use crate::store::{get_json, scan_json, tenant_actor, transact, Tx};
@@ -587,12 +587,10 @@ async fn count_in_category<S: Storage>(
 /// translation-group entry, and the index change. `before`/`after` are the article record
 /// before and after the write (`None`: absent).
 async fn stage_public<P: Platform>(
-    p: &P,
     tx: &mut Tx<'_, P>,
-    actor: &str,
     before: Option<&Article>,
     after: Option<&Article>,
-) -> Result<Option<IndexLease>, ApiError> {
+) -> Result<Vec<Change>, ApiError> {
     let was = before.and_then(|a| a.published_version.map(|v| (a, v)));
     let now = after.and_then(|a| a.published_version.map(|v| (a, v)));
     let mut changes = Vec::new();
@@ -633,12 +631,13 @@ async fn stage_public<P: Platform>(
     } else if let Some((a, _)) = was {
         changes.push(Change::Remove(a.id.clone()));
     }
-    kb::stage_index_changes(p, tx, actor, changes).await
+    Ok(changes)
 }
 
 /// `GET /v1/kb/articles`
 #[derive(Debug, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ArticleQuery {
     pub limit: Option<usize>,
     pub cursor: Option<String>,
@@ -709,87 +708,10 @@ pub async fn create_article<P: Platform>(
 ) -> Result<Response, ApiError> {
     c.require(Permission::WriteKnowledgeBase)?;
     let input: CreateArticle = body(req)?;
-    let title = clean_title(&input.title)?;
-    let tags = clean_tags(&input.tags)?;
-    let locale = locale_of(&input.locale)?;
-    if let Some(s) = &input.slug {
-        check_slug(s)?;
-    }
-    if input
-        .category_id
-        .as_deref()
-        .is_some_and(|cat| !is_id(cat, "kbc"))
-    {
-        return Err(invalid("category_id names no category of this tenant"));
-    }
-    let (ms, r) = id_parts(c.p);
-    let id = mint_id("kba", ms, r);
-    let now = c.now();
-    let author = c.actor_ref();
+    let new = prepare(c, &input)?;
     let (article, lease) = transact(c.p, &c.actor, async |tx| {
-        let group = match &input.translation_of {
-            None => id.clone(),
-            Some(other) => {
-                let o: Article = match is_id(other, "kba") {
-                    true => tx.get_json(&article_key(other)).await?,
-                    false => None,
-                }
-                .ok_or_else(|| invalid("translation_of names no article of this tenant"))?;
-                if o.locale == locale {
-                    return Err(invalid(
-                        "a translation must be in another locale than the article it translates",
-                    ));
-                }
-                o.group
-            }
-        };
-        let slug = pick_slug(tx, input.slug.as_deref(), &title, locale, &id).await?;
-        if let Some(cat) = &input.category_id {
-            count_in_category(tx, cat, true, now).await?;
-        }
-        let article = Article {
-            id: id.clone(),
-            category_id: input.category_id.clone(),
-            locale: locale.to_owned(),
-            slug: slug.clone(),
-            title: title.clone(),
-            body: input.body.clone(),
-            tags: tags.clone(),
-            group,
-            status: if input.publish {
-                ArticleStatus::Published
-            } else {
-                ArticleStatus::Draft
-            },
-            version: 1,
-            published_version: input.publish.then_some(1),
-            published_at: input.publish.then_some(now),
-            revision: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        let version = ArticleVersion {
-            article_id: id.clone(),
-            version: 1,
-            title: title.clone(),
-            body: input.body.clone(),
-            tags: tags.clone(),
-            author: author.clone(),
-            created_at: now,
-            restored_from: None,
-        };
-        tx.put(slug_key(locale, &slug), id.clone().into_bytes());
-        tx.put_json(version_key(&id, 1), &version)?;
-        tx.put_json(article_key(&id), &article)?;
-        let lease = stage_public(c.p, tx, &c.actor, None, Some(&article)).await?;
-        record_event(
-            c.p,
-            tx,
-            &id,
-            "kb_article.created",
-            author.clone(),
-            serde_json::json!({"published": input.publish}),
-        )?;
+        let (article, changes) = stage_new(c, tx, &new).await?;
+        let lease = kb::stage_index_changes(c.p, tx, &c.actor, changes).await?;
         Ok((article, lease))
     })
     .await?;
@@ -804,6 +726,185 @@ pub async fn create_article<P: Platform>(
             stats: ArticleStats::default(),
         },
         revision,
+    )
+}
+
+/// A validated new article with its id.
+struct NewArticle<'a> {
+    id: String,
+    input: &'a CreateArticle,
+    title: String,
+    tags: Vec<String>,
+    locale: &'static str,
+}
+
+fn prepare<'a, P: Platform>(
+    c: &Ctx<'_, P>,
+    input: &'a CreateArticle,
+) -> Result<NewArticle<'a>, ApiError> {
+    let title = clean_title(&input.title)?;
+    let tags = clean_tags(&input.tags)?;
+    let locale = locale_of(&input.locale)?;
+    if let Some(s) = &input.slug {
+        check_slug(s)?;
+    }
+    if input
+        .category_id
+        .as_deref()
+        .is_some_and(|cat| !is_id(cat, "kbc"))
+    {
+        return Err(invalid("category_id names no category of this tenant"));
+    }
+    let (ms, r) = id_parts(c.p);
+    Ok(NewArticle {
+        id: mint_id("kba", ms, r),
+        input,
+        title,
+        tags,
+        locale,
+    })
+}
+
+/// Stages a new article's records and returns it with its index changes.
+async fn stage_new<P: Platform>(
+    c: &Ctx<'_, P>,
+    tx: &mut Tx<'_, P>,
+    new: &NewArticle<'_>,
+) -> Result<(Article, Vec<Change>), ApiError> {
+    let NewArticle {
+        id,
+        input,
+        title,
+        tags,
+        locale,
+    } = new;
+    let locale: &str = locale;
+    let now = c.now();
+    let author = c.actor_ref();
+    let group = match &input.translation_of {
+        None => id.clone(),
+        Some(other) => {
+            let o: Article = match is_id(other, "kba") {
+                true => tx.get_json(&article_key(other)).await?,
+                false => None,
+            }
+            .ok_or_else(|| invalid("translation_of names no article of this tenant"))?;
+            if o.locale == locale {
+                return Err(invalid(
+                    "a translation must be in another locale than the article it translates",
+                ));
+            }
+            o.group
+        }
+    };
+    let slug = pick_slug(tx, input.slug.as_deref(), title, locale, id).await?;
+    if let Some(cat) = &input.category_id {
+        count_in_category(tx, cat, true, now).await?;
+    }
+    let article = Article {
+        id: id.clone(),
+        category_id: input.category_id.clone(),
+        locale: locale.to_owned(),
+        slug: slug.clone(),
+        title: title.clone(),
+        body: input.body.clone(),
+        tags: tags.clone(),
+        group,
+        status: if input.publish {
+            ArticleStatus::Published
+        } else {
+            ArticleStatus::Draft
+        },
+        version: 1,
+        published_version: input.publish.then_some(1),
+        published_at: input.publish.then_some(now),
+        revision: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let version = ArticleVersion {
+        article_id: id.clone(),
+        version: 1,
+        title: title.clone(),
+        body: input.body.clone(),
+        tags: tags.clone(),
+        author: author.clone(),
+        created_at: now,
+        restored_from: None,
+    };
+    tx.put(slug_key(locale, &slug), id.clone().into_bytes());
+    tx.put_json(version_key(id, 1), &version)?;
+    tx.put_json(article_key(id), &article)?;
+    let changes = stage_public(tx, None, Some(&article)).await?;
+    record_event(
+        c.p,
+        tx,
+        id,
+        "kb_article.created",
+        author,
+        serde_json::json!({"published": input.publish}),
+    )?;
+    Ok((article, changes))
+}
+
+/// Most articles one import request may carry.
+pub const MAX_IMPORT: usize = 100;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportArticles {
+    pub articles: Vec<CreateArticle>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    /// The created articles' ids, in request order.
+    pub ids: Vec<String>,
+}
+
+/// `POST /v1/kb/articles/import`: creates up to 100 articles in one transaction (all or
+/// none), indexing the published ones in one index change, which makes moving a help center
+/// in far cheaper than one request per article.
+#[utoipa::path(post, path = "/v1/kb/articles/import", tag = "kb", request_body = ImportArticles,
+    responses((status = 201, body = ImportResult), (status = 409), (status = 422)))]
+pub async fn import_articles<P: Platform>(
+    c: &Ctx<'_, P>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    c.require(Permission::WriteKnowledgeBase)?;
+    let input: ImportArticles = body(req)?;
+    if input.articles.is_empty() || input.articles.len() > MAX_IMPORT {
+        return Err(invalid(format!(
+            "articles must hold 1 to {MAX_IMPORT} articles"
+        )));
+    }
+    let news = input
+        .articles
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            prepare(c, a).map_err(|e| ApiError {
+                message: format!("articles[{i}]: {}", e.message),
+                ..e
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let lease = transact(c.p, &c.actor, async |tx| {
+        let mut changes = Vec::new();
+        for new in &news {
+            changes.extend(stage_new(c, tx, new).await?.1);
+        }
+        kb::stage_index_changes(c.p, tx, &c.actor, changes).await
+    })
+    .await?;
+    if let Some(l) = lease {
+        l.keep(&c.actor);
+    }
+    json(
+        StatusCode::CREATED,
+        &ImportResult {
+            ids: news.into_iter().map(|n| n.id).collect(),
+        },
     )
 }
 
@@ -901,7 +1002,8 @@ async fn write_article<P: Platform>(
         after.revision += 1;
         after.updated_at = now;
         tx.put_json(article_key(id), &after)?;
-        let lease = stage_public(c.p, tx, &c.actor, Some(&before), Some(&after)).await?;
+        let changes = stage_public(tx, Some(&before), Some(&after)).await?;
+        let lease = kb::stage_index_changes(c.p, tx, &c.actor, changes).await?;
         record_event(
             c.p,
             tx,
@@ -1135,7 +1237,8 @@ pub async fn delete_article<P: Platform>(
         if let Some(cat) = &before.category_id {
             count_in_category(tx, cat, false, now).await?;
         }
-        let lease = stage_public(c.p, tx, &c.actor, Some(&before), None).await?;
+        let changes = stage_public(tx, Some(&before), None).await?;
+        let lease = kb::stage_index_changes(c.p, tx, &c.actor, changes).await?;
         record_event(
             c.p,
             tx,
@@ -1155,6 +1258,7 @@ pub async fn delete_article<P: Platform>(
 
 #[derive(Debug, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct VersionQuery {
     pub limit: Option<usize>,
     pub cursor: Option<String>,
@@ -1230,6 +1334,7 @@ pub async fn get_version<P: Platform>(
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DiffQuery {
     pub from: Option<u64>,
     pub to: Option<u64>,
@@ -1345,6 +1450,7 @@ pub async fn diff<P: Platform>(
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     pub q: Option<String>,
     /// `en`, `zh-CN`, or a bare language (`zh` finds `zh-CN` and `zh-TW`).
