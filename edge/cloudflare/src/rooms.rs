@@ -24,20 +24,6 @@ use crate::platform::CfPlatform;
 /// Header carrying the [`Room`] from the Worker to the object.
 pub const ROOM_HEADER: &str = "x-edgedesk-room";
 
-/// Request headers that belong to the handshake, not to the feed reads and actions.
-const HANDSHAKE_HEADERS: &[&str] = &[
-    "connection",
-    "upgrade",
-    "sec-websocket-key",
-    "sec-websocket-version",
-    "sec-websocket-extensions",
-    "sec-websocket-protocol",
-    "content-length",
-    "transfer-encoding",
-    "keep-alive",
-    "te",
-];
-
 /// Who a realtime route serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -104,12 +90,25 @@ pub fn is_upgrade(req: &Request) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// The headers a socket keeps for its feed reads and actions: the client's own (credentials,
-/// cookie, origin, …), less those of the handshake.
+/// Request headers the functions read on feed and action routes (credentials, the session
+/// cookie, origin checks, links, language). A socket keeps only these: its attachment is limited
+/// to 2 KiB, and a browser's handshake carries far more headers than that.
+const KEPT_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "origin",
+    "host",
+    "x-forwarded-proto",
+    "accept-language",
+    "user-agent",
+];
+
+/// The headers a socket keeps for its feed reads and actions: the client's own credentials and
+/// context, none of the handshake's.
 pub fn kept_headers(req: &FnRequest) -> Vec<(String, String)> {
     req.headers()
         .iter()
-        .filter(|(name, _)| !HANDSHAKE_HEADERS.contains(&name.as_str()))
+        .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
         .filter_map(|(name, v)| Some((name.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect()
 }
@@ -139,7 +138,13 @@ pub async fn accept(obj: &ActorObject, actor: &str, req: &Request) -> Result<Res
         .ok_or_else(|| worker::Error::RustError("handshake without a room".into()))?;
     let pair = WebSocketPair::new()?;
     obj.state.accept_web_socket(&pair.server);
-    pair.server.serialize_attachment(&room)?;
+    if pair.server.serialize_attachment(&room).is_err() {
+        // Over the runtime's attachment limit (a huge cookie, say): refuse before the upgrade.
+        pair.server.close(Some(1011), Some("handshake too large"))?;
+        let body = serde_json::json!({"error": {"code": "header_fields_too_large",
+            "message": "the handshake's credentials are too large to keep for a socket"}});
+        return Ok(Response::from_json(&body)?.with_status(431));
+    }
     let p = CfPlatform::new(obj.env.clone());
     for other in room.watch.iter().filter(|a| a.as_str() != actor) {
         // A watched actor that cannot record the room only delays events until the next change

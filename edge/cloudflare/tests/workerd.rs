@@ -42,13 +42,12 @@ impl Dev {
     }
 
     fn spawn(&mut self) {
-        self.port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
+        self.port = free_port();
         let child = Command::new(root().join("edge/cloudflare/node_modules/.bin/wrangler"))
             .current_dir(root())
             .args(["dev", "--ip", "127.0.0.1", "--port", &self.port.to_string()])
+            // Each instance its own inspector port (the default, 9229, would clash).
+            .args(["--inspector-port", &free_port().to_string()])
             .arg("--persist-to")
             .arg(self.state.path())
             .args([
@@ -101,6 +100,13 @@ impl Drop for Dev {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 fn agent() -> ureq::Agent {
