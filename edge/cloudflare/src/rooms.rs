@@ -335,7 +335,7 @@ pub async fn on_message(
             serde_json::json!({"type": "error", "action": kind, "status": status, "error": error});
         ws.send_with_str(frame.to_string())?;
     }
-    if p.written().iter().any(|a| *a == actor) {
+    if p.written().contains(&actor) {
         obj.changed(&actor);
     }
     Ok(())
