@@ -428,12 +428,27 @@ fn merging_moves_messages_tags_watchers_and_events_and_the_merged_ticket_points_
             "requester_id": requester, "tags": ["billing"]}),
     );
     assert_eq!(s, 201, "{a}");
-    let (s, b) = api.post(
+    let b_input = json!({"subject": "Refund not received for order 1234", "description": "Charged twice on order 1234, still waiting for the refund.",
+        "requester_id": requester, "tags": ["refund"]});
+    let first = api.call(
+        "POST",
         "/v1/tickets",
-        &json!({"subject": "Refund not received for order 1234", "description": "Charged twice on order 1234, still waiting for the refund.",
-            "requester_id": requester, "tags": ["refund"]}),
+        Some(&b_input),
+        &[("idempotency-key", "b-1")],
     );
-    assert_eq!(s, 201, "{b}");
+    assert_eq!(first.status, 201, "{}", first.body);
+    let retry = api.call(
+        "POST",
+        "/v1/tickets",
+        Some(&b_input),
+        &[("idempotency-key", "b-1")],
+    );
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        retry.body, first.body,
+        "a retried create answers exactly as the first"
+    );
+    let b = first.body;
     let (a_id, b_id) = (id(&a), id(&b));
     let suggested: Vec<&str> = b["duplicate_candidates"]
         .as_array()

@@ -132,26 +132,27 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             ctx.actor_ref(),
             serde_json::to_value(&ticket)?,
         )?;
+        // Look-alike open tickets of the same requester, for the agent to merge. Part of the
+        // stored answer, so a retried create returns exactly the first result.
+        let candidates = ticket_merge::suggestions(ctx.p, &ctx.actor, &ticket).await?;
+        let mut out = serde_json::to_value(&ticket)?;
+        if let Some(o) = out.as_object_mut() {
+            o.insert("duplicate_candidates".into(), candidates.into());
+        }
         if let Some(idem) = &idem {
-            idem.store(tx, now, StatusCode::CREATED, &ticket, Some(ticket.version))?;
+            idem.store(tx, now, StatusCode::CREATED, &out, Some(ticket.version))?;
         }
         let snapshot = sla::ticket_snapshot(tx, &ticket).await?;
         let wake = sla::track(ctx.p, tx, &id.to_string(), now, snapshot, None).await?;
-        Ok(Ok((ticket, wake)))
+        Ok(Ok((out, ticket.version, wake)))
     })
     .await?;
-    let (ticket, wake) = match created {
+    let (out, version, wake) = match created {
         Ok(created) => created,
         Err(replayed) => return Ok(replayed),
     };
     sla::schedule_wake(ctx.p, ctx.tenant_id, wake).await?;
-    // Look-alike open tickets of the same requester, for the agent to merge.
-    let candidates = ticket_merge::suggestions(ctx.p, &ctx.actor, &ticket).await?;
-    let mut out = serde_json::to_value(&ticket)?;
-    if let Some(o) = out.as_object_mut() {
-        o.insert("duplicate_candidates".into(), candidates.into());
-    }
-    json_versioned(StatusCode::CREATED, &out, ticket.version)
+    json_versioned(StatusCode::CREATED, &out, version)
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
