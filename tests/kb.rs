@@ -516,6 +516,17 @@ fn help_pages_render_escaped_html_with_seo_tags_and_translations() {
         "{xml}"
     );
 
+    // A category named without ASCII letters gets a slug from its id, and its page works.
+    let (_, faq) = api.post("/v1/kb/categories", &json!({"name": "常见问题"}));
+    create(
+        &api,
+        json!({"title": "营业时间", "locale": "zh-CN", "category_id": faq["id"], "publish": true}),
+    );
+    let slug = faq["slug"].as_str().unwrap();
+    let (s, faq_page, _) = page(&host, &format!("/help/{t}/zh-CN/categories/{slug}"));
+    assert_eq!(s, 200, "{faq_page}");
+    assert!(faq_page.contains("营业时间"), "{faq_page}");
+
     let (s, _, _) = page(&host, &format!("/help/{t}/en/articles/no-such-article"));
     assert_eq!(s, 404);
     let (s, _, _) = page(&host, "/help/ten_01JD3QXV6ZK8M5N2P4R7S9T0WX/en/");

@@ -1206,7 +1206,7 @@ pub async fn delete_article<P: Platform>(
             .ok_or_else(|| ApiError::not_found("article"))?;
         check_version(demanded, before.revision)?;
         // New versions and votes are written only together with a read of the article record
-        // (votes: of its public entry), so the checked read above makes these scans complete.
+        // (votes check it is published), so the checked read above makes these scans complete.
         for prefix in [version_prefix(id), format!("kb:vote:{id}:")] {
             let mut after = None;
             loop {
