@@ -117,6 +117,16 @@ pub async fn append<P: Platform>(
         touch_summary(p, tenant_actor, conversation_id, &message, actor).await?;
         crate::handlers::sla::track_conversation(p, tenant_actor, conversation_id, Some(&message))
             .await?;
+        if message.sender.kind == SenderKind::Contact {
+            crate::handlers::routing::on_arrival(
+                p,
+                tenant_actor,
+                conversation_id,
+                Some(&message),
+                message.seq == 1,
+            )
+            .await?;
+        }
     }
     Ok(Appended {
         message,
@@ -158,6 +168,7 @@ async fn touch_summary<P: Platform>(
         if c.last_message_seq >= message.seq {
             return Ok(());
         }
+        let before = c.clone();
         c.last_message_seq = message.seq;
         c.last_message_at = Some(message.created_at);
         let reopen =
@@ -174,6 +185,7 @@ async fn touch_summary<P: Platform>(
                 actor.clone(),
                 serde_json::json!({"status": {"from": from, "to": c.status}}),
             )?;
+            crate::handlers::routing::on_change(p, tx, Some(&before), &c, actor.clone()).await?;
         }
         c.touch(message.created_at);
         let (ms, r) = crate::ctx::id_parts(p);
@@ -282,6 +294,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
     .await?;
     // The message goes first, into the new conversation's own actor: until the record below
     // is committed nothing can reach it, so a failure in between leaves nothing visible.
+    let mut first_message = None;
     if let Some(m) = &input.message {
         let sender = resolve_sender(ctx, &conversation, m).await?;
         let draft = Draft {
@@ -294,8 +307,9 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
         let appended = append(ctx.p, None, &id, draft, None, ctx.actor_ref()).await?;
         conversation.last_message_seq = appended.message.seq;
         conversation.last_message_at = Some(appended.message.created_at);
+        first_message = Some(appended.message);
     }
-    transact(ctx.p, &ctx.actor, async |tx| {
+    let response = transact(ctx.p, &ctx.actor, async |tx| {
         if let Some(idem) = &idem {
             if let Some(replayed) = idem.replay(tx, now).await? {
                 return Ok(replayed);
@@ -324,9 +338,19 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             ctx.actor_ref(),
             serde_json::to_value(&conversation)?,
         )?;
+        crate::handlers::routing::on_change(ctx.p, tx, None, &conversation, ctx.actor_ref())
+            .await?;
         json_versioned(StatusCode::CREATED, &conversation, conversation.version)
     })
-    .await
+    .await?;
+    if response.headers().get("idempotent-replayed").is_none() {
+        crate::handlers::routing::on_arrival(ctx.p, &ctx.actor, &id, first_message.as_ref(), true)
+            .await?;
+    }
+    if response.status() == StatusCode::CREATED {
+        crate::handlers::sla::track_conversation(ctx.p, &ctx.actor, &id, None).await?;
+    }
+    Ok(response)
 }
 
 /// Finds the contact's open conversation on a channel, or starts one.
@@ -496,11 +520,13 @@ pub async fn update<P: Platform>(
     let input: UpdateConversation = body(req)?;
     input.validate()?;
     let now = ctx.now();
+    let mut before = None;
     let c = records::update::<_, Conversation, _>(
         ctx,
         &id.to_string(),
         if_match(req.headers())?,
         async |tx, c| {
+            let original = c.clone();
             if let Some(Some(a)) = &input.assignee_id {
                 check_refs(tx, None, Some(a), None).await?;
             }
@@ -544,10 +570,16 @@ pub async fn update<P: Platform>(
             if let Some(v) = &input.labels {
                 c.labels = v.clone();
             }
+            crate::handlers::routing::on_change(ctx.p, tx, Some(&original), c, ctx.actor_ref())
+                .await?;
+            before = Some(original);
             Ok(())
         },
     )
     .await?;
+    if let Some(before) = &before {
+        crate::handlers::routing::after_change(ctx.p, &ctx.actor, before, &c).await?;
+    }
     crate::handlers::sla::track_conversation(ctx.p, &ctx.actor, &c.id, None).await?;
     if let (ConversationStatus::Snoozed, Some(until)) = (c.status, c.snoozed_until) {
         if matches!(input.snoozed_until, Some(Some(_))) {
@@ -611,6 +643,8 @@ pub async fn delete<P: Platform>(
         };
         ctx.p.commit(&cactor, batch).await?;
     }
+    // Its assignee has a place free now.
+    crate::handlers::routing::drain(ctx.p, &ctx.actor).await?;
     Ok(crate::http::no_content())
 }
 

@@ -2,11 +2,15 @@
 
 pub mod agents;
 pub mod auth;
+pub mod automation;
+pub mod canned;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
+pub mod csat;
 pub mod kb;
 pub mod keys;
+pub mod routing;
 pub mod sla;
 pub mod tenants;
 pub mod ticket_merge;

@@ -307,6 +307,10 @@ pub struct SessionResponse {
     pub contact_id: ContactId,
     pub conversation_id: Option<ConversationId>,
     pub last_seq: u64,
+    /// Where the conversation waits for an agent, while it waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub queue: Option<edgedesk_shared::routing::QueuePosition>,
 }
 
 fn widget_principal(channel: &ChannelId) -> Principal {
@@ -407,6 +411,10 @@ pub async fn session<P: Platform>(
         contact_id,
         conversation_id: conversation.as_ref().map(|c| c.id),
         last_seq: conversation.as_ref().map_or(0, |c| c.last_message_seq),
+        queue: match &conversation {
+            Some(c) => crate::handlers::routing::position(p, &v.w.tactor, &c.id).await?,
+            None => None,
+        },
     };
     Ok(cors(json(StatusCode::OK, &resp)?, v.w.origin.as_deref()))
 }
@@ -664,6 +672,10 @@ pub struct Feed {
     /// Where client frames go: `{"type":"typing",…}` is `POST <actions>/typing`; a query in
     /// `actions` (the visitor token) goes after the action's name.
     pub actions: String,
+    /// For the visitor: where their conversation waits for an agent, while it waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub queue: Option<edgedesk_shared::routing::QueuePosition>,
 }
 
 /// Events after `(after, rev)` for one side of a conversation.
@@ -788,6 +800,10 @@ pub async fn poll<P: Platform>(
                 "/v1/widget/{}/poll?after={last_seq}&rev={new_rev}{token_q}",
                 v.w.tenant_id
             );
+            let queue = match &conversation {
+                Some(c) => crate::handlers::routing::position(p, &v.w.tactor, &c.id).await?,
+                None => None,
+            };
             let feed = Feed {
                 events,
                 last_seq,
@@ -800,6 +816,7 @@ pub async fn poll<P: Platform>(
                     v.w.tenant_id,
                     token_q.replacen('&', "?", 1)
                 ),
+                queue,
             };
             return Ok(cors(json(StatusCode::OK, &feed)?, v.w.origin.as_deref()));
         }
@@ -1077,6 +1094,10 @@ pub async fn set_presence<P: Platform>(
         tx.put_json(format!("presence:{id}"), &presence)
     })
     .await?;
+    // An agent coming online frees capacity for conversations waiting in the routing queue.
+    if presence.status == PresenceStatus::Online {
+        crate::handlers::routing::drain(ctx.p, &ctx.actor).await?;
+    }
     json(StatusCode::OK, &presence)
 }
 
@@ -1108,6 +1129,7 @@ pub async fn agent_poll<P: Platform>(
                     watch: vec![conversation_actor(&id)],
                     next,
                     actions: format!("/v1/conversations/{id}"),
+                    queue: None,
                 },
             );
         }
@@ -1269,4 +1291,36 @@ pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respo
         }
         ctx.p.sleep_ms(250).await;
     }
+}
+
+/// A visitor authenticated on a widget route, for widget endpoints kept in other modules.
+pub(crate) struct VisitorContext {
+    pub tactor: String,
+    pub contact_id: ContactId,
+    /// The visitor's current (or last) conversation on the widget channel.
+    pub conversation: Option<Conversation>,
+    origin: Option<String>,
+}
+
+impl VisitorContext {
+    /// Adds the CORS headers the embedding page needs to read the answer.
+    pub fn cors(&self, resp: Response) -> Response {
+        cors(resp, self.origin.as_deref())
+    }
+}
+
+/// Authenticates the visitor of a widget request (origin check and visitor token).
+pub(crate) async fn visitor_context<P: Platform>(
+    p: &P,
+    raw_tenant: &str,
+    req: &Request,
+) -> Result<VisitorContext, ApiError> {
+    let v = visitor(p, raw_tenant, req).await?;
+    let conversation = current_conversation(p, &v).await?;
+    Ok(VisitorContext {
+        tactor: v.w.tactor,
+        contact_id: v.contact_id,
+        conversation,
+        origin: v.w.origin,
+    })
 }

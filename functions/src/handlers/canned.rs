@@ -1,0 +1,225 @@
+//! Canned responses: saved replies with `{{variables}}`, found in the console by shortcode and
+//! sent by agents or automation rules.
+//!
+//! Each response is a `canned:<id>` record; `canned_shortcode:<shortcode>` reserves its
+//! shortcode, so two responses never share one even when saved concurrently.
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::ctx::{id_parts, record_event, Ctx};
+use crate::error::ApiError;
+use crate::handlers::routing::unprocessable;
+use crate::http::{body, json, path_id, query, Request, Response};
+use crate::ports::Platform;
+use crate::store::{get_json, transact};
+use edgedesk_shared::ids::ConversationId;
+use edgedesk_shared::model::Conversation;
+use edgedesk_shared::rbac::Permission;
+use edgedesk_shared::routing::canned::MAX_CANNED_RESPONSES;
+use edgedesk_shared::routing::{search_canned, CannedResponse};
+
+pub const PREFIX: &str = "canned:";
+
+pub fn record_key(id: &str) -> String {
+    format!("{PREFIX}{id}")
+}
+
+fn shortcode_key(shortcode: &str) -> String {
+    format!("canned_shortcode:{shortcode}")
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// What the agent typed: a shortcode prefix (a leading `/` is ignored) or a title word.
+    q: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/canned-responses?q=`: shortcode matches first, then title matches.
+pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let q: SearchQuery = query(req)?;
+    let limit = q.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_CANNED_RESPONSES {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {MAX_CANNED_RESPONSES}"),
+        ));
+    }
+    let all = crate::handlers::automation::all_canned(ctx.p, &ctx.actor).await?;
+    let found: Vec<&CannedResponse> = search_canned(&all, q.q.as_deref().unwrap_or(""), limit);
+    json(StatusCode::OK, &serde_json::json!({ "data": found }))
+}
+
+/// The body of a create or replace; the id is minted on create unless given.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CannedInput {
+    id: Option<String>,
+    shortcode: String,
+    title: String,
+    body: String,
+}
+
+async fn save<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    response: &CannedResponse,
+    creating: bool,
+) -> Result<(), ApiError> {
+    response.validate().map_err(unprocessable)?;
+    transact(ctx.p, &ctx.actor, async |tx| {
+        let key = record_key(&response.id);
+        let existing: Option<CannedResponse> = tx.get_json(&key).await?;
+        match (&existing, creating) {
+            (Some(_), true) => {
+                return Err(ApiError::conflict(
+                    "canned_response_exists",
+                    format!("a canned response `{}` exists", response.id),
+                ))
+            }
+            (None, false) => return Err(ApiError::not_found("canned response")),
+            _ => {}
+        }
+        let sc = shortcode_key(&response.shortcode);
+        if let Some(owner) = tx.get(&sc).await? {
+            if owner != response.id.as_bytes() {
+                return Err(ApiError::conflict(
+                    "shortcode_taken",
+                    format!("the shortcode `{}` is in use", response.shortcode),
+                ));
+            }
+        }
+        if let Some(old) = &existing {
+            if old.shortcode != response.shortcode {
+                tx.delete(shortcode_key(&old.shortcode));
+            }
+        }
+        if creating {
+            let count: u64 = tx.get_json("canned_count").await?.unwrap_or(0);
+            if count as usize >= MAX_CANNED_RESPONSES {
+                return Err(unprocessable(format!(
+                    "a tenant may have at most {MAX_CANNED_RESPONSES} canned responses"
+                )));
+            }
+            tx.put_json("canned_count", &(count + 1))?;
+        }
+        tx.put(sc, response.id.clone().into_bytes());
+        tx.put_json(key, response)?;
+        record_event(
+            ctx.p,
+            tx,
+            &format!("canned:{}", response.id),
+            if creating {
+                "canned_response.created"
+            } else {
+                "canned_response.updated"
+            },
+            ctx.actor_ref(),
+            serde_json::to_value(response)?,
+        )
+    })
+    .await
+}
+
+/// `POST /v1/canned-responses`
+pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    let input: CannedInput = body(req)?;
+    let id = input.id.unwrap_or_else(|| {
+        let (ms, r) = id_parts(ctx.p);
+        ulid::Ulid::from_parts(ms, r).to_string().to_lowercase()
+    });
+    let response = CannedResponse {
+        id,
+        shortcode: input.shortcode.trim().trim_start_matches('/').to_owned(),
+        title: input.title.trim().to_owned(),
+        body: input.body,
+    };
+    save(ctx, &response, true).await?;
+    json(StatusCode::CREATED, &response)
+}
+
+/// `GET /v1/canned-responses/{id}`
+pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let r: CannedResponse = get_json(ctx.p, &ctx.actor, &record_key(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("canned response"))?;
+    json(StatusCode::OK, &r)
+}
+
+/// `PUT /v1/canned-responses/{id}`
+pub async fn put<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    let input: CannedInput = body(req)?;
+    if input.id.as_deref().is_some_and(|i| i != id) {
+        return Err(unprocessable("id: must match the path"));
+    }
+    let response = CannedResponse {
+        id: id.to_owned(),
+        shortcode: input.shortcode.trim().trim_start_matches('/').to_owned(),
+        title: input.title.trim().to_owned(),
+        body: input.body,
+    };
+    save(ctx, &response, false).await?;
+    json(StatusCode::OK, &response)
+}
+
+/// `DELETE /v1/canned-responses/{id}`: refused while an automation rule sends it.
+pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    transact(ctx.p, &ctx.actor, async |tx| {
+        let key = record_key(id);
+        let existing: CannedResponse = tx
+            .get_json(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found("canned response"))?;
+        crate::handlers::automation::check_canned_reference(tx, id).await?;
+        tx.delete(key);
+        tx.delete(shortcode_key(&existing.shortcode));
+        let count: u64 = tx.get_json("canned_count").await?.unwrap_or(1);
+        tx.put_json("canned_count", &count.saturating_sub(1))?;
+        record_event(
+            ctx.p,
+            tx,
+            &format!("canned:{id}"),
+            "canned_response.deleted",
+            ctx.actor_ref(),
+            serde_json::Value::Null,
+        )
+    })
+    .await?;
+    Ok(crate::http::no_content())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderInput {
+    conversation_id: String,
+}
+
+/// `POST /v1/canned-responses/{id}/render`: the text for one conversation, with the variables
+/// that had no value.
+pub async fn render<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let input: RenderInput = body(req)?;
+    let r: CannedResponse = get_json(ctx.p, &ctx.actor, &record_key(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("canned response"))?;
+    let cid: ConversationId = path_id(&input.conversation_id, "conversation")?;
+    let c: Conversation = crate::records::load(ctx, &cid.to_string()).await?;
+    let facts =
+        crate::handlers::automation::conversation_facts(ctx.p, &ctx.actor, &c, &[]).await?;
+    let rendered = r.render(&facts).map_err(unprocessable)?;
+    json(StatusCode::OK, &rendered)
+}

@@ -1,0 +1,241 @@
+//! Customer satisfaction: the widget's rating after a conversation is resolved, the rating on
+//! the conversation for agents, and the summary for reports.
+//!
+//! A rating is the record `csat:<conversation id>` in the tenant's actor, written together
+//! with a `conversation.csat_received` event; it then triggers the `csat_received` automation
+//! event. Whether ratings are collected, comments allowed, and for how long after resolving is
+//! the tenant's `csat` routing setting. The resolve time is the conversation's last update while
+//! resolved.
+
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::ctx::{record_event, Ctx};
+use crate::error::ApiError;
+use crate::handlers::routing;
+use crate::http::{body, json, path_id, query, Request, Response};
+use crate::ports::{Platform, Scan};
+use crate::records::Versioned;
+use crate::store::{get_json, scan_json, transact};
+use edgedesk_shared::ids::{AgentId, ConversationId};
+use edgedesk_shared::model::{Actor, ActorKind, Conversation, ConversationStatus};
+use edgedesk_shared::rbac::Permission;
+use edgedesk_shared::routing::{
+    AutomationEvent, Csat, CsatError, CsatSubmission, CsatSummary, EventKind, Subject,
+};
+
+fn csat_key(id: &ConversationId) -> String {
+    format!("csat:{id}")
+}
+
+/// A stored rating with what reports group by.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CsatRecord {
+    pub conversation_id: ConversationId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_id: Option<AgentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    #[serde(flatten)]
+    pub csat: Csat,
+}
+
+fn resolved_at(c: &Conversation) -> Option<DateTime<Utc>> {
+    (c.status == ConversationStatus::Resolved).then_some(c.updated_at)
+}
+
+fn csat_error(e: CsatError) -> ApiError {
+    let (status, code) = match e {
+        CsatError::Disabled => (StatusCode::FORBIDDEN, "csat_disabled"),
+        CsatError::NotResolved => (StatusCode::CONFLICT, "not_resolved"),
+        CsatError::AlreadyRated => (StatusCode::CONFLICT, "already_rated"),
+        CsatError::WindowClosed => (StatusCode::CONFLICT, "rating_window_closed"),
+        _ => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
+/// What the widget needs to decide whether to ask for a rating.
+#[derive(Debug, Serialize)]
+struct WidgetCsatState {
+    enabled: bool,
+    allow_comment: bool,
+    conversation_id: Option<ConversationId>,
+    /// The visitor's conversation is resolved, unrated, and inside the rating window.
+    can_rate: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submitted: Option<Csat>,
+}
+
+/// `GET /v1/widget/{tenant}/csat`
+pub async fn widget_state<P: Platform>(
+    p: &P,
+    raw_tenant: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let v = crate::handlers::widget::visitor_context(p, raw_tenant, req).await?;
+    let settings = routing::settings(p, &v.tactor).await?.csat;
+    let now = p.now();
+    let (conversation_id, can_rate, submitted) = match &v.conversation {
+        None => (None, false, None),
+        Some(c) => {
+            let existing: Option<CsatRecord> = get_json(p, &v.tactor, &csat_key(&c.id)).await?;
+            let probe = CsatSubmission {
+                rating: 5,
+                comment: None,
+            };
+            let can = probe
+                .accept(
+                    &settings,
+                    c.status,
+                    resolved_at(c),
+                    existing.as_ref().map(|r| &r.csat),
+                    now,
+                )
+                .is_ok();
+            (Some(c.id), can, existing.map(|r| r.csat))
+        }
+    };
+    let state = WidgetCsatState {
+        enabled: settings.enabled,
+        allow_comment: settings.allow_comment,
+        conversation_id,
+        can_rate,
+        submitted,
+    };
+    Ok(v.cors(json(StatusCode::OK, &state)?))
+}
+
+/// `POST /v1/widget/{tenant}/csat`: the visitor rates their resolved conversation.
+pub async fn widget_submit<P: Platform>(
+    p: &P,
+    raw_tenant: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let v = crate::handlers::widget::visitor_context(p, raw_tenant, req).await?;
+    let input: CsatSubmission = body(req)?;
+    let settings = routing::settings(p, &v.tactor).await?.csat;
+    let Some(current) = &v.conversation else {
+        return Err(csat_error(CsatError::NotResolved));
+    };
+    let id = current.id;
+    let now = p.now();
+    let actor = Actor {
+        kind: ActorKind::Contact,
+        id: Some(v.contact_id.to_string()),
+    };
+    let record = transact(p, &v.tactor, async |tx| {
+        let c: Conversation = tx
+            .get_json(&Conversation::storage_key(&id.to_string()))
+            .await?
+            .ok_or_else(|| ApiError::not_found("conversation"))?;
+        let existing: Option<CsatRecord> = tx.get_json(&csat_key(&id)).await?;
+        let csat = input
+            .accept(
+                &settings,
+                c.status,
+                resolved_at(&c),
+                existing.as_ref().map(|r| &r.csat),
+                now,
+            )
+            .map_err(csat_error)?;
+        let record = CsatRecord {
+            conversation_id: id,
+            assignee_id: c.assignee_id,
+            team: c.team.clone(),
+            csat,
+        };
+        tx.put_json(csat_key(&id), &record)?;
+        record_event(
+            p,
+            tx,
+            &id.to_string(),
+            "conversation.csat_received",
+            actor.clone(),
+            serde_json::to_value(&record.csat)?,
+        )?;
+        Ok(record)
+    })
+    .await?;
+    let event = AutomationEvent::new(EventKind::CsatReceived, Subject::Conversation(id), now);
+    crate::handlers::automation::run(
+        p,
+        &v.tactor,
+        event,
+        vec![("csat", serde_json::to_value(&record.csat)?)],
+    )
+    .await?;
+    Ok(v.cors(json(StatusCode::CREATED, &record)?))
+}
+
+/// `GET /v1/conversations/{id}/csat`
+pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let id: ConversationId = path_id(raw_id, "conversation")?;
+    let _: Conversation = crate::records::load(ctx, &id.to_string()).await?;
+    let record: CsatRecord = get_json(ctx.p, &ctx.actor, &csat_key(&id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("rating"))?;
+    json(StatusCode::OK, &record)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    team: Option<String>,
+    assignee: Option<AgentId>,
+}
+
+/// Ratings read per report at most; reports over more say so with `truncated`.
+const MAX_REPORT_RATINGS: usize = 50_000;
+
+/// `GET /v1/reports/csat`: count, distribution, average and share satisfied, with filters.
+pub async fn report<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let q: ReportQuery = query(req)?;
+    let mut ratings = Vec::new();
+    let mut after = None;
+    let mut read = 0;
+    let mut truncated = false;
+    loop {
+        let rows = scan_json::<_, CsatRecord>(
+            ctx.p,
+            &ctx.actor,
+            &Scan {
+                prefix: "csat:".into(),
+                after: after.clone(),
+                limit: 500,
+                reverse: false,
+            },
+        )
+        .await?;
+        let n = rows.len();
+        for (k, r) in rows {
+            after = Some(k);
+            read += 1;
+            let at = r.csat.submitted_at;
+            if q.since.is_none_or(|s| at >= s)
+                && q.until.is_none_or(|u| at < u)
+                && q.team.as_ref().is_none_or(|t| r.team.as_ref() == Some(t))
+                && q.assignee.is_none_or(|a| r.assignee_id == Some(a))
+            {
+                ratings.push(r.csat.rating);
+            }
+        }
+        if n < 500 {
+            break;
+        }
+        if read >= MAX_REPORT_RATINGS {
+            truncated = true;
+            break;
+        }
+    }
+    let summary = CsatSummary::from_ratings(ratings);
+    json(
+        StatusCode::OK,
+        &serde_json::json!({ "csat": summary, "truncated": truncated }),
+    )
+}
