@@ -44,7 +44,8 @@ pub struct Options {
     pub demo_dir: PathBuf,
 
     /// Largest request body in bytes; larger ones get 413 without reaching the component.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    /// The default admits the largest attachment a tenant may allow (10 MiB).
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub body_limit: usize,
 
     /// A Spin variable, `name=value` (repeatable); overrides `SPIN_VARIABLE_<NAME>`.
@@ -114,7 +115,7 @@ mod tests {
         assert_eq!(o.listen.to_string(), "127.0.0.1:8787");
         assert_eq!(o.reuse, 1);
         assert_eq!(o.group_commit, Switch::On);
-        assert_eq!(o.body_limit, 1_048_576);
+        assert_eq!(o.body_limit, 10 * 1024 * 1024);
     }
 
     #[test]

@@ -194,11 +194,18 @@ pub async fn run(options: Options) -> Result<(), HostError> {
             ("platform_token_generated", token_generated.into()),
             (
                 "setup_link_file",
-                setup_link.map(|f| f.display().to_string()).into(),
+                setup_link.as_ref().map(|f| f.display().to_string()).into(),
             ),
         ],
     );
 
+    if let Some(file) = &setup_link {
+        // The one place the link is shown: the operator starting a fresh host needs it to
+        // create the first owner, and it works once.
+        if let Ok(link) = std::fs::read_to_string(file) {
+            println!("First run: create the owner account at {}", link.trim());
+        }
+    }
     server::serve(listener, app, shutdown_signal())
         .await
         .map_err(HostError::Serve)?;
