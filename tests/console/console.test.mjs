@@ -3,19 +3,19 @@
 // signal), assigning, private notes, resolving, a viewer who cannot reply (and whose forged
 // call the API refuses), an agent who cannot manage keys, an API key created and revoked in
 // settings, inbox filters, snoozing, widget settings, tablet layouts, tickets and Chinese.
-// Screenshots of the inbox and the conversation view go to `screenshots/` in the cargo target
-// directory (CARGO_TARGET_DIR, or target/ of this repository), for review.
+// Screenshots of the inbox and the conversation view go to `target/screenshots/` of this
+// repository, for review.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
 import { Host, Visitor, repoRoot } from './host.mjs';
 
-const artifacts = join(resolve(repoRoot, process.env.CARGO_TARGET_DIR ?? 'target'), 'screenshots');
+const artifacts = join(repoRoot, 'target', 'screenshots');
 const OWNER = { workspace: 'Acme Outdoor', name: 'Olga Owner', email: 'olga@acme.test', password: 'correct horse battery staple' };
 const VIEWER = { name: 'Victor Viewer', email: 'victor@acme.test', password: 'viewer passphrase 42' };
 const LIVE_MS = 15_000;

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::tools::{cargo, copy_dir, ensure_bindgen, run, target_dir, Sizes};
+
 const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "wasm-small";
 const CRATE_DIR: &str = "edge/cloudflare";
@@ -42,28 +44,6 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-multivalue",
     "--enable-exception-handling",
 ];
-
-fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
-        Some(d) => root.join(d),
-        None => root.join("target"),
-    }
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
-    if !status.success() {
-        bail!("{:?} failed with {status}", cmd.get_program());
-    }
-    Ok(())
-}
 
 /// Builds the Worker into `edge/cloudflare/build/` and returns that directory.
 pub fn build(root: &Path) -> Result<PathBuf> {
@@ -178,20 +158,6 @@ fn assets(root: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
-
 /// Sizes of what `wrangler deploy` uploads (the module, the glue and the shim).
 #[derive(Debug, Clone, Copy)]
 pub struct BundleSizes {
@@ -201,70 +167,16 @@ pub struct BundleSizes {
     pub js_gzip: usize,
 }
 
-fn gzip_len(bytes: &[u8]) -> Result<usize> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(bytes)?;
-    Ok(enc.finish()?.len())
-}
-
 pub fn bundle_sizes(out: &Path) -> Result<BundleSizes> {
     let wasm = std::fs::read(out.join("index_bg.wasm"))?;
     let mut js = std::fs::read(out.join("index.js"))?;
     js.extend(std::fs::read(out.join("shim.mjs"))?);
     Ok(BundleSizes {
         wasm: wasm.len(),
-        wasm_gzip: gzip_len(&wasm)?,
+        wasm_gzip: Sizes::of(&wasm)?.gzip,
         js: js.len(),
-        js_gzip: gzip_len(&js)?,
+        js_gzip: Sizes::of(&js)?.gzip,
     })
-}
-
-/// `wasm-bindgen` at the version Cargo.lock resolves: the one on PATH, or installed by cargo.
-fn ensure_bindgen(lockfile: &Path) -> Result<PathBuf> {
-    let lock = std::fs::read_to_string(lockfile)
-        .with_context(|| format!("reading {}", lockfile.display()))?;
-    let version = locked_version(&lock, "wasm-bindgen")
-        .context("Cargo.lock has no wasm-bindgen: is edge/cloudflare a workspace member?")?;
-    let wanted = format!("wasm-bindgen {version}");
-    let installed = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .map(|h| h.join("bin").join("wasm-bindgen"));
-    let candidates = [Some(PathBuf::from("wasm-bindgen")), installed];
-    let version_of = |bin: &Path| {
-        Command::new(bin)
-            .arg("--version")
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    for bin in candidates.iter().flatten() {
-        if version_of(bin).as_deref() == Some(wanted.as_str()) {
-            return Ok(bin.clone());
-        }
-    }
-    eprintln!("installing wasm-bindgen-cli {version} (a few minutes, once)");
-    // Not `--locked`: its lockfile pins a crate version the registry no longer serves.
-    run(Command::new(cargo()).args(["install", "wasm-bindgen-cli", "--version", &version]))?;
-    for bin in candidates.iter().flatten() {
-        if version_of(bin).as_deref() == Some(wanted.as_str()) {
-            return Ok(bin.clone());
-        }
-    }
-    bail!("wasm-bindgen-cli {version} did not install")
-}
-
-fn locked_version(lock: &str, package: &str) -> Option<String> {
-    let name_line = format!("name = \"{package}\"");
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == name_line {
-            let version = lines.next()?.trim().strip_prefix("version = \"")?;
-            return version.strip_suffix('"').map(str::to_owned);
-        }
-    }
-    None
 }
 
 /// A `wrangler dev` process serving the built Worker.
@@ -410,20 +322,4 @@ fn tempdir() -> Result<PathBuf> {
         std::env::temp_dir().join(format!("edgedesk-wrangler-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_locked_bindgen_version_is_read_from_the_lockfile() {
-        let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"0.2.1\"\n\n\
-                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
-        assert_eq!(
-            locked_version(lock, "wasm-bindgen").as_deref(),
-            Some("0.2.130")
-        );
-        assert_eq!(locked_version(lock, "worker"), None);
-    }
 }

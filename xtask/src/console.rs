@@ -17,11 +17,13 @@
 //! `wasm-opt` (binaryen) and `esbuild` from `console/package.json` (installed with `npm ci`).
 //! Finally it prints raw, gzip and brotli sizes and fails when the budget is exceeded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
+
+use crate::tools::{cargo, copy_dir, ensure_bindgen, kib, run, size_table, target_dir};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "wasm-small";
@@ -48,16 +50,12 @@ const WASM_OPT_FEATURES: &[&str] = &[
 /// Builds the console into `<workspace_root>/console/dist/`.
 pub fn build(workspace_root: &Path) -> Result<()> {
     let console = workspace_root.join("console");
-    let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
-        Some(d) => workspace_root.join(d),
-        None => workspace_root.join("target"),
-    };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target_dir = target_dir(workspace_root);
+    let cargo = cargo();
 
     // Targets listed in rust-toolchain.toml are not installed by themselves here.
     run(Command::new("rustup").args(["target", "add", TARGET]))?;
-    let bindgen = ensure_bindgen(&cargo, &workspace_root.join("Cargo.lock"))?;
+    let bindgen = ensure_bindgen(&workspace_root.join("Cargo.lock"))?;
     let bin = console.join("node_modules").join(".bin");
     if !bin.join("wasm-opt").exists() || !bin.join("esbuild").exists() {
         run(Command::new("npm")
@@ -195,146 +193,18 @@ fn fill_template(template: &str, css_name: &str, boot_name: &str) -> Result<Stri
         .replace("__BOOT__", boot_name))
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let dest = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &dest)?;
-        } else {
-            std::fs::copy(entry.path(), dest)?;
-        }
-    }
-    Ok(())
-}
-
-/// The `wasm-bindgen` CLI at the crate's locked version: the one on `PATH`, or installed.
-fn ensure_bindgen(cargo: &std::ffi::OsStr, lockfile: &Path) -> Result<PathBuf> {
-    let lock = std::fs::read_to_string(lockfile)
-        .with_context(|| format!("reading {}", lockfile.display()))?;
-    let version = locked_version(&lock, "wasm-bindgen")
-        .context("Cargo.lock has no wasm-bindgen: is the console a workspace member?")?;
-    let installed = |bin: &Path| {
-        Command::new(bin)
-            .arg("--version")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    let wanted = format!("wasm-bindgen {version}");
-    let on_path = PathBuf::from("wasm-bindgen");
-    if installed(&on_path).as_deref() == Some(wanted.as_str()) {
-        return Ok(on_path);
-    }
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .context("neither CARGO_HOME nor HOME is set")?
-        .join("bin")
-        .join("wasm-bindgen");
-    if installed(&cargo_bin).as_deref() == Some(wanted.as_str()) {
-        return Ok(cargo_bin);
-    }
-    eprintln!("installing wasm-bindgen-cli {version} (a few minutes, once)");
-    // Not `--locked`: the CLI's own lockfile pins a crate version the registry no longer serves.
-    run(Command::new(cargo).args(["install", "wasm-bindgen-cli", "--version", &version]))?;
-    match installed(&cargo_bin) {
-        Some(v) if v == wanted => Ok(cargo_bin),
-        other => bail!("wasm-bindgen-cli {version} did not install (found {other:?})"),
-    }
-}
-
-/// The version Cargo.lock records for a registry package.
-fn locked_version(lock: &str, package: &str) -> Option<String> {
-    let name_line = format!("name = \"{package}\"");
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == name_line {
-            let version = lines.next()?.trim().strip_prefix("version = \"")?;
-            return version.strip_suffix('"').map(str::to_owned);
-        }
-    }
-    None
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
-    if !status.success() {
-        bail!("{:?} failed with {status}", cmd.get_program());
-    }
-    Ok(())
-}
-
-/// Compressed sizes of one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Sizes {
-    raw: usize,
-    gzip: usize,
-    brotli: usize,
-}
-
-fn sizes(bytes: &[u8]) -> Result<Sizes> {
-    use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(bytes)?;
-    let gzip = gz.finish()?.len();
-    let mut br = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
-        w.write_all(bytes)?;
-    }
-    Ok(Sizes {
-        raw: bytes.len(),
-        gzip,
-        brotli: br.len(),
-    })
-}
-
-fn kb(n: usize) -> String {
-    format!("{:.1} KB", n as f64 / 1024.0)
-}
-
 /// Prints the size table and enforces the budget.
 fn report(files: &[(&str, Vec<u8>)]) -> Result<()> {
-    let mut total = Sizes::default();
-    println!("console size (KB = 1024 bytes)");
-    println!(
-        "{:<12} {:>10} {:>10} {:>10}",
-        "file", "raw", "gzip", "brotli"
-    );
-    for (name, bytes) in files {
-        let s = sizes(bytes)?;
-        total.raw += s.raw;
-        total.gzip += s.gzip;
-        total.brotli += s.brotli;
-        println!(
-            "{:<12} {:>10} {:>10} {:>10}",
-            name,
-            kb(s.raw),
-            kb(s.gzip),
-            kb(s.brotli)
-        );
-    }
-    println!(
-        "{:<12} {:>10} {:>10} {:>10}",
-        "total",
-        kb(total.raw),
-        kb(total.gzip),
-        kb(total.brotli)
-    );
+    let (_, total) = size_table("console size (KB = 1024 bytes)", files, kib)?;
     println!(
         "budget: total gzip {} of {}",
-        kb(total.gzip),
-        kb(BUDGET_TOTAL_GZIP)
+        kib(total.gzip),
+        kib(BUDGET_TOTAL_GZIP)
     );
     if total.gzip > BUDGET_TOTAL_GZIP {
         bail!(
             "the console is over its size budget ({} gzip)",
-            kb(total.gzip)
+            kib(total.gzip)
         );
     }
     Ok(())
@@ -387,16 +257,5 @@ mod tests {
             rustflags(Some("-C debuginfo=1")),
             "-C debuginfo=1 --cfg erase_components"
         );
-    }
-
-    #[test]
-    fn the_locked_bindgen_version_is_read_from_the_lockfile() {
-        let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"0.2.1\"\n\n\
-                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\nsource = \"x\"\n";
-        assert_eq!(
-            locked_version(lock, "wasm-bindgen").as_deref(),
-            Some("0.2.130")
-        );
-        assert_eq!(locked_version(lock, "web-sys"), None);
     }
 }

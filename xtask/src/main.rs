@@ -1,11 +1,16 @@
 //! EdgeDesk's developer commands, run as `cargo xtask <command>`:
 //!
 //! - `build`: add the `wasm32-wasip2` target, build the component (`edge/spin`, release), then
-//!   the local host (`edge/local`, dev profile with optimised runtime crates).
-//! - `dev [-- host args]`: `build`, then run the host on http://127.0.0.1:8787 with `./data`.
-//! - `test`: `build`, then every test of the workspace (the end-to-end suites start the real
-//!   host from `EDGEDESK_HOST_BIN` with `EDGEDESK_COMPONENT`), and the wasm checks of the pure
-//!   crates.
+//!   the local host (`edge/local`, dev profile with optimised runtime crates), the chat widget
+//!   (`widget/dist`), the agent console (`console/dist`) and the Cloudflare Worker
+//!   (`edge/cloudflare/build`, what `wrangler deploy` uploads).
+//! - `dev [-- host args]`: build what the local host serves (not the Worker), then run the host
+//!   on http://127.0.0.1:8787 with `./data`.
+//! - `test`: `build`, then the wasm checks of the pure crates, every Rust test of the workspace
+//!   (the end-to-end suites start the real host from `EDGEDESK_HOST_BIN` with
+//!   `EDGEDESK_COMPONENT`), the console's unit tests, the browser suites (`tests/browser`,
+//!   `tests/console`) in headless Chromium, and finally the Worker under `wrangler dev`: the
+//!   end-to-end HTTP suites again through `EDGEDESK_BASE_URL`, then its own suite.
 //! - `bench`: release host + component, then the API benchmark (`bench/`, needs `wrk`).
 //! - `bench-host`: release host + component, then host-level figures: `/health` at 1/16/64
 //!   connections with a fresh instance per request and with reused instances, and durable
@@ -21,6 +26,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::tools::run;
+
+mod cloudflare;
+mod console;
+mod tools;
+mod widget;
+
 const USAGE: &str = "usage: cargo xtask <build | dev [-- host args] | test | bench | bench-host>";
 const COMPONENT_TARGET: &str = "wasm32-wasip2";
 const DEV_LISTEN: &str = "127.0.0.1:8787";
@@ -31,7 +43,7 @@ fn main() -> Result<()> {
     let rest: Vec<OsString> = args.filter(|a| a != "--").collect();
     let ws = Workspace::locate()?;
     match command.as_deref() {
-        Some("build") => ws.build(Profile::Dev).map(drop),
+        Some("build") => ws.build_all().map(drop),
         Some("dev") => ws.dev(&rest),
         Some("test") => ws.test(),
         Some("bench") => ws.bench(),
@@ -51,6 +63,9 @@ struct Built {
     host: PathBuf,
     component: PathBuf,
 }
+
+/// The browser suites `cargo xtask test` runs, each a node package with `node --test` files.
+const BROWSER_SUITES: &[&str] = &["tests/browser", "tests/console"];
 
 struct Workspace {
     root: PathBuf,
@@ -124,10 +139,20 @@ impl Workspace {
             host.arg("--release");
         }
         run(&mut host)?;
+        widget::build(&self.root)?;
+        console::build(&self.root)?;
         Ok(Built {
             host: self.host_path(profile),
             component: self.component_path(),
         })
+    }
+
+    /// Everything: what the local host serves, and the Cloudflare Worker (`wrangler deploy`
+    /// runs this).
+    fn build_all(&self) -> Result<Built> {
+        let built = self.build(Profile::Dev)?;
+        cloudflare::build(&self.root)?;
+        Ok(built)
     }
 
     fn dev(&self, extra: &[OsString]) -> Result<()> {
@@ -146,7 +171,7 @@ impl Workspace {
     }
 
     fn test(&self) -> Result<()> {
-        let built = self.build(Profile::Dev)?;
+        let built = self.build_all()?;
         for target in ["wasm32-unknown-unknown", COMPONENT_TARGET] {
             run(Command::new("rustup").args(["target", "add", target]))?;
             run(self.cargo().args([
@@ -159,11 +184,61 @@ impl Workspace {
                 target,
             ]))?;
         }
+        // The component, the widget, the console and the Worker are wasm builds (done above);
+        // the console's pure parts also have native unit tests, and the Worker is tested
+        // under wrangler dev below.
         run(self
             .cargo()
-            .args(["test", "--workspace", "--exclude", "edgedesk-spin"])
+            .args([
+                "test",
+                "--workspace",
+                "--no-fail-fast",
+                "--exclude",
+                "edgedesk-spin",
+                "--exclude",
+                "edgedesk-widget",
+                "--exclude",
+                "edgedesk-console",
+                "--exclude",
+                "edgedesk-cloudflare",
+            ])
             .env("EDGEDESK_HOST_BIN", &built.host)
-            .env("EDGEDESK_COMPONENT", &built.component))
+            .env("EDGEDESK_COMPONENT", &built.component))?;
+        run(self
+            .cargo()
+            .args(["test", "-p", "edgedesk-console", "--lib"]))?;
+        for suite in BROWSER_SUITES {
+            self.browser_suite(suite, &built)?;
+        }
+        cloudflare::test(&self.root)
+    }
+
+    /// Installs a browser suite's locked npm packages when needed, then runs it with node's
+    /// test runner against a fresh host per test file.
+    fn browser_suite(&self, suite: &str, built: &Built) -> Result<()> {
+        let dir = self.root.join(suite);
+        if !dir.join("node_modules").join("playwright-core").exists() {
+            run(Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir))?;
+        }
+        let mut files: Vec<String> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".test.mjs"))
+            .collect();
+        files.sort();
+        println!("browser suite {suite}: {}", files.join(" "));
+        run(Command::new("node")
+            .args(["--test", "--test-concurrency=1"])
+            .args(&files)
+            .current_dir(&dir)
+            .env("EDGEDESK_HOST_BIN", &built.host)
+            .env("EDGEDESK_COMPONENT", &built.component)
+            .env("EDGEDESK_WIDGET_DIR", self.root.join("widget").join("dist"))
+            .env(
+                "EDGEDESK_CONSOLE_DIR",
+                self.root.join("console").join("dist"),
+            ))
     }
 
     fn bench(&self) -> Result<()> {
@@ -307,14 +382,6 @@ fn tempdir(name: &str) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed with {status}");
-    }
-    Ok(())
 }
 
 /// Replaces this process with `cmd`, so Ctrl-C reaches the host alone and it shuts down

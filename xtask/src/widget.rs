@@ -12,10 +12,12 @@
 //!
 //! Finally it prints raw, gzip and brotli sizes and fails when the budget is exceeded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+
+use crate::tools::{bytes_and_kb, cargo, ensure_bindgen, output, run, size_table, target_dir};
 use sha2::{Digest, Sha256};
 
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -37,16 +39,12 @@ const WASM_OPT_FEATURES: &[&str] = &[
 /// Builds the widget into `<workspace_root>/widget/dist/`.
 pub fn build(workspace_root: &Path) -> Result<()> {
     let widget = workspace_root.join("widget");
-    let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
-        Some(d) => workspace_root.join(d),
-        None => workspace_root.join("target"),
-    };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target_dir = target_dir(workspace_root);
+    let cargo = cargo();
 
     // Targets listed in rust-toolchain.toml are not installed by themselves here.
     run(Command::new("rustup").args(["target", "add", TARGET]))?;
-    let bindgen = ensure_bindgen(&cargo, &workspace_root.join("Cargo.lock"))?;
+    let bindgen = ensure_bindgen(&workspace_root.join("Cargo.lock"))?;
     let bin = widget.join("node_modules").join(".bin");
     if !bin.join("wasm-opt").exists() || !bin.join("esbuild").exists() {
         run(Command::new("npm")
@@ -157,56 +155,6 @@ pub fn build(workspace_root: &Path) -> Result<()> {
     ])
 }
 
-/// The `wasm-bindgen` CLI at the crate's locked version: the one on `PATH`, or installed.
-fn ensure_bindgen(cargo: &std::ffi::OsStr, lockfile: &Path) -> Result<PathBuf> {
-    let lock = std::fs::read_to_string(lockfile)
-        .with_context(|| format!("reading {}", lockfile.display()))?;
-    let version = locked_version(&lock, "wasm-bindgen")
-        .context("Cargo.lock has no wasm-bindgen: is the widget a workspace member?")?;
-    let installed = |bin: &Path| {
-        Command::new(bin)
-            .arg("--version")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    let wanted = format!("wasm-bindgen {version}");
-    let on_path = PathBuf::from("wasm-bindgen");
-    if installed(&on_path).as_deref() == Some(wanted.as_str()) {
-        return Ok(on_path);
-    }
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .context("neither CARGO_HOME nor HOME is set")?
-        .join("bin")
-        .join("wasm-bindgen");
-    if installed(&cargo_bin).as_deref() == Some(wanted.as_str()) {
-        return Ok(cargo_bin);
-    }
-    eprintln!("installing wasm-bindgen-cli {version} (a few minutes, once)");
-    // Not `--locked`: the CLI's own lockfile pins a crate version the registry no longer serves.
-    run(Command::new(cargo).args(["install", "wasm-bindgen-cli", "--version", &version]))?;
-    match installed(&cargo_bin) {
-        Some(v) if v == wanted => Ok(cargo_bin),
-        other => bail!("wasm-bindgen-cli {version} did not install (found {other:?})"),
-    }
-}
-
-/// The version Cargo.lock records for a registry package.
-fn locked_version(lock: &str, package: &str) -> Option<String> {
-    let name_line = format!("name = \"{package}\"");
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == name_line {
-            let version = lines.next()?.trim().strip_prefix("version = \"")?;
-            return version.strip_suffix('"').map(str::to_owned);
-        }
-    }
-    None
-}
-
 /// The module name wasm-bindgen gives the glue's imports, and the one
 /// `--minify-imports-and-exports-and-modules` replaces it with (it names modules "a", "b", …
 /// in order, and the glue has one).
@@ -280,94 +228,15 @@ fn replace_identifier(
     (count, out)
 }
 
-/// Runs a command and returns its standard output.
-fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
-    if !out.status.success() {
-        bail!("{:?} failed with {}", cmd.get_program(), out.status);
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
-    if !status.success() {
-        bail!("{:?} failed with {status}", cmd.get_program());
-    }
-    Ok(())
-}
-
-/// Compressed sizes of one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Sizes {
-    raw: usize,
-    gzip: usize,
-    brotli: usize,
-}
-
-fn sizes(bytes: &[u8]) -> Result<Sizes> {
-    use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(bytes)?;
-    let gzip = gz.finish()?.len();
-    let mut br = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
-        w.write_all(bytes)?;
-    }
-    Ok(Sizes {
-        raw: bytes.len(),
-        gzip,
-        brotli: br.len(),
-    })
-}
-
-/// Bytes, and kB of 1000 bytes.
-fn kb(n: usize) -> String {
-    format!("{n} B ({:.1} kB)", n as f64 / 1000.0)
-}
-
 /// Prints the size table and enforces the budget.
 fn report(files: &[(&str, Vec<u8>)]) -> Result<()> {
-    let mut total = Sizes {
-        raw: 0,
-        gzip: 0,
-        brotli: 0,
-    };
-    println!("widget size (gzip -9, brotli -q 11)");
-    println!(
-        "{:<20} {:>18} {:>18} {:>18}",
-        "file", "raw", "gzip", "brotli"
-    );
-    let mut loader_gzip = 0;
-    for (name, bytes) in files {
-        let s = sizes(bytes)?;
-        if name.starts_with("widget.js") {
-            loader_gzip = s.gzip;
-        }
-        total.raw += s.raw;
-        total.gzip += s.gzip;
-        total.brotli += s.brotli;
-        println!(
-            "{:<20} {:>18} {:>18} {:>18}",
-            name,
-            kb(s.raw),
-            kb(s.gzip),
-            kb(s.brotli)
-        );
-    }
-    println!(
-        "{:<20} {:>18} {:>18} {:>18}",
-        "total",
-        kb(total.raw),
-        kb(total.gzip),
-        kb(total.brotli)
-    );
+    let (each, total) = size_table("widget size", files, bytes_and_kb)?;
+    let loader_gzip = files
+        .iter()
+        .zip(&each)
+        .find(|((name, _), _)| name.starts_with("widget.js"))
+        .map_or(0, |(_, s)| s.gzip);
+    let kb = bytes_and_kb;
     println!(
         "budget: total gzip {} of {}, loader gzip {} of {}",
         kb(total.gzip),
@@ -395,17 +264,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_locked_bindgen_version_is_read_from_the_lockfile() {
-        let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"0.2.1\"\n\n\
-                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\nsource = \"x\"\n";
-        assert_eq!(
-            locked_version(lock, "wasm-bindgen").as_deref(),
-            Some("0.2.130")
-        );
-        assert_eq!(locked_version(lock, "web-sys"), None);
-    }
-
-    #[test]
     fn minified_names_replace_whole_identifiers_only() {
         let glue = "const import0 = {\n  __wbg_a_1: function() {},\n  __wbg_a_12: function() {},\n};\n\
                     return { \"./edgedesk_widget_bg.js\": import0 };\nwasm.boot(); wasm.boot_x(); wasm.__wbindgen_malloc(1);";
@@ -430,12 +288,5 @@ mod tests {
         let glue = "return { \"./edgedesk_widget_bg.js\": import0 };";
         let report = "[\"./edgedesk_widget_bg.js\", \"__wbg_gone_1\", \"b\"],";
         assert!(rename_in_glue(glue, report).is_err());
-    }
-
-    #[test]
-    fn compression_shrinks_repetitive_input_and_counts_raw_bytes() {
-        let s = sizes(&[b'a'; 10_000]).expect("in-memory compression");
-        assert_eq!(s.raw, 10_000);
-        assert!(s.gzip < 200 && s.brotli < 200, "{s:?}");
     }
 }
