@@ -70,6 +70,14 @@ pub trait Storage {
     ) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
     /// Applies the batch atomically and durably, or returns [`StorageError::Conflict`].
     async fn commit(&self, actor: &ActorKey, batch: WriteBatch) -> Result<(), StorageError>;
+    /// Takes `actor`'s write lock for the reads that follow and the next [`Storage::commit`]
+    /// of that actor, which then cannot conflict (the commit ends the lock). Answers `false`
+    /// where the runtime has no such lock or one is already held: the caller stays optimistic.
+    async fn lock(&self, _actor: &ActorKey) -> Result<bool, StorageError> {
+        Ok(false)
+    }
+    /// Gives up a lock taken by [`Storage::lock`] without writing anything.
+    async fn release(&self, _actor: &ActorKey) {}
 }
 
 /// Wall-clock time, and waiting (long-poll).

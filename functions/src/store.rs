@@ -136,24 +136,39 @@ impl<'a, S: Storage> Tx<'a, S> {
 /// Runs `f` in an optimistic transaction on `actor`, retrying on conflicts.
 ///
 /// `f` may run several times, so it must not have side effects outside the `Tx`. A
-/// transaction that wrote nothing commits nothing. After a conflict the next attempt waits a
-/// random, growing pause: writers racing for one key (a busy conversation) then take turns
-/// instead of colliding again at once, and reads catch up with commits still being made durable.
+/// transaction that wrote nothing commits nothing. The first attempt is optimistic, since most
+/// actors are not contended. After a conflict the retry takes the actor's write lock where the
+/// runtime has one, so writers racing for one key (a busy conversation, a tenant's ticket
+/// counter) queue behind each other instead of colliding again; where it has none, the retry
+/// waits a random, growing pause so they take turns and reads catch up with commits still
+/// being made durable.
 pub async fn transact<S, T, F>(store: &S, actor: &ActorKey, mut f: F) -> Result<T, ApiError>
 where
     S: Storage + Clock + Entropy,
     F: AsyncFnMut(&mut Tx<'_, S>) -> Result<T, ApiError>,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        if attempt > 0 {
+        let locked = attempt > 0 && store.lock(actor).await?;
+        if attempt > 0 && !locked {
             let ceiling = (1u64 << attempt.min(5)).min(MAX_BACKOFF_MS);
             let mut r = [0u8; 1];
             store.fill(&mut r);
             store.sleep_ms(1 + u64::from(r[0]) * ceiling / 256).await;
         }
         let mut tx = Tx::new(store, actor);
-        let out = f(&mut tx).await?;
+        let out = match f(&mut tx).await {
+            Ok(out) => out,
+            Err(e) => {
+                if locked {
+                    store.release(actor).await;
+                }
+                return Err(e);
+            }
+        };
         if tx.writes.is_empty() {
+            if locked {
+                store.release(actor).await;
+            }
             return Ok(out);
         }
         match store.commit(actor, tx.into_batch()).await {

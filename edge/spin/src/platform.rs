@@ -4,7 +4,8 @@
 //! Storage layout: one table `kv(actor, key, value)`, keyed by `(actor, key)` without a rowid,
 //! so a scan of one actor's prefix is a range read of the primary key. A batch commit is one
 //! `BEGIN IMMEDIATE … COMMIT` transaction: its checks are read under the write lock, so they
-//! cannot change before the writes land.
+//! cannot change before the writes land. A locked transaction (see `Storage::lock`) opens
+//! that `BEGIN IMMEDIATE` before its reads instead, and its commit ends it.
 
 use edgedesk_functions::ports::{
     Alarms, Clock, Config, Entropy, Expect, OutboundError, OutboundHttp, OutboundRequest, Scan,
@@ -27,6 +28,8 @@ const KEY_MAX: &str = "\u{10FFFF}";
 #[derive(Default)]
 pub struct SpinPlatform {
     db: std::cell::OnceCell<Connection>,
+    /// The actor whose write lock this instance holds: an open `BEGIN IMMEDIATE`.
+    locked: std::cell::RefCell<Option<String>>,
 }
 
 fn unavailable(e: impl std::fmt::Debug) -> StorageError {
@@ -147,7 +150,21 @@ impl Storage for SpinPlatform {
 
     async fn commit(&self, actor: &str, batch: WriteBatch) -> Result<(), StorageError> {
         let db = self.db()?;
-        db.execute("BEGIN IMMEDIATE", &[]).map_err(unavailable)?;
+        let held = self.locked.borrow_mut().take();
+        match held {
+            Some(held) if held == actor => {}
+            Some(held) => {
+                // SQLite cannot nest the two transactions, and committing into the held one
+                // would make this write's fate depend on another actor's.
+                let _ = db.execute("ROLLBACK", &[]);
+                return Err(StorageError::Unavailable(format!(
+                    "commit to {actor} while the lock of {held} is held"
+                )));
+            }
+            None => {
+                db.execute("BEGIN IMMEDIATE", &[]).map_err(unavailable)?;
+            }
+        }
         match self.apply(db, actor, &batch) {
             Ok(()) => match db.execute("COMMIT", &[]) {
                 Ok(_) => Ok(()),
@@ -160,6 +177,27 @@ impl Storage for SpinPlatform {
                 // Nothing of a refused batch may survive.
                 let _ = db.execute("ROLLBACK", &[]);
                 Err(e)
+            }
+        }
+    }
+
+    async fn lock(&self, actor: &str) -> Result<bool, StorageError> {
+        if self.locked.borrow().is_some() {
+            return Ok(false);
+        }
+        self.db()?
+            .execute("BEGIN IMMEDIATE", &[])
+            .map_err(unavailable)?;
+        *self.locked.borrow_mut() = Some(actor.to_owned());
+        Ok(true)
+    }
+
+    async fn release(&self, actor: &str) {
+        let mut held = self.locked.borrow_mut();
+        if held.as_deref() == Some(actor) {
+            *held = None;
+            if let Ok(db) = self.db() {
+                let _ = db.execute("ROLLBACK", &[]);
             }
         }
     }
