@@ -75,7 +75,12 @@ struct Workspace {
 
 impl Workspace {
     fn locate() -> Result<Workspace> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        // `cargo run` names the package directory at run time; the compile-time value would
+        // point into whichever checkout last built this binary into a shared target dir.
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let root = manifest_dir
             .parent()
             .context("xtask lives in the workspace root")?
             .to_path_buf();
