@@ -25,8 +25,8 @@ use ::http::{HeaderValue, Method, StatusCode};
 use crate::ctx::{Ctx, Principal};
 use crate::error::ApiError;
 use crate::handlers::{
-    agents, automation, canned, channels, contacts, conversations, keys, routing, sla, tenants,
-    ticket_merge, tickets,
+    agents, automation, bot, canned, channels, contacts, conversations, keys, routing, sla,
+    tenants, ticket_merge, tickets,
 };
 use crate::http::{error_response, json, Request, Response, ROUTE_HEADER, TENANT_HEADER};
 use crate::ports::Platform;
@@ -131,6 +131,11 @@ enum Route {
     TicketDuplicates,
     TicketMessages,
     TicketWatchers,
+    BotIntents,
+    BotIntent,
+    BotSettings,
+    BotTest,
+    BotReport,
 }
 
 const ROUTES: &[(&str, Route)] = &[
@@ -243,6 +248,11 @@ const ROUTES: &[(&str, Route)] = &[
     ("/v1/tickets/{id}/duplicates", Route::TicketDuplicates),
     ("/v1/tickets/{id}/messages", Route::TicketMessages),
     ("/v1/tickets/{id}/watchers", Route::TicketWatchers),
+    ("/v1/bot/intents", Route::BotIntents),
+    ("/v1/bot/intents/{id}", Route::BotIntent),
+    ("/v1/bot/settings", Route::BotSettings),
+    ("/v1/bot/test", Route::BotTest),
+    ("/v1/reports/bot", Route::BotReport),
 ];
 
 fn router() -> &'static matchit::Router<(&'static str, Route)> {
@@ -499,6 +509,15 @@ async fn dispatch<P: Platform>(
         (Route::TicketMessages, Method::POST) => ticket_merge::post_message(c, id, req).await,
         (Route::TicketWatchers, Method::GET) => ticket_merge::watchers(c, id).await,
         (Route::TicketWatchers, Method::PUT) => ticket_merge::set_watchers(c, id, req).await,
+        (Route::BotIntents, Method::GET) => bot::list_intents(c).await,
+        (Route::BotIntents, Method::POST) => bot::create_intent(c, req).await,
+        (Route::BotIntent, Method::GET) => bot::get_intent(c, id).await,
+        (Route::BotIntent, Method::PUT) => bot::put_intent(c, id, req).await,
+        (Route::BotIntent, Method::DELETE) => bot::delete_intent(c, id).await,
+        (Route::BotSettings, Method::GET) => bot::get_settings(c).await,
+        (Route::BotSettings, Method::PUT) => bot::put_settings(c, req).await,
+        (Route::BotTest, Method::POST) => bot::test(c, req).await,
+        (Route::BotReport, Method::GET) => bot::report(c).await,
         _ => Err(method_not_allowed()),
     };
     (tenant, result)

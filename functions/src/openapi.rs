@@ -47,6 +47,8 @@ impl Modify for ApiKeyAuth {
         sla::ticket_sla, sla::conversation_sla, crate::webhooks::list, crate::webhooks::get_target, crate::webhooks::set_target,
         ticket_merge::merge, ticket_merge::duplicates, ticket_merge::post_message, ticket_merge::list_messages,
         ticket_merge::watchers, ticket_merge::set_watchers,
+        bot::list_intents, bot::create_intent, bot::get_intent, bot::put_intent, bot::delete_intent,
+        bot::get_settings, bot::put_settings, bot::test, bot::report,
     )
 )]
 pub struct ApiDoc;

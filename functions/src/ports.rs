@@ -131,6 +131,9 @@ pub enum OutboundError {
 pub trait OutboundHttp {
     /// Sends the request and returns the response status (the body is not needed).
     async fn send(&self, request: OutboundRequest) -> Result<u16, OutboundError>;
+    /// Sends the request and returns the response status and body: a bot webhook answers
+    /// with what the bot tells the visitor. Runtimes cap the body (the local host at 64 KiB).
+    async fn fetch(&self, request: OutboundRequest) -> Result<(u16, Vec<u8>), OutboundError>;
 }
 
 /// Everything a request handler may use.

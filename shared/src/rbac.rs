@@ -29,6 +29,8 @@ pub enum Permission {
     /// Create, edit, publish, restore and delete knowledge-base categories and articles
     /// (reading them is `Read`).
     WriteKnowledgeBase,
+    /// Define the bot's intents and settings (trying the bot on a text is `Work`).
+    ManageBot,
 }
 
 /// A role's permissions. Owners hold everything; admins all but owner changes; agents do
@@ -102,6 +104,14 @@ mod tests {
         assert!(role_allows(Role::Admin, Permission::WriteKnowledgeBase));
         assert!(!role_allows(Role::Viewer, Permission::WriteKnowledgeBase));
         assert!(role_allows(Role::Viewer, Permission::Read));
+    }
+
+    #[test]
+    fn admins_manage_the_bot_and_agents_only_try_it() {
+        assert!(role_allows(Role::Admin, Permission::ManageBot));
+        assert!(!role_allows(Role::Agent, Permission::ManageBot));
+        assert!(role_allows(Role::Agent, Permission::Work));
+        assert!(!role_allows(Role::Viewer, Permission::ManageBot));
     }
 
     #[test]

@@ -257,6 +257,10 @@ impl Alarms for CfPlatform {
 
 impl OutboundHttp for CfPlatform {
     async fn send(&self, request: OutboundRequest) -> Result<u16, OutboundError> {
+        self.fetch(request).await.map(|(status, _)| status)
+    }
+
+    async fn fetch(&self, request: OutboundRequest) -> Result<(u16, Vec<u8>), OutboundError> {
         let failed = |e: worker::Error| OutboundError::Failed(e.to_string());
         let headers = worker::Headers::new();
         for (name, value) in &request.headers {
@@ -270,8 +274,9 @@ impl OutboundHttp for CfPlatform {
             init.with_body(Some(bytes.into()));
         }
         let req = Request::new_with_init(&request.url, &init).map_err(failed)?;
-        let resp = worker::Fetch::Request(req).send().await.map_err(failed)?;
-        Ok(resp.status_code())
+        let mut resp = worker::Fetch::Request(req).send().await.map_err(failed)?;
+        let body = resp.bytes().await.map_err(failed)?;
+        Ok((resp.status_code(), body))
     }
 }
 

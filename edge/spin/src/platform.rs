@@ -238,6 +238,10 @@ impl Alarms for SpinPlatform {
 
 impl OutboundHttp for SpinPlatform {
     async fn send(&self, request: OutboundRequest) -> Result<u16, OutboundError> {
+        self.fetch(request).await.map(|(status, _)| status)
+    }
+
+    async fn fetch(&self, request: OutboundRequest) -> Result<(u16, Vec<u8>), OutboundError> {
         let mut builder = http::Request::builder()
             .method(request.method)
             .uri(&request.url);
@@ -248,7 +252,7 @@ impl OutboundHttp for SpinPlatform {
             .body(request.body)
             .map_err(|e| OutboundError::Failed(e.to_string()))?;
         match spin_sdk::http::send::<_, http::Response<Vec<u8>>>(outgoing).await {
-            Ok(response) => Ok(response.status().as_u16()),
+            Ok(response) => Ok((response.status().as_u16(), response.into_body())),
             // Spin (and the local host) refuse hosts missing from `allowed_outbound_hosts`.
             Err(spin_sdk::http::SendError::Http(spin_sdk::http::ErrorCode::HttpRequestDenied)) => {
                 Err(OutboundError::Denied(request.url))

@@ -460,7 +460,7 @@ pub struct OutboxEntry {
 }
 
 /// The tenant's automation webhook secret, made on first use.
-async fn webhook_secret<P: Platform>(p: &P, tactor: &str) -> Result<String, ApiError> {
+pub(crate) async fn webhook_secret<P: Platform>(p: &P, tactor: &str) -> Result<String, ApiError> {
     if let Some(s) = get_json::<_, String>(p, tactor, SECRET_KEY).await? {
         return Ok(s);
     }

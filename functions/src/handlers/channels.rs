@@ -220,6 +220,8 @@ pub async fn inbound<P: Platform>(
         external_id: input.message.id,
     };
     let appended = append(p, Some(&tactor), &conversation.id, draft, None, actor).await?;
+    // Also on a redelivery: a turn the first delivery did not finish is answered now.
+    crate::handlers::bot::respond(p, &tactor, &conversation.id, &appended.message).await?;
     let status = if appended.duplicate {
         StatusCode::OK
     } else {

@@ -49,6 +49,27 @@ pub struct Appended {
     pub replay: Option<Response>,
 }
 
+/// A message as stored and as agents read it: the message plus what the language models made
+/// of it. Readers that want the plain [`Message`] (the widget) simply ignore the extra fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AgentMessage {
+    #[serde(flatten)]
+    pub message: Message,
+    /// Sentiment of a contact's message, from -1 (angry) to 1 (happy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<f32>,
+    /// What the bot detected (intent, confidence, entities) or why it handed off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub bot: Option<serde_json::Value>,
+}
+
+/// The sentiment stored with a message: contacts' messages are scored, others are not.
+pub fn message_sentiment(sender: SenderKind, body: &str) -> Option<f32> {
+    (sender == SenderKind::Contact && !body.trim().is_empty())
+        .then(|| (edgedesk_nlp::sentiment(body) * 1000.0).round() / 1000.0)
+}
+
 /// Appends a message to a conversation's actor, then brings the tenant's conversation record
 /// up to date (last activity; a contact writing reopens a resolved or snoozed conversation).
 /// `summary` is the tenant actor holding the conversation record, or `None` while the record
@@ -61,6 +82,20 @@ pub async fn append<P: Platform>(
     idem: Option<&Idempotency>,
     actor: Actor,
 ) -> Result<Appended, ApiError> {
+    append_with(p, summary, conversation_id, draft, None, idem, actor).await
+}
+
+/// [`append`] with the bot's metadata stored beside the message.
+pub async fn append_with<P: Platform>(
+    p: &P,
+    summary: Option<&str>,
+    conversation_id: &ConversationId,
+    draft: Draft,
+    bot: Option<serde_json::Value>,
+    idem: Option<&Idempotency>,
+    actor: Actor,
+) -> Result<Appended, ApiError> {
+    let sentiment = message_sentiment(draft.sender.kind, &draft.body);
     let cactor = conversation_actor(conversation_id);
     let now = p.now();
     let (mid_ms, mid_r) = crate::ctx::id_parts(p);
@@ -93,7 +128,14 @@ pub async fn append<P: Platform>(
             created_at: now,
         };
         tx.put_json("head", &head)?;
-        tx.put_json(message_key(head.seq), &message)?;
+        tx.put_json(
+            message_key(head.seq),
+            &AgentMessage {
+                message: message.clone(),
+                sentiment,
+                bot: bot.clone(),
+            },
+        )?;
         if let Some(ext) = &draft.external_id {
             tx.put_json(format!("msg_ext:{ext}"), &head.seq)?;
         }
@@ -117,7 +159,10 @@ pub async fn append<P: Platform>(
         touch_summary(p, tenant_actor, conversation_id, &message, actor).await?;
         crate::handlers::sla::track_conversation(p, tenant_actor, conversation_id, Some(&message))
             .await?;
-        if message.sender.kind == SenderKind::Contact {
+        // While the bot holds the conversation it answers, and routing waits for a handoff.
+        if message.sender.kind == SenderKind::Contact
+            && !crate::handlers::bot::holds(p, tenant_actor, conversation_id).await?
+        {
             crate::handlers::routing::on_arrival(
                 p,
                 tenant_actor,
@@ -153,7 +198,7 @@ fn placeholder(conversation_id: &ConversationId) -> Message {
     }
 }
 
-async fn touch_summary<P: Platform>(
+pub(crate) async fn touch_summary<P: Platform>(
     p: &P,
     tenant_actor: &str,
     conversation_id: &ConversationId,
@@ -697,7 +742,7 @@ pub struct MessagesQuery {
 /// A page of messages, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessagePage {
-    pub data: Vec<Message>,
+    pub data: Vec<AgentMessage>,
     /// The `seq` of the last message returned: pass it as `after` to continue.
     pub last_seq: u64,
     pub has_more: bool,
@@ -730,14 +775,14 @@ pub async fn list_messages<P: Platform>(
         limit: limit + 1,
         reverse: false,
     };
-    let mut rows: Vec<Message> = scan_json(ctx.p, &conversation_actor(&id), &scan)
+    let mut rows: Vec<AgentMessage> = scan_json(ctx.p, &conversation_actor(&id), &scan)
         .await?
         .into_iter()
         .map(|(_, m)| m)
         .collect();
     let has_more = rows.len() > limit;
     rows.truncate(limit);
-    let last_seq = rows.last().map_or(after, |m| m.seq);
+    let last_seq = rows.last().map_or(after, |m| m.message.seq);
     json(
         StatusCode::OK,
         &MessagePage {

@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod auth;
 pub mod automation;
+pub mod bot;
 pub mod canned;
 pub mod channels;
 pub mod contacts;

@@ -450,6 +450,9 @@ fn routing_facts(
     };
     let mut facts = RoutingFacts::new(c.channel, &full_text, settings.within_business_hours(now));
     facts.priority = c.priority;
+    // The same score that is stored with the contact's message.
+    facts.sentiment = crate::handlers::conversations::message_sentiment(SenderKind::Contact, text)
+        .map(f64::from);
     if let Some(contact) = contact {
         facts.contact = contact.attributes.clone();
         facts.language = ["language", "locale", "lang"]
@@ -642,8 +645,15 @@ pub async fn on_arrival<P: Platform>(
     }
     if let Some(m) = message.filter(|m| m.sender.kind == SenderKind::Contact) {
         let event = AutomationEvent::new(EventKind::MessageReceived, subject, now);
-        crate::handlers::automation::run(p, tactor, event, vec![("message", serde_json::to_value(m)?)])
-            .await?;
+        // Rules may test `message.sentiment`, the score stored with the message.
+        let mut fact = serde_json::to_value(m)?;
+        if let (Some(obj), Some(score)) = (
+            fact.as_object_mut(),
+            crate::handlers::conversations::message_sentiment(m.sender.kind, &m.body),
+        ) {
+            obj.insert("sentiment".into(), serde_json::json!(score));
+        }
+        crate::handlers::automation::run(p, tactor, event, vec![("message", fact)]).await?;
     }
     Ok(())
 }

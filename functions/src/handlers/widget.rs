@@ -573,6 +573,7 @@ pub async fn post_message<P: Platform>(
     };
     let appended = append(p, Some(&v.w.tactor), &conversation.id, draft, None, actor).await?;
     set_live(p, &conversation.id, |l| l.contact_typing_at = None).await?;
+    crate::handlers::bot::respond(p, &v.w.tactor, &conversation.id, &appended.message).await?;
     Ok(cors(
         json(StatusCode::CREATED, &appended.message)?,
         v.w.origin.as_deref(),

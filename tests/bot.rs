@@ -1,0 +1,511 @@
+//! The bot and sentiment end to end, through the real host: sentiment on every contact message
+//! feeding routing and automation rules; intents defined through the API and trained inside
+//! the functions; a widget visitor answered from the knowledge base, walked through an order
+//! dialogue that calls the tenant's signed webhook, and handed to a person on request; and the
+//! containment report.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc::{channel, Receiver};
+use std::time::Duration;
+
+use edgedesk_e2e::{error_code, unix_now, Api, Host};
+use serde_json::{json, Value};
+
+fn tenant_id(api: &Api) -> String {
+    let (_, t) = api.get("/v1/tenant");
+    t["id"].as_str().expect("tenant id").to_owned()
+}
+
+fn put(api: &Api, path: &str, body: &Value) -> (u16, Value) {
+    let r = api.call("PUT", path, Some(body), &[]);
+    (r.status, r.body)
+}
+
+fn online_agent(api: &Api, name: &str) -> String {
+    let (s, a) = api.post(
+        "/v1/agents",
+        &json!({"email": format!("{}@shop.test", name.to_lowercase()), "name": name, "role": "agent"}),
+    );
+    assert_eq!(s, 201, "{a}");
+    let id = a["id"].as_str().expect("agent id").to_owned();
+    let (s, body) = put(
+        api,
+        &format!("/v1/agents/{id}/presence"),
+        &json!({"status": "online"}),
+    );
+    assert_eq!(s, 200, "{body}");
+    id
+}
+
+fn team(api: &Api, id: &str, members: &[&String]) {
+    let (s, body) = api.post(
+        "/v1/teams",
+        &json!({"id": id, "name": id.to_uppercase(), "members": members}),
+    );
+    assert_eq!(s, 201, "{body}");
+}
+
+/// A widget visitor: their token and the calls they make.
+struct Visitor {
+    base: String,
+    tenant: String,
+    token: String,
+}
+
+impl Visitor {
+    fn new(host: &Host, tenant: &str, name: &str) -> Visitor {
+        let (s, sess) = host.anon().post(
+            &format!("/v1/widget/{tenant}/session"),
+            &json!({ "name": name }),
+        );
+        assert_eq!(s, 200, "{sess}");
+        Visitor {
+            base: host.base.clone(),
+            tenant: tenant.to_owned(),
+            token: sess["token"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let api = Api {
+            base: self.base.clone(),
+            key: None,
+        };
+        let auth = format!("Visitor {}", self.token);
+        let r = api.call(
+            method,
+            &format!("/v1/widget/{}{path}", self.tenant),
+            body,
+            &[("authorization", &auth)],
+        );
+        (r.status, r.body)
+    }
+
+    /// Sends a message; returns the conversation id.
+    fn say(&self, text: &str) -> String {
+        let (s, m) = self.call("POST", "/messages", Some(&json!({ "body": text })));
+        assert_eq!(s, 201, "{m}");
+        m["conversation_id"]
+            .as_str()
+            .expect("conversation id")
+            .to_owned()
+    }
+
+    /// Every message the visitor can see, oldest first.
+    fn messages(&self) -> Vec<Value> {
+        let (s, page) = self.call("GET", "/messages?limit=100", None);
+        assert_eq!(s, 200, "{page}");
+        page["data"].as_array().expect("messages").clone()
+    }
+
+    /// The text of the last message, which must be the bot's.
+    fn last_bot_reply(&self) -> String {
+        let all = self.messages();
+        let last = all.last().expect("a message");
+        assert_eq!(last["sender"]["kind"], "bot", "{all:?}");
+        last["body"].as_str().expect("body").to_owned()
+    }
+}
+
+fn conversation(api: &Api, id: &str) -> Value {
+    let (s, c) = api.get(&format!("/v1/conversations/{id}"));
+    assert_eq!(s, 200, "{c}");
+    c
+}
+
+/// Messages as agents read them, with sentiment and bot metadata.
+fn agent_messages(api: &Api, id: &str) -> Vec<Value> {
+    let (s, page) = api.get(&format!("/v1/conversations/{id}/messages?limit=100"));
+    assert_eq!(s, 200, "{page}");
+    page["data"].as_array().expect("messages").clone()
+}
+
+fn events_of(api: &Api, conversation: &str, kind: &str) -> Vec<Value> {
+    let (s, page) = api.get(&format!(
+        "/v1/conversations/{conversation}/events?limit=100"
+    ));
+    assert_eq!(s, 200, "{page}");
+    page["data"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn an_angry_message_is_scored_and_a_sentiment_rule_makes_it_urgent_for_the_seniors_team() {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let t = tenant_id(&api);
+    let sue = online_agent(&api, "Sue");
+    let sam = online_agent(&api, "Sam");
+    team(&api, "seniors", &[&sue]);
+    team(&api, "support", &[&sam]);
+    let (s, body) = api.post(
+        "/v1/routing/rules",
+        &json!({"id": "angry-customers", "name": "Angry customers to seniors",
+                "conditions": {"sentiment": {"max": -0.5}},
+                "target": {"team": "seniors"}, "priority": "urgent"}),
+    );
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = api.post(
+        "/v1/routing/rules",
+        &json!({"id": "everyone", "name": "Everyone else", "target": {"team": "support"}}),
+    );
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = api.post(
+        "/v1/rules",
+        &json!({"id": "label-angry", "on": ["message_received"],
+                "conditions": {"field": {"path": "message.sentiment", "op": "less_than", "value": -0.5}},
+                "actions": [{"type": "add_labels", "labels": ["angry"]}]}),
+    );
+    assert_eq!(s, 201, "{body}");
+
+    let angry = Visitor::new(&host, &t, "Angry Andy");
+    let cid = angry.say("This is the worst service ever, I am furious, refund me now!");
+    let c = conversation(&api, &cid);
+    assert_eq!(c["priority"], "urgent", "{c}");
+    assert_eq!(c["team"], "seniors", "{c}");
+    assert_eq!(c["assignee_id"], json!(sue), "{c}");
+    assert!(
+        c["labels"]
+            .as_array()
+            .is_some_and(|l| l.contains(&json!("angry"))),
+        "{c}"
+    );
+    let assigned = events_of(&api, &cid, "conversation.assigned");
+    assert_eq!(assigned.len(), 1, "{assigned:?}");
+    assert_eq!(assigned[0]["data"]["rule"]["id"], "angry-customers");
+    // Agents see the score with the message; the visitor's own view does not carry it.
+    let msgs = agent_messages(&api, &cid);
+    let score = msgs[0]["sentiment"].as_f64().expect("a sentiment score");
+    assert!(score < -0.5, "{score}");
+    assert!(angry.messages()[0].get("sentiment").is_none());
+
+    // A calm visitor is scored too, and goes the ordinary way.
+    let calm = Visitor::new(&host, &t, "Calm Carla");
+    let other = calm.say("Thanks, the new app is great and works well");
+    let c = conversation(&api, &other);
+    assert_eq!(
+        (c["team"].as_str(), c["priority"].as_str()),
+        (Some("support"), Some("normal")),
+        "{c}"
+    );
+    assert!(
+        agent_messages(&api, &other)[0]["sentiment"]
+            .as_f64()
+            .expect("score")
+            > 0.0
+    );
+}
+
+/// A tenant webhook on a loopback port: answers every call with `answer` and reports each
+/// request as (headers, body).
+fn order_service(answer: &'static str) -> (u16, Receiver<(Vec<(String, String)>, Vec<u8>)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("address").port();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut headers = Vec::new();
+            let mut length = 0usize;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.trim().split_once(':') {
+                    let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                    if k == "content-length" {
+                        length = v.parse().unwrap_or(0);
+                    }
+                    headers.push((k, v));
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+            let _ = tx.send((headers, body));
+        }
+    });
+    (port, rx)
+}
+
+fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", x)) => t = x.parse::<i64>().ok(),
+            Some(("v1", x)) => v1 = Some(x.to_owned()),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    (unix_now() - t).abs() < 300 && edgedesk_e2e::sign(secret, t, body).ends_with(&v1)
+}
+
+/// Starts a host that may call `port` on loopback.
+fn host_allowing(port: u16) -> Host {
+    let mut hosts: Vec<String> = std::env::var("EDGEDESK_OUTBOUND_HOSTS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(str::to_owned)
+        .collect();
+    hosts.push(format!("127.0.0.1:{port}"));
+    std::env::set_var("EDGEDESK_OUTBOUND_HOSTS", hosts.join(","));
+    Host::start()
+}
+
+#[test]
+fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_and_hands_off_on_request(
+) {
+    let (port, calls) = order_service(r#"{"status":"shipped","eta":"Friday"}"#);
+    let host = host_allowing(port);
+    let api = host.tenant("Shop");
+    let t = tenant_id(&api);
+    let sam = online_agent(&api, "Sam");
+    team(&api, "support", &[&sam]);
+    let (s, body) = api.post(
+        "/v1/routing/rules",
+        &json!({"id": "everyone", "name": "Everyone", "target": {"team": "support"}}),
+    );
+    assert_eq!(s, 201, "{body}");
+
+    // A published article the bot can answer with.
+    let (s, a) = api.post(
+        "/v1/kb/articles",
+        &json!({"title": "Shipping costs", "locale": "en",
+                "body": "Shipping is free for orders over 50 dollars. Standard shipping costs 5 dollars and takes three days.\n"}),
+    );
+    assert_eq!(s, 201, "{a}");
+    let (s, p) = api.post(
+        &format!("/v1/kb/articles/{}/publish", a["id"].as_str().expect("id")),
+        &json!({}),
+    );
+    assert_eq!(s, 200, "{p}");
+
+    // Settings and intents through the API; agents may try the bot but not change it.
+    let (s, body) = put(
+        &api,
+        "/v1/bot/settings",
+        &json!({"enabled": true, "order_patterns": [{"name": "order", "regex": "ORD-\\d{5}"}]}),
+    );
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = put(
+        &api,
+        "/v1/bot/settings",
+        &json!({"timezone": "Mars/Olympus"}),
+    );
+    assert_eq!((s, error_code(&body)), (422, "validation_failed"), "{body}");
+    let order_status = json!({
+        "id": "order_status",
+        "examples": ["where is my order", "where is my package", "track my order",
+                     "has my order shipped yet", "I want to know my order status",
+                     "when will my order arrive", "my order has not arrived", "order status please"],
+        "slots": [{"name": "order", "entity": "order_number", "question": "What is your order number?"}],
+        "webhook_url": format!("http://127.0.0.1:{port}/orders"),
+        "reply": "Order {order} is {status} and arrives {eta}."
+    });
+    let (s, body) = api.post("/v1/bot/intents", &order_status);
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = api.post("/v1/bot/intents", &order_status);
+    assert_eq!((s, error_code(&body)), (409, "already_exists"), "{body}");
+    let (s, body) = api.post(
+        "/v1/bot/intents",
+        &json!({"id": "opening_hours",
+                "examples": ["when are you open", "what are your opening hours", "are you open on sunday",
+                             "what time do you close", "business hours", "opening times"],
+                "reply": "We are open 9:00 to 17:00, Monday to Friday."}),
+    );
+    assert_eq!(s, 201, "{body}");
+    let (s, list) = api.get("/v1/bot/intents");
+    assert_eq!(
+        (s, list["data"].as_array().map(Vec::len)),
+        (200, Some(2)),
+        "{list}"
+    );
+
+    let (s, k) = api.post("/v1/api-keys", &json!({"name": "desk", "scope": "agent"}));
+    assert_eq!(s, 201, "{k}");
+    let agent = api.with_key(k["key"].as_str().expect("key"));
+    let (s, body) = agent.post(
+        "/v1/bot/intents",
+        &json!({"id": "x", "examples": ["x"], "reply": "x"}),
+    );
+    assert_eq!((s, error_code(&body)), (403, "forbidden"), "{body}");
+    let (s, tested) = agent.post(
+        "/v1/bot/test",
+        &json!({"text": "Where is my order ORD-12345?"}),
+    );
+    assert_eq!(s, 200, "{tested}");
+    assert_eq!(tested["intent"], "order_status", "{tested}");
+    assert!(
+        tested["confidence"].as_f64().expect("confidence") > 0.3,
+        "{tested}"
+    );
+    assert_eq!(tested["entities"][0]["kind"], "order_number", "{tested}");
+    assert_eq!(
+        tested["entities"][0]["value"]["value"], "ORD-12345",
+        "{tested}"
+    );
+
+    // A knowledge-base question: the bot answers with the article's help-center link.
+    let ada = Visitor::new(&host, &t, "Ada");
+    let cid = ada.say("How much does shipping cost?");
+    let reply = ada.last_bot_reply();
+    assert!(
+        reply.contains(&format!("/help/{t}/en/articles/shipping-costs")),
+        "{reply}"
+    );
+    // The bot holds the conversation: routing waits.
+    assert_eq!(conversation(&api, &cid)["assignee_id"], Value::Null);
+
+    // An order question: the bot asks for the number, then asks the tenant's service.
+    ada.say("where is my order");
+    assert_eq!(ada.last_bot_reply(), "What is your order number?");
+    ada.say("It is ORD-12345");
+    let (headers, body) = calls
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the webhook is called");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (s, secret) = api.get("/v1/automation/webhook-secret");
+    assert_eq!(s, 200, "{secret}");
+    assert!(
+        verify(
+            secret["secret"].as_str().expect("secret"),
+            &header("x-edgedesk-signature"),
+            &body
+        ),
+        "the call is signed"
+    );
+    let sent: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(
+        sent,
+        json!({"intent": "order_status", "slots": {"order": "ORD-12345"}})
+    );
+    assert_eq!(
+        ada.last_bot_reply(),
+        "Order ORD-12345 is shipped and arrives Friday."
+    );
+    assert_eq!(conversation(&api, &cid)["assignee_id"], Value::Null);
+
+    // The agent sees what the bot detected on the visitor's messages.
+    let msgs = agent_messages(&api, &cid);
+    let asked = msgs
+        .iter()
+        .find(|m| m["body"] == "where is my order")
+        .expect("the question");
+    assert_eq!(asked["bot"]["intent"], "order_status", "{asked}");
+    let answered = msgs
+        .iter()
+        .find(|m| m["body"] == "It is ORD-12345")
+        .expect("the answer");
+    assert_eq!(
+        answered["bot"]["entities"][0]["text"], "ORD-12345",
+        "{answered}"
+    );
+
+    // Asking for a person hands off: a system message says why and routing assigns Sam.
+    ada.say("I want to talk to a human");
+    let msgs = agent_messages(&api, &cid);
+    let system = msgs.last().expect("a message");
+    assert_eq!(system["sender"]["kind"], "system", "{msgs:?}");
+    assert!(
+        system["body"]
+            .as_str()
+            .expect("body")
+            .contains("visitor asked for a person"),
+        "{system}"
+    );
+    let c = conversation(&api, &cid);
+    assert_eq!(c["assignee_id"], json!(sam), "{c}");
+    let handoffs = events_of(&api, &cid, "conversation.bot_handoff");
+    assert_eq!(handoffs.len(), 1, "{handoffs:?}");
+    // Once handed off, the bot stays quiet.
+    let before = agent_messages(&api, &cid).len();
+    ada.say("hello?");
+    let after = agent_messages(&api, &cid);
+    assert_eq!(after.len(), before + 1);
+    assert_eq!(after.last().expect("message")["sender"]["kind"], "contact");
+
+    // A second visitor gets a KB answer and is resolved: contained.
+    let bob = Visitor::new(&host, &t, "Bob");
+    let other = bob.say("How much does shipping cost?");
+    assert!(bob.last_bot_reply().contains("/help/"));
+    let (s, body) = api.patch(
+        &format!("/v1/conversations/{other}"),
+        &json!({"status": "resolved"}),
+    );
+    assert_eq!(s, 200, "{body}");
+
+    let (s, report) = api.get("/v1/reports/bot");
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(report["conversations"], 2, "{report}");
+    assert_eq!(report["handed_off"], 1, "{report}");
+    assert_eq!(report["contained"], 1, "{report}");
+    assert_eq!(report["resolved_by_bot"], 1, "{report}");
+    assert_eq!(report["containment_rate"], 0.5, "{report}");
+    assert_eq!(
+        report["handoff_reasons"]["visitor asked for a person"], 1,
+        "{report}"
+    );
+}
+
+#[test]
+fn two_misunderstood_messages_in_a_row_hand_off_to_a_person() {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let t = tenant_id(&api);
+    let (s, body) = put(&api, "/v1/bot/settings", &json!({"enabled": true}));
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = api.post(
+        "/v1/bot/intents",
+        &json!({"id": "opening_hours",
+                "examples": ["when are you open", "what are your opening hours", "opening times"],
+                "reply": "We are open 9:00 to 17:00."}),
+    );
+    assert_eq!(s, 201, "{body}");
+    let v = Visitor::new(&host, &t, "Vera");
+    let cid = v.say("tell me a joke");
+    let (_, settings) = api.get("/v1/bot/settings");
+    assert_eq!(v.last_bot_reply(), settings["fallback_message"]);
+    v.say("what is the weather like today");
+    let msgs = agent_messages(&api, &cid);
+    assert!(
+        msgs.last().expect("message")["body"]
+            .as_str()
+            .expect("body")
+            .contains("low confidence twice"),
+        "{msgs:?}"
+    );
+    let (_, report) = api.get("/v1/reports/bot");
+    assert_eq!(
+        report["handoff_reasons"]["low confidence twice"], 1,
+        "{report}"
+    );
+}
