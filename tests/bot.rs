@@ -509,3 +509,49 @@ fn two_misunderstood_messages_in_a_row_hand_off_to_a_person() {
         "{report}"
     );
 }
+
+#[test]
+fn an_automation_rule_that_assigns_the_conversation_takes_it_from_the_bot() {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let t = tenant_id(&api);
+    let sam = online_agent(&api, "Sam");
+    team(&api, "support", &[&sam]);
+    let (s, body) = put(&api, "/v1/bot/settings", &json!({"enabled": true}));
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = api.post(
+        "/v1/bot/intents",
+        &json!({"id": "opening_hours",
+                "examples": ["when are you open", "what are your opening hours", "opening times"],
+                "reply": "We are open 9:00 to 17:00."}),
+    );
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = api.post(
+        "/v1/rules",
+        &json!({"id": "legal", "on": ["message_received"],
+                "conditions": {"text": {"path": "message.body", "contains": ["lawyer"]}},
+                "actions": [{"type": "assign", "target": {"team": "support"}}]}),
+    );
+    assert_eq!(s, 201, "{body}");
+    let v = Visitor::new(&host, &t, "Lena");
+    let cid = v.say("what are your opening hours");
+    assert_eq!(v.last_bot_reply(), "We are open 9:00 to 17:00.");
+    assert_eq!(conversation(&api, &cid)["assignee_id"], Value::Null);
+    v.say("I will call my lawyer about the last delivery");
+    assert_eq!(conversation(&api, &cid)["assignee_id"], json!(sam));
+    let msgs = agent_messages(&api, &cid);
+    let last = msgs.last().expect("message");
+    assert_eq!(last["sender"]["kind"], "system", "{msgs:?}");
+    assert!(
+        last["body"]
+            .as_str()
+            .expect("body")
+            .contains("assigned by a rule or an agent"),
+        "{last}"
+    );
+    let (_, report) = api.get("/v1/reports/bot");
+    assert_eq!(
+        report["handoff_reasons"]["assigned by a rule or an agent"], 1,
+        "{report}"
+    );
+}

@@ -727,7 +727,7 @@ pub async fn respond<P: Platform>(
     id: &ConversationId,
     message: &Message,
 ) -> Result<(), ApiError> {
-    if message.sender.kind != SenderKind::Contact || !holds(p, tactor, id).await? {
+    if message.sender.kind != SenderKind::Contact {
         return Ok(());
     }
     let cactor = conversation_actor(id);
@@ -735,8 +735,15 @@ pub async fn respond<P: Platform>(
     if state.last_seq >= message.seq {
         return Ok(());
     }
-    let s = settings(p, tactor).await?;
-    let turn = decide(p, tactor, &s, state.clone(), message).await?;
+    let turn = if holds(p, tactor, id).await? {
+        let s = settings(p, tactor).await?;
+        decide(p, tactor, &s, state.clone(), message).await?
+    } else {
+        match taken_over(p, tactor, id, &state, message).await? {
+            Some(turn) => turn,
+            None => return Ok(()),
+        }
+    };
     let handoff = turn.handoff.clone();
     // The turn commits whole, and only if no other turn got there first.
     let written = transact(p, &cactor, async |tx| {
@@ -745,9 +752,12 @@ pub async fn respond<P: Platform>(
             return Ok(None);
         }
         let key = message_key(message.seq);
-        if let Some(mut stored) = tx.get_json::<AgentMessage>(&key).await? {
-            stored.bot = Some(turn.detected.clone());
-            tx.put_json(key.clone(), &stored)?;
+        match tx.get_json::<AgentMessage>(&key).await? {
+            Some(mut stored) if !turn.detected.is_null() => {
+                stored.bot = Some(turn.detected.clone());
+                tx.put_json(key.clone(), &stored)?;
+            }
+            _ => {}
         }
         let mut head: Head = tx.get_json("head").await?.unwrap_or_default();
         let now = p.now();
@@ -823,9 +833,43 @@ pub async fn respond<P: Platform>(
     if handoff.is_some() {
         // Now a person's turn: routing rules (sentiment, keywords …) and automation see the
         // message that led to the handoff.
-        crate::handlers::routing::on_arrival(p, tactor, id, Some(message), true).await?;
+        // (Automation already ran for the message when it was stored.)
+        crate::handlers::routing::route_arrival(p, tactor, id, &message.body).await?;
     }
     Ok(())
+}
+
+/// The bot was answering, and a rule or an agent has assigned the conversation since: that
+/// is a handoff too, recorded with the visitor's next message.
+async fn taken_over<P: Platform>(
+    p: &P,
+    tactor: &str,
+    id: &ConversationId,
+    state: &BotState,
+    message: &Message,
+) -> Result<Option<Turn>, ApiError> {
+    if state.last_seq == 0 || state.handed_off {
+        return Ok(None);
+    }
+    let c: Option<Conversation> =
+        get_json(p, tactor, &Conversation::storage_key(&id.to_string())).await?;
+    if c.is_none_or(|c| c.assignee_id.is_none()) {
+        return Ok(None);
+    }
+    let reason = "assigned by a rule or an agent".to_owned();
+    let mut next = state.clone();
+    next.handed_off = true;
+    next.last_seq = message.seq;
+    Ok(Some(Turn {
+        replies: vec![Out {
+            kind: SenderKind::System,
+            body: format!("The bot handed this conversation to a person: {reason}."),
+            meta: serde_json::json!({"handoff": {"reason": reason}}),
+        }],
+        state: next,
+        handoff: Some(reason),
+        detected: serde_json::Value::Null,
+    }))
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

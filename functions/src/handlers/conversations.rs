@@ -159,10 +159,20 @@ pub async fn append_with<P: Platform>(
         touch_summary(p, tenant_actor, conversation_id, &message, actor).await?;
         crate::handlers::sla::track_conversation(p, tenant_actor, conversation_id, Some(&message))
             .await?;
-        // While the bot holds the conversation it answers, and routing waits for a handoff.
+        // While the bot holds the conversation it answers, and routing waits for a handoff;
+        // automation still runs, so a rule may take the conversation from the bot.
         if message.sender.kind == SenderKind::Contact
-            && !crate::handlers::bot::holds(p, tenant_actor, conversation_id).await?
+            && crate::handlers::bot::holds(p, tenant_actor, conversation_id).await?
         {
+            crate::handlers::routing::automate_arrival(
+                p,
+                tenant_actor,
+                conversation_id,
+                Some(&message),
+                message.seq == 1,
+            )
+            .await?;
+        } else if message.sender.kind == SenderKind::Contact {
             crate::handlers::routing::on_arrival(
                 p,
                 tenant_actor,

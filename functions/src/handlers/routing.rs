@@ -618,6 +618,33 @@ pub async fn on_arrival<P: Platform>(
     message: Option<&Message>,
     created: bool,
 ) -> Result<(), ApiError> {
+    route_arrival(p, tactor, id, message.map_or("", |m| m.body.as_str())).await?;
+    automate_arrival(p, tactor, id, message, created).await
+}
+
+/// The routing half of [`on_arrival`]: freed places go to waiting conversations, then this
+/// one is routed if unassigned. The bot calls it when it hands a conversation off.
+pub async fn route_arrival<P: Platform>(
+    p: &P,
+    tactor: &str,
+    id: &ConversationId,
+    text: &str,
+) -> Result<(), ApiError> {
+    drain(p, tactor).await?;
+    route_conversation(p, tactor, id, text).await?;
+    Ok(())
+}
+
+/// The automation half of [`on_arrival`]: `conversation_created` (once) and
+/// `message_received`. Runs also while the bot holds a conversation, so a rule can take it
+/// from the bot (by assigning it).
+pub async fn automate_arrival<P: Platform>(
+    p: &P,
+    tactor: &str,
+    id: &ConversationId,
+    message: Option<&Message>,
+    created: bool,
+) -> Result<(), ApiError> {
     // `conversation_created` fires once, however the conversation came about (created with
     // its first message, or opened by a channel and then written to).
     let marker = format!("routing:arrived:{id}");
@@ -630,9 +657,6 @@ pub async fn on_arrival<P: Platform>(
             Ok(true)
         })
         .await?;
-    drain(p, tactor).await?;
-    let text = message.map_or("", |m| m.body.as_str());
-    route_conversation(p, tactor, id, text).await?;
     let now = p.now();
     let subject = Subject::Conversation(*id);
     if created {

@@ -657,6 +657,27 @@ mod tests {
     }
 
     #[test]
+    fn a_sentiment_threshold_matches_angry_messages_only() {
+        let angry =
+            cond(json!({"field": {"path": "message.sentiment", "op": "less_than", "value": -0.5}}));
+        let at_time = at("2024-05-13T07:30:00Z");
+        for (score, expected) in [
+            (json!(-0.8), true),
+            (json!(-0.5), false),
+            (json!(0.3), false),
+        ] {
+            let f = FactSnapshot::from_value(json!({"message": {"sentiment": score}}));
+            assert_eq!(
+                angry.matches(&EvalScope::new(&f, at_time)),
+                expected,
+                "{score}"
+            );
+        }
+        // A message with no score (an agent's, say) never counts as angry.
+        assert!(!angry.matches(&EvalScope::new(&facts(), at_time)));
+    }
+
+    #[test]
     fn condition_table() {
         let facts = facts();
         // Monday 2024-05-13 09:30 in Berlin.
