@@ -555,3 +555,39 @@ fn an_automation_rule_that_assigns_the_conversation_takes_it_from_the_bot() {
         "{report}"
     );
 }
+
+#[test]
+fn a_routing_rule_on_an_intent_sends_order_questions_to_the_orders_team() {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let t = tenant_id(&api);
+    let olga = online_agent(&api, "Olga");
+    let sam = online_agent(&api, "Sam");
+    team(&api, "orders", &[&olga]);
+    team(&api, "support", &[&sam]);
+    // The bot stays off: its model still tells routing what a message is about.
+    let (s, body) = api.post(
+        "/v1/bot/intents",
+        &json!({"id": "order_status",
+                "examples": ["where is my order", "track my order", "has my order shipped yet",
+                             "when will my order arrive", "my order has not arrived"],
+                "reply": "Let me check."}),
+    );
+    assert_eq!(s, 201, "{body}");
+    for rule in [
+        json!({"id": "orders-intent", "name": "Order questions",
+               "conditions": {"intents": ["order_status"]}, "target": {"team": "orders"}}),
+        json!({"id": "everyone", "name": "Everyone else", "target": {"team": "support"}}),
+    ] {
+        let (s, body) = api.post("/v1/routing/rules", &rule);
+        assert_eq!(s, 201, "{body}");
+    }
+    let v = Visitor::new(&host, &t, "Otto");
+    let cid = v.say("Hi, where is my order? It has not arrived");
+    assert_eq!(conversation(&api, &cid)["assignee_id"], json!(olga));
+    let assigned = events_of(&api, &cid, "conversation.assigned");
+    assert_eq!(assigned[0]["data"]["rule"]["id"], "orders-intent");
+    let w = Visitor::new(&host, &t, "Wanda");
+    let other = w.say("Do you sell gift cards?");
+    assert_eq!(conversation(&api, &other)["assignee_id"], json!(sam));
+}

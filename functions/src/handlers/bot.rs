@@ -423,6 +423,26 @@ async fn understand<P: Platform>(
     })
 }
 
+/// The intent the tenant's model recognises in a text (for routing rules on intents).
+pub async fn intent_of<P: Platform>(
+    p: &P,
+    tactor: &str,
+    text: &str,
+) -> Result<Option<String>, ApiError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(match p.get(tactor, MODEL_KEY).await? {
+        Some(bytes) => {
+            IntentModel::from_bytes(&bytes)
+                .map_err(|_| ApiError::internal())?
+                .predict(text)
+                .intent
+        }
+        None => None,
+    })
+}
+
 pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<BotSettings, ApiError> {
     Ok(get_json(p, tactor, SETTINGS_KEY).await?.unwrap_or_default())
 }

@@ -384,7 +384,11 @@ pub async fn route_conversation<P: Platform>(
         let teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
         let contact: Option<Contact> =
             get_json(p, tactor, &Contact::storage_key(&c.contact_id.to_string())).await?;
-        let facts = routing_facts(&c, contact.as_ref(), text, &settings, now);
+        let mut facts = routing_facts(&c, contact.as_ref(), text, &settings, now);
+        // Rules on intents see what the tenant's bot model recognises in the message.
+        if rules.iter().any(|r| !r.conditions.intents.is_empty()) {
+            facts.intent = crate::handlers::bot::intent_of(p, tactor, text).await?;
+        }
         let Some(rule) = first_match(&rules, &facts) else {
             return Ok(Routed::Decided(RoutingDecision::Unmatched {
                 priority: c.priority,
