@@ -244,6 +244,43 @@ messages! {
     EventOther => "recorded {kind}", "记录了 {kind}";
     Number => "No.", "编号";
 
+    // SLA clocks, list order, merging and duplicates
+    SlaHeading => "SLA", "SLA";
+    SlaRunning => "On track", "进行中";
+    SlaWarning => "Warning", "即将超时";
+    SlaBreached => "Breached", "已超时";
+    SlaPaused => "Paused", "已暂停";
+    SlaMet => "Met", "已达成";
+    SlaDue => "due {time}", "截止 {time}";
+    SlaLeft => "{n} min left", "剩余 {n} 分钟";
+    SlaOverdue => "{n} min overdue", "超时 {n} 分钟";
+    SlaCompleted => "completed {time}", "完成于 {time}";
+    SlaPolicy => "Policy: {policy}", "策略：{policy}";
+    SlaNone => "No SLA policy applies.", "没有适用的 SLA 策略。";
+    SlaError => "The SLA could not be loaded: {message}", "无法加载 SLA：{message}";
+    TargetFirstResponse => "First response", "首次响应";
+    TargetNextResponse => "Next response", "下次响应";
+    TargetResolution => "Resolution", "解决";
+    SortBy => "Sort", "排序";
+    SortNewest => "Newest first", "最新优先";
+    SortActivity => "Last activity", "最近活动";
+    SortSlaDue => "SLA due first", "SLA 截止最早优先";
+    SlaAny => "Any SLA state", "任意 SLA 状态";
+    SlaOnlyBreached => "SLA breached", "SLA 已超时";
+    SlaOnlyWarning => "SLA warning", "SLA 即将超时";
+    SlaSortedEmpty => "Nothing here has a running SLA deadline with these filters.", "在这些筛选条件下，没有正在计时的 SLA 截止时间。";
+    MergeInto => "Merge into…", "合并到…";
+    MergeSearch => "Ticket number or subject", "工单编号或主题";
+    MergeNoMatch => "No other open ticket matches. Try another number or word.", "没有匹配的其他工单。请换个编号或关键词。";
+    MergeConfirm => "Merge #{from} into #{into}? Its messages, history, tags and watchers move there and #{from} is closed.", "将 #{from} 合并到 #{into}？其消息、历史、标签和关注者将移到该工单，#{from} 将被关闭。";
+    Merge => "Merge", "合并";
+    MergeIntoNumber => "Merge into #{number}", "合并到 #{number}";
+    MergeDone => "Merged into #{number}", "已合并到 #{number}";
+    MergedInto => "This ticket was merged into", "此工单已合并到";
+    EventMerged => "merged a ticket into this one:", "将一个工单合并到此工单：";
+    Duplicates => "Possible duplicates", "可能重复的工单";
+    DuplicateScore => "similarity {score}%", "相似度 {score}%";
+
     // Settings
     SettingsHeading => "Settings", "设置";
     TabProfile => "Profile", "个人资料";

@@ -1,6 +1,6 @@
 //! The inbox's rules, free of the browser: which conversations a filter shows, the query the
-//! server filters by, the order (last activity first), how a live update changes the list, and
-//! unread counts.
+//! server filters by, the order (last activity first, or SLA deadline first as the server
+//! sorts), how a live update changes the list, and unread counts.
 //!
 //! The server filters too, but a live update carries a conversation whatever the filter, so
 //! the console decides itself whether the changed conversation belongs in the list it shows.
@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use edgedesk_shared::ids::{AgentId, ConversationId};
 use edgedesk_shared::model::{Conversation, ConversationStatus};
 use serde::{Deserialize, Serialize};
+
+use crate::sla::{ListSort, StateFilter};
 
 /// Whose conversations the inbox shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +30,12 @@ pub enum View {
 pub struct Filter {
     pub view: View,
     pub status: Option<ConversationStatus>,
+    /// Last activity first (the default), or earliest SLA deadline first.
+    #[serde(default)]
+    pub sort: ListSort,
+    /// Only conversations whose SLA is breached, or in warning.
+    #[serde(default)]
+    pub sla: Option<StateFilter>,
 }
 
 impl Default for Filter {
@@ -35,6 +43,8 @@ impl Default for Filter {
         Filter {
             view: View::Mine,
             status: Some(ConversationStatus::Open),
+            sort: ListSort::Default,
+            sla: None,
         }
     }
 }
@@ -52,7 +62,25 @@ impl Filter {
             View::Team(t) if !t.trim().is_empty() => q.push(("team", t.trim().to_owned())),
             View::Team(_) | View::All => {}
         }
+        if let Some(f) = self.sla {
+            q.push(("sla_state", f.as_str().to_owned()));
+        }
+        q.extend(self.sort.query());
         q
+    }
+
+    /// Whether only the server knows which conversations belong in the list and in which
+    /// order (the SLA order and filter rest on clocks the console does not keep).
+    pub fn server_ordered(&self) -> bool {
+        self.sort != ListSort::Default || self.sla.is_some()
+    }
+
+    /// Puts a list the server sent in this filter's order: by last activity, or as the
+    /// server ordered it.
+    pub fn order(&self, list: &mut [Conversation]) {
+        if !self.server_ordered() {
+            sort(list);
+        }
     }
 
     /// Whether a conversation belongs in the list this filter shows.
@@ -105,6 +133,21 @@ pub fn apply(
         }
     }
     let belongs = filter.matches(&incoming, me);
+    if filter.server_ordered() {
+        // The place of a conversation in SLA order (and whether its clock passes the SLA
+        // filter) is the server's to say: update in place, leave additions to a reload.
+        return match (position, belongs) {
+            (Some(i), true) => {
+                list[i] = incoming;
+                Change::Updated
+            }
+            (Some(i), false) => {
+                list.remove(i);
+                Change::Removed
+            }
+            (None, _) => Change::Ignored,
+        };
+    }
     let change = match (position, belongs) {
         (Some(i), true) => {
             list[i] = incoming;
@@ -225,11 +268,13 @@ mod tests {
         let f = Filter {
             view: View::Unassigned,
             status: None,
+            ..Filter::default()
         };
         assert_eq!(f.query(&me()), vec![("assignee", "none".to_owned())]);
         let f = Filter {
             view: View::Team(" billing ".into()),
             status: Some(ConversationStatus::Snoozed),
+            ..Filter::default()
         };
         assert_eq!(
             f.query(&me()),
@@ -256,6 +301,7 @@ mod tests {
         let all = Filter {
             view: View::All,
             status: None,
+            ..Filter::default()
         };
         let mut list = vec![conversation(1, 20), conversation(2, 10)];
         let mut bumped = conversation(2, 40);
@@ -272,6 +318,7 @@ mod tests {
         let unassigned = Filter {
             view: View::Unassigned,
             status: Some(ConversationStatus::Open),
+            ..Filter::default()
         };
         let mut list = vec![conversation(1, 20)];
         let mut taken = list[0].clone();
@@ -286,6 +333,7 @@ mod tests {
         let open_all = Filter {
             view: View::All,
             status: Some(ConversationStatus::Open),
+            ..Filter::default()
         };
         let mut list = vec![conversation(1, 20)];
         let mut resolved = list[0].clone();
@@ -307,6 +355,7 @@ mod tests {
         let all = Filter {
             view: View::All,
             status: None,
+            ..Filter::default()
         };
         let mut current = conversation(1, 20);
         current.version = 5;
@@ -322,6 +371,7 @@ mod tests {
         let f = Filter {
             view: View::Team(String::new()),
             status: None,
+            ..Filter::default()
         };
         let mut c = conversation(1, 1);
         assert!(!f.matches(&c, &me()));
@@ -330,6 +380,7 @@ mod tests {
         let named = Filter {
             view: View::Team("support".into()),
             status: None,
+            ..Filter::default()
         };
         assert!(!named.matches(&c, &me()));
     }
@@ -374,8 +425,54 @@ mod tests {
         let f = Filter {
             view: View::Team("billing".into()),
             status: None,
+            ..Filter::default()
         };
         let text = serde_json::to_string(&f).unwrap_or_default();
         assert_eq!(serde_json::from_str::<Filter>(&text).ok(), Some(f));
+    }
+
+    #[test]
+    fn a_filter_saved_before_sla_sorting_existed_still_reads() {
+        let old = r#"{"view":{"view":"all"},"status":"open"}"#;
+        let f = serde_json::from_str::<Filter>(old).expect("old filter");
+        assert_eq!(f.sort, ListSort::Default);
+        assert_eq!(f.sla, None);
+    }
+
+    #[test]
+    fn sla_order_and_filter_go_to_the_server_and_keep_its_order() {
+        let f = Filter {
+            view: View::All,
+            status: None,
+            sort: ListSort::SlaDue,
+            sla: Some(StateFilter::Breached),
+        };
+        assert_eq!(
+            f.query(&me()),
+            vec![
+                ("sla_state", "breached".to_owned()),
+                ("sort", "sla_due".to_owned())
+            ]
+        );
+        // The server's order (older activity first here) stays as it is.
+        let mut list = vec![conversation(1, 1), conversation(2, 9)];
+        f.order(&mut list);
+        assert_eq!(list[0].id, conversation(1, 1).id);
+        // A live update changes a listed conversation in place and adds nothing.
+        let mut newer = conversation(1, 20);
+        newer.version = 2;
+        assert_eq!(apply(&mut list, newer, &f, &me()), Change::Updated);
+        assert_eq!(list[0].last_message_at, Some(at(20)));
+        assert_eq!(
+            apply(&mut list, conversation(3, 30), &f, &me()),
+            Change::Ignored
+        );
+        assert_eq!(list.len(), 2);
+        // Under the default order the same list sorts by last activity.
+        Filter::default().order(&mut list);
+        assert_eq!(list[0].id, conversation(1, 1).id);
+        list.reverse();
+        Filter::default().order(&mut list);
+        assert_eq!(list[0].last_message_at, Some(at(20)));
     }
 }

@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod inbox;
 pub mod route;
 pub mod shortcuts;
+pub mod sla;
 pub mod thread;
 pub mod time;
 pub mod ui;

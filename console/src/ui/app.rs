@@ -209,7 +209,7 @@ pub async fn load_inbox(app: App, more: bool) {
                         list.push(c);
                     }
                 }
-                inbox::sort(list);
+                filter.order(list);
             });
             app.inbox_status.set(ListStatus::Loaded {
                 next_cursor: page.next_cursor,

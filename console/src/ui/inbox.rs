@@ -1,5 +1,6 @@
-//! The inbox page: filters, the live conversation list with unread counts, and the open
-//! conversation beside it (on narrow screens, one or the other).
+//! The inbox page: filters and order (last activity or SLA due), the live conversation list
+//! with unread counts and SLA clocks, and the open conversation beside it (on narrow screens,
+//! one or the other).
 
 use edgedesk_shared::model::{Conversation, ConversationStatus, SenderKind};
 use leptos::prelude::*;
@@ -9,10 +10,12 @@ use crate::i18n::Msg;
 use crate::inbox::{self, Filter, View};
 use crate::route::Route;
 use crate::shortcuts::Action;
+use crate::sla::{ListSort, StateFilter};
 use crate::time;
 use crate::ui::app::{load_inbox, tick_every_minute};
 use crate::ui::common::{conversation_status_msg, empty, failed, loading, pill, Icon};
 use crate::ui::conversation::ConversationView;
+use crate::ui::sla::SlaBadge;
 use crate::ui::state::{initials, utc_offset_minutes, App, ListStatus, LiveStatus};
 
 const STATUSES: [ConversationStatus; 4] = [
@@ -204,6 +207,43 @@ fn Filters() -> impl IntoView {
                         })
                         .collect_view()}
                 </select>
+                <select
+                    aria-label=app.t(Msg::SortBy)
+                    data-testid="filter-sort"
+                    on:change=move |e| {
+                        let sort = ListSort::parse(&event_target_value(&e));
+                        let f = filter.get_untracked();
+                        app.set_filter(Filter { sort, ..f });
+                    }
+                >
+                    <option value="" selected=filter.get_untracked().sort == ListSort::Default>
+                        {app.t(Msg::SortActivity)}
+                    </option>
+                    <option value="sla_due" selected=filter.get_untracked().sort == ListSort::SlaDue>
+                        {app.t(Msg::SortSlaDue)}
+                    </option>
+                </select>
+                <select
+                    aria-label=app.t(Msg::SlaHeading)
+                    data-testid="filter-sla"
+                    on:change=move |e| {
+                        let sla = StateFilter::parse(&event_target_value(&e));
+                        let f = filter.get_untracked();
+                        app.set_filter(Filter { sla, ..f });
+                    }
+                >
+                    <option value="" selected=filter.get_untracked().sla.is_none()>{app.t(Msg::SlaAny)}</option>
+                    {[(StateFilter::Breached, Msg::SlaOnlyBreached), (StateFilter::Warning, Msg::SlaOnlyWarning)]
+                        .into_iter()
+                        .map(|(f, msg)| {
+                            view! {
+                                <option value=f.as_str() selected=filter.get_untracked().sla == Some(f)>
+                                    {app.t(msg)}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
             </div>
         </div>
     }
@@ -211,6 +251,7 @@ fn Filters() -> impl IntoView {
 
 fn empty_text(app: App, f: &Filter) -> String {
     let msg = match (&f.view, f.status) {
+        _ if f.server_ordered() => Msg::SlaSortedEmpty,
         (View::Mine, _) => Msg::InboxEmptyMine,
         (View::Unassigned, _) => Msg::InboxEmptyUnassigned,
         (View::Team(_), _) => Msg::InboxEmptyTeam,
@@ -228,6 +269,17 @@ fn ConversationList(
     let app = expect_context::<App>();
     let clock = tick_every_minute();
     let retry = move || leptos::task::spawn_local(async move { load_inbox(app, false).await });
+    // In SLA order the server places changed and new conversations: ask it again on each
+    // live change.
+    let seen_update = app.conversation_update.get_untracked();
+    Effect::new(move |_| {
+        let Some(c) = app.conversation_update.get() else {
+            return;
+        };
+        if seen_update.as_ref() != Some(&c) && app.filter.with_untracked(Filter::server_ordered) {
+            retry();
+        }
+    });
     let more = move |_| leptos::task::spawn_local(async move { load_inbox(app, true).await });
     view! {
         <div class="list" role="list" data-testid="conversation-list">
@@ -249,7 +301,7 @@ fn ConversationList(
                             .get()
                             .into_iter()
                             .enumerate()
-                            .map(|(i, c)| row(app, c, now, i, selected, cursor))
+                            .map(|(i, c)| row(app, c, now, clock, i, selected, cursor))
                             .collect_view();
                         let has_more = matches!(status, ListStatus::Loaded { next_cursor: Some(_) });
                         view! {
@@ -275,6 +327,7 @@ fn row(
     app: App,
     c: Conversation,
     now: chrono::DateTime<chrono::Utc>,
+    clock: RwSignal<chrono::DateTime<chrono::Utc>>,
     index: usize,
     selected: Memo<Option<edgedesk_shared::ids::ConversationId>>,
     cursor: RwSignal<Option<usize>>,
@@ -309,6 +362,8 @@ fn row(
     let show_status = app.filter.with(|f| f.status.is_none());
     let assignee = c.assignee_id.map(|a| app.agent_name(&a));
     let id = c.id;
+    let sla_path = format!("/v1/conversations/{id}/sla");
+    let version = c.version;
     let is_active = move || selected.get() == Some(id);
     let is_cursor = move || cursor.get() == Some(index);
     view! {
@@ -334,6 +389,7 @@ fn row(
                 </div>
                 <div class="row-meta">
                     {show_status.then(|| pill(app, "cs", c.status.as_str(), conversation_status_msg(c.status)))}
+                    <SlaBadge path=sla_path version=version clock=clock />
                     {assignee.map(|a| view! { <span class="meta-assignee">{a}</span> })}
                     {c.team.clone().map(|t| view! { <span class="chip team">{t}</span> })}
                     {c.labels.iter().take(3).map(|l| view! { <span class="chip">{l.clone()}</span> }).collect_view()}

@@ -6,5 +6,6 @@ pub mod common;
 pub mod conversation;
 pub mod inbox;
 pub mod settings;
+pub mod sla;
 pub mod state;
 pub mod tickets;

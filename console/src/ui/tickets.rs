@@ -1,5 +1,6 @@
 //! The tickets page: a filtered, searchable list that follows live changes, and a ticket's
-//! detail with editable fields and its timeline of events.
+//! detail with editable fields, its SLA clocks, merging into another ticket, duplicate
+//! suggestions and its timeline of events.
 
 use edgedesk_shared::ids::{AgentId, TicketId};
 use edgedesk_shared::model::{ActorKind, Event, Priority, Role, Ticket, TicketStatus};
@@ -12,9 +13,13 @@ use crate::changes::{field_changes, split_tags, ticket_matches, TicketForm};
 use crate::i18n::Msg;
 use crate::route::Route;
 use crate::shortcuts::Action;
+use crate::sla::{ListSort, StateFilter};
 use crate::time;
 use crate::ui::app::tick_every_minute;
-use crate::ui::common::{empty, failed, loading, pill, priority_msg, ticket_status_msg, Icon};
+use crate::ui::common::{
+    empty, failed, loading, pill, priority_msg, ticket_status_msg, Icon, Modal,
+};
+use crate::ui::sla::{SlaBadge, SlaPanel};
 use crate::ui::state::{utc_offset_minutes, App, ListStatus};
 
 const STATUSES: [TicketStatus; 6] = [
@@ -33,6 +38,9 @@ struct TicketFilter {
     priority: Option<Priority>,
     /// `none` or an agent id.
     assignee: Option<String>,
+    /// Earliest SLA deadline first instead of newest first.
+    sort: ListSort,
+    sla: Option<StateFilter>,
 }
 
 impl TicketFilter {
@@ -47,6 +55,10 @@ impl TicketFilter {
         if let Some(a) = &self.assignee {
             q.push(("assignee", a.clone()));
         }
+        if let Some(f) = self.sla {
+            q.push(("sla_state", f.as_str().to_owned()));
+        }
+        q.extend(self.sort.query());
         q
     }
 
@@ -131,6 +143,12 @@ pub fn TicketsPage() -> impl IntoView {
             return;
         }
         let f = filter.get_untracked();
+        if f.sort != ListSort::Default || f.sla.is_some() {
+            // Where (and whether) a changed ticket belongs in SLA order is the server's
+            // knowledge: ask again.
+            load(false);
+            return;
+        }
         tickets.update(|list| {
             let pos = list.iter().position(|x| x.id == t.id);
             match (pos, f.matches(&t)) {
@@ -233,6 +251,29 @@ pub fn TicketsPage() -> impl IntoView {
                                 .collect_view()}
                         </select>
                         <select
+                            aria-label=app.t(Msg::SortBy)
+                            data-testid="ticket-sort"
+                            on:change=move |e| {
+                                let s = ListSort::parse(&event_target_value(&e));
+                                filter.update(|f| f.sort = s);
+                            }
+                        >
+                            <option value="">{app.t(Msg::SortNewest)}</option>
+                            <option value="sla_due">{app.t(Msg::SortSlaDue)}</option>
+                        </select>
+                        <select
+                            aria-label=app.t(Msg::SlaHeading)
+                            data-testid="ticket-sla-filter"
+                            on:change=move |e| {
+                                let s = StateFilter::parse(&event_target_value(&e));
+                                filter.update(|f| f.sla = s);
+                            }
+                        >
+                            <option value="">{app.t(Msg::SlaAny)}</option>
+                            <option value="breached">{app.t(Msg::SlaOnlyBreached)}</option>
+                            <option value="warning">{app.t(Msg::SlaOnlyWarning)}</option>
+                        </select>
+                        <select
                             aria-label=app.t(Msg::AssignTo)
                             on:change=move |e| {
                                 let v = event_target_value(&e);
@@ -264,7 +305,13 @@ pub fn TicketsPage() -> impl IntoView {
                             _ if rows.is_empty() => {
                                 let narrowed = filter.with(|f| *f != TicketFilter::default())
                                     || !search.with(|s| s.trim().is_empty());
-                                let msg = if narrowed { Msg::TicketsEmpty } else { Msg::TicketsEmptyAll };
+                                let msg = if filter.with(|f| f.sort == ListSort::SlaDue) {
+                                    Msg::SlaSortedEmpty
+                                } else if narrowed {
+                                    Msg::TicketsEmpty
+                                } else {
+                                    Msg::TicketsEmptyAll
+                                };
                                 empty(Icon::Ticket, app.t(msg).to_owned()).into_any()
                             }
                             st => {
@@ -277,6 +324,8 @@ pub fn TicketsPage() -> impl IntoView {
                                         .enumerate()
                                         .map(|(i, t)| {
                                             let id = t.id;
+                                            let sla_path = format!("/v1/tickets/{id}/sla");
+                                            let version = t.version;
                                             let assignee = t.assignee_id.map(|a| app.agent_name(&a));
                                             view! {
                                                 <a
@@ -299,6 +348,7 @@ pub fn TicketsPage() -> impl IntoView {
                                                         <div class="row-meta">
                                                             {pill(app, "ts", t.status.as_str(), ticket_status_msg(t.status))}
                                                             {pill(app, "pr", t.priority.as_str(), priority_msg(t.priority))}
+                                                            <SlaBadge path=sla_path version=version clock=clock />
                                                             {assignee.map(|a| view! { <span class="meta-assignee">{a}</span> })}
                                                             {t.tags.iter().take(3).map(|g| view! { <span class="chip">{g.clone()}</span> }).collect_view()}
                                                         </div>
@@ -345,6 +395,11 @@ fn TicketDetail(id: TicketId) -> impl IntoView {
     let tags_text = RwSignal::new(String::new());
     let saving = RwSignal::new(false);
     let can_work = app.can(Permission::Work);
+    // The ticket this one was merged into, once it was.
+    let merged = RwSignal::new(None::<Ticket>);
+    let duplicates = RwSignal::new(None::<Vec<Duplicate>>);
+    let merge_open = RwSignal::new(false);
+    let merging = RwSignal::new(false);
 
     let accept = move |t: Ticket| {
         tags_text.set(t.tags.join(" "));
@@ -364,10 +419,50 @@ fn TicketDetail(id: TicketId) -> impl IntoView {
     let load = move || {
         error.set(None);
         leptos::task::spawn_local(async move {
-            match api::get::<Ticket>(&format!("/v1/tickets/{id}")).await {
-                Ok(t) => {
-                    if ticket.try_get_untracked().is_some() {
-                        accept(t);
+            match api::get::<serde_json::Value>(&format!("/v1/tickets/{id}")).await {
+                Ok(raw) => {
+                    // A merged ticket answers with itself plus `merged_into`.
+                    let into = raw
+                        .get("merged_into")
+                        .and_then(|v| v.as_str())
+                        .and_then(|v| v.parse::<TicketId>().ok());
+                    let t = match serde_json::from_value::<Ticket>(raw) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            error.try_set(Some(e.to_string()));
+                            return;
+                        }
+                    };
+                    let requester = t.requester_id.is_some();
+                    if ticket.try_get_untracked().is_none() {
+                        return;
+                    }
+                    accept(t);
+                    match into {
+                        Some(into) => {
+                            duplicates.try_set(Some(Vec::new()));
+                            match api::get::<Ticket>(&format!("/v1/tickets/{into}")).await {
+                                Ok(target) => {
+                                    merged.try_set(Some(target));
+                                }
+                                Err(e) => app.report(e),
+                            }
+                        }
+                        None => {
+                            merged.try_set(None);
+                            if !requester {
+                                duplicates.try_set(Some(Vec::new()));
+                                return;
+                            }
+                            match api::get::<DuplicatePage>(&format!("/v1/tickets/{id}/duplicates"))
+                                .await
+                            {
+                                Ok(p) => {
+                                    duplicates.try_set(Some(p.data));
+                                }
+                                Err(e) => app.report(e),
+                            }
+                        }
                     }
                 }
                 Err(ApiError::Unauthorized(_)) => app.session_ended(),
@@ -394,7 +489,8 @@ fn TicketDetail(id: TicketId) -> impl IntoView {
             let newer = ticket.with_untracked(|c| c.as_ref().is_none_or(|c| c.version < t.version));
             if newer && !dirty.get_untracked() {
                 accept(t);
-                load_events();
+                // Also what the live record does not carry: a merge pointer, duplicates.
+                load();
             }
         }
     });
@@ -452,6 +548,32 @@ fn TicketDetail(id: TicketId) -> impl IntoView {
         })
     };
     let loaded = Memo::new(move |_| ticket.with(Option::is_some));
+    // Merges this ticket into `into`; the view then shows where it went.
+    let merge_into = move |into: TicketId| {
+        merging.set(true);
+        leptos::task::spawn_local(async move {
+            let result = api::post::<Ticket>(
+                &format!("/v1/tickets/{id}/merge"),
+                &serde_json::json!({ "into": into }),
+            )
+            .await;
+            merging.try_set(false);
+            match result {
+                Ok(target) => {
+                    merge_open.try_set(false);
+                    app.toast(
+                        false,
+                        app.tf(Msg::MergeDone, &[("number", &target.number.to_string())]),
+                    );
+                    app.ticket_update.set(Some(target));
+                    load();
+                }
+                Err(e) => app.report(e),
+            }
+        });
+    };
+    let version = Signal::derive(move || ticket.with(|t| t.as_ref().map_or(0, |t| t.version)));
+    let is_merged = Memo::new(move |_| merged.with(Option::is_some));
     view! {
         <div class="ticket-view" data-testid="ticket-view">
             {move || {
@@ -490,8 +612,24 @@ fn TicketDetail(id: TicketId) -> impl IntoView {
                             {t.conversation_id.map(|c| view! {
                                 <a class="button ghost" href=Route::Inbox(Some(c)).href()>{app.t(Msg::OpenConversation)}</a>
                             })}
+                            <Show when=move || can_work && !is_merged.get()>
+                                <button
+                                    class="button ghost"
+                                    data-testid="merge-open"
+                                    on:click=move |_| merge_open.set(true)
+                                >
+                                    {app.t(Msg::MergeInto)}
+                                </button>
+                            </Show>
                         </div>
                     </header>
+                    {move || merged.get().map(|m| view! {
+                        <p class="merged-banner" role="status" data-testid="merged-into">
+                            {app.t(Msg::MergedInto)} " "
+                            <a href=Route::Tickets(Some(m.id)).href()>"#" {m.number} " " {m.subject}</a>
+                        </p>
+                    })}
+                    <MergeDialog id=id number=t.number open=merge_open busy=merging on_merge=merge_into />
                     <div class="ticket-body">
                         <form
                             class="card form ticket-form"
@@ -599,6 +737,45 @@ fn TicketDetail(id: TicketId) -> impl IntoView {
                                 </div>
                             </Show>
                         </form>
+                        <Show when=move || !is_merged.get()>
+                            <SlaPanel path=format!("/v1/tickets/{id}/sla") version=version />
+                        </Show>
+                        {move || {
+                            let list = duplicates.get().unwrap_or_default();
+                            (!list.is_empty() && !is_merged.get()).then(|| view! {
+                                <section class="card duplicates" data-testid="duplicates">
+                                    <h3>{app.t(Msg::Duplicates)}</h3>
+                                    <ul class="duplicate-list">
+                                        {list
+                                            .into_iter()
+                                            .map(|d| {
+                                                let score = format!("{:.0}", (d.score * 100.0).clamp(0.0, 100.0));
+                                                let into = d.ticket_id;
+                                                view! {
+                                                    <li class="duplicate" data-testid="duplicate">
+                                                        <a href=Route::Tickets(Some(d.ticket_id)).href()>
+                                                            <span class="muted">"#" {d.number} " "</span>
+                                                            {d.subject}
+                                                        </a>
+                                                        <span class="muted">{app.tf(Msg::DuplicateScore, &[("score", &score)])}</span>
+                                                        <Show when=move || can_work>
+                                                            <button
+                                                                class="button ghost"
+                                                                data-testid="duplicate-merge"
+                                                                disabled=move || merging.get()
+                                                                on:click=move |_| merge_into(into)
+                                                            >
+                                                                {app.tf(Msg::MergeIntoNumber, &[("number", &d.number.to_string())])}
+                                                            </button>
+                                                        </Show>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                </section>
+                            })
+                        }}
                         <section class="card timeline" data-testid="ticket-timeline">
                             <h3>{app.t(Msg::Timeline)}</h3>
                             {move || match events.get() {
@@ -663,6 +840,25 @@ fn event_item(app: App, e: Event) -> impl IntoView {
             </ul>
         }
         .into_any()
+    } else if e.kind == "ticket.merged" {
+        let from = e
+            .data
+            .get("merged")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let href = from
+            .parse::<TicketId>()
+            .map(|t| Route::Tickets(Some(t)).href())
+            .unwrap_or_default();
+        view! {
+            <span data-testid="event-merged">
+                {app.t(Msg::EventMerged)}
+                " "
+                <a href=href>{from}</a>
+            </span>
+        }
+        .into_any()
     } else {
         view! { <span>{app.tf(Msg::EventOther, &[("kind", &e.kind)])}</span> }.into_any()
     };
@@ -675,5 +871,136 @@ fn event_item(app: App, e: Event) -> impl IntoView {
             </div>
             <div class="event-body">{what}</div>
         </li>
+    }
+}
+
+/// A duplicate candidate, as `GET /v1/tickets/{id}/duplicates` lists them.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+struct Duplicate {
+    ticket_id: TicketId,
+    number: u64,
+    subject: String,
+    /// Similarity damped by age, 0..=1.
+    score: f64,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct DuplicatePage {
+    data: Vec<Duplicate>,
+}
+
+/// "Merge into…": find the target by number or subject, confirm, merge.
+#[component]
+fn MergeDialog(
+    id: TicketId,
+    number: u64,
+    open: RwSignal<bool>,
+    busy: RwSignal<bool>,
+    on_merge: impl Fn(TicketId) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let app = expect_context::<App>();
+    let query = RwSignal::new(String::new());
+    let pool = RwSignal::new(None::<Result<Vec<Ticket>, String>>);
+    let pick = RwSignal::new(None::<Ticket>);
+    Effect::new(move |_| {
+        if !open.get() {
+            return;
+        }
+        pick.set(None);
+        query.set(String::new());
+        leptos::task::spawn_local(async move {
+            let r = api::get::<Page<Ticket>>("/v1/tickets?limit=100")
+                .await
+                .map(|p| p.data)
+                .map_err(|e| app.error_text(&e));
+            pool.try_set(Some(r));
+        });
+    });
+    let matches = move || {
+        let q = query.get();
+        pool.with(|p| match p {
+            Some(Ok(list)) => Some(Ok(list
+                .iter()
+                .filter(|t| t.id != id && !matches!(t.status, TicketStatus::Closed))
+                .filter(|t| ticket_matches(t, &q))
+                .take(8)
+                .cloned()
+                .collect::<Vec<_>>())),
+            Some(Err(e)) => Some(Err(e.clone())),
+            None => None,
+        })
+    };
+    view! {
+        <Modal title=app.t(Msg::MergeInto) open=open>
+            <div class="form merge-dialog">
+                <label>
+                    <span>{app.t(Msg::MergeSearch)}</span>
+                    <input
+                        type="search"
+                        data-testid="merge-search"
+                        autofocus=true
+                        bind:value=query
+                    />
+                </label>
+                {move || match matches() {
+                    None => loading(app.t(Msg::Loading)).into_any(),
+                    Some(Err(text)) => view! { <p role="alert">{app.tf(Msg::TicketsError, &[("message", &text)])}</p> }.into_any(),
+                    Some(Ok(list)) if list.is_empty() => view! { <p class="muted">{app.t(Msg::MergeNoMatch)}</p> }.into_any(),
+                    Some(Ok(list)) => view! {
+                        <ul class="merge-options" role="listbox" aria-label=app.t(Msg::MergeSearch)>
+                            {list
+                                .into_iter()
+                                .map(|t| {
+                                    let tid = t.id;
+                                    let chosen = t.clone();
+                                    view! {
+                                        <li>
+                                            <button
+                                                type="button"
+                                                role="option"
+                                                class="button ghost merge-option"
+                                                class:active=move || pick.with(|p| p.as_ref().map(|p| p.id) == Some(tid))
+                                                aria-selected=move || pick.with(|p| p.as_ref().map(|p| p.id) == Some(tid)).to_string()
+                                                data-testid="merge-candidate"
+                                                on:click=move |_| pick.set(Some(chosen.clone()))
+                                            >
+                                                <span class="muted">"#" {t.number} " "</span>
+                                                {t.subject.clone()}
+                                            </button>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any(),
+                }}
+                {move || pick.get().map(|t| {
+                    view! {
+                        <p class="merge-confirm-text">
+                            {app.tf(Msg::MergeConfirm, &[("from", &number.to_string()), ("into", &t.number.to_string())])}
+                        </p>
+                    }
+                })}
+                <div class="form-actions">
+                    <button type="button" class="button ghost" on:click=move |_| open.set(false)>
+                        {app.t(Msg::Cancel)}
+                    </button>
+                    <button
+                        type="button"
+                        class="button primary"
+                        data-testid="merge-confirm"
+                        disabled=move || pick.with(Option::is_none) || busy.get()
+                        on:click=move |_| {
+                            if let Some(t) = pick.get_untracked() {
+                                on_merge(t.id);
+                            }
+                        }
+                    >
+                        {app.t(Msg::Merge)}
+                    </button>
+                </div>
+            </div>
+        </Modal>
     }
 }
