@@ -446,6 +446,125 @@ test('the console speaks Simplified Chinese and shows tickets made from conversa
   await owner.locator('.rail-lang').selectOption('en');
 });
 
+/** Creates a record through the API as the signed-in owner and returns it. */
+async function create(path, body) {
+  const r = await pageFetch(owner, 'POST', path, body);
+  assert.equal(r.status, 201, `${path}: ${r.body}`);
+  return JSON.parse(r.body);
+}
+
+/** Polls `GET path` as the owner until `match` accepts the body. */
+async function waitForApi(path, match, ms = LIVE_MS) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await host.api('GET', path, null, await ownerCookie());
+    if (r.status === 200 && match(r.body)) return r.body;
+    if (Date.now() > deadline) assert.fail(`${path} never matched: ${JSON.stringify(r.body)}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+test('ticket rows show SLA clocks: a short target breaches, the list sorts by SLA due and filters breached', async () => {
+  await create('/v1/sla/policies', { id: 'fast', name: 'High answered within seconds', position: 1,
+    conditions: { priorities: ['high'] },
+    targets: { first_response: { minutes: 0, seconds: 3, basis: 'calendar', warning_percent: 80 } } });
+  await create('/v1/sla/policies', { id: 'hour', name: 'Urgent solved within the hour', position: 2,
+    conditions: { priorities: ['urgent'] }, targets: { resolution: { minutes: 60, basis: 'calendar' } } });
+  await create('/v1/sla/policies', { id: 'day', name: 'Low solved within ten hours', position: 3,
+    conditions: { priorities: ['low'] }, targets: { resolution: { minutes: 600, basis: 'calendar' } } });
+  // Created oldest first: the newest-first list and the SLA order differ.
+  const urgent = await create('/v1/tickets', { subject: 'Printer jams on tray two', priority: 'urgent' });
+  const low = await create('/v1/tickets', { subject: 'Monitor flickers now and then', priority: 'low' });
+  const high = await create('/v1/tickets', { subject: 'Checkout page is down', priority: 'high' });
+  await waitForApi(`/v1/tickets/${high.id}/sla`, (r) => r.state === 'breached');
+
+  await owner.goto(`${host.base}/console/#/tickets`);
+  const rows = owner.getByTestId('ticket-row');
+  const row = (text) => rows.filter({ hasText: text });
+  await row('Checkout page is down').locator('[data-testid="sla-badge"][data-sla="breached"]').getByText('Breached').waitFor();
+  await row('Printer jams on tray two').locator('[data-testid="sla-badge"][data-sla="running"]').getByText(/due /).waitFor();
+  const subjects = async () => (await owner.getByTestId('ticket-list').locator('.row-name').allTextContents())
+    .map((t) => t.replace(/^#\d+\s*/, '').trim());
+  const order = ['Checkout page is down', 'Monitor flickers now and then', 'Printer jams on tray two'];
+  assert.deepEqual((await subjects()).slice(0, 3), order, 'newest first by default');
+
+  await owner.getByTestId('ticket-sort').selectOption('sla_due');
+  await expectCount(rows, 3); // the ticket without a deadline is not in SLA order
+  assert.deepEqual(await subjects(), ['Checkout page is down', 'Printer jams on tray two', 'Monitor flickers now and then']);
+  const api = (await host.api('GET', '/v1/tickets?sort=sla_due', null, await ownerCookie())).body.data;
+  assert.deepEqual(api.map((t) => t.id), [high.id, urgent.id, low.id]);
+
+  await owner.getByTestId('ticket-sla-filter').selectOption('breached');
+  await expectCount(rows, 1);
+  await row('Checkout page is down').waitFor();
+  await owner.getByTestId('ticket-sla-filter').selectOption('');
+  await owner.getByTestId('ticket-sort').selectOption('');
+  await expectCount(rows, 4);
+
+  // The ticket shows each target with its due time, what is left and the policy.
+  await row('Printer jams on tray two').click();
+  const panel = owner.getByTestId('sla-panel');
+  await panel.getByText('Policy: Urgent solved within the hour').waitFor();
+  const target = panel.locator('[data-testid="sla-target"][data-target="resolution"]');
+  await target.getByText('Resolution').waitFor();
+  await target.getByText(/due .* · (59|60) min left/).waitFor();
+
+  // The inbox sorts by SLA due too: no conversation has a deadline here.
+  await owner.goto(`${host.base}/console/#/inbox`);
+  await owner.getByTestId('filter-all').click();
+  await owner.getByTestId('filter-sort').selectOption('sla_due');
+  await owner.getByText('Nothing here has a running SLA deadline with these filters.').waitFor();
+  await owner.getByTestId('filter-sort').selectOption('');
+  await owner.getByTestId('conversation-row').first().waitFor();
+});
+
+test('merging ticket B into A in the console leaves B pointing at A, and A shows the merge', async () => {
+  const mia = await create('/v1/contacts', { name: 'Mia Moreau', email: 'mia@example.com' });
+  state.mia = mia.id;
+  const a = await create('/v1/tickets', { subject: 'Refund for order 1234 not received',
+    description: 'I was charged twice for order 1234 and the refund has not arrived.', requester_id: mia.id });
+  const b = await create('/v1/tickets', { subject: 'Refund not received for order 1234',
+    description: 'Charged twice on order 1234, still waiting for the refund.', requester_id: mia.id });
+  state.refundTicket = a;
+
+  await owner.goto(`${host.base}/console/#/tickets/${b.id}`);
+  await owner.getByTestId('ticket-timeline').waitFor();
+  await owner.getByTestId('merge-open').click();
+  const dialog = owner.getByRole('dialog');
+  await dialog.getByTestId('merge-search').fill(`#${a.number}`);
+  await expectCount(dialog.getByTestId('merge-candidate'), 1);
+  await dialog.getByTestId('merge-candidate').click();
+  await dialog.getByText(`Merge #${b.number} into #${a.number}?`, { exact: false }).waitFor();
+  await dialog.getByTestId('merge-confirm').click();
+  await owner.getByText(`Merged into #${a.number}`, { exact: true }).waitFor();
+  const banner = owner.getByTestId('merged-into');
+  await banner.getByRole('link', { name: `#${a.number} Refund for order 1234 not received` }).waitFor();
+  assert.equal(await owner.getByTestId('merge-open').count(), 0, 'a merged ticket offers no second merge');
+
+  const got = await host.api('GET', `/v1/tickets/${b.id}`, null, await ownerCookie());
+  assert.equal(got.status, 200);
+  assert.equal(got.body.merged_into, a.id);
+  assert.equal(got.body.status, 'closed');
+
+  await banner.getByRole('link').click();
+  await owner.getByTestId('ticket-timeline').getByTestId('event-merged').getByRole('link', { name: b.id }).waitFor();
+});
+
+test('a second ticket of the same requester with a similar subject shows its duplicate, merged in one click', async () => {
+  const a = state.refundTicket;
+  const c = await create('/v1/tickets', { subject: 'Order 1234 refund still not received',
+    description: 'My refund for order 1234 has still not arrived.', requester_id: state.mia });
+  assert.ok(c.duplicate_candidates.some((d) => d.ticket_id === a.id), JSON.stringify(c.duplicate_candidates));
+
+  await owner.goto(`${host.base}/console/#/tickets/${c.id}`);
+  const dup = owner.getByTestId('duplicates').getByTestId('duplicate').filter({ hasText: 'Refund for order 1234 not received' });
+  await dup.getByText(/similarity \d+%/).waitFor();
+  await dup.getByTestId('duplicate-merge').click();
+  await owner.getByTestId('merged-into').getByText(`#${a.number}`).waitFor();
+  await waitForApi(`/v1/tickets/${c.id}`, (t) => t.merged_into === a.id);
+  await owner.screenshot({ path: join(artifacts, 'console-ticket-merged.png') });
+});
+
 test('no page errors were logged', () => {
   assert.deepEqual(pageErrors, []);
 });
