@@ -430,6 +430,25 @@ fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_a
         "{answered}"
     );
 
+    // The agents' live feed carries the same metadata; the visitor's feed does not.
+    let (s, feed) = api.get(&format!("/v1/conversations/{cid}/poll"));
+    assert_eq!(s, 200, "{feed}");
+    let live = feed["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["type"] == "message" && e["message"]["body"] == "where is my order")
+        .cloned()
+        .expect("the question in the feed");
+    assert_eq!(live["message"]["bot"]["intent"], "order_status", "{live}");
+    let (s, vfeed) = ada.call("GET", "/poll", None);
+    assert_eq!(s, 200, "{vfeed}");
+    assert!(vfeed["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .all(|e| e["message"].get("bot").is_none() && e["message"].get("sentiment").is_none()));
+
     // Asking for a person hands off: a system message says why and routing assigns Sam.
     ada.say("I want to talk to a human");
     let msgs = agent_messages(&api, &cid);

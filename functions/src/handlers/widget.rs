@@ -13,7 +13,9 @@ use utoipa::ToSchema;
 use crate::ctx::{id_parts, Ctx, Principal};
 use crate::error::ApiError;
 use crate::handlers::contacts;
-use crate::handlers::conversations::{append, find_or_open, message_key, system_actor, Draft};
+use crate::handlers::conversations::{
+    append, find_or_open, message_key, system_actor, AgentMessage, Draft,
+};
 use crate::http::{body, json, path_id, query, Request, Response};
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
@@ -452,28 +454,36 @@ pub struct VisitorMessages {
 }
 
 /// Reads up to `limit` messages after `after`, in order. Returns them and the last seq scanned.
+/// Agents (`include_private`) also get each message's sentiment and bot metadata; visitors
+/// get the plain message.
 async fn messages_after<P: Platform>(
     p: &P,
     conversation: &ConversationId,
     after: u64,
     limit: usize,
     include_private: bool,
-) -> Result<(Vec<Message>, u64, bool), ApiError> {
+) -> Result<(Vec<AgentMessage>, u64, bool), ApiError> {
     let scan = Scan {
         prefix: "msg:".into(),
         after: Some(message_key(after)),
         limit: limit + 1,
         reverse: false,
     };
-    let mut rows: Vec<Message> = scan_json(p, &conversation_actor(conversation), &scan)
+    let mut rows: Vec<AgentMessage> = scan_json(p, &conversation_actor(conversation), &scan)
         .await?
         .into_iter()
         .map(|(_, m)| m)
         .collect();
     let has_more = rows.len() > limit;
     rows.truncate(limit);
-    let last = rows.last().map_or(after, |m| m.seq);
-    rows.retain(|m| include_private || public(m));
+    let last = rows.last().map_or(after, |m| m.message.seq);
+    rows.retain(|m| include_private || public(&m.message));
+    if !include_private {
+        for m in &mut rows {
+            m.sentiment = None;
+            m.bot = None;
+        }
+    }
     Ok((rows, last, has_more))
 }
 
@@ -501,7 +511,8 @@ pub async fn list_messages<P: Platform>(
             agent_seen_seq: 0,
         },
         Some(c) => {
-            let (data, last_seq, has_more) = messages_after(p, &c.id, after, limit, false).await?;
+            let (rows, last_seq, has_more) = messages_after(p, &c.id, after, limit, false).await?;
+            let data = rows.into_iter().map(|m| m.message).collect();
             let live: LiveState = get_json(p, &conversation_actor(&c.id), LIVE_KEY)
                 .await?
                 .unwrap_or_default();
@@ -655,7 +666,7 @@ pub async fn seen<P: Platform>(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
-    Message { message: Message },
+    Message { message: AgentMessage },
     Typing { from: SenderKind, typing: bool },
     Seen { by: SenderKind, seq: u64 },
 }
