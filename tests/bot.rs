@@ -610,3 +610,91 @@ fn a_routing_rule_on_an_intent_sends_order_questions_to_the_orders_team() {
     let other = w.say("Do you sell gift cards?");
     assert_eq!(conversation(&api, &other)["assignee_id"], json!(sam));
 }
+
+#[test]
+fn on_the_api_channel_the_bot_answers_once_per_message_and_an_angry_customer_goes_to_the_seniors() {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let sue = online_agent(&api, "Sue");
+    team(&api, "seniors", &[&sue]);
+    let (s, body) = api.post(
+        "/v1/routing/rules",
+        &json!({"id": "angry-customers", "name": "Angry customers to seniors",
+                "conditions": {"sentiment": {"max": -0.5}},
+                "target": {"team": "seniors"}, "priority": "urgent"}),
+    );
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = put(&api, "/v1/bot/settings", &json!({"enabled": true}));
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = api.post(
+        "/v1/bot/intents",
+        &json!({"id": "opening_hours",
+                "examples": ["when are you open", "what are your opening hours", "opening times"],
+                "reply": "We are open 9:00 to 17:00."}),
+    );
+    assert_eq!(s, 201, "{body}");
+    let (s, ch) = api.post("/v1/channels/api", &json!({"name": "CRM"}));
+    assert_eq!(s, 201, "{ch}");
+    let path = format!(
+        "/v1/channels/api/{}/inbound",
+        ch["id"].as_str().expect("id")
+    );
+    let secret = ch["secret"].as_str().expect("secret").to_owned();
+    let post = |msg_id: &str, text: &str| {
+        let body = serde_json::to_vec(&json!({"contact": {"external_id": "crm-7", "name": "Ada"},
+                                               "message": {"id": msg_id, "body": text}}))
+        .expect("JSON");
+        let r = host.anon().send(
+            "POST",
+            &path,
+            Some(&body),
+            &[(
+                "x-edgedesk-signature",
+                &edgedesk_e2e::sign(&secret, unix_now(), &body),
+            )],
+        );
+        assert!(r.status == 201 || r.status == 200, "{}", r.body);
+        r.body["conversation_id"]
+            .as_str()
+            .expect("conversation")
+            .to_owned()
+    };
+    let cid = post("m1", "what are your opening hours?");
+    // A redelivery neither duplicates the message nor the answer.
+    post("m1", "what are your opening hours?");
+    let bodies: Vec<String> = agent_messages(&api, &cid)
+        .iter()
+        .map(|m| m["body"].as_str().expect("body").to_owned())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec!["what are your opening hours?", "We are open 9:00 to 17:00."]
+    );
+    post(
+        "m2",
+        "This is the worst service ever, I am furious, refund me now!",
+    );
+    let c = conversation(&api, &cid);
+    assert_eq!(
+        (c["assignee_id"].clone(), c["priority"].as_str()),
+        (json!(sue), Some("urgent")),
+        "{c}"
+    );
+    let msgs = agent_messages(&api, &cid);
+    assert!(
+        msgs.last().expect("message")["body"]
+            .as_str()
+            .expect("body")
+            .contains("negative sentiment"),
+        "{msgs:?}"
+    );
+    let (_, report) = api.get("/v1/reports/bot");
+    assert_eq!(
+        (
+            report["conversations"].as_u64(),
+            report["handed_off"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+}
