@@ -516,6 +516,21 @@ test('ticket rows show SLA clocks: a short target breaches, the list sorts by SL
   await owner.getByText('Nothing here has a running SLA deadline with these filters.').waitFor();
   await owner.getByTestId('filter-sort').selectOption('');
   await owner.getByTestId('conversation-row').first().waitFor();
+
+  // With a policy for conversations, a new chat shows its clock in the inbox and is listed in
+  // SLA order.
+  await create('/v1/sla/policies', { id: 'chat', name: 'Chats solved within the hour', position: 4,
+    conditions: { subjects: ['conversation'] }, targets: { resolution: { minutes: 60, basis: 'calendar' } } });
+  const nora = await Visitor.start(host, state.tenant, 'Nora Quist', 'nora@example.com');
+  const said = await nora.say('Hello, is the blue tent back in stock?');
+  await waitForApi(`/v1/conversations/${said.conversation_id}/sla`, (r) => r.state === 'running');
+  const noraRow = owner.getByTestId('conversation-row').filter({ hasText: 'Nora Quist' });
+  await noraRow.locator('[data-testid="sla-badge"][data-sla="running"]').getByText(/due /).waitFor({ timeout: LIVE_MS });
+  await owner.getByTestId('filter-sort').selectOption('sla_due');
+  await noraRow.waitFor();
+  await expectCount(owner.getByTestId('conversation-row').filter({ hasText: 'Ada Lovelace' }), 0);
+  await owner.getByTestId('filter-sort').selectOption('');
+  await owner.getByTestId('conversation-row').filter({ hasText: 'Ada Lovelace' }).waitFor();
 });
 
 test('merging ticket B into A in the console leaves B pointing at A, and A shows the merge', async () => {
