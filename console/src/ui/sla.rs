@@ -62,12 +62,6 @@ pub async fn fetch(path: &str, version: u64) -> Result<SlaView, ApiError> {
     Ok(view)
 }
 
-/// Drops every cached report, so the next look asks the server (a list reload does this:
-/// escalations and policy changes move clocks without changing the record).
-pub fn forget_all() {
-    CACHE.with(|c| c.borrow_mut().clear());
-}
-
 /// The row badge: state of the most urgent target and its due time.
 #[component]
 pub fn SlaBadge(
