@@ -522,6 +522,16 @@ fn two_misunderstood_messages_in_a_row_hand_off_to_a_person() {
             .contains("low confidence twice"),
         "{msgs:?}"
     );
+    let (_, doc) = host.anon().get("/v1/openapi.json");
+    for path in [
+        "/v1/bot/intents",
+        "/v1/bot/intents/{id}",
+        "/v1/bot/settings",
+        "/v1/bot/test",
+        "/v1/reports/bot",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
     let (_, report) = api.get("/v1/reports/bot");
     assert_eq!(
         report["handoff_reasons"]["low confidence twice"], 1,
