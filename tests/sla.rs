@@ -344,6 +344,9 @@ fn pending_stops_the_clock_and_reopening_resumes_it() {
     assert!(events(&api, &ticket)
         .iter()
         .all(|e| e["kind"] != "sla.breached"));
+    let (_, list) = api.get("/v1/tickets?status=pending");
+    assert_eq!(list["data"][0]["sla"]["state"], "paused", "{list}");
+    assert!(list["data"][0]["sla"]["due_at"].is_null(), "{list}");
 
     let (s, _) = api.patch(&format!("/v1/tickets/{ticket}"), &json!({"status": "open"}));
     assert_eq!(s, 200);
@@ -365,6 +368,48 @@ fn pending_stops_the_clock_and_reopening_resumes_it() {
             .into_iter()
             .find(|e| e["kind"] == "sla.breached")
     });
+
+    // The list carries each row's most urgent clock, so no one asks `/sla` once per row; a
+    // ticket no policy covers carries `null`.
+    let (s, low) = api.post(
+        "/v1/tickets",
+        &json!({"subject": "A question, no hurry", "priority": "low"}),
+    );
+    assert_eq!(s, 201, "{low}");
+    let (s, list) = api.get("/v1/tickets");
+    assert_eq!(s, 200, "{list}");
+    let row = |id: &str| {
+        list["data"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|t| t["id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} is listed: {list}"))
+    };
+    let breached = row(&ticket)["sla"].clone();
+    assert_eq!(breached["state"], "breached", "{breached}");
+    assert_eq!(breached["target"], "first_response", "{breached}");
+    assert_eq!(breached["policy"]["id"], "fast", "{breached}");
+    assert_eq!(
+        breached["policy"]["name"], "High answered within seconds",
+        "{breached}"
+    );
+    assert!(breached["breached_at"].is_string(), "{breached}");
+    assert!(breached["due_at"].is_string(), "{breached}");
+    let (_, detail) = api.get(&format!("/v1/tickets/{ticket}/sla"));
+    assert_eq!(
+        breached["breached_at"], detail["targets"][0]["breached_at"],
+        "the list and the detail agree: {detail}"
+    );
+    let uncovered = row(&id(&low));
+    assert!(
+        uncovered.get("sla").is_some_and(Value::is_null),
+        "{uncovered}"
+    );
+    let (_, filtered) = api.get("/v1/tickets?sla_state=breached");
+    assert_eq!(
+        filtered["data"][0]["sla"]["state"], "breached",
+        "{filtered}"
+    );
 }
 
 #[test]

@@ -494,7 +494,7 @@ pub struct ListQuery {
         ("assignee" = Option<String>, Query, description = "agent id or `none`"), ("tag" = Option<String>, Query, description = "a label"),
         ("team" = Option<String>, Query), ("channel" = Option<ChannelKind>, Query), ("contact_id" = Option<String>, Query),
         ("updated_since" = Option<DateTime<Utc>>, Query)),
-    responses((status = 200, body = crate::ctx::Page<Conversation>)), security(("api_key" = [])))]
+    responses((status = 200, body = crate::ctx::Page<Conversation>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")), security(("api_key" = [])))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
@@ -528,6 +528,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
             },
         )
         .await?;
+        let page = sla::page_with_sla(ctx, page, |c: &Conversation| c.id.to_string()).await?;
         return json(StatusCode::OK, &page);
     }
     let page = paginate::<_, Conversation>(
@@ -550,6 +551,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
         },
     )
     .await?;
+    let page = sla::page_with_sla(ctx, page, |c: &Conversation| c.id.to_string()).await?;
     json(StatusCode::OK, &page)
 }
 

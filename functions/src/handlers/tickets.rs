@@ -199,7 +199,7 @@ pub fn assignee_matches(
         ("requester_id" = Option<String>, Query), ("tag" = Option<String>, Query), ("updated_since" = Option<DateTime<Utc>>, Query),
         ("sla_state" = Option<String>, Query, description = "`breached` or `warning`: the SLA state now"),
         ("sort" = Option<String>, Query, description = "`created` (newest first) or `sla_due` (earliest SLA deadline first; only tickets with one)")),
-    responses((status = 200, body = crate::ctx::Page<Ticket>)), security(("api_key" = [])))]
+    responses((status = 200, body = crate::ctx::Page<Ticket>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")), security(("api_key" = [])))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
@@ -235,6 +235,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
             keep,
         )
         .await?;
+        let page = sla::page_with_sla(ctx, page, |t: &Ticket| t.id.to_string()).await?;
         return json(StatusCode::OK, &page);
     }
     let page = paginate::<_, Ticket>(
@@ -248,6 +249,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
         keep,
     )
     .await?;
+    let page = sla::page_with_sla(ctx, page, |t: &Ticket| t.id.to_string()).await?;
     json(StatusCode::OK, &page)
 }
 
