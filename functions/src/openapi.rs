@@ -53,12 +53,25 @@ impl Modify for ApiKeyAuth {
 )]
 pub struct ApiDoc;
 
-/// `GET /v1/openapi.json`
-pub fn response() -> Response {
-    let body = ApiDoc::openapi()
+/// The document as JSON, generated from the annotations. A build that embeds a document made
+/// beforehand (see `build.rs`) serves exactly this text.
+pub fn document() -> String {
+    ApiDoc::openapi()
         .to_json()
         .unwrap_or_else(|_| "{}".to_owned())
-        .into_bytes();
+}
+
+/// The document made at build time, when the build supplied one (the Cloudflare Worker, where the
+/// generator would be a third of a megabyte of code).
+#[cfg(openapi_prebuilt)]
+const PREBUILT: &str = include_str!(env!("EDGEDESK_OPENAPI_FILE"));
+
+/// `GET /v1/openapi.json`
+pub fn response() -> Response {
+    #[cfg(openapi_prebuilt)]
+    let body = PREBUILT.as_bytes().to_vec();
+    #[cfg(not(openapi_prebuilt))]
+    let body = document().into_bytes();
     let mut resp = Response::new(body);
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

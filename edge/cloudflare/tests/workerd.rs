@@ -180,6 +180,44 @@ fn conversation(base: &str, auth: &str) -> String {
 }
 
 #[test]
+fn the_worker_serves_the_openapi_document_generated_from_the_current_code() {
+    // The Worker embeds a document written at build time instead of carrying the generator: it
+    // must be byte for byte what the annotations of this checkout generate.
+    let dev = Dev::start();
+    let req = ureq::http::Request::builder()
+        .uri(format!("{}/v1/openapi.json", dev.base()))
+        .body(Vec::new())
+        .expect("a request");
+    let mut resp = agent().run(req).expect("a response");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let served = resp
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .expect("a text body");
+    let generated = edgedesk_functions::openapi::document();
+    assert!(
+        served == generated,
+        "the served OpenAPI document ({} B) differs from the generated one ({} B): rebuild the Worker",
+        served.len(),
+        generated.len()
+    );
+    let doc: Value = serde_json::from_str(&served).expect("JSON");
+    assert!(
+        doc["paths"]["/v1/tickets"].is_object(),
+        "{}",
+        &served[..200.min(served.len())]
+    );
+}
+
+#[test]
 fn records_written_before_a_wrangler_dev_restart_are_read_after_it() {
     let mut dev = Dev::start();
     let auth = tenant(&dev.base());
