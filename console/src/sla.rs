@@ -21,6 +21,51 @@ pub struct SlaView {
     pub targets: Vec<TargetReport>,
 }
 
+/// The policy a row's clock runs under.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PolicyRef {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The `sla` field of each item of `GET /v1/tickets` and `GET /v1/conversations`: the most
+/// urgent target when the list was read (`null` when no policy applies).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RowSla {
+    pub state: TargetState,
+    pub target: TargetKind,
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub warning_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub breached_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub policy: Option<PolicyRef>,
+}
+
+impl RowSla {
+    /// The row's clock at `now`: a clock read as running or warning moves on by itself.
+    pub fn clock(&self, now: DateTime<Utc>) -> Clock {
+        let state = match self.state {
+            TargetState::Running | TargetState::Warning
+                if self.due_at.is_some_and(|d| d <= now) =>
+            {
+                TargetState::Breached
+            }
+            TargetState::Running if self.warning_at.is_some_and(|w| w <= now) => {
+                TargetState::Warning
+            }
+            s => s,
+        };
+        Clock {
+            state,
+            due_at: self.due_at,
+        }
+    }
+}
+
 /// One clock at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Clock {
@@ -58,6 +103,50 @@ impl SlaView {
             .iter()
             .filter_map(|k| self.targets.iter().rev().find(|t| t.target == *k))
             .collect()
+    }
+
+    /// The row summary of this report, as the lists carry it (for a record the live feed
+    /// changed, whose report was fetched on its own).
+    pub fn row(&self) -> Option<RowSla> {
+        let open = self
+            .targets
+            .iter()
+            .filter(|t| t.completed_at.is_none())
+            .max_by(|a, b| {
+                severity(a.state)
+                    .cmp(&severity(b.state))
+                    .then_with(|| match (a.due_at, b.due_at) {
+                        (Some(x), Some(y)) => y.cmp(&x),
+                        (Some(_), None) => std::cmp::Ordering::Greater,
+                        (None, Some(_)) => std::cmp::Ordering::Less,
+                        (None, None) => std::cmp::Ordering::Equal,
+                    })
+            });
+        let pick = match open {
+            Some(t) => t,
+            None => self
+                .targets
+                .iter()
+                .rev()
+                .find(|t| t.state == TargetState::Breached)
+                .or(self.targets.last())?,
+        };
+        let open = pick.completed_at.is_none();
+        Some(RowSla {
+            state: pick.state,
+            target: pick.target,
+            due_at: if open { pick.due_at } else { None },
+            warning_at: if open { pick.warning_at } else { None },
+            breached_at: pick.breached_at,
+            policy: pick
+                .policy_id
+                .clone()
+                .or_else(|| self.policy_id.clone())
+                .map(|id| PolicyRef {
+                    id,
+                    name: String::new(),
+                }),
+        })
     }
 
     /// The clock a list row shows: among open targets the most severe at `now`, the
@@ -327,6 +416,44 @@ mod tests {
         assert!(StateFilter::Breached.matches(Some(breached)));
         assert!(!StateFilter::Warning.matches(Some(breached)));
         assert!(!StateFilter::Breached.matches(None));
+    }
+
+    #[test]
+    fn a_listed_row_summary_moves_on_with_the_clock_like_a_fetched_report() {
+        let listed: RowSla = serde_json::from_value(serde_json::json!({
+            "state": "running", "target": "first_response",
+            "due_at": "2026-01-05T10:00:00Z", "warning_at": "2026-01-05T09:50:00Z",
+            "breached_at": null, "policy": {"id": "p", "name": "Fast"}
+        }))
+        .expect("a row summary");
+        let report = view(vec![
+            target(
+                TargetKind::Resolution,
+                TargetState::Running,
+                Some("2026-01-05T17:00:00Z"),
+            ),
+            target(
+                TargetKind::FirstResponse,
+                TargetState::Running,
+                Some("2026-01-05T10:00:00Z"),
+            ),
+        ]);
+        let fetched = report.row().expect("a row summary");
+        assert_eq!(fetched.target, TargetKind::FirstResponse);
+        for now in [
+            "2026-01-05T09:30:00Z",
+            "2026-01-05T09:55:00Z",
+            "2026-01-05T10:00:00Z",
+        ] {
+            let now = t(now);
+            assert_eq!(listed.clock(now), fetched.clock(now));
+            assert_eq!(Some(listed.clock(now)), report.clock(now));
+        }
+        assert_eq!(
+            listed.clock(t("2026-01-05T10:00:00Z")).state,
+            TargetState::Breached
+        );
+        assert_eq!(view(Vec::new()).row(), None);
     }
 
     #[test]

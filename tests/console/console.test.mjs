@@ -478,11 +478,27 @@ test('ticket rows show SLA clocks: a short target breaches, the list sorts by SL
   const high = await create('/v1/tickets', { subject: 'Checkout page is down', priority: 'high' });
   await waitForApi(`/v1/tickets/${high.id}/sla`, (r) => r.state === 'breached');
 
+  // The row clocks come with the list: no `/sla` request per row.
+  const slaRequests = [];
+  const countSla = (req) => {
+    if (/\/v1\/(tickets|conversations)\/[^/?]+\/sla(\?|$)/.test(new URL(req.url()).pathname)) slaRequests.push(req.url());
+  };
+  owner.on('request', countSla);
   await owner.goto(`${host.base}/console/#/tickets`);
   const rows = owner.getByTestId('ticket-row');
   const row = (text) => rows.filter({ hasText: text });
   await row('Checkout page is down').locator('[data-testid="sla-badge"][data-sla="breached"]').getByText('Breached').waitFor();
   await row('Printer jams on tray two').locator('[data-testid="sla-badge"][data-sla="running"]').getByText(/due /).waitFor();
+  await row('Monitor flickers now and then').locator('[data-testid="sla-badge"][data-sla="running"]').waitFor();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(slaRequests, [], 'the tickets list asks no per-row SLA report');
+  // A ticket the live feed says changed asks for its own clock again, and only that one.
+  const tagged = await pageFetch(owner, 'PATCH', `/v1/tickets/${urgent.id}`, { tags: ['printer'] });
+  assert.equal(tagged.status, 200, tagged.body);
+  await row('Printer jams on tray two').getByText('printer', { exact: true }).waitFor({ timeout: LIVE_MS });
+  await row('Printer jams on tray two').locator('[data-testid="sla-badge"][data-sla="running"]').waitFor();
+  owner.off('request', countSla);
+  assert.deepEqual(slaRequests.map((u) => new URL(u).pathname), [`/v1/tickets/${urgent.id}/sla`]);
   const subjects = async () => (await owner.getByTestId('ticket-list').locator('.row-name').allTextContents())
     .map((t) => t.replace(/^#\d+\s*/, '').trim());
   const order = ['Checkout page is down', 'Monitor flickers now and then', 'Printer jams on tray two'];

@@ -11,7 +11,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::api::{self, ApiError, InboxEvent, InboxFeed, Me, MessagePage, Page};
+use crate::api::{self, ApiError, InboxEvent, InboxFeed, Me, MessagePage};
 use crate::i18n::{Locale, Msg};
 use crate::inbox::{self, SeenPositions};
 use crate::route::Route;
@@ -193,7 +193,8 @@ pub async fn load_inbox(app: App, more: bool) {
             .update(|list| list.retain(|c| filter.matches(c, &me)));
         app.inbox_status.set(ListStatus::Loading);
     }
-    let result = api::get::<Page<Conversation>>(&api::with_query("/v1/conversations", &q)).await;
+    let result =
+        crate::ui::sla::get_list::<Conversation>(&api::with_query("/v1/conversations", &q)).await;
     if app.filter.get_untracked() != filter {
         return;
     }

@@ -2,10 +2,11 @@
 //! target, with the due time) and the ticket detail's panel (every target with due time,
 //! remaining minutes and state, and the policy that applies).
 //!
-//! Rows fetch `GET /v1/{tickets|conversations}/{id}/sla` once per record version and keep the
-//! answer in a cache for the page's life: a list re-render costs no request, and a changed
-//! record (a new version from the live feed) is asked again. Between fetches the minute clock
-//! moves running clocks to warning and breached (see [`crate::sla`]).
+//! Rows take their clock from the list response (`sla` of each item of `GET /v1/tickets` and
+//! `GET /v1/conversations`, see [`get_list`]), kept by record version for the page's life: a
+//! list costs no request per row. Only a record the live feed changed since (a version the list
+//! did not carry) asks `GET /v1/{tickets|conversations}/{id}/sla` on its own. Between reads the
+//! minute clock moves running clocks to warning and breached (see [`crate::sla`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,9 +15,12 @@ use chrono::{DateTime, Utc};
 use edgedesk_shared::sla::{TargetKind, TargetState};
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError};
+use edgedesk_shared::model::{Conversation, Ticket};
+use serde::de::DeserializeOwned;
+
+use crate::api::{self, ApiError, Page};
 use crate::i18n::Msg;
-use crate::sla::{minutes_until, state_str, SlaView};
+use crate::sla::{minutes_until, state_str, RowSla, SlaView};
 use crate::time;
 use crate::ui::common::loading;
 use crate::ui::state::{utc_offset_minutes, App};
@@ -24,6 +28,56 @@ use crate::ui::state::{utc_offset_minutes, App};
 thread_local! {
     /// Reports by path, with the record version they were fetched for.
     static CACHE: RefCell<HashMap<String, (u64, SlaView)>> = RefCell::new(HashMap::new());
+    /// Row summaries by `/sla` path, with the record version the list carried them for.
+    static ROWS: RefCell<HashMap<String, (u64, Option<RowSla>)>> = RefCell::new(HashMap::new());
+}
+
+/// A listed record: where its own SLA report lives, and which version the list carried.
+pub trait Subject {
+    fn sla_path(&self) -> String;
+    fn version(&self) -> u64;
+}
+
+impl Subject for Ticket {
+    fn sla_path(&self) -> String {
+        format!("/v1/tickets/{}/sla", self.id)
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+impl Subject for Conversation {
+    fn sla_path(&self) -> String {
+        format!("/v1/conversations/{}/sla", self.id)
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+/// A page of a ticket or conversation list; each item's `sla` summary is kept for its row
+/// badge.
+pub async fn get_list<T: DeserializeOwned + Subject>(path: &str) -> Result<Page<T>, ApiError> {
+    let page = api::get::<Page<serde_json::Value>>(path).await?;
+    let mut data = Vec::with_capacity(page.data.len());
+    for mut raw in page.data {
+        let sla = raw
+            .as_object_mut()
+            .and_then(|o| o.remove("sla"))
+            .and_then(|v| serde_json::from_value::<Option<RowSla>>(v).ok())
+            .flatten();
+        let item: T = serde_json::from_value(raw).map_err(|e| ApiError::Decode(e.to_string()))?;
+        ROWS.with(|r| {
+            r.borrow_mut()
+                .insert(item.sla_path(), (item.version(), sla))
+        });
+        data.push(item);
+    }
+    Ok(Page {
+        data,
+        next_cursor: page.next_cursor,
+    })
 }
 
 pub fn state_msg(s: TargetState) -> Msg {
@@ -71,15 +125,26 @@ pub fn SlaBadge(
     clock: RwSignal<DateTime<Utc>>,
 ) -> impl IntoView {
     let app = expect_context::<App>();
-    let report = RwSignal::new(None::<SlaView>);
-    leptos::task::spawn_local(async move {
-        if let Ok(v) = fetch(&path, version).await {
-            report.try_set(Some(v));
-        }
+    let listed = ROWS.with(|r| {
+        r.borrow()
+            .get(&path)
+            .filter(|(at, _)| *at == version)
+            .map(|(_, s)| s.clone())
     });
+    let report = RwSignal::new(listed.clone().flatten());
+    if listed.is_none() {
+        // A version the list did not carry (changed on the live feed): ask for this one.
+        leptos::task::spawn_local(async move {
+            if let Ok(v) = fetch(&path, version).await {
+                let row = v.row();
+                ROWS.with(|r| r.borrow_mut().insert(path, (version, row.clone())));
+                report.try_set(row);
+            }
+        });
+    }
     move || {
         let now = clock.get();
-        let c = report.with(|r| r.as_ref().and_then(|r| r.clock(now)))?;
+        let c = report.with(|r| r.as_ref().map(|r| r.clock(now)))?;
         let due = c.due_at.map(|d| {
             app.tf(
                 Msg::SlaDue,

@@ -103,7 +103,8 @@ pub fn TicketsPage() -> impl IntoView {
             tickets.set(Vec::new());
         }
         leptos::task::spawn_local(async move {
-            let result = api::get::<Page<Ticket>>(&api::with_query("/v1/tickets", &q)).await;
+            let result =
+                crate::ui::sla::get_list::<Ticket>(&api::with_query("/v1/tickets", &q)).await;
             if filter.try_get_untracked() != Some(f) {
                 return;
             }
