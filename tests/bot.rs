@@ -9,18 +9,8 @@ use std::net::TcpListener;
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
-use edgedesk_e2e::{error_code, unix_now, Api, Host};
+use edgedesk_e2e::{error_code, unix_now, Api, Host, Visitor};
 use serde_json::{json, Value};
-
-fn tenant_id(api: &Api) -> String {
-    let (_, t) = api.get("/v1/tenant");
-    t["id"].as_str().expect("tenant id").to_owned()
-}
-
-fn put(api: &Api, path: &str, body: &Value) -> (u16, Value) {
-    let r = api.call("PUT", path, Some(body), &[]);
-    (r.status, r.body)
-}
 
 fn online_agent(api: &Api, name: &str) -> String {
     let (s, a) = api.post(
@@ -29,8 +19,7 @@ fn online_agent(api: &Api, name: &str) -> String {
     );
     assert_eq!(s, 201, "{a}");
     let id = a["id"].as_str().expect("agent id").to_owned();
-    let (s, body) = put(
-        api,
+    let (s, body) = api.put(
         &format!("/v1/agents/{id}/presence"),
         &json!({"status": "online"}),
     );
@@ -46,66 +35,12 @@ fn team(api: &Api, id: &str, members: &[&String]) {
     assert_eq!(s, 201, "{body}");
 }
 
-/// A widget visitor: their token and the calls they make.
-struct Visitor {
-    base: String,
-    tenant: String,
-    token: String,
-}
-
-impl Visitor {
-    fn new(host: &Host, tenant: &str, name: &str) -> Visitor {
-        let (s, sess) = host.anon().post(
-            &format!("/v1/widget/{tenant}/session"),
-            &json!({ "name": name }),
-        );
-        assert_eq!(s, 200, "{sess}");
-        Visitor {
-            base: host.base.clone(),
-            tenant: tenant.to_owned(),
-            token: sess["token"].as_str().expect("token").to_owned(),
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let api = Api {
-            base: self.base.clone(),
-            key: None,
-        };
-        let auth = format!("Visitor {}", self.token);
-        let r = api.call(
-            method,
-            &format!("/v1/widget/{}{path}", self.tenant),
-            body,
-            &[("authorization", &auth)],
-        );
-        (r.status, r.body)
-    }
-
-    /// Sends a message; returns the conversation id.
-    fn say(&self, text: &str) -> String {
-        let (s, m) = self.call("POST", "/messages", Some(&json!({ "body": text })));
-        assert_eq!(s, 201, "{m}");
-        m["conversation_id"]
-            .as_str()
-            .expect("conversation id")
-            .to_owned()
-    }
-
-    /// Every message the visitor can see, oldest first.
-    fn messages(&self) -> Vec<Value> {
-        let (s, page) = self.call("GET", "/messages?limit=100", None);
-        assert_eq!(s, 200, "{page}");
-        page["data"].as_array().expect("messages").clone()
-    }
-
-    /// The text of the last message, which must be the bot's.
-    fn last_bot_reply(&self) -> String {
-        let all = self.messages();
-        let last = all.last().expect("a message");
-        assert_eq!(last["sender"]["kind"], "bot", "{all:?}");
-        last["body"].as_str().expect("body").to_owned()
-    }
+/// The text of the visitor's last message, which must be the bot's.
+fn last_bot_reply(v: &Visitor) -> String {
+    let all = v.messages();
+    let last = all.last().expect("a message");
+    assert_eq!(last["sender"]["kind"], "bot", "{all:?}");
+    last["body"].as_str().expect("body").to_owned()
 }
 
 fn conversation(api: &Api, id: &str) -> Value {
@@ -139,7 +74,7 @@ fn events_of(api: &Api, conversation: &str, kind: &str) -> Vec<Value> {
 fn an_angry_message_is_scored_and_a_sentiment_rule_makes_it_urgent_for_the_seniors_team() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let sue = online_agent(&api, "Sue");
     let sam = online_agent(&api, "Sam");
     team(&api, "seniors", &[&sue]);
@@ -281,7 +216,7 @@ fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_a
     let (port, calls) = order_service(r#"{"status":"shipped","eta":"Friday"}"#);
     let host = host_allowing(port);
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let sam = online_agent(&api, "Sam");
     team(&api, "support", &[&sam]);
     let (s, body) = api.post(
@@ -304,17 +239,12 @@ fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_a
     assert_eq!(s, 200, "{p}");
 
     // Settings and intents through the API; agents may try the bot but not change it.
-    let (s, body) = put(
-        &api,
+    let (s, body) = api.put(
         "/v1/bot/settings",
         &json!({"enabled": true, "order_patterns": [{"name": "order", "regex": "ORD-\\d{5}"}]}),
     );
     assert_eq!(s, 200, "{body}");
-    let (s, body) = put(
-        &api,
-        "/v1/bot/settings",
-        &json!({"timezone": "Mars/Olympus"}),
-    );
+    let (s, body) = api.put("/v1/bot/settings", &json!({"timezone": "Mars/Olympus"}));
     assert_eq!((s, error_code(&body)), (422, "validation_failed"), "{body}");
     let order_status = json!({
         "id": "order_status",
@@ -371,7 +301,7 @@ fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_a
     // A knowledge-base question: the bot answers with the article's help-center link.
     let ada = Visitor::new(&host, &t, "Ada");
     let cid = ada.say("How much does shipping cost?");
-    let reply = ada.last_bot_reply();
+    let reply = last_bot_reply(&ada);
     assert!(
         reply.contains(&format!("/help/{t}/en/articles/shipping-costs")),
         "{reply}"
@@ -381,7 +311,7 @@ fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_a
 
     // An order question: the bot asks for the number, then asks the tenant's service.
     ada.say("where is my order");
-    assert_eq!(ada.last_bot_reply(), "What is your order number?");
+    assert_eq!(last_bot_reply(&ada), "What is your order number?");
     ada.say("It is ORD-12345");
     let (headers, body) = calls
         .recv_timeout(Duration::from_secs(10))
@@ -409,7 +339,7 @@ fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_a
         json!({"intent": "order_status", "slots": {"order": "ORD-12345"}})
     );
     assert_eq!(
-        ada.last_bot_reply(),
+        last_bot_reply(&ada),
         "Order ORD-12345 is shipped and arrives Friday."
     );
     assert_eq!(conversation(&api, &cid)["assignee_id"], Value::Null);
@@ -475,7 +405,7 @@ fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_a
     // A second visitor gets a KB answer and is resolved: contained.
     let bob = Visitor::new(&host, &t, "Bob");
     let other = bob.say("How much does shipping cost?");
-    assert!(bob.last_bot_reply().contains("/help/"));
+    assert!(last_bot_reply(&bob).contains("/help/"));
     let (s, body) = api.patch(
         &format!("/v1/conversations/{other}"),
         &json!({"status": "resolved"}),
@@ -499,8 +429,8 @@ fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_a
 fn two_misunderstood_messages_in_a_row_hand_off_to_a_person() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
-    let (s, body) = put(&api, "/v1/bot/settings", &json!({"enabled": true}));
+    let t = api.tenant_id();
+    let (s, body) = api.put("/v1/bot/settings", &json!({"enabled": true}));
     assert_eq!(s, 200, "{body}");
     let (s, body) = api.post(
         "/v1/bot/intents",
@@ -512,7 +442,7 @@ fn two_misunderstood_messages_in_a_row_hand_off_to_a_person() {
     let v = Visitor::new(&host, &t, "Vera");
     let cid = v.say("tell me a joke");
     let (_, settings) = api.get("/v1/bot/settings");
-    assert_eq!(v.last_bot_reply(), settings["fallback_message"]);
+    assert_eq!(last_bot_reply(&v), settings["fallback_message"]);
     v.say("what is the weather like today");
     let msgs = agent_messages(&api, &cid);
     assert!(
@@ -543,10 +473,10 @@ fn two_misunderstood_messages_in_a_row_hand_off_to_a_person() {
 fn an_automation_rule_that_assigns_the_conversation_takes_it_from_the_bot() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let sam = online_agent(&api, "Sam");
     team(&api, "support", &[&sam]);
-    let (s, body) = put(&api, "/v1/bot/settings", &json!({"enabled": true}));
+    let (s, body) = api.put("/v1/bot/settings", &json!({"enabled": true}));
     assert_eq!(s, 200, "{body}");
     let (s, body) = api.post(
         "/v1/bot/intents",
@@ -564,7 +494,7 @@ fn an_automation_rule_that_assigns_the_conversation_takes_it_from_the_bot() {
     assert_eq!(s, 201, "{body}");
     let v = Visitor::new(&host, &t, "Lena");
     let cid = v.say("what are your opening hours");
-    assert_eq!(v.last_bot_reply(), "We are open 9:00 to 17:00.");
+    assert_eq!(last_bot_reply(&v), "We are open 9:00 to 17:00.");
     assert_eq!(conversation(&api, &cid)["assignee_id"], Value::Null);
     v.say("I will call my lawyer about the last delivery");
     assert_eq!(conversation(&api, &cid)["assignee_id"], json!(sam));
@@ -589,7 +519,7 @@ fn an_automation_rule_that_assigns_the_conversation_takes_it_from_the_bot() {
 fn a_routing_rule_on_an_intent_sends_order_questions_to_the_orders_team() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let olga = online_agent(&api, "Olga");
     let sam = online_agent(&api, "Sam");
     team(&api, "orders", &[&olga]);
@@ -634,7 +564,7 @@ fn on_the_api_channel_the_bot_answers_once_per_message_and_an_angry_customer_goe
                 "target": {"team": "seniors"}, "priority": "urgent"}),
     );
     assert_eq!(s, 201, "{body}");
-    let (s, body) = put(&api, "/v1/bot/settings", &json!({"enabled": true}));
+    let (s, body) = api.put("/v1/bot/settings", &json!({"enabled": true}));
     assert_eq!(s, 200, "{body}");
     let (s, body) = api.post(
         "/v1/bot/intents",

@@ -5,11 +5,6 @@
 use edgedesk_e2e::{error_code, Api, Host};
 use serde_json::{json, Value};
 
-fn tenant_id(api: &Api) -> String {
-    let (_, t) = api.get("/v1/tenant");
-    t["id"].as_str().expect("tenant id").to_owned()
-}
-
 fn create(api: &Api, body: Value) -> Value {
     let (s, a) = api.post("/v1/kb/articles", &body);
     assert_eq!(s, 201, "create article: {a}");
@@ -64,7 +59,7 @@ fn urlencode(s: &str) -> String {
 fn an_article_is_drafted_published_versioned_diffed_and_restored() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let (s, cat) = api.post(
         "/v1/kb/categories",
         &json!({"name": "Billing", "description": "Money matters"}),
@@ -224,7 +219,7 @@ fn an_article_is_drafted_published_versioned_diffed_and_restored() {
 fn search_ranks_the_right_article_in_english_and_chinese() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let mut ids = std::collections::HashMap::new();
     for (key, locale, title, body) in [
         (
@@ -330,7 +325,7 @@ fn search_ranks_the_right_article_in_english_and_chinese() {
 fn a_widget_vote_counts_once_per_visitor_and_views_are_counted() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let a = create(
         &api,
         json!({"title": "Track an order", "body": "Use the tracking link.", "locale": "en", "publish": true}),
@@ -402,7 +397,7 @@ fn a_widget_vote_counts_once_per_visitor_and_views_are_counted() {
 fn help_pages_render_escaped_html_with_seo_tags_and_translations() {
     let host = Host::start();
     let api = host.tenant("Shop <&> Co");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let (_, cat) = api.post(
         "/v1/kb/categories",
         &json!({"name": "Orders", "slug": "orders", "translations": {"zh-CN": {"name": "订单"}}}),
@@ -587,8 +582,8 @@ fn another_tenants_articles_are_never_found() {
     let host = Host::start();
     let a = host.tenant("Alpha");
     let b = host.tenant("Beta");
-    let ta = tenant_id(&a);
-    let tb = tenant_id(&b);
+    let ta = a.tenant_id();
+    let tb = b.tenant_id();
     let art = create(
         &a,
         json!({"title": "Alpha secret refund", "slug": "alpha-secret", "locale": "en", "publish": true, "body": "zebra"}),

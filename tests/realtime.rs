@@ -13,11 +13,6 @@ use tungstenite::{Message, WebSocket};
 /// How long a test waits for an event that should come at once.
 const PROMPT: Duration = Duration::from_secs(5);
 
-fn tenant_id(api: &Api) -> String {
-    let (_, t) = api.get("/v1/tenant");
-    t["id"].as_str().expect("a tenant id").to_owned()
-}
-
 /// A visitor with a token and a conversation holding their first message (seq 1).
 struct Visitor {
     tenant: String,
@@ -26,7 +21,7 @@ struct Visitor {
 }
 
 fn visitor_with_conversation(host: &Host, api: &Api) -> Visitor {
-    let tenant = tenant_id(api);
+    let tenant = api.tenant_id();
     let (s, sess) = host
         .anon()
         .post(&format!("/v1/widget/{tenant}/session"), &json!({}));

@@ -1,18 +1,8 @@
 //! Routing, queueing, automation rules, canned responses and CSAT end to end, through the real
 //! host: widget visitors write, rules route, capacity queues, and freeing capacity assigns.
 
-use edgedesk_e2e::{error_code, Api, Host};
+use edgedesk_e2e::{error_code, Api, Host, Visitor};
 use serde_json::{json, Value};
-
-fn tenant_id(api: &Api) -> String {
-    let (_, t) = api.get("/v1/tenant");
-    t["id"].as_str().expect("tenant id").to_owned()
-}
-
-fn put(api: &Api, path: &str, body: &Value) -> (u16, Value) {
-    let r = api.call("PUT", path, Some(body), &[]);
-    (r.status, r.body)
-}
 
 fn agent(api: &Api, name: &str) -> String {
     let (s, a) = api.post(
@@ -24,8 +14,7 @@ fn agent(api: &Api, name: &str) -> String {
 }
 
 fn presence(api: &Api, agent: &str, status: &str) {
-    let (s, body) = put(
-        api,
+    let (s, body) = api.put(
         &format!("/v1/agents/{agent}/presence"),
         &json!({ "status": status }),
     );
@@ -33,62 +22,11 @@ fn presence(api: &Api, agent: &str, status: &str) {
 }
 
 fn capacity(api: &Api, agent: &str, web: u32) {
-    let (s, body) = put(
-        api,
+    let (s, body) = api.put(
         &format!("/v1/agents/{agent}/routing"),
         &json!({"capacity": {"default": web}, "languages": ["en"]}),
     );
     assert_eq!(s, 200, "{body}");
-}
-
-/// A widget visitor: their token and the calls they make.
-struct Visitor {
-    base: String,
-    tenant: String,
-    token: String,
-}
-
-impl Visitor {
-    fn new(host: &Host, tenant: &str, name: &str) -> Visitor {
-        let (s, sess) = host.anon().post(
-            &format!("/v1/widget/{tenant}/session"),
-            &json!({ "name": name }),
-        );
-        assert_eq!(s, 200, "{sess}");
-        Visitor {
-            base: host.base.clone(),
-            tenant: tenant.to_owned(),
-            token: sess["token"].as_str().expect("token").to_owned(),
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let api = Api {
-            base: self.base.clone(),
-            key: None,
-        };
-        let auth = format!("Visitor {}", self.token);
-        let r = api.call(
-            method,
-            &format!("/v1/widget/{}{path}", self.tenant),
-            body,
-            &[("authorization", &auth)],
-        );
-        (r.status, r.body)
-    }
-
-    /// Sends a message; returns the conversation id.
-    fn say(&self, text: &str) -> String {
-        let (s, m) = self.call("POST", "/messages", Some(&json!({ "body": text })));
-        assert_eq!(s, 201, "{m}");
-        m["conversation_id"].as_str().expect("conversation id").to_owned()
-    }
-
-    fn poll(&self) -> Value {
-        let (s, feed) = self.call("GET", "/poll", None);
-        assert_eq!(s, 200, "{feed}");
-        feed
-    }
 }
 
 fn events(api: &Api, conversation: &str) -> Vec<Value> {
@@ -113,7 +51,7 @@ fn conversation(api: &Api, id: &str) -> Value {
 fn a_widget_message_about_a_refund_goes_to_the_finance_teams_online_agent_naming_the_rule() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let fiona = agent(&api, "Fiona");
     let frank = agent(&api, "Frank");
     let sam = agent(&api, "Sam");
@@ -186,7 +124,7 @@ fn a_widget_message_about_a_refund_goes_to_the_finance_teams_online_agent_naming
 fn at_capacity_visitors_wait_with_a_position_and_freed_capacity_takes_the_oldest_first() {
     let host = Host::start();
     let api = host.tenant("Busy");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let fiona = agent(&api, "Fiona");
     capacity(&api, &fiona, 1);
     let (s, _) = api.post(
@@ -214,12 +152,18 @@ fn at_capacity_visitors_wait_with_a_position_and_freed_capacity_takes_the_oldest
     let feed = second_visitor.poll();
     assert_eq!(feed["queue"]["position"], 1, "{feed}");
     assert_eq!(feed["queue"]["waiting"], 2, "{feed}");
-    assert!(feed["queue"]["estimated_wait_seconds"].as_u64().is_some(), "{feed}");
+    assert!(
+        feed["queue"]["estimated_wait_seconds"].as_u64().is_some(),
+        "{feed}"
+    );
     assert_eq!(third_visitor.poll()["queue"]["position"], 2);
     let (_, queue) = api.get("/v1/routing/queue");
     assert_eq!(queue["data"].as_array().map(Vec::len), Some(2), "{queue}");
     let queued = events(&api, &second);
-    assert_eq!(events_of(&queued, "conversation.queued")[0]["data"]["reason"], "all_at_capacity");
+    assert_eq!(
+        events_of(&queued, "conversation.queued")[0]["data"]["reason"],
+        "all_at_capacity"
+    );
 
     // Resolving the first frees Fiona's place: the one waiting longest gets it.
     let (s, body) = api.patch(
@@ -248,7 +192,10 @@ fn at_capacity_visitors_wait_with_a_position_and_freed_capacity_takes_the_oldest
     assert!(conversation(&api, &third)["assignee_id"].is_null());
     let feed = third_visitor.poll();
     assert_eq!(feed["queue"]["position"], 1);
-    assert!(feed["queue"].get("estimated_wait_seconds").is_none(), "{feed}");
+    assert!(
+        feed["queue"].get("estimated_wait_seconds").is_none(),
+        "{feed}"
+    );
     presence(&api, &fiona, "online");
     assert_eq!(conversation(&api, &third)["assignee_id"], json!(fiona));
     let (_, queue) = api.get("/v1/routing/queue");
@@ -259,7 +206,7 @@ fn at_capacity_visitors_wait_with_a_position_and_freed_capacity_takes_the_oldest
 fn concurrent_arrivals_never_push_an_agent_over_capacity() {
     let host = Host::start();
     let api = host.tenant("Rush");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let agents: Vec<String> = ["Ann", "Ben"].iter().map(|n| agent(&api, n)).collect();
     for a in &agents {
         capacity(&api, a, 2);
@@ -283,7 +230,10 @@ fn concurrent_arrivals_never_push_an_agent_over_capacity() {
             .iter()
             .map(|v| s.spawn(move || v.say("help")))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
     let mut per_agent = std::collections::BTreeMap::new();
     for id in &ids {
@@ -291,7 +241,11 @@ fn concurrent_arrivals_never_push_an_agent_over_capacity() {
             *per_agent.entry(a.to_owned()).or_insert(0) += 1;
         }
     }
-    assert_eq!(per_agent.values().copied().collect::<Vec<_>>(), [2, 2], "{per_agent:?}");
+    assert_eq!(
+        per_agent.values().copied().collect::<Vec<_>>(),
+        [2, 2],
+        "{per_agent:?}"
+    );
     let (_, queue) = api.get("/v1/routing/queue");
     assert_eq!(queue["data"].as_array().map(Vec::len), Some(6), "{queue}");
 }
@@ -368,11 +322,19 @@ fn rules_that_undo_each_other_fire_once_each_thanks_to_the_loop_guard() {
     assert_eq!(s, 200, "{body}");
     let all = events(&api, cid);
     let fired = events_of(&all, "automation.fired");
-    let count = |rule: &str| fired.iter().filter(|e| e["data"]["rule"]["id"] == rule).count();
+    let count = |rule: &str| {
+        fired
+            .iter()
+            .filter(|e| e["data"]["rule"]["id"] == rule)
+            .count()
+    };
     assert_eq!((count("reopen"), count("park")), (1, 1), "{fired:?}");
     // The last word is the second rule's, reacting to the first one's change.
     assert_eq!(conversation(&api, cid)["status"], "pending");
-    let park = fired.iter().find(|e| e["data"]["rule"]["id"] == "park").expect("park fired");
+    let park = fired
+        .iter()
+        .find(|e| e["data"]["rule"]["id"] == "park")
+        .expect("park fired");
     assert_eq!(park["data"]["caused_by"], json!(["reopen"]));
 }
 
@@ -380,7 +342,7 @@ fn rules_that_undo_each_other_fire_once_each_thanks_to_the_loop_guard() {
 fn a_new_conversation_gets_a_canned_greeting_with_the_contacts_name_and_a_private_note() {
     let host = Host::start();
     let api = host.tenant("Greeter");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let (s, canned) = api.post(
         "/v1/canned-responses",
         &json!({"shortcode": "welcome", "title": "Welcome",
@@ -398,7 +360,10 @@ fn a_new_conversation_gets_a_canned_greeting_with_the_contacts_name_and_a_privat
     );
     assert_eq!(s, 201, "{body}");
     // The canned response is in use now.
-    let (s, body) = api.delete(&format!("/v1/canned-responses/{}", canned["id"].as_str().unwrap()));
+    let (s, body) = api.delete(&format!(
+        "/v1/canned-responses/{}",
+        canned["id"].as_str().unwrap()
+    ));
     assert_eq!((s, error_code(&body)), (409, "in_use"));
 
     let ada = Visitor::new(&host, &t, "Ada Lovelace");
@@ -409,7 +374,12 @@ fn a_new_conversation_gets_a_canned_greeting_with_the_contacts_name_and_a_privat
         .as_array()
         .expect("messages")
         .iter()
-        .map(|m| (m["body"].as_str().unwrap_or(""), m["private"].as_bool().unwrap_or(false)))
+        .map(|m| {
+            (
+                m["body"].as_str().unwrap_or(""),
+                m["private"].as_bool().unwrap_or(false),
+            )
+        })
         .collect();
     assert_eq!(
         bodies,
@@ -429,14 +399,13 @@ fn a_new_conversation_gets_a_canned_greeting_with_the_contacts_name_and_a_privat
 fn after_resolve_the_visitor_rates_once_and_the_rating_is_stored_and_reported() {
     let host = Host::start();
     let api = host.tenant("Rated");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let ada = Visitor::new(&host, &t, "Ada");
     let cid = ada.say("my order is late");
     // Ratings are off until the tenant turns them on.
     let (s, body) = ada.call("POST", "/csat", Some(&json!({"rating": 5})));
     assert_eq!((s, error_code(&body)), (403, "csat_disabled"));
-    let (s, body) = put(
-        &api,
+    let (s, body) = api.put(
         "/v1/routing/settings",
         &json!({"csat": {"enabled": true, "allow_comment": true, "window_hours": 24}}),
     );
@@ -450,7 +419,13 @@ fn after_resolve_the_visitor_rates_once_and_the_rating_is_stored_and_reported() 
     assert_eq!(s, 200);
     let (s, state) = ada.call("GET", "/csat", None);
     assert_eq!(s, 200);
-    assert_eq!((state["can_rate"].as_bool(), state["conversation_id"].as_str()), (Some(true), Some(cid.as_str())));
+    assert_eq!(
+        (
+            state["can_rate"].as_bool(),
+            state["conversation_id"].as_str()
+        ),
+        (Some(true), Some(cid.as_str()))
+    );
     let (s, body) = ada.call("POST", "/csat", Some(&json!({"rating": 6})));
     assert_eq!((s, error_code(&body)), (422, "validation_failed"));
     let (s, body) = ada.call(
@@ -463,7 +438,10 @@ fn after_resolve_the_visitor_rates_once_and_the_rating_is_stored_and_reported() 
     assert_eq!((s, error_code(&body)), (409, "already_rated"));
     let (s, stored) = api.get(&format!("/v1/conversations/{cid}/csat"));
     assert_eq!(s, 200, "{stored}");
-    assert_eq!((stored["rating"].as_u64(), stored["comment"].as_str()), (Some(4), Some("quick and kind")));
+    assert_eq!(
+        (stored["rating"].as_u64(), stored["comment"].as_str()),
+        (Some(4), Some("quick and kind"))
+    );
     let all = events(&api, &cid);
     assert_eq!(events_of(&all, "conversation.csat_received").len(), 1);
     let (s, report) = api.get("/v1/reports/csat");

@@ -3,11 +3,6 @@
 use edgedesk_e2e::{error_code, Api, Host};
 use serde_json::{json, Value};
 
-fn tenant_id(api: &Api) -> String {
-    let (_, t) = api.get("/v1/tenant");
-    t["id"].as_str().unwrap().to_owned()
-}
-
 fn visitor(host: &Host, token: &str) -> VisitorApi {
     Api {
         base: host.base.clone(),
@@ -52,7 +47,7 @@ fn session(host: &Host, tenant: &str, body: Value) -> (u16, Value) {
 fn a_visitor_chats_and_the_agent_sees_it_and_replies() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let (s, cfg) = host.anon().get(&format!("/v1/widget/{t}/config"));
     assert_eq!(
         (s, cfg["tenant"]["name"].as_str(), cfg["online"].as_bool()),
@@ -113,7 +108,7 @@ fn a_visitor_chats_and_the_agent_sees_it_and_replies() {
 fn the_long_poll_feed_delivers_messages_typing_and_receipts_in_order() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let (_, sess) = session(&host, &t, json!({}));
     let v = visitor(&host, sess["token"].as_str().unwrap());
     v.call(
@@ -207,7 +202,7 @@ fn the_long_poll_feed_delivers_messages_typing_and_receipts_in_order() {
 fn a_wrong_identity_hash_is_refused_and_a_right_one_reaches_the_same_contact() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let (s, secret) = api.post("/v1/tenant/widget/identity-secret", &json!(null));
     assert_eq!(s, 200, "{secret}");
     let secret = secret["identity_secret"].as_str().unwrap().to_owned();
@@ -249,7 +244,7 @@ fn visitor_tokens_and_data_never_cross_tenants() {
     let host = Host::start();
     let a = host.tenant("A");
     let b = host.tenant("B");
-    let (ta, tb) = (tenant_id(&a), tenant_id(&b));
+    let (ta, tb) = (a.tenant_id(), b.tenant_id());
     let (_, sa) = session(&host, &ta, json!({}));
     let va = visitor(&host, sa["token"].as_str().unwrap());
     va.call(
@@ -283,7 +278,7 @@ fn visitor_tokens_and_data_never_cross_tenants() {
 fn cors_allows_only_the_tenants_origins_and_config_is_cacheable() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     let (s, _) = api.patch(
         "/v1/tenant/widget",
         &json!({"allowed_origins": ["https://shop.example"], "color": "#112233"}),
@@ -338,7 +333,7 @@ fn cors_allows_only_the_tenants_origins_and_config_is_cacheable() {
 fn attachments_are_checked_stored_apart_and_served_by_signed_link() {
     let host = Host::start();
     let api = host.tenant("Shop");
-    let t = tenant_id(&api);
+    let t = api.tenant_id();
     api.patch(
         "/v1/tenant/widget",
         &json!({"attachments": {"max_bytes": 1024, "types": ["image/png"]}}),

@@ -280,9 +280,85 @@ impl Api {
         (r.status, r.body)
     }
 
+    pub fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.call("PUT", path, Some(body), &[]);
+        (r.status, r.body)
+    }
+
     pub fn delete(&self, path: &str) -> (u16, Value) {
         let r = self.call("DELETE", path, None, &[]);
         (r.status, r.body)
+    }
+
+    /// The id of the tenant this key belongs to.
+    pub fn tenant_id(&self) -> String {
+        let (s, t) = self.get("/v1/tenant");
+        assert_eq!(s, 200, "{t}");
+        t["id"].as_str().expect("a tenant id").to_owned()
+    }
+}
+
+/// A widget visitor of one tenant: a session token and the calls the widget makes with it.
+pub struct Visitor {
+    anon: Api,
+    pub tenant: String,
+    pub token: String,
+}
+
+impl Visitor {
+    /// Opens a widget session for a visitor who gives their name.
+    pub fn new(host: &Host, tenant: &str, name: &str) -> Visitor {
+        let anon = host.anon();
+        let (s, sess) = anon.post(
+            &format!("/v1/widget/{tenant}/session"),
+            &serde_json::json!({ "name": name }),
+        );
+        assert_eq!(s, 200, "{sess}");
+        Visitor {
+            anon,
+            tenant: tenant.to_owned(),
+            token: sess["token"].as_str().expect("a visitor token").to_owned(),
+        }
+    }
+
+    /// Calls `/v1/widget/{tenant}{path}` as this visitor.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let auth = format!("Visitor {}", self.token);
+        let r = self.anon.call(
+            method,
+            &format!("/v1/widget/{}{path}", self.tenant),
+            body,
+            &[("authorization", &auth)],
+        );
+        (r.status, r.body)
+    }
+
+    /// Sends a message; returns the conversation id.
+    pub fn say(&self, text: &str) -> String {
+        let (s, m) = self.call(
+            "POST",
+            "/messages",
+            Some(&serde_json::json!({ "body": text })),
+        );
+        assert_eq!(s, 201, "{m}");
+        m["conversation_id"]
+            .as_str()
+            .expect("a conversation id")
+            .to_owned()
+    }
+
+    /// Every message the visitor can see, oldest first.
+    pub fn messages(&self) -> Vec<Value> {
+        let (s, page) = self.call("GET", "/messages?limit=100", None);
+        assert_eq!(s, 200, "{page}");
+        page["data"].as_array().expect("messages").clone()
+    }
+
+    /// One answer of the long-poll feed.
+    pub fn poll(&self) -> Value {
+        let (s, feed) = self.call("GET", "/poll", None);
+        assert_eq!(s, 200, "{feed}");
+        feed
     }
 }
 
