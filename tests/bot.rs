@@ -469,6 +469,102 @@ fn two_misunderstood_messages_in_a_row_hand_off_to_a_person() {
     );
 }
 
+/// The date a relative day names in Shanghai, now and a moment later (the test may straddle
+/// midnight there).
+fn shanghai_day(days: i64) -> [String; 2] {
+    let day = || {
+        (chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive()
+            + chrono::Duration::days(days))
+        .to_string()
+    };
+    [day(), day()]
+}
+
+#[test]
+fn a_chinese_pickup_dialogue_resolves_dates_in_the_tenant_timezone_starts_over_on_no_and_answers_on_yes(
+) {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let t = api.tenant_id();
+    let (s, body) = api.put(
+        "/v1/bot/settings",
+        &json!({"enabled": true, "timezone": "Asia/Shanghai",
+                "order_patterns": [{"name": "order", "regex": "ORD-\\d{5}"}]}),
+    );
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = api.post(
+        "/v1/bot/intents",
+        &json!({"id": "return_pickup",
+                "examples": ["我要退货", "预约退货取件", "怎么退货", "我想把商品退回去", "安排快递上门取件",
+                             "退货取件", "帮我预约取件", "我要申请退货"],
+                "slots": [
+                    {"name": "order", "entity": "order_number", "question": "请告诉我订单号。"},
+                    {"name": "day", "entity": "date_time", "question": "哪天上门取件？"}
+                ],
+                "confirm": "确认为订单 {order} 在 {day} 上门取件吗？",
+                "reply": "好的，已为订单 {order} 预约 {day} 上门取件。"}),
+    );
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = api.post(
+        "/v1/bot/intents",
+        &json!({"id": "opening_hours",
+                "examples": ["你们几点开门", "营业时间是什么", "周末营业吗", "几点下班", "客服工作时间"],
+                "reply": "我们周一至周五 9:00–17:00 营业。"}),
+    );
+    assert_eq!(s, 201, "{body}");
+
+    let v = Visitor::new(&host, &t, "李雷");
+    let cid = v.say("我要退货，帮我预约取件");
+    assert_eq!(last_bot_reply(&v), "请告诉我订单号。");
+    v.say("订单号是 ORD-24680");
+    assert_eq!(last_bot_reply(&v), "哪天上门取件？");
+    let tomorrow = shanghai_day(1);
+    v.say("明天");
+    let asked = last_bot_reply(&v);
+    assert!(
+        tomorrow
+            .iter()
+            .any(|d| asked == format!("确认为订单 ORD-24680 在 {d} 上门取件吗？")),
+        "{asked} names tomorrow in Shanghai, {tomorrow:?}"
+    );
+
+    // "No" starts over, keeping what the correction itself says.
+    v.say("不对");
+    assert_eq!(last_bot_reply(&v), "请告诉我订单号。");
+    let after = shanghai_day(2);
+    v.say("ORD-13579，后天");
+    let asked = last_bot_reply(&v);
+    assert!(
+        after
+            .iter()
+            .any(|d| asked == format!("确认为订单 ORD-13579 在 {d} 上门取件吗？")),
+        "{asked} names the day after tomorrow, {after:?}"
+    );
+    v.say("是的");
+    let done = last_bot_reply(&v);
+    assert!(
+        after
+            .iter()
+            .any(|d| done == format!("好的，已为订单 ORD-13579 预约 {d} 上门取件。")),
+        "{done}"
+    );
+    // Answered without a person: the bot still holds the conversation.
+    assert_eq!(conversation(&api, &cid)["assignee_id"], Value::Null);
+    let msgs = agent_messages(&api, &cid);
+    let confirmed = msgs
+        .iter()
+        .filter(|m| m["sender"]["kind"] == "bot")
+        .filter(|m| {
+            m["body"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("确认为订单"))
+        })
+        .count();
+    assert_eq!(confirmed, 2, "{msgs:?}");
+}
+
 #[test]
 fn an_automation_rule_that_assigns_the_conversation_takes_it_from_the_bot() {
     let host = Host::start();
