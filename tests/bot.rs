@@ -4,12 +4,9 @@
 //! dialogue that calls the tenant's signed webhook, and handed to a person on request; and the
 //! containment report.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
-use edgedesk_e2e::{error_code, unix_now, Api, Host, Visitor};
+use edgedesk_e2e::{error_code, signed_by, unix_now, Api, Host, Visitor, WebhookReceiver};
 use serde_json::{json, Value};
 
 fn online_agent(api: &Api, name: &str) -> String {
@@ -137,84 +134,12 @@ fn an_angry_message_is_scored_and_a_sentiment_rule_makes_it_urgent_for_the_senio
     );
 }
 
-/// A tenant webhook on a loopback port: answers every call with `answer` and reports each
-/// request as (headers, body).
-fn order_service(answer: &'static str) -> (u16, Receiver<(Vec<(String, String)>, Vec<u8>)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    let port = listener.local_addr().expect("address").port();
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut headers = Vec::new();
-            let mut length = 0usize;
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.trim().split_once(':') {
-                    let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                    if k == "content-length" {
-                        length = v.parse().unwrap_or(0);
-                    }
-                    headers.push((k, v));
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-            let _ = stream.write_all(reply.as_bytes());
-            let _ = tx.send((headers, body));
-        }
-    });
-    (port, rx)
-}
-
-fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
-    let mut t = None;
-    let mut v1 = None;
-    for part in header.split(',') {
-        match part.split_once('=') {
-            Some(("t", x)) => t = x.parse::<i64>().ok(),
-            Some(("v1", x)) => v1 = Some(x.to_owned()),
-            _ => {}
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return false;
-    };
-    (unix_now() - t).abs() < 300 && edgedesk_e2e::sign(secret, t, body).ends_with(&v1)
-}
-
-/// Starts a host that may call `port` on loopback.
-fn host_allowing(port: u16) -> Host {
-    let mut hosts: Vec<String> = std::env::var("EDGEDESK_OUTBOUND_HOSTS")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|h| !h.is_empty())
-        .map(str::to_owned)
-        .collect();
-    hosts.push(format!("127.0.0.1:{port}"));
-    std::env::set_var("EDGEDESK_OUTBOUND_HOSTS", hosts.join(","));
-    Host::start()
-}
-
 #[test]
 fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_and_hands_off_on_request(
 ) {
-    let (port, calls) = order_service(r#"{"status":"shipped","eta":"Friday"}"#);
-    let host = host_allowing(port);
+    let orders = WebhookReceiver::start(r#"{"status":"shipped","eta":"Friday"}"#);
+    let port = orders.port;
+    let host = orders.host();
     let api = host.tenant("Shop");
     let t = api.tenant_id();
     let sam = online_agent(&api, "Sam");
@@ -313,27 +238,21 @@ fn the_bot_answers_from_the_kb_runs_an_order_dialogue_through_a_signed_webhook_a
     ada.say("where is my order");
     assert_eq!(last_bot_reply(&ada), "What is your order number?");
     ada.say("It is ORD-12345");
-    let (headers, body) = calls
+    let call = orders
+        .got
         .recv_timeout(Duration::from_secs(10))
         .expect("the webhook is called");
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
     let (s, secret) = api.get("/v1/automation/webhook-secret");
     assert_eq!(s, 200, "{secret}");
     assert!(
-        verify(
+        signed_by(
             secret["secret"].as_str().expect("secret"),
-            &header("x-edgedesk-signature"),
-            &body
+            call.header("x-edgedesk-signature"),
+            &call.body
         ),
         "the call is signed"
     );
-    let sent: Value = serde_json::from_slice(&body).expect("JSON");
+    let sent: Value = serde_json::from_slice(&call.body).expect("JSON");
     assert_eq!(
         sent,
         json!({"intent": "order_status", "slots": {"order": "ORD-12345"}})
@@ -482,6 +401,15 @@ fn shanghai_day(days: i64) -> [String; 2] {
     [day(), day()]
 }
 
+/// `reply` is `expected` for one of `days`.
+fn assert_names_day(reply: &str, days: &[String; 2], expected: impl Fn(&str) -> String) {
+    assert!(
+        days.iter().any(|d| reply == expected(d)),
+        "{reply:?} is not {:?}",
+        expected(&days[0])
+    );
+}
+
 #[test]
 fn a_chinese_pickup_dialogue_resolves_dates_in_the_tenant_timezone_starts_over_on_no_and_answers_on_yes(
 ) {
@@ -520,36 +448,22 @@ fn a_chinese_pickup_dialogue_resolves_dates_in_the_tenant_timezone_starts_over_o
     assert_eq!(last_bot_reply(&v), "请告诉我订单号。");
     v.say("订单号是 ORD-24680");
     assert_eq!(last_bot_reply(&v), "哪天上门取件？");
-    let tomorrow = shanghai_day(1);
     v.say("明天");
-    let asked = last_bot_reply(&v);
-    assert!(
-        tomorrow
-            .iter()
-            .any(|d| asked == format!("确认为订单 ORD-24680 在 {d} 上门取件吗？")),
-        "{asked} names tomorrow in Shanghai, {tomorrow:?}"
-    );
+    assert_names_day(&last_bot_reply(&v), &shanghai_day(1), |d| {
+        format!("确认为订单 ORD-24680 在 {d} 上门取件吗？")
+    });
 
     // "No" starts over, keeping what the correction itself says.
     v.say("不对");
     assert_eq!(last_bot_reply(&v), "请告诉我订单号。");
-    let after = shanghai_day(2);
     v.say("ORD-13579，后天");
-    let asked = last_bot_reply(&v);
-    assert!(
-        after
-            .iter()
-            .any(|d| asked == format!("确认为订单 ORD-13579 在 {d} 上门取件吗？")),
-        "{asked} names the day after tomorrow, {after:?}"
-    );
+    assert_names_day(&last_bot_reply(&v), &shanghai_day(2), |d| {
+        format!("确认为订单 ORD-13579 在 {d} 上门取件吗？")
+    });
     v.say("是的");
-    let done = last_bot_reply(&v);
-    assert!(
-        after
-            .iter()
-            .any(|d| done == format!("好的，已为订单 ORD-13579 预约 {d} 上门取件。")),
-        "{done}"
-    );
+    assert_names_day(&last_bot_reply(&v), &shanghai_day(2), |d| {
+        format!("好的，已为订单 ORD-13579 预约 {d} 上门取件。")
+    });
     // Answered without a person: the bot still holds the conversation.
     assert_eq!(conversation(&api, &cid)["assignee_id"], Value::Null);
     let msgs = agent_messages(&api, &cid);

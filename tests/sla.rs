@@ -2,12 +2,9 @@
 //! one-second sweep and the real clock. Targets are seconds long (policies may add `seconds`
 //! to `minutes`), so a breach happens within the test.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-use edgedesk_e2e::{error_code, unix_now, Api, Host};
+use edgedesk_e2e::{error_code, signed_by, Api, Host, WebhookReceiver};
 use serde_json::{json, Value};
 
 fn id(v: &Value) -> String {
@@ -15,65 +12,6 @@ fn id(v: &Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no id in {v}"))
         .to_owned()
-}
-
-/// A webhook receiver on a loopback port: every request it gets, as (headers, body).
-struct Hooks {
-    port: u16,
-    got: Receiver<(Vec<(String, String)>, Vec<u8>)>,
-}
-
-fn receiver() -> Hooks {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    let port = listener.local_addr().expect("address").port();
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut headers = Vec::new();
-            let mut length = 0usize;
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.trim().split_once(':') {
-                    let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                    if k == "content-length" {
-                        length = v.parse().unwrap_or(0);
-                    }
-                    headers.push((k, v));
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-            let _ = tx.send((headers, body));
-        }
-    });
-    Hooks { port, got: rx }
-}
-
-/// Starts a host that may send webhooks to `port` on loopback.
-fn host_allowing(port: u16) -> Host {
-    // Read by the host at start-up; every host of this suite may reach every receiver of it.
-    let mut hosts: Vec<String> = std::env::var("EDGEDESK_OUTBOUND_HOSTS")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|h| !h.is_empty())
-        .map(str::to_owned)
-        .collect();
-    hosts.push(format!("127.0.0.1:{port}"));
-    std::env::set_var("EDGEDESK_OUTBOUND_HOSTS", hosts.join(","));
-    Host::start()
 }
 
 fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> Option<Value>) -> Value {
@@ -115,26 +53,10 @@ fn events(api: &Api, ticket: &str) -> Vec<Value> {
     e["data"].as_array().cloned().unwrap_or_default()
 }
 
-fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
-    let mut t = None;
-    let mut v1 = None;
-    for part in header.split(',') {
-        match part.split_once('=') {
-            Some(("t", x)) => t = x.parse::<i64>().ok(),
-            Some(("v1", x)) => v1 = Some(x.to_owned()),
-            _ => {}
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return false;
-    };
-    (unix_now() - t).abs() < 300 && edgedesk_e2e::sign(secret, t, body).ends_with(&v1)
-}
-
 #[test]
 fn a_ticket_breaches_a_short_target_and_the_sweep_escalates_and_signs_one_webhook() {
-    let hook = receiver();
-    let host = host_allowing(hook.port);
+    let hook = WebhookReceiver::start("{}");
+    let host = hook.host();
     let api = host.tenant("Acme SLA");
 
     // A business-hours calendar, and a policy on it for normal tickets: they get due times too.
@@ -255,23 +177,20 @@ fn a_ticket_breaches_a_short_target_and_the_sweep_escalates_and_signs_one_webhoo
         && e["data"]["reason"] == "sla escalation"));
 
     // Exactly one signed webhook arrives.
-    let (headers, body) = hook
+    let delivery = hook
         .got
         .recv_timeout(Duration::from_secs(20))
         .expect("the breach webhook arrives");
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
     assert!(
-        verify(&secret, &header("x-edgedesk-signature"), &body),
+        signed_by(
+            &secret,
+            delivery.header("x-edgedesk-signature"),
+            &delivery.body
+        ),
         "signature verifies"
     );
-    assert_eq!(header("x-edgedesk-event"), "sla.breached");
-    let payload: Value = serde_json::from_slice(&body).expect("JSON payload");
+    assert_eq!(delivery.header("x-edgedesk-event"), "sla.breached");
+    let payload: Value = serde_json::from_slice(&delivery.body).expect("JSON payload");
     assert_eq!(payload["data"]["subject_id"], ticket.as_str());
     assert_eq!(payload["data"]["firing"]["policy_id"], "fast");
     std::thread::sleep(Duration::from_secs(3));
@@ -284,7 +203,7 @@ fn a_ticket_breaches_a_short_target_and_the_sweep_escalates_and_signs_one_webhoo
     assert_eq!(deliveries[0]["attempts"][0]["status"], 200);
     assert_eq!(
         deliveries[0]["id"].as_str(),
-        Some(header("x-edgedesk-delivery").as_str())
+        Some(delivery.header("x-edgedesk-delivery"))
     );
 
     // Lists filter by SLA state.

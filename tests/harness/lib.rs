@@ -395,3 +395,103 @@ pub fn unix_now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// One request a [`WebhookReceiver`] got: lower-cased header names with their values, and the body.
+pub struct Delivery {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Delivery {
+    /// The value of header `name` (lower case), or "".
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP server on a loopback port standing in for a tenant's service: answers every request
+/// with `200` and a fixed JSON body, and hands each request it got to the test.
+pub struct WebhookReceiver {
+    pub port: u16,
+    pub got: std::sync::mpsc::Receiver<Delivery>,
+}
+
+impl WebhookReceiver {
+    pub fn start(answer: &'static str) -> WebhookReceiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("address").port();
+        let (tx, got) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut headers = Vec::new();
+                let mut length = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim().split_once(':') {
+                        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                        if k == "content-length" {
+                            length = v.parse().unwrap_or(0);
+                        }
+                        headers.push((k, v));
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = stream.write_all(reply.as_bytes());
+                let _ = tx.send(Delivery { headers, body });
+            }
+        });
+        WebhookReceiver { port, got }
+    }
+
+    /// Starts a host that may call this receiver (the host reads the allow-list at start-up;
+    /// every host a suite starts afterwards may reach every receiver of that suite).
+    pub fn host(&self) -> Host {
+        let mut hosts: Vec<String> = std::env::var("EDGEDESK_OUTBOUND_HOSTS")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect();
+        hosts.push(format!("127.0.0.1:{}", self.port));
+        std::env::set_var("EDGEDESK_OUTBOUND_HOSTS", hosts.join(","));
+        Host::start()
+    }
+}
+
+/// Whether `header` (`t=<unix seconds>,v1=<hex>`) is a fresh HMAC-SHA256 signature of `body`
+/// with `secret`, as EdgeDesk signs its outbound webhooks.
+pub fn signed_by(secret: &str, header: &str, body: &[u8]) -> bool {
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", x)) => t = x.parse::<i64>().ok(),
+            Some(("v1", x)) => v1 = Some(x.to_owned()),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    (unix_now() - t).abs() < 300 && sign(secret, t, body).ends_with(&v1)
+}
