@@ -75,6 +75,9 @@ pub struct TrainConfig {
     /// with many examples do not crowd out rare ones (0 disables, 1 fully balances).
     #[serde(default)]
     pub class_balance: f32,
+    /// Number of SGD runs (seeds `seed`, `seed + 1`, …) whose weights are averaged (0 or 1: one).
+    #[serde(default)]
+    pub ensemble: u32,
 }
 
 impl Default for TrainConfig {
@@ -82,7 +85,7 @@ impl Default for TrainConfig {
         TrainConfig {
             features: FeatureConfig {
                 char_min: 1,
-                char_max: 6,
+                char_max: 5,
                 idf: true,
                 ..FeatureConfig::default()
             },
@@ -95,6 +98,7 @@ impl Default for TrainConfig {
             default_threshold: 0.3,
             prune: 2,
             class_balance: 0.5,
+            ensemble: 1,
         }
     }
 }
@@ -162,6 +166,11 @@ impl IntentModel {
     /// Trains a model on `examples`. Labels are ordered by first appearance.
     pub fn train(examples: &[Example], cfg: &TrainConfig) -> Result<IntentModel, NlpError> {
         cfg.features.validate().map_err(NlpError::InvalidConfig)?;
+        if cfg.ensemble > 16 {
+            return Err(NlpError::InvalidConfig(
+                "ensemble must be at most 16".into(),
+            ));
+        }
         if cfg.epochs == 0 || cfg.epochs > 1000 {
             return Err(NlpError::InvalidConfig(
                 "epochs must be within 1..=1000".into(),
@@ -254,97 +263,115 @@ impl IntentModel {
             .collect();
         let n = row_ids.len();
 
-        let mut w = vec![0f32; n * c];
-        let mut wsum = vec![0f32; n * c]; // Σ t·Δw for the averaged weights
-        let mut b = vec![0f32; c];
-        let mut bsum = vec![0f32; c];
-        let mut scores = vec![0f32; c];
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        let mut rng = Rng(cfg.seed);
-        let mut t: f32 = 1.0;
-        // Weight decay is applied lazily through a global scale so each step stays sparse.
-        let mut wscale: f32 = 1.0;
-        let lr0 = cfg.learning_rate;
-        let total = (cfg.epochs as f32) * examples.len() as f32;
+        // One averaged-SGD run per seed; the runs' weights are averaged, which evens out the
+        // noise of any single example order.
+        let run = |seed: u64| -> (Vec<f32>, Vec<f32>) {
+            let mut w = vec![0f32; n * c];
+            let mut wsum = vec![0f32; n * c]; // Σ t·Δw for the averaged weights
+            let mut b = vec![0f32; c];
+            let mut bsum = vec![0f32; c];
+            let mut scores = vec![0f32; c];
+            let mut order: Vec<usize> = (0..examples.len()).collect();
+            let mut rng = Rng(seed);
+            let mut t: f32 = 1.0;
+            // Weight decay is applied lazily through a global scale so each step stays sparse.
+            let mut wscale: f32 = 1.0;
+            let lr0 = cfg.learning_rate;
+            let total = (cfg.epochs as f32) * examples.len() as f32;
 
-        for _epoch in 0..cfg.epochs {
-            rng.shuffle(&mut order);
-            for &i in &order {
-                let x = &xs[i];
-                let y = ys[i];
-                // Linearly decaying step size: large early moves, fine adjustments late.
-                let lr = lr0 * (1.0 - 0.9 * (t - 1.0) / total) * class_weight[y];
-                scores.copy_from_slice(&b);
-                for &(row, v) in x {
-                    let base = row as usize * c;
-                    let vv = v * wscale;
-                    for (s, wk) in scores.iter_mut().zip(&w[base..base + c]) {
-                        *s += wk * vv;
-                    }
-                }
-                let mut step = |k: usize, g: f32, w: &mut [f32], wsum: &mut [f32]| {
-                    // g is the gradient of the loss with respect to score k.
-                    let d = -lr * g;
-                    b[k] += d;
-                    bsum[k] += t * d;
-                    let dw = d / wscale;
+            for _epoch in 0..cfg.epochs {
+                rng.shuffle(&mut order);
+                for &i in &order {
+                    let x = &xs[i];
+                    let y = ys[i];
+                    // Linearly decaying step size: large early moves, fine adjustments late.
+                    let lr = lr0 * (1.0 - 0.9 * (t - 1.0) / total) * class_weight[y];
+                    scores.copy_from_slice(&b);
                     for &(row, v) in x {
-                        let j = row as usize * c + k;
-                        w[j] += dw * v;
-                        wsum[j] += t * dw * v * wscale;
-                    }
-                };
-                match cfg.loss {
-                    Loss::Softmax => {
-                        let max = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-                        let mut z = 0.0;
-                        for s in scores.iter_mut() {
-                            *s = (*s - max).exp();
-                            z += *s;
+                        let base = row as usize * c;
+                        let vv = v * wscale;
+                        for (s, wk) in scores.iter_mut().zip(&w[base..base + c]) {
+                            *s += wk * vv;
                         }
-                        for k in 0..c {
-                            let p = scores[k] / z;
-                            let g = if k == y { p - 1.0 } else { p };
-                            // Negligible gradients would only cost time.
-                            if g.abs() > 1e-4 {
-                                step(k, g, &mut w, &mut wsum);
+                    }
+                    let mut step = |k: usize, g: f32, w: &mut [f32], wsum: &mut [f32]| {
+                        // g is the gradient of the loss with respect to score k.
+                        let d = -lr * g;
+                        b[k] += d;
+                        bsum[k] += t * d;
+                        let dw = d / wscale;
+                        for &(row, v) in x {
+                            let j = row as usize * c + k;
+                            w[j] += dw * v;
+                            wsum[j] += t * dw * v * wscale;
+                        }
+                    };
+                    match cfg.loss {
+                        Loss::Softmax => {
+                            let max = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                            let mut z = 0.0;
+                            for s in scores.iter_mut() {
+                                *s = (*s - max).exp();
+                                z += *s;
+                            }
+                            for k in 0..c {
+                                let p = scores[k] / z;
+                                let g = if k == y { p - 1.0 } else { p };
+                                // Negligible gradients would only cost time.
+                                if g.abs() > 1e-4 {
+                                    step(k, g, &mut w, &mut wsum);
+                                }
+                            }
+                        }
+                        Loss::Hinge => {
+                            let (mut best, mut best_s) = (usize::MAX, f32::NEG_INFINITY);
+                            for (k, &s) in scores.iter().enumerate() {
+                                if k != y && s > best_s {
+                                    best = k;
+                                    best_s = s;
+                                }
+                            }
+                            if scores[y] - best_s < 1.0 {
+                                step(y, -1.0, &mut w, &mut wsum);
+                                step(best, 1.0, &mut w, &mut wsum);
                             }
                         }
                     }
-                    Loss::Hinge => {
-                        let (mut best, mut best_s) = (usize::MAX, f32::NEG_INFINITY);
-                        for (k, &s) in scores.iter().enumerate() {
-                            if k != y && s > best_s {
-                                best = k;
-                                best_s = s;
+                    if cfg.l2 > 0.0 {
+                        wscale *= 1.0 - lr * cfg.l2;
+                        if wscale < 1e-3 {
+                            for v in w.iter_mut() {
+                                *v *= wscale;
                             }
-                        }
-                        if scores[y] - best_s < 1.0 {
-                            step(y, -1.0, &mut w, &mut wsum);
-                            step(best, 1.0, &mut w, &mut wsum);
+                            wscale = 1.0;
                         }
                     }
+                    t += 1.0;
                 }
-                if cfg.l2 > 0.0 {
-                    wscale *= 1.0 - lr * cfg.l2;
-                    if wscale < 1e-3 {
-                        for v in w.iter_mut() {
-                            *v *= wscale;
-                        }
-                        wscale = 1.0;
-                    }
+            }
+            if wscale != 1.0 {
+                for v in w.iter_mut() {
+                    *v *= wscale;
                 }
-                t += 1.0;
             }
+            // Averaged weights: w̄ = w − Σ t·Δw / T.
+            (
+                w.iter().zip(&wsum).map(|(w, s)| w - s / t).collect(),
+                b.iter().zip(&bsum).map(|(b, s)| b - s / t).collect(),
+            )
+        };
+        let runs = cfg.ensemble.max(1);
+        let (mut avg, mut bias) = run(cfg.seed);
+        for r in 1..runs {
+            let (w, b) = run(cfg.seed.wrapping_add(r as u64));
+            avg.iter_mut().zip(&w).for_each(|(a, v)| *a += v);
+            bias.iter_mut().zip(&b).for_each(|(a, v)| *a += v);
         }
-        if wscale != 1.0 {
-            for v in w.iter_mut() {
-                *v *= wscale;
-            }
+        if runs > 1 {
+            let k = runs as f32;
+            avg.iter_mut().for_each(|a| *a /= k);
+            bias.iter_mut().for_each(|a| *a /= k);
         }
-        // Averaged weights: w̄ = w − Σ t·Δw / T.
-        let avg: Vec<f32> = w.iter().zip(&wsum).map(|(w, s)| w - s / t).collect();
-        let bias: Vec<f32> = b.iter().zip(&bsum).map(|(b, s)| b - s / t).collect();
 
         let mut thresholds = vec![cfg.default_threshold; c];
         let oos = cfg

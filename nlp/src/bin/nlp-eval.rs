@@ -3,7 +3,7 @@
 //! ```text
 //! nlp-eval TRAIN.csv TEST.csv [--epochs N] [--lr X] [--loss softmax|hinge] [--l2 X]
 //!          [--bits B] [--word-ngrams N] [--skip-bigrams] [--idf] [--char MIN-MAX] [--word-weight W] [--char-weight W]
-//!          [--prune P] [--class-balance X] [--seed S] [--save MODEL.bin]
+//!          [--prune P] [--class-balance X] [--ensemble K] [--seed S] [--save MODEL.bin]
 //! ```
 //!
 //! Prints accuracy, macro-F1, model size, training time and per-query latency (mean, p50, p99).
@@ -34,6 +34,7 @@ fn run() -> Result<(), String> {
             "--l2" => cfg.l2 = parse(&a, args.next())?,
             "--seed" => cfg.seed = parse(&a, args.next())?,
             "--class-balance" => cfg.class_balance = parse(&a, args.next())?,
+            "--ensemble" => cfg.ensemble = parse(&a, args.next())?,
             "--prune" => cfg.prune = parse(&a, args.next())?,
             "--bits" => cfg.features.bits = parse(&a, args.next())?,
             "--word-ngrams" => cfg.features.word_ngrams = parse(&a, args.next())?,
