@@ -8,7 +8,8 @@
 //!   crate, with an out-of-scope class, per-intent thresholds and a compact binary model format.
 //! - [`entities`]: order numbers (tenant patterns), emails, phone numbers, amounts, and dates and
 //!   times (absolute and relative, English and Chinese) resolved in an IANA timezone.
-//! - [`sentiment`]: a lexicon scorer for English and Chinese with negation and intensifiers.
+//! - [`sentiment`]: a lexicon scorer for English and Chinese with negation and intensifiers, and
+//!   learned Chinese bigram cues for text the lexicon has no opinion word for.
 //! - [`dialogue`]: a finite-state machine per intent (slots, confirmation, webhook, reply).
 //! - [`eval`]: CSV reading and the metrics the evaluation command prints.
 

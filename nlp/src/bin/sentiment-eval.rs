@@ -206,6 +206,9 @@ fn run() -> Result<(), String> {
     let lex_zh = tally(&zh_test, &lexicon_only);
     println!("  {}", lex_en.line("en"));
     println!("  {}", lex_zh.line("zh/test"));
+    let mut lex_all = lex_en;
+    lex_all.merge(lex_zh);
+    println!("  {}", lex_all.line("all"));
 
     println!("lexicon + cues; each English set scored by a table trained without it (other two");
     println!("English sets + Chinese train half), Chinese scored on its held-out half:");
