@@ -289,6 +289,23 @@ pub async fn call<T: DeserializeOwned>(
     body: Option<&serde_json::Value>,
     options: Options<'_>,
 ) -> Result<T, ApiError> {
+    decode(&call_text(method, path, body, options).await?)
+}
+
+/// Decodes an answer's JSON text (an empty answer as `null`).
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    let text = if text.trim().is_empty() { "null" } else { text };
+    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Sends one request and returns the text of a successful answer. Not generic, so the
+/// fetch code exists once in the module, not once per answer type.
+pub async fn call_text(
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    options: Options<'_>,
+) -> Result<String, ApiError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method.as_str());
     init.set_credentials(web_sys::RequestCredentials::SameOrigin);
@@ -348,12 +365,7 @@ pub async fn call<T: DeserializeOwned>(
     if !(200..300).contains(&status) {
         return Err(ApiError::from_response(status, &text));
     }
-    let text = if text.trim().is_empty() {
-        "null"
-    } else {
-        &text
-    };
-    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+    Ok(text)
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {

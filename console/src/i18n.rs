@@ -353,6 +353,60 @@ messages! {
     KeyHelp => "Show this help", "显示此帮助";
     KeyEscape => "Close, or leave the text field", "关闭，或离开输入框";
     Then => "then", "然后";
+
+    // Bot, canned responses, reports
+    TabBot => "Bot", "机器人";
+    TabCanned => "Canned responses", "快捷回复";
+    TabReports => "Reports", "报表";
+    BotEnabled => "The bot answers new chats", "机器人接待新会话";
+    Intents => "Intents", "意图";
+    IntentsEmpty => "No intents yet. Add one below with a few example phrases.", "还没有意图。请在下方添加，并提供几条示例语句。";
+    IntentId => "Intent id (a-z, 0-9, -, _)", "意图 ID（a-z、0-9、-、_）";
+    Examples => "Example phrases, one per line", "示例语句（每行一条）";
+    ExamplesRequired => "Give at least one example phrase.", "请至少填写一条示例语句。";
+    ExampleCount => "{count} examples", "{count} 条示例";
+    Threshold => "Confidence threshold", "置信度阈值";
+    ThresholdHint => "0 to 1; below it the intent is not recognised (empty: 0.30).", "0 到 1；低于该值不识别为此意图（留空为 0.30）。";
+    ThresholdInvalid => "The threshold must be a number from 0 to 1.", "阈值必须是 0 到 1 之间的数字。";
+    IntentReply => "Bot reply", "机器人回复";
+    IntentHandoff => "Hand the chat to a person after replying", "回复后转交人工";
+    NewIntent => "New intent", "新建意图";
+    EditIntent => "Edit intent", "编辑意图";
+    Edit => "Edit", "编辑";
+    Delete => "Delete", "删除";
+    DeleteConfirm => "Delete {name}?", "删除 {name}？";
+    Saving => "Saving…", "正在保存…";
+    TryBot => "Try it", "试一试";
+    TryBotPhrase => "A visitor writes", "访客输入";
+    TryBotRun => "Detect", "识别";
+    BelowThreshold => "none (best guess {best}, below its threshold)", "无（最接近 {best}，低于阈值）";
+    NoIntent => "none", "无";
+    DetectedIntent => "Intent", "意图";
+    DetectedGuess => "Guess", "猜测";
+    Confidence => "Confidence", "置信度";
+    Entities => "Entities", "实体";
+    Sentiment => "Sentiment", "情绪";
+    SentimentNegative => "Negative", "负面";
+    SentimentNeutral => "Neutral", "中性";
+    SentimentPositive => "Positive", "正面";
+    HandoffReason => "Handed off", "已转人工";
+    CannedLead => "Saved replies agents insert by typing / and the shortcode in the reply box.", "客服在回复框输入 / 加快捷码即可插入的预设回复。";
+    CannedEmpty => "No canned responses yet. Add one below.", "还没有快捷回复。请在下方添加。";
+    CannedHeading => "Canned responses", "快捷回复";
+    CannedNoMatch => "No canned response matches. Keep typing or press Escape.", "没有匹配的快捷回复。请继续输入或按 Esc。";
+    Shortcode => "Shortcode", "快捷码";
+    Title => "Title", "标题";
+    CannedBody => "Text", "内容";
+    CannedBodyHint => "Variables such as {{contact.name}} are filled in for each conversation.", "{{contact.name}} 等变量会按会话自动填写。";
+    NewCanned => "New canned response", "新建快捷回复";
+    EditCanned => "Edit canned response", "编辑快捷回复";
+    CsatHeading => "Customer satisfaction", "客户满意度";
+    CsatAverage => "Average rating", "平均评分";
+    CsatCount => "Ratings", "评分数";
+    CsatSatisfied => "Satisfied (4–5)", "满意（4–5 分）";
+    CsatDistribution => "Ratings by stars", "按星级分布";
+    CsatNone => "No ratings yet.", "还没有评分。";
+    ReportTruncated => "Only the most recent ratings are counted.", "仅统计最近的评分。";
 }
 
 #[cfg(test)]

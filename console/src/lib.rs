@@ -8,6 +8,7 @@
 //! translations, times) live in their own modules with unit tests; `ui` holds the views.
 
 pub mod api;
+pub mod assist;
 pub mod changes;
 pub mod i18n;
 pub mod inbox;

@@ -14,15 +14,21 @@ pub enum SettingsTab {
     ApiKeys,
     Channels,
     Widget,
+    Bot,
+    Canned,
+    Reports,
 }
 
 impl SettingsTab {
-    pub const ALL: [SettingsTab; 5] = [
+    pub const ALL: [SettingsTab; 8] = [
         SettingsTab::Profile,
         SettingsTab::Agents,
         SettingsTab::ApiKeys,
         SettingsTab::Channels,
         SettingsTab::Widget,
+        SettingsTab::Bot,
+        SettingsTab::Canned,
+        SettingsTab::Reports,
     ];
 
     fn slug(self) -> &'static str {
@@ -32,6 +38,9 @@ impl SettingsTab {
             SettingsTab::ApiKeys => "keys",
             SettingsTab::Channels => "channels",
             SettingsTab::Widget => "widget",
+            SettingsTab::Bot => "bot",
+            SettingsTab::Canned => "canned",
+            SettingsTab::Reports => "reports",
         }
     }
 

@@ -2,7 +2,8 @@
 // first-run setup and sign-in, a visitor's message arriving live, replying (with the typing
 // signal), assigning, private notes, resolving, a viewer who cannot reply (and whose forged
 // call the API refuses), an agent who cannot manage keys, an API key created and revoked in
-// settings, inbox filters, snoozing, widget settings, tablet layouts, tickets and Chinese.
+// settings, inbox filters, snoozing, widget settings, tablet layouts, tickets and Chinese, bot
+// intents and what the bot detected, canned responses by shortcode, and satisfaction ratings.
 // Screenshots of the inbox and the conversation view go to `target/screenshots/` of this
 // repository, for review.
 
@@ -594,6 +595,142 @@ test('a second ticket of the same requester with a similar subject shows its dup
   await owner.getByTestId('merged-into').getByText(`#${a.number}`).waitFor();
   await waitForApi(`/v1/tickets/${c.id}`, (t) => t.merged_into === a.id);
   await owner.screenshot({ path: join(artifacts, 'console-ticket-merged.png') });
+});
+
+/** Polls until `check` answers true. */
+async function waitFor(check, ms = LIVE_MS) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail('the condition never held');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+async function apiJson(method, path, body) {
+  const r = await pageFetch(owner, method, path, body);
+  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
+  return r.body ? JSON.parse(r.body) : null;
+}
+
+test('an intent created in settings classifies a phrase in the try-it box, and the bot shows what it detected', async () => {
+  await owner.goto(`${host.base}/console/#/settings/bot`);
+  await owner.getByRole('heading', { name: 'Intents' }).waitFor();
+  await owner.getByText('No intents yet').waitFor();
+  const intents = [
+    ['order_status', 'where is my order\ntrack my parcel\nmy package has not arrived\nwhen will my delivery come', 'Let me look up your order.'],
+    ['opening_hours', 'when are you open\nwhat are your opening hours\nare you open on sunday\nstore hours today', 'We are open 9 to 6.'],
+  ];
+  for (const [id, examples, reply] of intents) {
+    await owner.getByTestId('intent-id').fill(id);
+    await owner.getByTestId('intent-examples').fill(examples);
+    await owner.getByTestId('intent-reply').fill(reply);
+    await owner.getByTestId('intent-save').click();
+    await owner.getByTestId('intent-row').filter({ hasText: id }).waitFor();
+  }
+  assert.equal(await owner.getByTestId('intent-row').count(), 2);
+
+  // Edit: a threshold of its own, kept by the server.
+  await owner.getByTestId('intent-row').filter({ hasText: 'order_status' }).getByRole('button', { name: 'Edit' }).click();
+  await owner.getByRole('heading', { name: 'Edit intent' }).waitFor();
+  await owner.getByTestId('intent-threshold').fill('0.25');
+  await owner.getByTestId('intent-save').click();
+  await owner.getByRole('heading', { name: 'New intent' }).waitFor();
+  const stored = await apiJson('GET', '/v1/bot/intents/order_status');
+  assert.equal(stored.threshold, 0.25);
+  assert.equal(stored.examples.length, 4);
+
+  // A phrase the examples never contained.
+  await owner.getByTestId('bot-test-input').fill('where is my parcel, it has not arrived');
+  await owner.getByTestId('bot-test-input').press('Enter');
+  await owner.getByTestId('bot-test-intent').getByText('order_status').waitFor();
+  const confidence = await owner.getByTestId('bot-test-confidence').textContent();
+  assert.match(confidence, /^\d+%$/);
+
+  // Delete asks first.
+  owner.once('dialog', (d) => {
+    assert.equal(d.message(), 'Delete opening_hours?');
+    d.accept();
+  });
+  await owner.getByTestId('intent-row').filter({ hasText: 'opening_hours' }).getByRole('button', { name: 'Delete' }).click();
+  await owner.getByTestId('intent-row').filter({ hasText: 'opening_hours' }).waitFor({ state: 'detached' });
+  const left = await apiJson('GET', '/v1/bot/intents');
+  assert.deepEqual(left.data.map((i) => i.id), ['order_status']);
+
+  // With the bot on, a visitor's message carries what the bot detected into the thread.
+  await owner.getByTestId('bot-enabled').check();
+  await waitForApi('/v1/bot/settings', (b) => b.enabled === true);
+  const kay = await Visitor.start(host, state.tenant, 'Kay Bot', 'kay@example.com');
+  const m = await kay.say('Where is my order? It has not arrived, write to kay@example.com');
+  await owner.goto(`${host.base}/console/#/inbox/${m.conversation_id}`);
+  const detected = owner.getByTestId('message').filter({ hasText: 'write to kay@example.com' }).getByTestId('detected');
+  await detected.getByTestId('detected-intent').getByText('order_status').waitFor({ timeout: LIVE_MS });
+  await detected.getByTestId('detected-entity').getByText('kay@example.com').waitFor();
+  await owner.getByTestId('thread').getByText('Let me look up your order.').waitFor({ timeout: LIVE_MS });
+
+  await owner.goto(`${host.base}/console/#/settings/bot`);
+  await owner.getByTestId('bot-enabled').uncheck();
+  await waitForApi('/v1/bot/settings', (b) => b.enabled === false);
+});
+
+test('a canned response made in settings is inserted by its shortcode with the contact name filled in', async () => {
+  await owner.goto(`${host.base}/console/#/settings/canned`);
+  await owner.getByText('No canned responses yet').waitFor();
+  for (const [code, title, body] of [
+    ['greet', 'Greeting', 'Hello {{contact.name}}, thanks for reaching out!'],
+    ['greet-later', 'Greeting after hours', 'Hi {{contact.name}}, we will reply in the morning.'],
+  ]) {
+    await owner.getByTestId('canned-shortcode').fill(code);
+    await owner.getByTestId('canned-title').fill(title);
+    await owner.getByTestId('canned-body').fill(body);
+    await owner.getByTestId('canned-save').click();
+    await owner.getByTestId('canned-row').filter({ hasText: title }).waitFor();
+  }
+
+  await owner.goto(`${host.base}/console/#/inbox/${state.conversation}`);
+  const input = owner.getByTestId('composer-input');
+  await input.click();
+  await input.pressSequentially('/gre', { delay: 10 });
+  const options = owner.getByTestId('canned-picker').getByTestId('canned-option');
+  await options.nth(1).waitFor();
+  assert.equal(await options.count(), 2);
+  assert.equal(await options.nth(0).getAttribute('aria-selected'), 'true');
+  await input.press('ArrowDown');
+  assert.equal(await options.nth(1).getAttribute('aria-selected'), 'true');
+  await input.press('ArrowUp');
+  await input.press('Enter');
+  await owner.getByTestId('canned-picker').waitFor({ state: 'detached' });
+  await waitFor(async () => (await input.inputValue()) === 'Hello Ada Lovelace, thanks for reaching out!');
+
+  // A title word finds it too; Escape closes the list and leaves the text alone.
+  await input.fill('');
+  await input.pressSequentially('/after', { delay: 10 });
+  await owner.getByTestId('canned-option').filter({ hasText: 'Greeting after hours' }).waitFor();
+  await input.press('Escape');
+  await owner.getByTestId('canned-picker').waitFor({ state: 'detached' });
+  assert.equal(await input.inputValue(), '/after');
+  await input.fill('');
+});
+
+test('a rating the visitor gives after resolve shows in the conversation and in the report', async () => {
+  const routing = await apiJson('GET', '/v1/routing/settings');
+  routing.csat = { enabled: true, allow_comment: true, window_hours: 24 };
+  await apiJson('PUT', '/v1/routing/settings', routing);
+  const lee = await Visitor.start(host, state.tenant, 'Lee Rater', 'lee@example.com');
+  const m = await lee.say('Can I change the colour of my tent?');
+  await apiJson('PATCH', `/v1/conversations/${m.conversation_id}`, { status: 'resolved' });
+  const r = await lee.call('POST', '/csat', { rating: 4, comment: 'Quick and kind' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+
+  await owner.goto(`${host.base}/console/#/inbox/${m.conversation_id}`);
+  const csat = owner.getByTestId('csat');
+  await csat.getByTestId('csat-rating').getByText('4/5').waitFor();
+  await csat.getByTestId('csat-comment').getByText('Quick and kind').waitFor();
+
+  await owner.goto(`${host.base}/console/#/settings/reports`);
+  await owner.getByTestId('csat-count').getByText('1', { exact: true }).waitFor();
+  assert.equal(await owner.getByTestId('csat-average').textContent(), '4.00');
+  assert.match(await owner.getByTestId('csat-bar-4').textContent(), /1$/);
+  await owner.screenshot({ path: join(artifacts, 'console-reports.png') });
 });
 
 test('no page errors were logged', () => {

@@ -11,11 +11,14 @@ use edgedesk_shared::model::{
     Contact, Conversation, ConversationStatus, Message, Priority, Role, SenderKind, Ticket,
 };
 use edgedesk_shared::rbac::Permission;
+use edgedesk_shared::routing::CannedResponse;
+use serde_json::Value;
 use leptos::html;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 
 use crate::api::{self, ApiError, Feed, LiveEvent, MessagePage, Page};
+use crate::assist::{self, sentiment_band, Detected, SentimentBand};
 use crate::changes::{split_tags, ConversationChange};
 use crate::i18n::Msg;
 use crate::inbox;
@@ -24,6 +27,7 @@ use crate::shortcuts::Action;
 use crate::thread;
 use crate::time;
 use crate::ui::app::{mark_seen, tick_every_minute};
+use crate::ui::bot::note;
 use crate::ui::common::{
     conversation_status_msg, failed, loading, pill, priority_msg, ticket_status_msg, Icon, Modal,
 };
@@ -42,6 +46,10 @@ struct Conv {
     id: ConversationId,
     record: RwSignal<Option<Conversation>>,
     messages: RwSignal<Vec<Message>>,
+    /// What the bot and sentiment analysis detected, by message seq.
+    detected: RwSignal<Vec<(u64, Detected)>>,
+    /// The visitor's rating (`{"rating", "comment"}`), once given.
+    csat: RwSignal<Option<Value>>,
     visitor_typing: RwSignal<bool>,
     visitor_seen: RwSignal<u64>,
     can_work: bool,
@@ -120,7 +128,14 @@ async fn follow(
             signal: signal.as_deref(),
             ..api::Options::default()
         };
-        let result = api::call::<Feed>(api::Method::Get, &path, None, options).await;
+        let result = api::call_text(api::Method::Get, &path, None, options)
+            .await
+            .and_then(|text| {
+                if let Ok(v) = api::decode::<Value>(&text) {
+                    keep_detected(conv, assist::metas(&v));
+                }
+                api::decode::<Feed>(&text)
+            });
         if !alive.load(Ordering::Relaxed) {
             return;
         }
@@ -171,6 +186,30 @@ async fn follow(
     }
 }
 
+/// Keeps what was detected in messages, by seq, for the thread to show under them.
+fn keep_detected(conv: Conv, found: Vec<(u64, Detected)>) {
+    if !found.is_empty() {
+        conv.detected.update(|all| {
+            for (seq, d) in found {
+                match all.iter_mut().find(|(s, _)| *s == seq) {
+                    Some(slot) => slot.1 = d,
+                    None => all.push((seq, d)),
+                }
+            }
+        });
+    }
+}
+
+/// Reads the visitor's rating; a conversation without one answers 404.
+fn load_csat(conv: Conv) {
+    let id = conv.id;
+    leptos::task::spawn_local(async move {
+        if let Ok(c) = api::get::<Value>(&format!("/v1/conversations/{id}/csat")).await {
+            conv.csat.try_set(Some(c));
+        }
+    });
+}
+
 #[component]
 pub fn ConversationView(id: ConversationId) -> impl IntoView {
     let app = expect_context::<App>();
@@ -178,6 +217,8 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
         id,
         record: RwSignal::new(None),
         messages: RwSignal::new(Vec::new()),
+        detected: RwSignal::new(Vec::new()),
+        csat: RwSignal::new(None),
         visitor_typing: RwSignal::new(false),
         visitor_seen: RwSignal::new(0),
         can_work: app
@@ -229,10 +270,19 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 let mut all = Vec::new();
                 // History in pages of 100; a very long conversation shows its first 5 000.
                 for _ in 0..50 {
-                    let page = api::get::<MessagePage>(&format!(
-                        "/v1/conversations/{id}/messages?after={after}&limit=100"
-                    ))
-                    .await;
+                    let page = api::call_text(
+                        api::Method::Get,
+                        &format!("/v1/conversations/{id}/messages?after={after}&limit=100"),
+                        None,
+                        api::Options::default(),
+                    )
+                    .await
+                    .and_then(|text| {
+                        if let Ok(v) = api::decode::<Value>(&text) {
+                            keep_detected(conv, assist::metas(&v));
+                        }
+                        api::decode::<MessagePage>(&text)
+                    });
                     if !alive.load(Ordering::Relaxed) {
                         return;
                     }
@@ -254,6 +304,7 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 }
                 conv.messages.set(all);
                 loaded.set(true);
+                load_csat(conv);
                 if page_visible() {
                     mark_seen(app, id, after);
                 }
@@ -270,7 +321,13 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
                 .record
                 .with_untracked(|r| r.as_ref().is_none_or(|r| r.version < c.version));
             if newer {
+                // A rating arrives after the conversation is resolved.
+                let rated_later = c.status == ConversationStatus::Resolved
+                    && conv.csat.with_untracked(Option::is_none);
                 conv.record.set(Some(c));
+                if rated_later {
+                    load_csat(conv);
+                }
             }
         }
     });
@@ -554,6 +611,70 @@ fn sender_name(app: App, m: &Message) -> String {
     }
 }
 
+/// One line under a message: the intent the bot detected (with its confidence), entities,
+/// sentiment and a handoff reason.
+fn detected_view(app: App, d: Detected) -> impl IntoView {
+    let intent = d.intent.map(|i| {
+        let confidence = d
+            .confidence
+            .map(|c| format!(" {:.0}%", c * 100.0))
+            .unwrap_or_default();
+        let label = if d.recognised { Msg::DetectedIntent } else { Msg::DetectedGuess };
+        view! {
+            <span class="tag" data-testid="detected-intent" title=app.t(label)>
+                {app.t(label)} ": " {i} {confidence}
+            </span>
+        }
+    });
+    let entities = d
+        .entities
+        .into_iter()
+        .map(|e| view! { <span class="tag" data-testid="detected-entity">{e}</span> })
+        .collect_view();
+    let sentiment = d.sentiment.map(|s| {
+        let (class, msg) = match sentiment_band(s) {
+            SentimentBand::Negative => ("tag negative", Msg::SentimentNegative),
+            SentimentBand::Neutral => ("tag", Msg::SentimentNeutral),
+            SentimentBand::Positive => ("tag positive", Msg::SentimentPositive),
+        };
+        view! {
+            <span class=class data-testid="detected-sentiment">
+                {app.t(msg)} " " {format!("{s:+.2}")}
+            </span>
+        }
+    });
+    let handoff = d.handoff.map(|r| {
+        view! {
+            <span class="tag negative" data-testid="detected-handoff">
+                {app.t(Msg::HandoffReason)} ": " {r}
+            </span>
+        }
+    });
+    view! {
+        <div class="msg-detected" data-testid="detected">
+            {intent}
+            {entities}
+            {sentiment}
+            {handoff}
+        </div>
+    }
+}
+
+/// The visitor's rating under the thread.
+fn csat_view(app: App, c: Value) -> impl IntoView {
+    let rating = c.get("rating").and_then(Value::as_u64).unwrap_or(0);
+    let comment = c.get("comment").and_then(Value::as_str).map(str::to_owned);
+    let stars: String = (1..=5).map(|i| if i <= rating { '★' } else { '☆' }).collect();
+    view! {
+        <div class="csat-card" data-testid="csat" aria-label=app.t(Msg::CsatHeading)>
+            <strong>{app.t(Msg::CsatHeading)}</strong>
+            <span class="stars" aria-hidden="true">{stars}</span>
+            <span data-testid="csat-rating">{format!("{rating}/5")}</span>
+            {comment.map(|t| view! { <q data-testid="csat-comment">{t}</q> })}
+        </div>
+    }
+}
+
 #[component]
 fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
     let app = expect_context::<App>();
@@ -597,6 +718,10 @@ fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
                             _ => "out",
                         };
                         let seen = seen_at == Some(m.seq);
+                        let detected = conv
+                            .detected
+                            .with(|d| d.iter().find(|(s, _)| *s == m.seq).map(|(_, d)| d.clone()))
+                            .map(|d| detected_view(app, d));
                         let attachments = m
                             .attachments
                             .iter()
@@ -631,12 +756,14 @@ fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
                                     <time>{when}</time>
                                     {seen.then(|| view! { <span class="seen">" · " {app.t(Msg::SeenByVisitor)}</span> })}
                                 </div>
+                                {detected}
                             </div>
                         }
                     })
                     .collect_view()
                     .into_any()
             }}
+            {move || conv.csat.get().map(|c| csat_view(app, c))}
             <Show when=move || conv.visitor_typing.get()>
                 <div class="typing" data-testid="visitor-typing">
                     <span class="dots"><i></i><i></i><i></i></span>
@@ -746,6 +873,93 @@ fn Composer(conv: Conv) -> impl IntoView {
             let _ = t.focus();
         }
     };
+    // Canned responses: `/` + letters at the end of the draft opens a list filtered by
+    // shortcode and title; arrows pick, Enter or Tab inserts the text rendered for this
+    // conversation, Escape closes the list.
+    let canned = RwSignal::new(None::<Result<Vec<Value>, String>>);
+    let canned_requested = StoredValue::new(false);
+    let picked = RwSignal::new(0usize);
+    let dismissed = RwSignal::new(None::<String>);
+    let inserting = RwSignal::new(false);
+    let shortcode = Memo::new(move |_| {
+        draft.with(|d| {
+            if dismissed.with(|x| x.as_deref() == Some(d.as_str())) {
+                return None;
+            }
+            assist::shortcode_at_end(d).map(|(start, q)| (start, q.to_owned()))
+        })
+    });
+    let matches = Memo::new(move |_| {
+        let (_, q) = shortcode.get()?;
+        canned.with(|c| match c {
+            Some(Ok(list)) => {
+                let all: Vec<CannedResponse> = list.iter().filter_map(assist::canned_from).collect();
+                Some(Ok(edgedesk_shared::routing::search_canned(&all, &q, 8)
+                    .into_iter()
+                    .cloned()
+                    .collect::<Vec<_>>()))
+            }
+            Some(Err(e)) => Some(Err(e.clone())),
+            None => None,
+        })
+    });
+    Effect::new(move |_| {
+        if shortcode.with(Option::is_some) && !canned_requested.get_value() {
+            canned_requested.set_value(true);
+            leptos::task::spawn_local(async move {
+                let result = api::get::<Value>("/v1/canned-responses?limit=1000").await;
+                let list = result.map(|v| match v {
+                    Value::Object(mut o) => match o.remove("data") {
+                        Some(Value::Array(a)) => a,
+                        _ => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                });
+                canned.try_set(Some(list.map_err(|e| app.error_text(&e))));
+            });
+        }
+    });
+    Effect::new(move |_| {
+        shortcode.track();
+        picked.set(0);
+    });
+    let choose = move |r: CannedResponse| {
+        let Some((start, _)) = shortcode.get_untracked() else { return };
+        inserting.set(true);
+        leptos::task::spawn_local(async move {
+            let body = serde_json::json!({ "conversation_id": id.to_string() });
+            let result =
+                api::post::<Value>(&format!("/v1/canned-responses/{}/render", r.id), &body).await;
+            inserting.try_set(false);
+            match result {
+                Ok(rendered) => {
+                    let text = rendered.get("text").and_then(Value::as_str).unwrap_or_default();
+                    draft.try_update(|d| *d = assist::insert_canned(d, start, text));
+                    focus();
+                }
+                Err(e) => app.report(e),
+            }
+        });
+    };
+    let picker_key = move |e: &web_sys::KeyboardEvent| -> bool {
+        let Some(Ok(list)) = matches.get_untracked() else { return false };
+        if list.is_empty() {
+            return false;
+        }
+        match e.key().as_str() {
+            "ArrowDown" => picked.update(|i| *i = (*i + 1) % list.len()),
+            "ArrowUp" => picked.update(|i| *i = (*i + list.len() - 1) % list.len()),
+            "Enter" | "Tab" => {
+                let i = picked.get_untracked().min(list.len() - 1);
+                choose(list[i].clone());
+            }
+            "Escape" => dismissed.set(Some(draft.get_untracked())),
+            _ => return false,
+        }
+        e.prevent_default();
+        e.stop_propagation();
+        true
+    };
     app.on_action(move |a| match a {
         Action::Reply => {
             mode.set(Mode::Reply);
@@ -810,13 +1024,69 @@ fn Composer(conv: Conv) -> impl IntoView {
                 }
                 bind:value=draft
                 on:input=on_input
+                aria-autocomplete="list"
+                aria-controls="canned-picker"
+                aria-expanded=move || matches.with(|m| m.is_some()).to_string()
                 on:keydown=move |e: web_sys::KeyboardEvent| {
+                    if e.is_composing() || picker_key(&e) {
+                        return;
+                    }
                     if e.key() == "Enter" && !e.shift_key() && !e.ctrl_key() && !e.meta_key() && !e.is_composing() {
                         e.prevent_default();
                         send();
                     }
                 }
             ></textarea>
+            {move || {
+                if shortcode.with(Option::is_some) && canned.with(Option::is_none) {
+                    return Some(note("canned-empty muted", "status", app.t(Msg::Loading).to_owned()));
+                }
+                matches
+                    .get()
+                    .map(|m| match m {
+                        Err(text) => note("form-error", "alert", text),
+                        Ok(list) if list.is_empty() => {
+                            note("canned-empty muted", "status", app.t(Msg::CannedNoMatch).to_owned())
+                        }
+                        Ok(list) => {
+                            view! {
+                                <ul
+                                    class="canned-picker"
+                                    id="canned-picker"
+                                    role="listbox"
+                                    data-testid="canned-picker"
+                                    aria-label=app.t(Msg::CannedHeading)
+                                    aria-busy=move || inserting.get().to_string()
+                                >
+                                    {list
+                                        .into_iter()
+                                        .enumerate()
+                                        .map(|(i, r)| {
+                                            let chosen = r.clone();
+                                            view! {
+                                                <li
+                                                    role="option"
+                                                    class="canned-option"
+                                                    class:active=move || picked.get() == i
+                                                    aria-selected=move || (picked.get() == i).to_string()
+                                                    data-testid="canned-option"
+                                                    on:mousedown=move |e| {
+                                                        e.prevent_default();
+                                                        choose(chosen.clone());
+                                                    }
+                                                >
+                                                    <code>"/" {r.shortcode.clone()}</code>
+                                                    <span>{r.title.clone()}</span>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
             <div class="composer-foot">
                 <span class="hint">"r · n · ⌘/Ctrl+Enter"</span>
                 <button

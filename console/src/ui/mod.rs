@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bot;
 pub mod common;
 pub mod conversation;
 pub mod inbox;

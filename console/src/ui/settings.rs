@@ -12,6 +12,7 @@ use crate::api::{self, ApiError, Link, NewApiChannel, NewKey, Page, WidgetAdmin}
 use crate::i18n::{Locale, Msg};
 use crate::route::{Route, SettingsTab};
 use crate::ui::auth::ChangePassword;
+use crate::ui::bot::{BotTab, CannedTab, ReportsTab};
 use crate::ui::common::{copy_field, empty, failed, loading, Icon};
 use crate::ui::state::{now, utc_offset_minutes, App};
 
@@ -20,7 +21,11 @@ fn tab_permission(tab: SettingsTab) -> Option<Permission> {
         SettingsTab::Profile => None,
         SettingsTab::Agents => Some(Permission::ManageAgents),
         SettingsTab::ApiKeys => Some(Permission::ManageKeys),
-        SettingsTab::Channels | SettingsTab::Widget => Some(Permission::ManageSettings),
+        SettingsTab::Channels | SettingsTab::Widget | SettingsTab::Canned => {
+            Some(Permission::ManageSettings)
+        }
+        SettingsTab::Bot => Some(Permission::ManageBot),
+        SettingsTab::Reports => None,
     }
 }
 
@@ -31,6 +36,9 @@ fn tab_label(tab: SettingsTab) -> Msg {
         SettingsTab::ApiKeys => Msg::TabKeys,
         SettingsTab::Channels => Msg::TabChannels,
         SettingsTab::Widget => Msg::TabWidget,
+        SettingsTab::Bot => Msg::TabBot,
+        SettingsTab::Canned => Msg::TabCanned,
+        SettingsTab::Reports => Msg::TabReports,
     }
 }
 
@@ -97,6 +105,9 @@ pub fn SettingsPage() -> impl IntoView {
                     SettingsTab::ApiKeys => view! { <KeysTab /> }.into_any(),
                     SettingsTab::Channels => view! { <ChannelsTab /> }.into_any(),
                     SettingsTab::Widget => view! { <WidgetTab /> }.into_any(),
+                    SettingsTab::Bot => view! { <BotTab /> }.into_any(),
+                    SettingsTab::Canned => view! { <CannedTab /> }.into_any(),
+                    SettingsTab::Reports => view! { <ReportsTab /> }.into_any(),
                 }}
             </div>
         </div>
@@ -139,10 +150,10 @@ fn ProfileTab() -> impl IntoView {
 }
 
 /// A loaded list: not yet (`None`), the items, or why not.
-type Loaded<T> = RwSignal<Option<Result<Vec<T>, String>>>;
+pub(crate) type Loaded<T> = RwSignal<Option<Result<Vec<T>, String>>>;
 
 /// Loads a list once and on demand.
-fn list_loader<T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static>(
+pub(crate) fn list_loader<T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static>(
     app: App,
     path: &'static str,
 ) -> (Loaded<T>, impl Fn() + Copy + 'static) {
