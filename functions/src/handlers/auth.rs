@@ -218,7 +218,7 @@ pub struct Me {
     pub permissions: Vec<Permission>,
 }
 
-const ALL_PERMISSIONS: [Permission; 7] = [
+const ALL_PERMISSIONS: [Permission; 8] = [
     Permission::Read,
     Permission::Work,
     Permission::Delete,
@@ -226,6 +226,7 @@ const ALL_PERMISSIONS: [Permission; 7] = [
     Permission::ManageKeys,
     Permission::ManageSettings,
     Permission::ManageOwners,
+    Permission::ManageBot,
 ];
 
 async fn me_for<P: Platform>(
