@@ -189,9 +189,19 @@ mod tests {
     #[test]
     fn messages_without_metadata_show_nothing() {
         assert_eq!(Detected::of(None, None), None);
-        assert_eq!(Detected::of(None, Some(&json!({"answer": "fallback"}))), None);
-        assert_eq!(Detected::of(Some(0.05), None), None, "neutral sentiment alone");
-        assert!(Detected::of(Some(-0.7), None).is_some(), "an angry message is flagged");
+        assert_eq!(
+            Detected::of(None, Some(&json!({"answer": "fallback"}))),
+            None
+        );
+        assert_eq!(
+            Detected::of(Some(0.05), None),
+            None,
+            "neutral sentiment alone"
+        );
+        assert!(
+            Detected::of(Some(-0.7), None).is_some(),
+            "an angry message is flagged"
+        );
     }
 
     #[test]
@@ -210,14 +220,20 @@ mod tests {
             {"type": "message", "message": {"seq": 7, "bot": {"handoff": {"reason": "asked"}}}}
         ]});
         let found = metas(&feed);
-        assert_eq!((found[0].0, found[0].1.handoff.as_deref()), (7, Some("asked")));
+        assert_eq!(
+            (found[0].0, found[0].1.handoff.as_deref()),
+            (7, Some("asked"))
+        );
     }
 
     #[test]
     fn canned_responses_are_read_from_json() {
         let v = json!({"id": "c1", "shortcode": "greet", "title": "Greeting", "body": "Hi {{contact.name}}"});
         let r = canned_from(&v).expect("complete");
-        assert_eq!((r.shortcode.as_str(), r.body.as_str()), ("greet", "Hi {{contact.name}}"));
+        assert_eq!(
+            (r.shortcode.as_str(), r.body.as_str()),
+            ("greet", "Hi {{contact.name}}")
+        );
         assert_eq!(canned_from(&json!({"id": "c1"})), None);
     }
 
@@ -248,7 +264,10 @@ mod tests {
     fn inserting_replaces_the_shortcode_and_keeps_what_came_before() {
         let draft = "Thanks! /gre";
         let (start, _) = shortcode_at_end(draft).expect("shortcode");
-        assert_eq!(insert_canned(draft, start, "Hello Ann"), "Thanks! Hello Ann");
+        assert_eq!(
+            insert_canned(draft, start, "Hello Ann"),
+            "Thanks! Hello Ann"
+        );
         assert_eq!(insert_canned("/g", 0, "你好，Ann"), "你好，Ann");
     }
 }

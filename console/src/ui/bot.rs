@@ -59,7 +59,9 @@ pub fn BotTab() -> impl IntoView {
     };
     load_settings();
     let toggle = move |on: bool| {
-        let Some(Ok(mut s)) = settings.get_untracked() else { return };
+        let Some(Ok(mut s)) = settings.get_untracked() else {
+            return;
+        };
         s["enabled"] = json!(on);
         leptos::task::spawn_local(async move {
             match api::put::<Value>("/v1/bot/settings", &s).await {
@@ -487,7 +489,9 @@ pub fn CannedTab() -> impl IntoView {
                                 Some(x) => *x = saved.clone(),
                                 None => all.push(saved.clone()),
                             }
-                            all.sort_by(|a, b| a["shortcode"].as_str().cmp(&b["shortcode"].as_str()));
+                            all.sort_by(|a, b| {
+                                a["shortcode"].as_str().cmp(&b["shortcode"].as_str())
+                            });
                         }
                     });
                     reset();
@@ -709,9 +713,14 @@ mod tests {
 
     #[test]
     fn reports_decode_the_server_answers() {
-        let r = CsatReport::from_json(&json!({"csat": {"count": 2, "distribution": [0, 0, 0, 1, 1],
-            "average": 4.5, "satisfied_percent": 100.0}, "truncated": false}));
-        assert_eq!((r.count, r.distribution, r.average), (2, [0, 0, 0, 1, 1], Some(4.5)));
+        let r = CsatReport::from_json(
+            &json!({"csat": {"count": 2, "distribution": [0, 0, 0, 1, 1],
+            "average": 4.5, "satisfied_percent": 100.0}, "truncated": false}),
+        );
+        assert_eq!(
+            (r.count, r.distribution, r.average),
+            (2, [0, 0, 0, 1, 1], Some(4.5))
+        );
         assert!(!r.truncated);
     }
 }

@@ -12,10 +12,10 @@ use edgedesk_shared::model::{
 };
 use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::CannedResponse;
-use serde_json::Value;
 use leptos::html;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
+use serde_json::Value;
 
 use crate::api::{self, ApiError, Feed, LiveEvent, MessagePage, Page};
 use crate::assist::{self, sentiment_band, Detected, SentimentBand};
@@ -619,7 +619,11 @@ fn detected_view(app: App, d: Detected) -> impl IntoView {
             .confidence
             .map(|c| format!(" {:.0}%", c * 100.0))
             .unwrap_or_default();
-        let label = if d.recognised { Msg::DetectedIntent } else { Msg::DetectedGuess };
+        let label = if d.recognised {
+            Msg::DetectedIntent
+        } else {
+            Msg::DetectedGuess
+        };
         view! {
             <span class="tag" data-testid="detected-intent" title=app.t(label)>
                 {app.t(label)} ": " {i} {confidence}
@@ -664,7 +668,9 @@ fn detected_view(app: App, d: Detected) -> impl IntoView {
 fn csat_view(app: App, c: Value) -> impl IntoView {
     let rating = c.get("rating").and_then(Value::as_u64).unwrap_or(0);
     let comment = c.get("comment").and_then(Value::as_str).map(str::to_owned);
-    let stars: String = (1..=5).map(|i| if i <= rating { '★' } else { '☆' }).collect();
+    let stars: String = (1..=5)
+        .map(|i| if i <= rating { '★' } else { '☆' })
+        .collect();
     view! {
         <div class="csat-card" data-testid="csat" aria-label=app.t(Msg::CsatHeading)>
             <strong>{app.t(Msg::CsatHeading)}</strong>
@@ -893,7 +899,8 @@ fn Composer(conv: Conv) -> impl IntoView {
         let (_, q) = shortcode.get()?;
         canned.with(|c| match c {
             Some(Ok(list)) => {
-                let all: Vec<CannedResponse> = list.iter().filter_map(assist::canned_from).collect();
+                let all: Vec<CannedResponse> =
+                    list.iter().filter_map(assist::canned_from).collect();
                 Some(Ok(edgedesk_shared::routing::search_canned(&all, &q, 8)
                     .into_iter()
                     .cloned()
@@ -924,7 +931,9 @@ fn Composer(conv: Conv) -> impl IntoView {
         picked.set(0);
     });
     let choose = move |r: CannedResponse| {
-        let Some((start, _)) = shortcode.get_untracked() else { return };
+        let Some((start, _)) = shortcode.get_untracked() else {
+            return;
+        };
         inserting.set(true);
         leptos::task::spawn_local(async move {
             let body = serde_json::json!({ "conversation_id": id.to_string() });
@@ -933,7 +942,10 @@ fn Composer(conv: Conv) -> impl IntoView {
             inserting.try_set(false);
             match result {
                 Ok(rendered) => {
-                    let text = rendered.get("text").and_then(Value::as_str).unwrap_or_default();
+                    let text = rendered
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
                     draft.try_update(|d| *d = assist::insert_canned(d, start, text));
                     focus();
                 }
@@ -942,7 +954,9 @@ fn Composer(conv: Conv) -> impl IntoView {
         });
     };
     let picker_key = move |e: &web_sys::KeyboardEvent| -> bool {
-        let Some(Ok(list)) = matches.get_untracked() else { return false };
+        let Some(Ok(list)) = matches.get_untracked() else {
+            return false;
+        };
         if list.is_empty() {
             return false;
         }
