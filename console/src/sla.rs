@@ -7,7 +7,9 @@
 //! re-evaluate with the minute clock instead of asking the server again.
 
 use chrono::{DateTime, Utc};
-use edgedesk_shared::sla::{PolicySpan, TargetKind, TargetReport, TargetState};
+use edgedesk_shared::sla::{
+    row_target, urgency, PolicySpan, TargetKind, TargetReport, TargetState,
+};
 use serde::{Deserialize, Serialize};
 
 /// `GET /v1/{tickets|conversations}/{id}/sla`.
@@ -74,27 +76,6 @@ pub struct Clock {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-fn severity(s: TargetState) -> u8 {
-    match s {
-        TargetState::Breached => 4,
-        TargetState::Warning => 3,
-        TargetState::Running => 2,
-        TargetState::Paused => 1,
-        TargetState::Met => 0,
-    }
-}
-
-/// The state of a target at `now`, from the report fetched earlier.
-pub fn state_at(t: &TargetReport, now: DateTime<Utc>) -> TargetState {
-    match t.state {
-        TargetState::Running | TargetState::Warning if t.due_at.is_some_and(|d| d <= now) => {
-            TargetState::Breached
-        }
-        TargetState::Running if t.warning_at.is_some_and(|w| w <= now) => TargetState::Warning,
-        s => s,
-    }
-}
-
 impl SlaView {
     /// The latest instance of each kind of target (the current next response, for instance),
     /// in the order first response, next response, resolution.
@@ -108,29 +89,7 @@ impl SlaView {
     /// The row summary of this report, as the lists carry it (for a record the live feed
     /// changed, whose report was fetched on its own).
     pub fn row(&self) -> Option<RowSla> {
-        let open = self
-            .targets
-            .iter()
-            .filter(|t| t.completed_at.is_none())
-            .max_by(|a, b| {
-                severity(a.state)
-                    .cmp(&severity(b.state))
-                    .then_with(|| match (a.due_at, b.due_at) {
-                        (Some(x), Some(y)) => y.cmp(&x),
-                        (Some(_), None) => std::cmp::Ordering::Greater,
-                        (None, Some(_)) => std::cmp::Ordering::Less,
-                        (None, None) => std::cmp::Ordering::Equal,
-                    })
-            });
-        let pick = match open {
-            Some(t) => t,
-            None => self
-                .targets
-                .iter()
-                .rev()
-                .find(|t| t.state == TargetState::Breached)
-                .or(self.targets.last())?,
-        };
+        let pick = row_target(&self.targets)?;
         let open = pick.completed_at.is_none();
         Some(RowSla {
             state: pick.state,
@@ -158,20 +117,10 @@ impl SlaView {
             .iter()
             .filter(|t| t.completed_at.is_none())
             .map(|t| Clock {
-                state: state_at(t, now),
+                state: t.state_at(now),
                 due_at: t.due_at,
             })
-            .max_by(|a, b| {
-                severity(a.state)
-                    .cmp(&severity(b.state))
-                    // Earlier deadline wins: compare reversed, with "no deadline" last.
-                    .then_with(|| match (a.due_at, b.due_at) {
-                        (Some(x), Some(y)) => y.cmp(&x),
-                        (Some(_), None) => std::cmp::Ordering::Greater,
-                        (None, Some(_)) => std::cmp::Ordering::Less,
-                        (None, None) => std::cmp::Ordering::Equal,
-                    })
-            });
+            .max_by(|a, b| urgency((a.state, a.due_at), (b.state, b.due_at)));
         if open.is_some() {
             return open;
         }
@@ -315,21 +264,12 @@ mod tests {
             TargetState::Running,
             Some("2026-01-05T10:00:00Z"),
         );
-        assert_eq!(
-            state_at(&r, t("2026-01-05T09:30:00Z")),
-            TargetState::Running
-        );
-        assert_eq!(
-            state_at(&r, t("2026-01-05T09:55:00Z")),
-            TargetState::Warning
-        );
-        assert_eq!(
-            state_at(&r, t("2026-01-05T10:00:00Z")),
-            TargetState::Breached
-        );
+        assert_eq!(r.state_at(t("2026-01-05T09:30:00Z")), TargetState::Running);
+        assert_eq!(r.state_at(t("2026-01-05T09:55:00Z")), TargetState::Warning);
+        assert_eq!(r.state_at(t("2026-01-05T10:00:00Z")), TargetState::Breached);
         let paused = target(TargetKind::Resolution, TargetState::Paused, None);
         assert_eq!(
-            state_at(&paused, t("2030-01-01T00:00:00Z")),
+            paused.state_at(t("2030-01-01T00:00:00Z")),
             TargetState::Paused
         );
     }

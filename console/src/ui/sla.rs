@@ -207,7 +207,7 @@ pub fn SlaPanel(path: String, version: Signal<u64>) -> impl IntoView {
                             {r.current()
                                 .into_iter()
                                 .map(|t| {
-                                    let state = crate::sla::state_at(t, now);
+                                    let state = t.state_at(now);
                                     let detail = match (t.completed_at, t.due_at) {
                                         (Some(done), _) => app.tf(Msg::SlaCompleted, &[("time", &time::stamp(now, done, offset))]),
                                         (None, Some(due)) => {

@@ -39,7 +39,7 @@ use edgedesk_shared::sla::escalation::Audience;
 use edgedesk_shared::sla::{
     plan_escalations, validate_rules, Action, Calendar, EscalationRule, EscalationSubject,
     FiringLevel, SlaConfig, SlaEngine, SlaEvent, SlaEventKind, SlaFacts, SlaPolicy, SlaReport,
-    SubjectKind, TargetKind, TargetReport, TargetState,
+    SubjectKind, TargetKind, TargetState,
 };
 
 /// Storage key of the tenant's SLA settings.
@@ -142,17 +142,8 @@ impl Summary {
     /// The state at `now`: clocks keep running between evaluations, so a stored `running`
     /// becomes `warning` or `breached` once its instants pass.
     pub fn state_at(&self, now: DateTime<Utc>) -> Option<TargetState> {
-        match self.state {
-            Some(TargetState::Running | TargetState::Warning)
-                if self.due_at.is_some_and(|d| d <= now) =>
-            {
-                Some(TargetState::Breached)
-            }
-            Some(TargetState::Running) if self.warning_at.is_some_and(|w| w <= now) => {
-                Some(TargetState::Warning)
-            }
-            s => s,
-        }
+        self.state
+            .map(|s| edgedesk_shared::sla::state_at(s, self.due_at, self.warning_at, now))
     }
 }
 
@@ -1008,44 +999,11 @@ pub struct RowSla {
     pub policy: Option<PolicyRef>,
 }
 
-fn severity(s: TargetState) -> u8 {
-    match s {
-        TargetState::Breached => 4,
-        TargetState::Warning => 3,
-        TargetState::Running => 2,
-        TargetState::Paused => 1,
-        TargetState::Met => 0,
-    }
-}
-
 /// The row clock of a report: among open targets the most severe, the earliest deadline
 /// breaking ties; once nothing is open, the last breached target if any breached, else the
 /// last target. `None` when no target ever applied.
 pub fn row_sla(report: &SlaReport, config: &SlaConfig) -> Option<RowSla> {
-    let open = report
-        .targets
-        .iter()
-        .filter(|t| t.is_open())
-        .max_by(|a, b| {
-            severity(a.state)
-                .cmp(&severity(b.state))
-                // Earlier deadline wins: compare reversed, with "no deadline" last.
-                .then_with(|| match (a.due_at, b.due_at) {
-                    (Some(x), Some(y)) => y.cmp(&x),
-                    (Some(_), None) => std::cmp::Ordering::Greater,
-                    (None, Some(_)) => std::cmp::Ordering::Less,
-                    (None, None) => std::cmp::Ordering::Equal,
-                })
-        });
-    let pick: &TargetReport = match open {
-        Some(t) => t,
-        None => report
-            .targets
-            .iter()
-            .rev()
-            .find(|t| t.state == TargetState::Breached)
-            .or(report.targets.last())?,
-    };
+    let pick = edgedesk_shared::sla::row_target(&report.targets)?;
     let policy = pick
         .policy_id
         .as_ref()

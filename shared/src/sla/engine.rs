@@ -80,7 +80,7 @@ pub enum TargetState {
 
 impl TargetState {
     /// Severity for list views: breached first, then warning, running, paused, met.
-    fn severity(self) -> u8 {
+    pub fn severity(self) -> u8 {
         match self {
             TargetState::Breached => 4,
             TargetState::Warning => 3,
@@ -121,6 +121,62 @@ impl TargetReport {
     pub fn is_open(&self) -> bool {
         self.completed_at.is_none()
     }
+
+    /// The state at `now` of this report, made earlier (see [`state_at`]).
+    pub fn state_at(&self, now: Instant) -> TargetState {
+        state_at(self.state, self.due_at, self.warning_at, now)
+    }
+}
+
+/// The state at `now` of a clock evaluated earlier as `state` with these instants: clocks keep
+/// running between evaluations, so `running` becomes `warning`, then `breached`, once those
+/// instants pass.
+pub fn state_at(
+    state: TargetState,
+    due_at: Option<Instant>,
+    warning_at: Option<Instant>,
+    now: Instant,
+) -> TargetState {
+    match state {
+        TargetState::Running | TargetState::Warning if due_at.is_some_and(|d| d <= now) => {
+            TargetState::Breached
+        }
+        TargetState::Running if warning_at.is_some_and(|w| w <= now) => TargetState::Warning,
+        s => s,
+    }
+}
+
+/// How two clocks compare in urgency: the more severe state first, then the earlier deadline,
+/// a clock without one (paused) last. `Greater` means `a` is the more urgent.
+pub fn urgency(
+    a: (TargetState, Option<Instant>),
+    b: (TargetState, Option<Instant>),
+) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    a.0.severity()
+        .cmp(&b.0.severity())
+        .then_with(|| match (a.1, b.1) {
+            (Some(x), Some(y)) => y.cmp(&x),
+            (Some(_), None) => Ordering::Greater,
+            (None, Some(_)) => Ordering::Less,
+            (None, None) => Ordering::Equal,
+        })
+}
+
+/// The target a list row shows for a subject: the most urgent open one; once none is open,
+/// the last that breached, else the last. `None` when no target ever applied.
+pub fn row_target(targets: &[TargetReport]) -> Option<&TargetReport> {
+    targets
+        .iter()
+        .filter(|t| t.is_open())
+        .max_by(|a, b| urgency((a.state, a.due_at), (b.state, b.due_at)))
+        .or_else(|| {
+            targets
+                .iter()
+                .rev()
+                .find(|t| t.state == TargetState::Breached)
+        })
+        .or(targets.last())
 }
 
 /// A period during which one policy (or none) applied.
@@ -1356,5 +1412,75 @@ mod tests {
             SlaEngine::new(config),
             Err(ConfigError::Policy { .. })
         ));
+    }
+
+    fn clock(
+        target: TargetKind,
+        state: TargetState,
+        due: Option<&str>,
+        done: bool,
+    ) -> TargetReport {
+        TargetReport {
+            target,
+            cycle: 0,
+            state,
+            policy_id: None,
+            basis: None,
+            started_at: t("2026-01-05T09:00:00Z"),
+            completed_at: done.then(|| t("2026-01-05T09:10:00Z")),
+            due_at: due.map(t),
+            warning_at: None,
+            breached_at: None,
+            elapsed_seconds: 0,
+            remaining_seconds: None,
+            remaining_minutes: None,
+        }
+    }
+
+    #[test]
+    fn a_row_shows_the_most_severe_open_clock_and_the_earlier_deadline_among_equals() {
+        use TargetKind::{FirstResponse, NextResponse, Resolution};
+        use TargetState::{Breached, Met, Paused, Running, Warning};
+        let targets = [
+            clock(FirstResponse, Breached, Some("2026-01-05T09:30:00Z"), true),
+            clock(Resolution, Running, Some("2026-01-06T09:00:00Z"), false),
+            clock(NextResponse, Running, Some("2026-01-05T11:00:00Z"), false),
+            clock(NextResponse, Paused, None, false),
+        ];
+        // A completed breach no longer leads while clocks are open.
+        let row = row_target(&targets).expect("a row clock");
+        assert_eq!((row.target, row.state), (NextResponse, Running));
+        let mut warned = targets.clone();
+        warned[1].state = Warning;
+        assert_eq!(row_target(&warned).map(|r| r.target), Some(Resolution));
+        // Nothing open: the breach is what the row remembers, else the last target.
+        let closed = [
+            clock(FirstResponse, Breached, Some("2026-01-05T09:30:00Z"), true),
+            clock(Resolution, Met, Some("2026-01-06T09:00:00Z"), true),
+        ];
+        assert_eq!(row_target(&closed).map(|r| r.state), Some(Breached));
+        assert_eq!(row_target(&closed[1..]).map(|r| r.state), Some(Met));
+        assert!(row_target(&[]).is_none());
+        // A paused clock, without a deadline, ranks after a running one with a deadline.
+        assert_eq!(
+            urgency((Running, None), (Running, Some(t("2026-01-05T11:00:00Z")))),
+            std::cmp::Ordering::Less
+        );
+    }
+
+    #[test]
+    fn a_clock_read_later_turns_warning_then_breached_as_its_instants_pass() {
+        let mut c = clock(
+            TargetKind::FirstResponse,
+            TargetState::Running,
+            Some("2026-01-05T10:00:00Z"),
+            false,
+        );
+        c.warning_at = Some(t("2026-01-05T09:48:00Z"));
+        assert_eq!(c.state_at(t("2026-01-05T09:30:00Z")), TargetState::Running);
+        assert_eq!(c.state_at(t("2026-01-05T09:50:00Z")), TargetState::Warning);
+        assert_eq!(c.state_at(t("2026-01-05T10:00:00Z")), TargetState::Breached);
+        c.state = TargetState::Paused;
+        assert_eq!(c.state_at(t("2030-01-01T00:00:00Z")), TargetState::Paused);
     }
 }

@@ -74,7 +74,8 @@ pub use duplicates::{
     suggest_duplicates, DuplicateCandidate, DuplicateSettings, DuplicateSuggestion,
 };
 pub use engine::{
-    Firing, FiringLevel, HistoryError, PolicySpan, SlaEngine, SlaReport, TargetReport, TargetState,
+    row_target, state_at, urgency, Firing, FiringLevel, HistoryError, PolicySpan, SlaEngine,
+    SlaReport, TargetReport, TargetState,
 };
 pub use escalation::{
     plan_escalations, validate_rules, Action, EscalationAction, EscalationError, EscalationRule,
