@@ -15,10 +15,9 @@ pub mod kb;
 pub mod openapi;
 pub mod ports;
 pub mod records;
+mod route_match;
 pub mod store;
 pub mod webhooks;
-
-use std::sync::OnceLock;
 
 use ::http::{HeaderValue, Method, StatusCode};
 
@@ -255,31 +254,17 @@ const ROUTES: &[(&str, Route)] = &[
     ("/v1/reports/bot", Route::BotReport),
 ];
 
-fn router() -> &'static matchit::Router<(&'static str, Route)> {
-    static ROUTER: OnceLock<matchit::Router<(&'static str, Route)>> = OnceLock::new();
-    ROUTER.get_or_init(|| {
-        let mut r = matchit::Router::new();
-        for (path, route) in ROUTES {
-            r.insert(*path, (*path, *route))
-                .expect("route table has no conflicts");
-        }
-        r
-    })
-}
-
 /// Handles one HTTP request.
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     let path = req.uri().path().to_owned();
-    let (pattern, route, id) = match router().at(&path) {
-        Ok(m) => {
-            let tenant = m.params.get("tenant").map(str::to_owned);
-            (
-                m.value.0,
-                m.value.1,
-                (m.params.get("id").map(str::to_owned), tenant),
-            )
-        }
-        Err(_) => {
+    // A table walk, not a router built on first use: every request runs in a fresh instance.
+    let (pattern, route, id) = match route_match::find(ROUTES, &path) {
+        Some(m) => (
+            m.pattern,
+            m.value,
+            (m.id.map(str::to_owned), m.tenant.map(str::to_owned)),
+        ),
+        None => {
             let mut resp = error_response(&ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
