@@ -32,6 +32,11 @@ pub struct FeatureConfig {
     /// Also word pairs one word apart ("card … arrived"), which bridge inserted words.
     #[serde(default)]
     pub skip_bigrams: bool,
+    /// Character n-grams run over the whole message (words joined by one space) instead of
+    /// inside each word, so they also span word boundaries ("y ca" in "my card"), which carries
+    /// word-pair evidence that survives typos.
+    #[serde(default)]
+    pub char_across_words: bool,
 }
 
 impl Default for FeatureConfig {
@@ -45,6 +50,7 @@ impl Default for FeatureConfig {
             char_weight: 1.0,
             skip_bigrams: false,
             idf: false,
+            char_across_words: false,
         }
     }
 }
@@ -73,10 +79,10 @@ impl FeatureConfig {
     }
 }
 
-const FNV_OFFSET: u32 = 0x811c_9dc5;
+pub(crate) const FNV_OFFSET: u32 = 0x811c_9dc5;
 const FNV_PRIME: u32 = 0x0100_0193;
 
-fn fnv(seed: u32, bytes: &[u8]) -> u32 {
+pub(crate) fn fnv(seed: u32, bytes: &[u8]) -> u32 {
     let mut h = seed;
     for &b in bytes {
         h ^= b as u32;
@@ -86,7 +92,7 @@ fn fnv(seed: u32, bytes: &[u8]) -> u32 {
 }
 
 /// A final avalanche so low bits (used for the modulo) depend on every input byte.
-fn mix(mut h: u32) -> u32 {
+pub(crate) fn mix(mut h: u32) -> u32 {
     h ^= h >> 16;
     h = h.wrapping_mul(0x7feb_352d);
     h ^= h >> 15;
@@ -158,14 +164,7 @@ pub fn extract_weighted(text: &str, cfg: &FeatureConfig, idf: &dyn Fn(u32) -> f3
     let mut char_ids: Vec<u32> = Vec::new();
     if cfg.char_max > 0 && cfg.char_weight > 0.0 {
         let mut buf: Vec<char> = Vec::new();
-        for (tok, w) in tokens.iter().zip(&words) {
-            if tok.cjk {
-                continue; // CJK n-grams are the word n-grams above.
-            }
-            buf.clear();
-            buf.push('<');
-            buf.extend(w.chars());
-            buf.push('>');
+        let grams = |buf: &[char], char_ids: &mut Vec<u32>| {
             for n in cfg.char_min.max(1) as usize..=cfg.char_max as usize {
                 if buf.len() < n {
                     break;
@@ -178,6 +177,36 @@ pub fn extract_weighted(text: &str, cfg: &FeatureConfig, idf: &dyn Fn(u32) -> f3
                     }
                     char_ids.push(mix(h) & mask);
                 }
+            }
+        };
+        if cfg.char_across_words {
+            // One run per stretch of non-CJK words, padded at both ends.
+            for (tok, w) in tokens.iter().zip(&words) {
+                if tok.cjk {
+                    if !buf.is_empty() {
+                        buf.push('>');
+                        grams(&buf, &mut char_ids);
+                        buf.clear();
+                    }
+                    continue; // CJK n-grams are the word n-grams above.
+                }
+                buf.push(if buf.is_empty() { '<' } else { ' ' });
+                buf.extend(w.chars());
+            }
+            if !buf.is_empty() {
+                buf.push('>');
+                grams(&buf, &mut char_ids);
+            }
+        } else {
+            for (tok, w) in tokens.iter().zip(&words) {
+                if tok.cjk {
+                    continue; // CJK n-grams are the word n-grams above.
+                }
+                buf.clear();
+                buf.push('<');
+                buf.extend(w.chars());
+                buf.push('>');
+                grams(&buf, &mut char_ids);
             }
         }
     }

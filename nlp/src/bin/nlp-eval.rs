@@ -41,6 +41,8 @@ fn run() -> Result<(), String> {
             "--word-weight" => cfg.features.word_weight = parse(&a, args.next())?,
             "--idf" => cfg.features.idf = true,
             "--skip-bigrams" => cfg.features.skip_bigrams = true,
+            "--char-across" => cfg.features.char_across_words = true,
+            "--char-within" => cfg.features.char_across_words = false,
             "--char-weight" => cfg.features.char_weight = parse(&a, args.next())?,
             "--char" => {
                 let v: String = parse(&a, args.next())?;

