@@ -17,12 +17,13 @@ use chrono::{
     TimeZone, Utc, Weekday,
 };
 use chrono_tz::Tz;
-use regex::{Captures, Regex, RegexBuilder};
+use regex_lite::{Captures, Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::NlpError;
 
-/// A tenant's order-number pattern, e.g. `ORD-\d{6}` (regex syntax of the `regex` crate).
+/// A tenant's order-number pattern, e.g. `ORD-\d{6}`: the `regex` crate's syntax with ASCII-only
+/// classes (`regex-lite`: `\d`, `\s`, `\w`, `\b` and `(?i)` cover ASCII; `\p{..}` is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPattern {
     pub name: String,
@@ -131,8 +132,44 @@ const EN_WEEKDAY: &str = r"monday|tuesday|wednesday|thursday|friday|saturday|sun
 const EN_MONTH: &str = r"january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec";
 const ZH_NUM: &str = r"[0-9]+|[零一二三四五六七八九十两半]+";
 
+/// Unicode's White_Space set, which the built-in patterns mean by `\s`: Chinese text puts
+/// ideographic (U+3000) and no-break spaces between words and numbers, and regex-lite's own
+/// `\s` is ASCII only.
+const WHITE_SPACE: &str =
+    r"\x09-\x0D\x20\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}";
+
+/// Compiles a built-in pattern, with `\s` standing for [`WHITE_SPACE`].
 fn re(pattern: &str) -> Regex {
-    RegexBuilder::new(pattern)
+    let mut spelled = String::with_capacity(pattern.len() * 2);
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('s') if in_class => spelled.push_str(WHITE_SPACE),
+                Some('s') => {
+                    spelled.push('[');
+                    spelled.push_str(WHITE_SPACE);
+                    spelled.push(']');
+                }
+                Some(escaped) => {
+                    spelled.push('\\');
+                    spelled.push(escaped);
+                }
+                None => spelled.push('\\'),
+            },
+            '[' => {
+                in_class = true;
+                spelled.push(c);
+            }
+            ']' => {
+                in_class = false;
+                spelled.push(c);
+            }
+            _ => spelled.push(c),
+        }
+    }
+    RegexBuilder::new(&spelled)
         .case_insensitive(true)
         .build()
         .expect("built-in pattern compiles")
@@ -146,7 +183,6 @@ impl Extractor {
             // Tenant input: cap the compiled size so a pattern cannot exhaust memory.
             let regex = RegexBuilder::new(&p.regex)
                 .size_limit(1 << 20)
-                .dfa_size_limit(1 << 20)
                 .build()
                 .map_err(|e| NlpError::BadPattern {
                     name: p.name.clone(),

@@ -6,9 +6,11 @@
 //! evaluated against an [`EvalScope`] (a fact snapshot plus the event instant). Evaluation
 //! never fails: a missing fact simply does not satisfy a comparison.
 //!
-//! Patterns come from tenants, so regexes use the `regex` crate, whose matching time is linear
-//! in the input whatever the pattern; on top of that the pattern length, the compiled program
-//! size and the matched input length are capped.
+//! Patterns come from tenants, so regexes use `regex-lite`, whose matching time is linear in the
+//! input whatever the pattern; on top of that the pattern length, the compiled program size and
+//! the matched input length are capped. The syntax is the `regex` crate's with ASCII-only
+//! classes: `\d`, `\s`, `\w`, `\b` and `(?i)` cover ASCII, other characters match literally
+//! (`[а-я]`, `订单`), and Unicode classes such as `\p{L}` are refused when the rule is saved.
 //!
 //! JSON shape (externally tagged):
 //!
@@ -27,7 +29,7 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use regex::{Regex, RegexBuilder};
+use regex_lite::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -385,7 +387,6 @@ fn compile(c: &Condition, depth: usize, nodes: &mut usize) -> Result<Node, Condi
             }
             let regex = RegexBuilder::new(&test.pattern)
                 .size_limit(MAX_REGEX_PROGRAM_BYTES)
-                .dfa_size_limit(MAX_REGEX_PROGRAM_BYTES)
                 .nest_limit(32)
                 .build()
                 .map_err(|e| ConditionError::InvalidPattern {
@@ -911,6 +912,35 @@ mod tests {
             refuse(json!({"time_window": {"timezone": "Mars/Olympus", "hours": {}}})),
             ConditionError::TimeWindow(CalendarError::UnknownTimezone(_))
         ));
+    }
+
+    #[test]
+    fn unicode_classes_in_a_regex_are_refused_with_a_message_saying_so() {
+        let c = Condition::Regex(RegexTest {
+            path: "message.body".into(),
+            pattern: r"\p{L}+".into(),
+        });
+        match c.compile() {
+            Err(e @ ConditionError::InvalidPattern { .. }) => assert!(
+                e.to_string()
+                    .contains("Unicode character classes are not supported"),
+                "{e}"
+            ),
+            other => panic!("expected InvalidPattern, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn regex_classes_are_ascii_and_other_characters_match_literally() {
+        let matches = |pattern: &str, body: &str| {
+            let facts = FactSnapshot::from_value(json!({"message": {"body": body}}));
+            let scope = EvalScope::new(&facts, at("2024-05-13T07:30:00Z"));
+            cond(json!({"regex": {"path": "message.body", "pattern": pattern}})).matches(&scope)
+        };
+        assert!(matches(r"订单\s*\d{6}", "订单 123456"));
+        assert!(!matches(r"\d{6}", "１２３４５６"));
+        assert!(matches(r"[а-я]+", "заказ"));
+        assert!(matches(r"(?i)order", "ORDER 1"));
     }
 
     #[test]
