@@ -37,6 +37,13 @@ pub struct FeatureConfig {
     /// word-pair evidence that survives typos.
     #[serde(default)]
     pub char_across_words: bool,
+    /// Also word uni- and bigrams over crudely stemmed words ("topped up" → "top up"), a view
+    /// that generalises across inflections without the noise of all character n-grams.
+    #[serde(default)]
+    pub stems: bool,
+    /// Currency signs ($ £ € ¥) are word tokens ("£ 0" differs from "€ 0").
+    #[serde(default)]
+    pub symbols: bool,
 }
 
 impl Default for FeatureConfig {
@@ -51,6 +58,8 @@ impl Default for FeatureConfig {
             skip_bigrams: false,
             idf: false,
             char_across_words: false,
+            stems: false,
+            symbols: false,
         }
     }
 }
@@ -107,6 +116,36 @@ fn shape(word: &str) -> String {
         .collect()
 }
 
+/// A crude English stemmer: strips one common inflectional suffix and a doubled final consonant
+/// ("transferred" → "transfer", "topping" → "top", "charges" → "charg", "quickly" → "quick").
+/// Consistency matters, not linguistic correctness: training and prediction stem alike.
+fn stem(word: &str) -> &str {
+    if !word.is_ascii() || word.len() <= 4 {
+        return word;
+    }
+    let mut w = word;
+    for suffix in ["ing", "ed", "es", "ly", "s"] {
+        if let Some(rest) = w.strip_suffix(suffix) {
+            if rest.len() >= 3 && !(suffix == "s" && rest.ends_with('s')) {
+                w = rest;
+                break;
+            }
+        }
+    }
+    let b = w.as_bytes();
+    if w.len() != word.len() && b.len() >= 4 && b[b.len() - 1] == b[b.len() - 2] {
+        let c = b[b.len() - 1];
+        if !b"aeiouls".contains(&c) {
+            w = &w[..w.len() - 1];
+        }
+    }
+    w
+}
+
+fn is_currency(c: char) -> bool {
+    matches!(c, '$' | '£' | '€' | '¥' | '￥')
+}
+
 /// Sparse feature vector: ids sorted ascending, each once.
 pub type Features = Vec<(u32, f32)>;
 
@@ -125,12 +164,35 @@ pub fn extract_weighted(text: &str, cfg: &FeatureConfig, idf: &dyn Fn(u32) -> f3
         (1u32 << cfg.bits) - 1
     };
     let words: Vec<String> = tokens.iter().map(|t| shape(&t.text)).collect();
+    // Currency signs join the word sequence (not the character n-grams) at their position.
+    let mut word_seq: Vec<String> = Vec::new();
+    if cfg.symbols && norm.chars().any(is_currency) {
+        let mut next = tokens.iter().zip(&words).peekable();
+        for (i, c) in norm.char_indices() {
+            while let Some((t, w)) = next.peek() {
+                if t.start > i {
+                    break;
+                }
+                word_seq.push((*w).clone());
+                next.next();
+            }
+            if is_currency(c) {
+                word_seq.push(if c == '￥' { '¥' } else { c }.to_string());
+            }
+        }
+        word_seq.extend(next.map(|(_, w)| w.clone()));
+    }
+    let seq: &[String] = if word_seq.is_empty() {
+        &words
+    } else {
+        &word_seq
+    };
 
     let mut word_ids: Vec<u32> = Vec::with_capacity(words.len() * cfg.word_ngrams as usize + 2);
     // Word n-grams with sentence boundary markers, so "how do i" at the start differs from inside.
     let mut padded: Vec<&str> = Vec::with_capacity(words.len() + 2);
     padded.push("\u{2}");
-    padded.extend(words.iter().map(|w| w.as_str()));
+    padded.extend(seq.iter().map(|w| w.as_str()));
     padded.push("\u{3}");
     for n in 1..=cfg.word_ngrams as usize {
         if padded.len() < n {
@@ -148,6 +210,25 @@ pub fn extract_weighted(text: &str, cfg: &FeatureConfig, idf: &dyn Fn(u32) -> f3
                 h = fnv(h, w.as_bytes());
             }
             word_ids.push(mix(h) & mask);
+        }
+    }
+
+    if cfg.stems {
+        let stems: Vec<&str> = padded.iter().map(|w| stem(w)).collect();
+        for n in 1..=2 {
+            for win in stems.windows(n) {
+                if n == 1 && (win[0] == "\u{2}" || win[0] == "\u{3}") {
+                    continue;
+                }
+                let mut h = fnv(FNV_OFFSET, &[b'S', n as u8]);
+                for (k, w) in win.iter().enumerate() {
+                    if k > 0 {
+                        h = fnv(h, b" ");
+                    }
+                    h = fnv(h, w.as_bytes());
+                }
+                word_ids.push(mix(h) & mask);
+            }
         }
     }
 

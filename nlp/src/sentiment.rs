@@ -683,7 +683,7 @@ impl Default for CueTraining {
             epochs: 10,
             learning_rate: 0.05,
             l2: 1e-6,
-            min_count: 2,
+            min_count: 1,
             prune: 2,
             scale: 32.0,
             damp: 1.0,
@@ -723,6 +723,7 @@ pub fn train_cues(examples: &[(&str, bool)], cfg: &CueTraining) -> Learned {
         })
         .collect();
     let mut w = vec![0f32; 1 << bits];
+    let mut u = vec![0f32; 1 << bits]; // Σ t·Δw, for the averaged weights
     let mut order: Vec<usize> = (0..xs.len()).collect();
     let mut state = 0x5eed_u64;
     let mut next = || {
@@ -751,15 +752,21 @@ pub fn train_cues(examples: &[(&str, bool)], cfg: &CueTraining) -> Learned {
             let g = (p - if y { 1.0 } else { 0.0 }) * d / len;
             // Linearly decaying step size: large early moves, fine adjustments late.
             let lr = cfg.learning_rate * (1.0 - 0.9 * t / total);
-            for &(b, f) in &xs[i] {
-                w[b] -= lr * (g * f + cfg.l2 * w[b]);
-            }
             t += 1.0;
+            for &(b, f) in &xs[i] {
+                let d = lr * (g * f + cfg.l2 * w[b]);
+                w[b] -= d;
+                u[b] -= t * d;
+            }
         }
     }
+    // Averaged SGD: the mean of the weights over all steps, w̄ = w − u / T, which lands nearer
+    // the optimum than the last iterate.
     let weights = w
         .iter()
-        .map(|&v| {
+        .zip(&u)
+        .map(|(&w, &u)| w - u / t.max(1.0))
+        .map(|v| {
             let q = (v * cfg.scale).round().clamp(-127.0, 127.0) as i8;
             if q.unsigned_abs() <= cfg.prune {
                 0

@@ -42,6 +42,8 @@ fn run() -> Result<(), String> {
             "--idf" => cfg.features.idf = true,
             "--skip-bigrams" => cfg.features.skip_bigrams = true,
             "--char-across" => cfg.features.char_across_words = true,
+            "--stems" => cfg.features.stems = true,
+            "--symbols" => cfg.features.symbols = true,
             "--char-within" => cfg.features.char_across_words = false,
             "--char-weight" => cfg.features.char_weight = parse(&a, args.next())?,
             "--char" => {
