@@ -3,6 +3,7 @@
 use worker::{event, Context, Env, Headers, Request, Response, Result};
 
 use crate::platform::{binding_for, CfPlatform, ACTOR_HEADER};
+use crate::request_url::UrlParts;
 use crate::rooms::{self, Room, ROOM_HEADER};
 use crate::BODY_LIMIT;
 
@@ -19,12 +20,7 @@ pub async fn to_fn_request(
     req: &mut Request,
     with_body: bool,
 ) -> Result<Option<edgedesk_functions::http::Request>> {
-    let url = req.url()?;
-    let mut path = url.path().to_owned();
-    if let Some(q) = url.query() {
-        path.push('?');
-        path.push_str(q);
-    }
+    let path = UrlParts::of(&req.inner().url()).path_and_query();
     let method = http::Method::from_bytes(req.method().as_ref().as_bytes())
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut b = http::Request::builder().method(method.clone()).uri(&path);
@@ -117,12 +113,7 @@ fn conversation_of(path: &str) -> Option<String> {
 
 /// Forwards a request to run in the object of `actor` (see [`conversation_of`]).
 async fn run_in(env: &Env, actor: &str, mut req: Request) -> Result<Response> {
-    let url = req.url()?;
-    let mut path = url.path().to_owned();
-    if let Some(q) = url.query() {
-        path.push('?');
-        path.push_str(q);
-    }
+    let path = UrlParts::of(&req.inner().url()).path_and_query();
     let headers = req.headers().clone();
     headers.set(ACTOR_HEADER, actor)?;
     headers.set(crate::objects::PATH_HEADER, &path)?;
@@ -166,11 +157,12 @@ async fn upgrade(
         resp.headers().set("sec-websocket-version", "13")?;
         return Ok(resp);
     }
-    let url = req.url()?;
+    let raw_url = req.inner().url();
+    let url = UrlParts::of(&raw_url);
     let host = req
         .headers()
         .get("host")?
-        .unwrap_or_else(|| url.authority().to_owned());
+        .unwrap_or_else(|| url.authority.to_owned());
     let same_origin = rooms::same_origin(req.headers().get("origin")?.as_deref(), &host);
     if stream == rooms::Stream::Agent && same_origin == Some(false) {
         // Agent streams authenticate with an API key or the console's session cookie; a page
@@ -184,7 +176,7 @@ async fn upgrade(
     let Some(mut fn_req) = to_fn_request(req, false).await? else {
         return error(413, "payload_too_large", "a handshake has no body");
     };
-    let next = rooms::without_wait(url.path(), url.query());
+    let next = rooms::without_wait(url.path, url.query);
     *fn_req.uri_mut() = next
         .parse()
         .map_err(|_| worker::Error::RustError("bad realtime path".into()))?;

@@ -11,7 +11,9 @@
 //! - [`kv`]: an actor's storage on its object's SQLite.
 //! - [`rooms`]: hibernatable WebSocket rooms for the realtime feeds.
 //! - [`wire`]: the byte format of the storage calls.
+//! - [`request_url`]: the parts of a request's URL, without parsing it again.
 
+pub mod request_url;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
