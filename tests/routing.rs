@@ -139,8 +139,12 @@ fn at_capacity_visitors_wait_with_a_position_and_freed_capacity_takes_the_oldest
     assert_eq!(s, 201);
     presence(&api, &fiona, "online");
 
-    let first = Visitor::new(&host, &t, "One").say("hi");
+    let one = Visitor::new(&host, &t, "One");
+    let first = one.say("hi");
     assert_eq!(conversation(&api, &first)["assignee_id"], json!(fiona));
+    let one_state = one.states_after("");
+    assert_eq!(one_state.len(), 1, "{one_state:?}");
+    assert!(one_state[0].get("queue").is_none(), "{one_state:?}");
     let second_visitor = Visitor::new(&host, &t, "Two");
     let second = second_visitor.say("hello?");
     let third_visitor = Visitor::new(&host, &t, "Three");
@@ -157,6 +161,13 @@ fn at_capacity_visitors_wait_with_a_position_and_freed_capacity_takes_the_oldest
         "{feed}"
     );
     assert_eq!(third_visitor.poll()["queue"]["position"], 2);
+    // A client following its state hears of its place once, and again only when it moves.
+    let states = third_visitor.states_after("");
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert_eq!(states[0]["status"], "open");
+    assert_eq!(states[0]["queue"]["position"], 2, "{states:?}");
+    let third_state = states[0]["state"].as_str().expect("a state").to_owned();
+    assert!(third_visitor.states_after(&third_state).is_empty());
     let (_, queue) = api.get("/v1/routing/queue");
     assert_eq!(queue["data"].as_array().map(Vec::len), Some(2), "{queue}");
     let queued = events(&api, &second);
@@ -181,6 +192,13 @@ fn at_capacity_visitors_wait_with_a_position_and_freed_capacity_takes_the_oldest
     let feed = third_visitor.poll();
     assert_eq!(feed["queue"]["position"], 1, "{feed}");
     assert!(second_visitor.poll().get("queue").is_none());
+    let moved = third_visitor.states_after(&third_state);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0]["queue"]["position"], 1, "{moved:?}");
+    // The resolved conversation's visitor hears of it (the widget then asks for a rating).
+    let resolved = one.states_after(one_state[0]["state"].as_str().expect("a state"));
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0]["status"], "resolved");
 
     // An offline agent takes nothing, even with room; coming online takes the next one.
     presence(&api, &fiona, "offline");

@@ -474,6 +474,37 @@ test('attachments are checked in the browser, uploaded and shown', async () => {
   await v.context.close();
 });
 
+test('a waiting visitor sees their place in the queue and the wait, and it goes when an agent takes them', async () => {
+  const api = await host.tenant('Queue Shop');
+  const fiona = await api.ok('POST', '/v1/agents', { email: 'fiona@queue.test', name: 'Fiona', role: 'agent' });
+  await api.ok('PUT', `/v1/agents/${fiona.id}/routing`, { capacity: { default: 1 }, languages: ['en'] });
+  await api.ok('POST', '/v1/teams', { id: 'support', name: 'Support', members: [fiona.id] });
+  await api.ok('POST', '/v1/routing/rules', { id: 'all', name: 'All chats', target: { team: 'support' } });
+  await api.ok('PUT', `/v1/agents/${fiona.id}/presence`, { status: 'online' });
+
+  // The first visitor takes Fiona's only place.
+  const first = await visitor(api, 'Queue Shop');
+  await sendFromWidget(first.page, 'First in line');
+  const taken = await api.onlyConversation();
+  assert.equal(taken.assignee_id, fiona.id);
+  assert.equal(await shadow(first.page, '.qu').isVisible(), false);
+
+  const second = await visitor(api, 'Queue Shop');
+  const { page } = second;
+  await sendFromWidget(page, 'Anyone there?');
+  const line = shadow(page, '.qu');
+  await line.waitFor({ state: 'visible', timeout: 5000 });
+  assert.match(await line.textContent(), /^You are number 1 in the queue\. Estimated wait: about \d+ min\.$/);
+  assert.equal(await line.getAttribute('role'), 'status');
+  await screenshot(page, 'queue');
+
+  // Fiona's first chat is resolved: she takes the waiting one and the line goes, live.
+  await api.ok('PATCH', `/v1/conversations/${taken.id}`, { status: 'resolved' });
+  await line.waitFor({ state: 'hidden', timeout: 5000 });
+  await first.context.close();
+  await second.context.close();
+});
+
 test('the pre-chat form and the away message follow the tenant settings', async () => {
   const api = await host.tenant('Form Shop');
   await api.ok('PATCH', '/v1/tenant/widget', {

@@ -360,6 +360,19 @@ impl Visitor {
         assert_eq!(s, 200, "{feed}");
         feed
     }
+
+    /// The `state` events of one immediate feed read for a client that last saw `state`
+    /// (`""`: none yet), as the widget follows its conversation's status and queue place.
+    pub fn states_after(&self, state: &str) -> Vec<Value> {
+        let (s, feed) = self.call("GET", &format!("/poll?wait=0&state={state}"), None);
+        assert_eq!(s, 200, "{feed}");
+        let events = feed["events"].as_array().expect("events");
+        events
+            .iter()
+            .filter(|e| e["type"] == "state")
+            .cloned()
+            .collect()
+    }
 }
 
 /// Asserts the error shape `{"error":{"code","message"}}` and returns the code.

@@ -2,7 +2,7 @@
 //! and the JS API's commands.
 //!
 //! Everything runs on the page's single thread. Scalar state sits in `Cell`s; the rest in
-//! `RefCell`s borrowed only for short, non-reentrant stretches (never across an `.await` or
+//! `Slot`s (`RefCell`s that trap on conflict) borrowed only for short, non-reentrant stretches (never across an `.await` or
 //! a DOM call that can fire events synchronously). Asynchronous flows carry the
 //! *generation* they started in; `reset()` and identity changes bump it, and a flow that
 //! wakes up in an older generation stops, so a previous visitor's answers can never land in
@@ -12,7 +12,7 @@ use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
-use core::cell::{Cell, RefCell};
+use core::cell::Cell;
 
 use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
@@ -22,6 +22,7 @@ use web_sys::{HtmlElement, Storage};
 use crate::api::{self, Api, ApiError, Body};
 use crate::i18n::{Locale, Text};
 use crate::realtime;
+use crate::slot::Slot;
 use crate::timeline::{receipt, Insert, Timeline};
 use crate::ui::{self, Ui};
 use crate::wire::{self, Config, Event, Message, Party};
@@ -70,21 +71,23 @@ pub struct App {
     agent_typing_gen: Cell<u32>,
     /// Long-poll revision of typing and receipt state.
     pub rev: Cell<u64>,
-    config: RefCell<Option<Config>>,
-    pub token: RefCell<Option<String>>,
+    /// The last conversation `state` the server reported (status and queue place).
+    pub state: Slot<String>,
+    config: Slot<Option<Config>>,
+    pub token: Slot<Option<String>>,
     /// `setUser({id, name, email, hash})` as given.
-    user: RefCell<Option<JsValue>>,
+    user: Slot<Option<JsValue>>,
     /// Merged `setAttributes` calls.
-    attributes: RefCell<Object>,
+    attributes: Slot<Object>,
     /// Pre-chat form answers.
-    prechat: RefCell<Option<(String, String)>>,
-    pub timeline: RefCell<Timeline<HtmlElement>>,
+    prechat: Slot<Option<(String, String)>>,
+    pub timeline: Slot<Timeline<HtmlElement>>,
     /// The visitor's newest stored message and its status line.
-    last_own: RefCell<Option<(u64, HtmlElement)>>,
+    last_own: Slot<Option<(u64, HtmlElement)>>,
     /// The open realtime socket, closed by `reset()` and identity changes.
-    pub socket: RefCell<Option<web_sys::WebSocket>>,
+    pub socket: Slot<Option<web_sys::WebSocket>>,
     /// Aborts the long-poll in flight.
-    pub abort: RefCell<Option<web_sys::AbortController>>,
+    pub abort: Slot<Option<web_sys::AbortController>>,
 }
 
 fn storage() -> Option<Storage> {
@@ -120,15 +123,16 @@ impl App {
             typing_on: Cell::new(false),
             agent_typing_gen: Cell::new(0),
             rev: Cell::new(0),
-            config: RefCell::new(None),
-            token: RefCell::new(None),
-            user: RefCell::new(None),
-            attributes: RefCell::new(Object::new()),
-            prechat: RefCell::new(None),
-            timeline: RefCell::new(Timeline::default()),
-            last_own: RefCell::new(None),
-            socket: RefCell::new(None),
-            abort: RefCell::new(None),
+            state: Slot::new(String::new()),
+            config: Slot::new(None),
+            token: Slot::new(None),
+            user: Slot::new(None),
+            attributes: Slot::new(Object::new()),
+            prechat: Slot::new(None),
+            timeline: Slot::new(Timeline::default()),
+            last_own: Slot::new(None),
+            socket: Slot::new(None),
+            abort: Slot::new(None),
         });
         app.token.replace(app.stored_token());
         app
@@ -203,7 +207,7 @@ impl App {
         let _ = self.ui.label(locale, &cfg.tenant_name());
         self.ui.presence(locale.text(), cfg.online());
         if let Some(c) = cfg.color() {
-            let _ = self.ui.root.style().set_property("--c", &c);
+            let _ = self.ui.root().style().set_property("--c", &c);
         }
         if !cfg.online() {
             let mut line = cfg.away_message().unwrap_or_default();
@@ -213,18 +217,18 @@ impl App {
                 }
                 line.push_str(&locale.reply_time(m.min(u64::from(u32::MAX)) as u32));
             }
-            self.ui.away.set_text_content(Some(&line));
-            self.ui.away.set_hidden(line.is_empty());
+            self.ui.away().set_text_content(Some(&line));
+            self.ui.away().set_hidden(line.is_empty());
         }
         let types = cfg.types();
         // No types allowed: no attach button.
-        self.ui.attach.set_hidden(types.length() == 0);
+        self.ui.attach().set_hidden(types.length() == 0);
         let accept: String = types.join(",").into();
-        let _ = self.ui.file.set_attribute("accept", &accept);
+        let _ = self.ui.file().set_attribute("accept", &accept);
         let _ = if cfg.require_email() {
-            self.ui.pre_email.set_attribute("required", "")
+            self.ui.pre_email().set_attribute("required", "")
         } else {
-            self.ui.pre_email.remove_attribute("required")
+            self.ui.pre_email().remove_attribute("required")
         };
         self.config.replace(Some(cfg));
         let _ = self.ui.unread(locale.text(), self.unread.get());
@@ -239,8 +243,8 @@ impl App {
             || self.prechat.borrow().is_some();
         let refused = self.phase.get() == Phase::Refused;
         let needs_form = prechat && !known;
-        self.ui.prechat.set_hidden(refused || !needs_form);
-        self.ui.composer.set_hidden(refused || needs_form);
+        self.ui.prechat().set_hidden(refused || !needs_form);
+        self.ui.composer().set_hidden(refused || needs_form);
     }
 
     // ---- JS API -------------------------------------------------------------------------
@@ -250,16 +254,16 @@ impl App {
             return;
         }
         self.unread.set(0);
-        self.ui.panel.set_hidden(false);
-        let _ = self.ui.launcher.set_attribute("aria-expanded", "true");
-        self.ui.root.set_class_name("w o");
+        self.ui.panel().set_hidden(false);
+        let _ = self.ui.launcher().set_attribute("aria-expanded", "true");
+        self.ui.root().set_class_name("w o");
         let _ = self.ui.unread(self.text(), 0);
         self.layout();
         self.ui.scroll_to_end();
-        let _ = if self.ui.prechat.hidden() {
-            self.ui.input.focus()
+        let _ = if self.ui.prechat().hidden() {
+            self.ui.input().focus()
         } else {
-            self.ui.pre_name.focus()
+            self.ui.pre_name().focus()
         };
         self.mark_seen();
         self.emit("open", &JsValue::NULL);
@@ -269,10 +273,10 @@ impl App {
         if !self.open.replace(false) {
             return;
         }
-        self.ui.panel.set_hidden(true);
-        let _ = self.ui.launcher.set_attribute("aria-expanded", "false");
-        self.ui.root.set_class_name("w");
-        let _ = self.ui.launcher.focus();
+        self.ui.panel().set_hidden(true);
+        let _ = self.ui.launcher().set_attribute("aria-expanded", "false");
+        self.ui.root().set_class_name("w");
+        let _ = self.ui.launcher().focus();
         self.emit("close", &JsValue::NULL);
     }
 
@@ -352,8 +356,10 @@ impl App {
             self.store_token(None);
         }
         realtime::stop(self);
-        self.ui.list.set_text_content(None);
-        self.ui.typing.set_hidden(true);
+        self.ui.list().set_text_content(None);
+        self.state.replace(String::new());
+        self.ui.typing().set_hidden(true);
+        self.ui.queue().set_hidden(true);
         self.ui.show_alert(None);
         let _ = self.ui.unread(self.text(), 0);
     }
@@ -545,6 +551,7 @@ impl App {
                     self.update_receipt();
                 }
             }
+            Event::State(v) => self.state_changed(&v),
             // The visitor's own typing and reads (e.g. from another tab) change nothing here.
             Event::Typing { .. } | Event::Seen { .. } => {}
         }
@@ -580,13 +587,13 @@ impl App {
             Some(next) => Some(next.into()),
             None => self
                 .ui
-                .list
+                .list()
                 .query_selector(".pe")
                 .ok()
                 .flatten()
                 .map(Into::into),
         };
-        let _ = self.ui.list.insert_before(&li, anchor.as_ref());
+        let _ = self.ui.list().insert_before(&li, anchor.as_ref());
         if m.from_visitor {
             let newer = self
                 .last_own
@@ -621,7 +628,7 @@ impl App {
     /// never shows twice. Sends go out in order, so the oldest row is that message's; its POST
     /// answer then finds the message shown already.
     fn drop_pending(&self) {
-        if let Ok(Some(row)) = self.ui.list.query_selector(".pe") {
+        if let Ok(Some(row)) = self.ui.list().query_selector(".pe") {
             row.remove();
         }
     }
@@ -652,36 +659,53 @@ impl App {
         );
     }
 
-    /// A fire-and-forget signal (typing, read receipt): losing one is harmless, the next
-    /// one or the server's timeout corrects the picture.
-    fn post(self: &Rc<Self>, path: &'static str, body: JsValue) {
-        let app = self.clone();
+    /// A fire-and-forget signal (typing, read receipt, article vote): losing one is
+    /// harmless, the next one or the server's timeout corrects the picture.
+    fn post(self: &Rc<Self>, path: &str, body: JsValue) {
+        self.request("POST", path, Some(body), Box::new(|_, _| {}));
+    }
+
+    /// Sends a request with the visitor's token (if any) and hands the answer to `then`,
+    /// unless the visitor changed meanwhile. One async body serves all such calls: every
+    /// async block is a state machine of its own in the wasm.
+    fn request(
+        self: &Rc<Self>,
+        method: &'static str,
+        path: &str,
+        body: Option<JsValue>,
+        then: Box<dyn FnOnce(&Rc<App>, Result<JsValue, ApiError>)>,
+    ) {
+        let path = path.to_owned();
+        let (app, gen) = (self.clone(), self.gen());
         let token = self.token.borrow().clone();
         spawn_local(async move {
-            let _ = app
+            let answer = app
                 .api
                 .call(
-                    "POST",
-                    path,
-                    Some(Body::Json(&body)),
+                    method,
+                    &path,
+                    body.as_ref().map(Body::Json),
                     token.as_deref(),
                     None,
                 )
                 .await;
+            if app.gen() == gen {
+                then(&app, answer);
+            }
         });
     }
 
     fn agent_typing(self: &Rc<Self>, typing: bool) {
         let gen = self.agent_typing_gen.get().wrapping_add(1);
         self.agent_typing_gen.set(gen);
-        self.ui.typing.set_hidden(!typing);
+        self.ui.typing().set_hidden(!typing);
         if typing {
             let app = self.clone();
             api::after(
                 AGENT_TYPING_MS,
                 Box::new(move || {
                     if app.agent_typing_gen.get() == gen {
-                        app.ui.typing.set_hidden(true);
+                        app.ui.typing().set_hidden(true);
                     }
                 }),
             );
@@ -693,7 +717,7 @@ impl App {
         if self.phase.get() != Phase::Ready {
             return;
         }
-        let has_text = !api::trim(&self.ui.input.value()).is_empty();
+        let has_text = !api::trim(&self.ui.input().value()).is_empty();
         let now = js_sys::Date::now();
         let on = self.typing_on.get();
         let send = if has_text {
@@ -715,13 +739,13 @@ impl App {
 
     /// Sends what is in the composer.
     pub fn submit(self: &Rc<Self>) {
-        let text = self.ui.input.value();
+        let text = self.ui.input().value();
         let body = api::trim(&text);
         if body.is_empty() || self.phase.get() == Phase::Refused {
             return;
         }
         let body = body.to_owned();
-        self.ui.input.set_value("");
+        self.ui.input().set_value("");
         self.typing_on.set(false);
         self.send(body, None);
     }
@@ -767,7 +791,7 @@ impl App {
         status.set_class_name("mt");
         status.set_text_content(Some(t.sending));
         let _ = pending.append_child(&status);
-        let _ = self.ui.list.append_child(&pending);
+        let _ = self.ui.list().append_child(&pending);
         self.ui.scroll_to_end();
         let gen = self.gen();
         let app = self.clone();
@@ -859,11 +883,27 @@ impl App {
 
     /// The pre-chat form was submitted (the browser already checked required fields).
     pub fn prechat_submitted(self: &Rc<Self>) {
-        let name = api::trim(&self.ui.pre_name.value()).to_owned();
-        let email = api::trim(&self.ui.pre_email.value()).to_owned();
+        let name = api::trim(&self.ui.pre_name().value()).to_owned();
+        let email = api::trim(&self.ui.pre_email().value()).to_owned();
         self.prechat.replace(Some((name, email)));
         self.layout();
-        let _ = self.ui.input.focus();
+        let _ = self.ui.input().focus();
         self.connect();
+    }
+
+    // ---- queue ----------------------------------------------------------------------------
+
+    /// The conversation's status or place in the queue changed.
+    fn state_changed(self: &Rc<Self>, v: &JsValue) {
+        if let Some(s) = wire::string(v, "state") {
+            self.state.replace(s);
+        }
+        let q = wire::field(v, "queue");
+        let line = wire::uint(&q, "position").map(|p| {
+            let wait = wire::uint(&q, "estimated_wait_seconds").map(|s| s.div_ceil(60));
+            self.locale.get().queue(p, wait)
+        });
+        self.ui.queue().set_text_content(line.as_deref());
+        self.ui.queue().set_hidden(line.is_none());
     }
 }

@@ -59,6 +59,31 @@ impl Locale {
         }
     }
 
+    /// The visitor's place in the queue, with the estimated wait in minutes when known.
+    pub fn queue(self, position: u64, wait_minutes: Option<u64>) -> String {
+        let (before, after, wait, minutes) = match self {
+            Locale::En => (
+                "You are number ",
+                " in the queue",
+                ". Estimated wait: about ",
+                " min.",
+            ),
+            Locale::ZhCn => ("您正在排队，第 ", " 位", "，预计等待约 ", " 分钟。"),
+        };
+        let mut s = String::from(before);
+        s.push_str(&crate::api::num(position));
+        s.push_str(after);
+        match wait_minutes {
+            Some(m) => {
+                s.push_str(wait);
+                s.push_str(&crate::api::num(m.max(1)));
+                s.push_str(minutes);
+            }
+            None => s.push_str(if self == Locale::En { "." } else { "。" }),
+        }
+        s
+    }
+
     /// "Usually replies within …" for an expected reply time in minutes.
     pub fn reply_time(self, minutes: u32) -> String {
         let (amount, hours) = if minutes >= 120 {
@@ -174,6 +199,19 @@ static ZH_CN: Text = Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_queue_line_gives_the_place_and_the_wait_when_known() {
+        assert_eq!(
+            Locale::En.queue(2, Some(3)),
+            "You are number 2 in the queue. Estimated wait: about 3 min."
+        );
+        assert_eq!(Locale::En.queue(1, None), "You are number 1 in the queue.");
+        assert_eq!(
+            Locale::ZhCn.queue(3, Some(0)),
+            "您正在排队，第 3 位，预计等待约 1 分钟。"
+        );
+    }
 
     #[test]
     fn the_embedding_tag_beats_tenant_and_browser() {

@@ -20,6 +20,7 @@ pub mod app;
 pub mod backoff;
 pub mod i18n;
 pub mod realtime;
+pub mod slot;
 pub mod timeline;
 pub mod ui;
 pub mod wire;
@@ -110,18 +111,18 @@ fn on(
 
 fn listen(app: &Rc<App>, doc: &web_sys::Document) -> Result<(), JsValue> {
     let ui = &app.ui;
-    on(&ui.launcher, "click", app, |app, _| app.toggle())?;
-    on(&ui.close, "click", app, |app, _| app.close())?;
-    on(&ui.panel, "keydown", app, |app, e| {
+    on(&ui.launcher(), "click", app, |app, _| app.toggle())?;
+    on(&ui.close(), "click", app, |app, _| app.close())?;
+    on(&ui.panel(), "keydown", app, |app, e| {
         if e.unchecked_ref::<KeyboardEvent>().key() == "Escape" {
             app.close();
         }
     })?;
-    on(&ui.composer, "submit", app, |app, e| {
+    on(&ui.composer(), "submit", app, |app, e| {
         e.prevent_default();
         app.submit();
     })?;
-    on(&ui.input, "keydown", app, |app, e| {
+    on(&ui.input(), "keydown", app, |app, e| {
         // Enter sends, Shift+Enter breaks the line; Enter that confirms an IME composition
         // (Chinese, Japanese…) does neither.
         let k = e.unchecked_ref::<KeyboardEvent>();
@@ -130,16 +131,16 @@ fn listen(app: &Rc<App>, doc: &web_sys::Document) -> Result<(), JsValue> {
             app.submit();
         }
     })?;
-    on(&ui.input, "input", app, |app, _| app.visitor_typing())?;
-    on(&ui.attach, "click", app, |app, _| app.ui.file.click())?;
-    on(&ui.file, "change", app, |app, _| {
-        let file = app.ui.file.files().and_then(|f| f.get(0));
-        app.ui.file.set_value("");
+    on(ui.input(), "input", app, |app, _| app.visitor_typing())?;
+    on(&ui.attach(), "click", app, |app, _| app.ui.file().click())?;
+    on(&ui.file(), "change", app, |app, _| {
+        let file = app.ui.file().files().and_then(|f| f.get(0));
+        app.ui.file().set_value("");
         if let Some(f) = file {
             app.attach(f);
         }
     })?;
-    on(&ui.prechat, "submit", app, |app, e| {
+    on(&ui.prechat(), "submit", app, |app, e| {
         e.prevent_default();
         app.prechat_submitted();
     })?;

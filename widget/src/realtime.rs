@@ -129,6 +129,8 @@ async fn socket(app: &Rc<App>, gen: u32) -> Outcome {
     url.push_str(&String::from(js_sys::encode_uri_component(&token)));
     url.push_str("&after=");
     url.push_str(&api::num(after));
+    url.push_str("&state=");
+    url.push_str(&app.state.borrow());
     // http → ws, https → wss.
     let url = match url.strip_prefix("http") {
         Some(rest) => {
@@ -197,6 +199,8 @@ async fn poll(app: &Rc<App>, gen: u32, wait: u64) -> Outcome {
     path.push_str(&api::num(rev));
     path.push_str("&wait=");
     path.push_str(&api::num(wait));
+    path.push_str("&state=");
+    path.push_str(&app.state.borrow());
     let abort = AbortController::new().ok();
     app.abort.replace(abort.clone());
     if let Some(a) = abort.clone() {

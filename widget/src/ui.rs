@@ -28,37 +28,54 @@ const SVG_NS: &str = "http://www.w3.org/2000/svg";
 const BUBBLE: &str = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z";
 const CLIP: &str = "M15 6v10a3 3 0 0 1-6 0V5a2 2 0 0 1 4 0v10a1 1 0 0 1-2 0V6H9.5v9a2.5 2.5 0 0 0 5 0V5a3.5 3.5 0 0 0-7 0v11a4.5 4.5 0 0 0 9 0V6z";
 
-/// Handles on every element the widget updates after building it.
+/// The widget's elements, in [`TREE`] order, reached through the accessors below.
 pub struct Ui {
     pub doc: Document,
+    nodes: [HtmlElement; NODES],
+}
+
+/// Accessors named for the elements the widget updates, by position in [`TREE`].
+macro_rules! elements {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty = $index:literal,)*) => {
+        impl Ui {
+            $($(#[$doc])* pub fn $name(&self) -> &$ty {
+                self.nodes[$index].unchecked_ref()
+            })*
+        }
+    };
+}
+
+elements! {
     /// The root inside the shadow tree; carries the theme colour and the open state.
-    pub root: HtmlElement,
-    pub panel: HtmlElement,
-    pub title: HtmlElement,
-    pub status: HtmlElement,
-    pub close: HtmlElement,
-    pub away: HtmlElement,
-    pub alert: HtmlElement,
-    pub list: HtmlElement,
-    pub typing: HtmlElement,
-    pub prechat: HtmlElement,
-    pub pre_intro: HtmlElement,
-    pub pre_name_label: HtmlElement,
-    pub pre_name: HtmlInputElement,
-    pub pre_email_label: HtmlElement,
-    pub pre_email: HtmlInputElement,
-    pub pre_submit: HtmlElement,
-    pub composer: HtmlElement,
-    pub attach: HtmlElement,
-    pub file: HtmlInputElement,
-    pub input: HtmlTextAreaElement,
-    pub send: HtmlElement,
-    pub launcher: HtmlElement,
-    pub badge: HtmlElement,
+    root: HtmlElement = 0,
+    panel: HtmlElement = 1,
+    title: HtmlElement = 4,
+    status: HtmlElement = 5,
+    close: HtmlElement = 6,
+    away: HtmlElement = 7,
+    alert: HtmlElement = 8,
+    /// The visitor's place in the queue while the conversation waits for an agent.
+    queue: HtmlElement = 9,
+    list: HtmlElement = 10,
+    typing: HtmlElement = 11,
+    prechat: HtmlElement = 12,
+    pre_intro: HtmlElement = 13,
+    pre_name_label: HtmlElement = 15,
+    pre_name: HtmlInputElement = 16,
+    pre_email_label: HtmlElement = 18,
+    pre_email: HtmlInputElement = 19,
+    pre_submit: HtmlElement = 20,
+    composer: HtmlElement = 21,
+    attach: HtmlElement = 22,
+    file: HtmlInputElement = 25,
+    input: HtmlTextAreaElement = 26,
+    send: HtmlElement = 27,
+    launcher: HtmlElement = 28,
+    badge: HtmlElement = 31,
 }
 
 /// Number of elements in [`TREE`].
-const NODES: usize = 31;
+const NODES: usize = 32;
 
 /// The widget's DOM as data: `(parent, tag, class, attributes)`, parents by position in this
 /// table, the root's parent being the shadow root. A table and one loop cost far less wasm
@@ -83,28 +100,29 @@ const TREE: [Spec; NODES] = [
     (2, "button", "x", &[("type", "button")]),                                        // 6 close
     (1, "div", "aw", &[("hidden", "")]),                                              // 7 away
     (1, "div", "al", &[("role", "alert"), ("hidden", "")]),                           // 8 alert
-    (1, "ol", "m", &[("role", "log"), ("aria-live", "polite"), ("tabindex", "0")]),   // 9 list
-    (1, "div", "ty", &[("aria-live", "polite"), ("hidden", "")]),                     // 10 typing
-    (1, "form", "f", &[("hidden", "")]),                                              // 11 prechat
-    (11, "p", "", &[]),                                                               // 12
-    (11, "label", "", &[]),                                                           // 13
-    (13, "span", "", &[]),                                                            // 14
-    (13, "input", "", &[("name", "name"), ("autocomplete", "name"), ("maxlength", "200")]), // 15
-    (11, "label", "", &[]),                                                           // 16
-    (16, "span", "", &[]),                                                            // 17
-    (16, "input", "", &[("type", "email"), ("name", "email"), ("autocomplete", "email"), ("maxlength", "254")]), // 18
-    (11, "button", "sd", &[("type", "submit")]),                                      // 19
-    (1, "form", "c", &[]),                                                            // 20 composer
-    (20, "button", "", &[("type", "button")]),                                        // 21 attach
-    (21, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 22
-    (22, "path", "", &[("d", CLIP)]),                                                 // 23
-    (20, "input", "", &[("type", "file"), ("hidden", ""), ("tabindex", "-1")]),       // 24 file
-    (20, "textarea", "", &[("rows", "1"), ("maxlength", "20000")]),                   // 25 input
-    (20, "button", "sd", &[("type", "submit")]),                                      // 26 send
-    (0, "button", "l", &[("aria-expanded", "false"), ("aria-controls", "edp")]),      // 27 launcher
-    (27, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 28
-    (28, "path", "", &[("d", BUBBLE)]),                                               // 29
-    (27, "span", "b", &[("hidden", "")]),                                             // 30 badge
+    (1, "div", "qu", &[("role", "status"), ("hidden", "")]),                          // 9 queue
+    (1, "ol", "m", &[("role", "log"), ("aria-live", "polite"), ("tabindex", "0")]),   // 10 list
+    (1, "div", "ty", &[("aria-live", "polite"), ("hidden", "")]),                     // 11 typing
+    (1, "form", "f", &[("hidden", "")]),                                              // 12 prechat
+    (12, "p", "", &[]),                                                               // 13
+    (12, "label", "", &[]),                                                           // 14
+    (14, "span", "", &[]),                                                            // 15
+    (14, "input", "", &[("name", "name"), ("autocomplete", "name"), ("maxlength", "200")]), // 16
+    (12, "label", "", &[]),                                                           // 17
+    (17, "span", "", &[]),                                                            // 18
+    (17, "input", "", &[("type", "email"), ("name", "email"), ("autocomplete", "email"), ("maxlength", "254")]), // 19
+    (12, "button", "sd", &[("type", "submit")]),                                      // 20
+    (1, "form", "c", &[]),                                                            // 21 composer
+    (21, "button", "", &[("type", "button")]),                                        // 22 attach
+    (22, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 23
+    (23, "path", "", &[("d", CLIP)]),                                                 // 24
+    (21, "input", "", &[("type", "file"), ("hidden", ""), ("tabindex", "-1")]),       // 25 file
+    (21, "textarea", "", &[("rows", "1"), ("maxlength", "20000")]),                   // 26 input
+    (21, "button", "sd", &[("type", "submit")]),                                      // 27 send
+    (0, "button", "l", &[("aria-expanded", "false"), ("aria-controls", "edp")]),      // 28 launcher
+    (28, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 29
+    (29, "path", "", &[("d", BUBBLE)]),                                               // 30
+    (28, "span", "b", &[("hidden", "")]),                                             // 31 badge
 ];
 
 /// Creates `<tag class=…>` inside `parent` (`svg` and `path` in the SVG namespace).
@@ -139,20 +157,20 @@ type Label = (
 
 #[rustfmt::skip]
 const LABELS: [Label; 14] = [
-    (|u| &u.launcher, "aria-label", |t| t.open),
-    (|u| &u.close, "aria-label", |t| t.close),
-    (|u| &u.list, "aria-label", |t| t.messages),
-    (|u| &u.typing, "", |t| t.typing),
-    (|u| &u.pre_intro, "", |t| t.prechat),
-    (|u| &u.pre_name_label, "", |t| t.name),
-    (|u| &u.pre_email_label, "", |t| t.email),
-    (|u| &u.pre_submit, "", |t| t.start),
-    (|u| u.input.unchecked_ref(), "placeholder", |t| t.placeholder),
-    (|u| u.input.unchecked_ref(), "aria-label", |t| t.placeholder),
-    (|u| &u.attach, "aria-label", |t| t.attach),
-    (|u| &u.attach, "title", |t| t.attach),
-    (|u| &u.send, "", |t| t.send),
-    (|u| &u.close, "", |_| "×"),
+    (|u| u.launcher(), "aria-label", |t| t.open),
+    (|u| u.close(), "aria-label", |t| t.close),
+    (|u| u.list(), "aria-label", |t| t.messages),
+    (|u| u.typing(), "", |t| t.typing),
+    (|u| u.pre_intro(), "", |t| t.prechat),
+    (|u| u.pre_name_label(), "", |t| t.name),
+    (|u| u.pre_email_label(), "", |t| t.email),
+    (|u| u.pre_submit(), "", |t| t.start),
+    (|u| u.input().unchecked_ref(), "placeholder", |t| t.placeholder),
+    (|u| u.input().unchecked_ref(), "aria-label", |t| t.placeholder),
+    (|u| u.attach(), "aria-label", |t| t.attach),
+    (|u| u.attach(), "title", |t| t.attach),
+    (|u| u.send(), "", |t| t.send),
+    (|u| u.close(), "", |_| "×"),
 ];
 
 impl Ui {
@@ -177,9 +195,6 @@ impl Ui {
         let nodes: [HtmlElement; NODES] = nodes
             .try_into()
             .map_err(|_| JsValue::from_str("widget tree"))?;
-        let [root, panel, _header, _heading, title, status, close, away, alert, list, typing, prechat, pre_intro, _name, pre_name_label, pre_name, _email, pre_email_label, pre_email, pre_submit, composer, attach, _clip, _clip_path, file, input, send, launcher, _bubble, _bubble_path, badge] =
-            nodes;
-
         // Beside <body>, not inside it: see the module docs.
         doc.document_element()
             .ok_or_else(|| JsValue::from_str("no document element"))?
@@ -187,29 +202,7 @@ impl Ui {
 
         Ok(Ui {
             doc: doc.clone(),
-            root,
-            panel,
-            title,
-            status,
-            close,
-            away,
-            alert,
-            list,
-            typing,
-            prechat,
-            pre_intro,
-            pre_name_label,
-            pre_name: pre_name.unchecked_into(),
-            pre_email_label,
-            pre_email: pre_email.unchecked_into(),
-            pre_submit,
-            composer,
-            attach,
-            file: file.unchecked_into(),
-            input: input.unchecked_into(),
-            send,
-            launcher,
-            badge,
+            nodes,
         })
     }
 
@@ -221,9 +214,9 @@ impl Ui {
         } else {
             tenant_name
         };
-        attrs(&self.root, &[("lang", locale.tag())])?;
-        attrs(&self.panel, &[("aria-label", name)])?;
-        self.title.set_text_content(Some(name));
+        attrs(&self.root(), &[("lang", locale.tag())])?;
+        attrs(&self.panel(), &[("aria-label", name)])?;
+        self.title().set_text_content(Some(name));
         for (element, attr, words) in LABELS {
             let e = element(self);
             if attr.is_empty() {
@@ -237,23 +230,23 @@ impl Ui {
 
     /// Header presence line.
     pub fn presence(&self, t: &Text, online: bool) {
-        self.status
+        self.status()
             .set_text_content(Some(if online { t.online } else { t.away }));
-        self.status
+        self.status()
             .set_class_name(if online { "s on" } else { "s" });
     }
 
     /// Shows an error line (or hides it with `None`).
     pub fn show_alert(&self, text: Option<&str>) {
-        self.alert.set_text_content(text);
-        self.alert.set_hidden(text.is_none());
+        self.alert().set_text_content(text);
+        self.alert().set_hidden(text.is_none());
     }
 
     /// Unread count on the launcher (hidden at zero).
     pub fn unread(&self, t: &Text, count: u32) -> Result<(), JsValue> {
-        self.badge.set_hidden(count == 0);
+        self.badge().set_hidden(count == 0);
         let n = crate::api::num(u64::from(count));
-        self.badge.set_text_content(Some(&n));
+        self.badge().set_text_content(Some(&n));
         let mut label = String::from(t.open);
         if count > 0 {
             label.push_str(" (");
@@ -262,7 +255,7 @@ impl Ui {
             label.push_str(t.unread);
             label.push(')');
         }
-        self.launcher.set_attribute("aria-label", &label)
+        self.launcher().set_attribute("aria-label", &label)
     }
 
     /// A list item for a message; returns it and its status line.
@@ -322,7 +315,7 @@ impl Ui {
 
     /// Keeps the newest message in view.
     pub fn scroll_to_end(&self) {
-        self.list.set_scroll_top(self.list.scroll_height());
+        self.list().set_scroll_top(self.list().scroll_height());
     }
 }
 
@@ -333,15 +326,8 @@ fn attachment(
     a: &Attachment,
     absolute: &dyn Fn(&str) -> String,
 ) -> Result<(), JsValue> {
-    let link = el(doc, parent, "a", "")?;
     let url = a.url.as_deref().map(absolute);
-    if let Some(u) = &url {
-        attrs(&link, &[("href", u)])?;
-    }
-    attrs(
-        &link,
-        &[("target", "_blank"), ("rel", "noopener noreferrer")],
-    )?;
+    let link = link(doc, parent, url.as_deref().unwrap_or(""))?;
     if let (Some(u), true) = (&url, a.content_type.starts_with("image/")) {
         let img = el(doc, &link, "img", "")?;
         attrs(&img, &[("src", u), ("alt", &a.name)])?;
@@ -351,6 +337,16 @@ fn attachment(
     label.push_str(&a.name);
     link.set_text_content(Some(&label));
     Ok(())
+}
+
+/// A link that opens in a new tab without giving it a handle on the page.
+pub fn link(doc: &Document, parent: &Element, url: &str) -> Result<HtmlElement, JsValue> {
+    let a = el(doc, parent, "a", "")?;
+    if !url.is_empty() {
+        attrs(&a, &[("href", url)])?;
+    }
+    attrs(&a, &[("target", "_blank"), ("rel", "noopener noreferrer")])?;
+    Ok(a)
 }
 
 /// The status text of the visitor's own message.

@@ -211,8 +211,16 @@ impl Party {
 #[derive(Debug, Clone)]
 pub enum Event {
     Message(Message),
-    Typing { from: Party, typing: bool },
-    Seen { by: Party, seq: u64 },
+    Typing {
+        from: Party,
+        typing: bool,
+    },
+    Seen {
+        by: Party,
+        seq: u64,
+    },
+    /// The conversation's status or queue place changed (the event as sent).
+    State(JsValue),
 }
 
 impl Event {
@@ -223,6 +231,7 @@ impl Event {
                 from: Party::read(string(v, "from")),
                 typing: boolean(v, "typing"),
             }),
+            "state" => Some(Event::State(v.clone())),
             "seen" => Some(Event::Seen {
                 by: Party::read(string(v, "by")),
                 seq: uint(v, "seq")?,

@@ -16,6 +16,7 @@
 //!   connections with a fresh instance per request and with reused instances, and durable
 //!   write transactions per second with and without group commit (in the SQLite layer alone,
 //!   and through the component creating tenants).
+//! - `widget`: only the chat widget (`widget/dist`), printing its size against the budget.
 //!
 //! Builds go to the workspace target directory (`CARGO_TARGET_DIR` if set, else `target/`).
 
@@ -33,7 +34,8 @@ mod console;
 mod tools;
 mod widget;
 
-const USAGE: &str = "usage: cargo xtask <build | dev [-- host args] | test | bench | bench-host>";
+const USAGE: &str =
+    "usage: cargo xtask <build | dev [-- host args] | test | bench | bench-host | widget>";
 const COMPONENT_TARGET: &str = "wasm32-wasip2";
 const DEV_LISTEN: &str = "127.0.0.1:8787";
 
@@ -48,6 +50,7 @@ fn main() -> Result<()> {
         Some("test") => ws.test(),
         Some("bench") => ws.bench(),
         Some("bench-host") => ws.bench_host(),
+        Some("widget") => widget::build(&ws.root),
         _ => bail!("{USAGE}"),
     }
 }

@@ -23,8 +23,8 @@ use crate::store::{conversation_actor, get_json, scan_json, tenant_actor, transa
 use edgedesk_shared::api::{limits, CreateContact};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, TenantId};
 use edgedesk_shared::model::{
-    ActorKind, Attachment, ChannelKind, Contact, Conversation, Message, Role, Sender, SenderKind,
-    Tenant,
+    ActorKind, Attachment, ChannelKind, Contact, Conversation, ConversationStatus, Message, Role,
+    Sender, SenderKind, Tenant,
 };
 use edgedesk_shared::widget::{
     attachment_signature, verify_identity, verify_visitor_token, visitor_token,
@@ -666,9 +666,54 @@ pub async fn seen<P: Platform>(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
-    Message { message: AgentMessage },
-    Typing { from: SenderKind, typing: bool },
-    Seen { by: SenderKind, seq: u64 },
+    Message {
+        message: AgentMessage,
+    },
+    Typing {
+        from: SenderKind,
+        typing: bool,
+    },
+    Seen {
+        by: SenderKind,
+        seq: u64,
+    },
+    /// The visitor's conversation changed status or place in the queue (visitor feeds that
+    /// pass `state`; see [`VisitorState`]).
+    State(VisitorState),
+}
+
+/// What the visitor's widget shows about their conversation besides messages: its status
+/// (a resolved one may be rated) and, while it waits for an agent, its place in the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct VisitorState {
+    /// Opaque; the client passes it back as `state=` so the feed reports only changes.
+    pub state: String,
+    pub status: ConversationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub queue: Option<edgedesk_shared::routing::QueuePosition>,
+}
+
+impl VisitorState {
+    fn new(
+        status: ConversationStatus,
+        queue: Option<edgedesk_shared::routing::QueuePosition>,
+    ) -> VisitorState {
+        // Whole minutes of wait: the estimate moves with every assignment in the tenant, and
+        // the visitor only sees minutes.
+        let (position, minutes) = match &queue {
+            Some(q) => (
+                q.position,
+                q.estimated_wait_seconds.map_or(0, |s| s.div_ceil(60) + 1),
+            ),
+            None => (0, 0),
+        };
+        VisitorState {
+            state: format!("{}.{position}.{minutes}", status.as_str()),
+            status,
+            queue,
+        }
+    }
 }
 
 /// The answer of a feed read: events, the cursors to continue from, and what to watch.
@@ -774,12 +819,15 @@ struct PollQuery {
     rev: Option<u64>,
     wait: Option<u64>,
     token: Option<String>,
+    /// The `state` of the last `state` event the client saw (empty: none yet). Without it
+    /// the feed carries no `state` events.
+    state: Option<String>,
 }
 
 /// `GET /v1/widget/{tenant}/poll` and the WebSocket's feed: events after the cursors, waiting
 /// up to `wait` seconds for something to arrive.
 #[utoipa::path(get, path = "/v1/widget/{tenant}/poll", tag = "widget",
-    params(("tenant" = String, Path), ("after" = Option<u64>, Query), ("rev" = Option<u64>, Query), ("wait" = Option<u64>, Query)),
+    params(("tenant" = String, Path), ("after" = Option<u64>, Query), ("rev" = Option<u64>, Query), ("wait" = Option<u64>, Query), ("state" = Option<String>, Query)),
     responses((status = 200, body = Feed), (status = 401)))]
 pub async fn poll<P: Platform>(
     p: &P,
@@ -799,7 +847,7 @@ pub async fn poll<P: Platform>(
         .unwrap_or_default();
     loop {
         let conversation = current_conversation(p, &v).await?;
-        let (events, last_seq, new_rev, watch) = match &conversation {
+        let (mut events, last_seq, new_rev, watch) = match &conversation {
             Some(c) => {
                 let (e, l, r) =
                     conversation_feed(p, &c.id, after, rev, SenderKind::Contact).await?;
@@ -807,15 +855,29 @@ pub async fn poll<P: Platform>(
             }
             None => (Vec::new(), after, rev, vec![v.w.tactor.clone()]),
         };
+        let queue = match &conversation {
+            Some(c) => crate::handlers::routing::position(p, &v.w.tactor, &c.id).await?,
+            None => None,
+        };
+        // The conversation's status and queue place, for a client that follows them, when
+        // they changed since the state it passed. Queue moves change the tenant's actor,
+        // which the feed watches, so a socket hears of them too.
+        let mut state_q = String::new();
+        if let Some(seen) = &q.state {
+            let current = conversation
+                .as_ref()
+                .map(|c| VisitorState::new(c.status, queue));
+            let state = current.as_ref().map_or("", |s| s.state.as_str());
+            state_q = format!("&state={state}");
+            if let Some(s) = current.filter(|s| s.state != *seen) {
+                events.push(LiveEvent::State(s));
+            }
+        }
         if !events.is_empty() || p.now() >= deadline {
             let next = format!(
-                "/v1/widget/{}/poll?after={last_seq}&rev={new_rev}{token_q}",
+                "/v1/widget/{}/poll?after={last_seq}&rev={new_rev}{state_q}{token_q}",
                 v.w.tenant_id
             );
-            let queue = match &conversation {
-                Some(c) => crate::handlers::routing::position(p, &v.w.tactor, &c.id).await?,
-                None => None,
-            };
             let feed = Feed {
                 events,
                 last_seq,
