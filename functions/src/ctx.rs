@@ -141,7 +141,7 @@ pub fn event_key(subject: &str, id: &EventId) -> String {
 /// `{field: {from, to}}` for fields that differ between two JSON renderings of a record.
 pub fn diff<T: Serialize>(before: &T, after: &T) -> serde_json::Value {
     let (Ok(serde_json::Value::Object(b)), Ok(serde_json::Value::Object(a))) =
-        (serde_json::to_value(before), serde_json::to_value(after))
+        (crate::http::to_value(before), crate::http::to_value(after))
     else {
         return serde_json::Value::Null;
     };
@@ -256,7 +256,7 @@ impl Idempotency {
         let stored = StoredResponse {
             fingerprint: self.fingerprint.clone(),
             status: status.as_u16(),
-            body: serde_json::to_value(body)?,
+            body: crate::http::to_value(body)?,
             version,
             at: now,
         };

@@ -59,7 +59,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             &id.to_string(),
             "agent.created",
             ctx.actor_ref(),
-            serde_json::to_value(&agent)?,
+            crate::http::to_value(&agent)?,
         )
     })
     .await?;

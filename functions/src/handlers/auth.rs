@@ -693,7 +693,7 @@ pub async fn setup<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiErr
             &agent_id.to_string(),
             "agent.created",
             system.clone(),
-            serde_json::to_value(&agent)?,
+            crate::http::to_value(&agent)?,
         )
     })
     .await?;

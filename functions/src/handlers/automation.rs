@@ -644,7 +644,7 @@ pub async fn test<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     ctx.require(Permission::Read)?;
     let raw: serde_json::Value = body(req)?;
     if raw.get("routing_rule").is_some() {
-        let t: RoutingRuleTest = serde_json::from_value(raw)
+        let t: RoutingRuleTest = crate::http::from_value(&raw)
             .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
         t.routing_rule.validate().map_err(unprocessable)?;
         let rules = vec![t.routing_rule];
@@ -663,7 +663,7 @@ pub async fn test<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
             }),
         );
     }
-    let t: RuleTestRequest = serde_json::from_value(raw)
+    let t: RuleTestRequest = crate::http::from_value(&raw)
         .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
     let explanation = test_rule(&t).map_err(unprocessable)?;
     json(

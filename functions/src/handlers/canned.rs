@@ -117,7 +117,7 @@ async fn save<P: Platform>(
                 "canned_response.updated"
             },
             ctx.actor_ref(),
-            serde_json::to_value(response)?,
+            crate::http::to_value(response)?,
         )
     })
     .await

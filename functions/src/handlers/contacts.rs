@@ -54,7 +54,7 @@ pub async fn insert<P: Platform>(
         &contact.id.to_string(),
         "contact.created",
         actor,
-        serde_json::to_value(contact)?,
+        crate::http::to_value(contact)?,
     )
 }
 

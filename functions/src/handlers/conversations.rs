@@ -391,7 +391,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             &id.to_string(),
             "conversation.created",
             ctx.actor_ref(),
-            serde_json::to_value(&conversation)?,
+            crate::http::to_value(&conversation)?,
         )?;
         crate::handlers::routing::on_change(ctx.p, tx, None, &conversation, ctx.actor_ref())
             .await?;
@@ -459,7 +459,7 @@ pub async fn find_or_open<P: Platform>(
             &c.id.to_string(),
             "conversation.created",
             actor.clone(),
-            serde_json::to_value(&c)?,
+            crate::http::to_value(&c)?,
         )?;
         Ok(c)
     })

@@ -153,7 +153,7 @@ pub async fn widget_submit<P: Platform>(
             &id.to_string(),
             "conversation.csat_received",
             actor.clone(),
-            serde_json::to_value(&record.csat)?,
+            crate::http::to_value(&record.csat)?,
         )?;
         Ok(record)
     })
@@ -163,7 +163,7 @@ pub async fn widget_submit<P: Platform>(
         p,
         &v.tactor,
         event,
-        vec![("csat", serde_json::to_value(&record.csat)?)],
+        vec![("csat", crate::http::to_value(&record.csat)?)],
     )
     .await?;
     Ok(v.cors(json(StatusCode::CREATED, &record)?))

@@ -343,7 +343,7 @@ async fn apply_assignment<P: Platform>(
         &c.id.to_string(),
         AssignmentEvent::KIND,
         actor,
-        serde_json::to_value(&event)?,
+        crate::http::to_value(&event)?,
     )
 }
 
@@ -595,7 +595,7 @@ pub async fn on_change<P: Platform>(
             &after.id.to_string(),
             AssignmentEvent::KIND,
             actor,
-            serde_json::to_value(&event)?,
+            crate::http::to_value(&event)?,
         )?;
     }
     let could_wait = was_assignee.is_none() && was_status != ConversationStatus::Resolved;
@@ -666,7 +666,7 @@ pub async fn automate_arrival<P: Platform>(
     if created {
         let event = AutomationEvent::new(EventKind::ConversationCreated, subject, now);
         let extra = match message {
-            Some(m) => vec![("message", serde_json::to_value(m)?)],
+            Some(m) => vec![("message", crate::http::to_value(m)?)],
             None => Vec::new(),
         };
         crate::handlers::automation::run(p, tactor, event, extra).await?;
@@ -674,7 +674,7 @@ pub async fn automate_arrival<P: Platform>(
     if let Some(m) = message.filter(|m| m.sender.kind == SenderKind::Contact) {
         let event = AutomationEvent::new(EventKind::MessageReceived, subject, now);
         // Rules may test `message.sentiment`, the score stored with the message.
-        let mut fact = serde_json::to_value(m)?;
+        let mut fact = crate::http::to_value(m)?;
         if let (Some(obj), Some(score)) = (
             fact.as_object_mut(),
             crate::handlers::conversations::message_sentiment(m.sender.kind, &m.body),
@@ -842,7 +842,7 @@ pub async fn create_team<P: Platform>(
             &format!("team:{}", team.id),
             "team.created",
             ctx.actor_ref(),
-            serde_json::to_value(&team)?,
+            crate::http::to_value(&team)?,
         )?;
         Ok(team.clone())
     })
@@ -1044,7 +1044,7 @@ pub async fn put_profile<P: Platform>(
             &id.to_string(),
             "agent.routing_updated",
             ctx.actor_ref(),
-            serde_json::to_value(&profile)?,
+            crate::http::to_value(&profile)?,
         )
     })
     .await?;
@@ -1204,7 +1204,7 @@ pub async fn put_settings<P: Platform>(
             "routing_settings",
             "routing_settings.updated",
             ctx.actor_ref(),
-            serde_json::to_value(&s)?,
+            crate::http::to_value(&s)?,
         )
     })
     .await?;
@@ -1300,7 +1300,7 @@ pub async fn assign_conversation<P: Platform>(
             )
             .await?
             .ok_or_else(|| ApiError::not_found("conversation"))?;
-            serde_json::to_value(&decision)?
+            crate::http::to_value(&decision)?
         }
         _ => {
             return Err(unprocessable(

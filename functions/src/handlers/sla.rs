@@ -628,9 +628,9 @@ impl Section {
 
     fn items(self, s: &SlaSettings) -> Result<Vec<serde_json::Value>, ApiError> {
         Ok(match self {
-            Section::Calendars => serde_json::to_value(&s.config.calendars)?,
-            Section::Policies => serde_json::to_value(&s.config.policies)?,
-            Section::Escalations => serde_json::to_value(&s.escalations)?,
+            Section::Calendars => crate::http::to_value(&s.config.calendars)?,
+            Section::Policies => crate::http::to_value(&s.config.policies)?,
+            Section::Escalations => crate::http::to_value(&s.escalations)?,
         }
         .as_array()
         .cloned()
@@ -669,19 +669,19 @@ impl Section {
         let bad = |e: serde_json::Error| ApiError::bad_request("invalid_body", e.to_string());
         Ok(match self {
             Section::Calendars => {
-                let c: Calendar = serde_json::from_value(item).map_err(bad)?;
+                let c: Calendar = crate::http::from_value(&item).map_err(bad)?;
                 let id = c.id.clone();
                 set(&mut s.config.calendars, c, at);
                 id
             }
             Section::Policies => {
-                let c: SlaPolicy = serde_json::from_value(item).map_err(bad)?;
+                let c: SlaPolicy = crate::http::from_value(&item).map_err(bad)?;
                 let id = c.id.clone();
                 set(&mut s.config.policies, c, at);
                 id
             }
             Section::Escalations => {
-                let c: EscalationRule = serde_json::from_value(item).map_err(bad)?;
+                let c: EscalationRule = crate::http::from_value(&item).map_err(bad)?;
                 let id = c.id.clone();
                 set(&mut s.escalations, c, at);
                 id
@@ -1061,11 +1061,11 @@ pub async fn page_with_sla<P: Platform, T: Serialize>(
                 row_sla(&report, &settings.config)
             }
         };
-        let mut value = serde_json::to_value(item).map_err(|_| ApiError::internal())?;
+        let mut value = crate::http::to_value(item).map_err(|_| ApiError::internal())?;
         if let Some(obj) = value.as_object_mut() {
             obj.insert(
                 "sla".to_owned(),
-                serde_json::to_value(&sla).map_err(|_| ApiError::internal())?,
+                crate::http::to_value(&sla).map_err(|_| ApiError::internal())?,
             );
         }
         data.push(value);

@@ -116,9 +116,9 @@ pub async fn get_merged<P: Platform>(
     let ticket: Ticket = get_json(ctx.p, &ctx.actor, &Ticket::storage_key(&id.to_string()))
         .await?
         .ok_or_else(|| ApiError::not_found("ticket"))?;
-    let mut body = serde_json::to_value(&ticket)?;
+    let mut body = crate::http::to_value(&ticket)?;
     if let Some(o) = body.as_object_mut() {
-        o.insert("merged_into".into(), serde_json::to_value(into)?);
+        o.insert("merged_into".into(), crate::http::to_value(into)?);
     }
     let mut resp = json_versioned(StatusCode::OK, &body, ticket.version)?;
     if let Ok(v) = HeaderValue::from_str(&format!("</v1/tickets/{into}>; rel=\"canonical\"")) {
@@ -576,7 +576,7 @@ pub async fn merge<P: Platform>(
     for w in wake {
         sla::schedule_wake(ctx.p, ctx.tenant_id, w).await?;
     }
-    let mut body = serde_json::to_value(&target)?;
+    let mut body = crate::http::to_value(&target)?;
     if let Some(o) = body.as_object_mut() {
         o.insert(
             "merged".into(),

@@ -130,12 +130,12 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             &id.to_string(),
             "ticket.created",
             ctx.actor_ref(),
-            serde_json::to_value(&ticket)?,
+            crate::http::to_value(&ticket)?,
         )?;
         // Look-alike open tickets of the same requester, for the agent to merge. Part of the
         // stored answer, so a retried create returns exactly the first result.
         let candidates = ticket_merge::suggestions(ctx.p, &ctx.actor, &ticket).await?;
-        let mut out = serde_json::to_value(&ticket)?;
+        let mut out = crate::http::to_value(&ticket)?;
         if let Some(o) = out.as_object_mut() {
             o.insert("duplicate_candidates".into(), candidates.into());
         }

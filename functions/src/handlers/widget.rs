@@ -1089,7 +1089,7 @@ pub async fn update_settings<P: Platform>(
             &ctx.tenant_id.to_string(),
             "widget.updated",
             ctx.actor_ref(),
-            serde_json::to_value(&input)?,
+            crate::http::to_value(&input)?,
         )?;
         Ok(s)
     })
