@@ -379,4 +379,71 @@ mod tests {
         );
         assert!(extract("我的卡", &cfg) != extract("卡的我", &cfg));
     }
+
+    #[test]
+    fn the_stemmer_strips_one_inflection_and_a_doubled_consonant() {
+        assert_eq!(stem("transferred"), "transfer");
+        assert_eq!(stem("topping"), "top");
+        assert_eq!(stem("cards"), "card");
+        assert_eq!(stem("charged"), "charg");
+        assert_eq!(stem("charges"), "charg");
+        assert_eq!(stem("class"), "class", "a double s is not a plural");
+        assert_eq!(stem("pin"), "pin");
+        assert_eq!(stem("überweisung"), "überweisung");
+    }
+
+    #[test]
+    fn stems_make_inflections_share_word_features() {
+        let cfg = FeatureConfig {
+            char_max: 0,
+            char_min: 0,
+            stems: true,
+            ..FeatureConfig::default()
+        };
+        let ids = |t: &str| -> Vec<u32> { extract(t, &cfg).into_iter().map(|f| f.0).collect() };
+        let (a, b) = (ids("i topped up"), ids("topping up"));
+        assert!(
+            a.iter().any(|id| b.contains(id)),
+            "the stem bigram \"top up\" is shared"
+        );
+        let plain = FeatureConfig {
+            stems: false,
+            ..cfg.clone()
+        };
+        let shared = |c: &FeatureConfig| {
+            let b: Vec<u32> = extract("topping up", c).into_iter().map(|f| f.0).collect();
+            extract("i topped up", c)
+                .iter()
+                .filter(|f| b.contains(&f.0))
+                .count()
+        };
+        assert!(shared(&cfg) > shared(&plain));
+    }
+
+    #[test]
+    fn currency_signs_are_tokens_only_when_asked() {
+        let plain = FeatureConfig::default();
+        assert_eq!(extract("top up £10", &plain), extract("top up €10", &plain));
+        let cfg = FeatureConfig {
+            symbols: true,
+            ..FeatureConfig::default()
+        };
+        assert_ne!(extract("top up £10", &cfg), extract("top up €10", &cfg));
+        assert_eq!(extract("top up ￥10", &cfg), extract("top up ¥10", &cfg));
+        assert_eq!(extract("top up 10", &cfg), extract("top up 10", &plain));
+    }
+
+    #[test]
+    fn character_ngrams_can_span_word_boundaries() {
+        let within = FeatureConfig {
+            word_weight: 0.0,
+            ..FeatureConfig::default()
+        };
+        let across = FeatureConfig {
+            char_across_words: true,
+            ..within.clone()
+        };
+        assert!(extract("my card", &across).len() > extract("my card", &within).len());
+        assert_eq!(extract("card", &across), extract("card", &within));
+    }
 }

@@ -4,6 +4,7 @@
 //! nlp-eval TRAIN.csv TEST.csv [--epochs N] [--lr X] [--loss softmax|hinge] [--l2 X]
 //!          [--bits B] [--word-ngrams N] [--skip-bigrams] [--idf] [--char MIN-MAX] [--word-weight W] [--char-weight W]
 //!          [--prune P] [--class-balance X] [--ensemble K] [--seed S] [--save MODEL.bin]
+//!          [--[no-]stems] [--[no-]symbols] [--char-across|--char-within]
 //! ```
 //!
 //! Prints accuracy, macro-F1, model size, training time and per-query latency (mean, p50, p99).
@@ -43,7 +44,9 @@ fn run() -> Result<(), String> {
             "--skip-bigrams" => cfg.features.skip_bigrams = true,
             "--char-across" => cfg.features.char_across_words = true,
             "--stems" => cfg.features.stems = true,
+            "--no-stems" => cfg.features.stems = false,
             "--symbols" => cfg.features.symbols = true,
+            "--no-symbols" => cfg.features.symbols = false,
             "--char-within" => cfg.features.char_across_words = false,
             "--char-weight" => cfg.features.char_weight = parse(&a, args.next())?,
             "--char" => {
