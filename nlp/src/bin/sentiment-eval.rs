@@ -95,8 +95,11 @@ fn load_en(dir: &Path, set: &str) -> Result<Vec<(String, bool)>, String> {
     Ok(out)
 }
 
+/// Labelled texts: (text, positive).
+type Rows = Vec<(String, bool)>;
+
 /// Rows split by parity of their index: even rows train, odd rows are only ever scored.
-fn halves(rows: &[(String, bool)]) -> (Vec<(String, bool)>, Vec<(String, bool)>) {
+fn halves(rows: &[(String, bool)]) -> (Rows, Rows) {
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for (i, r) in rows.iter().enumerate() {
         if i % 2 == 0 {
@@ -112,7 +115,7 @@ fn halves(rows: &[(String, bool)]) -> (Vec<(String, bool)>, Vec<(String, bool)>)
 /// once (at its first line), texts found in both files are dropped as ambiguous, and the unique
 /// texts of each file are split by parity: even ones train, odd ones are only ever scored and
 /// never occur among the training texts.
-fn load_zh(dir: &Path) -> Result<(Vec<(String, bool)>, Vec<(String, bool)>), String> {
+fn load_zh(dir: &Path) -> Result<(Rows, Rows), String> {
     let mut files = Vec::new();
     for file in ["pos.txt", "neg.txt"] {
         files.push(read(&dir.join("zh").join(file))?);
