@@ -234,7 +234,7 @@ export async function screenshot(page, name) {
 }
 
 export async function sendFromWidget(page, text) {
-  const box = shadow(page, 'textarea');
+  const box = shadow(page, 'form.c textarea');
   await box.fill(text);
   await box.press('Enter');
   await waitForMessage(page, text);

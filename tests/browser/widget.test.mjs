@@ -142,7 +142,7 @@ test('typing indicators and read receipts travel both ways', async () => {
 
   // Visitor → agent typing and read receipt, seen through the agent's feed.
   const feed0 = await shop.api.ok('GET', `/v1/conversations/${id}/poll?after=1000000&wait=0`);
-  await shadow(page, 'textarea').pressSequentially('I am typ', { delay: 20 });
+  await shadow(page, 'form.c textarea').pressSequentially('I am typ', { delay: 20 });
   const deadline = Date.now() + 5000;
   let typing = false;
   let visitorSeen = 0;
@@ -157,7 +157,7 @@ test('typing indicators and read receipts travel both ways', async () => {
   assert.equal(visitorSeen, 4, 'the open panel marked every agent message seen');
 
   // Delivered, then seen by the agent.
-  await shadow(page, 'textarea').fill('');
+  await shadow(page, 'form.c textarea').fill('');
   await sendFromWidget(page, 'No, thanks!');
   let mine = (await messageTexts(page)).filter((m) => m.mine).at(-1);
   assert.equal(mine.status, 'Delivered');
@@ -331,7 +331,7 @@ test('two tenants on two pages never see each other\'s data', async () => {
   for (const [frame, name, text] of [[frameA, 'Alpha Store', 'alpha secret'], [frameB, 'Bravo Store', 'bravo secret']]) {
     await frame.locator('edgedesk-chat .t').filter({ hasText: name }).waitFor({ state: 'attached', timeout: 15_000 });
     await frame.locator('edgedesk-chat button.l').click();
-    const box = frame.locator('edgedesk-chat textarea');
+    const box = frame.locator('edgedesk-chat form.c textarea');
     await box.fill(text);
     await box.press('Enter');
     await frame.locator('edgedesk-chat .m li:not(.pe)').filter({ hasText: text }).waitFor();
@@ -485,7 +485,11 @@ test('a waiting visitor sees their place in the queue and the wait, and it goes 
   // The first visitor takes Fiona's only place.
   const first = await visitor(api, 'Queue Shop');
   await sendFromWidget(first.page, 'First in line');
-  const taken = await api.onlyConversation();
+  // Routing runs as the message is stored, which the widget may show first.
+  let taken = await api.onlyConversation();
+  for (const t0 = Date.now(); !taken.assignee_id && Date.now() - t0 < 5000; await sleep(100)) {
+    taken = await api.onlyConversation();
+  }
   assert.equal(taken.assignee_id, fiona.id);
   assert.equal(await shadow(first.page, '.qu').isVisible(), false);
 
@@ -503,6 +507,43 @@ test('a waiting visitor sees their place in the queue and the wait, and it goes 
   await line.waitFor({ state: 'hidden', timeout: 5000 });
   await first.context.close();
   await second.context.close();
+});
+
+test('after the conversation is resolved the visitor rates it with stars and a comment', async () => {
+  const api = await host.tenant('Rating Shop');
+  const routing = await api.ok('GET', '/v1/routing/settings');
+  routing.csat = { enabled: true, allow_comment: true, window_hours: 24 };
+  await api.ok('PUT', '/v1/routing/settings', routing);
+  const v = await visitor(api, 'Rating Shop');
+  const { page } = v;
+  await sendFromWidget(page, 'Can I return the blue tent?');
+  const conversation = await api.onlyConversation();
+  const form = shadow(page, 'form.r');
+  assert.equal(await form.isVisible(), false, 'no rating while the conversation is open');
+
+  await api.ok('PATCH', `/v1/conversations/${conversation.id}`, { status: 'resolved' });
+  await form.waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await shadow(page, 'form.r p').textContent(), 'How would you rate this conversation?');
+  const stars = shadow(page, 'form.r .g button');
+  assert.equal(await stars.count(), 5);
+  assert.equal(await stars.nth(2).getAttribute('aria-label'), '3 of 5');
+  // Sending without a rating sends nothing.
+  await shadow(page, 'form.r button.sd').click();
+  assert.equal(await form.isVisible(), true);
+  await stars.nth(3).click();
+  assert.deepEqual(
+    await stars.evaluateAll((b) => b.map((e) => e.getAttribute('aria-pressed'))),
+    ['true', 'true', 'true', 'true', 'false'],
+  );
+  await shadow(page, 'form.r textarea').fill('Quick and kind');
+  await screenshot(page, 'rating');
+  await shadow(page, 'form.r button.sd').click();
+  await shadow(page, 'form.r p').getByText('Thank you for your rating!').waitFor({ timeout: 5000 });
+  assert.equal(await stars.first().isVisible(), false);
+  const stored = await api.ok('GET', `/v1/conversations/${conversation.id}/csat`);
+  assert.equal(stored.rating, 4);
+  assert.equal(stored.comment, 'Quick and kind');
+  await v.context.close();
 });
 
 test('the pre-chat form and the away message follow the tenant settings', async () => {
@@ -539,7 +580,7 @@ test('the widget speaks Chinese when the browser or the tag asks for it', async 
   await configLoaded(byBrowser.page, '中文商店');
   assert.equal(await shadow(byBrowser.page, 'button.l').getAttribute('aria-label'), '打开聊天');
   await shadow(byBrowser.page, 'button.l').click();
-  assert.equal(await shadow(byBrowser.page, 'textarea').getAttribute('placeholder'), '输入消息…');
+  assert.equal(await shadow(byBrowser.page, 'form.c textarea').getAttribute('placeholder'), '输入消息…');
   await screenshot(byBrowser.page, 'zh-cn');
   await byBrowser.context.close();
 

@@ -10,7 +10,6 @@
 
 use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
-use alloc::rc::Rc;
 use alloc::string::String;
 use core::cell::Cell;
 
@@ -73,6 +72,8 @@ pub struct App {
     pub rev: Cell<u64>,
     /// The last conversation `state` the server reported (status and queue place).
     pub state: Slot<String>,
+    /// The rating picked in the rating form (0: none yet).
+    rating: Cell<u32>,
     config: Slot<Option<Config>>,
     pub token: Slot<Option<String>>,
     /// `setUser({id, name, email, hash})` as given.
@@ -100,13 +101,15 @@ fn navigator_language() -> Option<String> {
 }
 
 impl App {
-    pub fn new(ui: Ui, api: Api, emit: Function, locale_attr: Option<String>) -> Rc<App> {
+    pub fn new(ui: Ui, api: Api, emit: Function, locale_attr: Option<String>) -> &'static App {
         let locale = Locale::pick(
             locale_attr.as_deref(),
             None,
             navigator_language().as_deref(),
         );
-        let app = Rc::new(App {
+        // The widget lives as long as the page: one leaked allocation spares every closure
+        // and future a reference count.
+        let app: &'static App = alloc::boxed::Box::leak(alloc::boxed::Box::new(App {
             api,
             ui,
             emit,
@@ -124,6 +127,7 @@ impl App {
             agent_typing_gen: Cell::new(0),
             rev: Cell::new(0),
             state: Slot::new(String::new()),
+            rating: Cell::new(0),
             config: Slot::new(None),
             token: Slot::new(None),
             user: Slot::new(None),
@@ -133,7 +137,7 @@ impl App {
             last_own: Slot::new(None),
             socket: Slot::new(None),
             abort: Slot::new(None),
-        });
+        }));
         app.token.replace(app.stored_token());
         app
     }
@@ -180,20 +184,17 @@ impl App {
 
     /// First steps after the loader handed over: labels, config, and a returning visitor's
     /// session. The launcher works from here on; the config only refines it.
-    pub fn start(self: &Rc<Self>) {
+    pub fn start(&'static self) {
         let _ = self.ui.label(self.locale.get(), "");
         let _ = self.ui.unread(self.text(), 0);
-        let app = self.clone();
-        spawn_local(async move {
-            app.load_config().await;
-        });
+        self.request("GET", "config", None, false, Box::new(App::config_loaded));
         if self.token.borrow().is_some() {
             self.connect();
         }
     }
 
-    async fn load_config(self: &Rc<Self>) {
-        let Ok(v) = self.api.call("GET", "config", None, None, None).await else {
+    fn config_loaded(&'static self, answer: Result<JsValue, ApiError>) {
+        let Ok(v) = answer else {
             self.ui.show_alert(Some(self.text().unavailable));
             return;
         };
@@ -249,7 +250,7 @@ impl App {
 
     // ---- JS API -------------------------------------------------------------------------
 
-    pub fn open(self: &Rc<Self>) {
+    pub fn open(&'static self) {
         if self.open.replace(true) {
             return;
         }
@@ -269,7 +270,7 @@ impl App {
         self.emit("open", &JsValue::NULL);
     }
 
-    pub fn close(self: &Rc<Self>) {
+    pub fn close(&'static self) {
         if !self.open.replace(false) {
             return;
         }
@@ -280,7 +281,7 @@ impl App {
         self.emit("close", &JsValue::NULL);
     }
 
-    pub fn toggle(self: &Rc<Self>) {
+    pub fn toggle(&'static self) {
         if self.open.get() {
             self.close();
         } else {
@@ -290,7 +291,7 @@ impl App {
 
     /// `setUser({id, name, email, hash})`: switches to that verified user (or back to an
     /// anonymous visitor with `null`).
-    pub fn set_user(self: &Rc<Self>, user: JsValue) {
+    pub fn set_user(&'static self, user: JsValue) {
         let user = Some(user).filter(|u| wire::string(u, "id").is_some());
         let key = |u: &Option<JsValue>| {
             u.as_ref()
@@ -312,22 +313,19 @@ impl App {
     }
 
     /// `setAttributes({...})`: merged and sent with the session.
-    pub fn set_attributes(self: &Rc<Self>, attrs: JsValue) {
+    pub fn set_attributes(&'static self, attrs: JsValue) {
         if !attrs.is_object() {
             return;
         }
         Object::assign(&self.attributes.borrow(), attrs.unchecked_ref());
         if self.phase.get() == Phase::Ready {
             // The session call is how attributes reach the server; the token stays the same.
-            let app = self.clone();
-            spawn_local(async move {
-                let _ = app.session_call().await;
-            });
+            self.session_call(Box::new(|_, _| {}));
         }
     }
 
     /// `reset()`: forgets the visitor entirely (e.g. on the site's logout).
-    pub fn reset(self: &Rc<Self>) {
+    pub fn reset(&'static self) {
         self.forget(true);
         self.user.replace(None);
         self.attributes.replace(Object::new());
@@ -358,8 +356,9 @@ impl App {
         realtime::stop(self);
         self.ui.list().set_text_content(None);
         self.state.replace(String::new());
-        self.ui.typing().set_hidden(true);
-        self.ui.queue().set_hidden(true);
+        for e in [self.ui.typing(), self.ui.queue(), self.ui.rating()] {
+            e.set_hidden(true);
+        }
         self.ui.show_alert(None);
         let _ = self.ui.unread(self.text(), 0);
     }
@@ -367,7 +366,7 @@ impl App {
     // ---- session ------------------------------------------------------------------------
 
     /// Starts the visitor's session, history and realtime, unless already under way.
-    pub fn connect(self: &Rc<Self>) {
+    pub fn connect(&'static self) {
         if matches!(
             self.phase.get(),
             Phase::Starting | Phase::Ready | Phase::Refused
@@ -376,42 +375,26 @@ impl App {
         }
         self.phase.set(Phase::Starting);
         let gen = self.gen();
-        let app = self.clone();
-        spawn_local(async move {
-            app.run_session(gen).await;
-        });
-    }
-
-    async fn run_session(self: &Rc<Self>, gen: u32) {
-        let result = self.session_call().await;
-        if self.gen() != gen {
-            return;
-        }
-        match result {
-            Ok(()) => {}
-            Err(e) if e.is_identity_refusal() => {
-                self.refuse();
+        self.session_call(Box::new(move |app, result| {
+            if app.gen() != gen {
                 return;
             }
-            Err(_) => {
-                self.phase.set(Phase::Failed);
-                self.ui.show_alert(Some(self.text().unavailable));
-                return;
+            match result {
+                Ok(()) => {
+                    app.ui.show_alert(None);
+                    app.load_history(gen);
+                }
+                Err(e) if e.is_identity_refusal() => app.refuse(),
+                Err(_) => {
+                    app.phase.set(Phase::Failed);
+                    app.ui.show_alert(Some(app.text().unavailable));
+                }
             }
-        }
-        self.ui.show_alert(None);
-        // Not fatal: the realtime stream replays everything after the cursor anyway.
-        let _ = self.load_history(gen).await;
-        if self.gen() != gen {
-            return;
-        }
-        self.phase.set(Phase::Ready);
-        self.layout();
-        realtime::start(self, gen);
+        }));
     }
 
-    /// `POST session` with what the widget knows; stores the token it gets.
-    async fn session_call(self: &Rc<Self>) -> Result<(), ApiError> {
+    /// `POST session` with what the widget knows; stores the token it gets, then `then`.
+    fn session_call(&'static self, then: Box<dyn FnOnce(&'static App, Result<(), ApiError>)>) {
         let body = {
             let prechat = self.prechat.borrow();
             let (name, email) = match &*prechat {
@@ -430,28 +413,37 @@ impl App {
             ])
         };
         let gen = self.gen();
-        let v = self
-            .api
-            .call("POST", "session", Some(Body::Json(&body)), None, None)
-            .await?;
-        let token =
-            wire::string(&v, "token")
-                .filter(|t| !t.is_empty())
-                .ok_or(ApiError::Status {
-                    status: 200,
-                    code: String::new(),
-                })?;
-        if self.gen() == gen {
-            if self.user.borrow().is_none() {
-                self.store_token(Some(&token));
-            }
-            self.token.replace(Some(token));
-        }
-        Ok(())
+        self.request(
+            "POST",
+            "session",
+            Some(body),
+            false,
+            Box::new(move |app, answer| {
+                let token = answer.and_then(|v| {
+                    wire::string(&v, "token")
+                        .filter(|t| !t.is_empty())
+                        .ok_or(ApiError::Status {
+                            status: 200,
+                            code: String::new(),
+                        })
+                });
+                then(
+                    app,
+                    token.map(|token| {
+                        if app.gen() == gen {
+                            if app.user.borrow().is_none() {
+                                app.store_token(Some(&token));
+                            }
+                            app.token.replace(Some(token));
+                        }
+                    }),
+                );
+            }),
+        );
     }
 
     /// The site's identity hash was refused: show why, and nothing of any conversation.
-    fn refuse(self: &Rc<Self>) {
+    fn refuse(&'static self) {
         self.forget(false);
         self.phase.set(Phase::Refused);
         self.ui.show_alert(Some(self.text().identity_refused));
@@ -460,7 +452,7 @@ impl App {
     }
 
     /// The server no longer accepts the token: start over with a new session.
-    pub fn token_rejected(self: &Rc<Self>) {
+    pub fn token_rejected(&'static self) {
         let identified = self.user.borrow().is_some();
         self.forget(!identified);
         if identified {
@@ -469,45 +461,53 @@ impl App {
         self.layout();
     }
 
-    /// Loads every message after the cursor, page by page.
-    async fn load_history(self: &Rc<Self>, gen: u32) -> Result<(), ApiError> {
-        loop {
-            let after = self.timeline.borrow().cursor();
-            let mut path = String::from("messages?limit=100&after=");
-            path.push_str(&api::num(after));
-            let token = self.token.borrow().clone();
-            let v = self
-                .api
-                .call("GET", &path, None, token.as_deref(), None)
-                .await?;
-            if self.gen() != gen {
-                return Ok(());
-            }
-            for m in wire::list(&v, "data").iter() {
-                if let Some(m) = Message::read(&m) {
-                    self.event(Event::Message(m), false);
+    /// Loads every message after the cursor, page by page, then starts the realtime stream.
+    /// A failed page is not fatal: the stream replays everything after the cursor anyway.
+    fn load_history(&'static self, gen: u32) {
+        let after = self.timeline.borrow().cursor();
+        let mut path = String::from("messages?limit=100&after=");
+        path.push_str(&api::num(after));
+        self.request(
+            "GET",
+            &path,
+            None,
+            true,
+            Box::new(move |app, answer| {
+                if app.gen() != gen {
+                    return;
                 }
-            }
-            if let Some(seen) = wire::uint(&v, "agent_seen_seq") {
-                self.event(
-                    Event::Seen {
-                        by: Party::Agent,
-                        seq: seen,
-                    },
-                    false,
-                );
-            }
-            let last = wire::uint(&v, "last_seq");
-            self.finish_batch(last, None);
-            if !wire::boolean(&v, "has_more") || last.is_none_or(|l| l <= after) {
-                return Ok(());
-            }
-        }
+                if let Ok(v) = answer {
+                    for m in wire::list(&v, "data").iter() {
+                        if let Some(m) = Message::read(&m) {
+                            app.event(Event::Message(m), false);
+                        }
+                    }
+                    if let Some(seen) = wire::uint(&v, "agent_seen_seq") {
+                        app.event(
+                            Event::Seen {
+                                by: Party::Agent,
+                                seq: seen,
+                            },
+                            false,
+                        );
+                    }
+                    let last = wire::uint(&v, "last_seq");
+                    app.finish_batch(last, None);
+                    if wire::boolean(&v, "has_more") && last.is_some_and(|l| l > after) {
+                        app.load_history(gen);
+                        return;
+                    }
+                }
+                app.phase.set(Phase::Ready);
+                app.layout();
+                realtime::start(app, gen);
+            }),
+        );
     }
 
     /// Waits until the session is ready (starting it if needed); the token, or `None` if it
     /// cannot be had (refused, server down, or the visitor changed meanwhile).
-    async fn ready_token(self: &Rc<Self>, gen: u32) -> Option<String> {
+    async fn ready_token(&'static self, gen: u32) -> Option<String> {
         let mut waited = 0;
         loop {
             match self.phase.get() {
@@ -528,7 +528,7 @@ impl App {
     // ---- events -------------------------------------------------------------------------
 
     /// Applies one event from history, the stream or a long-poll.
-    pub fn event(self: &Rc<Self>, event: Event, live: bool) {
+    pub fn event(&'static self, event: Event, live: bool) {
         match event {
             Event::Message(m) => {
                 let seq = m.seq;
@@ -558,7 +558,7 @@ impl App {
     }
 
     /// After a batch: how far the ordered stream got, the poll revision, and receipts.
-    pub fn finish_batch(self: &Rc<Self>, last_seq: Option<u64>, rev: Option<u64>) {
+    pub fn finish_batch(&'static self, last_seq: Option<u64>, rev: Option<u64>) {
         if let Some(l) = last_seq {
             self.timeline.borrow_mut().advance(l);
         }
@@ -569,7 +569,7 @@ impl App {
     }
 
     /// Puts a stored message in the list, once, in `seq` order.
-    fn show(self: &Rc<Self>, m: Message, live: bool) {
+    fn show(&'static self, m: Message, live: bool) {
         if self.timeline.borrow().contains(m.seq) {
             return;
         }
@@ -642,7 +642,7 @@ impl App {
 
     /// Tells the server the visitor has read the agents' messages, when the panel is open
     /// and the page visible.
-    pub fn mark_seen(self: &Rc<Self>) {
+    pub fn mark_seen(&'static self) {
         let visible = self.ui.doc.visibility_state() == web_sys::VisibilityState::Visible;
         let seq = self.last_agent_seq.get();
         if !self.open.get()
@@ -661,23 +661,24 @@ impl App {
 
     /// A fire-and-forget signal (typing, read receipt, article vote): losing one is
     /// harmless, the next one or the server's timeout corrects the picture.
-    fn post(self: &Rc<Self>, path: &str, body: JsValue) {
-        self.request("POST", path, Some(body), Box::new(|_, _| {}));
+    fn post(&'static self, path: &str, body: JsValue) {
+        self.request("POST", path, Some(body), true, Box::new(|_, _| {}));
     }
 
-    /// Sends a request with the visitor's token (if any) and hands the answer to `then`,
-    /// unless the visitor changed meanwhile. One async body serves all such calls: every
-    /// async block is a state machine of its own in the wasm.
+    /// Sends a request, with the visitor's token (if any) when `auth`, and hands the answer
+    /// to `then`. One async body serves all such calls: every async block is a state machine
+    /// of its own in the wasm. Answers about one visitor must check the generation.
     fn request(
-        self: &Rc<Self>,
+        &'static self,
         method: &'static str,
         path: &str,
         body: Option<JsValue>,
-        then: Box<dyn FnOnce(&Rc<App>, Result<JsValue, ApiError>)>,
+        auth: bool,
+        then: Box<dyn FnOnce(&'static App, Result<JsValue, ApiError>)>,
     ) {
         let path = path.to_owned();
-        let (app, gen) = (self.clone(), self.gen());
-        let token = self.token.borrow().clone();
+        let app = self;
+        let token = self.token.borrow().clone().filter(|_| auth);
         spawn_local(async move {
             let answer = app
                 .api
@@ -689,18 +690,16 @@ impl App {
                     None,
                 )
                 .await;
-            if app.gen() == gen {
-                then(&app, answer);
-            }
+            then(&app, answer);
         });
     }
 
-    fn agent_typing(self: &Rc<Self>, typing: bool) {
+    fn agent_typing(&'static self, typing: bool) {
         let gen = self.agent_typing_gen.get().wrapping_add(1);
         self.agent_typing_gen.set(gen);
         self.ui.typing().set_hidden(!typing);
         if typing {
-            let app = self.clone();
+            let app = self;
             api::after(
                 AGENT_TYPING_MS,
                 Box::new(move || {
@@ -713,7 +712,7 @@ impl App {
     }
 
     /// The visitor typed (or cleared the box): keep the agents' indicator in step.
-    pub fn visitor_typing(self: &Rc<Self>) {
+    pub fn visitor_typing(&'static self) {
         if self.phase.get() != Phase::Ready {
             return;
         }
@@ -738,7 +737,7 @@ impl App {
     // ---- sending ------------------------------------------------------------------------
 
     /// Sends what is in the composer.
-    pub fn submit(self: &Rc<Self>) {
+    pub fn submit(&'static self) {
         let text = self.ui.input().value();
         let body = api::trim(&text);
         if body.is_empty() || self.phase.get() == Phase::Refused {
@@ -752,7 +751,7 @@ impl App {
 
     /// A file picked in the composer: checked here first (type and size), then uploaded
     /// and sent as a message of its own.
-    pub fn attach(self: &Rc<Self>, file: web_sys::File) {
+    pub fn attach(&'static self, file: web_sys::File) {
         let t = self.text();
         let (allowed, max) = match &*self.config.borrow() {
             Some(c) => (
@@ -774,7 +773,7 @@ impl App {
         }
     }
 
-    fn send(self: &Rc<Self>, body: String, file: Option<web_sys::File>) {
+    fn send(&'static self, body: String, file: Option<web_sys::File>) {
         let t = self.text();
         let mut label = String::new();
         if let Some(f) = &file {
@@ -794,7 +793,7 @@ impl App {
         let _ = self.ui.list().append_child(&pending);
         self.ui.scroll_to_end();
         let gen = self.gen();
-        let app = self.clone();
+        let app = self;
         spawn_local(async move {
             let result = app.deliver(gen, body, file).await;
             if app.gen() != gen {
@@ -832,7 +831,7 @@ impl App {
 
     /// Uploads the file (if any), then posts the message; `Err(None)` when no session.
     async fn deliver(
-        self: &Rc<Self>,
+        &'static self,
         gen: u32,
         body: String,
         file: Option<web_sys::File>,
@@ -882,7 +881,7 @@ impl App {
     }
 
     /// The pre-chat form was submitted (the browser already checked required fields).
-    pub fn prechat_submitted(self: &Rc<Self>) {
+    pub fn prechat_submitted(&'static self) {
         let name = api::trim(&self.ui.pre_name().value()).to_owned();
         let email = api::trim(&self.ui.pre_email().value()).to_owned();
         self.prechat.replace(Some((name, email)));
@@ -891,10 +890,10 @@ impl App {
         self.connect();
     }
 
-    // ---- queue ----------------------------------------------------------------------------
+    // ---- queue and conversation state ---------------------------------------------------
 
     /// The conversation's status or place in the queue changed.
-    fn state_changed(self: &Rc<Self>, v: &JsValue) {
+    fn state_changed(&'static self, v: &JsValue) {
         if let Some(s) = wire::string(v, "state") {
             self.state.replace(s);
         }
@@ -905,5 +904,106 @@ impl App {
         });
         self.ui.queue().set_text_content(line.as_deref());
         self.ui.queue().set_hidden(line.is_none());
+        if wire::string(v, "status").as_deref() == Some("resolved") {
+            let gen = self.gen();
+            self.request(
+                "GET",
+                "csat",
+                None,
+                true,
+                Box::new(move |app, answer| {
+                    if app.gen() == gen {
+                        app.offer_rating(&answer.unwrap_or(JsValue::NULL));
+                    }
+                }),
+            );
+        } else {
+            self.ui.rating().set_hidden(true);
+        }
+    }
+
+    // ---- rating -------------------------------------------------------------------------
+
+    /// Shows the rating form if the tenant asks for ratings and this conversation has none
+    /// (`GET csat` answered `v`).
+    fn offer_rating(&self, v: &JsValue) {
+        let ui = &self.ui;
+        if !wire::boolean(v, "can_rate") {
+            return;
+        }
+        self.pick_rating(0);
+        ui.rate_intro().set_text_content(Some(self.text().rate));
+        ui.rate_comment().set_value("");
+        ui.rate_comment()
+            .set_hidden(!wire::boolean(v, "allow_comment"));
+        for e in [ui.stars(), ui.rate_submit(), ui.rating()] {
+            e.set_hidden(false);
+        }
+        ui.scroll_to_end();
+    }
+
+    /// Marks the first `n` stars as chosen.
+    fn pick_rating(&self, n: u32) {
+        self.rating.set(n);
+        for (i, b) in (1..).zip(&self.ui.star_buttons) {
+            let _ = b.set_attribute("aria-pressed", if i <= n { "true" } else { "false" });
+        }
+    }
+
+    /// A click in the stars: the rating is the clicked star's position.
+    pub fn star_clicked(&self, target: Option<web_sys::EventTarget>) {
+        let target: Option<JsValue> = target.map(Into::into);
+        if let Some(i) = self
+            .ui
+            .star_buttons
+            .iter()
+            .position(|b| Some(AsRef::<JsValue>::as_ref(b)) == target.as_ref())
+        {
+            self.pick_rating(i as u32 + 1);
+        }
+    }
+
+    /// Sends the rating form.
+    pub fn rate(&'static self) {
+        let ui = &self.ui;
+        let rating = self.rating.get();
+        if rating == 0 {
+            if let Some(b) = ui.star_buttons.first() {
+                let _ = b.focus();
+            }
+            return;
+        }
+        let comment = api::trim(&ui.rate_comment().value()).to_owned();
+        let body = wire::object(&[
+            ("rating", JsValue::from_f64(f64::from(rating))),
+            (
+                "comment",
+                wire::opt_str(Some(comment.as_str()).filter(|c| !c.is_empty())),
+            ),
+        ]);
+        let gen = self.gen();
+        self.request(
+            "POST",
+            "csat",
+            Some(body),
+            true,
+            Box::new(move |app, sent| {
+                if app.gen() != gen {
+                    return;
+                }
+                let (ui, t) = (&app.ui, app.text());
+                if sent.is_ok() {
+                    ui.rate_intro().set_text_content(Some(t.rated));
+                    for e in [
+                        ui.stars(),
+                        ui.rate_submit(),
+                        ui.rate_comment().unchecked_ref(),
+                    ] {
+                        e.set_hidden(true);
+                    }
+                }
+                ui.show_alert(sent.is_err().then_some(t.not_sent));
+            }),
+        );
     }
 }

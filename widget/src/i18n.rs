@@ -134,6 +134,10 @@ pub struct Text {
     pub reconnecting: &'static str,
     pub unavailable: &'static str,
     pub unread: &'static str,
+    pub rate: &'static str,
+    pub stars: &'static str,
+    pub comment: &'static str,
+    pub rated: &'static str,
 }
 
 static EN: Text = Text {
@@ -164,6 +168,10 @@ static EN: Text = Text {
     reconnecting: "Reconnecting…",
     unavailable: "Chat is unavailable right now.",
     unread: "unread",
+    rate: "How would you rate this conversation?",
+    stars: " of 5",
+    comment: "Anything to add? (optional)",
+    rated: "Thank you for your rating!",
 };
 
 static ZH_CN: Text = Text {
@@ -194,6 +202,10 @@ static ZH_CN: Text = Text {
     reconnecting: "正在重新连接…",
     unavailable: "聊天暂时不可用。",
     unread: "条未读",
+    rate: "您对本次服务满意吗？",
+    stars: " 星",
+    comment: "补充说明（选填）",
+    rated: "感谢您的评价！",
 };
 
 #[cfg(test)]

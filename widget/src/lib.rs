@@ -26,7 +26,6 @@ pub mod ui;
 pub mod wire;
 
 use alloc::borrow::ToOwned;
-use alloc::rc::Rc;
 use alloc::string::String;
 
 use js_sys::Function;
@@ -38,7 +37,7 @@ use crate::app::App;
 /// Runs one JS API command, numbered as the loader lists them: `open`, `close`, `toggle`,
 /// `setUser(user)`, `setAttributes(attributes)`, `reset`. (Listeners, `on(...)`, live in the
 /// loader.)
-fn command(app: &Rc<App>, index: u32, arg: JsValue) {
+fn command(app: &'static App, index: u32, arg: JsValue) {
     match index {
         0 => app.open(),
         1 => app.close(),
@@ -99,17 +98,16 @@ pub fn boot(
 fn on(
     target: &EventTarget,
     kind: &str,
-    app: &Rc<App>,
-    f: fn(&Rc<App>, Event),
+    app: &'static App,
+    f: fn(&'static App, Event),
 ) -> Result<(), JsValue> {
-    let app = app.clone();
     let cb = Closure::<dyn Fn(Event)>::new(move |e: Event| f(&app, e));
     target.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref())?;
     cb.forget();
     Ok(())
 }
 
-fn listen(app: &Rc<App>, doc: &web_sys::Document) -> Result<(), JsValue> {
+fn listen(app: &'static App, doc: &web_sys::Document) -> Result<(), JsValue> {
     let ui = &app.ui;
     on(&ui.launcher(), "click", app, |app, _| app.toggle())?;
     on(&ui.close(), "click", app, |app, _| app.close())?;
@@ -132,6 +130,13 @@ fn listen(app: &Rc<App>, doc: &web_sys::Document) -> Result<(), JsValue> {
         }
     })?;
     on(ui.input(), "input", app, |app, _| app.visitor_typing())?;
+    on(ui.stars(), "click", app, |app, e| {
+        app.star_clicked(e.target())
+    })?;
+    on(ui.rating(), "submit", app, |app, e| {
+        e.prevent_default();
+        app.rate();
+    })?;
     on(&ui.attach(), "click", app, |app, _| app.ui.file().click())?;
     on(&ui.file(), "change", app, |app, _| {
         let file = app.ui.file().files().and_then(|f| f.get(0));

@@ -41,8 +41,8 @@ enum Outcome {
 }
 
 /// Starts the event stream for the current visitor generation.
-pub fn start(app: &Rc<App>, gen: u32) {
-    spawn_local(run(app.clone(), gen));
+pub fn start(app: &'static App, gen: u32) {
+    spawn_local(run(app, gen));
 }
 
 /// Closes the socket and aborts the poll of the current generation (the loop then sees the
@@ -63,7 +63,7 @@ fn websockets_exist() -> bool {
         .is_some_and(|w| js_sys::Reflect::has(&w, &JsValue::from_str("WebSocket")).unwrap_or(false))
 }
 
-async fn run(app: Rc<App>, gen: u32) {
+async fn run(app: &'static App, gen: u32) {
     let mut backoff = Backoff::default();
     let mut polling = !websockets_exist();
     loop {
@@ -116,13 +116,13 @@ async fn run(app: Rc<App>, gen: u32) {
 }
 
 /// Applies a frame or poll answer to the widget.
-fn apply(app: &Rc<App>, v: &JsValue) {
+fn apply(app: &'static App, v: &JsValue) {
     let (last_seq, rev) = wire::batch(v, &mut |e| app.event(e, true));
     app.finish_batch(last_seq, rev);
 }
 
 /// One WebSocket connection, from opening until it closes: `Worked` if it opened.
-async fn socket(app: &Rc<App>, gen: u32) -> Outcome {
+async fn socket(app: &'static App, gen: u32) -> Outcome {
     let token = app.token.borrow().clone().unwrap_or_default();
     let after = app.timeline.borrow().cursor();
     let mut url = app.api.url("realtime?token=");
@@ -152,14 +152,13 @@ async fn socket(app: &Rc<App>, gen: u32) -> Outcome {
         }
     });
     let on_open = {
-        let (app, opened) = (app.clone(), opened.clone());
+        let opened = opened.clone();
         Closure::<dyn Fn()>::new(move || {
             opened.set(true);
             app.ui.show_alert(None);
         })
     };
     let on_message = {
-        let app = app.clone();
         Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| {
             if app.gen() != gen {
                 return;
@@ -189,7 +188,7 @@ async fn socket(app: &Rc<App>, gen: u32) -> Outcome {
 }
 
 /// One long-poll: events after the cursor, held up to `wait` seconds by the server.
-async fn poll(app: &Rc<App>, gen: u32, wait: u64) -> Outcome {
+async fn poll(app: &'static App, gen: u32, wait: u64) -> Outcome {
     let token = app.token.borrow().clone();
     let after = app.timeline.borrow().cursor();
     let rev = app.rev.get();

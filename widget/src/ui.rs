@@ -32,6 +32,8 @@ const CLIP: &str = "M15 6v10a3 3 0 0 1-6 0V5a2 2 0 0 1 4 0v10a1 1 0 0 1-2 0V6H9.
 pub struct Ui {
     pub doc: Document,
     nodes: [HtmlElement; NODES],
+    /// The rating form's five stars.
+    pub star_buttons: Vec<HtmlElement>,
 }
 
 /// Accessors named for the elements the widget updates, by position in [`TREE`].
@@ -65,17 +67,23 @@ elements! {
     pre_email_label: HtmlElement = 18,
     pre_email: HtmlInputElement = 19,
     pre_submit: HtmlElement = 20,
-    composer: HtmlElement = 21,
-    attach: HtmlElement = 22,
-    file: HtmlInputElement = 25,
-    input: HtmlTextAreaElement = 26,
-    send: HtmlElement = 27,
-    launcher: HtmlElement = 28,
-    badge: HtmlElement = 31,
+    /// The rating form shown once the conversation is resolved.
+    rating: HtmlElement = 21,
+    rate_intro: HtmlElement = 22,
+    stars: HtmlElement = 23,
+    rate_comment: HtmlTextAreaElement = 24,
+    rate_submit: HtmlElement = 25,
+    composer: HtmlElement = 26,
+    attach: HtmlElement = 27,
+    file: HtmlInputElement = 30,
+    input: HtmlTextAreaElement = 31,
+    send: HtmlElement = 32,
+    launcher: HtmlElement = 33,
+    badge: HtmlElement = 36,
 }
 
 /// Number of elements in [`TREE`].
-const NODES: usize = 32;
+const NODES: usize = 37;
 
 /// The widget's DOM as data: `(parent, tag, class, attributes)`, parents by position in this
 /// table, the root's parent being the shadow root. A table and one loop cost far less wasm
@@ -112,17 +120,22 @@ const TREE: [Spec; NODES] = [
     (17, "span", "", &[]),                                                            // 18
     (17, "input", "", &[("type", "email"), ("name", "email"), ("autocomplete", "email"), ("maxlength", "254")]), // 19
     (12, "button", "sd", &[("type", "submit")]),                                      // 20
-    (1, "form", "c", &[]),                                                            // 21 composer
-    (21, "button", "", &[("type", "button")]),                                        // 22 attach
-    (22, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 23
-    (23, "path", "", &[("d", CLIP)]),                                                 // 24
-    (21, "input", "", &[("type", "file"), ("hidden", ""), ("tabindex", "-1")]),       // 25 file
-    (21, "textarea", "", &[("rows", "1"), ("maxlength", "20000")]),                   // 26 input
-    (21, "button", "sd", &[("type", "submit")]),                                      // 27 send
-    (0, "button", "l", &[("aria-expanded", "false"), ("aria-controls", "edp")]),      // 28 launcher
-    (28, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 29
-    (29, "path", "", &[("d", BUBBLE)]),                                               // 30
-    (28, "span", "b", &[("hidden", "")]),                                             // 31 badge
+    (1, "form", "r", &[("hidden", "")]),                                              // 21 rating
+    (21, "p", "", &[("role", "status")]),                                             // 22 its question
+    (21, "div", "g", &[("role", "group")]),                                           // 23 stars
+    (21, "textarea", "", &[("rows", "2"), ("maxlength", "2000")]),                    // 24 comment
+    (21, "button", "sd", &[("type", "submit")]),                                      // 25
+    (1, "form", "c", &[]),                                                            // 26 composer
+    (26, "button", "", &[("type", "button")]),                                        // 27 attach
+    (27, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 28
+    (28, "path", "", &[("d", CLIP)]),                                                 // 29
+    (26, "input", "", &[("type", "file"), ("hidden", ""), ("tabindex", "-1")]),       // 30 file
+    (26, "textarea", "", &[("rows", "1"), ("maxlength", "20000")]),                   // 31 input
+    (26, "button", "sd", &[("type", "submit")]),                                      // 32 send
+    (0, "button", "l", &[("aria-expanded", "false"), ("aria-controls", "edp")]),      // 33 launcher
+    (33, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 34
+    (34, "path", "", &[("d", BUBBLE)]),                                               // 35
+    (33, "span", "b", &[("hidden", "")]),                                             // 36 badge
 ];
 
 /// Creates `<tag class=…>` inside `parent` (`svg` and `path` in the SVG namespace).
@@ -156,7 +169,7 @@ type Label = (
 );
 
 #[rustfmt::skip]
-const LABELS: [Label; 14] = [
+const LABELS: [Label; 19] = [
     (|u| u.launcher(), "aria-label", |t| t.open),
     (|u| u.close(), "aria-label", |t| t.close),
     (|u| u.list(), "aria-label", |t| t.messages),
@@ -171,6 +184,11 @@ const LABELS: [Label; 14] = [
     (|u| u.attach(), "title", |t| t.attach),
     (|u| u.send(), "", |t| t.send),
     (|u| u.close(), "", |_| "×"),
+    (|u| u.rate_intro(), "", |t| t.rate),
+    (|u| u.stars(), "aria-label", |t| t.rate),
+    (|u| u.rate_comment().unchecked_ref(), "placeholder", |t| t.comment),
+    (|u| u.rate_comment().unchecked_ref(), "aria-label", |t| t.comment),
+    (|u| u.rate_submit(), "", |t| t.send),
 ];
 
 impl Ui {
@@ -195,6 +213,15 @@ impl Ui {
         let nodes: [HtmlElement; NODES] = nodes
             .try_into()
             .map_err(|_| JsValue::from_str("widget tree"))?;
+        // One button per rating, 1 to 5.
+        let mut star_buttons = Vec::with_capacity(5);
+        for _ in 0..5 {
+            let b = el(doc, &nodes[23], "button", "")?;
+            attrs(&b, &[("type", "button"), ("aria-pressed", "false")])?;
+            b.set_text_content(Some("★"));
+            star_buttons.push(b);
+        }
+
         // Beside <body>, not inside it: see the module docs.
         doc.document_element()
             .ok_or_else(|| JsValue::from_str("no document element"))?
@@ -203,6 +230,7 @@ impl Ui {
         Ok(Ui {
             doc: doc.clone(),
             nodes,
+            star_buttons,
         })
     }
 
@@ -224,6 +252,11 @@ impl Ui {
             } else {
                 e.set_attribute(attr, words(t))?;
             }
+        }
+        for (n, b) in (1..).zip(&self.star_buttons) {
+            let mut label = crate::api::num(n);
+            label.push_str(t.stars);
+            b.set_attribute("aria-label", &label)?;
         }
         Ok(())
     }
