@@ -395,6 +395,7 @@ pub fn run(articles: usize, seconds: u64) -> Result<()> {
             p50_ms,
             p99_ms,
             errors,
+            ..
         } = run_wrk(&host.base, &lua, conns, seconds)?;
         println!(
             "{:<30} {:>5} {:>10.0} {:>9.2} {:>9.2} {:>7}",

@@ -6,7 +6,12 @@
 //! storage cost on top of WASM and HTTP. Figures are only comparable within one run.
 //!
 //! Then the knowledge-base search figures (`kb` module): `GET /v1/kb/search` over 10,000
-//! articles; `cargo run --release -p edgedesk-bench -- kb [ARTICLES]` runs only those.
+//! articles; `cargo run --release -p edgedesk-bench -- kb [ARTICLES]` runs only those, and
+//! `-- api` only the API table.
+//!
+//! wrk runs on the same cores as the host, so each row also shows the share of the machine's
+//! CPU that wrk itself used (`wrk cpu`, from this process's waited-for children): what the
+//! host could have had on top.
 
 use std::io::Write;
 use std::process::Command;
@@ -43,6 +48,26 @@ struct Figures {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    /// wrk's CPU time over wall time, as a share of all cores (`None` off Linux).
+    client_cpu: Option<f64>,
+}
+
+/// CPU seconds used by this process's waited-for children (`cutime + cstime` in
+/// `/proc/self/stat`), on Linux.
+fn children_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `cutime` and `cstime` are fields 16 and 17 of the line, 14 and 15 after the name.
+    let cutime: f64 = fields.get(13)?.parse().ok()?;
+    let cstime: f64 = fields.get(14)?.parse().ok()?;
+    // Clock ticks; the kernel's USER_HZ is 100 on every Linux ABI that Rust targets.
+    Some((cutime + cstime) / 100.0)
+}
+
+fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
 }
 
 fn parse_ms(v: &str) -> Option<f64> {
@@ -63,6 +88,8 @@ fn run_wrk(base: &str, lua: &str, connections: usize, seconds: u64) -> Result<Fi
     let mut script = tempfile_path("bench.lua");
     std::fs::File::create(&script)?.write_all(lua.as_bytes())?;
     let threads = connections.min(2);
+    let cpu_before = children_cpu_seconds();
+    let started = std::time::Instant::now();
     let out = Command::new("wrk")
         .args([
             "--latency",
@@ -78,6 +105,11 @@ fn run_wrk(base: &str, lua: &str, connections: usize, seconds: u64) -> Result<Fi
         .arg(base)
         .output()
         .context("running wrk (install it with `apt-get install wrk`)")?;
+    let wall = started.elapsed().as_secs_f64();
+    let client_cpu = match (cpu_before, children_cpu_seconds()) {
+        (Some(a), Some(b)) if wall > 0.0 => Some((b - a) / wall / cores()),
+        _ => None,
+    };
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let _ = std::fs::remove_file(&mut script);
     let mut f = Figures {
@@ -85,6 +117,7 @@ fn run_wrk(base: &str, lua: &str, connections: usize, seconds: u64) -> Result<Fi
         p50_ms: 0.0,
         p99_ms: 0.0,
         errors: 0,
+        client_cpu,
     };
     for line in text.lines() {
         let t = line.trim();
@@ -118,13 +151,11 @@ fn main() -> Result<()> {
         .unwrap_or(5);
     // `-- kb [ARTICLES]` runs only the knowledge-base search figures.
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let kb_articles = args
-        .get(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10_000);
+    let kb_articles = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
     if args.first().map(String::as_str) == Some("kb") {
         return kb::run(kb_articles, seconds);
     }
+    let api_only = args.first().map(String::as_str) == Some("api");
     let host = Host::start();
     let api = host.tenant("Bench");
     let key = api.key.clone().context("admin key")?;
@@ -184,8 +215,8 @@ fn main() -> Result<()> {
     ];
     println!("EdgeDesk API benchmark: local host, {seconds}s per cell, wrk on the same machine");
     println!(
-        "{:<22} {:>5} {:>10} {:>9} {:>9} {:>7} {:>8}",
-        "route", "conns", "req/s", "p50 ms", "p99 ms", "non2xx", "vs hello"
+        "{:<22} {:>5} {:>10} {:>9} {:>9} {:>7} {:>8} {:>8}",
+        "route", "conns", "req/s", "p50 ms", "p99 ms", "non2xx", "vs hello", "wrk cpu"
     );
     for conns in [1usize, 16, 64] {
         let mut hello = 0.0;
@@ -194,17 +225,24 @@ fn main() -> Result<()> {
             if hello == 0.0 {
                 hello = f.rps;
             }
+            let client = f
+                .client_cpu
+                .map_or_else(|| "-".to_owned(), |c| format!("{:.0}%", c * 100.0));
             println!(
-                "{:<22} {:>5} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>8.2}",
+                "{:<22} {:>5} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>8.2} {:>8}",
                 s.name,
                 conns,
                 f.rps,
                 f.p50_ms,
                 f.p99_ms,
                 f.errors,
-                f.rps / hello
+                f.rps / hello,
+                client
             );
         }
+    }
+    if api_only {
+        return Ok(());
     }
     println!();
     kb::run(kb_articles, seconds)
