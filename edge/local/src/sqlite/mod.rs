@@ -497,14 +497,8 @@ impl Session {
                 "an earlier statement failed; ROLLBACK first".to_owned(),
             ));
         }
-        let (reply, rx) = oneshot::channel();
-        self.db.inner.writer.send(Command::Execute {
-            id: *id,
-            sql,
-            params,
-            reply,
-        })?;
-        let result = rx.await.unwrap_or(Err(SqlError::Closed));
+        // Runs right here: this session holds the lease, so nobody else uses the writer.
+        let result = self.db.inner.writer.execute(*id, &sql, &params);
         if matches!(result, Err(SqlError::TransactionRolledBack(_))) {
             *rolled_back = true;
         }

@@ -7,6 +7,12 @@
 //! committed (one fsync) when nobody waits for the lease, when it is `max_delay` old, or when it
 //! holds `max_batch` commits — and only ever between guest transactions, never with one open.
 //! Every waiter of the group then learns the outcome together.
+//!
+//! Statements *inside* a guest transaction do not travel over the channel: the session holding
+//! the lease runs them on the connection itself ([`WriterHandle::execute`]), under a mutex the
+//! thread never holds then — after `BEGIN` the thread only waits for the next command, and it
+//! commits a group only with no guest transaction open. A channel round trip per statement
+//! (two thread wake-ups) cost more than the statement.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -40,12 +46,6 @@ pub(super) enum Command {
         id: u64,
         reply: Reply<()>,
     },
-    Execute {
-        id: u64,
-        sql: String,
-        params: Vec<Value>,
-        reply: Reply<QueryResult>,
-    },
     Commit {
         id: u64,
         lease: Lease,
@@ -71,11 +71,27 @@ pub(super) enum Command {
 #[derive(Clone)]
 pub(super) struct WriterHandle {
     tx: mpsc::Sender<Command>,
+    writer: Arc<Mutex<Writer>>,
 }
 
 impl WriterHandle {
     pub(super) fn send(&self, command: Command) -> Result<(), SqlError> {
         self.tx.send(command).map_err(|_| SqlError::Closed)
+    }
+
+    /// Runs a statement of the open guest transaction `id` on the calling thread. Only the
+    /// session holding the lease calls this, between its `Begin` and its `Commit`/`Rollback`.
+    pub(super) fn execute(
+        &self,
+        id: u64,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<QueryResult, SqlError> {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if writer.closed {
+            return Err(SqlError::Closed);
+        }
+        writer.execute(id, sql, params)
     }
 }
 
@@ -146,7 +162,8 @@ pub(super) fn spawn(
     .map_err(sqlite_err)?;
 
     let (tx, rx) = mpsc::channel();
-    let mut writer = Writer {
+    let writer = Writer {
+        closed: false,
         conn,
         host_mode,
         config,
@@ -165,11 +182,13 @@ pub(super) fn spawn(
             path: path.display().to_string(),
             source,
         })?;
+    let writer = Arc::new(Mutex::new(writer));
+    let shared = writer.clone();
     std::thread::Builder::new()
         .name("sqlite-writer".to_owned())
-        .spawn(move || writer.run(rx))
+        .spawn(move || Writer::run(&shared, rx))
         .map_err(OpenError::Thread)?;
-    Ok(WriterHandle { tx })
+    Ok(WriterHandle { tx, writer })
 }
 
 /// The SQL function the change triggers call: `edgedesk_changed(table, partition)`.
@@ -211,6 +230,8 @@ struct Group {
 }
 
 struct Writer {
+    /// The thread has shut down: no statement may run any more.
+    closed: bool,
     conn: Connection,
     /// While set, the authorizer lets the host's own transaction control through.
     host_mode: Arc<AtomicBool>,
@@ -229,37 +250,49 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(&mut self, rx: mpsc::Receiver<Command>) {
+    /// The thread: takes the writer only to handle a command or a group's deadline, never
+    /// while waiting.
+    fn run(shared: &Mutex<Writer>, rx: mpsc::Receiver<Command>) {
+        let lock = || shared.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            let next = match (self.group.since, &self.open) {
-                // A group waits and no guest transaction is open: wait for more only until the
-                // group's deadline.
-                (Some(since), None) => {
-                    let deadline = since + self.config.max_delay;
+            let deadline = {
+                let w = lock();
+                match (w.group.since, &w.open) {
+                    // A group waits and no guest transaction is open: wait for more only until
+                    // the group's deadline.
+                    (Some(since), None) => Some(since + w.config.max_delay),
+                    _ => None,
+                }
+            };
+            let next = match deadline {
+                Some(deadline) => {
                     match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                         Ok(cmd) => Some(cmd),
                         Err(mpsc::RecvTimeoutError::Timeout) => {
                             // A failed flush has already told its waiters.
-                            let _ = self.flush();
+                            let _ = lock().flush();
                             continue;
                         }
                         Err(mpsc::RecvTimeoutError::Disconnected) => None,
                     }
                 }
-                _ => rx.recv().ok(),
+                None => rx.recv().ok(),
             };
+            let mut w = lock();
             match next {
                 Some(Command::Shutdown { reply }) => {
-                    self.abandon_open();
-                    let result = self.flush();
+                    w.abandon_open();
+                    let result = w.flush();
+                    w.closed = true;
                     let _ = reply.send(result);
                     return;
                 }
-                Some(cmd) => self.handle(cmd),
+                Some(cmd) => w.handle(cmd),
                 None => {
                     // Every handle is gone: commit what waits and close.
-                    self.abandon_open();
-                    let _ = self.flush();
+                    w.abandon_open();
+                    let _ = w.flush();
+                    w.closed = true;
                     return;
                 }
             }
@@ -270,14 +303,6 @@ impl Writer {
         match cmd {
             Command::Begin { id, reply } => {
                 let _ = reply.send(self.begin(id));
-            }
-            Command::Execute {
-                id,
-                sql,
-                params,
-                reply,
-            } => {
-                let _ = reply.send(self.execute(id, &sql, &params));
             }
             Command::Commit { id, lease, reply } => {
                 let result = self.commit(id);
