@@ -172,7 +172,7 @@ impl OutboundHttp {
         plain
             && authority.is_some_and(|a| {
                 let a = a.as_str().to_ascii_lowercase();
-                self.allowed.iter().any(|h| *h == a)
+                self.allowed.contains(&a)
             })
     }
 }
