@@ -277,7 +277,8 @@ pub struct TextTest {
 }
 
 /// Whether the text at `path` (or any string in an array there) matches `pattern`. Use `(?i)`
-/// for case-insensitive matching.
+/// for case-insensitive matching of ASCII letters; `\d`, `\s`, `\w` and `\b` are ASCII too, other
+/// characters match as written, and Unicode classes (`\p{L}`) are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegexTest {
