@@ -100,6 +100,26 @@ pub(crate) fn fnv(seed: u32, bytes: &[u8]) -> u32 {
     h
 }
 
+/// Pushes the bucket of every run of 1 to `max_n` consecutive words of `seq` (boundary marks
+/// alone are not words), hashed under `tag` so different views never share buckets.
+fn push_windows(seq: &[&str], max_n: usize, tag: u8, mask: u32, out: &mut Vec<u32>) {
+    for n in 1..=max_n {
+        for win in seq.windows(n) {
+            if n == 1 && (win[0] == "\u{2}" || win[0] == "\u{3}") {
+                continue;
+            }
+            let mut h = fnv(FNV_OFFSET, &[tag, n as u8]);
+            for (k, w) in win.iter().enumerate() {
+                if k > 0 {
+                    h = fnv(h, b" ");
+                }
+                h = fnv(h, w.as_bytes());
+            }
+            out.push(mix(h) & mask);
+        }
+    }
+}
+
 /// A final avalanche so low bits (used for the modulo) depend on every input byte.
 pub(crate) fn mix(mut h: u32) -> u32 {
     h ^= h >> 16;
@@ -194,42 +214,10 @@ pub fn extract_weighted(text: &str, cfg: &FeatureConfig, idf: &dyn Fn(u32) -> f3
     padded.push("\u{2}");
     padded.extend(seq.iter().map(|w| w.as_str()));
     padded.push("\u{3}");
-    for n in 1..=cfg.word_ngrams as usize {
-        if padded.len() < n {
-            break;
-        }
-        for win in padded.windows(n) {
-            if n == 1 && (win[0] == "\u{2}" || win[0] == "\u{3}") {
-                continue;
-            }
-            let mut h = fnv(FNV_OFFSET, &[b'w', n as u8]);
-            for (k, w) in win.iter().enumerate() {
-                if k > 0 {
-                    h = fnv(h, b" ");
-                }
-                h = fnv(h, w.as_bytes());
-            }
-            word_ids.push(mix(h) & mask);
-        }
-    }
-
+    push_windows(&padded, cfg.word_ngrams as usize, b'w', mask, &mut word_ids);
     if cfg.stems {
         let stems: Vec<&str> = padded.iter().map(|w| stem(w)).collect();
-        for n in 1..=2 {
-            for win in stems.windows(n) {
-                if n == 1 && (win[0] == "\u{2}" || win[0] == "\u{3}") {
-                    continue;
-                }
-                let mut h = fnv(FNV_OFFSET, &[b'S', n as u8]);
-                for (k, w) in win.iter().enumerate() {
-                    if k > 0 {
-                        h = fnv(h, b" ");
-                    }
-                    h = fnv(h, w.as_bytes());
-                }
-                word_ids.push(mix(h) & mask);
-            }
-        }
+        push_windows(&stems, 2, b'S', mask, &mut word_ids);
     }
 
     if cfg.skip_bigrams {
