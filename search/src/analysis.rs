@@ -21,8 +21,8 @@
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
-use unicode_normalization::char::{decompose_compatible, is_combining_mark};
-use unicode_script::{Script, UnicodeScript};
+
+use crate::fold::{fold, is_cjk};
 
 /// Words longer than this (in characters) are not indexed: they are URLs, hashes or noise,
 /// and would only bloat the term dictionary.
@@ -51,17 +51,6 @@ fn stemmer() -> &'static Stemmer {
 
 fn is_english_stop_word(word: &str) -> bool {
     ENGLISH_STOP_WORDS.binary_search(&word).is_ok()
-}
-
-/// Scripts written without spaces between words.
-fn is_cjk(c: char) -> bool {
-    // Everything below the CJK Radicals Supplement is another script; checking that first
-    // spares the script table lookup for almost every character of Latin text.
-    u32::from(c) >= 0x2E80
-        && matches!(
-            c.script(),
-            Script::Han | Script::Hiragana | Script::Katakana
-        )
 }
 
 /// Whether a term came from a CJK run (its first character is CJK); such terms are never
@@ -131,10 +120,7 @@ pub(crate) fn pieces(
             continue;
         }
         let mut produced = false;
-        decompose_compatible(c, |d| {
-            if is_combining_mark(d) {
-                return;
-            }
+        fold(c, |d| {
             produced = true;
             for l in d.to_lowercase() {
                 seg.push(l, at, end, &mut emit);

@@ -58,6 +58,7 @@
 mod analysis;
 mod article;
 mod error;
+mod fold;
 mod fuzzy;
 mod index;
 mod records;
