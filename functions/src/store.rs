@@ -73,6 +73,12 @@ impl<'a, S: Storage> Tx<'a, S> {
         }
     }
 
+    /// The storage and actor this transaction runs against, for reads that need no check: a
+    /// range of append-only keys whose extent a record read through [`Tx::get`] already pins.
+    pub fn unchecked(&self) -> (&'a S, &'a ActorKey) {
+        (self.store, self.actor)
+    }
+
     /// Reads a key, seeing this transaction's own writes.
     pub async fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
         if let Some(w) = self.writes.get(key) {

@@ -156,9 +156,7 @@ pub async fn append_with<P: Platform>(
         }
     };
     if let (false, Some(tenant_actor)) = (duplicate, summary) {
-        touch_summary(p, tenant_actor, conversation_id, &message, actor).await?;
-        crate::handlers::sla::track_conversation(p, tenant_actor, conversation_id, Some(&message))
-            .await?;
+        touch_and_track(p, tenant_actor, conversation_id, &message, actor).await?;
         // While the bot holds the conversation it answers, and routing waits for a handoff;
         // automation still runs, so a rule may take the conversation from the bot.
         if message.sender.kind == SenderKind::Contact
@@ -208,6 +206,9 @@ fn placeholder(conversation_id: &ConversationId) -> Message {
     }
 }
 
+/// Brings the conversation record up to date after `message` (last activity; a contact
+/// writing reopens it). Its SLA history is left alone: for bot replies, which no SLA clock
+/// measures.
 pub(crate) async fn touch_summary<P: Platform>(
     p: &P,
     tenant_actor: &str,
@@ -215,44 +216,91 @@ pub(crate) async fn touch_summary<P: Platform>(
     message: &Message,
     actor: Actor,
 ) -> Result<(), ApiError> {
+    touch(p, tenant_actor, conversation_id, message, actor, false)
+        .await
+        .map(|_| ())
+}
+
+/// [`touch_summary`] and the message's SLA follow-up in one transaction of the tenant actor:
+/// one commit instead of two, and the SLA history always sees the record it commits with.
+async fn touch_and_track<P: Platform>(
+    p: &P,
+    tenant_actor: &str,
+    conversation_id: &ConversationId,
+    message: &Message,
+    actor: Actor,
+) -> Result<(), ApiError> {
+    if let Some((tenant_id, wake)) =
+        touch(p, tenant_actor, conversation_id, message, actor, true).await?
+    {
+        crate::handlers::sla::schedule_wake(p, tenant_id, wake).await?;
+    }
+    Ok(())
+}
+
+async fn touch<P: Platform>(
+    p: &P,
+    tenant_actor: &str,
+    conversation_id: &ConversationId,
+    message: &Message,
+    actor: Actor,
+    sla: bool,
+) -> Result<Option<(edgedesk_shared::ids::TenantId, crate::handlers::sla::Wake)>, ApiError> {
     let key = Conversation::storage_key(&conversation_id.to_string());
     transact(p, tenant_actor, async |tx| {
         let Some(mut c) = tx.get_json::<Conversation>(&key).await? else {
-            return Ok(());
+            return Ok(None);
         };
-        if c.last_message_seq >= message.seq {
-            return Ok(());
+        // A later message got here first (or this is a retry): the record is up to date,
+        // but this message's SLA event still counts.
+        if c.last_message_seq < message.seq {
+            touch_record(p, tx, &key, &mut c, message, actor.clone()).await?;
         }
-        let before = c.clone();
-        c.last_message_seq = message.seq;
-        c.last_message_at = Some(message.created_at);
-        let reopen =
-            message.sender.kind == SenderKind::Contact && c.status != ConversationStatus::Open;
-        if reopen {
-            let from = c.status;
-            c.status = ConversationStatus::Open;
-            c.snoozed_until = None;
-            record_event(
-                p,
-                tx,
-                &c.id.to_string(),
-                "conversation.updated",
-                actor.clone(),
-                serde_json::json!({"status": {"from": from, "to": c.status}}),
-            )?;
-            crate::handlers::routing::on_change(p, tx, Some(&before), &c, actor.clone()).await?;
+        if !sla {
+            return Ok(None);
         }
-        c.touch(message.created_at);
-        let (ms, r) = crate::ctx::id_parts(p);
-        crate::ctx::note_activity(
-            tx,
-            &edgedesk_shared::ids::EventId::from_parts(ms, r),
-            &c.id.to_string(),
-            "conversation.message_added",
-        )?;
-        tx.put_json(key.clone(), &c)
+        let wake = crate::handlers::sla::track_conversation_in(p, tx, &c, Some(message)).await?;
+        Ok(Some((c.tenant_id, wake)))
     })
     .await
+}
+
+/// The record's part of a new message: last activity, and a contact writing reopens it.
+async fn touch_record<P: Platform>(
+    p: &P,
+    tx: &mut crate::store::Tx<'_, P>,
+    key: &str,
+    c: &mut Conversation,
+    message: &Message,
+    actor: Actor,
+) -> Result<(), ApiError> {
+    let before = c.clone();
+    c.last_message_seq = message.seq;
+    c.last_message_at = Some(message.created_at);
+    let reopen = message.sender.kind == SenderKind::Contact && c.status != ConversationStatus::Open;
+    if reopen {
+        let from = c.status;
+        c.status = ConversationStatus::Open;
+        c.snoozed_until = None;
+        record_event(
+            p,
+            tx,
+            &c.id.to_string(),
+            "conversation.updated",
+            actor.clone(),
+            serde_json::json!({"status": {"from": from, "to": c.status}}),
+        )?;
+        crate::handlers::routing::on_change(p, tx, Some(&before), c, actor.clone()).await?;
+    }
+    c.touch(message.created_at);
+    let (ms, r) = crate::ctx::id_parts(p);
+    crate::ctx::note_activity(
+        tx,
+        &edgedesk_shared::ids::EventId::from_parts(ms, r),
+        &c.id.to_string(),
+        "conversation.message_added",
+    )?;
+    tx.put_json(key, &*c)
 }
 
 /// Who a message posted by this caller is from, checked against the tenant's records.

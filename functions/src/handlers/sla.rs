@@ -8,9 +8,14 @@
 //! - `sla_config` (tenant actor) holds the [`SlaSettings`]: calendars, policies, escalation rules
 //!   and the webhook target. Every change is validated as a whole, so a policy can never refer
 //!   to a missing calendar, and open tickets and conversations are recomputed afterwards.
-//! - `sla:<subject id>` holds a subject's [`SlaRecord`]: its SLA event history (what the engine
-//!   replays), the facts last seen (to turn record changes into history events) and a summary
-//!   (state, earliest deadline) for list filters and sorting. It is written in the same
+//! - `sla:<subject id>` holds a subject's [`SlaRecord`]: the facts last seen (to turn record
+//!   changes into history events), the engine's clocks after the last event ([`SlaState`]), and
+//!   a summary (state, earliest deadline) for list filters and sorting. The SLA event history
+//!   itself (what the engine replays, and what `GET …/sla` shows) is append-only, one key per
+//!   event: `slah:<subject id>:<n>`. A change therefore writes its new events and feeds them to
+//!   the stored clocks, instead of decoding, replaying and re-encoding a history that grows with
+//!   every message; the history is replayed only when the settings changed since the clocks
+//!   were saved, or an event arrives out of time order. All of it is written in the same
 //!   transaction as the ticket or conversation change it follows.
 //! - The next warning or deadline is a `Job::Sla` in the scheduler ([`crate::alarms`]). When it
 //!   runs, [`fire`] records each new crossing once (`fired` events), applies the escalation
@@ -39,7 +44,7 @@ use edgedesk_shared::sla::escalation::Audience;
 use edgedesk_shared::sla::{
     plan_escalations, validate_rules, Action, Calendar, EscalationRule, EscalationSubject,
     FiringLevel, SlaConfig, SlaEngine, SlaEvent, SlaEventKind, SlaFacts, SlaPolicy, SlaReport,
-    SubjectKind, TargetKind, TargetState,
+    SlaState, StateError, SubjectKind, TargetKind, TargetState,
 };
 
 /// Storage key of the tenant's SLA settings.
@@ -100,12 +105,27 @@ pub struct Snapshot {
     pub status: String,
 }
 
-/// One subject's SLA history and summary.
+/// One subject's SLA clocks and summary; its history is under [`history_key`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlaRecord {
     pub subject_id: String,
     pub last: Snapshot,
+    /// The start of the history in records written while it was kept inline; it no longer
+    /// grows. The events after it are under [`history_key`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<SlaEvent>,
+    /// How many events are stored under [`history_key`] (numbered from 0).
+    #[serde(default)]
+    pub events: u64,
+    /// Whether the last event other than `fired` is a customer message (a run of them needs
+    /// one entry). `None` in records from before it was kept: the inline history tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_waiting: Option<bool>,
+    /// The engine's clocks after the last event, computed under settings `state_version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<SlaState>,
+    #[serde(default)]
+    pub state_version: u64,
     /// Summary at the last evaluation (see [`Summary::state_at`]).
     pub summary: Summary,
     /// The wake-up last scheduled.
@@ -149,6 +169,136 @@ impl Summary {
 
 pub fn record_key(subject_id: &str) -> String {
     format!("sla:{subject_id}")
+}
+
+/// Storage key of the `n`-th event (from 0) of a subject's history; zero-padded so keys sort
+/// in event order. The prefix `slah:` keeps them out of scans of `sla:` records.
+pub fn history_key(subject_id: &str, n: u64) -> String {
+    format!("slah:{subject_id}:{n:010}")
+}
+
+/// How many history events one scan reads.
+const HISTORY_PAGE: u64 = 500;
+
+/// A subject's whole history outside a transaction: the inline start, then the stored events.
+pub async fn load_history<S: Storage>(
+    store: &S,
+    actor: &str,
+    record: &SlaRecord,
+) -> Result<Vec<SlaEvent>, ApiError> {
+    let mut history = record.history.clone();
+    stored_events(store, actor, record, &mut history).await?;
+    if history.len() != record.history.len() + event_count(record)? {
+        // The record counts events that are not there: storage lost a write.
+        return Err(ApiError::internal());
+    }
+    Ok(history)
+}
+
+/// A subject's whole history inside `tx`, including events this transaction has written.
+async fn load_history_in<S: Storage>(
+    tx: &mut Tx<'_, S>,
+    record: &SlaRecord,
+) -> Result<Vec<SlaEvent>, ApiError> {
+    let mut history = record.history.clone();
+    let (store, actor) = tx.unchecked();
+    stored_events(store, actor, record, &mut history).await?;
+    // Events this transaction appended are not in storage yet; the transaction holds them.
+    let want = record.history.len() + event_count(record)?;
+    while history.len() < want {
+        let n = u64::try_from(history.len() - record.history.len())
+            .map_err(|_| ApiError::internal())?;
+        let event = tx
+            .get_json::<SlaEvent>(&history_key(&record.subject_id, n))
+            .await?
+            .ok_or_else(ApiError::internal)?;
+        history.push(event);
+    }
+    Ok(history)
+}
+
+fn event_count(record: &SlaRecord) -> Result<usize, ApiError> {
+    usize::try_from(record.events).map_err(|_| ApiError::internal())
+}
+
+/// Appends the stored events of `record` to `out`, stopping at the first missing one. The
+/// scan is not checked at commit: the history is append-only and every append rewrites the
+/// record, whose read is checked, so the first `events` keys cannot change underneath.
+async fn stored_events<S: Storage>(
+    store: &S,
+    actor: &str,
+    record: &SlaRecord,
+    out: &mut Vec<SlaEvent>,
+) -> Result<(), ApiError> {
+    let prefix = format!("slah:{}:", record.subject_id);
+    let mut after = None;
+    let mut left = record.events;
+    while left > 0 {
+        let limit = left.min(HISTORY_PAGE);
+        let scan = Scan {
+            prefix: prefix.clone(),
+            after: after.take(),
+            limit: usize::try_from(limit).map_err(|_| ApiError::internal())?,
+            reverse: false,
+        };
+        let rows = store.scan(actor, &scan).await?;
+        for (_, value) in &rows {
+            out.push(serde_json::from_slice(value)?);
+        }
+        let got = rows.len() as u64;
+        match rows.into_iter().last() {
+            Some((last, _)) if got == limit => after = Some(last),
+            // Fewer than asked for: the rest is not in storage (yet).
+            _ => return Ok(()),
+        }
+        left -= limit;
+    }
+    Ok(())
+}
+
+/// Makes `record.state` the clocks of its whole history under the current settings,
+/// replaying the history when it is missing or was computed under other settings.
+async fn ensure_state<S: Storage>(
+    tx: &mut Tx<'_, S>,
+    engine: &SlaEngine,
+    version: u64,
+    record: &mut SlaRecord,
+) -> Result<(), ApiError> {
+    if record.state.is_some() && record.state_version == version {
+        return Ok(());
+    }
+    let history = load_history_in(tx, record).await?;
+    record.state = Some(engine.state(&history).map_err(|_| ApiError::internal())?);
+    record.state_version = version;
+    Ok(())
+}
+
+/// Appends `events` to the subject's history and feeds them to its clocks. An event the
+/// clocks cannot take in order (a crossing recorded after later events) drops them; they are
+/// rebuilt from the history, whose replay sorts.
+async fn append_events<S: Storage>(
+    tx: &mut Tx<'_, S>,
+    engine: &SlaEngine,
+    version: u64,
+    record: &mut SlaRecord,
+    events: Vec<SlaEvent>,
+) -> Result<(), ApiError> {
+    if record.state_version != version {
+        record.state = None;
+    }
+    for event in events {
+        tx.put_json(history_key(&record.subject_id, record.events), &event)?;
+        record.events += 1;
+        if !matches!(event.kind, SlaEventKind::Fired { .. }) {
+            record.customer_waiting = Some(event.kind == SlaEventKind::CustomerMessage);
+        }
+        if let Some(state) = record.state.as_mut() {
+            if engine.apply(state, &event).is_err() {
+                record.state = None;
+            }
+        }
+    }
+    ensure_state(tx, engine, version, record).await
 }
 
 /// A wake-up to schedule once the transaction that computed it has committed.
@@ -304,42 +454,58 @@ pub async fn track<P: Platform>(
 ) -> Result<Wake, ApiError> {
     let now = p.now().max(created_at);
     let key = record_key(subject_id);
-    let mut record = match tx.get_json::<SlaRecord>(&key).await? {
+    let settings = settings_in(tx).await?;
+    let engine = settings.engine()?;
+    let (mut record, mut events) = match tx.get_json::<SlaRecord>(&key).await? {
         Some(mut r) => {
             let events = changes(&r.last, &snapshot, now);
-            r.history.extend(events);
             r.last = snapshot;
-            r
+            (r, events)
         }
-        None => SlaRecord {
-            subject_id: subject_id.to_owned(),
-            history: vec![SlaEvent::created(
-                created_at,
-                snapshot.facts.clone(),
-                snapshot.status.clone(),
-            )],
-            last: snapshot,
-            summary: Summary::default(),
-            wakeup: None,
-        },
+        None => {
+            let created =
+                SlaEvent::created(created_at, snapshot.facts.clone(), snapshot.status.clone());
+            let state = engine
+                .state(std::slice::from_ref(&created))
+                .map_err(|_| ApiError::internal())?;
+            tx.put_json(history_key(subject_id, 0), &created)?;
+            let record = SlaRecord {
+                subject_id: subject_id.to_owned(),
+                history: Vec::new(),
+                events: 1,
+                customer_waiting: Some(false),
+                state: Some(state),
+                state_version: settings.version,
+                last: snapshot,
+                summary: Summary::default(),
+                wakeup: None,
+            };
+            (record, Vec::new())
+        }
     };
     match message {
-        Some(MessageKind::AgentReply) => record.history.push(SlaEvent::agent_reply(now)),
+        Some(MessageKind::AgentReply) => events.push(SlaEvent::agent_reply(now)),
         Some(MessageKind::Customer) => {
             // Only the oldest unanswered message matters; a run of them needs one entry.
-            let last = record
-                .history
-                .iter()
-                .rev()
-                .find(|e| !matches!(e.kind, SlaEventKind::Fired { .. }));
-            if !last.is_some_and(|e| e.kind == SlaEventKind::CustomerMessage) {
-                record.history.push(SlaEvent::customer_message(now));
+            let waiting = match events.last() {
+                Some(e) => e.kind == SlaEventKind::CustomerMessage,
+                None => record.customer_waiting.unwrap_or_else(|| {
+                    record
+                        .history
+                        .iter()
+                        .rev()
+                        .find(|e| !matches!(e.kind, SlaEventKind::Fired { .. }))
+                        .is_some_and(|e| e.kind == SlaEventKind::CustomerMessage)
+                }),
+            };
+            if !waiting {
+                events.push(SlaEvent::customer_message(now));
             }
         }
         None => {}
     }
-    let settings = settings_in(tx).await?;
-    let wake = evaluate_into(&settings.engine()?, &mut record, now)?;
+    append_events(tx, &engine, settings.version, &mut record, events).await?;
+    let wake = evaluate_into(tx, &engine, settings.version, &mut record, now).await?;
     tx.put_json(key, &record)?;
     Ok(wake)
 }
@@ -353,17 +519,11 @@ pub async fn track_conversation<P: Platform>(
     message: Option<&Message>,
 ) -> Result<(), ApiError> {
     let key = Conversation::storage_key(&id.to_string());
-    let kind = message.and_then(|m| match (m.sender.kind, m.private) {
-        (SenderKind::Contact, _) => Some(MessageKind::Customer),
-        (SenderKind::Agent, false) => Some(MessageKind::AgentReply),
-        _ => None,
-    });
     let found = transact(p, tenant_actor, async |tx| {
         let Some(c) = tx.get_json::<Conversation>(&key).await? else {
             return Ok(None);
         };
-        let snapshot = conversation_snapshot(tx, &c).await?;
-        let wake = track(p, tx, &id.to_string(), c.created_at, snapshot, kind).await?;
+        let wake = track_conversation_in(p, tx, &c, message).await?;
         Ok(Some((c.tenant_id, wake)))
     })
     .await?;
@@ -373,27 +533,74 @@ pub async fn track_conversation<P: Platform>(
     Ok(())
 }
 
-/// Re-evaluates `record` at `now`: updates the summary and decides the next wake-up.
-fn evaluate_into(
+/// The report, whether a crossing is unrecorded, and the next wake-up at `now`: from the
+/// stored clocks, or from a replay of the history when `now` lies before their last event
+/// (a clock that went back), which a replay answers by leaving later events out.
+async fn assess<S: Storage>(
+    tx: &mut Tx<'_, S>,
     engine: &SlaEngine,
+    version: u64,
+    record: &mut SlaRecord,
+    now: DateTime<Utc>,
+) -> Result<
+    (
+        SlaReport,
+        Vec<edgedesk_shared::sla::Firing>,
+        Option<DateTime<Utc>>,
+    ),
+    ApiError,
+> {
+    ensure_state(tx, engine, version, record).await?;
+    let state = record.state.as_ref().ok_or_else(ApiError::internal)?;
+    match engine.assess_state(state, now) {
+        Ok(a) => Ok((a.report, a.unrecorded, a.next_wakeup)),
+        Err(StateError::Behind { .. }) => {
+            let history = load_history_in(tx, record).await?;
+            let fail = |_| ApiError::internal();
+            Ok((
+                engine.evaluate(&history, now).map_err(fail)?,
+                engine.unrecorded_firings(&history, now).map_err(fail)?,
+                engine.next_wakeup(&history, now).map_err(fail)?,
+            ))
+        }
+        Err(_) => Err(ApiError::internal()),
+    }
+}
+
+/// [`track_conversation`] inside a transaction of the tenant actor that already holds the
+/// conversation record `c` as it will be committed: the message's other tenant-side write
+/// (last activity) and its SLA follow-up then commit together. Returns the wake-up to
+/// schedule after commit.
+pub async fn track_conversation_in<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    c: &Conversation,
+    message: Option<&Message>,
+) -> Result<Wake, ApiError> {
+    let kind = message.and_then(|m| match (m.sender.kind, m.private) {
+        (SenderKind::Contact, _) => Some(MessageKind::Customer),
+        (SenderKind::Agent, false) => Some(MessageKind::AgentReply),
+        _ => None,
+    });
+    let snapshot = conversation_snapshot(tx, c).await?;
+    track(p, tx, &c.id.to_string(), c.created_at, snapshot, kind).await
+}
+
+/// Re-evaluates `record` at `now`: updates the summary and decides the next wake-up.
+async fn evaluate_into<S: Storage>(
+    tx: &mut Tx<'_, S>,
+    engine: &SlaEngine,
+    version: u64,
     record: &mut SlaRecord,
     now: DateTime<Utc>,
 ) -> Result<Wake, ApiError> {
-    let report = engine
-        .evaluate(&record.history, now)
-        .map_err(|_| ApiError::internal())?;
+    let (report, unrecorded, next_wakeup) = assess(tx, engine, version, record, now).await?;
     record.summary = Summary::of(&report);
-    let pending = !engine
-        .unrecorded_firings(&record.history, now)
-        .map_err(|_| ApiError::internal())?
-        .is_empty();
     // A change can put a crossing at this very instant (a tighter policy); act on it now.
-    let next = if pending {
-        Some(now)
+    let next = if unrecorded.is_empty() {
+        next_wakeup
     } else {
-        engine
-            .next_wakeup(&record.history, now)
-            .map_err(|_| ApiError::internal())?
+        Some(now)
     };
     if next.is_some() && next != record.wakeup {
         record.wakeup = next;
@@ -421,9 +628,7 @@ pub async fn fire<P: Platform>(p: &P, tenant_id: &TenantId, subject: &str) -> Re
         };
         let settings = settings_in(tx).await?;
         let engine = settings.engine()?;
-        let firings = engine
-            .unrecorded_firings(&record.history, now)
-            .map_err(|_| ApiError::internal())?;
+        let (_, firings, _) = assess(tx, &engine, settings.version, &mut record, now).await?;
         let mut deliveries = Vec::new();
         if !firings.is_empty() {
             let planned = match apply_escalations(p, tx, subject, &settings, &firings).await? {
@@ -431,6 +636,9 @@ pub async fn fire<P: Platform>(p: &P, tenant_id: &TenantId, subject: &str) -> Re
                 // The subject is gone: nothing to escalate or time any more.
                 None => {
                     tx.delete(key.clone());
+                    for n in 0..record.events {
+                        tx.delete(history_key(subject, n));
+                    }
                     return Ok((Wake::default(), Vec::new()));
                 }
             };
@@ -475,17 +683,15 @@ pub async fn fire<P: Platform>(p: &P, tenant_id: &TenantId, subject: &str) -> Re
                     deliveries.push(id);
                 }
             }
-            record
-                .history
-                .extend(firings.iter().cloned().map(SlaEvent::fired));
+            let mut events: Vec<SlaEvent> = firings.iter().cloned().map(SlaEvent::fired).collect();
             // The escalations changed the subject: bring the history up to date.
             if let Some(snapshot) = current_snapshot(tx, subject).await? {
-                let events = changes(&record.last, &snapshot, now);
-                record.history.extend(events);
+                events.extend(changes(&record.last, &snapshot, now));
                 record.last = snapshot;
             }
+            append_events(tx, &engine, settings.version, &mut record, events).await?;
         }
-        let wake = evaluate_into(&engine, &mut record, now)?;
+        let wake = evaluate_into(tx, &engine, settings.version, &mut record, now).await?;
         tx.put_json(key, &record)?;
         Ok((wake, deliveries))
     })
@@ -875,7 +1081,9 @@ pub async fn recompute_open<P: Platform>(p: &P, tenant_id: &TenantId) -> Result<
                 };
                 let settings = settings_in(tx).await?;
                 let before = record.summary.policy_id.clone();
-                let wake = evaluate_into(&settings.engine()?, &mut record, now)?;
+                let wake =
+                    evaluate_into(tx, &settings.engine()?, settings.version, &mut record, now)
+                        .await?;
                 if record.summary.policy_id != before {
                     record_event(
                         p,
@@ -941,9 +1149,10 @@ pub async fn subject_sla<P: Platform>(
                 "due_at": null, "policy_spans": [], "targets": [], "history": []}),
         );
     };
+    let history = load_history(ctx.p, &ctx.actor, &record).await?;
     let report = settings
         .engine()?
-        .evaluate(&record.history, now)
+        .evaluate(&history, now)
         .map_err(|_| ApiError::internal())?;
     json(
         StatusCode::OK,
@@ -955,7 +1164,7 @@ pub async fn subject_sla<P: Platform>(
             "due_at": report.next_due_at(),
             "policy_spans": report.policy_spans,
             "targets": report.targets,
-            "history": record.history,
+            "history": history,
         }),
     )
 }
@@ -1031,9 +1240,9 @@ pub fn row_sla(report: &SlaReport, config: &SlaConfig) -> Option<RowSla> {
     })
 }
 
-/// A list page whose items carry their [`RowSla`] (or `null`) as `sla`, evaluated now from
-/// each subject's history with the same engine as `GET .../sla`. One storage read per row
-/// (the history is keyed by subject), none per row over HTTP.
+/// A list page whose items carry their [`RowSla`] (or `null`) as `sla`, evaluated now with the
+/// same engine as `GET .../sla`, from each subject's stored clocks (its history only when the
+/// settings changed since). One storage read per row, none per row over HTTP.
 pub async fn page_with_sla<P: Platform, T: Serialize>(
     ctx: &Ctx<'_, P>,
     page: crate::ctx::Page<T>,
@@ -1055,9 +1264,20 @@ pub async fn page_with_sla<P: Platform, T: Serialize>(
                     engine = Some(settings.engine()?);
                 }
                 let engine = engine.as_ref().ok_or_else(ApiError::internal)?;
-                let report = engine
-                    .evaluate(&r.history, now)
-                    .map_err(|_| ApiError::internal())?;
+                let from_state = r
+                    .state
+                    .as_ref()
+                    .filter(|_| r.state_version == settings.version)
+                    .and_then(|state| engine.evaluate_state(state, now).ok());
+                let report = match from_state {
+                    Some(report) => report,
+                    None => {
+                        let history = load_history(ctx.p, &ctx.actor, &r).await?;
+                        engine
+                            .evaluate(&history, now)
+                            .map_err(|_| ApiError::internal())?
+                    }
+                };
                 row_sla(&report, &settings.config)
             }
         };

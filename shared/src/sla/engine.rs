@@ -296,17 +296,7 @@ impl SlaEngine {
         history: &[SlaEvent],
         at: Instant,
     ) -> Result<Option<Instant>, HistoryError> {
-        let report = self.evaluate(history, at)?;
-        let upcoming = report
-            .targets
-            .iter()
-            .filter(|t| t.is_open())
-            .flat_map(|t| match t.state {
-                TargetState::Running => [t.warning_at, t.due_at],
-                TargetState::Warning => [None, t.due_at],
-                TargetState::Paused | TargetState::Met | TargetState::Breached => [None, None],
-            });
-        Ok(upcoming.flatten().filter(|&w| w > at).min())
+        Ok(next_wakeup_of(&self.evaluate(history, at)?, at))
     }
 
     /// Every warning and breach crossed in `(from, to]`, in time order. A timer that calls this
@@ -355,6 +345,20 @@ impl SlaEngine {
             _ => Clock::Continuous,
         }
     }
+}
+
+/// The next warning or deadline after `at` among a report's open targets.
+fn next_wakeup_of(report: &SlaReport, at: Instant) -> Option<Instant> {
+    let upcoming = report
+        .targets
+        .iter()
+        .filter(|t| t.is_open())
+        .flat_map(|t| match t.state {
+            TargetState::Running => [t.warning_at, t.due_at],
+            TargetState::Warning => [None, t.due_at],
+            TargetState::Paused | TargetState::Met | TargetState::Breached => [None, None],
+        });
+    upcoming.flatten().filter(|&w| w > at).min()
 }
 
 /// A threshold crossing inside the replay.
@@ -507,7 +511,18 @@ struct Replay<'e> {
 
 impl<'e> Replay<'e> {
     fn run(engine: &'e SlaEngine, history: &[SlaEvent], at: Instant) -> Result<Self, HistoryError> {
-        let mut events: Vec<&SlaEvent> = history.iter().filter(|e| e.at <= at).collect();
+        let mut replay = Replay::through(engine, history.iter().filter(|e| e.at <= at))?;
+        replay.at = at;
+        replay.advance_to(at);
+        Ok(replay)
+    }
+
+    /// The clocks right after the last of `events`, in time order; not advanced any further.
+    fn through<'h>(
+        engine: &'e SlaEngine,
+        events: impl Iterator<Item = &'h SlaEvent>,
+    ) -> Result<Self, HistoryError> {
+        let mut events: Vec<&SlaEvent> = events.collect();
         // Stable: equal instants keep their recorded order, except that creation comes first.
         events.sort_by_key(|e| (e.at, !matches!(e.kind, SlaEventKind::Created { .. })));
         let (first, rest) = events.split_first().ok_or(HistoryError::MissingCreated)?;
@@ -524,7 +539,7 @@ impl<'e> Replay<'e> {
 
         let mut replay = Replay {
             engine,
-            at,
+            at: first.at,
             facts: facts.clone(),
             status: status.clone(),
             pinned: None,
@@ -543,12 +558,18 @@ impl<'e> Replay<'e> {
         }
         replay.note_policy(first.at);
         for event in rest {
-            replay.advance_to(event.at);
-            replay.apply(event)?;
-            replay.note_policy(event.at);
+            replay.step(event)?;
         }
-        replay.advance_to(at);
+        replay.at = replay.cursor;
         Ok(replay)
+    }
+
+    /// Runs the clocks up to `event` and applies it: one step of the replay.
+    fn step(&mut self, event: &SlaEvent) -> Result<(), HistoryError> {
+        self.advance_to(event.at);
+        self.apply(event)?;
+        self.note_policy(event.at);
+        Ok(())
     }
 
     fn active_policy(&self) -> Option<&'e SlaPolicy> {
@@ -792,6 +813,249 @@ impl<'e> Replay<'e> {
 /// Whole minutes, rounded towards negative infinity.
 fn floor_minutes(d: TimeDelta) -> i64 {
     d.num_milliseconds().div_euclid(60_000)
+}
+
+// ---- incremental state -----------------------------------------------------------------
+
+/// The clocks of one subject after its last event, kept so a new event costs one replay step
+/// instead of a replay of the whole history.
+///
+/// [`SlaEngine::state`] builds it from a history; [`SlaEngine::apply`] feeds it one more event;
+/// [`SlaEngine::evaluate_state`], [`SlaEngine::next_wakeup_state`] and
+/// [`SlaEngine::unrecorded_firings_state`] answer exactly what the history-based methods answer
+/// for the same events. A state belongs to the configuration it was computed with: the caller
+/// rebuilds it from the history when the configuration changes (a state naming a policy the
+/// engine does not know is refused with [`StateError::UnknownPolicy`]). Events must arrive in
+/// time order; one older than the state's last event is refused ([`StateError::OutOfOrder`])
+/// and the caller replays the history instead, which sorts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaState {
+    facts: SlaFacts,
+    status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pinned: Option<String>,
+    instances: Vec<InstanceState>,
+    next_response_cycles: u32,
+    /// The instant of the last event: the clocks have run up to here.
+    cursor: Instant,
+    policy_changes: Vec<(Instant, Option<String>)>,
+    /// Crossings that `fired` events record, each once, in key order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    recorded: Vec<(TargetKind, u32, FiringLevel)>,
+}
+
+impl SlaState {
+    /// The instant of the last event applied.
+    pub fn cursor(&self) -> Instant {
+        self.cursor
+    }
+}
+
+/// One target clock of an [`SlaState`]; the governing policy is kept by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct InstanceState {
+    target: TargetKind,
+    cycle: u32,
+    started_at: Instant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    completed_at: Option<Instant>,
+    /// Counted time as whole seconds and the nanoseconds on top (exact, unlike a float).
+    elapsed: (i64, i32),
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    warned: Option<(Instant, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    breached: Option<(Instant, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    governing: Option<String>,
+}
+
+/// Why a state cannot be used or advanced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error("an event at {at} is older than the state's last event at {cursor}")]
+    OutOfOrder { at: Instant, cursor: Instant },
+    #[error("evaluation at {at} precedes the state's last event at {cursor}")]
+    Behind { at: Instant, cursor: Instant },
+    #[error("the state names policy `{0}`, which the configuration does not have")]
+    UnknownPolicy(String),
+    #[error("the state holds a counted time out of range")]
+    Elapsed,
+}
+
+impl<'e> Replay<'e> {
+    fn save(&self, recorded: Vec<(TargetKind, u32, FiringLevel)>) -> SlaState {
+        let crossing = |c: &Option<Crossing>| c.as_ref().map(|c| (c.at, c.policy_id.clone()));
+        SlaState {
+            facts: self.facts.clone(),
+            status: self.status.clone(),
+            pinned: self.pinned.clone(),
+            instances: self
+                .instances
+                .iter()
+                .map(|i| InstanceState {
+                    target: i.kind,
+                    cycle: i.cycle,
+                    started_at: i.started_at,
+                    completed_at: i.completed_at,
+                    elapsed: (i.elapsed.num_seconds(), i.elapsed.subsec_nanos()),
+                    warned: crossing(&i.warned),
+                    breached: crossing(&i.breached),
+                    governing: i.governing.map(|g| g.policy.id.clone()),
+                })
+                .collect(),
+            next_response_cycles: self.next_response_cycles,
+            cursor: self.cursor,
+            policy_changes: self.policy_changes.clone(),
+            recorded,
+        }
+    }
+
+    fn resume(engine: &'e SlaEngine, state: &SlaState) -> Result<Self, StateError> {
+        let crossing = |c: &Option<(Instant, String)>| {
+            c.as_ref().map(|(at, policy_id)| Crossing {
+                at: *at,
+                policy_id: policy_id.clone(),
+            })
+        };
+        let mut instances = Vec::with_capacity(state.instances.len());
+        for i in &state.instances {
+            let governing = match &i.governing {
+                None => None,
+                Some(id) => {
+                    let unknown = || StateError::UnknownPolicy(id.clone());
+                    let policy = engine.config.policy(id).ok_or_else(unknown)?;
+                    let target = *policy.targets.get(i.target).ok_or_else(unknown)?;
+                    Some(Governing { policy, target })
+                }
+            };
+            let elapsed = TimeDelta::try_seconds(i.elapsed.0)
+                .and_then(|s| s.checked_add(&TimeDelta::nanoseconds(i.elapsed.1.into())))
+                .ok_or(StateError::Elapsed)?;
+            instances.push(Instance {
+                kind: i.target,
+                cycle: i.cycle,
+                started_at: i.started_at,
+                completed_at: i.completed_at,
+                elapsed,
+                warned: crossing(&i.warned),
+                breached: crossing(&i.breached),
+                governing,
+            });
+        }
+        Ok(Replay {
+            engine,
+            at: state.cursor,
+            facts: state.facts.clone(),
+            status: state.status.clone(),
+            pinned: state.pinned.clone(),
+            instances,
+            next_response_cycles: state.next_response_cycles,
+            cursor: state.cursor,
+            policy_changes: state.policy_changes.clone(),
+        })
+    }
+
+    /// The clocks of `state` run on to `at`, as a replay evaluated at `at` would leave them.
+    fn resume_at(engine: &'e SlaEngine, state: &SlaState, at: Instant) -> Result<Self, StateError> {
+        if at < state.cursor {
+            return Err(StateError::Behind {
+                at,
+                cursor: state.cursor,
+            });
+        }
+        let mut replay = Replay::resume(engine, state)?;
+        replay.at = at;
+        replay.advance_to(at);
+        Ok(replay)
+    }
+}
+
+fn recorded_key(event: &SlaEvent) -> Option<(TargetKind, u32, FiringLevel)> {
+    match &event.kind {
+        SlaEventKind::Fired { firing } => Some(firing.key()),
+        _ => None,
+    }
+}
+
+impl SlaEngine {
+    /// The clocks after every event of `history`, for [`SlaEngine::apply`] to continue from.
+    pub fn state(&self, history: &[SlaEvent]) -> Result<SlaState, HistoryError> {
+        let recorded: BTreeSet<_> = history.iter().filter_map(recorded_key).collect();
+        let replay = Replay::through(self, history.iter())?;
+        Ok(replay.save(recorded.into_iter().collect()))
+    }
+
+    /// Feeds one more event to `state`: the same step a replay of the history with `event`
+    /// appended takes. On an error `state` is unchanged.
+    pub fn apply(&self, state: &mut SlaState, event: &SlaEvent) -> Result<(), StateError> {
+        if event.at < state.cursor {
+            return Err(StateError::OutOfOrder {
+                at: event.at,
+                cursor: state.cursor,
+            });
+        }
+        let mut replay = Replay::resume(self, state)?;
+        replay.step(event)?;
+        let mut recorded = std::mem::take(&mut state.recorded);
+        if let Some(key) = recorded_key(event) {
+            if let Err(at) = recorded.binary_search(&key) {
+                recorded.insert(at, key);
+            }
+        }
+        *state = replay.save(recorded);
+        Ok(())
+    }
+
+    /// [`SlaEngine::evaluate`] from a state, at or after its last event.
+    pub fn evaluate_state(&self, state: &SlaState, at: Instant) -> Result<SlaReport, StateError> {
+        Ok(Replay::resume_at(self, state, at)?.report())
+    }
+
+    /// [`SlaEngine::next_wakeup`] from a state, at or after its last event.
+    pub fn next_wakeup_state(
+        &self,
+        state: &SlaState,
+        at: Instant,
+    ) -> Result<Option<Instant>, StateError> {
+        Ok(next_wakeup_of(&self.evaluate_state(state, at)?, at))
+    }
+
+    /// [`SlaEngine::unrecorded_firings`] from a state, at or after its last event.
+    pub fn unrecorded_firings_state(
+        &self,
+        state: &SlaState,
+        now: Instant,
+    ) -> Result<Vec<Firing>, StateError> {
+        let mut firings = Replay::resume_at(self, state, now)?.firings();
+        firings.retain(|f| state.recorded.binary_search(&f.key()).is_err());
+        Ok(firings)
+    }
+
+    /// The report, unrecorded firings and next wake-up at `now`, from one run of the clocks.
+    pub fn assess_state(&self, state: &SlaState, now: Instant) -> Result<Assessment, StateError> {
+        let replay = Replay::resume_at(self, state, now)?;
+        let report = replay.report();
+        let mut unrecorded = replay.firings();
+        unrecorded.retain(|f| state.recorded.binary_search(&f.key()).is_err());
+        let next_wakeup = next_wakeup_of(&report, now);
+        Ok(Assessment {
+            report,
+            unrecorded,
+            next_wakeup,
+        })
+    }
+}
+
+/// What a subject's SLA looks like at one instant: see [`SlaEngine::assess_state`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    pub report: SlaReport,
+    /// As [`SlaEngine::unrecorded_firings`].
+    pub unrecorded: Vec<Firing>,
+    /// As [`SlaEngine::next_wakeup`].
+    pub next_wakeup: Option<Instant>,
 }
 
 #[cfg(test)]
@@ -1482,5 +1746,129 @@ mod tests {
         assert_eq!(c.state_at(t("2026-01-05T10:00:00Z")), TargetState::Breached);
         c.state = TargetState::Paused;
         assert_eq!(c.state_at(t("2030-01-01T00:00:00Z")), TargetState::Paused);
+    }
+
+    /// A step of a generated history: an event, or the timer acting on what has crossed.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Event(SlaEventKind),
+        Timer,
+    }
+
+    /// Up to 24 steps at non-decreasing minutes (ties included) over four days.
+    fn arbitrary_steps() -> impl Strategy<Value = (Priority, Vec<(i64, Step)>)> {
+        let step = prop_oneof![
+            6 => arbitrary_kind().prop_map(Step::Event),
+            1 => Just(Step::Timer),
+        ];
+        let steps = prop::collection::vec((0i64..4 * 24 * 60, step), 0..24).prop_map(|mut v| {
+            v.sort_by_key(|(m, _)| *m);
+            v
+        });
+        (prop::sample::select(Priority::ALL), steps)
+    }
+
+    proptest! {
+        #[test]
+        fn a_state_fed_one_event_at_a_time_answers_exactly_as_a_replay_of_the_history(
+            (priority, steps) in arbitrary_steps(), later in 0i64..2 * 24 * 60
+        ) {
+            let engine = engine();
+            let start = t("2024-03-08T19:00:00Z");
+            let mut history = vec![SlaEvent::created(
+                start,
+                SlaFacts { priority, ..SlaFacts::new(SubjectKind::Ticket) },
+                "new",
+            )];
+            let mut state = engine.state(&history).expect("a created event");
+            let check = |history: &[SlaEvent], state: &SlaState, at: Instant| -> Result<(), TestCaseError> {
+                prop_assert_eq!(engine.evaluate_state(state, at), Ok(engine.evaluate(history, at).expect("evaluates")));
+                prop_assert_eq!(engine.next_wakeup_state(state, at), Ok(engine.next_wakeup(history, at).expect("evaluates")));
+                let unrecorded = engine.unrecorded_firings(history, at).expect("evaluates");
+                prop_assert_eq!(engine.unrecorded_firings_state(state, at), Ok(unrecorded.clone()));
+                let assessed = engine.assess_state(state, at).expect("assesses");
+                prop_assert_eq!(&assessed.unrecorded, &unrecorded);
+                prop_assert_eq!(assessed.report, engine.evaluate(history, at).expect("evaluates"));
+                Ok(())
+            };
+            for (minute, step) in steps {
+                let at = start + TimeDelta::minutes(minute);
+                let events = match step {
+                    Step::Event(kind) => vec![SlaEvent::new(at, kind)],
+                    // As the timer does: record every crossing not yet recorded.
+                    Step::Timer => engine
+                        .unrecorded_firings(&history, at)
+                        .expect("evaluates")
+                        .into_iter()
+                        .map(SlaEvent::fired)
+                        .collect(),
+                };
+                for event in events {
+                    // The state is stored between requests: it must survive its JSON form.
+                    let text = serde_json::to_string(&state).expect("json");
+                    state = serde_json::from_str(&text).expect("parses");
+                    let in_order = event.at >= state.cursor();
+                    let fired = matches!(event.kind, SlaEventKind::Fired { .. });
+                    history.push(event.clone());
+                    match engine.apply(&mut state, &event) {
+                        Ok(()) => prop_assert!(in_order),
+                        // A crossing recorded after later events: as the functions layer does,
+                        // rebuild the state from the history, whose replay sorts.
+                        Err(StateError::OutOfOrder { .. }) if fired && !in_order => {
+                            state = engine.state(&history).expect("replays");
+                        }
+                        Err(e) => prop_assert!(false, "refused: {e}"),
+                    }
+                    prop_assert_eq!(&state, &engine.state(&history).expect("replays"));
+                }
+                check(&history, &state, at)?;
+            }
+            let last = history.iter().map(|e| e.at).max().expect("created");
+            check(&history, &state, last)?;
+            check(&history, &state, last + TimeDelta::minutes(later))?;
+            check(&history, &state, last + TimeDelta::seconds(later * 61 + 7))?;
+        }
+    }
+
+    #[test]
+    fn a_state_refuses_events_out_of_order_evaluations_before_its_last_event_and_foreign_policies()
+    {
+        let engine = engine();
+        let history = [
+            ticket("2024-05-13T13:00:00Z", Priority::Urgent),
+            reply("2024-05-13T13:30:00Z"),
+        ];
+        let mut state = engine.state(&history).expect("replays");
+        assert_eq!(state.cursor(), t("2024-05-13T13:30:00Z"));
+        let before = state.clone();
+        assert_eq!(
+            engine.apply(&mut state, &message("2024-05-13T13:10:00Z")),
+            Err(StateError::OutOfOrder {
+                at: t("2024-05-13T13:10:00Z"),
+                cursor: t("2024-05-13T13:30:00Z")
+            })
+        );
+        assert_eq!(
+            engine.apply(
+                &mut state,
+                &ticket("2024-05-13T14:00:00Z", Priority::Urgent)
+            ),
+            Err(StateError::History(HistoryError::DuplicateCreated {
+                at: t("2024-05-13T14:00:00Z")
+            }))
+        );
+        assert_eq!(state, before, "a refused event changes nothing");
+        assert!(matches!(
+            engine.evaluate_state(&state, t("2024-05-13T13:20:00Z")),
+            Err(StateError::Behind { .. })
+        ));
+        // A configuration without the urgent policy cannot continue this state.
+        let mut other = config();
+        other.policies.retain(|p| p.id != "urgent");
+        let other = SlaEngine::new(other).expect("valid");
+        assert_eq!(
+            other.evaluate_state(&state, t("2024-05-13T14:00:00Z")),
+            Err(StateError::UnknownPolicy("urgent".into()))
+        );
     }
 }

@@ -9,7 +9,8 @@
 //! - [`calendar`]: opening hours, holidays and DST-correct business-time arithmetic.
 //! - [`policy`]: policies, their conditions and targets, and the tenant's [`SlaConfig`].
 //! - [`event`]: the history entries ([`SlaEvent`]) stored per ticket or conversation.
-//! - [`engine`]: [`SlaEngine`]: reports, alarm instants and firings from a history.
+//! - [`engine`]: [`SlaEngine`]: reports, alarm instants and firings from a history, or from an
+//!   [`SlaState`] that is kept up to date one event at a time.
 //! - [`escalation`]: rules that turn firings into actions.
 //! - [`merge`], [`duplicates`]: ticket merge rules and duplicate suggestions.
 //!
@@ -74,8 +75,8 @@ pub use duplicates::{
     suggest_duplicates, DuplicateCandidate, DuplicateSettings, DuplicateSuggestion,
 };
 pub use engine::{
-    row_target, state_at, urgency, Firing, FiringLevel, HistoryError, PolicySpan, SlaEngine,
-    SlaReport, TargetReport, TargetState,
+    row_target, state_at, urgency, Assessment, Firing, FiringLevel, HistoryError, PolicySpan,
+    SlaEngine, SlaReport, SlaState, StateError, TargetReport, TargetState,
 };
 pub use escalation::{
     plan_escalations, validate_rules, Action, EscalationAction, EscalationError, EscalationRule,
