@@ -661,3 +661,136 @@ test('the JS API queues early calls, reports open and close, and reset forgets t
   assert.deepEqual(await messageTexts(page), [], 'a new visitor sees nothing of the old one');
   await v.context.close();
 });
+
+/** Publishes a help-centre article through the admin API and returns it. */
+async function publish(api, article) {
+  return api.ok('POST', '/v1/kb/articles', { ...article, publish: true });
+}
+
+/** Polls the admin view of an article until its vote counts are these. */
+async function waitForVotes(api, id, helpful, notHelpful) {
+  const deadline = Date.now() + 5000;
+  let stats;
+  while (Date.now() < deadline) {
+    stats = (await api.ok('GET', `/v1/kb/articles/${id}`)).stats;
+    if (stats.helpful === helpful && stats.not_helpful === notHelpful) return stats;
+    await sleep(100);
+  }
+  assert.deepEqual(stats, { ...stats, helpful, not_helpful: notHelpful }, 'vote counts');
+  return stats;
+}
+
+test('while the visitor types, help articles are suggested, open in the widget and take one vote that can change', async () => {
+  const api = await host.tenant('Help Shop');
+  const refund = await publish(api, {
+    title: 'Refund a damaged parcel',
+    locale: 'en',
+    body: 'Fish & chips arrived cold?\n\n- Keep the box\n- Send a photo\n\n<script>alert(1)</script> stays text.',
+  });
+  await publish(api, { title: 'Change your delivery address', locale: 'en', body: 'Before it ships.' });
+  const v = await visitor(api, 'Help Shop');
+  const { page } = v;
+  const box = shadow(page, 'form.c textarea');
+  const suggestions = shadow(page, '.k');
+  const buttons = shadow(page, '.k button');
+
+  // Nonsense and too-short queries suggest nothing.
+  await box.pressSequentially('qzxv wobbleflop', { delay: 20 });
+  await sleep(900);
+  assert.equal(await suggestions.isVisible(), false, 'no suggestion for nonsense');
+  await box.fill('');
+  await box.pressSequentially('re', { delay: 20 });
+  await sleep(900);
+  assert.equal(await suggestions.isVisible(), false, 'no suggestion under three characters');
+
+  // A real question does, after a pause, labelled and above the composer.
+  await box.pressSequentially('fund', { delay: 30 });
+  await suggestions.waitFor({ state: 'visible', timeout: 5000 });
+  assert.deepEqual(await buttons.allTextContents(), ['Refund a damaged parcel']);
+  await page.getByRole('group', { name: 'Articles that may help' }).waitFor();
+  const above = await suggestions.boundingBox();
+  const composer = await shadow(page, 'form.c').boundingBox();
+  assert.ok(above.y + above.height <= composer.y + 1, 'suggestions sit above the composer');
+  await screenshot(page, 'suggestions');
+
+  // Keyboard: the suggestion is a button; Enter opens the article inside the panel.
+  await page.getByRole('button', { name: 'Refund a damaged parcel' }).focus();
+  await page.keyboard.press('Enter');
+  const article = page.getByRole('region', { name: 'Refund a damaged parcel' });
+  await article.waitFor({ timeout: 5000 });
+  assert.equal(await shadow(page, 'form.c').isVisible(), false, 'the article replaces the conversation');
+  assert.equal(await shadow(page, '.m').isVisible(), false);
+  const body = await shadow(page, '.ab').textContent();
+  assert.match(body, /Fish & chips arrived cold\?/);
+  assert.match(body, /Keep the box\n+Send a photo/);
+  assert.match(body, /<script>alert\(1\)<\/script> stays text\./);
+  assert.equal(await shadow(page, '.ab *').count(), 0, 'the body is text, no markup');
+  assert.equal(await page.evaluate(() => document.querySelector('edgedesk-chat').shadowRoot.activeElement?.className), 'bk');
+  const link = await shadow(page, '.ar a').getAttribute('href');
+  assert.equal(link, `${host.base}/help/${api.tenant}/en/articles/${refund.slug}`);
+  assert.equal((await fetch(link)).status, 200, 'the help-centre page exists');
+  await screenshot(page, 'article');
+
+  // Votes: one per visitor, and a changed mind moves the count instead of adding one.
+  const yes = page.getByRole('button', { name: 'Yes', exact: true });
+  const no = page.getByRole('button', { name: 'No', exact: true });
+  assert.equal(await yes.getAttribute('aria-pressed'), 'false');
+  await yes.click();
+  await shadow(page, '.ar p').getByText('Thanks for your feedback!').waitFor({ timeout: 5000 });
+  assert.equal(await yes.getAttribute('aria-pressed'), 'true');
+  const stats = await waitForVotes(api, refund.id, 1, 0);
+  assert.equal(stats.views, 2, 'one view in the widget, one of the help-centre page');
+  await no.click();
+  await page.waitForFunction(() => {
+    const b = document.querySelector('edgedesk-chat').shadowRoot.querySelectorAll('.vo button');
+    return b[1].getAttribute('aria-pressed') === 'true';
+  }, null, { timeout: 5000 });
+  assert.equal(await yes.getAttribute('aria-pressed'), 'false');
+  await waitForVotes(api, refund.id, 0, 1);
+
+  // Back to the chat, where sending a message hides the suggestions.
+  await page.getByRole('button', { name: '← Back to the chat' }).click();
+  await article.waitFor({ state: 'hidden' });
+  await shadow(page, 'form.c').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => document.querySelector('edgedesk-chat').shadowRoot.activeElement?.tagName), 'TEXTAREA');
+  await box.fill('');
+  await box.pressSequentially('refund please', { delay: 20 });
+  await suggestions.waitFor({ state: 'visible', timeout: 5000 });
+  await box.press('Enter');
+  await waitForMessage(page, 'refund please');
+  await sleep(600);
+  assert.equal(await suggestions.isVisible(), false, 'sending hides the suggestions');
+  assert.deepEqual(v.problems, []);
+  await v.context.close();
+});
+
+test('article suggestions follow the visitor\'s language and fill a phone screen', async () => {
+  const api = await host.tenant('帮助商店');
+  const zh = await publish(api, { title: '如何申请退款', locale: 'zh-CN', body: '请在三十天内联系我们。\n\n退款会退回原支付方式。' });
+  await publish(api, { title: 'How to get a refund', locale: 'en', body: 'Within thirty days.' });
+  const v = await openPage(browser, demo('index.html', api.tenant), {
+    context: { locale: 'zh-CN', viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true },
+  });
+  const { page } = v;
+  await widgetReady(page);
+  await configLoaded(page, '帮助商店');
+  await shadow(page, 'button.l').click();
+  await shadow(page, 'form.c textarea').pressSequentially('申请退款', { delay: 30 });
+  await shadow(page, '.k').waitFor({ state: 'visible', timeout: 5000 });
+  assert.deepEqual(await shadow(page, '.k button').allTextContents(), ['如何申请退款']);
+  assert.equal(await shadow(page, '.k p').textContent(), '可能有帮助的文章');
+  await shadow(page, '.k button').tap();
+  await shadow(page, '.ar').waitFor({ timeout: 5000 });
+  assert.deepEqual(await shadow(page, '.ar').boundingBox().then((b) => b.width), 375);
+  assert.equal(await shadow(page, '.ar h2').textContent(), '如何申请退款');
+  assert.match(await shadow(page, '.ab').textContent(), /请在三十天内联系我们。\n+退款会退回原支付方式。/);
+  assert.equal(await shadow(page, '.ar a').textContent(), '在帮助中心打开');
+  await page.getByRole('button', { name: '有帮助' }).tap();
+  await shadow(page, '.ar p').getByText('感谢您的反馈！').waitFor({ timeout: 5000 });
+  await waitForVotes(api, zh.id, 1, 0);
+  await screenshot(page, 'article-zh-phone');
+  await page.getByRole('button', { name: '← 返回聊天' }).tap();
+  await shadow(page, 'form.c').waitFor({ state: 'visible' });
+  assert.deepEqual(v.problems, []);
+  await v.context.close();
+});

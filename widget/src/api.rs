@@ -2,11 +2,11 @@
 //! (timers, URL encoding, number formatting without pulling in `core::fmt`).
 
 use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::vec::Vec;
-use js_sys::Promise;
+use js_sys::Function;
+use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, Response};
 
 use crate::wire;
@@ -72,15 +72,19 @@ impl Api {
         }
     }
 
-    /// Sends a request and returns the JSON answer (`null` for an empty body).
-    pub async fn call(
+    /// Sends a request and hands `then` the JSON answer (`null` for an empty body).
+    ///
+    /// Callbacks on the promises rather than `async`: every `async fn` is a state machine in
+    /// the wasm, and with no future left the crate links no executor either.
+    pub fn call(
         &self,
         method: &str,
         rest: &str,
         body: Option<Body<'_>>,
         token: Option<&str>,
         signal: Option<&web_sys::AbortSignal>,
-    ) -> Result<JsValue, ApiError> {
+        then: Answer,
+    ) {
         // `fetch` takes plain objects for its options and headers; building them with
         // `Reflect` needs fewer bindings (and bytes) than `RequestInit` and `Headers`.
         let auth = token.map(|t| {
@@ -106,54 +110,72 @@ impl Api {
             ("body", payload),
             ("signal", signal.map_or(JsValue::UNDEFINED, Into::into)),
         ]);
-        let window = web_sys::window().ok_or(ApiError::Network)?;
-        let resp: Response = JsFuture::from(
-            window.fetch_with_str_and_init(&self.url(rest), init.unchecked_ref::<RequestInit>()),
-        )
-        .await
-        .map_err(|_| ApiError::Network)?
-        .unchecked_into();
-        let status = resp.status();
-        let text = match resp.text() {
-            Ok(p) => JsFuture::from(p)
-                .await
-                .ok()
-                .and_then(|t| t.as_string())
-                .unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        let json = if text.is_empty() {
-            JsValue::NULL
-        } else {
-            wire::parse(&text)
-        };
-        if (200..300).contains(&status) {
-            Ok(json)
-        } else {
-            Err(ApiError::Status {
-                status,
-                code: wire::error_code(&json).unwrap_or_default(),
-            })
-        }
+        let fetched =
+            window().fetch_with_str_and_init(&self.url(rest), init.unchecked_ref::<RequestInit>());
+        settle(
+            &fetched,
+            Box::new(move |resp| {
+                // A response has a numeric status; a rejection (offline, CORS, abort) has none.
+                let Some(status) = wire::uint(&resp, "status") else {
+                    return then(Err(ApiError::Network));
+                };
+                let read = resp.unchecked_into::<Response>().text();
+                let Ok(read) = read else {
+                    return then(Err(ApiError::Network));
+                };
+                settle(
+                    &read,
+                    Box::new(move |text| {
+                        // An unreadable body reads as none.
+                        let text = text.as_string().unwrap_or_default();
+                        let json = if text.is_empty() {
+                            JsValue::NULL
+                        } else {
+                            wire::parse(&text)
+                        };
+                        then(if (200..300).contains(&status) {
+                            Ok(json)
+                        } else {
+                            Err(ApiError::Status {
+                                status: status as u16,
+                                code: wire::error_code(&json).unwrap_or_default(),
+                            })
+                        })
+                    }),
+                );
+            }),
+        );
     }
 }
 
-/// Runs `f` after `ms` milliseconds (one future type serves every timer).
-pub fn after(ms: u32, f: alloc::boxed::Box<dyn FnOnce()>) {
-    wasm_bindgen_futures::spawn_local(async move {
-        sleep(ms).await;
-        f();
-    });
+/// What becomes of a request's answer.
+pub type Answer = Box<dyn FnOnce(Result<JsValue, ApiError>)>;
+
+/// The page's window. The widget only ever runs in one (the loader needs a document), so the
+/// global object is taken as it is rather than checked with `instanceof`, a binding of its own.
+pub fn window() -> web_sys::Window {
+    js_sys::global().unchecked_into()
 }
 
-/// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: u32) {
-    let promise = Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
+/// A JavaScript function that runs `f` once. Every callback of the widget goes through this
+/// one closure type, so the wasm holds its glue once.
+pub fn once(f: Box<dyn FnOnce(JsValue)>) -> JsValue {
+    Closure::once_into_js(move |v: JsValue| f(v))
+}
+
+/// Calls `f` with the promise's value, or with its rejection reason (`then(f, f)`); `f`
+/// tells them apart. Through `Reflect` and `Function.call`, bindings the widget has anyway.
+pub fn settle(promise: &JsValue, f: Box<dyn FnOnce(JsValue)>) {
+    let f = once(f);
+    let then: Function = wire::field(promise, "then").unchecked_into();
+    let _ = then.call2(promise, &f, &f);
+}
+
+/// Runs `f` after `ms` milliseconds.
+pub fn after(ms: u32, f: Box<dyn FnOnce()>) {
+    let f = once(Box::new(move |_| f()));
+    let _ = window()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), ms as i32);
 }
 
 /// `s` without leading and trailing ASCII whitespace. (`str::trim` also knows Unicode
@@ -174,15 +196,18 @@ pub fn trim(s: &str) -> &str {
 
 /// Decimal digits of `n` (kept free of `core::fmt`, which costs kilobytes of wasm).
 pub fn num(mut n: u64) -> String {
-    let mut reversed = Vec::with_capacity(20);
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
     loop {
-        reversed.push(b'0' + (n % 10) as u8);
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    reversed.iter().rev().map(|&d| char::from(d)).collect()
+    // SAFETY: ASCII digits only.
+    String::from(unsafe { core::str::from_utf8_unchecked(&buf[at..]) })
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! The widget's behaviour: visitor session, history, sending, typing, receipts, identity,
-//! and the JS API's commands.
+//! help-centre article suggestions and votes, and the JS API's commands.
 //!
-//! Everything runs on the page's single thread. Scalar state sits in `Cell`s; the rest in
-//! `Slot`s (`RefCell`s that trap on conflict) borrowed only for short, non-reentrant stretches (never across an `.await` or
-//! a DOM call that can fire events synchronously). Asynchronous flows carry the
-//! *generation* they started in; `reset()` and identity changes bump it, and a flow that
-//! wakes up in an older generation stops, so a previous visitor's answers can never land in
-//! the current visitor's panel.
+//! Everything runs on the page's single thread, and nothing is `async`: a request hands its
+//! answer to a callback (see `api`). Scalar state sits in `Cell`s; the rest in `Slot`s
+//! (`RefCell`s that trap on conflict) borrowed only for short, non-reentrant stretches (never
+//! while calling back, or across a DOM call that can fire events synchronously).
+//! Asynchronous flows carry the *generation* they started in; `reset()` and identity changes
+//! bump it, and a flow that wakes up in an older generation stops, so a previous visitor's
+//! answers can never land in the current visitor's panel.
 
 use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
@@ -15,11 +16,11 @@ use core::cell::Cell;
 
 use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlElement, Storage};
 
 use crate::api::{self, Api, ApiError, Body};
-use crate::i18n::{Locale, Text};
+use crate::backoff::Backoff;
+use crate::i18n::{Locale, Text, W};
 use crate::realtime;
 use crate::slot::Slot;
 use crate::timeline::{receipt, Insert, Timeline};
@@ -32,6 +33,8 @@ const TYPING_REFRESH_MS: f64 = 4_000.0;
 const AGENT_TYPING_MS: u32 = 8_000;
 /// How long a send waits for the visitor's session before giving up.
 const SESSION_WAIT_MS: u32 = 15_000;
+/// Article suggestions are asked for once the visitor pauses typing this long.
+const SUGGEST_PAUSE_MS: u32 = 250;
 
 /// Where the visitor's session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +77,10 @@ pub struct App {
     pub state: Slot<String>,
     /// The rating picked in the rating form (0: none yet).
     rating: Cell<u32>,
+    /// Bumped per keystroke and send: only the newest pause shows suggestions.
+    suggest_gen: Cell<u32>,
+    /// The id of the article open in the panel.
+    article: Slot<Option<String>>,
     config: Slot<Option<Config>>,
     pub token: Slot<Option<String>>,
     /// `setUser({id, name, email, hash})` as given.
@@ -89,15 +96,30 @@ pub struct App {
     pub socket: Slot<Option<web_sys::WebSocket>>,
     /// Aborts the long-poll in flight.
     pub abort: Slot<Option<web_sys::AbortController>>,
+    /// Reconnect pacing of the realtime loop.
+    pub backoff: Cell<Backoff>,
+    /// Whether the realtime loop long-polls instead of using a WebSocket.
+    pub polling: Cell<bool>,
+    /// Whether the current socket opened.
+    pub opened: Cell<bool>,
+}
+
+/// A message on its way: the row that shows it meanwhile, and what to send.
+struct Outgoing {
+    gen: u32,
+    body: String,
+    file: Option<web_sys::File>,
+    pending: HtmlElement,
+    status: web_sys::Element,
 }
 
 fn storage() -> Option<Storage> {
     // Throws in sandboxed frames and with storage disabled: the token then lives in memory.
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+    api::window().local_storage().ok().flatten()
 }
 
 fn navigator_language() -> Option<String> {
-    web_sys::window().and_then(|w| w.navigator().language())
+    api::window().navigator().language()
 }
 
 impl App {
@@ -108,7 +130,7 @@ impl App {
             navigator_language().as_deref(),
         );
         // The widget lives as long as the page: one leaked allocation spares every closure
-        // and future a reference count.
+        // and callback a reference count.
         let app: &'static App = alloc::boxed::Box::leak(alloc::boxed::Box::new(App {
             api,
             ui,
@@ -128,6 +150,8 @@ impl App {
             rev: Cell::new(0),
             state: Slot::new(String::new()),
             rating: Cell::new(0),
+            suggest_gen: Cell::new(0),
+            article: Slot::new(None),
             config: Slot::new(None),
             token: Slot::new(None),
             user: Slot::new(None),
@@ -137,6 +161,9 @@ impl App {
             last_own: Slot::new(None),
             socket: Slot::new(None),
             abort: Slot::new(None),
+            backoff: Cell::new(Backoff::default()),
+            polling: Cell::new(false),
+            opened: Cell::new(false),
         }));
         app.token.replace(app.stored_token());
         app
@@ -195,7 +222,7 @@ impl App {
 
     fn config_loaded(&'static self, answer: Result<JsValue, ApiError>) {
         let Ok(v) = answer else {
-            self.ui.show_alert(Some(self.text().unavailable));
+            self.ui.show_alert(Some(self.text()[W::Unavailable]));
             return;
         };
         let cfg = Config(v);
@@ -219,11 +246,11 @@ impl App {
                 line.push_str(&locale.reply_time(m.min(u64::from(u32::MAX)) as u32));
             }
             self.ui.away().set_text_content(Some(&line));
-            self.ui.away().set_hidden(line.is_empty());
+            ui::hide(self.ui.away(), line.is_empty());
         }
         let types = cfg.types();
         // No types allowed: no attach button.
-        self.ui.attach().set_hidden(types.length() == 0);
+        ui::hide(self.ui.attach(), types.length() == 0);
         let accept: String = types.join(",").into();
         let _ = self.ui.file().set_attribute("accept", &accept);
         let _ = if cfg.require_email() {
@@ -236,16 +263,19 @@ impl App {
         self.layout();
     }
 
-    /// Shows the pre-chat form, the composer, or neither, as the state requires.
-    fn layout(&self) {
+    /// Shows the pre-chat form, the composer, or neither, as the state requires; whether the
+    /// form shows.
+    fn layout(&self) -> bool {
         let prechat = self.config.borrow().as_ref().is_some_and(Config::prechat);
         let known = self.token.borrow().is_some()
             || self.user.borrow().is_some()
             || self.prechat.borrow().is_some();
         let refused = self.phase.get() == Phase::Refused;
         let needs_form = prechat && !known;
-        self.ui.prechat().set_hidden(refused || !needs_form);
-        self.ui.composer().set_hidden(refused || needs_form);
+        let form = !refused && needs_form;
+        ui::hide(self.ui.prechat(), !form);
+        ui::hide(self.ui.composer(), refused || needs_form);
+        form
     }
 
     // ---- JS API -------------------------------------------------------------------------
@@ -255,16 +285,16 @@ impl App {
             return;
         }
         self.unread.set(0);
-        self.ui.panel().set_hidden(false);
+        ui::hide(self.ui.panel(), false);
         let _ = self.ui.launcher().set_attribute("aria-expanded", "true");
-        self.ui.root().set_class_name("w o");
+        ui::set_class(self.ui.root(), "w o");
         let _ = self.ui.unread(self.text(), 0);
-        self.layout();
+        let form = self.layout();
         self.ui.scroll_to_end();
-        let _ = if self.ui.prechat().hidden() {
-            self.ui.input().focus()
-        } else {
+        let _ = if form {
             self.ui.pre_name().focus()
+        } else {
+            self.ui.input().focus()
         };
         self.mark_seen();
         self.emit("open", &JsValue::NULL);
@@ -274,9 +304,9 @@ impl App {
         if !self.open.replace(false) {
             return;
         }
-        self.ui.panel().set_hidden(true);
+        ui::hide(self.ui.panel(), true);
         let _ = self.ui.launcher().set_attribute("aria-expanded", "false");
-        self.ui.root().set_class_name("w");
+        ui::set_class(self.ui.root(), "w");
         let _ = self.ui.launcher().focus();
         self.emit("close", &JsValue::NULL);
     }
@@ -357,8 +387,10 @@ impl App {
         self.ui.list().set_text_content(None);
         self.state.replace(String::new());
         for e in [self.ui.typing(), self.ui.queue(), self.ui.rating()] {
-            e.set_hidden(true);
+            ui::hide(e, true);
         }
+        self.show_suggestions(&js_sys::Array::new());
+        self.close_article();
         self.ui.show_alert(None);
         let _ = self.ui.unread(self.text(), 0);
     }
@@ -387,7 +419,7 @@ impl App {
                 Err(e) if e.is_identity_refusal() => app.refuse(),
                 Err(_) => {
                     app.phase.set(Phase::Failed);
-                    app.ui.show_alert(Some(app.text().unavailable));
+                    app.ui.show_alert(Some(app.text()[W::Unavailable]));
                 }
             }
         }));
@@ -446,7 +478,7 @@ impl App {
     fn refuse(&'static self) {
         self.forget(false);
         self.phase.set(Phase::Refused);
-        self.ui.show_alert(Some(self.text().identity_refused));
+        self.ui.show_alert(Some(self.text()[W::IdentityRefused]));
         self.layout();
         self.emit("error", &JsValue::from_str("identity_mismatch"));
     }
@@ -503,26 +535,6 @@ impl App {
                 realtime::start(app, gen);
             }),
         );
-    }
-
-    /// Waits until the session is ready (starting it if needed); the token, or `None` if it
-    /// cannot be had (refused, server down, or the visitor changed meanwhile).
-    async fn ready_token(&'static self, gen: u32) -> Option<String> {
-        let mut waited = 0;
-        loop {
-            match self.phase.get() {
-                Phase::Ready => return self.token.borrow().clone(),
-                Phase::Refused => return None,
-                Phase::Failed if waited > 0 => return None,
-                Phase::Idle | Phase::Failed => self.connect(),
-                Phase::Starting => {}
-            }
-            if waited >= SESSION_WAIT_MS || self.gen() != gen {
-                return None;
-            }
-            api::sleep(50).await;
-            waited += 50;
-        }
     }
 
     // ---- events -------------------------------------------------------------------------
@@ -643,7 +655,8 @@ impl App {
     /// Tells the server the visitor has read the agents' messages, when the panel is open
     /// and the page visible.
     pub fn mark_seen(&'static self) {
-        let visible = self.ui.doc.visibility_state() == web_sys::VisibilityState::Visible;
+        // Read as a plain property: the typed getter brings an enum table into the glue.
+        let visible = wire::string(&self.ui.doc, "visibilityState").as_deref() == Some("visible");
         let seq = self.last_agent_seq.get();
         if !self.open.get()
             || !visible
@@ -666,8 +679,7 @@ impl App {
     }
 
     /// Sends a request, with the visitor's token (if any) when `auth`, and hands the answer
-    /// to `then`. One async body serves all such calls: every async block is a state machine
-    /// of its own in the wasm. Answers about one visitor must check the generation.
+    /// to `then`. Answers about one visitor must check the generation.
     fn request(
         &'static self,
         method: &'static str,
@@ -676,35 +688,28 @@ impl App {
         auth: bool,
         then: Box<dyn FnOnce(&'static App, Result<JsValue, ApiError>)>,
     ) {
-        let path = path.to_owned();
-        let app = self;
         let token = self.token.borrow().clone().filter(|_| auth);
-        spawn_local(async move {
-            let answer = app
-                .api
-                .call(
-                    method,
-                    &path,
-                    body.as_ref().map(Body::Json),
-                    token.as_deref(),
-                    None,
-                )
-                .await;
-            then(&app, answer);
-        });
+        self.api.call(
+            method,
+            path,
+            body.as_ref().map(Body::Json),
+            token.as_deref(),
+            None,
+            Box::new(move |answer| then(self, answer)),
+        );
     }
 
     fn agent_typing(&'static self, typing: bool) {
         let gen = self.agent_typing_gen.get().wrapping_add(1);
         self.agent_typing_gen.set(gen);
-        self.ui.typing().set_hidden(!typing);
+        ui::hide(self.ui.typing(), !typing);
         if typing {
             let app = self;
             api::after(
                 AGENT_TYPING_MS,
                 Box::new(move || {
                     if app.agent_typing_gen.get() == gen {
-                        app.ui.typing().set_hidden(true);
+                        ui::hide(app.ui.typing(), true);
                     }
                 }),
             );
@@ -746,6 +751,7 @@ impl App {
         let body = body.to_owned();
         self.ui.input().set_value("");
         self.typing_on.set(false);
+        self.show_suggestions(&js_sys::Array::new());
         self.send(body, None);
     }
 
@@ -761,9 +767,9 @@ impl App {
             None => (false, 0),
         };
         let problem = if !allowed {
-            Some(t.bad_type)
+            Some(t[W::BadType])
         } else if file.size() > max as f64 || file.size() == 0.0 {
-            Some(t.too_large)
+            Some(t[W::TooLarge])
         } else {
             None
         };
@@ -781,103 +787,140 @@ impl App {
             label.push_str(&f.name());
         }
         label.push_str(&body);
-        let Ok(pending) = self.ui.item("me pe", t.you, &label) else {
+        let Ok(pending) = self.ui.item("me pe", t[W::You], &label) else {
             return;
         };
         let Ok(status) = self.ui.doc.create_element("div") else {
             return;
         };
-        status.set_class_name("mt");
-        status.set_text_content(Some(t.sending));
+        ui::set_class(&status, "mt");
+        status.set_text_content(Some(t[W::Sending]));
         let _ = pending.append_child(&status);
         let _ = self.ui.list().append_child(&pending);
         self.ui.scroll_to_end();
-        let gen = self.gen();
-        let app = self;
-        spawn_local(async move {
-            let result = app.deliver(gen, body, file).await;
-            if app.gen() != gen {
-                pending.remove();
-                return;
-            }
-            match result {
-                Ok(v) => {
-                    pending.remove();
-                    if let Some(m) = Message::read(&v) {
-                        // Not `advance`: see the timeline module on why a POST answer
-                        // must not move the cursor.
-                        app.show(m, true);
-                    }
-                }
-                Err(e) => {
-                    pending.set_class_name("me fa");
-                    status.set_text_content(Some(app.text().not_sent));
-                    if matches!(
-                        e,
-                        Some(ApiError::Status {
-                            status: 413 | 415,
-                            ..
-                        })
-                    ) {
-                        app.ui.show_alert(Some(app.text().upload_failed));
-                    }
-                    if e.as_ref().is_some_and(ApiError::is_bad_token) {
-                        app.token_rejected();
-                    }
-                }
-            }
-        });
+        self.deliver(
+            Outgoing {
+                gen: self.gen(),
+                body,
+                file,
+                pending,
+                status,
+            },
+            0,
+        );
     }
 
-    /// Uploads the file (if any), then posts the message; `Err(None)` when no session.
-    async fn deliver(
-        &'static self,
-        gen: u32,
-        body: String,
-        file: Option<web_sys::File>,
-    ) -> Result<JsValue, Option<ApiError>> {
-        let token = self.ready_token(gen).await.ok_or(None)?;
-        let attachments = js_sys::Array::new();
-        if let Some(f) = file {
-            let mut path = String::from("attachments?name=");
-            path.push_str(&String::from(js_sys::encode_uri_component(&f.name())));
-            let kind = f.type_();
-            let a = self
-                .api
-                .call(
-                    "POST",
-                    &path,
-                    Some(Body::Blob(&f, &kind)),
-                    Some(&token),
-                    None,
-                )
-                .await
-                .map_err(Some)?;
-            // The upload answers with a link relative to the API, but a message's attachment
-            // must carry an absolute http(s) URL (agents open it from elsewhere).
-            if let Some(url) = wire::string(&a, "url") {
-                let _ = js_sys::Reflect::set(
-                    &a,
-                    &JsValue::from_str("url"),
-                    &JsValue::from_str(&self.api.absolute(&url)),
-                );
+    /// Waits up to [`SESSION_WAIT_MS`] for the visitor's session (starting it if needed),
+    /// then uploads the file (if any) and posts the message.
+    fn deliver(&'static self, mut out: Outgoing, waited: u32) {
+        let ready = match self.phase.get() {
+            _ if self.gen() != out.gen => return self.sent(out, Err(None)),
+            Phase::Ready => true,
+            Phase::Refused => false,
+            Phase::Failed if waited > 0 => false,
+            Phase::Idle | Phase::Failed => {
+                self.connect();
+                waited < SESSION_WAIT_MS
             }
-            attachments.push(&a);
+            Phase::Starting => waited < SESSION_WAIT_MS,
+        };
+        if self.phase.get() != Phase::Ready {
+            if ready {
+                api::after(50, Box::new(move || self.deliver(out, waited + 50)));
+            } else {
+                self.sent(out, Err(None));
+            }
+            return;
+        }
+        let Some(f) = out.file.take() else {
+            return self.post_message(out, JsValue::UNDEFINED);
+        };
+        let mut path = String::from("attachments?name=");
+        path.push_str(&String::from(js_sys::encode_uri_component(&f.name())));
+        let kind = f.type_();
+        let token = self.token.borrow().clone();
+        self.api.call(
+            "POST",
+            &path,
+            Some(Body::Blob(&f, &kind)),
+            token.as_deref(),
+            None,
+            Box::new(move |answer| match answer {
+                Ok(a) => {
+                    // The upload answers with a link relative to the API, but a message's
+                    // attachment must carry an absolute http(s) URL (agents open it from
+                    // elsewhere).
+                    if let Some(url) = wire::string(&a, "url") {
+                        let _ = js_sys::Reflect::set(
+                            &a,
+                            &JsValue::from_str("url"),
+                            &JsValue::from_str(&self.api.absolute(&url)),
+                        );
+                    }
+                    self.post_message(out, a);
+                }
+                Err(e) => self.sent(out, Err(Some(e))),
+            }),
+        );
+    }
+
+    /// Posts the message, with the uploaded attachment if there is one.
+    fn post_message(&'static self, out: Outgoing, attachment: JsValue) {
+        let attachments = js_sys::Array::new();
+        if !attachment.is_undefined() {
+            attachments.push(&attachment);
         }
         let msg = wire::object(&[
-            ("body", JsValue::from_str(&body)),
+            ("body", JsValue::from_str(&out.body)),
             ("attachments", attachments.into()),
         ]);
-        self.api
-            .call(
-                "POST",
-                "messages",
-                Some(Body::Json(&msg)),
-                Some(&token),
-                None,
-            )
-            .await
-            .map_err(Some)
+        self.request(
+            "POST",
+            "messages",
+            Some(msg),
+            true,
+            Box::new(move |app, answer| app.sent(out, answer.map_err(Some))),
+        );
+    }
+
+    /// How a send ended (`Err(None)`: no session to send it with).
+    fn sent(&'static self, out: Outgoing, result: Result<JsValue, Option<ApiError>>) {
+        let Outgoing {
+            gen,
+            pending,
+            status,
+            ..
+        } = out;
+        if self.gen() != gen {
+            pending.remove();
+            return;
+        }
+        match result {
+            Ok(v) => {
+                pending.remove();
+                if let Some(m) = Message::read(&v) {
+                    // Not `advance`: see the timeline module on why a POST answer must not
+                    // move the cursor.
+                    self.show(m, true);
+                }
+            }
+            Err(e) => {
+                ui::set_class(&pending, "me fa");
+                status.set_text_content(Some(self.text()[W::NotSent]));
+                if matches!(
+                    e,
+                    Some(ApiError::Status {
+                        status: 413 | 415,
+                        ..
+                    })
+                ) {
+                    self.ui.show_alert(Some(self.text()[W::UploadFailed]));
+                }
+                if e.as_ref().is_some_and(ApiError::is_bad_token) {
+                    self.token_rejected();
+                }
+            }
+        }
     }
 
     /// The pre-chat form was submitted (the browser already checked required fields).
@@ -903,7 +946,7 @@ impl App {
             self.locale.get().queue(p, wait)
         });
         self.ui.queue().set_text_content(line.as_deref());
-        self.ui.queue().set_hidden(line.is_none());
+        ui::hide(self.ui.queue(), line.is_none());
         if wire::string(v, "status").as_deref() == Some("resolved") {
             let gen = self.gen();
             self.request(
@@ -918,7 +961,7 @@ impl App {
                 }),
             );
         } else {
-            self.ui.rating().set_hidden(true);
+            ui::hide(self.ui.rating(), true);
         }
     }
 
@@ -932,12 +975,11 @@ impl App {
             return;
         }
         self.pick_rating(0);
-        ui.rate_intro().set_text_content(Some(self.text().rate));
+        ui.rate_intro().set_text_content(Some(self.text()[W::Rate]));
         ui.rate_comment().set_value("");
-        ui.rate_comment()
-            .set_hidden(!wire::boolean(v, "allow_comment"));
+        ui::hide(ui.rate_comment(), !wire::boolean(v, "allow_comment"));
         for e in [ui.stars(), ui.rate_submit(), ui.rating()] {
-            e.set_hidden(false);
+            ui::hide(e, false);
         }
         ui.scroll_to_end();
     }
@@ -993,16 +1035,175 @@ impl App {
                 }
                 let (ui, t) = (&app.ui, app.text());
                 if sent.is_ok() {
-                    ui.rate_intro().set_text_content(Some(t.rated));
+                    ui.rate_intro().set_text_content(Some(t[W::Rated]));
                     for e in [
                         ui.stars(),
                         ui.rate_submit(),
                         ui.rate_comment().unchecked_ref(),
                     ] {
-                        e.set_hidden(true);
+                        ui::hide(e, true);
                     }
                 }
-                ui.show_alert(sent.is_err().then_some(t.not_sent));
+                ui.show_alert(sent.is_err().then_some(t[W::NotSent]));
+            }),
+        );
+    }
+
+    // ---- help-centre articles -----------------------------------------------------------
+
+    /// The visitor typed: once they pause, suggest help-centre articles on what they wrote.
+    pub fn suggest(&'static self) {
+        let gen = self.suggest_gen.get().wrapping_add(1);
+        self.suggest_gen.set(gen);
+        api::after(
+            SUGGEST_PAUSE_MS,
+            Box::new(move || {
+                if self.suggest_gen.get() != gen {
+                    return;
+                }
+                let text = self.ui.input().value();
+                let q = api::trim(&text);
+                // Characters, not bytes: three Chinese characters already say something.
+                if q.chars().count() < 3 {
+                    self.show_suggestions(&js_sys::Array::new());
+                    return;
+                }
+                let mut path = String::from("kb/suggest?limit=3&locale=");
+                path.push_str(self.locale.get().tag());
+                path.push_str("&q=");
+                path.push_str(&String::from(js_sys::encode_uri_component(q)));
+                self.request(
+                    "GET",
+                    &path,
+                    None,
+                    false,
+                    Box::new(move |app, answer| {
+                        // A newer keystroke or a send since: this answer is stale.
+                        if app.suggest_gen.get() == gen {
+                            app.show_suggestions(&wire::list(
+                                &answer.unwrap_or(JsValue::NULL),
+                                "hits",
+                            ));
+                        }
+                    }),
+                );
+            }),
+        );
+    }
+
+    /// Lists suggested articles as buttons (title as text, id as value); none hides the box.
+    fn show_suggestions(&self, hits: &js_sys::Array) {
+        let ui = &self.ui;
+        self.suggest_gen.set(self.suggest_gen.get().wrapping_add(1));
+        ui.suggestion_links().set_text_content(None);
+        for h in hits.iter() {
+            if let (Some(id), Some(title)) = (wire::string(&h, "id"), wire::string(&h, "title")) {
+                if let Ok(b) = ui::el(&ui.doc, ui.suggestion_links(), "button", "") {
+                    b.set_text_content(Some(&title));
+                    let _ = ui::attrs(&b, &[("type", "button"), ("value", &id)]);
+                }
+            }
+        }
+        ui::hide(ui.suggestions(), hits.length() == 0);
+    }
+
+    /// A click among the suggestions: opens the article whose button it was.
+    pub fn suggestion_clicked(&'static self, target: Option<web_sys::EventTarget>) {
+        let Some(id) = target.and_then(|t| wire::string(&t, "value")) else {
+            return;
+        };
+        let mut path = String::from("kb/articles/");
+        path.push_str(&String::from(js_sys::encode_uri_component(&id)));
+        let gen = self.gen();
+        self.request(
+            "GET",
+            &path,
+            None,
+            false,
+            Box::new(move |app, answer| {
+                if app.gen() == gen {
+                    if let Ok(v) = answer {
+                        app.show_article(id, &v);
+                    }
+                }
+            }),
+        );
+    }
+
+    /// Shows an article (`GET kb/articles/{id}` answered `v`) in place of the conversation.
+    fn show_article(&self, id: String, v: &JsValue) {
+        let ui = &self.ui;
+        let title = wire::string(v, "title").unwrap_or_default();
+        ui.article_title().set_text_content(Some(&title));
+        let body = ui::html_text(&wire::string(v, "html").unwrap_or_default());
+        ui.article_body().set_text_content(Some(&body));
+        let url = wire::string(v, "url").map(|u| self.api.absolute(&u));
+        let _ = ui::attrs(ui.article_link(), &[("href", url.as_deref().unwrap_or(""))]);
+        ui::hide(ui.article_link(), url.is_none());
+        self.show_vote(None);
+        self.article.replace(Some(id));
+        ui::set_class(ui.panel(), "p a");
+        ui::hide(ui.article(), false);
+        ui.article().set_scroll_top(0);
+        let _ = ui.back().focus();
+    }
+
+    /// Back from an article to the conversation.
+    pub fn close_article(&self) {
+        if self.article.take().is_some() {
+            ui::set_class(self.ui.panel(), "p");
+            ui::hide(self.ui.article(), true);
+            let _ = self.ui.input().focus();
+        }
+    }
+
+    /// The vote on record for the open article (`None`: not voted yet): the pressed button,
+    /// and the thanks once there is one.
+    fn show_vote(&self, vote: Option<bool>) {
+        let ui = &self.ui;
+        for (b, mine) in [(ui.vote_yes(), true), (ui.vote_no(), false)] {
+            let pressed = if vote == Some(mine) { "true" } else { "false" };
+            let _ = b.set_attribute("aria-pressed", pressed);
+        }
+        ui.vote_thanks()
+            .set_text_content(vote.map(|_| self.text()[W::Voted]));
+    }
+
+    /// "Was this helpful?" answered. Sent with the visitor's token (a session is started for
+    /// a visitor without one), so the server counts one vote per visitor and article, which
+    /// they may change.
+    pub fn vote(&'static self, helpful: bool) {
+        let Some(id) = self.article.borrow().clone() else {
+            return;
+        };
+        if self.token.borrow().is_none() {
+            self.session_call(Box::new(move |app, started| {
+                if started.is_ok() {
+                    app.vote(helpful);
+                }
+            }));
+            return;
+        }
+        let mut path = String::from("kb/articles/");
+        path.push_str(&String::from(js_sys::encode_uri_component(&id)));
+        path.push_str("/vote");
+        self.request(
+            "POST",
+            &path,
+            Some(wire::object(&[("helpful", JsValue::from_bool(helpful))])),
+            true,
+            Box::new(move |app, answer| {
+                let still_open = app.article.borrow().as_deref() == Some(id.as_str());
+                match answer {
+                    Ok(v) if still_open => app.show_vote(wire::field(&v, "vote").as_bool()),
+                    Ok(_) => {}
+                    Err(e) => {
+                        if e.is_bad_token() {
+                            app.token_rejected();
+                        }
+                        app.ui.show_alert(Some(app.text()[W::NotSent]));
+                    }
+                }
             }),
         );
     }

@@ -14,7 +14,7 @@ pub const WS_FAILURES_BEFORE_FALLBACK: u32 = 3;
 
 /// Exponential backoff with "full jitter" above a floor of half the step, so many widgets
 /// that lost the same server do not all come back at the same instant.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Backoff {
     attempt: u32,
 }

@@ -104,109 +104,151 @@ impl Locale {
     }
 }
 
-/// Every visible or spoken (ARIA) string.
-#[derive(Debug)]
-pub struct Text {
-    pub open: &'static str,
-    pub close: &'static str,
-    pub title: &'static str,
-    pub online: &'static str,
-    pub away: &'static str,
-    pub messages: &'static str,
-    pub placeholder: &'static str,
-    pub send: &'static str,
-    pub attach: &'static str,
-    pub typing: &'static str,
-    pub delivered: &'static str,
-    pub seen: &'static str,
-    pub sending: &'static str,
-    pub not_sent: &'static str,
-    pub you: &'static str,
-    pub agent: &'static str,
-    pub prechat: &'static str,
-    pub name: &'static str,
-    pub email: &'static str,
-    pub start: &'static str,
-    pub identity_refused: &'static str,
-    pub too_large: &'static str,
-    pub bad_type: &'static str,
-    pub upload_failed: &'static str,
-    pub reconnecting: &'static str,
-    pub unavailable: &'static str,
-    pub unread: &'static str,
-    pub rate: &'static str,
-    pub stars: &'static str,
-    pub comment: &'static str,
-    pub rated: &'static str,
+/// Every visible or spoken (ARIA) string, by [`W`]: an array rather than a struct, so the
+/// label table in `ui` names a word with one byte instead of an accessor function each.
+pub struct Text([&'static str; WORDS]);
+
+impl core::ops::Index<W> for Text {
+    type Output = &'static str;
+    fn index(&self, w: W) -> &&'static str {
+        &self.0[w as usize]
+    }
 }
 
-static EN: Text = Text {
-    open: "Open chat",
-    close: "Close chat",
-    title: "Chat",
-    online: "Online",
-    away: "Away",
-    messages: "Messages",
-    placeholder: "Write a message…",
-    send: "Send",
-    attach: "Attach a file",
-    typing: "Typing…",
-    delivered: "Delivered",
-    seen: "Seen",
-    sending: "Sending…",
-    not_sent: "Not sent",
-    you: "You",
-    agent: "Support",
-    prechat: "Tell us how to reach you",
-    name: "Name",
-    email: "Email",
-    start: "Start chat",
-    identity_refused: "We could not verify who you are. Please sign in again.",
-    too_large: "That file is too large.",
-    bad_type: "That type of file cannot be sent.",
-    upload_failed: "The file could not be sent.",
-    reconnecting: "Reconnecting…",
-    unavailable: "Chat is unavailable right now.",
-    unread: "unread",
-    rate: "How would you rate this conversation?",
-    stars: " of 5",
-    comment: "Anything to add? (optional)",
-    rated: "Thank you for your rating!",
-};
+/// The words, in [`Text`] order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum W {
+    Open,
+    Close,
+    /// The close button's sign.
+    CloseSign,
+    Title,
+    Online,
+    Away,
+    Messages,
+    Placeholder,
+    Send,
+    Attach,
+    Typing,
+    Delivered,
+    Seen,
+    Sending,
+    NotSent,
+    You,
+    Agent,
+    Prechat,
+    Name,
+    Email,
+    Start,
+    IdentityRefused,
+    TooLarge,
+    BadType,
+    UploadFailed,
+    Reconnecting,
+    Unavailable,
+    Unread,
+    Rate,
+    Stars,
+    Comment,
+    Rated,
+    Articles,
+    Back,
+    HelpCenter,
+    Helpful,
+    Yes,
+    No,
+    Voted,
+}
 
-static ZH_CN: Text = Text {
-    open: "打开聊天",
-    close: "关闭聊天",
-    title: "在线客服",
-    online: "在线",
-    away: "离开",
-    messages: "消息",
-    placeholder: "输入消息…",
-    send: "发送",
-    attach: "添加附件",
-    typing: "正在输入…",
-    delivered: "已送达",
-    seen: "已读",
-    sending: "发送中…",
-    not_sent: "发送失败",
-    you: "您",
-    agent: "客服",
-    prechat: "请留下您的联系方式",
-    name: "姓名",
-    email: "邮箱",
-    start: "开始聊天",
-    identity_refused: "无法验证您的身份，请重新登录。",
-    too_large: "文件过大。",
-    bad_type: "不支持此类文件。",
-    upload_failed: "文件发送失败。",
-    reconnecting: "正在重新连接…",
-    unavailable: "聊天暂时不可用。",
-    unread: "条未读",
-    rate: "您对本次服务满意吗？",
-    stars: " 星",
-    comment: "补充说明（选填）",
-    rated: "感谢您的评价！",
-};
+/// Number of words (one past the last [`W`]).
+const WORDS: usize = W::Voted as usize + 1;
+
+#[rustfmt::skip]
+static EN: Text = Text([
+    "Open chat", // Open
+    "Close chat", // Close
+    "×", // CloseSign
+    "Chat", // Title
+    "Online", // Online
+    "Away", // Away
+    "Messages", // Messages
+    "Write a message…", // Placeholder
+    "Send", // Send
+    "Attach a file", // Attach
+    "Typing…", // Typing
+    "Delivered", // Delivered
+    "Seen", // Seen
+    "Sending…", // Sending
+    "Not sent", // NotSent
+    "You", // You
+    "Support", // Agent
+    "Tell us how to reach you", // Prechat
+    "Name", // Name
+    "Email", // Email
+    "Start chat", // Start
+    "We could not verify who you are. Please sign in again.", // IdentityRefused
+    "That file is too large.", // TooLarge
+    "That type of file cannot be sent.", // BadType
+    "The file could not be sent.", // UploadFailed
+    "Reconnecting…", // Reconnecting
+    "Chat is unavailable right now.", // Unavailable
+    "unread", // Unread
+    "How would you rate this conversation?", // Rate
+    " of 5", // Stars
+    "Anything to add? (optional)", // Comment
+    "Thank you for your rating!", // Rated
+    "Articles that may help", // Articles
+    "← Back to the chat", // Back
+    "Open in the help center", // HelpCenter
+    "Was this helpful?", // Helpful
+    "Yes", // Yes
+    "No", // No
+    "Thanks for your feedback!", // Voted
+]);
+
+#[rustfmt::skip]
+static ZH_CN: Text = Text([
+    "打开聊天", // Open
+    "关闭聊天", // Close
+    "×", // CloseSign
+    "在线客服", // Title
+    "在线", // Online
+    "离开", // Away
+    "消息", // Messages
+    "输入消息…", // Placeholder
+    "发送", // Send
+    "添加附件", // Attach
+    "正在输入…", // Typing
+    "已送达", // Delivered
+    "已读", // Seen
+    "发送中…", // Sending
+    "发送失败", // NotSent
+    "您", // You
+    "客服", // Agent
+    "请留下您的联系方式", // Prechat
+    "姓名", // Name
+    "邮箱", // Email
+    "开始聊天", // Start
+    "无法验证您的身份，请重新登录。", // IdentityRefused
+    "文件过大。", // TooLarge
+    "不支持此类文件。", // BadType
+    "文件发送失败。", // UploadFailed
+    "正在重新连接…", // Reconnecting
+    "聊天暂时不可用。", // Unavailable
+    "条未读", // Unread
+    "您对本次服务满意吗？", // Rate
+    " 星", // Stars
+    "补充说明（选填）", // Comment
+    "感谢您的评价！", // Rated
+    "可能有帮助的文章", // Articles
+    "← 返回聊天", // Back
+    "在帮助中心打开", // HelpCenter
+    "这篇文章有帮助吗？", // Helpful
+    "有帮助", // Yes
+    "没帮助", // No
+    "感谢您的反馈！", // Voted
+]);
 
 #[cfg(test)]
 mod tests {

@@ -73,8 +73,8 @@ pub fn boot(
             "EdgeDesk: data-tenant must be a tenant id (ten_…)",
         ));
     }
-    let doc = web_sys::window()
-        .and_then(|w| w.document())
+    let doc = api::window()
+        .document()
         .ok_or_else(|| JsValue::from_str("EdgeDesk: no document"))?;
     let ui = ui::Ui::build(&doc)?;
     let api = api::Api {
@@ -83,12 +83,12 @@ pub fn boot(
     };
     let locale = Some(locale).filter(|l| !l.is_empty());
     let app = App::new(ui, api, emit, locale);
-    listen(&app, &doc)?;
+    listen(app, &doc)?;
     app.start();
     app.emit("ready", &JsValue::NULL);
     Ok(
         Closure::<dyn Fn(u32, JsValue)>::new(move |index: u32, arg: JsValue| {
-            command(&app, index, arg)
+            command(app, index, arg)
         })
         .into_js_value(),
     )
@@ -101,7 +101,7 @@ fn on(
     app: &'static App,
     f: fn(&'static App, Event),
 ) -> Result<(), JsValue> {
-    let cb = Closure::<dyn Fn(Event)>::new(move |e: Event| f(&app, e));
+    let cb = Closure::<dyn Fn(Event)>::new(move |e: Event| f(app, e));
     target.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref())?;
     cb.forget();
     Ok(())
@@ -109,18 +109,18 @@ fn on(
 
 fn listen(app: &'static App, doc: &web_sys::Document) -> Result<(), JsValue> {
     let ui = &app.ui;
-    on(&ui.launcher(), "click", app, |app, _| app.toggle())?;
-    on(&ui.close(), "click", app, |app, _| app.close())?;
-    on(&ui.panel(), "keydown", app, |app, e| {
+    on(ui.launcher(), "click", app, |app, _| app.toggle())?;
+    on(ui.close(), "click", app, |app, _| app.close())?;
+    on(ui.panel(), "keydown", app, |app, e| {
         if e.unchecked_ref::<KeyboardEvent>().key() == "Escape" {
             app.close();
         }
     })?;
-    on(&ui.composer(), "submit", app, |app, e| {
+    on(ui.composer(), "submit", app, |app, e| {
         e.prevent_default();
         app.submit();
     })?;
-    on(&ui.input(), "keydown", app, |app, e| {
+    on(ui.input(), "keydown", app, |app, e| {
         // Enter sends, Shift+Enter breaks the line; Enter that confirms an IME composition
         // (Chinese, Japanese…) does neither.
         let k = e.unchecked_ref::<KeyboardEvent>();
@@ -129,7 +129,16 @@ fn listen(app: &'static App, doc: &web_sys::Document) -> Result<(), JsValue> {
             app.submit();
         }
     })?;
-    on(ui.input(), "input", app, |app, _| app.visitor_typing())?;
+    on(ui.input(), "input", app, |app, _| {
+        app.visitor_typing();
+        app.suggest();
+    })?;
+    on(ui.suggestion_links(), "click", app, |app, e| {
+        app.suggestion_clicked(e.target())
+    })?;
+    on(ui.back(), "click", app, |app, _| app.close_article())?;
+    on(ui.vote_yes(), "click", app, |app, _| app.vote(true))?;
+    on(ui.vote_no(), "click", app, |app, _| app.vote(false))?;
     on(ui.stars(), "click", app, |app, e| {
         app.star_clicked(e.target())
     })?;
@@ -137,15 +146,15 @@ fn listen(app: &'static App, doc: &web_sys::Document) -> Result<(), JsValue> {
         e.prevent_default();
         app.rate();
     })?;
-    on(&ui.attach(), "click", app, |app, _| app.ui.file().click())?;
-    on(&ui.file(), "change", app, |app, _| {
+    on(ui.attach(), "click", app, |app, _| app.ui.file().click())?;
+    on(ui.file(), "change", app, |app, _| {
         let file = app.ui.file().files().and_then(|f| f.get(0));
         app.ui.file().set_value("");
         if let Some(f) = file {
             app.attach(f);
         }
     })?;
-    on(&ui.prechat(), "submit", app, |app, e| {
+    on(ui.prechat(), "submit", app, |app, e| {
         e.prevent_default();
         app.prechat_submitted();
     })?;

@@ -11,19 +11,16 @@
 //! HTTP fails too, the server is simply down, and the widget keeps retrying the socket.
 
 use alloc::boxed::Box;
-use alloc::rc::Rc;
 use alloc::string::String;
-use core::cell::Cell;
 
-use js_sys::Promise;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortController, MessageEvent, WebSocket};
 
 use crate::api::{self, ApiError};
 use crate::app::App;
 use crate::backoff::{Backoff, WS_FAILURES_BEFORE_FALLBACK};
+use crate::i18n::W;
 use crate::wire;
 
 /// Longest a long-poll is held by the server, in seconds (the API's maximum).
@@ -42,7 +39,9 @@ enum Outcome {
 
 /// Starts the event stream for the current visitor generation.
 pub fn start(app: &'static App, gen: u32) {
-    spawn_local(run(app, gen));
+    app.backoff.set(Backoff::default());
+    app.polling.set(!websockets_exist());
+    step(app, gen);
 }
 
 /// Closes the socket and aborts the poll of the current generation (the loop then sees the
@@ -59,60 +58,100 @@ pub fn stop(app: &App) {
 }
 
 fn websockets_exist() -> bool {
-    web_sys::window()
-        .is_some_and(|w| js_sys::Reflect::has(&w, &JsValue::from_str("WebSocket")).unwrap_or(false))
+    !wire::field(&api::window(), "WebSocket").is_undefined()
 }
 
-async fn run(app: &'static App, gen: u32) {
-    let mut backoff = Backoff::default();
-    let mut polling = !websockets_exist();
-    loop {
-        let outcome = if polling {
-            poll(&app, gen, POLL_WAIT_SECONDS).await
-        } else {
-            let outcome = socket(&app, gen).await;
-            if outcome == Outcome::Worked {
-                backoff.reset();
-            } else if backoff.failures() + 1 >= WS_FAILURES_BEFORE_FALLBACK
-                && app.gen() == gen
-                && poll(&app, gen, 0).await == Outcome::Worked
-            {
+// The loop, as callbacks (an `async` loop costs a state machine and an executor in the
+// wasm): `step` makes one attempt; its end goes to `socket_closed` or straight to
+// `attempted`, which goes on at once, stops, or waits and calls `step` again. Each stage
+// checks the generation, so a loop of a previous visitor ends at its next stage.
+
+/// One attempt: a long-poll once the widget polls, a socket before.
+fn step(app: &'static App, gen: u32) {
+    if app.polling.get() {
+        poll(
+            app,
+            gen,
+            POLL_WAIT_SECONDS,
+            Box::new(move |o| attempted(app, gen, o)),
+        );
+    } else {
+        socket(app, gen, Box::new(move |o| socket_closed(app, gen, o)));
+    }
+}
+
+/// A socket closed, or never opened.
+fn socket_closed(app: &'static App, gen: u32, outcome: Outcome) {
+    if app.gen() != gen {
+        return;
+    }
+    let mut backoff = app.backoff.get();
+    if outcome == Outcome::Worked {
+        backoff.reset();
+        app.backoff.set(backoff);
+    } else if backoff.failures() + 1 >= WS_FAILURES_BEFORE_FALLBACK && app.gen() == gen {
+        poll(
+            app,
+            gen,
+            0,
+            Box::new(move |probe| {
+                if probe != Outcome::Worked {
+                    return attempted(app, gen, outcome);
+                }
                 // HTTP answers. One more socket attempt tells a server that was restarting
                 // from a runtime or proxy that does not carry WebSockets.
-                if socket(&app, gen).await != Outcome::Worked {
-                    polling = true;
-                }
-                backoff.reset();
-                app.ui.show_alert(None);
-                continue;
-            }
-            outcome
-        };
-        if app.gen() != gen {
-            return;
-        }
-        match outcome {
-            Outcome::Worked if polling => {
-                backoff.reset();
-                app.ui.show_alert(None);
-                continue;
-            }
-            Outcome::Unauthorized => {
-                app.token_rejected();
-                return;
-            }
-            Outcome::Worked | Outcome::Failed => {}
-        }
-        // A connection that worked dropped, or several attempts failed: tell the visitor.
-        // (The first failures of a runtime without WebSockets end in the fallback instead.)
-        if outcome == Outcome::Worked || backoff.failures() + 1 >= WS_FAILURES_BEFORE_FALLBACK {
-            app.ui.show_alert(Some(app.text().reconnecting));
-        }
-        api::sleep(backoff.next_delay_ms(js_sys::Math::random())).await;
-        if app.gen() != gen {
-            return;
-        }
+                socket(
+                    app,
+                    gen,
+                    Box::new(move |again| {
+                        if again != Outcome::Worked {
+                            app.polling.set(true);
+                        }
+                        app.backoff.set(Backoff::default());
+                        app.ui.show_alert(None);
+                        if app.gen() == gen {
+                            step(app, gen);
+                        }
+                    }),
+                );
+            }),
+        );
+        return;
     }
+    attempted(app, gen, outcome);
+}
+
+/// After an attempt: go on at once (a poll that answered), stop (token refused), or tell
+/// the visitor when it matters and try again after the backoff delay.
+fn attempted(app: &'static App, gen: u32, outcome: Outcome) {
+    if app.gen() != gen {
+        return;
+    }
+    let mut backoff = app.backoff.get();
+    match outcome {
+        Outcome::Worked if app.polling.get() => {
+            app.backoff.set(Backoff::default());
+            app.ui.show_alert(None);
+            return step(app, gen);
+        }
+        Outcome::Unauthorized => return app.token_rejected(),
+        Outcome::Worked | Outcome::Failed => {}
+    }
+    // A connection that worked dropped, or several attempts failed: tell the visitor.
+    // (The first failures of a runtime without WebSockets end in the fallback instead.)
+    if outcome == Outcome::Worked || backoff.failures() + 1 >= WS_FAILURES_BEFORE_FALLBACK {
+        app.ui.show_alert(Some(app.text()[W::Reconnecting]));
+    }
+    let delay = backoff.next_delay_ms(js_sys::Math::random());
+    app.backoff.set(backoff);
+    api::after(
+        delay,
+        Box::new(move || {
+            if app.gen() == gen {
+                step(app, gen);
+            }
+        }),
+    );
 }
 
 /// Applies a frame or poll answer to the widget.
@@ -121,8 +160,8 @@ fn apply(app: &'static App, v: &JsValue) {
     app.finish_batch(last_seq, rev);
 }
 
-/// One WebSocket connection, from opening until it closes: `Worked` if it opened.
-async fn socket(app: &'static App, gen: u32) -> Outcome {
+/// One WebSocket connection, from opening until it closes; `then` learns whether it opened.
+fn socket(app: &'static App, gen: u32, then: Box<dyn FnOnce(Outcome)>) {
     let token = app.token.borrow().clone().unwrap_or_default();
     let after = app.timeline.borrow().cursor();
     let mut url = app.api.url("realtime?token=");
@@ -141,54 +180,51 @@ async fn socket(app: &'static App, gen: u32) -> Outcome {
         None => url,
     };
     let Ok(ws) = WebSocket::new(&url) else {
-        return Outcome::Failed;
+        return then(Outcome::Failed);
     };
-    let opened = Rc::new(Cell::new(false));
-    let mut resolve = None;
-    let closed = Promise::new(&mut |res, _| resolve = Some(res));
-    let on_close = Closure::<dyn Fn()>::new(move || {
-        if let Some(r) = &resolve {
-            let _ = r.call0(&JsValue::NULL);
+    app.opened.set(false);
+    let on_open = Closure::<dyn Fn()>::new(move || {
+        if app.gen() == gen {
+            app.opened.set(true);
+            app.ui.show_alert(None);
         }
     });
-    let on_open = {
-        let opened = opened.clone();
-        Closure::<dyn Fn()>::new(move || {
-            opened.set(true);
-            app.ui.show_alert(None);
-        })
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| {
+        if app.gen() != gen {
+            return;
+        }
+        if let Some(text) = e.data().as_string() {
+            apply(app, &wire::parse(&text));
+        }
+    });
+    // `addEventListener`, which the widget binds anyway, rather than three `on…` setters.
+    let listen = |kind, f: &JsValue| {
+        let _ = ws.add_event_listener_with_callback(kind, f.unchecked_ref());
     };
-    let on_message = {
-        Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| {
-            if app.gen() != gen {
-                return;
+    listen("open", on_open.as_ref());
+    listen("message", on_message.as_ref());
+    let socket = ws.clone();
+    // A socket fires `close` once, also when it never opened, and nothing after it: the
+    // other listeners go with this one.
+    listen(
+        "close",
+        &api::once(Box::new(move |_| {
+            drop((on_open, on_message));
+            if app.socket.borrow().as_ref() == Some(&socket) {
+                app.socket.replace(None);
             }
-            if let Some(text) = e.data().as_string() {
-                apply(&app, &wire::parse(&text));
-            }
-        })
-    };
-    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    app.socket.replace(Some(ws.clone()));
-    let _ = JsFuture::from(closed).await;
-    // Detach before the closures are dropped at the end of this function.
-    ws.set_onclose(None);
-    ws.set_onopen(None);
-    ws.set_onmessage(None);
-    if app.socket.borrow().as_ref() == Some(&ws) {
-        app.socket.replace(None);
-    }
-    if opened.get() {
-        Outcome::Worked
-    } else {
-        Outcome::Failed
-    }
+            then(if app.opened.get() {
+                Outcome::Worked
+            } else {
+                Outcome::Failed
+            });
+        })),
+    );
+    app.socket.replace(Some(ws));
 }
 
 /// One long-poll: events after the cursor, held up to `wait` seconds by the server.
-async fn poll(app: &'static App, gen: u32, wait: u64) -> Outcome {
+fn poll(app: &'static App, gen: u32, wait: u64, then: Box<dyn FnOnce(Outcome)>) {
     let token = app.token.borrow().clone();
     let after = app.timeline.borrow().cursor();
     let rev = app.rev.get();
@@ -208,19 +244,22 @@ async fn poll(app: &'static App, gen: u32, wait: u64) -> Outcome {
         api::after((wait as u32 + 10) * 1000, Box::new(move || a.abort()));
     }
     let signal = abort.as_ref().map(AbortController::signal);
-    let result = app
-        .api
-        .call("GET", &path, None, token.as_deref(), signal.as_ref())
-        .await;
-    if app.gen() != gen {
-        return Outcome::Failed;
-    }
-    match result {
-        Ok(v) => {
-            apply(app, &v);
-            Outcome::Worked
-        }
-        Err(e) if e.is_bad_token() => Outcome::Unauthorized,
-        Err(ApiError::Network | ApiError::Status { .. }) => Outcome::Failed,
-    }
+    app.api.call(
+        "GET",
+        &path,
+        None,
+        token.as_deref(),
+        signal.as_ref(),
+        Box::new(move |result| {
+            then(match result {
+                _ if app.gen() != gen => Outcome::Failed,
+                Ok(v) => {
+                    apply(app, &v);
+                    Outcome::Worked
+                }
+                Err(e) if e.is_bad_token() => Outcome::Unauthorized,
+                Err(ApiError::Network | ApiError::Status { .. }) => Outcome::Failed,
+            })
+        }),
+    );
 }

@@ -2,7 +2,7 @@
 //!
 //! `RefCell::borrow` and friends panic with a message that formats the error, and that one
 //! use links `core::fmt` (about a kilobyte of gzipped wasm). The widget never borrows across
-//! an `.await` or a re-entrant DOM call (see the `app` module), so a conflict is a bug either
+//! a callback or a re-entrant DOM call (see the `app` module), so a conflict is a bug either
 //! way; in the browser it traps without the formatting.
 
 use core::cell::{Ref, RefCell, RefMut};

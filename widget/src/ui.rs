@@ -13,20 +13,14 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{
-    CssStyleSheet, Document, Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement, Node,
-    ShadowRootInit, ShadowRootMode,
-};
+use web_sys::{CssStyleSheet, Document, Element, HtmlElement, HtmlInputElement, Node};
 
-use crate::i18n::{Locale, Text};
+use crate::i18n::{Locale, Text, W};
 use crate::timeline::Receipt;
 use crate::wire::{Attachment, Message};
 
 const CSS: &str = include_str!("style.css");
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
-/// A speech bubble (launcher) and a paper clip (attach), as SVG path data.
-const BUBBLE: &str = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z";
-const CLIP: &str = "M15 6v10a3 3 0 0 1-6 0V5a2 2 0 0 1 4 0v10a1 1 0 0 1-2 0V6H9.5v9a2.5 2.5 0 0 0 5 0V5a3.5 3.5 0 0 0-7 0v11a4.5 4.5 0 0 0 9 0V6z";
 
 /// The widget's elements, in [`TREE`] order, reached through the accessors below.
 pub struct Ui {
@@ -71,82 +65,150 @@ elements! {
     rating: HtmlElement = 21,
     rate_intro: HtmlElement = 22,
     stars: HtmlElement = 23,
-    rate_comment: HtmlTextAreaElement = 24,
+    rate_comment: HtmlInputElement = 24,
     rate_submit: HtmlElement = 25,
-    composer: HtmlElement = 26,
-    attach: HtmlElement = 27,
-    file: HtmlInputElement = 30,
-    input: HtmlTextAreaElement = 31,
-    send: HtmlElement = 32,
-    launcher: HtmlElement = 33,
-    badge: HtmlElement = 36,
+    /// Help-centre articles suggested while the visitor types, above the composer.
+    suggestions: HtmlElement = 26,
+    suggestion_links: HtmlElement = 28,
+    /// An opened article, shown in place of the conversation.
+    article: HtmlElement = 29,
+    back: HtmlElement = 30,
+    article_title: HtmlElement = 31,
+    article_body: HtmlElement = 32,
+    article_link: HtmlElement = 33,
+    vote_yes: HtmlElement = 36,
+    vote_no: HtmlElement = 37,
+    vote_thanks: HtmlElement = 38,
+    composer: HtmlElement = 39,
+    attach: HtmlElement = 40,
+    file: HtmlInputElement = 43,
+    /// Typed as an input: a textarea's `value` is the same property, and one binding for
+    /// both keeps the glue smaller.
+    input: HtmlInputElement = 44,
+    send: HtmlElement = 45,
+    launcher: HtmlElement = 46,
+    badge: HtmlElement = 49,
 }
 
 /// Number of elements in [`TREE`].
-const NODES: usize = 37;
+const NODES: usize = 50;
 
-/// The widget's DOM as data: `(parent, tag, class, attributes)`, parents by position in this
-/// table, the root's parent being the shadow root. A table and one loop cost far less wasm
-/// than a call per element and attribute. The order matches the destructuring in
-/// [`Ui::build`].
-/// `(parent, tag, class, attributes)`.
-type Spec = (
-    usize,
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
+/// The widget's DOM as data, one element per `|`-separated record:
+/// `<parent>tag[.class][;attribute[=value]]…`, the parent by position in this table (none:
+/// the shadow root). A string and one loop cost far less wasm than a call per element and
+/// attribute, or a table of string slices (pointers that gzip cannot shrink, per entry).
+/// Positions are in the comments; the accessors above name them.
+#[rustfmt::skip]
+const TREE: &str = concat!(
+    "div.w|",                                                          // 0 root
+    "0div.p;id=edp;role=dialog;hidden|",                               // 1 panel
+    "1header.h|",                                                      // 2
+    "2div|",                                                           // 3
+    "3strong.t|",                                                      // 4 title
+    "3span.s|",                                                        // 5 status
+    "2button.x;type=button|",                                          // 6 close
+    "1div.aw;hidden|",                                                 // 7 away
+    "1div.al;role=alert;hidden|",                                      // 8 alert
+    "1div.qu;role=status;hidden|",                                     // 9 queue
+    "1ol.m;role=log;aria-live=polite;tabindex=0|",                     // 10 list
+    "1div.ty;aria-live=polite;hidden|",                                // 11 typing
+    "1form.f;hidden|",                                                 // 12 prechat
+    "12p|",                                                            // 13
+    "12label|",                                                        // 14
+    "14span|",                                                         // 15
+    "14input;name=name;autocomplete=name;maxlength=200|",              // 16
+    "12label|",                                                        // 17
+    "17span|",                                                         // 18
+    "17input;type=email;name=email;autocomplete=email;maxlength=254|", // 19
+    "12button.sd;type=submit|",                                        // 20
+    "1form.r;hidden|",                                                 // 21 rating
+    "21p;role=status|",                                                // 22 its question
+    "21div.g;role=group|",                                             // 23 stars
+    "21textarea;rows=2;maxlength=2000|",                               // 24 comment
+    "21button.sd;type=submit|",                                        // 25
+    "1div.k;hidden|",                                                  // 26 suggestions
+    "26p;id=edk|",                                                     // 27 their caption
+    "26div;role=group;aria-labelledby=edk|",                           // 28 their buttons
+    "1div.ar;role=region;aria-labelledby=eda;hidden|",                 // 29 article
+    "29button.bk;type=button|",                                        // 30 back
+    "29h2;id=eda|",                                                    // 31 title
+    "29div.ab|",                                                       // 32 body
+    "29a;target=_blank;rel=noopener noreferrer|",                      // 33 help-centre page
+    "29div.vo;role=group;aria-labelledby=edh|",                        // 34 vote
+    "34span;id=edh|",                                                  // 35 its question
+    "34button;type=button;aria-pressed=false|",                        // 36 yes
+    "34button;type=button;aria-pressed=false|",                        // 37 no
+    "29p;role=status|",                                                // 38 thanks
+    "1form.c|",                                                        // 39 composer
+    "39button;type=button|",                                           // 40 attach
+    "40svg;viewBox=0 0 24 24;aria-hidden=true|",                       // 41
+    // 42: a paper clip
+    "41path;d=M15 6v10a3 3 0 0 1-6 0V5a2 2 0 0 1 4 0v10a1 1 0 0 1-2 0V6H9.5v9a2.5 2.5 0 0 0 5 0V5a3.5 3.5 0 0 0-7 0v11a4.5 4.5 0 0 0 9 0V6z|",
+    "39input;type=file;hidden;tabindex=-1|",                           // 43 file
+    "39textarea;rows=1;maxlength=20000|",                              // 44 input
+    "39button.sd;type=submit|",                                        // 45 send
+    "0button.l;aria-expanded=false;aria-controls=edp|",                // 46 launcher
+    "46svg;viewBox=0 0 24 24;aria-hidden=true|",                       // 47
+    // 48: a speech bubble
+    "47path;d=M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z|",
+    "46span.b;hidden",                                                 // 49 badge
 );
 
-#[rustfmt::skip]
-const TREE: [Spec; NODES] = [
-    (usize::MAX, "div", "w", &[]),                                                    // 0 root
-    (0, "div", "p", &[("id", "edp"), ("role", "dialog"), ("hidden", "")]),            // 1 panel
-    (1, "header", "h", &[]),                                                          // 2
-    (2, "div", "", &[]),                                                              // 3
-    (3, "strong", "t", &[]),                                                          // 4 title
-    (3, "span", "s", &[]),                                                            // 5 status
-    (2, "button", "x", &[("type", "button")]),                                        // 6 close
-    (1, "div", "aw", &[("hidden", "")]),                                              // 7 away
-    (1, "div", "al", &[("role", "alert"), ("hidden", "")]),                           // 8 alert
-    (1, "div", "qu", &[("role", "status"), ("hidden", "")]),                          // 9 queue
-    (1, "ol", "m", &[("role", "log"), ("aria-live", "polite"), ("tabindex", "0")]),   // 10 list
-    (1, "div", "ty", &[("aria-live", "polite"), ("hidden", "")]),                     // 11 typing
-    (1, "form", "f", &[("hidden", "")]),                                              // 12 prechat
-    (12, "p", "", &[]),                                                               // 13
-    (12, "label", "", &[]),                                                           // 14
-    (14, "span", "", &[]),                                                            // 15
-    (14, "input", "", &[("name", "name"), ("autocomplete", "name"), ("maxlength", "200")]), // 16
-    (12, "label", "", &[]),                                                           // 17
-    (17, "span", "", &[]),                                                            // 18
-    (17, "input", "", &[("type", "email"), ("name", "email"), ("autocomplete", "email"), ("maxlength", "254")]), // 19
-    (12, "button", "sd", &[("type", "submit")]),                                      // 20
-    (1, "form", "r", &[("hidden", "")]),                                              // 21 rating
-    (21, "p", "", &[("role", "status")]),                                             // 22 its question
-    (21, "div", "g", &[("role", "group")]),                                           // 23 stars
-    (21, "textarea", "", &[("rows", "2"), ("maxlength", "2000")]),                    // 24 comment
-    (21, "button", "sd", &[("type", "submit")]),                                      // 25
-    (1, "form", "c", &[]),                                                            // 26 composer
-    (26, "button", "", &[("type", "button")]),                                        // 27 attach
-    (27, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 28
-    (28, "path", "", &[("d", CLIP)]),                                                 // 29
-    (26, "input", "", &[("type", "file"), ("hidden", ""), ("tabindex", "-1")]),       // 30 file
-    (26, "textarea", "", &[("rows", "1"), ("maxlength", "20000")]),                   // 31 input
-    (26, "button", "sd", &[("type", "submit")]),                                      // 32 send
-    (0, "button", "l", &[("aria-expanded", "false"), ("aria-controls", "edp")]),      // 33 launcher
-    (33, "svg", "", &[("viewBox", "0 0 24 24"), ("aria-hidden", "true")]),            // 34
-    (34, "path", "", &[("d", BUBBLE)]),                                               // 35
-    (33, "span", "b", &[("hidden", "")]),                                             // 36 badge
-];
+/// The records of [`TREE`]: `(parent, tag, class, attributes)`, the attributes still as
+/// `name=value;…`.
+fn records() -> impl Iterator<Item = (usize, &'static str, &'static str, &'static [u8])> {
+    TREE.as_bytes().split(|&b| b == b'|').map(|rec| {
+        let (head, attributes) = cut(rec, b';');
+        let digits = head.iter().take_while(|b| b.is_ascii_digit()).count();
+        let (parent, name) = head.split_at(digits);
+        let parent = match digits {
+            0 => usize::MAX,
+            _ => parent.iter().fold(0, |n, d| n * 10 + usize::from(d - b'0')),
+        };
+        let (tag, class) = cut(name, b'.');
+        (parent, text(tag), text(class), attributes)
+    })
+}
+
+/// `bytes` split at the first `sep` (which is dropped); all of it and nothing without one.
+fn cut(bytes: &[u8], sep: u8) -> (&[u8], &[u8]) {
+    match bytes.iter().position(|&b| b == sep) {
+        Some(i) => (&bytes[..i], &bytes[i + 1..]),
+        None => (bytes, &[]),
+    }
+}
+
+/// A piece of [`TREE`] as text.
+fn text(bytes: &[u8]) -> &str {
+    // SAFETY: every piece comes from splitting a `&str` at ASCII bytes, which never falls
+    // inside a multi-byte character, so it is valid UTF-8.
+    unsafe { core::str::from_utf8_unchecked(bytes) }
+}
+
+/// Shows or hides an element through its `hidden` attribute: the same two bindings as every
+/// other attribute, rather than a `hidden` property binding of its own.
+pub fn hide(e: &Element, hidden: bool) {
+    let _ = if hidden {
+        e.set_attribute("hidden", "")
+    } else {
+        e.remove_attribute("hidden")
+    };
+}
+
+/// Sets the `class` attribute (again to spare a binding).
+pub fn set_class(e: &Element, class: &str) {
+    let _ = e.set_attribute("class", class);
+}
 
 /// Creates `<tag class=…>` inside `parent` (`svg` and `path` in the SVG namespace).
-fn el(doc: &Document, parent: &Node, tag: &str, class: &str) -> Result<HtmlElement, JsValue> {
+pub fn el(doc: &Document, parent: &Node, tag: &str, class: &str) -> Result<HtmlElement, JsValue> {
     let e = if matches!(tag, "svg" | "path") {
         doc.create_element_ns(Some(SVG_NS), tag)?
     } else {
         doc.create_element(tag)?
     };
     if !class.is_empty() {
-        e.set_class_name(class);
+        set_class(&e, class);
     }
     parent.append_child(&e)?;
     Ok(e.unchecked_into())
@@ -154,60 +216,73 @@ fn el(doc: &Document, parent: &Node, tag: &str, class: &str) -> Result<HtmlEleme
 
 /// Sets attributes; one `setAttribute` binding serves every property the widget sets once
 /// (each typed setter would add its own import to the wasm and the glue).
-fn attrs(e: &Element, pairs: &[(&str, &str)]) -> Result<(), JsValue> {
+pub fn attrs(e: &Element, pairs: &[(&str, &str)]) -> Result<(), JsValue> {
     for (k, v) in pairs {
         e.set_attribute(k, v)?;
     }
     Ok(())
 }
 
-/// Where each translated label goes: the element, the attribute (`""`: its text), the words.
-type Label = (
-    fn(&Ui) -> &HtmlElement,
-    &'static str,
-    fn(&Text) -> &'static str,
-);
+/// Attribute names for [`LABELS`]; `""` sets the element's text.
+const ATTRS: [&str; 4] = ["", "aria-label", "placeholder", "title"];
 
+/// Where each translated word goes: the element (position in [`TREE`]), the attribute (in
+/// [`ATTRS`]) and the word. Three bytes per label, where a pair of accessor closures cost two
+/// functions.
 #[rustfmt::skip]
-const LABELS: [Label; 19] = [
-    (|u| u.launcher(), "aria-label", |t| t.open),
-    (|u| u.close(), "aria-label", |t| t.close),
-    (|u| u.list(), "aria-label", |t| t.messages),
-    (|u| u.typing(), "", |t| t.typing),
-    (|u| u.pre_intro(), "", |t| t.prechat),
-    (|u| u.pre_name_label(), "", |t| t.name),
-    (|u| u.pre_email_label(), "", |t| t.email),
-    (|u| u.pre_submit(), "", |t| t.start),
-    (|u| u.input().unchecked_ref(), "placeholder", |t| t.placeholder),
-    (|u| u.input().unchecked_ref(), "aria-label", |t| t.placeholder),
-    (|u| u.attach(), "aria-label", |t| t.attach),
-    (|u| u.attach(), "title", |t| t.attach),
-    (|u| u.send(), "", |t| t.send),
-    (|u| u.close(), "", |_| "×"),
-    (|u| u.rate_intro(), "", |t| t.rate),
-    (|u| u.stars(), "aria-label", |t| t.rate),
-    (|u| u.rate_comment().unchecked_ref(), "placeholder", |t| t.comment),
-    (|u| u.rate_comment().unchecked_ref(), "aria-label", |t| t.comment),
-    (|u| u.rate_submit(), "", |t| t.send),
+const LABELS: [(u8, u8, W); 25] = [
+    (46, 1, W::Open),
+    (6, 1, W::Close),
+    (6, 0, W::CloseSign),
+    (10, 1, W::Messages),
+    (11, 0, W::Typing),
+    (13, 0, W::Prechat),
+    (15, 0, W::Name),
+    (18, 0, W::Email),
+    (20, 0, W::Start),
+    (44, 2, W::Placeholder),
+    (44, 1, W::Placeholder),
+    (40, 1, W::Attach),
+    (40, 3, W::Attach),
+    (45, 0, W::Send),
+    (22, 0, W::Rate),
+    (23, 1, W::Rate),
+    (24, 2, W::Comment),
+    (24, 1, W::Comment),
+    (25, 0, W::Send),
+    (27, 0, W::Articles),
+    (30, 0, W::Back),
+    (33, 0, W::HelpCenter),
+    (35, 0, W::Helpful),
+    (36, 0, W::Yes),
+    (37, 0, W::No),
 ];
 
 impl Ui {
     /// Builds the widget and attaches it to the page.
     pub fn build(doc: &Document) -> Result<Ui, JsValue> {
         let host = doc.create_element("edgedesk-chat")?;
-        let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;
+        // A plain `{mode: "open"}`: the typed `ShadowRootInit` brings a setter and an enum
+        // table into the glue.
+        let init = crate::wire::object(&[("mode", "open".into())]);
+        let shadow = host.attach_shadow(init.unchecked_ref())?;
         let sheet = CssStyleSheet::new()?;
         sheet.replace_sync(CSS)?;
         shadow.set_adopted_style_sheets(&js_sys::Array::of1(&sheet));
 
         let mut nodes: Vec<HtmlElement> = Vec::with_capacity(NODES);
-        for (parent, tag, class, pairs) in TREE {
+        for (parent, tag, class, attributes) in records() {
             let parent: &Node = match nodes.get(parent) {
                 Some(p) => p,
                 None => &shadow,
             };
             let e = el(doc, parent, tag, class)?;
-            attrs(&e, pairs)?;
+            for pair in attributes.split(|&b| b == b';') {
+                if !pair.is_empty() {
+                    let (name, value) = cut(pair, b'=');
+                    e.set_attribute(text(name), text(value))?;
+                }
+            }
             nodes.push(e);
         }
         let nodes: [HtmlElement; NODES] = nodes
@@ -238,24 +313,23 @@ impl Ui {
     pub fn label(&self, locale: Locale, tenant_name: &str) -> Result<(), JsValue> {
         let t = locale.text();
         let name = if tenant_name.is_empty() {
-            t.title
+            t[W::Title]
         } else {
             tenant_name
         };
-        attrs(&self.root(), &[("lang", locale.tag())])?;
-        attrs(&self.panel(), &[("aria-label", name)])?;
+        attrs(self.root(), &[("lang", locale.tag())])?;
+        attrs(self.panel(), &[("aria-label", name)])?;
         self.title().set_text_content(Some(name));
-        for (element, attr, words) in LABELS {
-            let e = element(self);
-            if attr.is_empty() {
-                e.set_text_content(Some(words(t)));
-            } else {
-                e.set_attribute(attr, words(t))?;
+        for (node, attr, word) in LABELS {
+            let e = &self.nodes[usize::from(node)];
+            match ATTRS[usize::from(attr)] {
+                "" => e.set_text_content(Some(t[word])),
+                attr => e.set_attribute(attr, t[word])?,
             }
         }
         for (n, b) in (1..).zip(&self.star_buttons) {
             let mut label = crate::api::num(n);
-            label.push_str(t.stars);
+            label.push_str(t[W::Stars]);
             b.set_attribute("aria-label", &label)?;
         }
         Ok(())
@@ -264,28 +338,27 @@ impl Ui {
     /// Header presence line.
     pub fn presence(&self, t: &Text, online: bool) {
         self.status()
-            .set_text_content(Some(if online { t.online } else { t.away }));
-        self.status()
-            .set_class_name(if online { "s on" } else { "s" });
+            .set_text_content(Some(if online { t[W::Online] } else { t[W::Away] }));
+        set_class(self.status(), if online { "s on" } else { "s" });
     }
 
     /// Shows an error line (or hides it with `None`).
     pub fn show_alert(&self, text: Option<&str>) {
         self.alert().set_text_content(text);
-        self.alert().set_hidden(text.is_none());
+        hide(self.alert(), text.is_none());
     }
 
     /// Unread count on the launcher (hidden at zero).
     pub fn unread(&self, t: &Text, count: u32) -> Result<(), JsValue> {
-        self.badge().set_hidden(count == 0);
+        hide(self.badge(), count == 0);
         let n = crate::api::num(u64::from(count));
         self.badge().set_text_content(Some(&n));
-        let mut label = String::from(t.open);
+        let mut label = String::from(t[W::Open]);
         if count > 0 {
             label.push_str(" (");
             label.push_str(&n);
             label.push(' ');
-            label.push_str(t.unread);
+            label.push_str(t[W::Unread]);
             label.push(')');
         }
         self.launcher().set_attribute("aria-label", &label)
@@ -301,7 +374,11 @@ impl Ui {
         let t = locale.text();
         let li = self.item(
             if m.from_visitor { "me" } else { "" },
-            if m.from_visitor { t.you } else { t.agent },
+            if m.from_visitor {
+                t[W::You]
+            } else {
+                t[W::Agent]
+            },
             &m.body,
         )?;
         let files = crate::wire::list(&m.raw, "attachments");
@@ -335,7 +412,7 @@ impl Ui {
     /// A bare list item (also used for messages still being sent).
     pub fn item(&self, class: &str, who: &str, body: &str) -> Result<HtmlElement, JsValue> {
         let li = self.doc.create_element("li")?;
-        li.set_class_name(class);
+        set_class(&li, class);
         let sender = el(&self.doc, &li, "span", "sr")?;
         let mut label = String::from(who);
         label.push_str(": ");
@@ -348,7 +425,8 @@ impl Ui {
 
     /// Keeps the newest message in view.
     pub fn scroll_to_end(&self) {
-        self.list().set_scroll_top(self.list().scroll_height());
+        // Browsers clamp `scrollTop` to the end, so no `scrollHeight` binding is needed.
+        self.list().set_scroll_top(i32::MAX);
     }
 }
 
@@ -385,7 +463,94 @@ pub fn link(doc: &Document, parent: &Element, url: &str) -> Result<HtmlElement, 
 /// The status text of the visitor's own message.
 pub fn receipt_text(t: &Text, r: Receipt) -> &'static str {
     match r {
-        Receipt::Delivered => t.delivered,
-        Receipt::Seen => t.seen,
+        Receipt::Delivered => t[W::Delivered],
+        Receipt::Seen => t[W::Seen],
+    }
+}
+
+/// The text of an article's sanitised HTML (the API's `html`), to show with CSS
+/// `white-space: pre-line`: tags dropped and the entities the server's escaping produces
+/// decoded. The renderer ends every block with a newline, so paragraphs, headings and list
+/// items keep their own lines. The result is set as text, never parsed as markup, so nothing
+/// in it can run, and it needs no `innerHTML` (which Trusted Types pages refuse).
+pub fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        let mut len = c.len_utf8();
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if in_tag => {}
+            '&' => match ENTITIES.iter().find(|(e, _)| rest.starts_with(e)) {
+                Some((e, decoded)) => {
+                    len = e.len();
+                    out.push(*decoded);
+                }
+                None => out.push('&'),
+            },
+            c => out.push(c),
+        }
+        rest = rest.get(len..).unwrap_or_default();
+    }
+    out
+}
+
+/// The entities of the server's HTML escaping.
+const ENTITIES: [(&str, char); 5] = [
+    ("&amp;", '&'),
+    ("&lt;", '<'),
+    ("&gt;", '>'),
+    ("&quot;", '"'),
+    ("&#39;", '\''),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tree_has_as_many_records_as_elements_with_earlier_parents() {
+        let records: Vec<_> = records().collect();
+        assert_eq!(records.len(), NODES);
+        for (i, (parent, tag, _, _)) in records.iter().enumerate() {
+            assert!(!tag.is_empty(), "record {i} has a tag");
+            assert!(i == 0 || *parent < i, "record {i} comes after its parent");
+        }
+        assert_eq!(
+            records[0].0,
+            usize::MAX,
+            "the root hangs from the shadow root"
+        );
+        assert_eq!(records[44].1, "textarea");
+        assert_eq!(records[33].3, b"target=_blank;rel=noopener noreferrer");
+    }
+
+    #[test]
+    fn labels_point_at_elements_of_the_tree() {
+        for (node, attr, _) in LABELS {
+            assert!(usize::from(node) < NODES);
+            assert!(usize::from(attr) < ATTRS.len());
+        }
+    }
+
+    #[test]
+    fn article_html_becomes_plain_text_on_the_renderers_lines() {
+        let html = "<h1>Refunds &amp; returns</h1>\n<p>Send it back within 30 days.</p>\n\
+                    <ul>\n<li>Keep the <strong>receipt</strong></li>\n</ul>\n\
+                    <p>&lt;script&gt; is &quot;text&quot;, it&#39;s safe</p>\n";
+        assert_eq!(
+            html_text(html),
+            "Refunds & returns\nSend it back within 30 days.\n\nKeep the receipt\n\n\
+             <script> is \"text\", it's safe\n"
+        );
+    }
+
+    #[test]
+    fn unknown_entities_and_unclosed_tags_do_not_break_the_text() {
+        assert_eq!(html_text("a &copy; b"), "a &copy; b");
+        assert_eq!(html_text("x <b"), "x ");
+        assert_eq!(html_text("你好 &amp; 再见"), "你好 & 再见");
     }
 }
