@@ -30,6 +30,7 @@ use crate::ports::{Platform, Scan, Storage};
 use crate::store::{get_json, scan_json, tenant_actor};
 use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::Tenant;
+use edgedesk_shared::sort::sort_by;
 
 /// Which help-center page a route shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,7 +241,7 @@ async fn published_in<S: Storage>(
             break;
         }
     }
-    out.sort_by(|a, b| a.title.cmp(&b.title));
+    sort_by(&mut out, |a, b| a.title.cmp(&b.title));
     Ok(out)
 }
 

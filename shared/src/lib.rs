@@ -13,4 +13,5 @@ pub mod routing;
 pub mod session;
 pub mod signature;
 pub mod sla;
+pub mod sort;
 pub mod widget;

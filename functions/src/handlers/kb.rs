@@ -30,6 +30,7 @@ use crate::ports::{Platform, Scan, Storage};
 use crate::store::{get_json, scan_json, tenant_actor, transact, Tx};
 use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::rbac::Permission;
+use edgedesk_shared::sort::sort_by;
 use edgedesk_shared::widget::verify_visitor_token;
 
 const ARTICLE_PREFIX: &str = "kb:art:";
@@ -197,7 +198,7 @@ pub async fn all_categories<S: Storage>(store: &S, actor: &str) -> Result<Vec<Ca
     .into_iter()
     .map(|(_, c)| c)
     .collect();
-    cats.sort_by(|a, b| {
+    sort_by(&mut cats, |a, b| {
         a.position
             .cmp(&b.position)
             .then_with(|| a.name.cmp(&b.name))

@@ -32,6 +32,7 @@ use edgedesk_shared::sla::{
     suggest_duplicates, validate_merge, DuplicateCandidate, DuplicateSettings, MergeError,
     MergePointers, MergeSide,
 };
+use edgedesk_shared::sort::{sort, sort_by_key};
 
 /// Tickets looked at for duplicate suggestions, newest first.
 const DUPLICATE_SCAN: usize = 2_000;
@@ -294,7 +295,7 @@ pub async fn list_messages<P: Platform>(
             .into_iter()
             .map(|(_, m)| m)
             .collect();
-    messages.sort_by_key(|m| (m.created_at, m.id));
+    sort_by_key(&mut messages, |m| (m.created_at, m.id));
     json(StatusCode::OK, &serde_json::json!({ "data": messages }))
 }
 
@@ -365,7 +366,7 @@ pub async fn set_watchers<P: Platform>(
     ctx.require(Permission::Work)?;
     let id: TicketId = path_id(raw_id, "ticket")?;
     let mut input: Watchers = body(req)?;
-    input.agent_ids.sort();
+    sort(&mut input.agent_ids);
     input.agent_ids.dedup();
     if input.agent_ids.len() > MAX_WATCHERS {
         return Err(ApiError::new(
@@ -521,7 +522,7 @@ pub async fn merge<P: Platform>(
         let b_watchers_key = watchers_key(&source_s);
         let b_watchers: Watchers = tx.get_json(&b_watchers_key).await?.unwrap_or_default();
         watchers.agent_ids.extend(b_watchers.agent_ids.iter().copied());
-        watchers.agent_ids.sort();
+        sort(&mut watchers.agent_ids);
         watchers.agent_ids.dedup();
         if !b_watchers.agent_ids.is_empty() {
             tx.put_json(a_watchers_key, &watchers)?;

@@ -34,6 +34,7 @@ use super::agents::{AgentProfile, IdleTimeouts, Presence, PresenceStatus, Team, 
 use super::names::is_slug;
 use crate::ids::{AgentId, ConversationId};
 use crate::model::{ChannelKind, Priority};
+use crate::sort::sort_by_key;
 
 /// Most skills a skill-match strategy may require.
 pub const MAX_REQUIRED_SKILLS: usize = 10;
@@ -451,7 +452,7 @@ fn pick(placement: &Placement, roster: &Roster<'_>, state: &RoundRobinState) -> 
     };
     // Rotate so the member after the cursor comes first; every strategy breaks its ties in
     // this order, which keeps even least-busy and skill-match assignments turn-fair.
-    free.sort_by_key(|a| a.id());
+    sort_by_key(&mut free, |a| a.id());
     if let Some(cursor) = state.cursors.get(team) {
         let after = free.partition_point(|a| a.id() <= *cursor);
         free.rotate_left(after);

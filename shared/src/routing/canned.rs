@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::names::{fold, is_slug, mentions};
 use super::template::{Rendered, Template, TemplateError, Variables};
+use crate::sort::sort_by;
 
 /// Longest canned-response title.
 pub const MAX_CANNED_TITLE_CHARS: usize = 200;
@@ -110,14 +111,14 @@ pub fn search_canned<'a>(
         .iter()
         .filter(|r| r.shortcode.starts_with(&query))
         .collect();
-    by_shortcode.sort_by(|a, b| {
+    sort_by(&mut by_shortcode, |a, b| {
         a.shortcode
             .len()
             .cmp(&b.shortcode.len())
             .then_with(|| a.shortcode.cmp(&b.shortcode))
     });
     if query.is_empty() {
-        by_shortcode.sort_by(|a, b| a.shortcode.cmp(&b.shortcode));
+        sort_by(&mut by_shortcode, |a, b| a.shortcode.cmp(&b.shortcode));
         by_shortcode.truncate(limit);
         return by_shortcode;
     }
@@ -125,7 +126,7 @@ pub fn search_canned<'a>(
         .iter()
         .filter(|r| !r.shortcode.starts_with(&query) && mentions(&fold(&r.title), &query))
         .collect();
-    by_title.sort_by(|a, b| a.shortcode.cmp(&b.shortcode));
+    sort_by(&mut by_title, |a, b| a.shortcode.cmp(&b.shortcode));
     by_shortcode.extend(by_title);
     by_shortcode.truncate(limit);
     by_shortcode

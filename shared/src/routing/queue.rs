@@ -25,6 +25,7 @@ use super::assign::{
 };
 use crate::ids::ConversationId;
 use crate::model::Priority;
+use crate::sort::{sort, sort_by};
 
 /// How urgent a priority is: `low` 0 up to `urgent` 3.
 pub fn urgency(priority: Priority) -> u8 {
@@ -74,7 +75,7 @@ pub fn queue_order(a: &WaitingConversation, b: &WaitingConversation) -> Ordering
 
 /// Sorts waiting conversations into queue order.
 pub fn sort_queue(queue: &mut [WaitingConversation]) {
-    queue.sort_by(queue_order);
+    sort_by(queue, queue_order);
 }
 
 /// Where a conversation stands in its queue, as shown to the visitor.
@@ -154,7 +155,7 @@ pub fn next_assignment(
     state: &RoundRobinState,
 ) -> Option<(QueueAssignment, RoundRobinState)> {
     let mut order: Vec<&WaitingConversation> = queue.iter().collect();
-    order.sort_by(|a, b| queue_order(a, b));
+    sort_by(&mut order, |a, b| queue_order(a, b));
     order.into_iter().find_map(|waiting| {
         match assign(
             &waiting.placement,
@@ -215,7 +216,7 @@ pub fn drain_queue(
 /// The targets that have conversations waiting (for the caller to re-check after a change).
 pub fn waiting_targets(queue: &[WaitingConversation]) -> Vec<RouteTarget> {
     let mut targets: Vec<RouteTarget> = queue.iter().map(|w| w.placement.target.clone()).collect();
-    targets.sort();
+    sort(&mut targets);
     targets.dedup();
     targets
 }

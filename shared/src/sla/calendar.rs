@@ -486,7 +486,7 @@ impl Calendar {
                 .iter()
                 .map(OpeningInterval::span_minutes)
                 .collect();
-            spans.sort_unstable();
+            crate::sort::sort(&mut spans);
             spans
         });
         Ok(BusinessCalendar {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::Instant;
 use crate::ids::{ContactId, TenantId, TicketId};
 use crate::model::{Ticket, TicketStatus};
+use crate::sort::sort_by;
 
 /// A ticket as the duplicate search sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +162,7 @@ pub fn suggest_duplicates(
             ))
         })
         .collect();
-    found.sort_by(|(a, a_at), (b, b_at)| {
+    sort_by(&mut found, |(a, a_at), (b, b_at)| {
         b.score
             .total_cmp(&a.score)
             .then(b_at.cmp(a_at))
