@@ -722,7 +722,7 @@ test('while the visitor types, help articles are suggested, open in the widget a
   assert.equal(await shadow(page, '.m').isVisible(), false);
   const body = await shadow(page, '.ab').textContent();
   assert.match(body, /Fish & chips arrived cold\?/);
-  assert.match(body, /Keep the box\n+Send a photo/);
+  assert.match(body, /• Keep the box\n+• Send a photo/);
   assert.match(body, /<script>alert\(1\)<\/script> stays text\./);
   assert.equal(await shadow(page, '.ab *').count(), 0, 'the body is text, no markup');
   assert.equal(await page.evaluate(() => document.querySelector('edgedesk-chat').shadowRoot.activeElement?.className), 'bk');

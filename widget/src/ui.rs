@@ -471,7 +471,7 @@ pub fn receipt_text(t: &Text, r: Receipt) -> &'static str {
 /// The text of an article's sanitised HTML (the API's `html`), to show with CSS
 /// `white-space: pre-line`: tags dropped and the entities the server's escaping produces
 /// decoded. The renderer ends every block with a newline, so paragraphs, headings and list
-/// items keep their own lines. The result is set as text, never parsed as markup, so nothing
+/// items (with a bullet) keep their own lines. The result is set as text, never parsed as markup, so nothing
 /// in it can run, and it needs no `innerHTML` (which Trusted Types pages refuse).
 pub fn html_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
@@ -480,7 +480,13 @@ pub fn html_text(html: &str) -> String {
     while let Some(c) = rest.chars().next() {
         let mut len = c.len_utf8();
         match c {
-            '<' => in_tag = true,
+            '<' => {
+                in_tag = true;
+                // List items keep a bullet.
+                if rest.starts_with("<li>") {
+                    out.push_str("• ");
+                }
+            }
             '>' => in_tag = false,
             _ if in_tag => {}
             '&' => match ENTITIES.iter().find(|(e, _)| rest.starts_with(e)) {
@@ -542,7 +548,7 @@ mod tests {
                     <p>&lt;script&gt; is &quot;text&quot;, it&#39;s safe</p>\n";
         assert_eq!(
             html_text(html),
-            "Refunds & returns\nSend it back within 30 days.\n\nKeep the receipt\n\n\
+            "Refunds & returns\nSend it back within 30 days.\n\n• Keep the receipt\n\n\
              <script> is \"text\", it's safe\n"
         );
     }
