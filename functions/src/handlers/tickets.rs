@@ -10,7 +10,7 @@ use crate::handlers::{sla, ticket_merge};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
 use crate::ports::Platform;
 use crate::records::{self, Versioned};
-use crate::store::{transact, Tx};
+use crate::store::{transact_hot, Tx};
 use edgedesk_shared::api::{CreateTicket, UpdateTicket};
 use edgedesk_shared::ids::{AgentId, ContactId, ConversationId, TicketId};
 use edgedesk_shared::model::{Agent, Contact, Conversation, Priority, Ticket, TicketStatus};
@@ -82,7 +82,8 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
     let idem = Idempotency::from_request(req, &ctx.principal)?;
     let id = ctx.mint(TicketId::from_parts);
     let now = ctx.now();
-    let created = transact(ctx.p, &ctx.actor, async |tx| {
+    // Every create writes the tenant's ticket counter.
+    let created = transact_hot(ctx.p, &ctx.actor, async |tx| {
         if let Some(idem) = &idem {
             if let Some(replayed) = idem.replay(tx, now).await? {
                 return Ok(Err(replayed));
