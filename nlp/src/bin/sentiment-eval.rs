@@ -182,10 +182,21 @@ fn write_table(path: &str, cfg: &CueTraining, learned: &Learned) -> Result<(), S
          pub(crate) const SCALE: f32 = {:?};\n\
          pub(crate) const DAMP: f32 = {:?};\n\
          pub(crate) const CAP: f32 = {:?};\n\
+         pub(crate) const CAP_OPINION: f32 = {:?};\n\
+         pub(crate) const LEXICON: f32 = {:?};\n\
          pub(crate) const CJK_MAX: usize = {};\n\
+         pub(crate) const MARKS: bool = {};\n\
          pub(crate) const NORM: bool = {};\n\
          pub(crate) static WEIGHTS: &[u8; 1 << BITS] = include_bytes!(\"sentiment_weights.bin\");\n",
-        learned.bits, learned.scale, learned.damp, learned.cap, cfg.kinds.cjk_max, learned.norm
+        learned.bits,
+        learned.scale,
+        learned.damp,
+        learned.cap,
+        learned.cap_opinion,
+        learned.lexicon,
+        cfg.kinds.cjk_max,
+        cfg.kinds.marks,
+        learned.norm
     );
     if !cfg.kinds.latin_bigrams {
         return Err("the shipped cue kinds include Latin word pairs".into());
@@ -196,7 +207,8 @@ fn write_table(path: &str, cfg: &CueTraining, learned: &Learned) -> Result<(), S
 
 const USAGE: &str = "usage: sentiment-eval DATA_DIR [--select] [--write-table FILE.rs] [--bits B] \
                      [--epochs N] [--lr X] [--l2 X] [--min-count N] [--prune P] [--damp X] \
-                     [--cap X] [--cjk-max N] [--no-latin-bigrams]";
+                     [--cap X] [--cap-opinion X] [--lexicon X] [--cjk-max N] [--no-latin-bigrams] \
+                     [--[no-]marks] [--[no-]nb] [--norm] [--scale X]";
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -220,6 +232,12 @@ fn run() -> Result<(), String> {
             "--prune" => cfg.prune = num(&a, value(&a)?)?,
             "--damp" => cfg.damp = num(&a, value(&a)?)?,
             "--cap" => cfg.cap = num(&a, value(&a)?)?,
+            "--cap-opinion" => cfg.cap_opinion = num(&a, value(&a)?)?,
+            "--lexicon" => cfg.lexicon = num(&a, value(&a)?)?,
+            "--marks" => cfg.kinds.marks = true,
+            "--no-marks" => cfg.kinds.marks = false,
+            "--nb" => cfg.nb = true,
+            "--no-nb" => cfg.nb = false,
             "--cjk-max" => cfg.kinds.cjk_max = num(&a, value(&a)?)?,
             "--no-latin-bigrams" => cfg.kinds.latin_bigrams = false,
             "--norm" => cfg.norm = true,
