@@ -35,7 +35,7 @@ mod tools;
 mod widget;
 
 const USAGE: &str =
-    "usage: cargo xtask <build | dev [-- host args] | test | bench | bench-host | widget>";
+    "usage: cargo xtask <build | dev [-- host args] | test | bench | bench-host | widget | console>";
 const COMPONENT_TARGET: &str = "wasm32-wasip2";
 const DEV_LISTEN: &str = "127.0.0.1:8787";
 
@@ -51,6 +51,7 @@ fn main() -> Result<()> {
         Some("bench") => ws.bench(),
         Some("bench-host") => ws.bench_host(),
         Some("widget") => widget::build(&ws.root),
+        Some("console") => console::build(&ws.root),
         _ => bail!("{USAGE}"),
     }
 }

@@ -119,7 +119,12 @@ fn run_inbox_feed(app: App) {
                     failures = 0;
                     app.live.set(LiveStatus::Live);
                     cursor = Some(feed.cursor);
-                    for event in feed.events {
+                    for (i, event) in feed.events.into_iter().enumerate() {
+                        if i > 0 {
+                            // Views take a change when the current task yields, and the
+                            // update signals hold one record each: let them see every one.
+                            sleep_ms(0).await;
+                        }
                         apply_inbox_event(app, event);
                     }
                 }
