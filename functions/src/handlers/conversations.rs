@@ -29,6 +29,14 @@ struct Head {
     seq: u64,
 }
 
+/// The sequence number of the conversation's newest message, from the conversation's own
+/// actor: a message is there (and on the live feeds) before the tenant's summary of the
+/// conversation catches up in a second write.
+pub async fn newest_seq<P: Platform>(p: &P, id: &ConversationId) -> Result<u64, ApiError> {
+    let head: Option<Head> = crate::store::get_json(p, &conversation_actor(id), "head").await?;
+    Ok(head.map_or(0, |h| h.seq))
+}
+
 pub fn message_key(seq: u64) -> String {
     format!("msg:{seq:020}")
 }

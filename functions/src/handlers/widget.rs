@@ -14,7 +14,7 @@ use crate::ctx::{id_parts, Ctx, Principal};
 use crate::error::ApiError;
 use crate::handlers::contacts;
 use crate::handlers::conversations::{
-    append, find_or_open, message_key, system_actor, AgentMessage, Draft,
+    append, find_or_open, message_key, newest_seq, system_actor, AgentMessage, Draft,
 };
 use crate::http::{body, json, path_id, query, Request, Response};
 use crate::ports::{Platform, Scan};
@@ -653,7 +653,7 @@ pub async fn seen<P: Platform>(
     let v = visitor(p, raw_tenant, req).await?;
     let input: Seen = body(req)?;
     if let Some(c) = current_conversation(p, &v).await? {
-        let seq = input.seq.min(c.last_message_seq);
+        let seq = input.seq.min(newest_seq(p, &c.id).await?);
         set_live(p, &c.id, |l| {
             l.contact_seen_seq = l.contact_seen_seq.max(seq)
         })
@@ -1238,7 +1238,7 @@ pub async fn agent_seen<P: Platform>(
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let c: Conversation = crate::records::load(ctx, &id.to_string()).await?;
     let input: Seen = body(req)?;
-    let seq = input.seq.min(c.last_message_seq);
+    let seq = input.seq.min(newest_seq(ctx.p, &c.id).await?);
     set_live(ctx.p, &id, |l| l.agent_seen_seq = l.agent_seen_seq.max(seq)).await?;
     Ok(crate::http::no_content())
 }
