@@ -739,3 +739,118 @@ fn calendars_policies_and_rules_have_crud_validated_as_a_whole_with_if_match() {
     let (_, all) = api.get("/v1/sla/calendars");
     assert_eq!(all["data"], json!([]));
 }
+
+/// The SLA history of a long conversation: every message's event, in order, across more
+/// events than one storage page holds; the clocks kept per event agree with a replay of it,
+/// also after a policy change makes the host replay the whole history.
+#[test]
+fn a_long_conversation_keeps_every_sla_event_in_order_and_a_policy_change_replays_them_all() {
+    let host = Host::start();
+    let api = host.tenant("Long chat");
+    let (s, p) = api.post(
+        "/v1/sla/policies",
+        &json!({"id": "chat", "position": 5, "conditions": {"subjects": ["conversation"]},
+            "targets": {"first_response": {"minutes": 30, "basis": "calendar"},
+                "next_response": {"minutes": 60, "basis": "calendar"}}}),
+    );
+    assert_eq!(s, 201, "{p}");
+    let who = contact(&api, "Kim");
+    let (s, c) = api.post(
+        "/v1/conversations",
+        &json!({"contact_id": who, "message": {"body": "Hi", "sender": {"kind": "contact", "id": who}}}),
+    );
+    assert_eq!(s, 201, "{c}");
+    let conversation = id(&c);
+    let messages = format!("/v1/conversations/{conversation}/messages");
+    let rounds = 260;
+    for n in 0..rounds {
+        let (s, m) = api.post(&messages, &json!({"body": format!("Answer {n}")}));
+        assert_eq!(s, 201, "{m}");
+        let (s, m) = api.post(
+            &messages,
+            &json!({"body": format!("Question {n}"), "sender": {"kind": "contact", "id": who}}),
+        );
+        assert_eq!(s, 201, "{m}");
+        if n % 2 == 0 {
+            // A run of customer messages needs one entry: this one adds none.
+            let (s, m) = api.post(
+                &messages,
+                &json!({"body": "Still there?", "sender": {"kind": "contact", "id": who}}),
+            );
+            assert_eq!(s, 201, "{m}");
+        }
+    }
+    let check = |api: &Api, policy: &str| -> Value {
+        let (s, sla) = api.get(&format!("/v1/conversations/{conversation}/sla"));
+        assert_eq!(s, 200, "{sla}");
+        assert_eq!(sla["policy_id"], policy, "{sla}");
+        let history = sla["history"].as_array().expect("history");
+        let kinds: Vec<&str> = history.iter().filter_map(|e| e["type"].as_str()).collect();
+        assert_eq!(kinds.first(), Some(&"created"));
+        let count = |kind: &str| kinds.iter().filter(|k| **k == kind).count();
+        assert_eq!(count("agent_reply"), rounds, "one entry per reply");
+        assert_eq!(
+            count("customer_message"),
+            rounds,
+            "one per run of questions"
+        );
+        let times: Vec<chrono::DateTime<chrono::Utc>> = history
+            .iter()
+            .filter_map(|e| e["at"].as_str()?.parse().ok())
+            .collect();
+        assert_eq!(times.len(), history.len());
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "the history is in the order it happened"
+        );
+        let targets = sla["targets"].as_array().expect("targets");
+        let next: Vec<&Value> = targets
+            .iter()
+            .filter(|t| t["target"] == "next_response")
+            .collect();
+        assert_eq!(
+            next.len(),
+            rounds,
+            "a next-response clock per question after a reply"
+        );
+        assert!(
+            next[..rounds - 1].iter().all(|t| t["state"] == "met"),
+            "{sla}"
+        );
+        assert_eq!(next[rounds - 1]["state"], "running", "{sla}");
+        assert_eq!(sla["state"], "running", "{sla}");
+        sla
+    };
+    check(&api, "chat");
+
+    // A stricter policy takes over: the host replays the whole history under it.
+    let (s, p) = api.post(
+        "/v1/sla/policies",
+        &json!({"id": "strict", "position": 1, "conditions": {"subjects": ["conversation"]},
+            "targets": {"first_response": {"minutes": 20, "basis": "calendar"},
+                "next_response": {"minutes": 45, "basis": "calendar"}}}),
+    );
+    assert_eq!((s, p["recomputed"].as_u64()), (201, Some(1)), "{p}");
+    let sla = check(&api, "strict");
+    let spans: Vec<&str> = sla["policy_spans"]
+        .as_array()
+        .expect("spans")
+        .iter()
+        .filter_map(|s| s["policy_id"].as_str())
+        .collect();
+    assert_eq!(
+        spans,
+        vec!["strict"],
+        "a configuration edit applies to the whole history"
+    );
+
+    // And the clocks go on from there.
+    let (s, m) = api.post(&messages, &json!({"body": "Done"}));
+    assert_eq!(s, 201, "{m}");
+    let (_, sla) = api.get(&format!("/v1/conversations/{conversation}/sla"));
+    let targets = sla["targets"].as_array().expect("targets");
+    assert!(targets.iter().all(|t| t["state"] == "met"), "{sla}");
+    let (s, page) = api.get("/v1/conversations");
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["data"][0]["sla"]["state"], "met", "{page}");
+}
