@@ -391,12 +391,10 @@ fn two_misunderstood_messages_in_a_row_hand_off_to_a_person() {
 /// The date a relative day names in Shanghai, now and a moment later (the test may straddle
 /// midnight there).
 fn shanghai_day(days: i64) -> [String; 2] {
+    let shanghai = edgedesk_tz::Zone::from_name("Asia/Shanghai").expect("known zone");
     let day = || {
-        (chrono::Utc::now()
-            .with_timezone(&chrono_tz::Asia::Shanghai)
-            .date_naive()
-            + chrono::Duration::days(days))
-        .to_string()
+        (chrono::Utc::now().with_timezone(&shanghai).date_naive() + chrono::Duration::days(days))
+            .to_string()
     };
     [day(), day()]
 }

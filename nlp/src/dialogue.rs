@@ -454,7 +454,7 @@ mod tests {
         x.extract(
             text,
             Utc.with_ymd_and_hms(2024, 3, 6, 2, 0, 0).unwrap(),
-            chrono_tz::UTC,
+            &edgedesk_tz::Zone::UTC,
         )
     }
 

@@ -16,7 +16,7 @@ use chrono::{
     DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset,
     TimeZone, Utc, Weekday,
 };
-use chrono_tz::Tz;
+use edgedesk_tz::Zone;
 use regex_lite::{Captures, Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -299,7 +299,7 @@ impl Extractor {
     }
 
     /// Extracts every entity of `text`, in text order, resolving dates from `now` in `tz`.
-    pub fn extract(&self, text: &str, now: DateTime<Utc>, tz: Tz) -> Vec<Entity> {
+    pub fn extract(&self, text: &str, now: DateTime<Utc>, tz: &Zone) -> Vec<Entity> {
         let mut accepted: Vec<Entity> = Vec::new();
         let free = |accepted: &[Entity], s: usize, e: usize| {
             accepted.iter().all(|a| e <= a.start || s >= a.end)
@@ -416,9 +416,9 @@ impl Extractor {
         &self,
         text: &str,
         now: DateTime<Utc>,
-        tz: Tz,
+        tz: &Zone,
     ) -> Vec<(usize, usize, EntityValue)> {
-        let local_now = now.with_timezone(&tz);
+        let local_now = now.with_timezone(tz);
         let today = local_now.date_naive();
         let mut cands: Vec<(usize, usize, Spec)> = Vec::new();
         for (regex, rule) in &self.date_rules {
@@ -490,7 +490,7 @@ impl Extractor {
                 Spec::Date { date, .. } => date_value(date, None, tz),
                 Spec::Time(t) => date_value(today, Some(t), tz),
                 Spec::Instant(at) => {
-                    let local = at.with_timezone(&tz);
+                    let local = at.with_timezone(tz);
                     EntityValue::DateTime {
                         date: local.date_naive(),
                         time: Some(local.time()),
@@ -515,7 +515,7 @@ fn evening_time(t: NaiveTime, evening: bool) -> NaiveTime {
 }
 
 /// The instant of a local date and time in `tz`, DST-safe (see the module docs).
-pub fn resolve_local(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<FixedOffset> {
+pub fn resolve_local(date: NaiveDate, time: NaiveTime, tz: &Zone) -> DateTime<FixedOffset> {
     let ndt = NaiveDateTime::new(date, time);
     if let Some(dt) = tz.from_local_datetime(&ndt).earliest() {
         return dt.fixed_offset();
@@ -530,12 +530,10 @@ pub fn resolve_local(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Fixed
         .map(|dt| dt.offset().fix().local_minus_utc())
         .unwrap_or(0);
     let utc = ndt - Duration::seconds(before as i64);
-    Utc.from_utc_datetime(&utc)
-        .with_timezone(&tz)
-        .fixed_offset()
+    Utc.from_utc_datetime(&utc).with_timezone(tz).fixed_offset()
 }
 
-fn date_value(date: NaiveDate, time: Option<NaiveTime>, tz: Tz) -> EntityValue {
+fn date_value(date: NaiveDate, time: Option<NaiveTime>, tz: &Zone) -> EntityValue {
     let instant = resolve_local(date, time.unwrap_or(NaiveTime::MIN), tz);
     EntityValue::DateTime {
         date,

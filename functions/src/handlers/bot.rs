@@ -34,6 +34,7 @@ use edgedesk_shared::model::{
     ActorKind, ChannelKind, Conversation, ConversationStatus, Message, Sender, SenderKind,
 };
 use edgedesk_shared::rbac::Permission;
+use edgedesk_tz::Zone;
 
 const SETTINGS_KEY: &str = "bot:settings";
 const INTENTS_KEY: &str = "bot:intents";
@@ -197,9 +198,8 @@ impl BotSettings {
         Ok(())
     }
 
-    fn tz(&self) -> Result<chrono_tz::Tz, ApiError> {
-        self.timezone
-            .parse::<chrono_tz::Tz>()
+    fn tz(&self) -> Result<Zone, ApiError> {
+        Zone::from_name(&self.timezone)
             .map_err(|_| unprocessable(format!("timezone: unknown `{}`", self.timezone)))
     }
 
@@ -409,10 +409,10 @@ async fn understand<P: Platform>(
         }
         None => (None, None, 0.0),
     };
-    let tz = settings.tz().unwrap_or(chrono_tz::UTC);
+    let tz = settings.tz().unwrap_or(Zone::UTC);
     let entities = settings
         .extractor()
-        .map(|x| x.extract(text, p.now(), tz))
+        .map(|x| x.extract(text, p.now(), &tz))
         .unwrap_or_default();
     Ok(Understanding {
         intent,

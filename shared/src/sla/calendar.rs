@@ -26,7 +26,7 @@ use chrono::{
     DateTime, Datelike, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone,
     Utc, Weekday,
 };
-use chrono_tz::Tz;
+use edgedesk_tz::Zone;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::Instant;
@@ -473,7 +473,7 @@ impl Calendar {
         if self.id.trim().is_empty() {
             return Err(CalendarError::EmptyId);
         }
-        let tz = Tz::from_str(&self.timezone)
+        let tz = Zone::from_name(&self.timezone)
             .map_err(|_| CalendarError::UnknownTimezone(self.timezone.clone()))?;
         self.hours.validate()?;
         for holiday in &self.holidays {
@@ -507,7 +507,7 @@ pub struct OpenPeriod {
 /// A validated calendar, ready for business-time arithmetic.
 #[derive(Debug, Clone)]
 pub struct BusinessCalendar {
-    tz: Tz,
+    tz: Zone,
     /// Per weekday, Monday first: (start, end) in minutes from that day's midnight, sorted; an
     /// overnight end exceeds 1440.
     week: [Vec<(u32, u32)>; 7],
@@ -515,8 +515,8 @@ pub struct BusinessCalendar {
 }
 
 impl BusinessCalendar {
-    pub fn timezone(&self) -> Tz {
-        self.tz
+    pub fn timezone(&self) -> Zone {
+        self.tz.clone()
     }
 
     /// Whether `date` (a local date in the calendar's zone) is a holiday.
@@ -720,8 +720,8 @@ impl BusinessCalendar {
     }
 
     /// For a local time inside a gap, the transition instant: the first instant whose wall
-    /// clock reads at least `local`. chrono-tz does not expose transitions, so bisect on
-    /// seconds; wall time is monotone around a gap.
+    /// clock reads at least `local`. chrono's `TimeZone` trait does not expose transitions, so
+    /// bisect on seconds; wall time is monotone around a gap.
     fn gap_end(&self, local: NaiveDateTime) -> Option<Instant> {
         let guess = local.and_utc().timestamp();
         // UTC offsets lie within -12h..+14h, so the wall clock is before `local` 15 hours
