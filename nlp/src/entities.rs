@@ -381,7 +381,7 @@ impl Extractor {
                 });
             }
         }
-        accepted.sort_by_key(|e| (e.start, e.end));
+        edgedesk_sort::sort_by_key(&mut accepted, |e| (e.start, e.end));
         accepted
     }
 
@@ -449,14 +449,16 @@ impl Extractor {
             }
         }
         // Longest first, then earliest: keep non-overlapping spans.
-        cands.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.0.cmp(&b.0)));
+        edgedesk_sort::sort_by(&mut cands, |a, b| {
+            (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.0.cmp(&b.0))
+        });
         let mut kept: Vec<(usize, usize, Spec)> = Vec::new();
         for c in cands {
             if kept.iter().all(|k| c.1 <= k.0 || c.0 >= k.1) {
                 kept.push(c);
             }
         }
-        kept.sort_by_key(|k| k.0);
+        edgedesk_sort::sort_by_key(&mut kept, |k| k.0);
 
         // Join a date and a time written next to each other, in either order.
         let joinable = |gap: &str| {

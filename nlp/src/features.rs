@@ -283,7 +283,7 @@ pub fn extract_weighted(text: &str, cfg: &FeatureConfig, idf: &dyn Fn(u32) -> f3
     let mut out = Vec::with_capacity(word_ids.len() + char_ids.len());
     push_group(&mut out, word_ids, cfg.word_weight, idf);
     push_group(&mut out, char_ids, cfg.char_weight, idf);
-    out.sort_unstable_by_key(|f| f.0);
+    edgedesk_sort::sort_by_key(&mut out, |f| f.0);
     // Two groups may hash to the same id: add their values.
     let mut merged: Features = Vec::with_capacity(out.len());
     for (id, v) in out {
@@ -300,7 +300,7 @@ fn push_group(out: &mut Features, mut ids: Vec<u32>, weight: f32, idf: &dyn Fn(u
     if ids.is_empty() || weight == 0.0 {
         return;
     }
-    ids.sort_unstable();
+    edgedesk_sort::sort(&mut ids);
     let start = out.len();
     let mut i = 0;
     while i < ids.len() {

@@ -455,7 +455,7 @@ impl IntentModel {
             .map(|m| if *m > 0.0 { m / 127.0 } else { 1.0 })
             .collect();
         let mut order: Vec<usize> = (0..row_ids.len()).collect();
-        order.sort_unstable_by_key(|&r| row_ids[r]);
+        edgedesk_sort::sort_by_key(&mut order, |&r| row_ids[r]);
         let mut ids = Vec::new();
         let mut row_start = vec![0u32];
         let mut entries = Vec::new();
@@ -589,7 +589,9 @@ impl IntentModel {
     pub fn predict(&self, text: &str) -> Prediction {
         let probs = self.probabilities(text);
         let mut ranked: Vec<usize> = (0..probs.len()).collect();
-        ranked.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+        edgedesk_sort::sort_by(&mut ranked, |&a, &b| {
+            probs[b].total_cmp(&probs[a]).then(a.cmp(&b))
+        });
         let top = ranked[0];
         // A threshold of 1 sends the intent out of scope always (probabilities round to 1.0).
         let t = self.thresholds[top];

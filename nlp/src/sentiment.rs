@@ -779,7 +779,7 @@ pub fn train_cues(examples: &[(&str, bool)], cfg: &CueTraining) -> Learned {
     let mut df: HashMap<&str, u32> = HashMap::new();
     for a in &analysed {
         let mut keys: Vec<&str> = a.cues.iter().map(|c| c.key.as_str()).collect();
-        keys.sort_unstable();
+        edgedesk_sort::sort(&mut keys);
         keys.dedup();
         for k in keys {
             *df.entry(k).or_default() += 1;

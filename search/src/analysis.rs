@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn stop_word_list_is_sorted_for_binary_search() {
         let mut sorted = ENGLISH_STOP_WORDS.to_vec();
-        sorted.sort_unstable();
+        edgedesk_sort::sort(&mut sorted);
         assert_eq!(sorted, ENGLISH_STOP_WORDS);
     }
 

@@ -71,7 +71,7 @@ impl Automaton for Lev<'_> {
 /// Builds the dictionary from `(word form, term slot)` pairs in any order. A form produced by
 /// two terms (possible only through apostrophes: `don't` and `dont`) keeps the lower slot.
 pub(crate) fn dictionary(mut entries: Vec<(&str, u64)>) -> fst::Map<Vec<u8>> {
-    entries.sort_unstable();
+    edgedesk_sort::sort(&mut entries);
     entries.dedup_by(|next, kept| next.0 == kept.0);
     // Sorted and unique, so building cannot fail; an empty dictionary (no typo tolerance) is
     // the safe answer if it ever did.
@@ -105,7 +105,7 @@ pub(crate) fn near(
             break;
         }
     }
-    found.sort_unstable();
+    edgedesk_sort::sort(&mut found);
     let mut slots: Vec<(u64, u8)> = Vec::new();
     for (d, _, slot) in found {
         if !slots.iter().any(|(s, _)| *s == slot) {

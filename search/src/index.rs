@@ -394,7 +394,7 @@ impl Index {
 
         // Sorted, so a batch lists its keys in a stable order.
         let mut blocks: Vec<(String, u32)> = dirty.terms.into_iter().collect();
-        blocks.sort_unstable();
+        edgedesk_sort::sort(&mut blocks);
         let mut vanished: Vec<String> = Vec::new();
         for (name, block) in blocks {
             let key = term_key(&self.prefix, &name, block);
@@ -620,7 +620,7 @@ impl Index {
             }
         }
         for (name, mut parts) in blocks {
-            parts.sort_unstable_by_key(|(b, _)| *b);
+            edgedesk_sort::sort_by_key(&mut parts, |(b, _)| *b);
             if parts.windows(2).any(|w| w[0].0 == w[1].0) {
                 return Err(corrupt(
                     &term_key(&index.prefix, &name, parts[0].0),
@@ -722,7 +722,7 @@ impl Index {
                 }
             }
         }
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        edgedesk_sort::sort_by(&mut out, |a, b| a.0.cmp(&b.0));
         out
     }
 

@@ -232,7 +232,7 @@ impl Index {
             touched.select_nth_unstable_by(wanted - 1, order);
             touched.truncate(wanted);
         }
-        touched.sort_unstable_by(order);
+        edgedesk_sort::sort_by(&mut touched, order);
 
         let hits = touched
             .iter()
@@ -315,7 +315,7 @@ impl Index {
                     .filter_map(|slot| self.term_at(slot))
                     .filter(|t| t.name != term)
                     .collect();
-            completions.sort_unstable_by(|a, b| {
+            edgedesk_sort::sort_by(&mut completions, |a, b| {
                 b.docs
                     .len()
                     .cmp(&a.docs.len())

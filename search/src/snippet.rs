@@ -30,7 +30,7 @@ impl<'a> Matched<'a> {
             .filter(|t| !is_cjk_term(t))
             .filter_map(|t| t.chars().next())
             .collect();
-        letters.sort_unstable();
+        edgedesk_sort::sort(&mut letters);
         letters.dedup();
         Matched { terms, letters }
     }
@@ -45,7 +45,7 @@ fn marks(text: &str, matched: &Matched<'_>) -> Vec<(usize, usize)> {
             spans.push((t.start, t.end));
         }
     });
-    spans.sort_unstable();
+    edgedesk_sort::sort(&mut spans);
     let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
     for (s, e) in spans {
         match merged.last_mut() {

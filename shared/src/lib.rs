@@ -13,5 +13,5 @@ pub mod routing;
 pub mod session;
 pub mod signature;
 pub mod sla;
-pub mod sort;
+pub use edgedesk_sort as sort;
 pub mod widget;

@@ -134,7 +134,7 @@ pub async fn accept(obj: &ActorObject, actor: &str, req: &Request) -> Result<Res
     let room: Room = req
         .headers()
         .get(ROOM_HEADER)?
-        .and_then(|h| serde_json::from_str(&h).ok())
+        .and_then(|h| serde_json::from_slice(h.as_bytes()).ok())
         .ok_or_else(|| worker::Error::RustError("handshake without a room".into()))?;
     let pair = WebSocketPair::new()?;
     obj.state.accept_web_socket(&pair.server);
@@ -285,7 +285,7 @@ pub async fn on_message(
     let Some(room) = ws.deserialize_attachment::<Room>()? else {
         return Ok(());
     };
-    let mut object = match serde_json::from_str::<serde_json::Value>(&text) {
+    let mut object = match serde_json::from_slice::<serde_json::Value>(text.as_bytes()) {
         Ok(serde_json::Value::Object(o)) => o,
         _ => return ws.send_with_str(error_frame(400, "bad_frame", "a frame is a JSON object")),
     };

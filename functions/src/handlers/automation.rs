@@ -129,11 +129,13 @@ pub(crate) async fn conversation_facts<P: Platform>(
     c: &Conversation,
     extra: &[(&str, serde_json::Value)],
 ) -> Result<FactSnapshot, ApiError> {
-    let mut facts = FactSnapshot::new().with("conversation", c)?;
+    // Through the byte serializer (`http::to_value`), which these types already have.
+    let mut facts = FactSnapshot::new();
+    facts.insert("conversation", crate::http::to_value(c)?);
     if let Some(contact) =
         get_json::<_, Contact>(p, tactor, &Contact::storage_key(&c.contact_id.to_string())).await?
     {
-        facts = facts.with("contact", &contact)?;
+        facts.insert("contact", crate::http::to_value(&contact)?);
     }
     if let Some(agent_id) = c.assignee_id {
         if let Some(agent) =

@@ -411,7 +411,7 @@ fn changes(before: &Snapshot, after: &Snapshot, at: DateTime<Utc>) -> Vec<SlaEve
     }
     let norm = |tags: &[String]| {
         let mut v: Vec<String> = tags.iter().map(|t| t.trim().to_lowercase()).collect();
-        v.sort();
+        edgedesk_shared::sort::sort(&mut v);
         v.dedup();
         v
     };
@@ -1360,7 +1360,7 @@ pub fn by_due(
         .filter_map(|(id, s)| s.due_at.map(|d| (d, id.clone())))
         .filter(|k| after.as_ref().is_none_or(|a| k > a))
         .collect();
-    order.sort();
+    edgedesk_shared::sort::sort(&mut order);
     Ok(order)
 }
 

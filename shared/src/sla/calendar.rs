@@ -315,7 +315,7 @@ impl WeeklyHours {
         if spans.is_empty() {
             return Err(CalendarError::NoOpeningHours);
         }
-        spans.sort_unstable_by_key(|s| s.0);
+        crate::sort::sort_by_key(&mut spans, |s| s.0);
         let overlap = |a: &(u32, u32, Weekday, ClockTime), b: &(u32, u32, Weekday, ClockTime)| {
             CalendarError::Overlap {
                 day: a.2,

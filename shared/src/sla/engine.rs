@@ -524,7 +524,9 @@ impl<'e> Replay<'e> {
     ) -> Result<Self, HistoryError> {
         let mut events: Vec<&SlaEvent> = events.collect();
         // Stable: equal instants keep their recorded order, except that creation comes first.
-        events.sort_by_key(|e| (e.at, !matches!(e.kind, SlaEventKind::Created { .. })));
+        crate::sort::sort_by_key(&mut events, |e| {
+            (e.at, !matches!(e.kind, SlaEventKind::Created { .. }))
+        });
         let (first, rest) = events.split_first().ok_or(HistoryError::MissingCreated)?;
         let SlaEventKind::Created { facts, status } = &first.kind else {
             let created = events
@@ -703,7 +705,7 @@ impl<'e> Replay<'e> {
 
     fn firings(&self) -> Vec<Firing> {
         let mut firings: Vec<Firing> = self.instances.iter().flat_map(Instance::firings).collect();
-        firings.sort_by(|a, b| {
+        crate::sort::sort_by(&mut firings, |a, b| {
             (a.at, a.target, a.cycle, a.level).cmp(&(b.at, b.target, b.cycle, b.level))
         });
         firings

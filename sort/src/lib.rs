@@ -2,12 +2,15 @@
 //!
 //! `slice::sort_by` and its relatives compile a complete sorting algorithm for each element
 //! type and comparison closure they are called with: one to three KB of WebAssembly each, and
-//! the functions, with their dozens of call sites, would ship dozens of them. These functions
+//! the domain logic, the handlers, the language models and the search index, with their dozens
+//! of call sites, would ship dozens of them (the Worker's bundle counts every one). These functions
 //! sort a permutation of indices instead, with a single compiled sort whose comparison calls
 //! back through `dyn FnMut`, then swap the elements into place; what remains per call site is
 //! the comparison and a swap. Results equal `slice::sort_by`'s (the sort is stable), and a
-//! call costs one `Vec<usize>` of the slice's length, which the small lists sorted here (rules,
-//! queue entries, messages of a page) do not notice.
+//! call costs one `Vec<usize>` of the slice's length, which the lists sorted here (rules, queue
+//! entries, a page of messages, a query's candidate documents, a tokenizer's terms) do not
+//! notice. Where an unstable sort would do, the stable one is used too: any order of equal
+//! elements is fine there, and one compiled sort is the point.
 
 use core::cmp::Ordering;
 
