@@ -9,6 +9,10 @@
 //! articles; `cargo run --release -p edgedesk-bench -- kb [ARTICLES]` runs only those, and
 //! `-- api` only the API table.
 //!
+//! `cargo xtask bench-worker` builds the Cloudflare Worker, starts it under `wrangler dev` and
+//! runs `-- runtimes <its URL>`: GET ticket and post message on the local host and on the Worker
+//! in one run, side by side.
+//!
 //! wrk runs on the same cores as the host, so each row also shows the share of the machine's
 //! CPU that wrk itself used (`wrk cpu`, from this process's waited-for children): what the
 //! host could have had on top.
@@ -25,6 +29,14 @@ mod kb;
 struct Scenario {
     name: &'static str,
     lua: String,
+}
+
+/// A GET without credentials.
+fn plain_get(name: &'static str, path: &str) -> Scenario {
+    Scenario {
+        name,
+        lua: format!("wrk.method = \"GET\"\nwrk.path = \"{path}\"\n"),
+    }
 }
 
 fn lua_get(path: &str, key: &str) -> String {
@@ -144,6 +156,125 @@ fn tempfile_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("edgedesk-{}-{name}", std::process::id()))
 }
 
+/// What a run reads and writes: a tenant's key, a ticket to read, conversations to post into.
+struct Seeded {
+    key: String,
+    ticket: String,
+    message_paths: Vec<String>,
+}
+
+impl Seeded {
+    fn get_ticket(&self) -> Scenario {
+        Scenario {
+            name: "GET ticket",
+            lua: lua_get(&format!("/v1/tickets/{}", self.ticket), &self.key),
+        }
+    }
+
+    fn post_message(&self) -> Scenario {
+        Scenario {
+            name: "post message",
+            lua: lua_post_random(
+                &self.message_paths,
+                r#"{"body":"hello from the benchmark"}"#,
+                &self.key,
+            ),
+        }
+    }
+}
+
+/// A fresh tenant with one contact, `conversations` conversations (messages go to the first
+/// 64) and one ticket.
+fn seed(host: &Host, conversations: usize) -> Result<Seeded> {
+    let api = host.tenant("Bench");
+    let key = api.key.clone().context("admin key")?;
+    let (_, c) = api.post("/v1/contacts", &json!({"name": "Load"}));
+    let contact = c["id"].as_str().context("contact id")?.to_owned();
+    let mut ids = Vec::new();
+    for i in 0..conversations {
+        let (s, conv) = api.post(
+            "/v1/conversations",
+            &json!({"contact_id": contact, "subject": format!("c{i}")}),
+        );
+        if s != 201 {
+            bail!("seeding conversations failed: {conv}");
+        }
+        ids.push(conv["id"].as_str().context("conversation id")?.to_owned());
+    }
+    let (_, t) = api.post(
+        "/v1/tickets",
+        &json!({"subject": "bench", "description": "a ticket to read"}),
+    );
+    let ticket = t["id"].as_str().context("ticket id")?.to_owned();
+    let message_paths = ids
+        .iter()
+        .take(64)
+        .map(|c| format!("/v1/conversations/{c}/messages"))
+        .collect();
+    Ok(Seeded {
+        key,
+        ticket,
+        message_paths,
+    })
+}
+
+/// `-- runtimes <worker base URL>`: GET ticket and post message on the local host and on the
+/// Cloudflare Worker under `wrangler dev` (workerd, Durable Objects on local SQLite), in one run
+/// on one machine. Cells alternate between the runtimes so both see the same background load.
+fn runtimes(worker: &str, seconds: u64) -> Result<()> {
+    let local = Host::start();
+    let worker = Host::remote(worker);
+    let targets = [
+        ("local host", seed(&local, 64)?, &local),
+        ("wrangler dev", seed(&worker, 64)?, &worker),
+    ];
+    println!(
+        "EdgeDesk runtimes: local host vs the Worker under wrangler dev, {seconds}s per cell, \
+         wrk on the same machine"
+    );
+    println!(
+        "{:<20} {:<14} {:>5} {:>10} {:>9} {:>9} {:>7} {:>10}",
+        "route", "runtime", "conns", "req/s", "p50 ms", "p99 ms", "non2xx", "vs local"
+    );
+    // `GET /health` (no storage) and a static file (served by the runtime, not by EdgeDesk's
+    // code) show what each runtime's own request path costs: `wrangler dev` is a development
+    // server with a Node.js proxy in front of workerd.
+    for route in [
+        "hello (GET /health)",
+        "static /widget.js",
+        "GET ticket",
+        "post message",
+    ] {
+        for conns in [1usize, 16, 64] {
+            let mut local_rps = 0.0;
+            for (runtime, seeded, host) in &targets {
+                let scenario = match route {
+                    "GET ticket" => seeded.get_ticket(),
+                    "post message" => seeded.post_message(),
+                    "static /widget.js" => plain_get(route, "/widget.js"),
+                    _ => plain_get(route, "/health"),
+                };
+                let f = run_wrk(&host.base, &scenario.lua, conns, seconds)?;
+                if local_rps == 0.0 {
+                    local_rps = f.rps;
+                }
+                println!(
+                    "{:<20} {:<14} {:>5} {:>10.0} {:>9.2} {:>9.2} {:>7} {:>10.2}",
+                    route,
+                    runtime,
+                    conns,
+                    f.rps,
+                    f.p50_ms,
+                    f.p99_ms,
+                    f.errors,
+                    f.rps / local_rps
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()
@@ -155,63 +286,31 @@ fn main() -> Result<()> {
     if args.first().map(String::as_str) == Some("kb") {
         return kb::run(kb_articles, seconds);
     }
+    if args.first().map(String::as_str) == Some("runtimes") {
+        let worker = args
+            .get(1)
+            .context("`runtimes` needs the Worker's base URL")?;
+        return runtimes(worker, seconds);
+    }
     let api_only = args.first().map(String::as_str) == Some("api");
     let host = Host::start();
-    let api = host.tenant("Bench");
-    let key = api.key.clone().context("admin key")?;
-    let (_, c) = api.post("/v1/contacts", &json!({"name": "Load"}));
-    let contact = c["id"].as_str().context("contact id")?.to_owned();
-    let mut conversations = Vec::new();
-    for i in 0..200 {
-        let (s, conv) = api.post(
-            "/v1/conversations",
-            &json!({"contact_id": contact, "subject": format!("c{i}")}),
-        );
-        if s != 201 {
-            bail!("seeding conversations failed: {conv}");
-        }
-        conversations.push(conv["id"].as_str().context("conversation id")?.to_owned());
-    }
-    let (_, t) = api.post(
-        "/v1/tickets",
-        &json!({"subject": "bench", "description": "a ticket to read"}),
-    );
-    let ticket = t["id"].as_str().context("ticket id")?.to_owned();
-    let message_paths: Vec<String> = conversations
-        .iter()
-        .take(64)
-        .map(|c| format!("/v1/conversations/{c}/messages"))
-        .collect();
-
+    let seeded = seed(&host, 200)?;
     let scenarios = [
-        Scenario {
-            name: "hello (GET /health)",
-            lua: "wrk.method = \"GET\"\nwrk.path = \"/health\"\n".into(),
-        },
-        Scenario {
-            name: "GET ticket",
-            lua: lua_get(&format!("/v1/tickets/{ticket}"), &key),
-        },
+        plain_get("hello (GET /health)", "/health"),
+        seeded.get_ticket(),
         Scenario {
             name: "list conversations",
-            lua: lua_get("/v1/conversations?limit=25", &key),
+            lua: lua_get("/v1/conversations?limit=25", &seeded.key),
         },
         Scenario {
             name: "create ticket",
             lua: lua_post_random(
                 &["/v1/tickets".to_owned()],
                 r#"{"subject":"load","priority":"high"}"#,
-                &key,
+                &seeded.key,
             ),
         },
-        Scenario {
-            name: "post message",
-            lua: lua_post_random(
-                &message_paths,
-                r#"{"body":"hello from the benchmark"}"#,
-                &key,
-            ),
-        },
+        seeded.post_message(),
     ];
     println!("EdgeDesk API benchmark: local host, {seconds}s per cell, wrk on the same machine");
     println!(

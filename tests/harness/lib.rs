@@ -39,13 +39,7 @@ impl Host {
     /// Starts a fresh host with an empty data directory, or uses `EDGEDESK_BASE_URL`.
     pub fn start() -> Host {
         if let Ok(base) = std::env::var("EDGEDESK_BASE_URL") {
-            return Host {
-                base: base.trim_end_matches('/').to_owned(),
-                child: None,
-                data_dir: None,
-                port: 0,
-                args: Vec::new(),
-            };
+            return Host::remote(&base);
         }
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
         let mut host = Host {
@@ -57,6 +51,17 @@ impl Host {
         };
         host.spawn();
         host
+    }
+
+    /// A deployment this process does not control (another runtime, e.g. `wrangler dev`).
+    pub fn remote(base: &str) -> Host {
+        Host {
+            base: base.trim_end_matches('/').to_owned(),
+            child: None,
+            data_dir: None,
+            port: 0,
+            args: Vec::new(),
+        }
     }
 
     /// Starts a fresh host with extra command-line options (e.g. `--reuse 1000`), or uses

@@ -16,6 +16,8 @@
 //!   connections with a fresh instance per request and with reused instances, and durable
 //!   write transactions per second with and without group commit (in the SQLite layer alone,
 //!   and through the component creating tenants).
+//! - `bench-worker`: release host + component and the Cloudflare Worker, then the Worker's
+//!   `wrangler dev` cold start and GET ticket / post message on both runtimes in one run.
 //! - `widget`: only the chat widget (`widget/dist`), printing its size against the budget.
 //!
 //! Builds go to the workspace target directory (`CARGO_TARGET_DIR` if set, else `target/`).
@@ -35,7 +37,7 @@ mod tools;
 mod widget;
 
 const USAGE: &str =
-    "usage: cargo xtask <build | dev [-- host args] | test | bench | bench-host | widget | console>";
+    "usage: cargo xtask <build | dev [-- host args] | test | bench | bench-host | bench-worker | widget | console>";
 const COMPONENT_TARGET: &str = "wasm32-wasip2";
 const DEV_LISTEN: &str = "127.0.0.1:8787";
 
@@ -50,6 +52,7 @@ fn main() -> Result<()> {
         Some("test") => ws.test(),
         Some("bench") => ws.bench(),
         Some("bench-host") => ws.bench_host(),
+        Some("bench-worker") => ws.bench_worker(),
         Some("widget") => widget::build(&ws.root),
         Some("console") => console::build(&ws.root),
         _ => bail!("{USAGE}"),
@@ -257,6 +260,27 @@ impl Workspace {
             .args(["run", "--release", "-p", "edgedesk-bench"])
             .env("EDGEDESK_HOST_BIN", &built.host)
             .env("EDGEDESK_COMPONENT", &built.component))
+    }
+
+    fn bench_worker(&self) -> Result<()> {
+        let built = self.build(Profile::Release)?;
+        cloudflare::build(&self.root)?;
+        let state = tempdir("bench-worker")?;
+        let token = format!("bench-{}", std::process::id());
+        let dev = cloudflare::WranglerDev::start(&self.root, &state, &token)?;
+        println!(
+            "wrangler dev: first 200 after {} ms (cold start)",
+            dev.cold_start.as_millis()
+        );
+        let result = run(self
+            .cargo()
+            .args(["run", "--release", "-p", "edgedesk-bench", "--", "runtimes"])
+            .arg(&dev.base)
+            .env("EDGEDESK_HOST_BIN", &built.host)
+            .env("EDGEDESK_COMPONENT", &built.component));
+        drop(dev);
+        let _ = std::fs::remove_dir_all(&state);
+        result
     }
 
     fn bench_host(&self) -> Result<()> {
