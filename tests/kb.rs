@@ -2,7 +2,7 @@
 //! English and Chinese; the widget's search, suggestions and votes; the public help-center
 //! pages; permissions and tenant isolation.
 
-use edgedesk_e2e::{error_code, Api, Host};
+use edgedesk_e2e::{error_code, Api, Host, Visitor};
 use serde_json::{json, Value};
 
 fn create(api: &Api, body: Value) -> Value {
@@ -391,6 +391,100 @@ fn a_widget_vote_counts_once_per_visitor_and_views_are_counted() {
         &[],
     );
     assert_eq!(r.status, 404);
+}
+
+#[test]
+fn a_widget_article_carries_the_calling_visitors_own_vote_and_no_one_elses() {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let t = api.tenant_id();
+    let aid = id(&create(
+        &api,
+        json!({"title": "Track an order", "body": "Use the tracking link.", "locale": "en", "publish": true}),
+    ));
+    let other = id(&create(
+        &api,
+        json!({"title": "Return a parcel", "body": "Print the label.", "locale": "en", "publish": true}),
+    ));
+    let ada = Visitor::new(&host, &t, "Ada");
+    let bob = Visitor::new(&host, &t, "Bob");
+    let article = format!("/kb/articles/{aid}");
+    let open = |v: &Visitor, path: &str| {
+        let (s, body) = v.call("GET", path, None);
+        assert_eq!(s, 200, "{body}");
+        body
+    };
+    let vote = |v: &Visitor, helpful: bool| {
+        let (s, body) = v.call(
+            "POST",
+            &format!("{article}/vote"),
+            Some(&json!({ "helpful": helpful })),
+        );
+        assert_eq!((s, &body["vote"]), (200, &json!(helpful)), "{body}");
+    };
+
+    let first = open(&ada, &article);
+    assert!(
+        first.get("my_vote").is_some_and(Value::is_null),
+        "before any vote the field is there and null: {first}"
+    );
+    vote(&ada, true);
+    assert_eq!(open(&ada, &article)["my_vote"], json!(true));
+    vote(&ada, false);
+    let switched = open(&ada, &article);
+    assert_eq!(
+        (
+            &switched["my_vote"],
+            &switched["helpful"],
+            &switched["not_helpful"]
+        ),
+        (&json!(false), &json!(0), &json!(1)),
+        "the changed vote is the one on record: {switched}"
+    );
+    assert_eq!(
+        open(&bob, &article)["my_vote"],
+        Value::Null,
+        "another visitor never sees Ada's vote"
+    );
+    assert_eq!(
+        open(&ada, &format!("/kb/articles/{other}"))["my_vote"],
+        Value::Null,
+        "a vote belongs to its own article"
+    );
+    vote(&bob, true);
+    assert_eq!(open(&bob, &article)["my_vote"], json!(true));
+    assert_eq!(
+        open(&ada, &article)["my_vote"],
+        json!(false),
+        "Bob's vote leaves Ada's alone"
+    );
+
+    // Without a token there is no visitor, so no vote; a token this tenant did not sign (a
+    // forged one, or a visitor of another tenant) is refused as it is when voting.
+    let (s, anon) = host
+        .anon()
+        .get(&format!("/v1/widget/{t}/kb/articles/{aid}"));
+    assert_eq!((s, &anon["my_vote"]), (200, &Value::Null), "{anon}");
+    let elsewhere = host.tenant("Elsewhere");
+    let stranger = Visitor::new(&host, &elsewhere.tenant_id(), "Eve");
+    for auth in [
+        "Visitor forged".to_owned(),
+        format!("Visitor {}", stranger.token),
+        format!("Bearer {}", ada.token),
+    ] {
+        let r = host.anon().call(
+            "GET",
+            &format!("/v1/widget/{t}/kb/articles/{aid}"),
+            None,
+            &[("authorization", &auth)],
+        );
+        assert_eq!(
+            (r.status, error_code(&r.body)),
+            (401, "unauthorized"),
+            "{auth}: {}",
+            r.body
+        );
+    }
 }
 
 #[test]

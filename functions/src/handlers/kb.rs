@@ -1719,6 +1719,10 @@ pub struct PublicArticle {
     pub updated_at: DateTime<Utc>,
     pub helpful: u64,
     pub not_helpful: u64,
+    /// The calling visitor's vote on record (`true`: helpful, `false`: not helpful), `null`
+    /// when they have not voted or sent no visitor token.
+    #[schema(value_type = Option<bool>, required = true)]
+    pub my_vote: Option<bool>,
 }
 
 /// The published version of an article, or 404 for drafts and unknown ids.
@@ -1756,9 +1760,31 @@ pub async fn count_view<P: Platform>(
     .await
 }
 
+/// The visitor a widget KB request speaks for: `None` without an `Authorization` header, the
+/// token's contact with `Authorization: Visitor <token>`, 401 for any other header or a token
+/// this tenant did not sign (a bad token is refused, never read as "no visitor", so the
+/// widget learns to start a new session).
+fn kb_visitor(w: &Public, req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(h) = req.headers().get(http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = h
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Visitor "))
+        .ok_or_else(|| {
+            ApiError::unauthorized("send `Authorization: Visitor <token>` or no Authorization")
+        })?;
+    let contact = verify_visitor_token(&w.token_secret, &w.tenant_id, token)
+        .ok_or_else(|| ApiError::unauthorized("invalid visitor token"))?;
+    Ok(Some(contact.to_string()))
+}
+
 /// `GET /v1/widget/{tenant}/kb/articles/{id}`: the published article, rendered; counts a view.
+/// With a visitor token (`Authorization: Visitor …`) it also carries that visitor's vote.
 #[utoipa::path(get, path = "/v1/widget/{tenant}/kb/articles/{id}", tag = "widget",
-    params(("tenant" = String, Path), ("id" = String, Path)), responses((status = 200, body = PublicArticle), (status = 404)))]
+    params(("tenant" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = PublicArticle), (status = 401), (status = 404)))]
 pub async fn widget_article<P: Platform>(
     p: &P,
     raw_tenant: &str,
@@ -1766,8 +1792,14 @@ pub async fn widget_article<P: Platform>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     let w = public(p, raw_tenant, req).await?;
+    let visitor = kb_visitor(&w, req)?;
     let (article, version) = published_article(p, &w.tactor, id).await?;
     let stats = count_view(p, &w.tactor, id).await?;
+    // Read from where `widget_vote` writes it, keyed by this visitor only.
+    let my_vote = match &visitor {
+        Some(v) => get_json::<_, bool>(p, &w.tactor, &vote_key(&article.id, v)).await?,
+        None => None,
+    };
     let out = PublicArticle {
         url: article_path(&w.tenant_id.to_string(), &article.locale, &article.slug),
         id: article.id,
@@ -1779,6 +1811,7 @@ pub async fn widget_article<P: Platform>(
         updated_at: article.published_at.unwrap_or(article.updated_at),
         helpful: stats.helpful,
         not_helpful: stats.not_helpful,
+        my_vote,
     };
     Ok(cors(json(StatusCode::OK, &out)?, w.origin.as_deref()))
 }
@@ -1811,25 +1844,7 @@ pub async fn widget_vote<P: Platform>(
 ) -> Result<Response, ApiError> {
     let w = public(p, raw_tenant, req).await?;
     let vote: Vote = body(req)?;
-    let visitor = match req.headers().get(http::header::AUTHORIZATION) {
-        None => None,
-        Some(h) => {
-            let token = h
-                .to_str()
-                .ok()
-                .and_then(|h| h.strip_prefix("Visitor "))
-                .ok_or_else(|| {
-                    ApiError::unauthorized(
-                        "send `Authorization: Visitor <token>` or no Authorization",
-                    )
-                })?;
-            Some(
-                verify_visitor_token(&w.token_secret, &w.tenant_id, token)
-                    .ok_or_else(|| ApiError::unauthorized("invalid visitor token"))?
-                    .to_string(),
-            )
-        }
-    };
+    let visitor = kb_visitor(&w, req)?;
     if !is_id(id, "kba") {
         return Err(ApiError::not_found("article"));
     }
