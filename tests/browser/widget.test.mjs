@@ -748,11 +748,31 @@ test('while the visitor types, help articles are suggested, open in the widget a
   assert.equal(await yes.getAttribute('aria-pressed'), 'false');
   await waitForVotes(api, refund.id, 0, 1);
 
-  // Back to the chat, where sending a message hides the suggestions.
-  await page.getByRole('button', { name: '← Back to the chat' }).click();
+  // Back to the chat; reopened, the article shows the vote on record, which can still change.
+  const back = page.getByRole('button', { name: '← Back to the chat' });
+  await back.click();
   await article.waitFor({ state: 'hidden' });
   await shadow(page, 'form.c').waitFor({ state: 'visible' });
   assert.equal(await page.evaluate(() => document.querySelector('edgedesk-chat').shadowRoot.activeElement?.tagName), 'TEXTAREA');
+  await box.fill('');
+  await box.pressSequentially('refund', { delay: 20 });
+  await suggestions.waitFor({ state: 'visible', timeout: 5000 });
+  await page.getByRole('button', { name: 'Refund a damaged parcel' }).click();
+  await article.waitFor({ timeout: 5000 });
+  await shadow(page, '.ar p').getByText('Thanks for your feedback!').waitFor({ timeout: 5000 });
+  assert.equal(await no.getAttribute('aria-pressed'), 'true', 'the earlier "No" is pressed');
+  assert.equal(await yes.getAttribute('aria-pressed'), 'false');
+  await yes.click();
+  await page.waitForFunction(() => {
+    const b = document.querySelector('edgedesk-chat').shadowRoot.querySelectorAll('.vo button');
+    return b[0].getAttribute('aria-pressed') === 'true' && b[1].getAttribute('aria-pressed') === 'false';
+  }, null, { timeout: 5000 });
+  await waitForVotes(api, refund.id, 1, 0);
+
+  // Back to the chat, where sending a message hides the suggestions.
+  await back.click();
+  await article.waitFor({ state: 'hidden' });
+  await shadow(page, 'form.c').waitFor({ state: 'visible' });
   await box.fill('');
   await box.pressSequentially('refund please', { delay: 20 });
   await suggestions.waitFor({ state: 'visible', timeout: 5000 });
@@ -760,6 +780,20 @@ test('while the visitor types, help articles are suggested, open in the widget a
   await waitForMessage(page, 'refund please');
   await sleep(600);
   assert.equal(await suggestions.isVisible(), false, 'sending hides the suggestions');
+
+  // After a reload (the anonymous visitor's token is kept) the article still shows their vote.
+  await page.reload();
+  await widgetReady(page);
+  await configLoaded(page, 'Help Shop');
+  if (!(await box.isVisible())) await shadow(page, 'button.l').click();
+  await waitForMessage(page, 'refund please');
+  await box.pressSequentially('refund', { delay: 20 });
+  await suggestions.waitFor({ state: 'visible', timeout: 5000 });
+  await page.getByRole('button', { name: 'Refund a damaged parcel' }).click();
+  await article.waitFor({ timeout: 5000 });
+  await shadow(page, '.ar p').getByText('Thanks for your feedback!').waitFor({ timeout: 5000 });
+  assert.equal(await yes.getAttribute('aria-pressed'), 'true', 'the "Yes" on record is pressed after a reload');
+  assert.equal(await no.getAttribute('aria-pressed'), 'false');
   assert.deepEqual(v.problems, []);
   await v.context.close();
 });

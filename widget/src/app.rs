@@ -1112,6 +1112,12 @@ impl App {
         let Some(id) = target.and_then(|t| wire::string(&t, "value")) else {
             return;
         };
+        self.open_article(id);
+    }
+
+    /// `GET kb/articles/{id}` with the visitor's token (if any), so the answer carries the
+    /// vote they gave this article before, then shows it.
+    fn open_article(&'static self, id: String) {
         let mut path = String::from("kb/articles/");
         path.push_str(&String::from(js_sys::encode_uri_component(&id)));
         let gen = self.gen();
@@ -1119,12 +1125,20 @@ impl App {
             "GET",
             &path,
             None,
-            false,
+            true,
             Box::new(move |app, answer| {
-                if app.gen() == gen {
-                    if let Ok(v) = answer {
-                        app.show_article(id, &v);
+                if app.gen() != gen {
+                    return;
+                }
+                match answer {
+                    Ok(v) => app.show_article(id, &v),
+                    // The token is no longer accepted: start over (which drops it), then the
+                    // article still opens, without a vote on record.
+                    Err(e) if e.is_bad_token() => {
+                        app.token_rejected();
+                        app.open_article(id);
                     }
+                    Err(_) => {}
                 }
             }),
         );
@@ -1140,7 +1154,7 @@ impl App {
         let url = wire::string(v, "url").map(|u| self.api.absolute(&u));
         let _ = ui::attrs(ui.article_link(), &[("href", url.as_deref().unwrap_or(""))]);
         ui::hide(ui.article_link(), url.is_none());
-        self.show_vote(None);
+        self.show_vote(wire::field(v, "my_vote").as_bool());
         self.article.replace(Some(id));
         ui::set_class(ui.panel(), "p a");
         ui::hide(ui.article(), false);
