@@ -218,9 +218,10 @@ impl AutomationEvent {
     }
 }
 
-/// A configured action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// A configured action: `{"type": "set_priority", "priority": "high"}`. Decoded by hand (see
+/// the `Deserialize` impl below); the attributes here shape its encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum AutomationAction {
     /// Assign to an agent, or to a team (whose strategy picks the member).
     Assign {
@@ -263,6 +264,196 @@ pub enum AutomationAction {
     Snooze {
         minutes: u32,
     },
+}
+
+/// The action types, as `type` names them.
+const ACTION_TYPES: &[&str] = &[
+    "assign",
+    "set_priority",
+    "set_status",
+    "add_labels",
+    "remove_labels",
+    "add_tags",
+    "remove_tags",
+    "send_canned_reply",
+    "add_private_note",
+    "send_webhook",
+    "snooze",
+];
+
+/// Every field any action type has, as `{"type": …, <fields>}` spells them.
+const ACTION_FIELDS: &[&str] = &[
+    "target",
+    "priority",
+    "status",
+    "labels",
+    "tags",
+    "canned_response_id",
+    "body",
+    "url",
+    "minutes",
+];
+
+/// An action object's fields before its `type` picks which of them it may have.
+#[derive(Default)]
+struct ActionFields {
+    kind: Option<ActionType>,
+    target: Option<RouteTarget>,
+    priority: Option<Priority>,
+    texts: Vec<(&'static str, String)>,
+    lists: Vec<(&'static str, Vec<String>)>,
+    minutes: Option<u32>,
+    /// The first field no action type has, or one seen twice.
+    unknown: Option<String>,
+    duplicate: Option<&'static str>,
+}
+
+/// serde's derive for an internally tagged enum buffers the whole object and then runs one
+/// decoder per variant over the buffer, about 20 KB of WebAssembly for this enum; one pass over
+/// the fields into [`ActionFields`] accepts and refuses the same objects with the same messages.
+impl<'de> Deserialize<'de> for AutomationAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ActionVisitor)
+    }
+}
+
+struct ActionVisitor;
+
+/// The `type` of an action, one of [`ACTION_TYPES`].
+struct ActionType(&'static str);
+
+impl<'de> Deserialize<'de> for ActionType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TypeVisitor;
+        impl serde::de::Visitor<'_> for TypeVisitor {
+            type Value = ActionType;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("variant identifier")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ActionType, E> {
+                match ACTION_TYPES.iter().find(|t| **t == v) {
+                    Some(t) => Ok(ActionType(t)),
+                    None => Err(E::unknown_variant(v, ACTION_TYPES)),
+                }
+            }
+        }
+        deserializer.deserialize_identifier(TypeVisitor)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ActionVisitor {
+    type Value = AutomationAction;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        // As the derived decoder said it.
+        f.write_str("internally tagged enum AutomationAction")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::{Error, IgnoredAny};
+        let mut f = ActionFields::default();
+        while let Some(key) = map.next_key::<String>()? {
+            let name = ACTION_FIELDS.iter().find(|n| **n == key).copied();
+            let seen = match name {
+                _ if key == "type" => f.kind.replace(map.next_value()?).is_some(),
+                Some("target") => f.target.replace(map.next_value()?).is_some(),
+                Some("priority") => f.priority.replace(map.next_value()?).is_some(),
+                Some("minutes") => f.minutes.replace(map.next_value()?).is_some(),
+                Some(n @ ("labels" | "tags")) => {
+                    f.lists.push((n, map.next_value()?));
+                    f.lists.iter().filter(|(m, _)| *m == n).count() > 1
+                }
+                Some(n) => {
+                    f.texts.push((n, map.next_value()?));
+                    f.texts.iter().filter(|(m, _)| *m == n).count() > 1
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    f.unknown.get_or_insert(key);
+                    false
+                }
+            };
+            if seen {
+                f.duplicate.get_or_insert(name.unwrap_or("type"));
+            }
+        }
+        if let Some(field) = f.duplicate {
+            return Err(A::Error::duplicate_field(field));
+        }
+        let ActionType(kind) = f
+            .kind
+            .take()
+            .ok_or_else(|| A::Error::missing_field("type"))?;
+        let wants: &'static [&'static str] = match kind {
+            "assign" => &["target"],
+            "set_priority" => &["priority"],
+            "set_status" => &["status"],
+            "add_labels" | "remove_labels" => &["labels"],
+            "add_tags" | "remove_tags" => &["tags"],
+            "send_canned_reply" => &["canned_response_id"],
+            "add_private_note" => &["body"],
+            "send_webhook" => &["url"],
+            _ => &["minutes"],
+        };
+        let present = [
+            f.target.as_ref().map(|_| "target"),
+            f.priority.as_ref().map(|_| "priority"),
+            f.minutes.as_ref().map(|_| "minutes"),
+        ];
+        let named = f
+            .texts
+            .iter()
+            .map(|(n, _)| *n)
+            .chain(f.lists.iter().map(|(n, _)| *n));
+        // Another type's field counts as unknown for this type, as a per-type
+        // `deny_unknown_fields` would have it.
+        let stray = present
+            .into_iter()
+            .flatten()
+            .chain(named)
+            .find(|n| !wants.contains(n));
+        if let Some(name) = f.unknown.as_deref().or(stray) {
+            return Err(A::Error::unknown_field(name, wants));
+        }
+        let text = f.texts.pop().map(|(_, t)| t);
+        let list = f.lists.pop().map(|(_, l)| l);
+        let missing = || A::Error::missing_field(wants[0]);
+        Ok(match kind {
+            "assign" => AutomationAction::Assign {
+                target: f.target.ok_or_else(missing)?,
+            },
+            "set_priority" => AutomationAction::SetPriority {
+                priority: f.priority.ok_or_else(missing)?,
+            },
+            "set_status" => AutomationAction::SetStatus {
+                status: text.ok_or_else(missing)?,
+            },
+            "add_labels" => AutomationAction::AddLabels {
+                labels: list.ok_or_else(missing)?,
+            },
+            "remove_labels" => AutomationAction::RemoveLabels {
+                labels: list.ok_or_else(missing)?,
+            },
+            "add_tags" => AutomationAction::AddTags {
+                tags: list.ok_or_else(missing)?,
+            },
+            "remove_tags" => AutomationAction::RemoveTags {
+                tags: list.ok_or_else(missing)?,
+            },
+            "send_canned_reply" => AutomationAction::SendCannedReply {
+                canned_response_id: text.ok_or_else(missing)?,
+            },
+            "add_private_note" => AutomationAction::AddPrivateNote {
+                body: text.ok_or_else(missing)?,
+            },
+            "send_webhook" => AutomationAction::SendWebhook {
+                url: text.ok_or_else(missing)?,
+            },
+            _ => AutomationAction::Snooze {
+                minutes: f.minutes.ok_or_else(missing)?,
+            },
+        })
+    }
 }
 
 impl AutomationAction {
@@ -1595,5 +1786,104 @@ mod tests {
             engine.check_references(&[finance], &[]),
             Err(AutomationError::UnknownCannedResponse { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    //! The hand-written decoder against the decoder serde derives for the same enum.
+
+    use super::*;
+
+    /// What `AutomationAction` was before its decoder was written by hand.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+    enum Derived {
+        Assign { target: RouteTarget },
+        SetPriority { priority: Priority },
+        SetStatus { status: String },
+        AddLabels { labels: Vec<String> },
+        RemoveLabels { labels: Vec<String> },
+        AddTags { tags: Vec<String> },
+        RemoveTags { tags: Vec<String> },
+        SendCannedReply { canned_response_id: String },
+        AddPrivateNote { body: String },
+        SendWebhook { url: String },
+        Snooze { minutes: u32 },
+    }
+
+    /// serde_json appends where in the text an error was found; the two decoders stop at
+    /// different places, so only the message is compared.
+    fn message(e: serde_json::Error) -> String {
+        let text = e.to_string();
+        match text.rfind(" at line ") {
+            Some(at) => text[..at].to_owned(),
+            None => text,
+        }
+    }
+
+    #[test]
+    fn the_hand_written_decoder_accepts_and_refuses_what_the_derived_one_does() {
+        let cases = [
+            r#"{"type":"assign","target":{"team":"billing"}}"#,
+            r#"{"target":{"agent":"agt_1"},"type":"assign"}"#,
+            r#"{"type":"set_priority","priority":"urgent"}"#,
+            r#"{"type":"set_status","status":"resolved"}"#,
+            r#"{"type":"add_labels","labels":["vip","refund"]}"#,
+            r#"{"type":"remove_labels","labels":[]}"#,
+            r#"{"type":"add_tags","tags":["x"]}"#,
+            r#"{"type":"remove_tags","tags":["x"]}"#,
+            r#"{"type":"send_canned_reply","canned_response_id":"can_1"}"#,
+            r#"{"type":"add_private_note","body":"Hi {{contact.name}}"}"#,
+            r#"{"type":"send_webhook","url":"https://example.com/hook"}"#,
+            r#"{"type":"snooze","minutes":30}"#,
+            // Refused: no type, an unknown type, a type that is not a string.
+            r#"{"minutes":30}"#,
+            r#"{"type":"explode"}"#,
+            r#"{"type":7,"minutes":30}"#,
+            // Refused: a missing field, another type's field, a field no type has.
+            r#"{"type":"snooze"}"#,
+            r#"{"type":"snooze","minutes":30,"url":"https://example.com"}"#,
+            r#"{"type":"set_status","status":"open","body":"x"}"#,
+            r#"{"type":"add_tags","tags":["x"],"labels":["y"]}"#,
+            r#"{"type":"snooze","minutes":30,"colour":"red"}"#,
+            // Refused: a field twice, a value of the wrong type or range.
+            r#"{"type":"snooze","minutes":30,"minutes":40}"#,
+            r#"{"type":"snooze","minutes":"ten"}"#,
+            r#"{"type":"snooze","minutes":-1}"#,
+            r#"{"type":"set_priority","priority":"whenever"}"#,
+            r#"{"type":"assign","target":{"planet":"mars"}}"#,
+            r#"{"type":"add_labels","labels":"vip"}"#,
+            // Refused: not an object.
+            r#""snooze""#,
+            r#"null"#,
+        ];
+        for case in cases {
+            let ours = serde_json::from_str::<AutomationAction>(case);
+            let derived = serde_json::from_str::<Derived>(case);
+            match (ours, derived) {
+                (Ok(ours), Ok(derived)) => assert_eq!(
+                    serde_json::to_value(&ours).unwrap(),
+                    serde_json::to_value(&derived).unwrap(),
+                    "{case}"
+                ),
+                (Err(ours), Err(derived)) => assert_eq!(
+                    message(ours),
+                    message(derived).replace("Derived", "AutomationAction"),
+                    "{case}"
+                ),
+                (ours, derived) => panic!("{case}: ours {ours:?}, derived {derived:?}"),
+            }
+        }
+        // The one difference: the derived decoder also took an array, the type first and then
+        // the fields in declaration order. Nothing writes that form, and the API documents
+        // objects only.
+        let array = r#"["snooze",30]"#;
+        assert!(serde_json::from_str::<Derived>(array).is_ok());
+        let refused = serde_json::from_str::<AutomationAction>(array).unwrap_err();
+        assert_eq!(
+            message(refused),
+            "invalid type: sequence, expected internally tagged enum AutomationAction"
+        );
     }
 }
