@@ -580,7 +580,26 @@ fn help_pages_render_escaped_html_with_seo_tags_and_translations() {
         "{results}"
     );
 
+    // The article was published a moment ago: its page and the sitemap show that day.
+    let published_day = |text: &str, before: &str| -> chrono::NaiveDate {
+        let at = text
+            .find(before)
+            .unwrap_or_else(|| panic!("no {before}: {text}"))
+            + before.len();
+        let day = text.get(at..at + 10).unwrap_or_default();
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .unwrap_or_else(|e| panic!("{day:?} after {before}: {e}"))
+    };
+    let near_today =
+        |day: chrono::NaiveDate| (day - chrono::Utc::now().date_naive()).num_days().abs() <= 1;
+    let time_tag = html.find("<time datetime=").expect("a <time> element");
+    assert!(
+        near_today(published_day(&html[time_tag..], "\">")),
+        "{html}"
+    );
+
     let (s, xml, r) = page(&host, &format!("/help/{t}/sitemap.xml"));
+    assert!(near_today(published_day(&xml, "<lastmod>")), "{xml}");
     assert_eq!(s, 200);
     assert!(r
         .header("content-type")

@@ -636,7 +636,7 @@ async fn article_page<P: Platform>(
         escape_html(&version.title),
         w.updated,
         updated.to_rfc3339(),
-        updated.format("%Y-%m-%d"),
+        updated.date_naive(),
         kb::render_markdown(&version.body)
     );
     if !others.is_empty() {
@@ -755,7 +755,7 @@ async fn sitemap<P: Platform>(p: &P, site: &Site) -> Result<Response, ApiError> 
             x,
             "<url><loc>{}</loc><lastmod>{}</lastmod>",
             escape_html(&site.abs(&article_path(&site.tid, l, &a.slug))),
-            a.updated_at.format("%Y-%m-%d")
+            a.updated_at.date_naive()
         );
         let siblings = groups
             .get(a.group.as_str())
