@@ -7,6 +7,7 @@
 
 pub mod alarms;
 pub mod ctx;
+pub mod datasets;
 pub mod error;
 pub mod handlers;
 pub mod help;
@@ -203,7 +204,10 @@ const ROUTES: &[(&str, Route)] = &[
     ("/v1/rules/test", Route::RuleTest),
     ("/v1/rules/{id}", Route::AutomationRule),
     ("/v1/automation/webhooks", Route::AutomationWebhooks),
-    ("/v1/automation/webhook-secret", Route::AutomationWebhookSecret),
+    (
+        "/v1/automation/webhook-secret",
+        Route::AutomationWebhookSecret,
+    ),
     ("/v1/canned-responses", Route::CannedResponses),
     ("/v1/canned-responses/{id}", Route::CannedResponse),
     ("/v1/canned-responses/{id}/render", Route::CannedRender),
@@ -227,12 +231,24 @@ const ROUTES: &[(&str, Route)] = &[
     ("/v1/widget/{tenant}/kb/articles/{id}/vote", Route::WKbVote),
     ("/help/{tenant}", Route::Help(help::Page::Home)),
     ("/help/{tenant}/", Route::Help(help::Page::Home)),
-    ("/help/{tenant}/sitemap.xml", Route::Help(help::Page::Sitemap)),
+    (
+        "/help/{tenant}/sitemap.xml",
+        Route::Help(help::Page::Sitemap),
+    ),
     ("/help/{tenant}/{locale}", Route::Help(help::Page::Home)),
     ("/help/{tenant}/{locale}/", Route::Help(help::Page::Home)),
-    ("/help/{tenant}/{locale}/search", Route::Help(help::Page::Search)),
-    ("/help/{tenant}/{locale}/categories/{slug}", Route::Help(help::Page::Category)),
-    ("/help/{tenant}/{locale}/articles/{slug}", Route::Help(help::Page::Article)),
+    (
+        "/help/{tenant}/{locale}/search",
+        Route::Help(help::Page::Search),
+    ),
+    (
+        "/help/{tenant}/{locale}/categories/{slug}",
+        Route::Help(help::Page::Category),
+    ),
+    (
+        "/help/{tenant}/{locale}/articles/{slug}",
+        Route::Help(help::Page::Article),
+    ),
     ("/v1/sla/calendars", Route::SlaCalendars),
     ("/v1/sla/calendars/{id}", Route::SlaCalendar),
     ("/v1/sla/policies", Route::SlaPolicies),
@@ -307,7 +323,14 @@ async fn dispatch<P: Platform>(
                 json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
             )
         }
+        #[cfg(feature = "api-document")]
         (Route::OpenApi, &Method::GET) => return (None, Ok(openapi::response())),
+        // The runtime serves the document as a static file (the Worker's assets), so a request
+        // only gets here where that file was not deployed.
+        #[cfg(not(feature = "api-document"))]
+        (Route::OpenApi, &Method::GET) => {
+            return (None, Err(ApiError::not_found("the API description")))
+        }
         (Route::Tenants, &Method::POST) => {
             return match tenants::create(p, req).await {
                 Ok((t, r)) => (Some(t.to_string()), Ok(r)),
@@ -430,9 +453,7 @@ async fn dispatch<P: Platform>(
         (Route::RoutingSettings, Method::GET) => routing::get_settings(c).await,
         (Route::RoutingSettings, Method::PUT) => routing::put_settings(c, req).await,
         (Route::RoutingQueue, Method::GET) => routing::get_queue(c).await,
-        (Route::ConversationAssign, Method::POST) => {
-            routing::assign_conversation(c, id, req).await
-        }
+        (Route::ConversationAssign, Method::POST) => routing::assign_conversation(c, id, req).await,
         (Route::ConversationCsat, Method::GET) => handlers::csat::get(c, id).await,
         (Route::AutomationRules, Method::GET) => automation::list(c).await,
         (Route::AutomationRules, Method::POST) => automation::create(c, req).await,

@@ -1,10 +1,12 @@
 //! The OpenAPI document, generated from the handlers' annotations and the shared types.
 
+#[cfg(feature = "api-document")]
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::*;
+#[cfg(feature = "api-document")]
 use crate::http::Response;
 
 struct ApiKeyAuth;
@@ -53,26 +55,19 @@ impl Modify for ApiKeyAuth {
 )]
 pub struct ApiDoc;
 
-/// The document as JSON, generated from the annotations. A build that embeds a document made
-/// beforehand (see `build.rs`) serves exactly this text.
+/// The document as JSON, generated from the annotations.
 pub fn document() -> String {
     ApiDoc::openapi()
         .to_json()
         .unwrap_or_else(|_| "{}".to_owned())
 }
 
-/// The document made at build time, when the build supplied one (the Cloudflare Worker, where the
-/// generator would be a third of a megabyte of code).
-#[cfg(openapi_prebuilt)]
-const PREBUILT: &str = include_str!(env!("EDGEDESK_OPENAPI_FILE"));
-
-/// `GET /v1/openapi.json`
+/// `GET /v1/openapi.json`. Generated on each request: the generator is about a third of a
+/// megabyte of wasm, so a build without the `api-document` feature (the Worker, which serves the
+/// document from its static assets instead) leaves it out.
+#[cfg(feature = "api-document")]
 pub fn response() -> Response {
-    #[cfg(openapi_prebuilt)]
-    let body = PREBUILT.as_bytes().to_vec();
-    #[cfg(not(openapi_prebuilt))]
-    let body = document().into_bytes();
-    let mut resp = Response::new(body);
+    let mut resp = Response::new(document().into_bytes());
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut().insert(

@@ -695,6 +695,59 @@ pub fn squash(sum: f32) -> f32 {
     (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0)
 }
 
+/// Weights installed at start by a build without the compiled-in table (see [`install_weights`]).
+static INSTALLED: OnceLock<Vec<u8>> = OnceLock::new();
+
+/// Why installed weights were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeightsError {
+    #[error("sentiment weights must be {expected} bytes, got {got}")]
+    Length { expected: usize, got: usize },
+    #[error("sentiment weights are already installed")]
+    AlreadyInstalled,
+}
+
+/// Installs the shipped weights (`sentiment_weights.bin`, one `i8` per hash bucket) in a build
+/// without the `bundled-weights` feature: the Worker, whose bundle has a size budget, serves
+/// the file from its static assets and installs it before the first message is scored.
+pub fn install_weights(weights: Vec<u8>) -> Result<(), WeightsError> {
+    let expected = 1usize << table::BITS;
+    if weights.len() != expected {
+        return Err(WeightsError::Length {
+            expected,
+            got: weights.len(),
+        });
+    }
+    INSTALLED
+        .set(weights)
+        .map_err(|_| WeightsError::AlreadyInstalled)
+}
+
+/// Whether the shipped weights are available (compiled in, or installed).
+pub fn weights_ready() -> bool {
+    cfg!(feature = "bundled-weights") || INSTALLED.get().is_some()
+}
+
+/// The shipped weights as a file for [`install_weights`] (written by the Worker's build).
+#[cfg(feature = "bundled-weights")]
+pub fn export_weights() -> &'static [u8] {
+    &table::WEIGHTS[..]
+}
+
+fn shipped_weights() -> &'static [u8] {
+    if let Some(weights) = INSTALLED.get() {
+        return weights;
+    }
+    #[cfg(feature = "bundled-weights")]
+    return &table::WEIGHTS[..];
+    // Builds without the table install it before serving (the Worker on its first request);
+    // reaching this is a broken runtime adapter.
+    #[cfg(not(feature = "bundled-weights"))]
+    panic!(
+        "no sentiment weights: built without `bundled-weights` and install_weights was not called"
+    )
+}
+
 fn shipped() -> &'static Learned {
     static LEARNED: OnceLock<Learned> = OnceLock::new();
     LEARNED.get_or_init(|| Learned {
@@ -705,7 +758,7 @@ fn shipped() -> &'static Learned {
         cap_opinion: table::CAP_OPINION,
         lexicon: table::LEXICON,
         norm: table::NORM,
-        weights: Cow::Borrowed(&table::WEIGHTS[..]),
+        weights: Cow::Borrowed(shipped_weights()),
     })
 }
 

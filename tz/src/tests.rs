@@ -43,7 +43,7 @@ fn every_name_chrono_tz_knew_resolves_to_itself() {
 
 #[test]
 fn the_accepted_names_are_exactly_the_names_chrono_tz_knew() {
-    let accepted: BTreeSet<String> = TimeZoneDatabase::bundled()
+    let accepted: BTreeSet<String> = jiff::tz::TimeZoneDatabase::bundled()
         .available()
         .filter_map(|name| Zone::from_name(name.as_str()).ok())
         .map(|z| z.name().to_owned())
@@ -363,4 +363,66 @@ fn every_zone_agrees_with_chrono_tz_from_1970_to_2060_except_where_the_database_
     }
     let expected: BTreeSet<&str> = CHANGED_SINCE_CHRONO_TZ.iter().copied().collect();
     assert_eq!(differing, expected);
+}
+
+#[test]
+fn the_exported_database_file_holds_every_accepted_name_and_the_same_offsets() {
+    let file = database::export();
+    let installed = Database::parse(file.clone()).expect("the exported file parses");
+    let names: Vec<&str> = installed.names().collect();
+    let accepted: Vec<String> = jiff::tz::TimeZoneDatabase::bundled()
+        .available()
+        .filter_map(|name| Zone::from_name(name.as_str()).ok())
+        .map(|z| z.name().to_owned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // The file also carries `Factory`, which `Zone::from_name` refuses either way.
+    let in_file: Vec<&str> = names.iter().copied().filter(|n| *n != "Factory").collect();
+    assert_eq!(in_file, accepted);
+    // Links share their target's bytes instead of repeating them.
+    assert!(file.len() < 260_000, "file is {} bytes", file.len());
+    let probes: Vec<i64> = (0..=90).map(|y| y * 365 * 86_400 + 120 * 86_400).collect();
+    for name in &accepted {
+        let theirs = installed.get(name).expect("every name parses");
+        assert_eq!(theirs.iana_name(), Some(name.as_str()));
+        let ours = zone(name);
+        for &s in &probes {
+            let t = jiff::Timestamp::from_second(s).unwrap();
+            assert_eq!(theirs.to_offset(t), ours.tz.to_offset(t), "{name} at {s}");
+        }
+    }
+    // Only exact spellings are found, as with the bundled copy.
+    assert!(installed.get("europe/berlin").is_none());
+    assert!(installed.get("Etc/Unknown").is_none());
+}
+
+#[test]
+fn a_damaged_database_file_is_refused_with_a_reason() {
+    let file = database::export();
+    assert_eq!(
+        Database::parse(b"TZif".to_vec()).err(),
+        Some(DatabaseError::Truncated)
+    );
+    let mut bad_magic = file.clone();
+    bad_magic[0] = b'X';
+    assert_eq!(
+        Database::parse(bad_magic).err(),
+        Some(DatabaseError::Header)
+    );
+    assert_eq!(
+        Database::parse(file[..file.len() - 10].to_vec()).err(),
+        Some(DatabaseError::Truncated)
+    );
+    // The first zone's data no longer starts with the TZif magic.
+    let data_start = file.len() - {
+        let db = Database::parse(file.clone()).unwrap();
+        db.data_len()
+    };
+    let mut bad_data = file.clone();
+    bad_data[data_start] = b'X';
+    assert!(matches!(
+        Database::parse(bad_data),
+        Err(DatabaseError::Data(_))
+    ));
 }

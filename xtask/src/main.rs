@@ -11,6 +11,9 @@
 //!   `EDGEDESK_COMPONENT`), the console's unit tests, the browser suites (`tests/browser`,
 //!   `tests/console`) in headless Chromium, and finally the Worker under `wrangler dev`: the
 //!   end-to-end HTTP suites again through `EDGEDESK_BASE_URL`, then its own suite.
+//! - `test-worker`: only the Worker: build it, then its part of `test` (the end-to-end HTTP
+//!   suites under `wrangler dev`, then its own suite). The widget and console it serves as
+//!   static assets are those built last.
 //! - `bench`: release host + component, then the API benchmark (`bench/`, needs `wrk`).
 //! - `bench-host`: release host + component, then host-level figures: `/health` at 1/16/64
 //!   connections with a fresh instance per request and with reused instances, and durable
@@ -37,7 +40,7 @@ mod tools;
 mod widget;
 
 const USAGE: &str =
-    "usage: cargo xtask <build | dev [-- host args] | test | bench | bench-host | bench-worker | widget | console>";
+    "usage: cargo xtask <build | dev [-- host args] | test | test-worker | bench | bench-host | bench-worker | widget | console>";
 const COMPONENT_TARGET: &str = "wasm32-wasip2";
 const DEV_LISTEN: &str = "127.0.0.1:8787";
 
@@ -50,6 +53,7 @@ fn main() -> Result<()> {
         Some("build") => ws.build_all().map(drop),
         Some("dev") => ws.dev(&rest),
         Some("test") => ws.test(),
+        Some("test-worker") => cloudflare::build(&ws.root).and_then(|_| cloudflare::test(&ws.root)),
         Some("bench") => ws.bench(),
         Some("bench-host") => ws.bench_host(),
         Some("bench-worker") => ws.bench_worker(),

@@ -2,6 +2,7 @@
 
 use worker::{event, Context, Env, Headers, Request, Response, Result};
 
+use crate::datasets;
 use crate::platform::{binding_for, CfPlatform, ACTOR_HEADER};
 use crate::request_url::UrlParts;
 use crate::rooms::{self, Room, ROOM_HEADER};
@@ -13,6 +14,16 @@ const INTERNAL_HEADERS: &[&str] = &["x-edgedesk-tenant", "x-edgedesk-route"];
 fn error(status: u16, code: &str, message: &str) -> Result<Response> {
     let body = serde_json::json!({"error": {"code": code, "message": message}});
     Ok(Response::from_json(&body)?.with_status(status))
+}
+
+/// The answer when the isolate could not install its data sets: nothing ran, the client may retry.
+pub fn unavailable(e: worker::Error) -> Result<Response> {
+    worker::console_error!("{e}");
+    error(
+        503,
+        "unavailable",
+        "the service is starting and could not load its data; retry shortly",
+    )
 }
 
 /// The functions' view of a request: path and query, headers, body.
@@ -77,6 +88,9 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response
             "payload_too_large",
             &format!("the request body exceeds {BODY_LIMIT} bytes"),
         );
+    }
+    if let Err(e) = datasets::ensure(&env).await {
+        return unavailable(e);
     }
     let p = CfPlatform::new(env.clone());
     if rooms::is_upgrade(&req) {

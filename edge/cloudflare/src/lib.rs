@@ -11,11 +11,15 @@
 //! - [`kv`]: an actor's storage on its object's SQLite.
 //! - [`rooms`]: hibernatable WebSocket rooms for the realtime feeds.
 //! - [`wire`]: the byte format of the storage calls.
+//! - [`datasets`]: the time zone database, sentiment weights and search folding tables,
+//!   installed from the static assets on an isolate's first request.
 //! - [`request_url`]: the parts of a request's URL, without parsing it again.
 
 pub mod request_url;
 pub mod wire;
 
+#[cfg(target_arch = "wasm32")]
+pub mod datasets;
 #[cfg(target_arch = "wasm32")]
 pub mod entry;
 #[cfg(target_arch = "wasm32")]

@@ -13,6 +13,7 @@ use worker::{
     WebSocketIncomingMessage,
 };
 
+use crate::datasets;
 use crate::kv::Kv;
 use crate::platform::{CfPlatform, Local, ScanCall, ACTOR_HEADER, SCHEDULER_ACTOR};
 use crate::{rooms, wire};
@@ -262,10 +263,15 @@ macro_rules! actor_class {
             }
 
             async fn fetch(&self, req: Request) -> Result<Response> {
+                if let Err(e) = datasets::ensure(&self.inner.env).await {
+                    return crate::entry::unavailable(e);
+                }
                 self.inner.serve(req).await
             }
 
             async fn alarm(&self) -> Result<Response> {
+                // On an error the runtime retries the alarm.
+                datasets::ensure(&self.inner.env).await?;
                 self.inner.on_alarm().await
             }
 
@@ -274,6 +280,7 @@ macro_rules! actor_class {
                 ws: WebSocket,
                 message: WebSocketIncomingMessage,
             ) -> Result<()> {
+                datasets::ensure(&self.inner.env).await?;
                 rooms::on_message(&self.inner, ws, message).await
             }
 

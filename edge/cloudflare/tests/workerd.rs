@@ -1,8 +1,9 @@
 //! The Worker under the real Cloudflare runtime: `wrangler dev` (workerd) serving the built
 //! Worker from the repo root (`cargo xtask build` writes `edge/cloudflare/build/`). These cover
 //! what only this runtime has: Durable Object storage persisting across a restart, realtime
-//! rooms with hibernatable WebSockets, and a Durable Object alarm firing a timer. The shared HTTP
-//! suites (`tests/`) run against it as well, through `EDGEDESK_BASE_URL`.
+//! rooms with hibernatable WebSockets, a Durable Object alarm firing a timer, and the read-only
+//! data sets installed from the static assets. The shared HTTP suites (`tests/`) run against it
+//! as well, through `EDGEDESK_BASE_URL`.
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -181,8 +182,8 @@ fn conversation(base: &str, auth: &str) -> String {
 
 #[test]
 fn the_worker_serves_the_openapi_document_generated_from_the_current_code() {
-    // The Worker embeds a document written at build time instead of carrying the generator: it
-    // must be byte for byte what the annotations of this checkout generate.
+    // The Worker serves a document written at build time from its static assets instead of
+    // carrying the generator: it must be byte for byte what this checkout's annotations generate.
     let dev = Dev::start();
     let req = ureq::http::Request::builder()
         .uri(format!("{}/v1/openapi.json", dev.base()))
@@ -215,6 +216,101 @@ fn the_worker_serves_the_openapi_document_generated_from_the_current_code() {
         "{}",
         &served[..200.min(served.len())]
     );
+}
+
+#[test]
+fn the_worker_evaluates_time_zones_and_sentiment_from_the_data_sets_it_installs_at_start() {
+    // The Worker carries neither the tz database nor the sentiment weights: it reads them from its
+    // static assets on the first request. Both must then answer exactly as the compiled-in copies.
+    let dev = Dev::start();
+    let base = dev.base();
+    let auth = tenant(&base);
+    for (zone, status) in [
+        ("Pacific/Kiritimati", 200),
+        ("pacific/kiritimati", 422),
+        ("Mars/Olympus", 422),
+    ] {
+        let (s, body) = call(
+            &base,
+            "PUT",
+            "/v1/bot/settings",
+            Some(&auth),
+            Some(&json!({"timezone": zone})),
+        );
+        assert_eq!(s, status, "{zone}: {body}");
+    }
+    let kiritimati = edgedesk_tz::Zone::from_name("Pacific/Kiritimati").expect("known zone");
+    let tomorrow = || {
+        (chrono::Utc::now().with_timezone(&kiritimati).date_naive() + chrono::Duration::days(1))
+            .to_string()
+    };
+    let before = tomorrow();
+    let text = "This is terrible, I am very angry. Can you call me tomorrow?";
+    let (s, understood) = call(
+        &base,
+        "POST",
+        "/v1/bot/test",
+        Some(&auth),
+        Some(&json!({"text": text})),
+    );
+    assert_eq!(s, 200, "{understood}");
+    let after = tomorrow();
+    let instants: Vec<&str> = understood["entities"]
+        .as_array()
+        .expect("entities")
+        .iter()
+        .filter_map(|e| e["value"]["instant"].as_str())
+        .collect();
+    assert!(
+        [before, after]
+            .iter()
+            .any(|day| instants == [format!("{day}T00:00:00+14:00")]),
+        "{understood}"
+    );
+    let sentiment = understood["sentiment"].as_f64().expect("a score") as f32;
+    assert_eq!(sentiment, edgedesk_nlp::sentiment(text), "{understood}");
+    assert!(sentiment < -0.2, "{understood}");
+}
+
+#[test]
+fn the_worker_folds_knowledge_base_text_with_the_tables_it_installs_at_start() {
+    // The search analyser's folding tables also come from the static assets: accents, full-width
+    // forms, ligatures and half-width katakana must match their plain forms as on the local host.
+    let dev = Dev::start();
+    let base = dev.base();
+    let auth = tenant(&base);
+    let (s, article) = call(
+        &base,
+        "POST",
+        "/v1/kb/articles",
+        Some(&auth),
+        Some(&json!({
+            "title": "Café ﬁnance: ＲＥＦＵＮＤ policy",
+            "body": "Ask about ｶﾞｲﾄﾞ pricing at the counter.",
+            "locale": "en",
+            "publish": true
+        })),
+    );
+    assert_eq!(s, 201, "{article}");
+    let id = article["id"].as_str().expect("an id");
+    for q in ["cafe", "finance", "refund", "ガイド"] {
+        let query: String = q
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let (s, found) = get(&base, &format!("/v1/kb/search?q={query}"), Some(&auth));
+        assert_eq!(s, 200, "{q}: {found}");
+        let hits: Vec<&str> = found["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .filter_map(|h| h["id"].as_str())
+            .collect();
+        assert_eq!(hits, [id], "{q}: {found}");
+    }
 }
 
 #[test]

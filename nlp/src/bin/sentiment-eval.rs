@@ -187,6 +187,7 @@ fn write_table(path: &str, cfg: &CueTraining, learned: &Learned) -> Result<(), S
          pub(crate) const CJK_MAX: usize = {};\n\
          pub(crate) const MARKS: bool = {};\n\
          pub(crate) const NORM: bool = {};\n\
+         #[cfg(feature = \"bundled-weights\")]\n\
          pub(crate) static WEIGHTS: &[u8; 1 << BITS] = include_bytes!(\"sentiment_weights.bin\");\n",
         learned.bits,
         learned.scale,
