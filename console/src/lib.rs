@@ -24,5 +24,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 /// Entry point: called by the loader once the module is instantiated.
 #[wasm_bindgen(start)]
 pub fn start() {
+    // Without it a panic reaches the page only as "unreachable".
+    console_error_panic_hook::set_once();
     ui::app::mount();
 }
