@@ -396,6 +396,14 @@ fn malformed_unknown_and_oversize_input_gets_clear_errors_and_writes_nothing() {
             "{method} {path}"
         );
     }
+    // A record is an object: an array of its fields in order is refused, not read positionally.
+    let r = api.send("POST", "/v1/tickets", Some(br#"["x","y"]"#), &[]);
+    assert_eq!((r.status, error_code(&r.body)), (400, "invalid_body"));
+    let message = r.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("invalid type: sequence, expected struct"),
+        "{message}"
+    );
     let big = format!(
         r#"{{"subject":"x","description":"{}"}}"#,
         "y".repeat(300 * 1024)

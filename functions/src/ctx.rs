@@ -312,7 +312,7 @@ pub async fn paginate<P: Platform, T: DeserializeOwned>(
             let data: CursorData = URL_SAFE_NO_PAD
                 .decode(c)
                 .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
+                .and_then(|b| edgedesk_json::from_slice(&b).ok())
                 .ok_or_else(invalid_cursor)?;
             if data.t != tenant || data.f != filter_fingerprint || !data.k.starts_with(prefix) {
                 return Err(invalid_cursor());

@@ -36,7 +36,7 @@ pub async fn get_json<S: Storage, T: DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, ApiError> {
     match store.get(actor, key).await? {
-        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        Some(bytes) => Ok(Some(edgedesk_json::from_slice(&bytes)?)),
         None => Ok(None),
     }
 }
@@ -51,7 +51,7 @@ pub async fn scan_json<S: Storage, T: DeserializeOwned>(
         .scan(actor, scan)
         .await?
         .into_iter()
-        .map(|(k, v)| Ok((k, serde_json::from_slice(&v)?)))
+        .map(|(k, v)| Ok((k, edgedesk_json::from_slice(&v)?)))
         .collect()
 }
 
@@ -97,7 +97,7 @@ impl<'a, S: Storage> Tx<'a, S> {
         key: &str,
     ) -> Result<Option<T>, ApiError> {
         match self.get(key).await? {
-            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+            Some(bytes) => Ok(Some(edgedesk_json::from_slice(&bytes)?)),
             None => Ok(None),
         }
     }

@@ -734,7 +734,7 @@ impl IntentModel {
             .get(12..12 + hlen)
             .ok_or_else(|| bad("truncated header"))?;
         let h: Header =
-            serde_json::from_slice(json).map_err(|e| NlpError::BadModel(e.to_string()))?;
+            edgedesk_json::from_slice(json).map_err(|e| NlpError::BadModel(e.to_string()))?;
         h.features.validate().map_err(NlpError::BadModel)?;
         let c = h.labels.len();
         if c < 2

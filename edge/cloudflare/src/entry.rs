@@ -205,7 +205,7 @@ async fn upgrade(
         #[serde(default)]
         actions: String,
     }
-    let Ok(feed) = serde_json::from_slice::<FeedHead>(resp.body()) else {
+    let Ok(feed) = edgedesk_json::from_slice::<FeedHead>(resp.body()) else {
         return error(500, "internal", "the realtime feed answer is malformed");
     };
     let Some(home) = feed.watch.first().cloned() else {

@@ -157,7 +157,7 @@ impl ActorObject {
                 }
             }
             "kv/scan" => {
-                let call: ScanCall = serde_json::from_slice(&body)?;
+                let call: ScanCall = edgedesk_json::from_slice(&body)?;
                 match kv.scan(&call.into()) {
                     Ok(entries) => Response::from_bytes(wire::encode_entries(&entries)),
                     Err(e) => text(503, &e.to_string()),

@@ -134,7 +134,7 @@ pub async fn accept(obj: &ActorObject, actor: &str, req: &Request) -> Result<Res
     let room: Room = req
         .headers()
         .get(ROOM_HEADER)?
-        .and_then(|h| serde_json::from_slice(h.as_bytes()).ok())
+        .and_then(|h| edgedesk_json::from_slice(h.as_bytes()).ok())
         .ok_or_else(|| worker::Error::RustError("handshake without a room".into()))?;
     let pair = WebSocketPair::new()?;
     obj.state.accept_web_socket(&pair.server);
@@ -237,7 +237,7 @@ async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
     if status != 200 {
         return;
     }
-    let Ok(serde_json::Value::Object(mut feed)) = serde_json::from_slice(resp.body()) else {
+    let Ok(serde_json::Value::Object(mut feed)) = edgedesk_json::from_slice(resp.body()) else {
         return;
     };
     if let Some(serde_json::Value::String(next)) = feed.remove("next") {
@@ -285,7 +285,7 @@ pub async fn on_message(
     let Some(room) = ws.deserialize_attachment::<Room>()? else {
         return Ok(());
     };
-    let mut object = match serde_json::from_slice::<serde_json::Value>(text.as_bytes()) {
+    let mut object = match edgedesk_json::from_slice::<serde_json::Value>(text.as_bytes()) {
         Ok(serde_json::Value::Object(o)) => o,
         _ => return ws.send_with_str(error_frame(400, "bad_frame", "a frame is a JSON object")),
     };
@@ -325,7 +325,7 @@ pub async fn on_message(
     let resp = edgedesk_functions::handle(&p, req).await;
     let status = resp.status().as_u16();
     if !(200..300).contains(&status) {
-        let error = serde_json::from_slice::<serde_json::Value>(resp.body())
+        let error = edgedesk_json::from_slice::<serde_json::Value>(resp.body())
             .ok()
             .and_then(|v| v.get("error").cloned())
             .unwrap_or_else(

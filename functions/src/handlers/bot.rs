@@ -1069,7 +1069,7 @@ async fn call_webhook<P: Platform>(
     };
     Ok(match p.fetch(request).await {
         Ok((status, bytes)) if (200..300).contains(&status) => {
-            match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            match edgedesk_json::from_slice::<serde_json::Value>(&bytes) {
                 Ok(serde_json::Value::Object(map)) => Ok(map),
                 _ => Err("the webhook did not answer with a JSON object".into()),
             }

@@ -243,7 +243,7 @@ async fn stored_events<S: Storage>(
         };
         let rows = store.scan(actor, &scan).await?;
         for (_, value) in &rows {
-            out.push(serde_json::from_slice(value)?);
+            out.push(edgedesk_json::from_slice(value)?);
         }
         let got = rows.len() as u64;
         match rows.into_iter().last() {
