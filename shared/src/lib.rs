@@ -13,5 +13,6 @@ pub mod routing;
 pub mod session;
 pub mod signature;
 pub mod sla;
+pub mod tagged;
 pub use edgedesk_sort as sort;
 pub mod widget;

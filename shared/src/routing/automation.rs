@@ -297,7 +297,7 @@ const ACTION_FIELDS: &[&str] = &[
 /// An action object's fields before its `type` picks which of them it may have.
 #[derive(Default)]
 struct ActionFields {
-    kind: Option<ActionType>,
+    kind: Option<&'static str>,
     target: Option<RouteTarget>,
     priority: Option<Priority>,
     texts: Vec<(&'static str, String)>,
@@ -319,28 +319,6 @@ impl<'de> Deserialize<'de> for AutomationAction {
 
 struct ActionVisitor;
 
-/// The `type` of an action, one of [`ACTION_TYPES`].
-struct ActionType(&'static str);
-
-impl<'de> Deserialize<'de> for ActionType {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TypeVisitor;
-        impl serde::de::Visitor<'_> for TypeVisitor {
-            type Value = ActionType;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("variant identifier")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ActionType, E> {
-                match ACTION_TYPES.iter().find(|t| **t == v) {
-                    Some(t) => Ok(ActionType(t)),
-                    None => Err(E::unknown_variant(v, ACTION_TYPES)),
-                }
-            }
-        }
-        deserializer.deserialize_identifier(TypeVisitor)
-    }
-}
-
 impl<'de> serde::de::Visitor<'de> for ActionVisitor {
     type Value = AutomationAction;
 
@@ -353,9 +331,12 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
         use serde::de::{Error, IgnoredAny};
         let mut f = ActionFields::default();
         while let Some(key) = map.next_key::<String>()? {
-            let name = ACTION_FIELDS.iter().find(|n| **n == key).copied();
+            let name = crate::tagged::field(&key, ACTION_FIELDS);
             let seen = match name {
-                _ if key == "type" => f.kind.replace(map.next_value()?).is_some(),
+                _ if key == "type" => f
+                    .kind
+                    .replace(map.next_value_seed(crate::tagged::Tag(ACTION_TYPES))?)
+                    .is_some(),
                 Some("target") => f.target.replace(map.next_value()?).is_some(),
                 Some("priority") => f.priority.replace(map.next_value()?).is_some(),
                 Some("minutes") => f.minutes.replace(map.next_value()?).is_some(),
@@ -380,7 +361,7 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
         if let Some(field) = f.duplicate {
             return Err(A::Error::duplicate_field(field));
         }
-        let ActionType(kind) = f
+        let kind = f
             .kind
             .take()
             .ok_or_else(|| A::Error::missing_field("type"))?;
