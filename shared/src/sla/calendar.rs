@@ -348,9 +348,10 @@ const WEEK: [Weekday; 7] = [
     Weekday::Sun,
 ];
 
-/// Days the desk is closed regardless of its weekly hours.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+/// Days the desk is closed regardless of its weekly hours. Decoded by hand (see the
+/// `Deserialize` impl below); the attributes here shape its encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Holiday {
     /// One day, e.g. `{"kind": "date", "date": "2024-12-25"}`.
     Date {
@@ -374,6 +375,109 @@ pub enum Holiday {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         name: String,
     },
+}
+
+/// The holiday kinds, as `kind` names them.
+const HOLIDAY_KINDS: &[&str] = &["date", "range", "yearly"];
+
+/// Every field a holiday has, whatever its kind.
+const HOLIDAY_FIELDS: &[&str] = &["kind", "date", "name", "from", "to"];
+
+/// serde's derive for an internally tagged enum buffers the object and runs a decoder per
+/// variant over the buffer (about 10 KB of WebAssembly for this enum); one pass over the fields
+/// accepts and refuses the same objects with the same messages. `from` and `to` are a date in a
+/// range and a month-day in a yearly holiday, so they wait as JSON values until `kind` is known.
+impl<'de> Deserialize<'de> for Holiday {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(HolidayVisitor)
+    }
+}
+
+struct HolidayVisitor;
+
+impl<'de> serde::de::Visitor<'de> for HolidayVisitor {
+    type Value = Holiday;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        // As the derived decoder said it.
+        f.write_str("internally tagged enum Holiday")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Holiday, A::Error> {
+        use crate::tagged::{field, Tag};
+        use serde::de::{DeserializeOwned, Error, IgnoredAny};
+        use serde_json::Value;
+        let mut kind = None;
+        let mut date = None;
+        let mut name = None;
+        let mut from: Option<Value> = None;
+        let mut to: Option<Value> = None;
+        // Fields given besides `kind`, the first field no kind has, the first one seen twice.
+        let mut present = Vec::new();
+        let mut unknown = None;
+        let mut duplicate = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(known) = field(&key, HOLIDAY_FIELDS) else {
+                map.next_value::<IgnoredAny>()?;
+                unknown.get_or_insert(key);
+                continue;
+            };
+            let seen = match known {
+                "kind" => kind
+                    .replace(map.next_value_seed(Tag(HOLIDAY_KINDS))?)
+                    .is_some(),
+                "date" => date.replace(map.next_value::<NaiveDate>()?).is_some(),
+                "name" => name.replace(map.next_value::<String>()?).is_some(),
+                "from" => from.replace(map.next_value()?).is_some(),
+                _ => to.replace(map.next_value()?).is_some(),
+            };
+            if seen {
+                duplicate.get_or_insert(known);
+            } else if known != "kind" {
+                present.push(known);
+            }
+        }
+        if let Some(field) = duplicate {
+            return Err(A::Error::duplicate_field(field));
+        }
+        let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
+        let wants: &'static [&'static str] = match kind {
+            "date" => &["date", "name"],
+            _ => &["from", "to", "name"],
+        };
+        // Another kind's field counts as unknown for this kind, as a per-kind
+        // `deny_unknown_fields` would have it.
+        let stray = present.into_iter().find(|n| !wants.contains(n));
+        if let Some(field) = unknown.as_deref().or(stray) {
+            return Err(A::Error::unknown_field(field, wants));
+        }
+        fn typed<T: DeserializeOwned, E: Error>(
+            value: Option<Value>,
+            field: &'static str,
+        ) -> Result<T, E> {
+            match value {
+                Some(v) => T::deserialize(v).map_err(E::custom),
+                None => Err(E::missing_field(field)),
+            }
+        }
+        let name = name.unwrap_or_default();
+        Ok(match kind {
+            "date" => Holiday::Date {
+                date: date.ok_or_else(|| A::Error::missing_field("date"))?,
+                name,
+            },
+            "range" => Holiday::Range {
+                from: typed(from, "from")?,
+                to: typed(to, "to")?,
+                name,
+            },
+            _ => Holiday::Yearly {
+                from: typed(from, "from")?,
+                to: typed(to.or(Some(Value::Null)), "to")?,
+                name,
+            },
+        })
+    }
 }
 
 impl Holiday {
@@ -1411,6 +1515,99 @@ mod tests {
 
             let inside = hole_start + (hole_end - hole_start) / 2;
             prop_assert!(!closed.is_open(inside));
+        }
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    //! The hand-written decoder against the decoder serde derives for the same enum.
+
+    use super::*;
+
+    /// What `Holiday` was before its decoder was written by hand.
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+    enum Derived {
+        Date {
+            date: NaiveDate,
+            #[serde(default, skip_serializing_if = "String::is_empty")]
+            name: String,
+        },
+        Range {
+            from: NaiveDate,
+            to: NaiveDate,
+            #[serde(default, skip_serializing_if = "String::is_empty")]
+            name: String,
+        },
+        Yearly {
+            from: MonthDay,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            to: Option<MonthDay>,
+            #[serde(default, skip_serializing_if = "String::is_empty")]
+            name: String,
+        },
+    }
+
+    fn message(e: serde_json::Error) -> String {
+        let text = e.to_string();
+        match text.rfind(" at line ") {
+            Some(at) => text[..at].to_owned(),
+            None => text,
+        }
+    }
+
+    #[test]
+    fn the_hand_written_decoder_accepts_and_refuses_what_the_derived_one_does() {
+        let cases = [
+            r#"{"kind":"date","date":"2024-12-25"}"#,
+            r#"{"name":"Christmas","kind":"date","date":"2024-12-25"}"#,
+            r#"{"kind":"range","from":"2024-12-24","to":"2024-12-26","name":"Holidays"}"#,
+            r#"{"kind":"yearly","from":"12-24","to":"12-26"}"#,
+            r#"{"kind":"yearly","from":"12-31","to":"01-01"}"#,
+            r#"{"kind":"yearly","from":"05-01"}"#,
+            r#"{"kind":"yearly","from":"05-01","to":null}"#,
+            // Refused: no kind, an unknown kind, a kind that is not a string.
+            r#"{"date":"2024-12-25"}"#,
+            r#"{"kind":"weekly","date":"2024-12-25"}"#,
+            r#"{"kind":1,"date":"2024-12-25"}"#,
+            // Refused: a missing field, another kind's field, a field no kind has.
+            r#"{"kind":"date"}"#,
+            r#"{"kind":"range","from":"2024-12-24"}"#,
+            r#"{"kind":"yearly","to":"12-26"}"#,
+            r#"{"kind":"date","date":"2024-12-25","from":"2024-12-24"}"#,
+            r#"{"kind":"range","from":"2024-12-24","to":"2024-12-26","date":"2024-12-25"}"#,
+            r#"{"kind":"yearly","from":"12-24","colour":"red"}"#,
+            // Refused: a field twice, a value of the wrong type or form.
+            r#"{"kind":"date","date":"2024-12-25","date":"2024-12-26"}"#,
+            r#"{"kind":"date","date":"25/12/2024"}"#,
+            r#"{"kind":"date","date":20241225}"#,
+            r#"{"kind":"range","from":"2024-12-24","to":"tomorrow"}"#,
+            r#"{"kind":"range","from":5,"to":"2024-12-26"}"#,
+            r#"{"kind":"yearly","from":"2024-12-24"}"#,
+            r#"{"kind":"yearly","from":"12-24","to":"13-01"}"#,
+            r#"{"kind":"yearly","from":"12-24","to":false}"#,
+            r#"{"kind":"date","date":"2024-12-25","name":7}"#,
+            // Refused: not an object.
+            r#""date""#,
+            r#"null"#,
+        ];
+        for case in cases {
+            let ours = serde_json::from_str::<Holiday>(case);
+            let derived = serde_json::from_str::<Derived>(case);
+            match (ours, derived) {
+                (Ok(ours), Ok(derived)) => assert_eq!(
+                    serde_json::to_value(&ours).unwrap(),
+                    serde_json::to_value(&derived).unwrap(),
+                    "{case}"
+                ),
+                (Err(ours), Err(derived)) => assert_eq!(
+                    message(ours),
+                    message(derived).replace("Derived", "Holiday"),
+                    "{case}"
+                ),
+                (ours, derived) => panic!("{case}: ours {ours:?}, derived {derived:?}"),
+            }
         }
     }
 }
