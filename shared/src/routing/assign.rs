@@ -61,8 +61,10 @@ impl SkillRequirement {
     }
 }
 
-/// How an agent is picked among the eligible members of a team.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How an agent is picked among the eligible members of a team:
+/// `{"type": "skill_match", "skills": [...]}`. Decoded by hand (see the `Deserialize` impl
+/// below); the attributes here shape its encoding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Strategy {
     /// The next eligible member after the last one assigned.
@@ -74,6 +76,54 @@ pub enum Strategy {
     /// Only members holding every required skill; the highest total level among them wins,
     /// then the least busy; ties go round robin.
     SkillMatch { skills: Vec<SkillRequirement> },
+}
+
+/// The strategy types, as `type` names them.
+const STRATEGY_TYPES: &[&str] = &["round_robin", "least_busy", "skill_match"];
+
+/// serde's derive for an internally tagged enum buffers the object and runs a decoder per
+/// variant over the buffer; one pass over the fields takes what it took (unknown fields
+/// ignored) with the same messages.
+impl<'de> Deserialize<'de> for Strategy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(StrategyVisitor)
+    }
+}
+
+struct StrategyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrategyVisitor {
+    type Value = Strategy;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        // As the derived decoder said it.
+        f.write_str("internally tagged enum Strategy")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Strategy, A::Error> {
+        use serde::de::{Error, IgnoredAny};
+        let mut kind = None;
+        let mut skills = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let seen = match key.as_str() {
+                "type" => kind
+                    .replace(map.next_value_seed(crate::tagged::Tag(STRATEGY_TYPES))?)
+                    .map(|_| "type"),
+                "skills" => skills.replace(map.next_value()?).map(|_| "skills"),
+                _ => map.next_value::<IgnoredAny>().map(|_| None)?,
+            };
+            if let Some(name) = seen {
+                return Err(A::Error::duplicate_field(name));
+            }
+        }
+        Ok(match kind.ok_or_else(|| A::Error::missing_field("type"))? {
+            "round_robin" => Strategy::RoundRobin,
+            "least_busy" => Strategy::LeastBusy,
+            _ => Strategy::SkillMatch {
+                skills: skills.ok_or_else(|| A::Error::missing_field("skills"))?,
+            },
+        })
+    }
 }
 
 /// The name of a strategy, as recorded in assignment events.
@@ -1015,5 +1065,71 @@ pub(crate) mod tests {
         assert_eq!(json["source"], "manual");
         assert!(json.get("rule").is_none());
         assert_eq!(json["previous_agent_id"], agent_id(1).to_string());
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    //! The hand-written decoder against the decoder serde derives for the same enum.
+
+    use super::*;
+
+    /// What `Strategy` was before its decoder was written by hand.
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Derived {
+        RoundRobin,
+        LeastBusy,
+        SkillMatch { skills: Vec<SkillRequirement> },
+    }
+
+    fn message(e: serde_json::Error) -> String {
+        let text = e.to_string();
+        match text.rfind(" at line ") {
+            Some(at) => text[..at].to_owned(),
+            None => text,
+        }
+    }
+
+    #[test]
+    fn the_hand_written_decoder_accepts_and_refuses_what_the_derived_one_does() {
+        let cases = [
+            r#"{"type":"round_robin"}"#,
+            r#"{"type":"least_busy"}"#,
+            r#"{"type":"least_busy","note":"ignored"}"#,
+            r#"{"type":"skill_match","skills":[{"tag":"billing","min_level":2}]}"#,
+            r#"{"skills":[{"tag":"de"}],"type":"skill_match"}"#,
+            r#"{"type":"skill_match","skills":[]}"#,
+            // Refused: no type, an unknown type, a type that is not a string.
+            r#"{"skills":[]}"#,
+            r#"{"type":"random"}"#,
+            r#"{"type":true}"#,
+            r#"{"type":1}"#,
+            // Refused: a missing field, a value of the wrong type, a field twice.
+            r#"{"type":"skill_match"}"#,
+            r#"{"type":"skill_match","skills":"billing"}"#,
+            r#"{"type":"skill_match","skills":[{"tag":"de","colour":"red"}]}"#,
+            r#"{"type":"round_robin","type":"least_busy"}"#,
+            // Refused: not an object.
+            r#""round_robin""#,
+            r#"null"#,
+        ];
+        for case in cases {
+            let ours = serde_json::from_str::<Strategy>(case);
+            let derived = serde_json::from_str::<Derived>(case);
+            match (ours, derived) {
+                (Ok(ours), Ok(derived)) => assert_eq!(
+                    serde_json::to_value(&ours).unwrap(),
+                    serde_json::to_value(&derived).unwrap(),
+                    "{case}"
+                ),
+                (Err(ours), Err(derived)) => assert_eq!(
+                    message(ours),
+                    message(derived).replace("Derived", "Strategy"),
+                    "{case}"
+                ),
+                (ours, derived) => panic!("{case}: ours {ours:?}, derived {derived:?}"),
+            }
+        }
     }
 }
