@@ -317,13 +317,14 @@ pub fn ConversationView(id: ConversationId) -> impl IntoView {
     // Changes others make (assignment, status) arrive through the inbox feed.
     Effect::new(move |_| {
         if let Some(c) = app.conversation_update.get().filter(|c| c.id == id) {
+            // `try_`: an update queued as the view closes finds its signals disposed.
             let newer = conv
                 .record
-                .with_untracked(|r| r.as_ref().is_none_or(|r| r.version < c.version));
-            if newer {
+                .try_with_untracked(|r| r.as_ref().is_none_or(|r| r.version < c.version));
+            if newer == Some(true) {
                 // A rating arrives after the conversation is resolved.
                 let rated_later = c.status == ConversationStatus::Resolved
-                    && conv.csat.with_untracked(Option::is_none);
+                    && conv.csat.try_with_untracked(Option::is_none) == Some(true);
                 conv.record.set(Some(c));
                 if rated_later {
                     load_csat(conv);

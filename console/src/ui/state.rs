@@ -292,7 +292,12 @@ impl App {
         let last = StoredValue::new(start);
         Effect::new(move |_| {
             let (n, a) = action.get();
-            if n > last.get_value() {
+            // An effect already queued when its view closes still runs once; the view's own
+            // values are gone by then (reading them would panic), and so is the view.
+            let Some(seen) = last.try_get_value() else {
+                return;
+            };
+            if n > seen {
                 last.set_value(n);
                 if let Some(a) = a {
                     f(a);

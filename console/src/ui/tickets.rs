@@ -143,7 +143,10 @@ pub fn TicketsPage() -> impl IntoView {
         if seen_update.as_ref() == Some(&t) {
             return;
         }
-        let f = filter.get_untracked();
+        // An update queued as the list closes finds its signals disposed.
+        let Some(f) = filter.try_get_untracked() else {
+            return;
+        };
         if f.sort != ListSort::Default || f.sla.is_some() {
             // Where (and whether) a changed ticket belongs in SLA order is the server's
             // knowledge: ask again.
@@ -487,8 +490,10 @@ fn TicketDetail(id: TicketId) -> impl IntoView {
     // Someone else's change: take it unless the agent is in the middle of an edit.
     Effect::new(move |_| {
         if let Some(t) = app.ticket_update.get().filter(|t| t.id == id) {
-            let newer = ticket.with_untracked(|c| c.as_ref().is_none_or(|c| c.version < t.version));
-            if newer && !dirty.get_untracked() {
+            // `try_`: an update queued as the view closes finds its signals disposed.
+            let newer =
+                ticket.try_with_untracked(|c| c.as_ref().is_none_or(|c| c.version < t.version));
+            if newer == Some(true) && dirty.try_get_untracked() == Some(false) {
                 accept(t);
                 // Also what the live record does not carry: a merge pointer, duplicates.
                 load();
