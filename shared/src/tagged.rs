@@ -43,6 +43,49 @@ pub fn field(key: &str, names: &'static [&'static str]) -> Option<&'static str> 
     names.iter().find(|name| **name == key).copied()
 }
 
+/// For tests of a hand-written decoder: runs it and the derived decoder it replaced over the
+/// same texts, and requires the same value (compared as JSON) or the same error message.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
+    use serde::{de::DeserializeOwned, Serialize};
+    use std::fmt::Debug;
+
+    /// serde_json appends where in the text an error was found; the two decoders stop at
+    /// different places, so only the message is compared. `Derived` in the derive's messages
+    /// (its type name) reads as `name`.
+    pub fn assert_decodes_as_derived<Ours, Derived>(name: &str, cases: &[&str])
+    where
+        Ours: DeserializeOwned + Serialize + Debug,
+        Derived: DeserializeOwned + Serialize + Debug,
+    {
+        fn message(e: serde_json::Error) -> String {
+            let text = e.to_string();
+            match text.rfind(" at line ") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            }
+        }
+        for case in cases {
+            match (
+                serde_json::from_str::<Ours>(case),
+                serde_json::from_str::<Derived>(case),
+            ) {
+                (Ok(ours), Ok(derived)) => assert_eq!(
+                    serde_json::to_value(&ours).expect("encodes"),
+                    serde_json::to_value(&derived).expect("encodes"),
+                    "{case}"
+                ),
+                (Err(ours), Err(derived)) => assert_eq!(
+                    message(ours),
+                    message(derived).replace("Derived", name),
+                    "{case}"
+                ),
+                (ours, derived) => panic!("{case}: ours {ours:?}, derived {derived:?}"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
