@@ -793,6 +793,71 @@ fn two_hundred_concurrent_posts_to_one_conversation_lose_none_and_keep_one_total
 }
 
 #[test]
+fn an_inbox_follower_resuming_from_its_cursor_misses_no_change_made_by_concurrent_writers() {
+    let host = Host::start();
+    let api = host.tenant("Inbox");
+    let conversations: Vec<String> = (0..8)
+        .map(|i| id(&conversation(&api, &id(&contact(&api, &format!("Ada{i}"))))))
+        .collect();
+    let (s, first) = api.get("/v1/realtime");
+    assert_eq!(s, 200, "{first}");
+    let mut cursor = first["cursor"].as_str().expect("a cursor").to_owned();
+    let writers: Vec<_> = conversations
+        .iter()
+        .map(|c| {
+            let api = api.clone();
+            let path = format!("/v1/conversations/{c}/messages");
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    let (s, m) = api.post(&path, &json!({"body": format!("m-{i}")}));
+                    assert_eq!(s, 201, "{m}");
+                }
+            })
+        })
+        .collect();
+    // The newest state each conversation was seen in, by its last message's number.
+    let mut seen = std::collections::BTreeMap::<String, u64>::new();
+    let mut follow = |cursor: &mut String| {
+        let (s, feed) = api.get(&format!("/v1/realtime?cursor={cursor}"));
+        assert_eq!(s, 200, "{feed}");
+        let next = feed["cursor"].as_str().expect("a cursor").to_owned();
+        assert!(
+            next >= *cursor,
+            "the cursor never moves back: {cursor} then {next}"
+        );
+        *cursor = next;
+        for e in feed["events"].as_array().expect("events") {
+            if e["type"] == "conversation" {
+                let c = &e["conversation"];
+                let n = c["last_message_seq"].as_u64().expect("a last message");
+                let newest = seen.entry(id(c)).or_default();
+                *newest = (*newest).max(n);
+            }
+        }
+    };
+    while writers.iter().any(|w| !w.is_finished()) {
+        follow(&mut cursor);
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    follow(&mut cursor);
+    for c in &conversations {
+        assert_eq!(
+            seen.get(c),
+            Some(&11),
+            "the follower saw {c}'s last message (seen: {seen:?})"
+        );
+    }
+    let (_, idle) = api.get(&format!("/v1/realtime?cursor={cursor}"));
+    assert_eq!(
+        idle["events"],
+        json!([]),
+        "nothing is delivered twice: {idle}"
+    );
+}
+
+#[test]
 fn agents_have_unique_emails_and_owners_are_protected() {
     let host = Host::start();
     let api = host.tenant("A");

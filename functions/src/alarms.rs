@@ -168,8 +168,8 @@ pub async fn sweep<P: Platform>(p: &P) -> Result<usize, ApiError> {
             // Claim the entry: only the sweep whose delete succeeds runs the job.
             let claim = WriteBatch {
                 checks: vec![(key.clone(), Expect::Equals(raw))],
-                puts: Vec::new(),
                 deletes: vec![key],
+                ..WriteBatch::default()
             };
             match p.commit(SCHEDULER, claim).await {
                 Ok(()) => {

@@ -101,7 +101,7 @@ pub fn record_event<P: Platform, S: crate::ports::Storage>(
         data,
     };
     if is_inbox_subject(subject) {
-        note_activity(tx, &event.id, subject, kind)?;
+        note_activity(tx, subject, kind)?;
     }
     tx.put_json(event_key(subject, &event.id), &event)
 }
@@ -118,15 +118,20 @@ pub struct Activity {
     pub kind: String,
 }
 
-/// Appends to the activity stream (keys sort by time, so a cursor is just the last key).
+/// The activity stream's log. Its keys sort after the time-minted `activity:evt_…` keys that
+/// earlier versions wrote, so a cursor handed out before an upgrade still resumes in order.
+pub const ACTIVITY_LOG: &str = "activity:seq:";
+
+/// Appends to the activity stream. Entries are numbered in commit order (a commit-ordered log,
+/// see [`crate::ports::WriteBatch::appends`]), so an inbox cursor is just the last key read:
+/// an entry minted earlier but committed later still lands after it.
 pub fn note_activity<S: crate::ports::Storage>(
     tx: &mut Tx<'_, S>,
-    id: &EventId,
     subject: &str,
     kind: &str,
 ) -> Result<(), ApiError> {
-    tx.put_json(
-        format!("activity:{id}"),
+    tx.append_json(
+        ACTIVITY_LOG,
         &Activity {
             subject: subject.to_owned(),
             kind: kind.to_owned(),

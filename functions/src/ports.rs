@@ -28,12 +28,60 @@ pub struct WriteBatch {
     pub checks: Vec<(String, Expect)>,
     pub puts: Vec<(String, Vec<u8>)>,
     pub deletes: Vec<String>,
+    /// Entries of commit-ordered logs, as `(prefix, value)`: each is stored under
+    /// [`log_key`]`(prefix, n)`, where `n` is one past the newest entry of that log, assigned
+    /// while the batch applies. Appends never conflict, and an entry's number is greater than
+    /// that of every entry committed before it, so a reader that has seen entry `n` has seen
+    /// every entry below it: a cursor over the log never skips one that commits later.
+    pub appends: Vec<(String, Vec<u8>)>,
 }
 
 impl WriteBatch {
     pub fn is_empty(&self) -> bool {
-        self.puts.is_empty() && self.deletes.is_empty()
+        self.puts.is_empty() && self.deletes.is_empty() && self.appends.is_empty()
     }
+
+    /// The keys and values of this batch's appends. `newest` answers the newest key stored
+    /// under a log prefix, as the transaction the batch applies in sees it; adapters call this
+    /// under their write lock and store the result like puts.
+    pub fn numbered_appends(
+        &self,
+        mut newest: impl FnMut(&str) -> Result<Option<String>, StorageError>,
+    ) -> Result<Vec<(String, &[u8])>, StorageError> {
+        let mut next: Vec<(&str, u64)> = Vec::new();
+        let mut out = Vec::with_capacity(self.appends.len());
+        for (prefix, value) in &self.appends {
+            let n = match next.iter_mut().find(|(p, _)| p == prefix) {
+                Some((_, n)) => n,
+                None => {
+                    let first = match newest(prefix)? {
+                        Some(key) => log_number(prefix, &key)? + 1,
+                        None => 1,
+                    };
+                    next.push((prefix, first));
+                    &mut next.last_mut().expect("just pushed").1
+                }
+            };
+            out.push((log_key(prefix, *n), value.as_slice()));
+            *n += 1;
+        }
+        Ok(out)
+    }
+}
+
+/// The key of entry `n` of the log under `prefix`: fixed-width decimal, so keys sort as their
+/// numbers do.
+pub fn log_key(prefix: &str, n: u64) -> String {
+    format!("{prefix}{n:020}")
+}
+
+fn log_number(prefix: &str, key: &str) -> Result<u64, StorageError> {
+    key.strip_prefix(prefix)
+        .filter(|digits| digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|digits| digits.parse().ok())
+        .ok_or_else(|| {
+            StorageError::Unavailable(format!("`{key}` is not an entry of the log `{prefix}`"))
+        })
 }
 
 /// An ordered range read inside one actor.
@@ -140,3 +188,72 @@ pub trait OutboundHttp {
 pub trait Platform: Storage + Clock + Entropy + Config + Alarms + OutboundHttp {}
 
 impl<T: Storage + Clock + Entropy + Config + Alarms + OutboundHttp> Platform for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(appends: &[(&str, &str)]) -> WriteBatch {
+        WriteBatch {
+            appends: appends
+                .iter()
+                .map(|(p, v)| (p.to_string(), v.as_bytes().to_vec()))
+                .collect(),
+            ..WriteBatch::default()
+        }
+    }
+
+    #[test]
+    fn appends_continue_each_log_one_past_its_newest_entry() {
+        let b = batch(&[("a:", "1"), ("b:", "2"), ("a:", "3")]);
+        let mut asked = Vec::new();
+        let keys = b
+            .numbered_appends(|prefix| {
+                asked.push(prefix.to_owned());
+                Ok((prefix == "a:").then(|| log_key("a:", 41)))
+            })
+            .unwrap();
+        assert_eq!(
+            keys,
+            vec![
+                ("a:00000000000000000042".to_owned(), &b"1"[..]),
+                ("b:00000000000000000001".to_owned(), &b"2"[..]),
+                ("a:00000000000000000043".to_owned(), &b"3"[..]),
+            ]
+        );
+        assert_eq!(asked, ["a:", "b:"], "each log's newest entry is read once");
+    }
+
+    #[test]
+    fn log_keys_sort_as_their_numbers() {
+        let mut keys: Vec<String> = [10, 9, 100, 1, u64::MAX]
+            .iter()
+            .map(|n| log_key("l:", *n))
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [1, 9, 10, 100, u64::MAX].map(|n| log_key("l:", n)).to_vec()
+        );
+    }
+
+    #[test]
+    fn a_foreign_key_under_a_log_prefix_refuses_the_batch() {
+        let b = batch(&[("a:", "1")]);
+        for bad in ["a:12", "a:0000000000000000000x", "a:999999999999999999999"] {
+            let err = b
+                .numbered_appends(|_| Ok(Some(bad.to_owned())))
+                .unwrap_err();
+            assert!(
+                matches!(err, StorageError::Unavailable(_)),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_with_only_appends_is_not_empty() {
+        assert!(WriteBatch::default().is_empty());
+        assert!(!batch(&[("a:", "1")]).is_empty());
+    }
+}

@@ -61,6 +61,7 @@ pub struct Tx<'a, S> {
     actor: &'a ActorKey,
     reads: BTreeMap<String, Option<Vec<u8>>>,
     writes: BTreeMap<String, Option<Vec<u8>>>,
+    appends: Vec<(String, Vec<u8>)>,
 }
 
 impl<'a, S: Storage> Tx<'a, S> {
@@ -70,6 +71,7 @@ impl<'a, S: Storage> Tx<'a, S> {
             actor,
             reads: BTreeMap::new(),
             writes: BTreeMap::new(),
+            appends: Vec::new(),
         }
     }
 
@@ -119,6 +121,15 @@ impl<'a, S: Storage> Tx<'a, S> {
         self.writes.insert(key.into(), None);
     }
 
+    /// Appends an entry to the commit-ordered log under `prefix` (see
+    /// [`WriteBatch::appends`]); its key is assigned when the transaction commits, so the
+    /// transaction cannot read it back.
+    pub fn append_json<T: Serialize>(&mut self, prefix: &str, value: &T) -> Result<(), ApiError> {
+        self.appends
+            .push((prefix.to_owned(), serde_json::to_vec(value)?));
+        Ok(())
+    }
+
     fn into_batch(self) -> WriteBatch {
         let checks = self
             .reads
@@ -127,6 +138,7 @@ impl<'a, S: Storage> Tx<'a, S> {
             .collect();
         let mut batch = WriteBatch {
             checks,
+            appends: self.appends,
             ..WriteBatch::default()
         };
         for (k, v) in self.writes {
@@ -192,7 +204,7 @@ where
                 return Err(e);
             }
         };
-        if tx.writes.is_empty() {
+        if tx.writes.is_empty() && tx.appends.is_empty() {
             if locked {
                 store.release(actor).await;
             }

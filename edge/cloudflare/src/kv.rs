@@ -117,6 +117,20 @@ impl Kv {
             .collect()
     }
 
+    /// The greatest key under `prefix`, if any.
+    fn newest_key(&self, prefix: &str) -> Result<Option<String>, StorageError> {
+        let rows = self.rows(
+            "SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key DESC LIMIT 1",
+            vec![prefix.into(), format!("{prefix}{KEY_MAX}").into()],
+        )?;
+        Ok(rows
+            .into_iter()
+            .find_map(|row| match row.into_iter().next() {
+                Some(SqlStorageValue::String(k)) => Some(k),
+                _ => None,
+            }))
+    }
+
     fn apply(&self, batch: &WriteBatch) -> Result<(), StorageError> {
         for (key, expect) in &batch.checks {
             let current = self.get(key)?;
@@ -128,12 +142,17 @@ impl Kv {
                 return Err(StorageError::Conflict);
             }
         }
-        for (key, value) in &batch.puts {
+        // The object runs nothing else inside `transactionSync`, so no other commit can take
+        // the same numbers.
+        let appended = batch.numbered_appends(|prefix| self.newest_key(prefix))?;
+        let puts = batch
+            .puts
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .chain(appended.iter().map(|(k, v)| (k.as_str(), *v)));
+        for (key, value) in puts {
             self.sql
-                .exec(
-                    "DELETE FROM kv_part WHERE key = ?",
-                    vec![key.as_str().into()],
-                )
+                .exec("DELETE FROM kv_part WHERE key = ?", vec![key.into()])
                 .map_err(unavailable)?;
             let mut chunks = value.chunks(CHUNK);
             let first = chunks.next().unwrap_or_default();
@@ -143,7 +162,7 @@ impl Kv {
                     "INSERT INTO kv (key, value, parts) VALUES (?, ?, ?) \
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value, parts = excluded.parts",
                     vec![
-                        key.as_str().into(),
+                        key.into(),
                         SqlStorageValue::Blob(first.to_vec()),
                         SqlStorageValue::Integer(rest.len() as i64),
                     ],
@@ -154,7 +173,7 @@ impl Kv {
                     .exec(
                         "INSERT INTO kv_part (key, part, value) VALUES (?, ?, ?)",
                         vec![
-                            key.as_str().into(),
+                            key.into(),
                             SqlStorageValue::Integer(i as i64 + 1),
                             SqlStorageValue::Blob(part.to_vec()),
                         ],

@@ -77,6 +77,7 @@ pub fn encode_batch(batch: &WriteBatch) -> Vec<u8> {
     let size = batch
         .puts
         .iter()
+        .chain(&batch.appends)
         .map(|(k, v)| k.len() + v.len() + 8)
         .sum::<usize>()
         + 64;
@@ -101,6 +102,11 @@ pub fn encode_batch(batch: &WriteBatch) -> Vec<u8> {
     for key in &batch.deletes {
         put_frame(&mut out, key.as_bytes());
     }
+    put_count(&mut out, batch.appends.len());
+    for (prefix, value) in &batch.appends {
+        put_frame(&mut out, prefix.as_bytes());
+        put_frame(&mut out, value);
+    }
     out
 }
 
@@ -122,6 +128,10 @@ pub fn decode_batch(bytes: &[u8]) -> Result<WriteBatch, WireError> {
     }
     for _ in 0..r.count()? {
         batch.deletes.push(r.string()?);
+    }
+    for _ in 0..r.count()? {
+        let prefix = r.string()?;
+        batch.appends.push((prefix, r.frame()?.to_vec()));
     }
     r.finish()?;
     Ok(batch)
@@ -166,6 +176,7 @@ mod tests {
                 ("d".into(), vec![0; 70_000]),
             ],
             deletes: vec!["e".into()],
+            appends: vec![("log:".into(), b"{}".to_vec())],
         };
         assert_eq!(decode_batch(&encode_batch(&batch)), Ok(batch));
     }

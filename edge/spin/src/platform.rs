@@ -52,6 +52,32 @@ impl SpinPlatform {
         Value::Text(s.to_owned())
     }
 
+    /// The greatest key of `actor` under `prefix`, if any.
+    fn newest_key(
+        db: &Connection,
+        actor: &str,
+        prefix: &str,
+    ) -> Result<Option<String>, StorageError> {
+        let rows = db
+            .execute(
+                "SELECT key FROM kv WHERE actor = ? AND key >= ? AND key < ? \
+                 ORDER BY key DESC LIMIT 1",
+                &[
+                    Self::text(actor),
+                    Self::text(prefix),
+                    Self::text(&format!("{prefix}{KEY_MAX}")),
+                ],
+            )
+            .map_err(unavailable)?;
+        Ok(rows
+            .rows
+            .into_iter()
+            .find_map(|r| match r.values.into_iter().next() {
+                Some(Value::Text(k)) => Some(k),
+                _ => None,
+            }))
+    }
+
     /// Applies a batch inside the open transaction with as few statements as possible: one
     /// read for all checks, one upsert for all puts, one delete for all deletes (each split
     /// into statements of [`ROWS_PER_STATEMENT`] rows). Every statement is a call into the
@@ -89,7 +115,15 @@ impl SpinPlatform {
                 }
             }
         }
-        for chunk in batch.puts.chunks(ROWS_PER_STATEMENT) {
+        // Read under the write lock, so no other commit can take the same numbers.
+        let appended = batch.numbered_appends(|prefix| Self::newest_key(db, actor, prefix))?;
+        let puts: Vec<(&str, &[u8])> = batch
+            .puts
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .chain(appended.iter().map(|(k, v)| (k.as_str(), *v)))
+            .collect();
+        for chunk in puts.chunks(ROWS_PER_STATEMENT) {
             // Rows apply in order, so a key put twice ends with its last value, as before.
             let sql = format!(
                 "INSERT INTO kv (actor, key, value) VALUES {} \
@@ -100,7 +134,7 @@ impl SpinPlatform {
             for (key, value) in chunk {
                 params.push(Self::text(actor));
                 params.push(Self::text(key));
-                params.push(Value::Blob(value.clone()));
+                params.push(Value::Blob(value.to_vec()));
             }
             db.execute(&sql, &params).map_err(unavailable)?;
         }

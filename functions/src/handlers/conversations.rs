@@ -301,13 +301,7 @@ async fn touch_record<P: Platform>(
         crate::handlers::routing::on_change(p, tx, Some(&before), c, actor.clone()).await?;
     }
     c.touch(message.created_at);
-    let (ms, r) = crate::ctx::id_parts(p);
-    crate::ctx::note_activity(
-        tx,
-        &edgedesk_shared::ids::EventId::from_parts(ms, r),
-        &c.id.to_string(),
-        "conversation.message_added",
-    )?;
+    crate::ctx::note_activity(tx, &c.id.to_string(), "conversation.message_added")?;
     tx.put_json(key, &*c)
 }
 
@@ -565,7 +559,11 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let now = ctx.now();
     let sla_keep = |c: &Conversation| {
         q.sla_state.is_none_or(|f| {
-            f.matches(summaries.get(&c.id.to_string()).and_then(|s| s.state_at(now)))
+            f.matches(
+                summaries
+                    .get(&c.id.to_string())
+                    .and_then(|s| s.state_at(now)),
+            )
         })
     };
     if by_due {
