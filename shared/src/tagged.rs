@@ -3,7 +3,9 @@
 //! serde's derive for an internally tagged enum buffers the whole object and runs a decoder per
 //! variant over the buffer; for the few large enums that are decoded often, one pass over the
 //! fields is a fraction of that WebAssembly. These are the parts such a pass shares: reading the
-//! tag as one of a fixed list of names, and naming a field from a fixed list.
+//! tag as one of a fixed list of names, naming a field from a fixed list, and requiring a field.
+//! The same pass replaces `#[serde(flatten)]` on records decoded often, which buffers the
+//! object the same way.
 
 use std::fmt;
 
@@ -41,6 +43,11 @@ impl Visitor<'_> for Tag {
 /// The entry of `names` equal to `key`, as a static name for error messages.
 pub fn field(key: &str, names: &'static [&'static str]) -> Option<&'static str> {
     names.iter().find(|name| **name == key).copied()
+}
+
+/// A field's value once every field was read, or the derive's `missing field` error.
+pub fn required<T, E: Error>(value: Option<T>, field: &'static str) -> Result<T, E> {
+    value.ok_or_else(|| E::missing_field(field))
 }
 
 /// For tests of a hand-written decoder: runs it and the derived decoder it replaced over the

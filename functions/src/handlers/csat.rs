@@ -29,8 +29,9 @@ fn csat_key(id: &ConversationId) -> String {
     format!("csat:{id}")
 }
 
-/// A stored rating with what reports group by.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A stored rating with what reports group by. Decoded by hand in one pass, as
+/// `AgentMessage` is: the derive's `flatten` would buffer every record a report reads.
+#[derive(Debug, Clone, Serialize)]
 pub struct CsatRecord {
     pub conversation_id: ConversationId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +40,65 @@ pub struct CsatRecord {
     pub team: Option<String>,
     #[serde(flatten)]
     pub csat: Csat,
+}
+
+const CSAT_RECORD_FIELDS: &[&str] = &[
+    "conversation_id",
+    "assignee_id",
+    "team",
+    "rating",
+    "comment",
+    "submitted_at",
+];
+
+impl<'de> Deserialize<'de> for CsatRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(CsatRecordVisitor)
+    }
+}
+
+struct CsatRecordVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CsatRecordVisitor {
+    type Value = CsatRecord;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct CsatRecord")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CsatRecord, A::Error> {
+        use edgedesk_shared::tagged::{field, required};
+        use serde::de::{Error, IgnoredAny};
+        let (mut conversation_id, mut assignee_id, mut team) = (None, None, None);
+        let (mut rating, mut comment, mut submitted_at) = (None, None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(known) = field(&key, CSAT_RECORD_FIELDS) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let seen = match known {
+                "conversation_id" => conversation_id.replace(map.next_value()?).is_some(),
+                "assignee_id" => assignee_id.replace(map.next_value()?).is_some(),
+                "team" => team.replace(map.next_value()?).is_some(),
+                "rating" => rating.replace(map.next_value()?).is_some(),
+                "comment" => comment.replace(map.next_value()?).is_some(),
+                _ => submitted_at.replace(map.next_value()?).is_some(),
+            };
+            if seen {
+                return Err(A::Error::duplicate_field(known));
+            }
+        }
+        Ok(CsatRecord {
+            conversation_id: required(conversation_id, "conversation_id")?,
+            assignee_id: assignee_id.flatten(),
+            team: team.flatten(),
+            csat: Csat {
+                rating: required(rating, "rating")?,
+                comment: comment.flatten(),
+                submitted_at: required(submitted_at, "submitted_at")?,
+            },
+        })
+    }
 }
 
 fn resolved_at(c: &Conversation) -> Option<DateTime<Utc>> {
@@ -238,4 +298,46 @@ pub async fn report<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
         StatusCode::OK,
         &serde_json::json!({ "csat": summary, "truncated": truncated }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The derive this decoder replaced, kept as the reference it must agree with.
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Derived {
+        conversation_id: ConversationId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee_id: Option<AgentId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
+        #[serde(flatten)]
+        csat: Csat,
+    }
+
+    #[test]
+    fn stored_ratings_decode_as_the_derived_decoder_read_them() {
+        let c = r#""conversation_id": "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2C3""#;
+        let at = r#""submitted_at": "2026-11-24T10:00:00Z""#;
+        let cases = [
+            format!(r#"{{{c}, "rating": 5, {at}}}"#),
+            format!(
+                r#"{{{c}, "assignee_id": "agt_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "team": "billing", "rating": 2, "comment": "slow", {at}}}"#
+            ),
+            format!(r#"{{"rating": 3, {at}, {c}, "team": null, "comment": null, "later": 1}}"#),
+            format!(r#"{{{c}, "rating": 6, {at}}}"#),
+            format!(r#"{{{c}, "rating": "5", {at}}}"#),
+            format!(r#"{{{c}, {at}}}"#),
+            format!(r#"{{"rating": 5, {at}}}"#),
+            format!(r#"{{{c}, "rating": 5, "rating": 4, {at}}}"#),
+            format!(r#"{{{c}, "team": "a", "team": "b", "rating": 5, {at}}}"#),
+            "[]".to_owned(),
+        ];
+        let cases: Vec<&str> = cases.iter().map(String::as_str).collect();
+        edgedesk_shared::tagged::testing::assert_decodes_as_derived::<CsatRecord, Derived>(
+            "CsatRecord",
+            &cases,
+        );
+    }
 }
