@@ -32,6 +32,7 @@ use crate::http::{error_response, json, Request, Response, ROUTE_HEADER, TENANT_
 use crate::ports::Platform;
 use crate::store::get_json;
 use edgedesk_shared::auth::{parse_key, verify_secret};
+use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{ActorKind, ApiKeyRecord, Contact, Ticket};
 use edgedesk_shared::rbac::scope_role;
 
@@ -269,6 +270,27 @@ const ROUTES: &[(&str, Route)] = &[
     ("/v1/bot/test", Route::BotTest),
     ("/v1/reports/bot", Route::BotReport),
 ];
+
+/// The storage actor most of a request's reads and writes go to, for runtimes that can run a
+/// request next to that actor's storage (the Worker runs it inside the actor's Durable Object,
+/// so those reads and the commit do not each cross the network). A hint only: a request is
+/// handled the same wherever it runs, and authentication still happens in [`handle`].
+/// - `/v1/conversations/{id}/…`: the conversation, whose message sequence its writers share;
+/// - any other `/v1/…` request with an API key: the key's tenant (its record, the tenant's
+///   records and the key itself live there).
+pub fn home_actor(path: &str, authorization: Option<&str>) -> Option<String> {
+    let rest = path.strip_prefix("/v1/")?;
+    if let Some(rest) = rest.strip_prefix("conversations/") {
+        if let Some((id, tail)) = rest.split_once('/') {
+            if let (Ok(id), false) = (id.parse::<ConversationId>(), tail.is_empty()) {
+                return Some(store::conversation_actor(&id));
+            }
+        }
+    }
+    let key = authorization?.strip_prefix("Bearer ")?;
+    let presented = parse_key(key.trim()).ok()?;
+    Some(store::tenant_actor(&presented.tenant_id))
+}
 
 /// Handles one HTTP request.
 pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
@@ -656,4 +678,49 @@ async fn authenticate<'a, P: Platform>(p: &'a P, req: &Request) -> Result<Ctx<'a
         role: scope_role(record.scope),
     };
     Ok(Ctx::new(p, record.tenant_id, principal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::home_actor;
+
+    const KEY: &str = "Bearer edk.ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3.key_01J8Z3Q4W5E6R7T8Y9V0A1B2C4.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const CONVERSATION: &str = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2C5";
+
+    #[test]
+    fn a_conversations_messages_run_next_to_the_conversation() {
+        for auth in [None, Some(KEY)] {
+            assert_eq!(
+                home_actor(&format!("/v1/conversations/{CONVERSATION}/messages"), auth),
+                Some(format!("c:{CONVERSATION}"))
+            );
+        }
+    }
+
+    #[test]
+    fn other_api_key_requests_run_next_to_the_keys_tenant() {
+        let tenant = Some("t:ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3".to_owned());
+        for path in [
+            "/v1/tickets/tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2C6",
+            &format!("/v1/conversations/{CONVERSATION}"),
+            "/v1/conversations/not-an-id/messages",
+            "/v1/realtime",
+        ] {
+            assert_eq!(home_actor(path, Some(KEY)), tenant, "{path}");
+        }
+    }
+
+    #[test]
+    fn requests_without_a_well_formed_key_have_no_home() {
+        for auth in [
+            None,
+            Some("Basic dXNlcjpwYXNz"),
+            Some("Bearer edk.nonsense"),
+            Some("Visitor abc"),
+        ] {
+            assert_eq!(home_actor("/v1/tickets", auth), None, "{auth:?}");
+        }
+        assert_eq!(home_actor("/health", Some(KEY)), None);
+        assert_eq!(home_actor("/v1/widget/ten_x/poll", None), None);
+    }
 }

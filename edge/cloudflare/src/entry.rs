@@ -98,7 +98,8 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response
             return upgrade(&p, &env, &mut req, stream).await;
         }
     }
-    if let Some(actor) = conversation_of(&req.path()) {
+    let authorization = req.headers().get("authorization")?;
+    if let Some(actor) = edgedesk_functions::home_actor(&req.path(), authorization.as_deref()) {
         return run_in(&env, &actor, req).await;
     }
     let Some(fn_req) = to_fn_request(&mut req, true).await? else {
@@ -111,21 +112,10 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response
     from_fn_response(edgedesk_functions::handle(&p, fn_req).await)
 }
 
-/// The conversation actor a `/v1/conversations/{id}/…` request works on. Such requests run
-/// inside that conversation's object: its storage is local there, so the optimistic
-/// transactions on the message sequence do not cross the network between read and commit, and
-/// writers to a busy conversation take turns instead of colliding.
-fn conversation_of(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/v1/conversations/")?;
-    let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    (!tail.is_empty()
-        && id.starts_with("cnv_")
-        && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-    .then(|| format!("c:{id}"))
-}
-
-/// Forwards a request to run in the object of `actor` (see [`conversation_of`]).
+/// Forwards a request to run in the object of `actor` ([`edgedesk_functions::home_actor`]):
+/// its storage is local there, so the optimistic transactions on that actor do not cross the
+/// network between read and commit, and writers to a busy actor take turns instead of
+/// colliding.
 async fn run_in(env: &Env, actor: &str, mut req: Request) -> Result<Response> {
     let path = UrlParts::of(&req.inner().url()).path_and_query();
     let headers = req.headers().clone();

@@ -37,9 +37,9 @@ use edgedesk_shared::model::{
 };
 use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::{
-    test_rule, AssignmentSource, AutomationEngine, AutomationEvent, AutomationRule,
-    CannedResponse, Effect, EventKind, FactSnapshot, PlannedAction, RoutingFacts, RoutingRule,
-    RuleTestRequest, Subject, Team,
+    test_rule, AssignmentSource, AutomationEngine, AutomationEvent, AutomationRule, CannedResponse,
+    Effect, EventKind, FactSnapshot, PlannedAction, RoutingFacts, RoutingRule, RuleTestRequest,
+    Subject, Team,
 };
 
 pub const RULES_KEY: &str = "automation:rules";
@@ -148,7 +148,10 @@ pub(crate) async fn conversation_facts<P: Platform>(
         }
     }
     if let Some(tenant) = get_json::<_, Tenant>(p, tactor, "tenant").await? {
-        facts.insert("tenant", serde_json::json!({"id": tenant.id, "name": tenant.name}));
+        facts.insert(
+            "tenant",
+            serde_json::json!({"id": tenant.id, "name": tenant.name}),
+        );
     }
     let settings = routing::settings(p, tactor).await?;
     facts.insert(
@@ -177,7 +180,10 @@ pub async fn run<P: Platform>(
     extra: Vec<(&str, serde_json::Value)>,
 ) -> Result<(), ApiError> {
     let rules: Vec<AutomationRule> = get_json(p, tactor, RULES_KEY).await?.unwrap_or_default();
-    if rules.iter().all(|r| !r.enabled || !r.on.contains(&event.kind)) && event.cause.depth == 0
+    if rules
+        .iter()
+        .all(|r| !r.enabled || !r.on.contains(&event.kind))
+        && event.cause.depth == 0
     {
         // Nothing listens to this kind of event; follow-ups only come from fired rules.
         return Ok(());
@@ -194,12 +200,9 @@ pub async fn run<P: Platform>(
         let Subject::Conversation(cid) = ev.subject else {
             continue;
         };
-        let Some(c) = get_json::<_, Conversation>(
-            p,
-            tactor,
-            &Conversation::storage_key(&cid.to_string()),
-        )
-        .await?
+        let Some(c) =
+            get_json::<_, Conversation>(p, tactor, &Conversation::storage_key(&cid.to_string()))
+                .await?
         else {
             continue;
         };
@@ -539,10 +542,7 @@ async fn change_rules<P: Platform, T>(
     transact(ctx.p, &ctx.actor, async |tx| {
         let mut rules: Vec<AutomationRule> = tx.get_json(RULES_KEY).await?.unwrap_or_default();
         let out = change(&mut rules)?;
-        let teams: Vec<Team> = tx
-            .get_json(routing::TEAMS_KEY)
-            .await?
-            .unwrap_or_default();
+        let teams: Vec<Team> = tx.get_json(routing::TEAMS_KEY).await?.unwrap_or_default();
         let engine = AutomationEngine::new(&rules).map_err(unprocessable)?;
         engine
             .check_references(&teams, &canned)

@@ -218,8 +218,7 @@ pub async fn render<P: Platform>(
         .ok_or_else(|| ApiError::not_found("canned response"))?;
     let cid: ConversationId = path_id(&input.conversation_id, "conversation")?;
     let c: Conversation = crate::records::load(ctx, &cid.to_string()).await?;
-    let facts =
-        crate::handlers::automation::conversation_facts(ctx.p, &ctx.actor, &c, &[]).await?;
+    let facts = crate::handlers::automation::conversation_facts(ctx.p, &ctx.actor, &c, &[]).await?;
     let rendered = r.render(&facts).map_err(unprocessable)?;
     json(StatusCode::OK, &rendered)
 }

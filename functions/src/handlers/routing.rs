@@ -39,9 +39,9 @@ use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::{
     drain_queue, first_match, queue_position, route, validate_routing_rules, validate_teams,
     waiting_targets, AgentProfile, AgentSnapshot, Assignment, AssignmentEvent, AssignmentSource,
-    CsatSettings, IdleTimeouts, Placement, Presence, PresenceStatus, QueuePosition, Roster,
-    RoundRobinState, RouteTarget, RoutingDecision, RoutingFacts, RoutingRule, RuleRef, Strategy,
-    Team, WaitingConversation, AutomationEvent, EventKind, Subject,
+    AutomationEvent, CsatSettings, EventKind, IdleTimeouts, Placement, Presence, PresenceStatus,
+    QueuePosition, Roster, RoundRobinState, RouteTarget, RoutingDecision, RoutingFacts,
+    RoutingRule, RuleRef, Strategy, Subject, Team, WaitingConversation,
 };
 use edgedesk_shared::sla::Calendar;
 
@@ -95,7 +95,9 @@ impl RoutingSettings {
             ));
         }
         if self.csat.window_hours == 0 || self.csat.window_hours > 24 * 90 {
-            return Err(unprocessable("csat.window_hours must be between 1 and 2160"));
+            return Err(unprocessable(
+                "csat.window_hours must be between 1 and 2160",
+            ));
         }
         if let Some(c) = &self.business_hours {
             c.validate().map_err(unprocessable)?;
@@ -206,7 +208,9 @@ async fn open_list<P: Platform>(
         // count conservative, and conversation writes stay free of conflicts with routing.
         let c: Option<Conversation> = get_json(p, tactor, &conversation_key(cid)).await?;
         match c {
-            Some(c) if c.assignee_id == Some(*agent) && c.status != ConversationStatus::Resolved => {
+            Some(c)
+                if c.assignee_id == Some(*agent) && c.status != ConversationStatus::Resolved =>
+            {
                 kept.insert(*cid, *entry);
             }
             Some(c) if c.assignee_id == Some(*agent) => {
@@ -260,8 +264,8 @@ async fn snapshots<P: Platform>(
     }
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(agent) = get_json::<_, Agent>(p, tactor, &Agent::storage_key(&id.to_string()))
-            .await?
+        let Some(agent) =
+            get_json::<_, Agent>(p, tactor, &Agent::storage_key(&id.to_string())).await?
         else {
             continue;
         };
@@ -372,8 +376,7 @@ pub async fn route_conversation<P: Platform>(
         if c.assignee_id.is_some() || c.status == ConversationStatus::Resolved {
             return Ok(Routed::Skipped);
         }
-        let mut queue: Vec<WaitingConversation> =
-            tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
+        let mut queue: Vec<WaitingConversation> = tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
         if queue.iter().any(|w| w.conversation_id == *id) {
             return Ok(Routed::Skipped);
         }
@@ -395,7 +398,8 @@ pub async fn route_conversation<P: Platform>(
             }));
         };
         let target = rule.target.clone();
-        let agents = snapshots(p, tactor, Some(&mut *tx), &teams, &[target], &settings, now).await?;
+        let agents =
+            snapshots(p, tactor, Some(&mut *tx), &teams, &[target], &settings, now).await?;
         let state: RoundRobinState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
         let (decision, next) = route(&rules, &facts, &Roster::new(&teams, &agents), &state);
         match &decision {
@@ -455,8 +459,8 @@ fn routing_facts(
     let mut facts = RoutingFacts::new(c.channel, &full_text, settings.within_business_hours(now));
     facts.priority = c.priority;
     // The same score that is stored with the contact's message.
-    facts.sentiment = crate::handlers::conversations::message_sentiment(SenderKind::Contact, text)
-        .map(f64::from);
+    facts.sentiment =
+        crate::handlers::conversations::message_sentiment(SenderKind::Contact, text).map(f64::from);
     if let Some(contact) = contact {
         facts.contact = contact.attributes.clone();
         facts.language = ["language", "locale", "lang"]
@@ -477,14 +481,22 @@ pub async fn drain<P: Platform>(p: &P, tactor: &str) -> Result<Vec<ConversationI
     let now = p.now();
     let settings = settings(p, tactor).await?;
     transact(p, tactor, async |tx| {
-        let mut queue: Vec<WaitingConversation> =
-            tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
+        let mut queue: Vec<WaitingConversation> = tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
         if queue.is_empty() {
             return Ok(Vec::new());
         }
         let original_len = queue.len();
         let teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
-        let agents = snapshots(p, tactor, Some(&mut *tx), &teams, &waiting_targets(&queue), &settings, now).await?;
+        let agents = snapshots(
+            p,
+            tactor,
+            Some(&mut *tx),
+            &teams,
+            &waiting_targets(&queue),
+            &settings,
+            now,
+        )
+        .await?;
         let state: RoundRobinState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
         // Conversations closed or taken by hand while waiting leave the queue here; the pure
         // drain is cheap, so it simply runs again without them.
@@ -601,8 +613,7 @@ pub async fn on_change<P: Platform>(
     let could_wait = was_assignee.is_none() && was_status != ConversationStatus::Resolved;
     let settled = after.assignee_id.is_some() || after.status == ConversationStatus::Resolved;
     if before.is_some() && could_wait && settled {
-        let mut queue: Vec<WaitingConversation> =
-            tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
+        let mut queue: Vec<WaitingConversation> = tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
         let len = queue.len();
         queue.retain(|w| w.conversation_id != after.id);
         if queue.len() != len {
@@ -732,7 +743,16 @@ pub async fn assign_to<P: Platform>(
             }
         }
         let placement = Placement::for_target(target, &teams, c.channel);
-        let agents = snapshots(p, tactor, Some(&mut *tx), &teams, &[target.clone()], &settings, now).await?;
+        let agents = snapshots(
+            p,
+            tactor,
+            Some(&mut *tx),
+            &teams,
+            &[target.clone()],
+            &settings,
+            now,
+        )
+        .await?;
         let state: RoundRobinState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
         let (decision, next) = edgedesk_shared::routing::assign(
             &placement,
@@ -805,11 +825,7 @@ async fn check_members<P: Platform>(
     members: &[AgentId],
 ) -> Result<(), ApiError> {
     for m in members {
-        if tx
-            .get(&Agent::storage_key(&m.to_string()))
-            .await?
-            .is_none()
-        {
+        if tx.get(&Agent::storage_key(&m.to_string())).await?.is_none() {
             return Err(unprocessable(format!("members: no agent {m}")));
         }
     }
@@ -1302,11 +1318,7 @@ pub async fn assign_conversation<P: Platform>(
             .ok_or_else(|| ApiError::not_found("conversation"))?;
             crate::http::to_value(&decision)?
         }
-        _ => {
-            return Err(unprocessable(
-                "send exactly one of `agent_id` and `team`",
-            ))
-        }
+        _ => return Err(unprocessable("send exactly one of `agent_id` and `team`")),
     };
     let after: Conversation = crate::records::load(ctx, &id.to_string()).await?;
     if frees_capacity(&before, &after) {
