@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, Error, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, Visitor};
 
 /// Reads a tag that must be one of `names`, and yields the matching static name. The errors are
 /// the derive's: `unknown variant …, expected one of …` and `… expected variant identifier`.
@@ -43,6 +43,29 @@ impl Visitor<'_> for Tag {
 /// The entry of `names` equal to `key`, as a static name for error messages.
 pub fn field(key: &str, names: &'static [&'static str]) -> Option<&'static str> {
     names.iter().find(|name| **name == key).copied()
+}
+
+/// The next key of `map` that is one of `names`, reading past the value of any other: for
+/// records whose derive ignored unknown fields.
+pub fn next_known<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    names: &'static [&'static str],
+) -> Result<Option<&'static str>, A::Error> {
+    while let Some(key) = map.next_key::<String>()? {
+        if let Some(known) = field(&key, names) {
+            return Ok(Some(known));
+        }
+        map.next_value::<IgnoredAny>()?;
+    }
+    Ok(None)
+}
+
+/// Stores a field's value, or gives the derive's `duplicate field` error if it was set before.
+pub fn set_once<T, E: Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+    match slot.replace(value) {
+        Some(_) => Err(E::duplicate_field(name)),
+        None => Ok(()),
+    }
 }
 
 /// A field's value once every field was read, or the derive's `missing field` error.

@@ -106,34 +106,25 @@ impl<'de> serde::de::Visitor<'de> for AgentMessageVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<AgentMessage, A::Error> {
-        use edgedesk_shared::tagged::{field, required};
-        use serde::de::{Error, IgnoredAny};
+        use edgedesk_shared::tagged::{next_known, required, set_once};
         let (mut id, mut conversation_id, mut seq, mut sender, mut body) =
             (None, None, None, None, None);
         let (mut private, mut attachments, mut external_id, mut created_at) =
             (None, None, None, None);
         let (mut sentiment, mut bot) = (None, None);
-        while let Some(key) = map.next_key::<String>()? {
-            // Unknown fields are ignored, as the derive ignored them.
-            let Some(known) = field(&key, AGENT_MESSAGE_FIELDS) else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let seen = match known {
-                "id" => id.replace(map.next_value()?).is_some(),
-                "conversation_id" => conversation_id.replace(map.next_value()?).is_some(),
-                "seq" => seq.replace(map.next_value()?).is_some(),
-                "sender" => sender.replace(map.next_value()?).is_some(),
-                "body" => body.replace(map.next_value()?).is_some(),
-                "private" => private.replace(map.next_value()?).is_some(),
-                "attachments" => attachments.replace(map.next_value()?).is_some(),
-                "external_id" => external_id.replace(map.next_value()?).is_some(),
-                "created_at" => created_at.replace(map.next_value()?).is_some(),
-                "sentiment" => sentiment.replace(map.next_value()?).is_some(),
-                _ => bot.replace(map.next_value()?).is_some(),
-            };
-            if seen {
-                return Err(A::Error::duplicate_field(known));
+        while let Some(known) = next_known(&mut map, AGENT_MESSAGE_FIELDS)? {
+            match known {
+                "id" => set_once(&mut id, map.next_value()?, known)?,
+                "conversation_id" => set_once(&mut conversation_id, map.next_value()?, known)?,
+                "seq" => set_once(&mut seq, map.next_value()?, known)?,
+                "sender" => set_once(&mut sender, map.next_value()?, known)?,
+                "body" => set_once(&mut body, map.next_value()?, known)?,
+                "private" => set_once(&mut private, map.next_value()?, known)?,
+                "attachments" => set_once(&mut attachments, map.next_value()?, known)?,
+                "external_id" => set_once(&mut external_id, map.next_value()?, known)?,
+                "created_at" => set_once(&mut created_at, map.next_value()?, known)?,
+                "sentiment" => set_once(&mut sentiment, map.next_value()?, known)?,
+                _ => set_once(&mut bot, map.next_value()?, known)?,
             }
         }
         Ok(AgentMessage {

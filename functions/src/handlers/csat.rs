@@ -67,25 +67,17 @@ impl<'de> serde::de::Visitor<'de> for CsatRecordVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CsatRecord, A::Error> {
-        use edgedesk_shared::tagged::{field, required};
-        use serde::de::{Error, IgnoredAny};
+        use edgedesk_shared::tagged::{next_known, required, set_once};
         let (mut conversation_id, mut assignee_id, mut team) = (None, None, None);
         let (mut rating, mut comment, mut submitted_at) = (None, None, None);
-        while let Some(key) = map.next_key::<String>()? {
-            let Some(known) = field(&key, CSAT_RECORD_FIELDS) else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let seen = match known {
-                "conversation_id" => conversation_id.replace(map.next_value()?).is_some(),
-                "assignee_id" => assignee_id.replace(map.next_value()?).is_some(),
-                "team" => team.replace(map.next_value()?).is_some(),
-                "rating" => rating.replace(map.next_value()?).is_some(),
-                "comment" => comment.replace(map.next_value()?).is_some(),
-                _ => submitted_at.replace(map.next_value()?).is_some(),
-            };
-            if seen {
-                return Err(A::Error::duplicate_field(known));
+        while let Some(known) = next_known(&mut map, CSAT_RECORD_FIELDS)? {
+            match known {
+                "conversation_id" => set_once(&mut conversation_id, map.next_value()?, known)?,
+                "assignee_id" => set_once(&mut assignee_id, map.next_value()?, known)?,
+                "team" => set_once(&mut team, map.next_value()?, known)?,
+                "rating" => set_once(&mut rating, map.next_value()?, known)?,
+                "comment" => set_once(&mut comment, map.next_value()?, known)?,
+                _ => set_once(&mut submitted_at, map.next_value()?, known)?,
             }
         }
         Ok(CsatRecord {
