@@ -68,6 +68,73 @@ pub fn set_once<T, E: Error>(slot: &mut Option<T>, value: T, name: &'static str)
     }
 }
 
+/// Bookkeeping for an internally tagged object whose variants deny unknown fields: which fields
+/// came besides the tag, the first field no variant has, the first one seen twice. The errors
+/// come in the derive's order: a duplicate first ([`Strict::no_duplicate`]), then, once the tag
+/// has picked the variant's fields, an unknown field or another variant's ([`Strict::only`]).
+pub struct Strict {
+    tag: &'static str,
+    present: Vec<&'static str>,
+    unknown: Option<String>,
+    duplicate: Option<&'static str>,
+}
+
+impl Strict {
+    pub fn new(tag: &'static str) -> Strict {
+        Strict {
+            tag,
+            present: Vec::new(),
+            unknown: None,
+            duplicate: None,
+        }
+    }
+
+    /// The next key of `map` that is one of `names` (the tag among them), reading past the
+    /// value of any other and remembering the first.
+    pub fn next<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        names: &'static [&'static str],
+    ) -> Result<Option<&'static str>, A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if let Some(known) = field(&key, names) {
+                return Ok(Some(known));
+            }
+            map.next_value::<IgnoredAny>()?;
+            self.unknown.get_or_insert(key);
+        }
+        Ok(None)
+    }
+
+    /// Notes that field `name` came, `again` if it had come before.
+    pub fn saw(&mut self, name: &'static str, again: bool) {
+        if again {
+            self.duplicate.get_or_insert(name);
+        } else if name != self.tag {
+            self.present.push(name);
+        }
+    }
+
+    /// The derive's `duplicate field` error for the first field seen twice.
+    pub fn no_duplicate<E: Error>(&self) -> Result<(), E> {
+        match self.duplicate {
+            Some(name) => Err(E::duplicate_field(name)),
+            None => Ok(()),
+        }
+    }
+
+    /// The derive's `unknown field` error for a field no variant has or, as a per-variant
+    /// `deny_unknown_fields` would have it, one the chosen variant (whose fields are `wants`)
+    /// does not have.
+    pub fn only<E: Error>(&self, wants: &'static [&'static str]) -> Result<(), E> {
+        let stray = self.present.iter().copied().find(|n| !wants.contains(n));
+        match self.unknown.as_deref().or(stray) {
+            Some(name) => Err(E::unknown_field(name, wants)),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A field's value once every field was read, or the derive's `missing field` error.
 pub fn required<T, E: Error>(value: Option<T>, field: &'static str) -> Result<T, E> {
     value.ok_or_else(|| E::missing_field(field))

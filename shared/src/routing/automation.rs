@@ -281,8 +281,9 @@ const ACTION_TYPES: &[&str] = &[
     "snooze",
 ];
 
-/// Every field any action type has, as `{"type": …, <fields>}` spells them.
+/// The tag and every field any action type has, as `{"type": …, <fields>}` spells them.
 const ACTION_FIELDS: &[&str] = &[
+    "type",
     "target",
     "priority",
     "status",
@@ -303,9 +304,6 @@ struct ActionFields {
     texts: Vec<(&'static str, String)>,
     lists: Vec<(&'static str, Vec<String>)>,
     minutes: Option<u32>,
-    /// The first field no action type has, or one seen twice.
-    unknown: Option<String>,
-    duplicate: Option<&'static str>,
 }
 
 /// serde's derive for an internally tagged enum buffers the whole object and then runs one
@@ -328,39 +326,30 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        use serde::de::{Error, IgnoredAny};
+        use serde::de::Error;
         let mut f = ActionFields::default();
-        while let Some(key) = map.next_key::<String>()? {
-            let name = crate::tagged::field(&key, ACTION_FIELDS);
-            let seen = match name {
-                _ if key == "type" => f
+        let mut fields = crate::tagged::Strict::new("type");
+        while let Some(name) = fields.next(&mut map, ACTION_FIELDS)? {
+            let again = match name {
+                "type" => f
                     .kind
                     .replace(map.next_value_seed(crate::tagged::Tag(ACTION_TYPES))?)
                     .is_some(),
-                Some("target") => f.target.replace(map.next_value()?).is_some(),
-                Some("priority") => f.priority.replace(map.next_value()?).is_some(),
-                Some("minutes") => f.minutes.replace(map.next_value()?).is_some(),
-                Some(n @ ("labels" | "tags")) => {
-                    f.lists.push((n, map.next_value()?));
-                    f.lists.iter().filter(|(m, _)| *m == n).count() > 1
+                "target" => f.target.replace(map.next_value()?).is_some(),
+                "priority" => f.priority.replace(map.next_value()?).is_some(),
+                "minutes" => f.minutes.replace(map.next_value()?).is_some(),
+                "labels" | "tags" => {
+                    f.lists.push((name, map.next_value()?));
+                    f.lists.iter().filter(|(m, _)| *m == name).count() > 1
                 }
-                Some(n) => {
-                    f.texts.push((n, map.next_value()?));
-                    f.texts.iter().filter(|(m, _)| *m == n).count() > 1
-                }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                    f.unknown.get_or_insert(key);
-                    false
+                _ => {
+                    f.texts.push((name, map.next_value()?));
+                    f.texts.iter().filter(|(m, _)| *m == name).count() > 1
                 }
             };
-            if seen {
-                f.duplicate.get_or_insert(name.unwrap_or("type"));
-            }
+            fields.saw(name, again);
         }
-        if let Some(field) = f.duplicate {
-            return Err(A::Error::duplicate_field(field));
-        }
+        fields.no_duplicate()?;
         let kind = f
             .kind
             .take()
@@ -376,26 +365,7 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
             "send_webhook" => &["url"],
             _ => &["minutes"],
         };
-        let present = [
-            f.target.as_ref().map(|_| "target"),
-            f.priority.as_ref().map(|_| "priority"),
-            f.minutes.as_ref().map(|_| "minutes"),
-        ];
-        let named = f
-            .texts
-            .iter()
-            .map(|(n, _)| *n)
-            .chain(f.lists.iter().map(|(n, _)| *n));
-        // Another type's field counts as unknown for this type, as a per-type
-        // `deny_unknown_fields` would have it.
-        let stray = present
-            .into_iter()
-            .flatten()
-            .chain(named)
-            .find(|n| !wants.contains(n));
-        if let Some(name) = f.unknown.as_deref().or(stray) {
-            return Err(A::Error::unknown_field(name, wants));
-        }
+        fields.only(wants)?;
         let text = f.texts.pop().map(|(_, t)| t);
         let list = f.lists.pop().map(|(_, l)| l);
         let missing = || A::Error::missing_field(wants[0]);
@@ -1817,6 +1787,7 @@ mod decode_tests {
             r#"{"type":"snooze","minutes":30,"url":"https://example.com"}"#,
             r#"{"type":"set_status","status":"open","body":"x"}"#,
             r#"{"type":"add_tags","tags":["x"],"labels":["y"]}"#,
+            r#"{"type":"snooze","body":"x","priority":"high"}"#,
             r#"{"type":"snooze","minutes":30,"colour":"red"}"#,
             // Refused: a field twice, a value of the wrong type or range.
             r#"{"type":"snooze","minutes":30,"minutes":40}"#,

@@ -404,25 +404,17 @@ impl<'de> serde::de::Visitor<'de> for HolidayVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Holiday, A::Error> {
-        use crate::tagged::{field, Tag};
-        use serde::de::{DeserializeOwned, Error, IgnoredAny};
+        use crate::tagged::{Strict, Tag};
+        use serde::de::{DeserializeOwned, Error};
         use serde_json::Value;
         let mut kind = None;
         let mut date = None;
         let mut name = None;
         let mut from: Option<Value> = None;
         let mut to: Option<Value> = None;
-        // Fields given besides `kind`, the first field no kind has, the first one seen twice.
-        let mut present = Vec::new();
-        let mut unknown = None;
-        let mut duplicate = None;
-        while let Some(key) = map.next_key::<String>()? {
-            let Some(known) = field(&key, HOLIDAY_FIELDS) else {
-                map.next_value::<IgnoredAny>()?;
-                unknown.get_or_insert(key);
-                continue;
-            };
-            let seen = match known {
+        let mut fields = Strict::new("kind");
+        while let Some(known) = fields.next(&mut map, HOLIDAY_FIELDS)? {
+            let again = match known {
                 "kind" => kind
                     .replace(map.next_value_seed(Tag(HOLIDAY_KINDS))?)
                     .is_some(),
@@ -431,26 +423,14 @@ impl<'de> serde::de::Visitor<'de> for HolidayVisitor {
                 "from" => from.replace(map.next_value()?).is_some(),
                 _ => to.replace(map.next_value()?).is_some(),
             };
-            if seen {
-                duplicate.get_or_insert(known);
-            } else if known != "kind" {
-                present.push(known);
-            }
+            fields.saw(known, again);
         }
-        if let Some(field) = duplicate {
-            return Err(A::Error::duplicate_field(field));
-        }
+        fields.no_duplicate()?;
         let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
-        let wants: &'static [&'static str] = match kind {
+        fields.only(match kind {
             "date" => &["date", "name"],
             _ => &["from", "to", "name"],
-        };
-        // Another kind's field counts as unknown for this kind, as a per-kind
-        // `deny_unknown_fields` would have it.
-        let stray = present.into_iter().find(|n| !wants.contains(n));
-        if let Some(field) = unknown.as_deref().or(stray) {
-            return Err(A::Error::unknown_field(field, wants));
-        }
+        })?;
         fn typed<T: DeserializeOwned, E: Error>(
             value: Option<Value>,
             field: &'static str,

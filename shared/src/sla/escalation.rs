@@ -87,8 +87,8 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        use crate::tagged::{field, Tag};
-        use serde::de::{Error, IgnoredAny};
+        use crate::tagged::{Strict, Tag};
+        use serde::de::Error;
         let mut kind = None;
         let mut audience = None;
         let mut webhook = None;
@@ -96,17 +96,9 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
         let mut to: Option<Option<Priority>> = None;
         let mut team = None;
         let mut tag = None;
-        // Fields given besides `type`, the first field no type has, the first one seen twice.
-        let mut present = Vec::new();
-        let mut unknown = None;
-        let mut duplicate = None;
-        while let Some(key) = map.next_key::<String>()? {
-            let Some(name) = field(&key, ACTION_FIELDS) else {
-                map.next_value::<IgnoredAny>()?;
-                unknown.get_or_insert(key);
-                continue;
-            };
-            let seen = match name {
+        let mut fields = Strict::new("type");
+        while let Some(name) = fields.next(&mut map, ACTION_FIELDS)? {
+            let again = match name {
                 "type" => kind
                     .replace(map.next_value_seed(Tag(ACTION_TYPES))?)
                     .is_some(),
@@ -117,28 +109,16 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
                 "team" => team.replace(map.next_value()?).is_some(),
                 _ => tag.replace(map.next_value()?).is_some(),
             };
-            if seen {
-                duplicate.get_or_insert(name);
-            } else if name != "type" {
-                present.push(name);
-            }
+            fields.saw(name, again);
         }
-        if let Some(name) = duplicate {
-            return Err(A::Error::duplicate_field(name));
-        }
+        fields.no_duplicate()?;
         let kind = kind.ok_or_else(|| A::Error::missing_field("type"))?;
-        let wants: &'static [&'static str] = match kind {
+        fields.only(match kind {
             "notify" => &["audience", "webhook", "message"],
             "raise_priority" => &["to"],
             "assign_team" => &["team"],
             _ => &["tag"],
-        };
-        // Another type's field counts as unknown for this type, as a per-type
-        // `deny_unknown_fields` would have it.
-        let stray = present.into_iter().find(|n| !wants.contains(n));
-        if let Some(name) = unknown.as_deref().or(stray) {
-            return Err(A::Error::unknown_field(name, wants));
-        }
+        })?;
         Ok(match kind {
             "notify" => EscalationAction::Notify {
                 audience: audience.unwrap_or_default(),
