@@ -51,11 +51,22 @@ pub fn next_known<'de, A: MapAccess<'de>>(
     map: &mut A,
     names: &'static [&'static str],
 ) -> Result<Option<&'static str>, A::Error> {
+    skip_to_known(map, names, |_| {})
+}
+
+/// The next key of `map` that is one of `names`; every other key goes to `unknown`, its value
+/// read past.
+fn skip_to_known<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    names: &'static [&'static str],
+    mut unknown: impl FnMut(String),
+) -> Result<Option<&'static str>, A::Error> {
     while let Some(key) = map.next_key::<String>()? {
         if let Some(known) = field(&key, names) {
             return Ok(Some(known));
         }
         map.next_value::<IgnoredAny>()?;
+        unknown(key);
     }
     Ok(None)
 }
@@ -96,14 +107,9 @@ impl Strict {
         map: &mut A,
         names: &'static [&'static str],
     ) -> Result<Option<&'static str>, A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            if let Some(known) = field(&key, names) {
-                return Ok(Some(known));
-            }
-            map.next_value::<IgnoredAny>()?;
+        skip_to_known(map, names, |key| {
             self.unknown.get_or_insert(key);
-        }
-        Ok(None)
+        })
     }
 
     /// Notes that field `name` came, `again` if it had come before.
