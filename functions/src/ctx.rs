@@ -386,3 +386,9 @@ pub fn filter_fingerprint<T: Serialize>(filters: &T) -> String {
     let text = serde_json::to_string(filters).unwrap_or_default();
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
+
+/// An actor that is not the request's principal: the bot, a rule, a contact writing through a
+/// channel.
+pub fn system_actor(kind: ActorKind, id: String) -> Actor {
+    Actor { kind, id: Some(id) }
+}

@@ -21,11 +21,11 @@ use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Method, StatusCode};
 
 use crate::error::ApiError;
-use crate::handlers::kb::{
-    all_categories, article_path, count_view, published_article, run_search,
-};
 use crate::http::{Request, Response};
-use crate::kb::{self, escape_html, group_prefix, published_prefix, Category, Published};
+use crate::kb::{
+    self, all_categories, article_path, count_view, escape_html, group_prefix, published_article,
+    published_prefix, run_search, Category, Published,
+};
 use crate::ports::{Platform, Scan, Storage};
 use crate::store::{get_json, scan_json, tenant_actor};
 use edgedesk_shared::ids::TenantId;

@@ -32,9 +32,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::ports::{Scan, Storage};
-use crate::store::Tx;
+use crate::ports::{Platform, Scan, Storage};
+use crate::store::{get_json, scan_json, tenant_actor, transact, Tx};
+use edgedesk_search::SearchRequest;
+use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::Actor;
+use edgedesk_shared::sort::sort_by;
 
 /// Key prefix of the search index records.
 pub const INDEX_PREFIX: &str = "kb:idx:";
@@ -614,4 +617,149 @@ mod tests {
         assert!(!is_id(&id, "kbc"));
         assert!(!is_id("kba_nope", "kba"));
     }
+}
+
+// ---- read by the API, the widget, the bot and the help centre ----------------------------
+
+pub const CATEGORY_PREFIX: &str = "kb:cat:";
+/// Categories a tenant may have (they are listed whole).
+pub const MAX_CATEGORIES: usize = 500;
+
+/// All categories of a tenant, by position then name.
+pub async fn all_categories<S: Storage>(store: &S, actor: &str) -> Result<Vec<Category>, ApiError> {
+    let mut cats: Vec<Category> = scan_json(
+        store,
+        actor,
+        &Scan {
+            prefix: CATEGORY_PREFIX.into(),
+            after: None,
+            limit: MAX_CATEGORIES,
+            reverse: false,
+        },
+    )
+    .await?
+    .into_iter()
+    .map(|(_, c)| c)
+    .collect();
+    sort_by(&mut cats, |a, b| {
+        a.position
+            .cmp(&b.position)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(cats)
+}
+
+/// One search result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHit {
+    pub id: String,
+    pub locale: String,
+    pub slug: String,
+    pub title: String,
+    /// The help-center page of the article.
+    pub url: String,
+    pub category_id: Option<String>,
+    pub score: f32,
+    /// HTML-escaped, matches in `<mark>`.
+    pub title_html: String,
+    /// An HTML-escaped excerpt, matches in `<mark>`.
+    pub snippet_html: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    pub query: String,
+    pub total: usize,
+    pub hits: Vec<SearchHit>,
+}
+
+/// The help-center path of an article.
+pub fn article_path(tenant: &str, locale: &str, slug: &str) -> String {
+    format!("/help/{tenant}/{locale}/articles/{slug}")
+}
+
+/// Searches the tenant's published articles and resolves each hit to its public page.
+pub async fn run_search<S: Storage>(
+    store: &S,
+    tenant: &TenantId,
+    q: &str,
+    locale: Option<&str>,
+    limit: usize,
+    offset: usize,
+    as_you_type: bool,
+) -> Result<SearchResponse, ApiError> {
+    let actor = tenant_actor(tenant);
+    let results = with_index(store, &actor, |index| {
+        let mut r = SearchRequest::new(q).page(limit, offset);
+        if let Some(l) = locale {
+            r = r.locale(l);
+        }
+        if as_you_type {
+            r = r.as_you_type();
+        }
+        index.search(&r)
+    })
+    .await?;
+    let tenant = tenant.to_string();
+    let mut hits = Vec::with_capacity(results.hits.len());
+    for h in results.hits {
+        // The public entry is written with the index records, so it is there; skip it if a
+        // concurrent unpublish removed it between the two reads.
+        let Some(p) =
+            get_json::<_, Published>(store, &actor, &published_key(&h.locale, &h.id)).await?
+        else {
+            continue;
+        };
+        hits.push(SearchHit {
+            url: article_path(&tenant, &h.locale, &p.slug),
+            id: h.id,
+            locale: h.locale,
+            slug: p.slug,
+            title: p.title,
+            category_id: p.category_id,
+            score: h.score,
+            title_html: h.title_html,
+            snippet_html: h.snippet_html,
+        });
+    }
+    Ok(SearchResponse {
+        query: q.to_owned(),
+        total: results.total,
+        hits,
+    })
+}
+
+/// The published version of an article, or 404 for drafts and unknown ids.
+pub async fn published_article<S: Storage>(
+    store: &S,
+    actor: &str,
+    id: &str,
+) -> Result<(Article, ArticleVersion), ApiError> {
+    let nf = || ApiError::not_found("article");
+    if !is_id(id, "kba") {
+        return Err(nf());
+    }
+    let article: Article = get_json(store, actor, &article_key(id))
+        .await?
+        .ok_or_else(nf)?;
+    let v = article.published_version.ok_or_else(nf)?;
+    let version: ArticleVersion = get_json(store, actor, &version_key(id, v))
+        .await?
+        .ok_or_else(nf)?;
+    Ok((article, version))
+}
+
+/// Counts one view of an article.
+pub async fn count_view<P: Platform>(
+    p: &P,
+    actor: &str,
+    id: &str,
+) -> Result<ArticleStats, ApiError> {
+    transact(p, actor, async |tx| {
+        let mut s: ArticleStats = tx.get_json(&stats_key(id)).await?.unwrap_or_default();
+        s.views += 1;
+        tx.put_json(stats_key(id), &s)?;
+        Ok(s)
+    })
+    .await
 }

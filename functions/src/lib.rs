@@ -8,7 +8,9 @@
 pub mod alarms;
 pub mod ctx;
 pub mod datasets;
+pub mod domain;
 pub mod error;
+pub mod flows;
 pub mod handlers;
 pub mod help;
 pub mod http;
@@ -17,8 +19,9 @@ pub mod openapi;
 pub mod ports;
 pub mod records;
 mod route_match;
+pub mod settings;
 pub mod store;
-pub mod webhooks;
+pub mod visitor;
 
 use ::http::{HeaderValue, Method, StatusCode};
 
@@ -26,7 +29,7 @@ use crate::ctx::{Ctx, Principal};
 use crate::error::ApiError;
 use crate::handlers::{
     agents, automation, bot, canned, channels, contacts, conversations, keys, routing, sla,
-    tenants, ticket_merge, tickets,
+    tenants, ticket_merge, ticket_thread, tickets, webhooks,
 };
 use crate::http::{error_response, json, Request, Response, ROUTE_HEADER, TENANT_HEADER};
 use crate::ports::Platform;
@@ -417,7 +420,7 @@ async fn dispatch<P: Platform>(
         (Route::Contact, Method::DELETE) => contacts::delete(c, id, req).await,
         (Route::ContactEvents, Method::GET) => {
             match id.parse::<edgedesk_shared::ids::ContactId>() {
-                Ok(cid) => contacts::events::<_, Contact>(c, &cid.to_string(), req).await,
+                Ok(cid) => records::events::<_, Contact>(c, &cid.to_string(), req).await,
                 Err(_) => Err(ApiError::not_found("contact")),
             }
         }
@@ -439,7 +442,7 @@ async fn dispatch<P: Platform>(
         (Route::Ticket, Method::PATCH) => tickets::update(c, id, req).await,
         (Route::Ticket, Method::DELETE) => tickets::delete(c, id, req).await,
         (Route::TicketEvents, Method::GET) => match id.parse::<edgedesk_shared::ids::TicketId>() {
-            Ok(tid) => contacts::events::<_, Ticket>(c, &tid.to_string(), req).await,
+            Ok(tid) => records::events::<_, Ticket>(c, &tid.to_string(), req).await,
             Err(_) => Err(ApiError::not_found("ticket")),
         },
         (Route::ApiChannels, Method::GET) => channels::list(c, req).await,
@@ -533,10 +536,10 @@ async fn dispatch<P: Platform>(
         (Route::ConversationSla, Method::GET) => sla::conversation_sla(c, id).await,
         (Route::TicketMerge, Method::POST) => ticket_merge::merge(c, id, req).await,
         (Route::TicketDuplicates, Method::GET) => ticket_merge::duplicates(c, id).await,
-        (Route::TicketMessages, Method::GET) => ticket_merge::list_messages(c, id, req).await,
-        (Route::TicketMessages, Method::POST) => ticket_merge::post_message(c, id, req).await,
-        (Route::TicketWatchers, Method::GET) => ticket_merge::watchers(c, id).await,
-        (Route::TicketWatchers, Method::PUT) => ticket_merge::set_watchers(c, id, req).await,
+        (Route::TicketMessages, Method::GET) => ticket_thread::list_messages(c, id, req).await,
+        (Route::TicketMessages, Method::POST) => ticket_thread::post_message(c, id, req).await,
+        (Route::TicketWatchers, Method::GET) => ticket_thread::watchers(c, id).await,
+        (Route::TicketWatchers, Method::PUT) => ticket_thread::set_watchers(c, id, req).await,
         (Route::BotIntents, Method::GET) => bot::list_intents(c).await,
         (Route::BotIntents, Method::POST) => bot::create_intent(c, req).await,
         (Route::BotIntent, Method::GET) => bot::get_intent(c, id).await,
@@ -615,7 +618,7 @@ async fn widget_dispatch<P: Platform>(
 /// scheduler (or the local host) can call it and nobody else.
 async fn system_sweep<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiError> {
     require_platform_token(p, req)?;
-    let ran = alarms::sweep(p).await?;
+    let ran = flows::sweep(p).await?;
     json(StatusCode::OK, &serde_json::json!({ "ran": ran }))
 }
 
@@ -663,9 +666,10 @@ async fn authenticate<'a, P: Platform>(p: &'a P, req: &Request) -> Result<Ctx<'a
     let invalid = || ApiError::unauthorized("invalid or revoked API key");
     let presented = parse_key(key.trim()).map_err(|_| invalid())?;
     let actor = store::tenant_actor(&presented.tenant_id);
-    let record: ApiKeyRecord = get_json(p, &actor, &handlers::keys::key_record_key(&presented.id))
-        .await?
-        .ok_or_else(invalid)?;
+    let record: ApiKeyRecord =
+        get_json(p, &actor, &domain::api_keys::key_record_key(&presented.id))
+            .await?
+            .ok_or_else(invalid)?;
     if record.revoked_at.is_some()
         || record.tenant_id != presented.tenant_id
         || !verify_secret(presented.secret, &record.secret_sha256)

@@ -46,9 +46,9 @@ impl Modify for ApiKeyAuth {
         kb::list_articles, kb::create_article, kb::import_articles, kb::get_article, kb::update_article, kb::delete_article,
         kb::publish, kb::unpublish, kb::restore, kb::list_versions, kb::get_version, kb::diff, kb::search,
         kb::widget_search, kb::widget_suggest, kb::widget_article, kb::widget_vote,
-        sla::ticket_sla, sla::conversation_sla, crate::webhooks::list, crate::webhooks::get_target, crate::webhooks::set_target,
-        ticket_merge::merge, ticket_merge::duplicates, ticket_merge::post_message, ticket_merge::list_messages,
-        ticket_merge::watchers, ticket_merge::set_watchers,
+        sla::ticket_sla, sla::conversation_sla, webhooks::list, webhooks::get_target, webhooks::set_target,
+        ticket_merge::merge, ticket_merge::duplicates, ticket_thread::post_message, ticket_thread::list_messages,
+        ticket_thread::watchers, ticket_thread::set_watchers,
         bot::list_intents, bot::create_intent, bot::get_intent, bot::put_intent, bot::delete_intent,
         bot::get_settings, bot::put_settings, bot::test, bot::report,
     )

@@ -149,7 +149,7 @@ pub trait Config {
 /// Wake-ups for due work (see `crate::alarms`).
 #[allow(async_fn_in_trait)]
 pub trait Alarms {
-    /// Asks the runtime to run `crate::alarms::sweep` at or soon after `at`. Runtimes that
+    /// Asks the runtime to run `crate::flows::sweep` at or soon after `at`. Runtimes that
     /// sweep on an interval anyway may do nothing here.
     async fn set_alarm(&self, at: DateTime<Utc>) -> Result<(), StorageError>;
 }

@@ -3,15 +3,16 @@
 
 use http::StatusCode;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::ctx::{diff, record_event, Ctx};
+use crate::ctx::{diff, filter_fingerprint, paginate, record_event, Ctx, Page};
 use crate::error::ApiError;
-use crate::http::{check_version, json_versioned, Response};
+use crate::http::{check_version, json, json_versioned, query, Request, Response};
 use crate::ports::Platform;
 use crate::store::{get_json, transact, Tx};
 use chrono::{DateTime, Utc};
 use edgedesk_shared::model::{Agent, Contact, Conversation, Ticket};
+use edgedesk_shared::rbac::Permission;
 
 /// A record with a version, an update time and a storage key.
 pub trait Versioned: Serialize + DeserializeOwned + Clone {
@@ -137,4 +138,38 @@ where
         Ok(record)
     })
     .await
+}
+
+/// Shared by every resource's `/events` route.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    #[serde(skip_serializing)]
+    limit: Option<usize>,
+    #[serde(skip_serializing)]
+    cursor: Option<String>,
+}
+
+/// The event history of a record, oldest first. The record must exist in the caller's tenant.
+pub async fn events<P: Platform, T: Versioned>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::Read)?;
+    let _: T = load(ctx, id).await?;
+    let q: EventsQuery = query(req)?;
+    let prefix = format!("event:{id}:");
+    let page: Page<edgedesk_shared::model::Event> = paginate(
+        ctx,
+        &ctx.actor,
+        &prefix,
+        false,
+        q.limit,
+        q.cursor.as_deref(),
+        &filter_fingerprint(&q),
+        |_| true,
+    )
+    .await?;
+    json(StatusCode::OK, &page)
 }

@@ -234,7 +234,7 @@ impl ActorObject {
         let p = self
             .platform(&actor)
             .map_err(|e| worker::Error::RustError(e.to_string()))?;
-        match edgedesk_functions::alarms::sweep(&p).await {
+        match edgedesk_functions::flows::sweep(&p).await {
             Ok(ran) => {
                 for written in p.written() {
                     if written == actor {

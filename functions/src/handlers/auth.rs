@@ -558,7 +558,7 @@ pub async fn accept_invite<P: Platform>(p: &P, req: &Request) -> Result<Response
             tx,
             &agent.id.to_string(),
             "agent.password_set",
-            crate::handlers::conversations::system_actor(ActorKind::Agent, agent.id.to_string()),
+            crate::ctx::system_actor(ActorKind::Agent, agent.id.to_string()),
             serde_json::Value::Null,
         )
     })

@@ -8,8 +8,9 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::ctx::{id_parts, record_event, Ctx};
+use crate::domain::automation::{check_canned_reference, conversation_facts};
+use crate::domain::canned::{all_canned, record_key, shortcode_key};
 use crate::error::ApiError;
-use crate::handlers::routing::unprocessable;
 use crate::http::{body, json, path_id, query, Request, Response};
 use crate::ports::Platform;
 use crate::store::{get_json, transact};
@@ -18,16 +19,6 @@ use edgedesk_shared::model::Conversation;
 use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::canned::MAX_CANNED_RESPONSES;
 use edgedesk_shared::routing::{search_canned, CannedResponse};
-
-pub const PREFIX: &str = "canned:";
-
-pub fn record_key(id: &str) -> String {
-    format!("{PREFIX}{id}")
-}
-
-fn shortcode_key(shortcode: &str) -> String {
-    format!("canned_shortcode:{shortcode}")
-}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,7 +39,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
             format!("limit must be 1 to {MAX_CANNED_RESPONSES}"),
         ));
     }
-    let all = crate::handlers::automation::all_canned(ctx.p, &ctx.actor).await?;
+    let all = all_canned(ctx.p, &ctx.actor).await?;
     let found: Vec<&CannedResponse> = search_canned(&all, q.q.as_deref().unwrap_or(""), limit);
     json(StatusCode::OK, &serde_json::json!({ "data": found }))
 }
@@ -68,7 +59,7 @@ async fn save<P: Platform>(
     response: &CannedResponse,
     creating: bool,
 ) -> Result<(), ApiError> {
-    response.validate().map_err(unprocessable)?;
+    response.validate().map_err(ApiError::unprocessable)?;
     transact(ctx.p, &ctx.actor, async |tx| {
         let key = record_key(&response.id);
         let existing: Option<CannedResponse> = tx.get_json(&key).await?;
@@ -99,7 +90,7 @@ async fn save<P: Platform>(
         if creating {
             let count: u64 = tx.get_json("canned_count").await?.unwrap_or(0);
             if count as usize >= MAX_CANNED_RESPONSES {
-                return Err(unprocessable(format!(
+                return Err(ApiError::unprocessable(format!(
                     "a tenant may have at most {MAX_CANNED_RESPONSES} canned responses"
                 )));
             }
@@ -159,7 +150,7 @@ pub async fn put<P: Platform>(
     ctx.require(Permission::ManageSettings)?;
     let input: CannedInput = body(req)?;
     if input.id.as_deref().is_some_and(|i| i != id) {
-        return Err(unprocessable("id: must match the path"));
+        return Err(ApiError::unprocessable("id: must match the path"));
     }
     let response = CannedResponse {
         id: id.to_owned(),
@@ -180,7 +171,7 @@ pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response,
             .get_json(&key)
             .await?
             .ok_or_else(|| ApiError::not_found("canned response"))?;
-        crate::handlers::automation::check_canned_reference(tx, id).await?;
+        check_canned_reference(tx, id).await?;
         tx.delete(key);
         tx.delete(shortcode_key(&existing.shortcode));
         let count: u64 = tx.get_json("canned_count").await?.unwrap_or(1);
@@ -218,7 +209,7 @@ pub async fn render<P: Platform>(
         .ok_or_else(|| ApiError::not_found("canned response"))?;
     let cid: ConversationId = path_id(&input.conversation_id, "conversation")?;
     let c: Conversation = crate::records::load(ctx, &cid.to_string()).await?;
-    let facts = crate::handlers::automation::conversation_facts(ctx.p, &ctx.actor, &c, &[]).await?;
-    let rendered = r.render(&facts).map_err(unprocessable)?;
+    let facts = conversation_facts(ctx.p, &ctx.actor, &c, &[]).await?;
+    let rendered = r.render(&facts).map_err(ApiError::unprocessable)?;
     json(StatusCode::OK, &rendered)
 }

@@ -4,10 +4,11 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ctx::{filter_fingerprint, paginate, Ctx, Principal};
+use crate::ctx::{filter_fingerprint, paginate, system_actor, Ctx, Principal};
+use crate::domain::contacts;
+use crate::domain::conversations::{append, find_or_open, Draft};
 use crate::error::ApiError;
-use crate::handlers::contacts;
-use crate::handlers::conversations::{append, find_or_open, system_actor, Draft};
+use crate::flows::{self, Event, Via};
 use crate::http::{body, json, path_id, query, Request, Response};
 use crate::ports::Platform;
 use crate::store::{get_json, tenant_actor, transact, GLOBAL};
@@ -219,9 +220,15 @@ pub async fn inbound<P: Platform>(
         attachments: input.message.attachments,
         external_id: input.message.id,
     };
-    let appended = append(p, Some(&tactor), &conversation.id, draft, None, actor).await?;
-    // Also on a redelivery: a turn the first delivery did not finish is answered now.
-    crate::handlers::bot::respond(p, &tactor, &conversation.id, &appended.message).await?;
+    let appended = append(p, &conversation.id, draft, None).await?;
+    let event = Event::MessageAdded {
+        conversation: conversation.id,
+        message: appended.message.clone(),
+        actor,
+        via: Via::Channel,
+        redelivery: appended.duplicate,
+    };
+    flows::dispatch(p, &tactor, event).await?;
     let status = if appended.duplicate {
         StatusCode::OK
     } else {

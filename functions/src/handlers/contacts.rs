@@ -4,76 +4,18 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Page};
+use crate::ctx::{filter_fingerprint, paginate, Ctx, Page};
 use crate::error::ApiError;
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
 use crate::ports::Platform;
-use crate::records::{self, Versioned};
-use crate::store::{transact, Tx};
+use crate::records;
+use crate::store::transact;
 use edgedesk_shared::api::{CreateContact, UpdateContact};
 use edgedesk_shared::ids::ContactId;
-use edgedesk_shared::model::{Actor, Contact};
+use edgedesk_shared::model::Contact;
 use edgedesk_shared::rbac::Permission;
 
-pub fn external_key(external_id: &str) -> String {
-    format!("contact_ext:{external_id}")
-}
-
-/// Claims `external_id` for `id` inside a transaction; refuses one another contact holds.
-async fn claim_external<P: Platform>(
-    tx: &mut Tx<'_, P>,
-    external_id: &str,
-    id: &ContactId,
-) -> Result<(), ApiError> {
-    match tx.get(&external_key(external_id)).await? {
-        Some(owner) if owner != id.to_string().as_bytes() => Err(ApiError::conflict(
-            "external_id_taken",
-            "another contact has this external_id",
-        )),
-        _ => {
-            tx.put(external_key(external_id), id.to_string().into_bytes());
-            Ok(())
-        }
-    }
-}
-
-/// Builds and stores a new contact inside a tenant transaction.
-pub async fn insert<P: Platform>(
-    p: &P,
-    tx: &mut Tx<'_, P>,
-    contact: &Contact,
-    actor: Actor,
-) -> Result<(), ApiError> {
-    if let Some(ext) = &contact.external_id {
-        claim_external(tx, ext, &contact.id).await?;
-    }
-    tx.put_json(Contact::storage_key(&contact.id.to_string()), contact)?;
-    record_event(
-        p,
-        tx,
-        &contact.id.to_string(),
-        "contact.created",
-        actor,
-        crate::http::to_value(contact)?,
-    )
-}
-
-pub fn new_contact<P: Platform>(ctx: &Ctx<'_, P>, input: CreateContact) -> Contact {
-    let now = ctx.now();
-    let trim = |s: Option<String>| s.map(|s| s.trim().to_owned());
-    Contact {
-        id: ctx.mint(ContactId::from_parts),
-        tenant_id: ctx.tenant_id,
-        name: trim(input.name),
-        email: trim(input.email),
-        phone: trim(input.phone),
-        external_id: input.external_id,
-        attributes: input.attributes,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    }
-}
+use crate::domain::contacts::{claim_external, external_key, insert, new_contact};
 
 /// Create a contact.
 #[utoipa::path(post, path = "/v1/contacts", tag = "contacts", request_body = CreateContact,
@@ -228,38 +170,4 @@ pub async fn delete<P: Platform>(
     )
     .await?;
     Ok(crate::http::no_content())
-}
-
-/// Shared by every resource's `/events` route.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventsQuery {
-    #[serde(skip_serializing)]
-    limit: Option<usize>,
-    #[serde(skip_serializing)]
-    cursor: Option<String>,
-}
-
-/// The event history of a record, oldest first. The record must exist in the caller's tenant.
-pub async fn events<P: Platform, T: Versioned>(
-    ctx: &Ctx<'_, P>,
-    id: &str,
-    req: &Request,
-) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
-    let _: T = records::load(ctx, id).await?;
-    let q: EventsQuery = query(req)?;
-    let prefix = format!("event:{id}:");
-    let page: Page<edgedesk_shared::model::Event> = paginate(
-        ctx,
-        &ctx.actor,
-        &prefix,
-        false,
-        q.limit,
-        q.cursor.as_deref(),
-        &filter_fingerprint(&q),
-        |_| true,
-    )
-    .await?;
-    json(StatusCode::OK, &page)
 }

@@ -12,8 +12,9 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::ctx::{record_event, Ctx};
+use crate::domain::routing;
 use crate::error::ApiError;
-use crate::handlers::routing;
+use crate::flows::{self, Event};
 use crate::http::{body, json, path_id, query, Request, Response};
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
@@ -21,9 +22,7 @@ use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::ids::{AgentId, ConversationId};
 use edgedesk_shared::model::{Actor, ActorKind, Conversation, ConversationStatus};
 use edgedesk_shared::rbac::Permission;
-use edgedesk_shared::routing::{
-    AutomationEvent, Csat, CsatError, CsatSubmission, CsatSummary, EventKind, Subject,
-};
+use edgedesk_shared::routing::{Csat, CsatError, CsatSubmission, CsatSummary};
 
 fn csat_key(id: &ConversationId) -> String {
     format!("csat:{id}")
@@ -126,7 +125,7 @@ pub async fn widget_state<P: Platform>(
     raw_tenant: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let v = crate::handlers::widget::visitor_context(p, raw_tenant, req).await?;
+    let v = crate::visitor::visitor_context(p, raw_tenant, req).await?;
     let settings = routing::settings(p, &v.tactor).await?.csat;
     let now = p.now();
     let (conversation_id, can_rate, submitted) = match &v.conversation {
@@ -165,7 +164,7 @@ pub async fn widget_submit<P: Platform>(
     raw_tenant: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let v = crate::handlers::widget::visitor_context(p, raw_tenant, req).await?;
+    let v = crate::visitor::visitor_context(p, raw_tenant, req).await?;
     let input: CsatSubmission = body(req)?;
     let settings = routing::settings(p, &v.tactor).await?.csat;
     let Some(current) = &v.conversation else {
@@ -210,14 +209,11 @@ pub async fn widget_submit<P: Platform>(
         Ok(record)
     })
     .await?;
-    let event = AutomationEvent::new(EventKind::CsatReceived, Subject::Conversation(id), now);
-    crate::handlers::automation::run(
-        p,
-        &v.tactor,
-        event,
-        vec![("csat", crate::http::to_value(&record.csat)?)],
-    )
-    .await?;
+    let event = Event::CsatSubmitted {
+        conversation: id,
+        csat: crate::http::to_value(&record.csat)?,
+    };
+    flows::dispatch(p, &v.tactor, event).await?;
     Ok(v.cors(json(StatusCode::CREATED, &record)?))
 }
 

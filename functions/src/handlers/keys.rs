@@ -2,58 +2,17 @@
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Page};
+use crate::domain::api_keys::{key_record_key, mint_key, NewKey};
 use crate::error::ApiError;
 use crate::http::{body, json, path_id, query, Request, Response};
-use crate::ports::{Platform, Storage};
-use crate::store::{transact, Tx};
+use crate::ports::Platform;
+use crate::store::transact;
 use edgedesk_shared::api::CreateApiKey;
-use edgedesk_shared::auth::{format_key, hash_secret, parse_key};
 use edgedesk_shared::ids::ApiKeyId;
-use edgedesk_shared::model::{ApiKeyRecord, ApiKeyView, KeyScope};
+use edgedesk_shared::model::{ApiKeyRecord, ApiKeyView};
 use edgedesk_shared::rbac::{may_grant, scope_role, Permission};
-
-/// A freshly created key: `key` is shown this once and never again.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NewKey {
-    #[serde(flatten)]
-    pub view: ApiKeyView,
-    pub key: String,
-}
-
-pub fn key_record_key(id: &ApiKeyId) -> String {
-    format!("key:{id}")
-}
-
-/// Creates a key inside a tenant transaction.
-pub fn mint_key<P: Platform, S: Storage>(
-    ctx: &Ctx<'_, P>,
-    tx: &mut Tx<'_, S>,
-    name: &str,
-    scope: KeyScope,
-) -> Result<NewKey, ApiError> {
-    let id = ctx.mint(ApiKeyId::from_parts);
-    let mut secret = [0u8; 32];
-    ctx.p.fill(&mut secret);
-    let key = format_key(&ctx.tenant_id, &id, &secret);
-    let parsed = parse_key(&key).map_err(|_| ApiError::internal())?;
-    let record = ApiKeyRecord {
-        id,
-        tenant_id: ctx.tenant_id,
-        name: name.trim().to_owned(),
-        scope,
-        secret_sha256: hash_secret(parsed.secret),
-        created_at: ctx.now(),
-        revoked_at: None,
-    };
-    tx.put_json(key_record_key(&id), &record)?;
-    Ok(NewKey {
-        view: record.view(),
-        key,
-    })
-}
 
 /// Create an API key.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = CreateApiKey,

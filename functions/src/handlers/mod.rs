@@ -15,5 +15,7 @@ pub mod routing;
 pub mod sla;
 pub mod tenants;
 pub mod ticket_merge;
+pub mod ticket_thread;
 pub mod tickets;
+pub mod webhooks;
 pub mod widget;

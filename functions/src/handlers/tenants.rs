@@ -5,8 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::ctx::{id_parts, record_event, Ctx, Principal};
+use crate::domain::api_keys::{mint_key, NewKey};
 use crate::error::ApiError;
-use crate::handlers::keys::{mint_key, NewKey};
 use crate::http::{body, json, json_versioned, Request, Response};
 use crate::ports::Platform;
 use crate::store::{get_json, tenant_actor, transact};

@@ -5,71 +5,19 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
+use crate::domain::sla;
+use crate::domain::tickets::{self, assignee_matches, check_refs};
 use crate::error::ApiError;
-use crate::handlers::{sla, ticket_merge};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
 use crate::ports::Platform;
 use crate::records::{self, Versioned};
-use crate::store::{transact_hot, Tx};
+use crate::store::transact_hot;
 use edgedesk_shared::api::{CreateTicket, UpdateTicket};
-use edgedesk_shared::ids::{AgentId, ContactId, ConversationId, TicketId};
-use edgedesk_shared::model::{Agent, Contact, Conversation, Priority, Ticket, TicketStatus};
+use edgedesk_shared::ids::{ContactId, TicketId};
+use edgedesk_shared::model::{Priority, Ticket, TicketStatus};
 use edgedesk_shared::rbac::Permission;
 
 const SEQ_KEY: &str = "seq:ticket";
-
-/// Checks, inside the transaction, that referenced records exist in this tenant. A reference
-/// to another tenant's record is as unknown as a made-up one.
-pub async fn check_refs<P: Platform>(
-    tx: &mut Tx<'_, P>,
-    requester: Option<&ContactId>,
-    assignee: Option<&AgentId>,
-    conversation: Option<&ConversationId>,
-) -> Result<(), ApiError> {
-    if let Some(id) = requester {
-        if tx
-            .get(&Contact::storage_key(&id.to_string()))
-            .await?
-            .is_none()
-        {
-            return Err(unknown_ref("requester_id", "contact"));
-        }
-    }
-    if let Some(id) = assignee {
-        match tx
-            .get_json::<Agent>(&Agent::storage_key(&id.to_string()))
-            .await?
-        {
-            Some(a) if a.active => {}
-            Some(_) => {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation_failed",
-                    "assignee_id: agent is deactivated",
-                ))
-            }
-            None => return Err(unknown_ref("assignee_id", "agent")),
-        }
-    }
-    if let Some(id) = conversation {
-        if tx
-            .get(&Conversation::storage_key(&id.to_string()))
-            .await?
-            .is_none()
-        {
-            return Err(unknown_ref("conversation_id", "conversation"));
-        }
-    }
-    Ok(())
-}
-
-fn unknown_ref(field: &str, what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-        format!("{field}: no such {what}"),
-    )
-}
 
 /// Create a ticket. Numbers are sequential per tenant.
 #[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = CreateTicket,
@@ -135,7 +83,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
         )?;
         // Look-alike open tickets of the same requester, for the agent to merge. Part of the
         // stored answer, so a retried create returns exactly the first result.
-        let candidates = ticket_merge::suggestions(ctx.p, &ctx.actor, &ticket).await?;
+        let candidates = tickets::suggestions(ctx.p, &ctx.actor, &ticket).await?;
         let mut out = crate::http::to_value(&ticket)?;
         if let Some(o) = out.as_object_mut() {
             o.insert("duplicate_candidates".into(), candidates.into());
@@ -174,23 +122,6 @@ pub struct ListQuery {
     sla_state: Option<sla::SlaStateFilter>,
     /// `created` (newest first, the default) or `sla_due` (earliest SLA deadline first).
     sort: Option<sla::ListSort>,
-}
-
-/// Matches an `assignee` filter (`none` or an agent id) against an assignee.
-pub fn assignee_matches(
-    filter: Option<&str>,
-    assignee: Option<&AgentId>,
-) -> Result<bool, ApiError> {
-    Ok(match filter {
-        None => true,
-        Some("none") => assignee.is_none(),
-        Some(raw) => {
-            let id: AgentId = raw.parse().map_err(|_| {
-                ApiError::bad_request("invalid_query", "assignee must be an agent id or `none`")
-            })?;
-            assignee == Some(&id)
-        }
-    })
 }
 
 /// List tickets, newest first, with filters.
@@ -260,8 +191,8 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     ctx.require(Permission::Read)?;
     let id: TicketId = path_id(raw_id, "ticket")?;
-    if let Some(into) = ticket_merge::merged_into(ctx.p, &ctx.actor, &id).await? {
-        return ticket_merge::get_merged(ctx, &id, &into).await;
+    if let Some(into) = tickets::merged_into(ctx.p, &ctx.actor, &id).await? {
+        return tickets::get_merged(ctx, &id, &into).await;
     }
     records::get::<_, Ticket>(ctx, &id.to_string()).await
 }
@@ -278,12 +209,8 @@ pub async fn update<P: Platform>(
     let id: TicketId = path_id(raw_id, "ticket")?;
     let input: UpdateTicket = body(req)?;
     input.validate()?;
-    if let Some(into) = ticket_merge::merged_into(ctx.p, &ctx.actor, &id).await? {
-        return Ok(ticket_merge::merged_response(
-            &id,
-            &into,
-            StatusCode::CONFLICT,
-        ));
+    if let Some(into) = tickets::merged_into(ctx.p, &ctx.actor, &id).await? {
+        return Ok(tickets::merged_response(&id, &into, StatusCode::CONFLICT));
     }
     let mut wake = sla::Wake::default();
     let ticket = records::update::<_, Ticket, _>(

@@ -5,21 +5,26 @@
 //! A visitor only ever sees their own conversation, and never private notes.
 
 use chrono::{DateTime, Duration, Utc};
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG, ORIGIN};
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, ETAG};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ctx::{id_parts, Ctx, Principal};
+use crate::ctx::{id_parts, system_actor, Ctx, Principal};
+use crate::domain::contacts;
+use crate::domain::conversations::{append, find_or_open, Draft};
+use crate::domain::messages::{message_key, newest_seq, AgentMessage};
+use crate::domain::presence::{Presence, PresenceStatus, PRESENCE_TTL_MINUTES};
+use crate::domain::routing;
 use crate::error::ApiError;
-use crate::handlers::contacts;
-use crate::handlers::conversations::{
-    append, find_or_open, message_key, newest_seq, system_actor, AgentMessage, Draft,
-};
+use crate::flows::{self, Event, Via};
 use crate::http::{body, json, path_id, query, Request, Response};
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
 use crate::store::{conversation_actor, get_json, scan_json, tenant_actor, transact};
+use crate::visitor::{
+    cors, current_conversation, random_hex, settings, visitor, widget_req, Visitor, SETTINGS_KEY,
+};
 use edgedesk_shared::api::{limits, CreateContact};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, TenantId};
 use edgedesk_shared::model::{
@@ -31,152 +36,10 @@ use edgedesk_shared::widget::{
     UpdateWidgetSettings, WidgetConfig, WidgetSettings, WidgetTenant,
 };
 
-const SETTINGS_KEY: &str = "widget";
 /// How long a typing signal stays true without a refresh.
 const TYPING_TTL_SECONDS: i64 = 8;
 /// Longest a long-poll waits.
 const MAX_WAIT_SECONDS: u64 = 25;
-
-fn random_hex<P: Platform>(p: &P) -> String {
-    let mut b = [0u8; 32];
-    p.fill(&mut b);
-    hex::encode(b)
-}
-
-/// The tenant's widget settings, created with fresh secrets on first use.
-pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<WidgetSettings, ApiError> {
-    if let Some(s) = get_json(p, tactor, SETTINGS_KEY).await? {
-        return Ok(s);
-    }
-    let (ms, r) = id_parts(p);
-    let fresh = WidgetSettings::new(ChannelId::from_parts(ms, r), random_hex(p), random_hex(p));
-    transact(p, tactor, async |tx| {
-        if tx.get("tenant").await?.is_none() {
-            return Err(ApiError::not_found("tenant"));
-        }
-        if let Some(existing) = tx.get_json::<WidgetSettings>(SETTINGS_KEY).await? {
-            return Ok(existing);
-        }
-        tx.put_json(SETTINGS_KEY, &fresh)?;
-        Ok(fresh.clone())
-    })
-    .await
-}
-
-/// A request on a tenant's widget routes, with CORS decided.
-struct WidgetReq {
-    tenant_id: TenantId,
-    tactor: String,
-    settings: WidgetSettings,
-    origin: Option<String>,
-}
-
-async fn widget_req<P: Platform>(
-    p: &P,
-    raw_tenant: &str,
-    req: &Request,
-) -> Result<WidgetReq, ApiError> {
-    let tenant_id: TenantId = path_id(raw_tenant, "tenant")?;
-    let tactor = tenant_actor(&tenant_id);
-    let settings = settings(p, &tactor).await?;
-    let origin = req
-        .headers()
-        .get(ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .map(str::to_owned);
-    if let Some(o) = &origin {
-        if !settings.origin_allowed(o) {
-            return Err(ApiError::forbidden("this site may not embed the widget"));
-        }
-    }
-    Ok(WidgetReq {
-        tenant_id,
-        tactor,
-        settings,
-        origin,
-    })
-}
-
-/// Adds CORS headers for an allowed origin.
-fn cors(mut resp: Response, origin: Option<&str>) -> Response {
-    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
-        let h = resp.headers_mut();
-        h.insert("access-control-allow-origin", o);
-        h.insert("vary", HeaderValue::from_static("Origin"));
-        h.insert(
-            "access-control-allow-methods",
-            HeaderValue::from_static("GET, POST, OPTIONS"),
-        );
-        h.insert(
-            "access-control-allow-headers",
-            HeaderValue::from_static("authorization, content-type"),
-        );
-        h.insert("access-control-max-age", HeaderValue::from_static("600"));
-    }
-    resp
-}
-
-/// A visitor authenticated by token.
-struct Visitor {
-    w: WidgetReq,
-    contact_id: ContactId,
-}
-
-async fn visitor<P: Platform>(p: &P, raw_tenant: &str, req: &Request) -> Result<Visitor, ApiError> {
-    let w = widget_req(p, raw_tenant, req).await?;
-    let from_header = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Visitor "))
-        .map(str::to_owned);
-    // Browsers cannot set headers on a WebSocket handshake, so the realtime route takes it in the query.
-    let token = from_header.or_else(|| {
-        req.uri()
-            .query()
-            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-            .and_then(|pairs| {
-                pairs
-                    .into_iter()
-                    .find(|(k, _)| k == "token")
-                    .map(|(_, v)| v)
-            })
-    });
-    let token = token.ok_or_else(|| {
-        ApiError::unauthorized("send `Authorization: Visitor <token>` from /session")
-    })?;
-    let contact_id = verify_visitor_token(&w.settings.token_secret, &w.tenant_id, &token)
-        .ok_or_else(|| ApiError::unauthorized("invalid visitor token"))?;
-    if get_json::<_, Contact>(p, &w.tactor, &Contact::storage_key(&contact_id.to_string()))
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::unauthorized("invalid visitor token"));
-    }
-    Ok(Visitor { w, contact_id })
-}
-
-fn pointer_key(channel: &ChannelId, contact: &ContactId) -> String {
-    format!("conv_open:{channel}:{contact}")
-}
-
-/// The visitor's current conversation, if any.
-async fn current_conversation<P: Platform>(
-    p: &P,
-    v: &Visitor,
-) -> Result<Option<Conversation>, ApiError> {
-    let Some(raw) = p
-        .get(
-            &v.w.tactor,
-            &pointer_key(&v.w.settings.channel_id, &v.contact_id),
-        )
-        .await?
-    else {
-        return Ok(None);
-    };
-    let id = String::from_utf8_lossy(&raw).into_owned();
-    get_json(p, &v.w.tactor, &Conversation::storage_key(&id)).await
-}
 
 /// Answers a CORS preflight on any widget route.
 pub async fn preflight<P: Platform>(
@@ -208,24 +71,6 @@ async fn anyone_online<P: Platform>(p: &P, tactor: &str) -> Result<bool, ApiErro
         pr.status == PresenceStatus::Online && now - pr.at < Duration::minutes(PRESENCE_TTL_MINUTES)
     }))
 }
-
-/// An agent's presence as last reported by the console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PresenceStatus {
-    Online,
-    Away,
-    Offline,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Presence {
-    pub status: PresenceStatus,
-    pub at: DateTime<Utc>,
-}
-
-/// A presence report older than this counts as offline (the console refreshes it).
-pub const PRESENCE_TTL_MINUTES: i64 = 5;
 
 /// `GET /v1/widget/{tenant}/config`
 #[utoipa::path(get, path = "/v1/widget/{tenant}/config", tag = "widget", params(("tenant" = String, Path)),
@@ -414,7 +259,7 @@ pub async fn session<P: Platform>(
         conversation_id: conversation.as_ref().map(|c| c.id),
         last_seq: conversation.as_ref().map_or(0, |c| c.last_message_seq),
         queue: match &conversation {
-            Some(c) => crate::handlers::routing::position(p, &v.w.tactor, &c.id).await?,
+            Some(c) => routing::position(p, &v.w.tactor, &c.id).await?,
             None => None,
         },
     };
@@ -582,9 +427,16 @@ pub async fn post_message<P: Platform>(
         attachments: input.attachments,
         external_id: None,
     };
-    let appended = append(p, Some(&v.w.tactor), &conversation.id, draft, None, actor).await?;
+    let appended = append(p, &conversation.id, draft, None).await?;
     set_live(p, &conversation.id, |l| l.contact_typing_at = None).await?;
-    crate::handlers::bot::respond(p, &v.w.tactor, &conversation.id, &appended.message).await?;
+    let event = Event::MessageAdded {
+        conversation: conversation.id,
+        message: appended.message.clone(),
+        actor,
+        via: Via::Channel,
+        redelivery: appended.duplicate,
+    };
+    flows::dispatch(p, &v.w.tactor, event).await?;
     Ok(cors(
         json(StatusCode::CREATED, &appended.message)?,
         v.w.origin.as_deref(),
@@ -856,7 +708,7 @@ pub async fn poll<P: Platform>(
             None => (Vec::new(), after, rev, vec![v.w.tactor.clone()]),
         };
         let queue = match &conversation {
-            Some(c) => crate::handlers::routing::position(p, &v.w.tactor, &c.id).await?,
+            Some(c) => routing::position(p, &v.w.tactor, &c.id).await?,
             None => None,
         };
         // The conversation's status and queue place, for a client that follows them, when
@@ -1170,7 +1022,7 @@ pub async fn set_presence<P: Platform>(
     .await?;
     // An agent coming online frees capacity for conversations waiting in the routing queue.
     if presence.status == PresenceStatus::Online {
-        crate::handlers::routing::drain(ctx.p, &ctx.actor).await?;
+        routing::drain(ctx.p, &ctx.actor).await?;
     }
     json(StatusCode::OK, &presence)
 }
@@ -1365,36 +1217,4 @@ pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respo
         }
         ctx.p.sleep_ms(250).await;
     }
-}
-
-/// A visitor authenticated on a widget route, for widget endpoints kept in other modules.
-pub(crate) struct VisitorContext {
-    pub tactor: String,
-    pub contact_id: ContactId,
-    /// The visitor's current (or last) conversation on the widget channel.
-    pub conversation: Option<Conversation>,
-    origin: Option<String>,
-}
-
-impl VisitorContext {
-    /// Adds the CORS headers the embedding page needs to read the answer.
-    pub fn cors(&self, resp: Response) -> Response {
-        cors(resp, self.origin.as_deref())
-    }
-}
-
-/// Authenticates the visitor of a widget request (origin check and visitor token).
-pub(crate) async fn visitor_context<P: Platform>(
-    p: &P,
-    raw_tenant: &str,
-    req: &Request,
-) -> Result<VisitorContext, ApiError> {
-    let v = visitor(p, raw_tenant, req).await?;
-    let conversation = current_conversation(p, &v).await?;
-    Ok(VisitorContext {
-        tactor: v.w.tactor,
-        contact_id: v.contact_id,
-        conversation,
-        origin: v.w.origin,
-    })
 }

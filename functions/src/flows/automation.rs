@@ -1,0 +1,100 @@
+//! Reactions that run the tenant's automation rules. What a rule appends (a canned reply, a
+//! private note) is a new message, raised as an event of its own.
+
+use super::event::{Event, Via};
+use crate::ctx::system_actor;
+use crate::domain::automation;
+use crate::error::ApiError;
+use crate::ports::Platform;
+use edgedesk_shared::model::{ActorKind, Message, SenderKind};
+use edgedesk_shared::routing::{AutomationEvent, EventKind, Subject};
+
+/// The messages rules appended, as events.
+fn appended(messages: Vec<Message>) -> Vec<Event> {
+    messages
+        .into_iter()
+        .map(|m| Event::MessageAdded {
+            conversation: m.conversation_id,
+            actor: system_actor(ActorKind::System, m.sender.id.clone().unwrap_or_default()),
+            message: m,
+            via: Via::Team,
+            redelivery: false,
+        })
+        .collect()
+}
+
+/// A contact wrote: `message_received`, and `conversation_created` on the first message of a
+/// conversation a channel opened.
+pub async fn message_added<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<Vec<Event>, ApiError> {
+    let Event::MessageAdded {
+        conversation,
+        message,
+        redelivery: false,
+        ..
+    } = event
+    else {
+        return Ok(Vec::new());
+    };
+    if message.sender.kind != SenderKind::Contact {
+        return Ok(Vec::new());
+    }
+    let created = message.seq == 1;
+    Ok(appended(
+        automation::arrival(p, tactor, conversation, Some(message), created).await?,
+    ))
+}
+
+/// `conversation_created` (and `message_received` for a first message from the contact).
+pub async fn conversation_created<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<Vec<Event>, ApiError> {
+    let Event::ConversationCreated {
+        conversation,
+        first_message,
+    } = event
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(appended(
+        automation::arrival(p, tactor, conversation, first_message.as_ref(), true).await?,
+    ))
+}
+
+/// `status_changed` for a status a person or a channel changed.
+pub async fn conversation_changed<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<Vec<Event>, ApiError> {
+    let Event::ConversationChanged { before, after } = event else {
+        return Ok(Vec::new());
+    };
+    Ok(appended(
+        automation::status_changed(p, tactor, before, after).await?,
+    ))
+}
+
+/// `csat_received`, with the rating as the `csat` fact.
+pub async fn csat_submitted<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<Vec<Event>, ApiError> {
+    let Event::CsatSubmitted { conversation, csat } = event else {
+        return Ok(Vec::new());
+    };
+    let trigger = AutomationEvent::new(
+        EventKind::CsatReceived,
+        Subject::Conversation(*conversation),
+        p.now(),
+    );
+    Ok(appended(
+        automation::run(p, tactor, trigger, vec![("csat", csat.clone())]).await?,
+    ))
+}

@@ -1,0 +1,52 @@
+//! The dispatcher: each event's reactions, in order.
+
+use std::collections::VecDeque;
+
+use super::event::Event;
+use super::{automation, bot, record, routing, sla};
+use crate::error::ApiError;
+use crate::ports::Platform;
+
+/// Events handled for one request at most (a rule that replies to its own replies, say, is
+/// stopped by the automation engine's loop guard long before this).
+pub const MAX_EVENTS: usize = 64;
+
+/// Runs the reactions to `event` in the tenant actor `tactor`, then those to the events they
+/// raise.
+pub async fn dispatch<P: Platform>(p: &P, tactor: &str, event: Event) -> Result<(), ApiError> {
+    let mut queue = VecDeque::from([event]);
+    let mut handled = 0;
+    while let Some(event) = queue.pop_front() {
+        handled += 1;
+        if handled > MAX_EVENTS {
+            break;
+        }
+        let mut raised = Vec::new();
+        match &event {
+            Event::MessageAdded { .. } => {
+                record::message_added(p, tactor, &event).await?;
+                routing::message_added(p, tactor, &event).await?;
+                raised.extend(automation::message_added(p, tactor, &event).await?);
+                raised.extend(bot::message_added(p, tactor, &event).await?);
+            }
+            Event::ConversationCreated { .. } => {
+                routing::conversation_created(p, tactor, &event).await?;
+                raised.extend(automation::conversation_created(p, tactor, &event).await?);
+                sla::conversation_created(p, tactor, &event).await?;
+            }
+            Event::ConversationChanged { .. } => {
+                routing::conversation_changed(p, tactor, &event).await?;
+                raised.extend(automation::conversation_changed(p, tactor, &event).await?);
+                sla::conversation_changed(p, tactor, &event).await?;
+            }
+            Event::BotHandedOff { .. } => {
+                routing::bot_handed_off(p, tactor, &event).await?;
+            }
+            Event::CsatSubmitted { .. } => {
+                raised.extend(automation::csat_submitted(p, tactor, &event).await?);
+            }
+        }
+        queue.extend(raised);
+    }
+    Ok(())
+}

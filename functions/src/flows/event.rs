@@ -1,0 +1,49 @@
+//! The domain events the flows react to. Handlers raise them after their authoritative write;
+//! a reaction may raise further ones, which the dispatcher handles in turn.
+
+use edgedesk_shared::ids::ConversationId;
+use edgedesk_shared::model::{Actor, Conversation, Message};
+
+/// How a message reached its conversation: decides whether the bot answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A visitor-facing channel (the widget, an API channel): the bot may answer.
+    Channel,
+    /// An agent or the API acting for the team, or an automation rule.
+    Team,
+}
+
+/// Something that happened in one tenant.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A message was stored in a conversation whose record exists.
+    MessageAdded {
+        conversation: ConversationId,
+        message: Message,
+        actor: Actor,
+        via: Via,
+        /// A channel delivered the message again (same external id): only the reactions
+        /// that are safe to repeat run (the bot finishes a turn the first delivery did not).
+        redelivery: bool,
+    },
+    /// A conversation was created through the API, with its first message if it had one.
+    ConversationCreated {
+        conversation: ConversationId,
+        first_message: Option<Message>,
+    },
+    /// A person or a channel changed a conversation's record.
+    ConversationChanged {
+        before: Box<Conversation>,
+        after: Box<Conversation>,
+    },
+    /// The bot handed a conversation to a person after the contact wrote `text`.
+    BotHandedOff {
+        conversation: ConversationId,
+        text: String,
+    },
+    /// A contact rated a conversation.
+    CsatSubmitted {
+        conversation: ConversationId,
+        csat: serde_json::Value,
+    },
+}

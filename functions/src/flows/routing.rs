@@ -1,0 +1,87 @@
+//! Reactions that place conversations with people: freed capacity goes to the waiting queue
+//! first, then an unassigned conversation is routed by the tenant's rules.
+
+use super::event::Event;
+use crate::domain::{bot, routing};
+use crate::error::ApiError;
+use crate::ports::Platform;
+use edgedesk_shared::ids::ConversationId;
+use edgedesk_shared::model::SenderKind;
+
+async fn route<P: Platform>(
+    p: &P,
+    tactor: &str,
+    id: &ConversationId,
+    text: &str,
+) -> Result<(), ApiError> {
+    routing::drain(p, tactor).await?;
+    routing::route_conversation(p, tactor, id, text).await?;
+    Ok(())
+}
+
+/// A contact wrote: route the conversation, unless the bot holds it (then routing waits for
+/// the bot's handoff).
+pub async fn message_added<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<(), ApiError> {
+    let Event::MessageAdded {
+        conversation,
+        message,
+        redelivery: false,
+        ..
+    } = event
+    else {
+        return Ok(());
+    };
+    if message.sender.kind != SenderKind::Contact || bot::holds(p, tactor, conversation).await? {
+        return Ok(());
+    }
+    route(p, tactor, conversation, &message.body).await
+}
+
+/// A conversation created through the API is routed on its first message.
+pub async fn conversation_created<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<(), ApiError> {
+    let Event::ConversationCreated {
+        conversation,
+        first_message,
+    } = event
+    else {
+        return Ok(());
+    };
+    let text = first_message.as_ref().map_or("", |m| m.body.as_str());
+    route(p, tactor, conversation, text).await
+}
+
+/// A resolve or a transfer may free a place someone waiting can take.
+pub async fn conversation_changed<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<(), ApiError> {
+    let Event::ConversationChanged { before, after } = event else {
+        return Ok(());
+    };
+    if routing::frees_capacity(before, after) {
+        routing::drain(p, tactor).await?;
+    }
+    Ok(())
+}
+
+/// Now a person's turn: routing rules (sentiment, keywords …) see the message that led to the
+/// handoff. (Automation already ran for it when it was stored.)
+pub async fn bot_handed_off<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<(), ApiError> {
+    let Event::BotHandedOff { conversation, text } = event else {
+        return Ok(());
+    };
+    route(p, tactor, conversation, text).await
+}
