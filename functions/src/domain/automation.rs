@@ -17,11 +17,10 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-use crate::ctx::{id_parts, record_event};
+use crate::ctx::record_event;
 use crate::domain::conversations::{append, Draft};
-use crate::domain::routing;
+use crate::domain::{routing, webhooks};
 use crate::error::ApiError;
 use crate::ports::Platform;
 use crate::records::Versioned;
@@ -386,7 +385,7 @@ async fn apply<P: Platform>(
             return Ok((Vec::new(), Some(appended.message)));
         }
         Effect::SendWebhook(delivery) => {
-            enqueue_webhook(p, tactor, cid, &action.rule, delivery, now).await?;
+            enqueue_webhook(p, tactor, cid, &action.rule, delivery).await?;
             return Ok((Vec::new(), None));
         }
         // Ticket effects never reach a conversation subject (the engine skips them).
@@ -419,55 +418,45 @@ fn tenant_of(tactor: &str) -> Result<edgedesk_shared::ids::TenantId, ApiError> {
         .ok_or_else(ApiError::internal)
 }
 
-/// A signed webhook waiting for delivery.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    pub id: String,
-    pub url: String,
-    /// The exact bytes to POST (JSON).
-    pub body: String,
-    /// The `X-EdgeDesk-Signature` header value: `t=<unix seconds>,v1=<hex HMAC-SHA256>`.
-    pub signature: String,
-    pub rule: edgedesk_shared::routing::RuleRef,
-    pub conversation_id: ConversationId,
-    pub created_at: DateTime<Utc>,
-    pub status: String,
-}
-
+/// Queues a rule's webhook in the outbox (`crate::domain::webhooks`), which signs it with the
+/// tenant's automation webhook secret when it sends it, retries it and logs every attempt.
 async fn enqueue_webhook<P: Platform>(
     p: &P,
     tactor: &str,
     cid: &ConversationId,
     rule: &edgedesk_shared::routing::RuleRef,
     delivery: &edgedesk_shared::routing::WebhookDelivery,
-    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let secret = crate::settings::automation_webhook_secret(p, tactor).await?;
-    let (bytes, signature) = delivery.signed(secret.as_bytes(), now.timestamp());
-    let (ms, r) = id_parts(p);
-    let id = format!("{ms:015}{r:032x}");
-    let entry = OutboxEntry {
-        id: id.clone(),
-        url: delivery.url.clone(),
-        body: String::from_utf8(bytes).map_err(|_| ApiError::internal())?,
-        signature,
-        rule: rule.clone(),
-        conversation_id: *cid,
-        created_at: now,
-        status: "pending".into(),
-    };
-    transact(p, tactor, async |tx| {
-        tx.put_json(format!("webhook_outbox:{id}"), &entry)?;
+    let tenant_id = tenant_of(tactor)?;
+    let event = delivery.body["type"]
+        .as_str()
+        .unwrap_or("automation")
+        .to_owned();
+    let receiver = webhooks::Receiver::Automation { rule: rule.clone() };
+    let id = transact(p, tactor, async |tx| {
+        let to = (receiver.clone(), delivery.url.as_str());
+        let subject = cid.to_string();
+        let id = webhooks::enqueue_to(
+            p,
+            tx,
+            &tenant_id,
+            to,
+            &event,
+            &subject,
+            delivery.body.clone(),
+        )?;
         record_event(
             p,
             tx,
-            &cid.to_string(),
+            &subject,
             "automation.webhook_enqueued",
             rule_actor(&rule.id),
-            serde_json::json!({"rule": rule, "url": entry.url, "outbox_id": id}),
-        )
+            serde_json::json!({"rule": rule, "url": delivery.url, "delivery_id": id}),
+        )?;
+        Ok(id)
     })
-    .await
+    .await?;
+    crate::alarms::schedule(p, p.now(), &webhooks::job(&tenant_id, &id)).await
 }
 
 /// Runs automation for a status change made by a person or a channel.

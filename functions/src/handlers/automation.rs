@@ -8,6 +8,7 @@ use crate::ctx::{record_event, Ctx};
 use crate::domain::automation::*;
 use crate::domain::canned::all_canned;
 use crate::domain::routing;
+use crate::domain::webhooks::{delivery_key, Delivery, Receiver};
 use crate::error::ApiError;
 use crate::http::{body, json, Request, Response};
 use crate::ports::{Platform, Scan};
@@ -172,21 +173,26 @@ pub async fn test<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     )
 }
 
-/// `GET /v1/automation/webhooks`: signed webhooks in the outbox, newest first.
+/// `GET /v1/automation/webhooks`: the deliveries automation rules queued, newest first, with
+/// every attempt (the whole outbox is `GET /v1/webhook-deliveries`).
 pub async fn list_webhooks<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     ctx.require(Permission::ManageSettings)?;
-    let rows = scan_json::<_, OutboxEntry>(
+    let rows = scan_json::<_, Delivery>(
         ctx.p,
         &ctx.actor,
         &Scan {
-            prefix: "webhook_outbox:".into(),
+            prefix: delivery_key(""),
             after: None,
             limit: 200,
             reverse: true,
         },
     )
     .await?;
-    let data: Vec<OutboxEntry> = rows.into_iter().map(|(_, e)| e).collect();
+    let data: Vec<Delivery> = rows
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| matches!(d.receiver, Receiver::Automation { .. }))
+        .collect();
     json(StatusCode::OK, &serde_json::json!({ "data": data }))
 }
 
