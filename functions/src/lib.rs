@@ -18,6 +18,8 @@ pub mod ports;
 pub mod records;
 mod route_match;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod webhooks;
 
 use ::http::{HeaderValue, Method, StatusCode};
