@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub use edgedesk_functions::ports::Clock;
 pub use edgedesk_functions::testing::{Client, TestApp, TestResponse, PLATFORM_TOKEN};
 pub use serde_json::{json, Value};
 
@@ -62,4 +63,72 @@ pub fn agent(api: &Client, email: &str, role: &str) -> Value {
         ),
         201,
     )
+}
+
+/// A widget visitor of one tenant: `Authorization: Visitor <token>` on `/v1/widget/{tenant}…`.
+pub struct Visitor<'a> {
+    pub app: &'a TestApp,
+    pub tenant: String,
+    pub token: String,
+    pub session: Value,
+}
+
+impl<'a> Visitor<'a> {
+    /// Opens a widget session with `body` (e.g. `{"name": "Ada"}`).
+    pub fn new(app: &'a TestApp, tenant: &str, body: Value) -> Self {
+        let session = expect(
+            app.anon()
+                .post(&format!("/v1/widget/{tenant}/session"), body),
+            200,
+        );
+        Visitor {
+            app,
+            tenant: tenant.to_owned(),
+            token: session["token"]
+                .as_str()
+                .expect("a visitor token")
+                .to_owned(),
+            session,
+        }
+    }
+
+    /// A request to `/v1/widget/{tenant}{path}` as this visitor.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> edgedesk_functions::testing::TestRequest<'a> {
+        self.app
+            .request(method, &format!("/v1/widget/{}{path}", self.tenant))
+            .header("authorization", &format!("Visitor {}", self.token))
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> TestResponse {
+        let r = self.request(method, path);
+        match body {
+            Some(b) => r.json(&b).send(),
+            None => r.send(),
+        }
+    }
+
+    /// Sends a message; returns the conversation id.
+    pub fn say(&self, text: &str) -> String {
+        let m = expect(
+            self.call("POST", "/messages", Some(json!({ "body": text }))),
+            201,
+        );
+        m["conversation_id"]
+            .as_str()
+            .expect("a conversation id")
+            .to_owned()
+    }
+
+    /// The bodies of every message the visitor can see, oldest first.
+    pub fn bodies(&self) -> Vec<String> {
+        let page = expect(self.call("GET", "/messages?limit=100", None), 200);
+        data(&page)
+            .iter()
+            .map(|m| m["body"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
 }
