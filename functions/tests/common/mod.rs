@@ -132,3 +132,40 @@ impl<'a> Visitor<'a> {
             .collect()
     }
 }
+
+impl Visitor<'_> {
+    /// One immediate read of the feed.
+    pub fn poll(&self) -> Value {
+        expect(self.call("GET", "/poll?wait=0", None), 200)
+    }
+
+    /// The `state` events of one immediate feed read for a client that last saw `state`.
+    pub fn states_after(&self, state: &str) -> Vec<Value> {
+        let feed = expect(
+            self.call("GET", &format!("/poll?wait=0&state={state}"), None),
+            200,
+        );
+        feed["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["type"] == "state")
+            .cloned()
+            .collect()
+    }
+}
+
+/// The events of a record's history, oldest first.
+pub fn conversation_events(api: &Client, conversation: &str) -> Vec<Value> {
+    data(&expect(
+        api.get(&format!(
+            "/v1/conversations/{conversation}/events?limit=100"
+        )),
+        200,
+    ))
+}
+
+/// The events of `kind` among `all`.
+pub fn events_of<'v>(all: &'v [Value], kind: &str) -> Vec<&'v Value> {
+    all.iter().filter(|e| e["kind"] == kind).collect()
+}
