@@ -363,3 +363,121 @@ fn posting_a_message_commits_to_the_conversation_and_its_tenant_only() {
     );
     assert!(app.platform.held_locks().is_empty());
 }
+
+#[test]
+fn a_snoozed_conversation_reopens_when_the_sweep_runs_after_its_time() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    let c = contact(&api, "Ada");
+    let conv = conversation(&api, &id(&c));
+    let path = format!("/v1/conversations/{}", id(&conv));
+    let until = app.platform.now() + chrono::Duration::hours(2);
+    let r = api.patch(&path, json!({"snoozed_until": until}));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (422, "validation_failed"),
+        "only a snoozed conversation takes a snooze time"
+    );
+    let snoozed = expect(
+        api.patch(&path, json!({"status": "snoozed", "snoozed_until": until})),
+        200,
+    );
+    assert_eq!(snoozed["status"], "snoozed");
+    assert!(
+        app.platform.alarms().contains(&until),
+        "{:?}",
+        app.platform.alarms()
+    );
+    app.platform.advance(std::time::Duration::from_secs(3600));
+    assert_eq!(app.sweep(), 0, "not yet");
+    assert_eq!(expect(api.get(&path), 200)["status"], "snoozed");
+    app.platform.advance(std::time::Duration::from_secs(3601));
+    assert_eq!(app.sweep(), 1);
+    let woken = expect(api.get(&path), 200);
+    assert_eq!(
+        (woken["status"].as_str(), woken["snoozed_until"].as_str()),
+        (Some("open"), None)
+    );
+    let events = expect(api.get(&format!("{path}/events")), 200);
+    let last = data(&events).pop().unwrap();
+    assert_eq!(
+        (
+            last["actor"]["kind"].as_str(),
+            last["data"]["reason"].as_str()
+        ),
+        (Some("system"), Some("snooze ended"))
+    );
+}
+
+#[test]
+fn the_inbox_feed_resumes_from_its_cursor_and_delivers_each_change_once() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Inbox");
+    let first = expect(api.get("/v1/realtime?wait=0"), 200);
+    let cursor = first["cursor"].as_str().expect("a cursor").to_owned();
+    let c = contact(&api, "Ada");
+    let conv = conversation(&api, &id(&c));
+    expect(
+        api.post(
+            &format!("/v1/conversations/{}/messages", id(&conv)),
+            json!({"body": "two"}),
+        ),
+        201,
+    );
+    let feed = expect(
+        api.get(&format!("/v1/realtime?cursor={cursor}&wait=0")),
+        200,
+    );
+    let seen: Vec<Value> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "conversation")
+        .map(|e| e["conversation"]["last_message_seq"].clone())
+        .collect();
+    assert_eq!(seen.last(), Some(&json!(2)), "{feed}");
+    let next = feed["cursor"].as_str().unwrap().to_owned();
+    assert!(next > cursor);
+    let idle = expect(api.get(&format!("/v1/realtime?cursor={next}&wait=0")), 200);
+    assert_eq!(idle["events"], json!([]), "nothing is delivered twice");
+    let other = app.create_tenant("Other");
+    let theirs = expect(other.get("/v1/realtime?wait=0"), 200);
+    let theirs = expect(
+        other.get(&format!(
+            "/v1/realtime?cursor={}&wait=0",
+            theirs["cursor"].as_str().unwrap()
+        )),
+        200,
+    );
+    assert_eq!(
+        theirs["events"],
+        json!([]),
+        "another tenant's inbox stays quiet"
+    );
+}
+
+#[test]
+fn agent_presence_is_set_and_read_back() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    let a = agent(&api, "ann@a.test", "agent");
+    let r = expect(
+        api.put(
+            &format!("/v1/agents/{}/presence", id(&a)),
+            json!({"status": "online"}),
+        ),
+        200,
+    );
+    assert_eq!(r["status"], "online", "{r}");
+    let r = api.put(
+        &format!("/v1/agents/{}/presence", id(&a)),
+        json!({"status": "dancing"}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let t = api.tenant_id();
+    let cfg = expect(app.anon().get(&format!("/v1/widget/{t}/config")), 200);
+    assert_eq!(
+        cfg["online"], true,
+        "an online agent shows the widget as online: {cfg}"
+    );
+}

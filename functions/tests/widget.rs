@@ -59,19 +59,36 @@ fn a_visitor_chats_and_the_agent_sees_it_and_replies() {
 }
 
 #[test]
-fn a_visitor_message_commits_few_batches() {
+fn a_visitor_message_writes_one_batch_to_its_conversation_and_touches_only_its_tenant_besides() {
     let app = TestApp::new();
     let api = app.create_tenant("Shop");
+    let tenant_actor = api.tenant_actor();
     let t = api.tenant_id();
     let v = Visitor::new(&app, &t, json!({"name": "Ada"}));
     let cid = v.say("first");
     let mark = app.platform.commit_mark();
     v.say("second");
     let counts = app.platform.commit_counts_since(mark);
-    let total: usize = counts.values().sum();
+    assert_eq!(counts.get(&format!("c:{cid}")), Some(&1), "{counts:?}");
     assert!(
-        total >= 1 && counts.contains_key(&format!("c:{cid}")),
+        counts
+            .keys()
+            .all(|a| *a == format!("c:{cid}") || *a == tenant_actor),
         "{counts:?}"
+    );
+    let message = app
+        .platform
+        .commits_since(mark)
+        .into_iter()
+        .find(|c| c.actor == format!("c:{cid}"))
+        .unwrap();
+    assert!(
+        message
+            .batch
+            .puts
+            .iter()
+            .any(|(k, _)| k.starts_with("msg:")),
+        "the message itself is in the conversation's batch: {message:?}"
     );
     assert!(app.platform.held_locks().is_empty());
 }
@@ -324,4 +341,68 @@ fn data_events(feed: &Value) -> Vec<Value> {
         .as_array()
         .unwrap_or_else(|| panic!("no events in {feed}"))
         .clone()
+}
+
+#[test]
+fn a_wrong_identity_hash_is_refused_and_a_right_one_reaches_the_same_contact() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    let t = api.tenant_id();
+    let secret = expect(
+        api.request("POST", "/v1/tenant/widget/identity-secret")
+            .send(),
+        200,
+    );
+    let secret = secret["identity_secret"]
+        .as_str()
+        .expect("a secret")
+        .to_owned();
+    let hash =
+        |user: &str| edgedesk_shared::signature::hmac_hex(secret.as_bytes(), user.as_bytes());
+    let session = |body: Value| app.anon().post(&format!("/v1/widget/{t}/session"), body);
+    let r = session(json!({"user": {"id": "u-1", "name": "Ada", "hash": hash("u-2")}}));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (401, "identity_mismatch")
+    );
+    let first = expect(
+        session(json!({"user": {"id": "u-1", "name": "Ada", "hash": hash("u-1")}})),
+        200,
+    );
+    let second = expect(
+        session(json!({"user": {"id": "u-1", "hash": hash("u-1")}})),
+        200,
+    );
+    assert_eq!(first["contact_id"], second["contact_id"]);
+    let other = expect(
+        session(json!({"user": {"id": "u-2", "hash": hash("u-2")}})),
+        200,
+    );
+    assert_ne!(other["contact_id"], first["contact_id"]);
+}
+
+#[test]
+fn widget_settings_are_read_and_changed_by_admins_only() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    let before = expect(api.get("/v1/tenant/widget"), 200);
+    assert!(before.is_object(), "{before}");
+    let after = expect(
+        api.patch("/v1/tenant/widget", json!({"color": "#abcdef"})),
+        200,
+    );
+    assert_eq!(after["color"], "#abcdef");
+    assert_eq!(
+        expect(api.get("/v1/tenant/widget"), 200)["color"],
+        "#abcdef"
+    );
+    let r = api.patch("/v1/tenant/widget", json!({"color": "red"}));
+    assert_eq!(r.status, 422, "{}", r.text());
+    let agent = api.key_client("agent");
+    assert_eq!(
+        agent
+            .patch("/v1/tenant/widget", json!({"color": "#000000"}))
+            .status,
+        403
+    );
 }
