@@ -111,7 +111,10 @@ fn an_article_is_drafted_published_versioned_diffed_and_restored() {
         (p["status"].as_str(), p["published_version"].as_u64()),
         (Some("published"), Some(1))
     );
-    assert_eq!(hit_ids(&search(&api, "refund", None)), [aid.clone()]);
+    assert_eq!(
+        hit_ids(&search(&api, "refund", None)),
+        std::slice::from_ref(&aid)
+    );
 
     let u = expect(
         api.patch(&format!("/v1/kb/articles/{aid}"), json!({"body": "Refunds take ten business days.\n\nContact us.\n", "tags": ["billing", "policy"]})),

@@ -166,7 +166,7 @@ fn a_breach_fired_by_the_sweep_escalates_and_sends_one_signed_webhook() {
     let breached = expect(api.get("/v1/tickets?sla_state=breached"), 200);
     assert_eq!(
         data(&breached).iter().map(id).collect::<Vec<_>>(),
-        [ticket.clone()]
+        std::slice::from_ref(&ticket)
     );
     let r = api.get("/v1/tickets?sla_state=sideways");
     assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_query"));
@@ -372,7 +372,7 @@ fn a_conversation_gets_a_first_response_clock_that_an_agent_reply_meets() {
     let page = expect(api.get("/v1/conversations?sla_state=breached"), 200);
     assert_eq!(
         data(&page).iter().map(id).collect::<Vec<_>>(),
-        [hurry.clone()]
+        std::slice::from_ref(&hurry)
     );
     assert_eq!(
         events_of(&conversation_events(&api, &hurry), "sla.breached").len(),
