@@ -69,6 +69,7 @@ struct State {
     locked: BTreeSet<String>,
     commits: Vec<Commit>,
     conflicts: usize,
+    injected_conflicts: usize,
     now: Option<DateTime<Utc>>,
     vars: BTreeMap<String, String>,
     alarms: Vec<DateTime<Utc>>,
@@ -215,6 +216,13 @@ impl MemoryPlatform {
         counts
     }
 
+    /// Refuses the next `n` commits made without the actor's lock with
+    /// [`StorageError::Conflict`], as if another writer had changed what they read: exercises
+    /// the retry path of [`crate::store::transact`] (which retries under the actor's lock).
+    pub fn inject_conflicts(&self, n: usize) {
+        self.state().injected_conflicts = n;
+    }
+
     /// How many commits were refused with [`StorageError::Conflict`].
     pub fn conflicts(&self) -> usize {
         self.state().conflicts
@@ -301,8 +309,13 @@ impl Storage for MemoryPlatform {
     async fn commit(&self, actor: &str, batch: WriteBatch) -> Result<(), StorageError> {
         let mut s = self.state();
         // The commit ends the actor's lock, whatever its outcome (as the adapters' COMMIT or
-        // ROLLBACK does).
-        s.locked.remove(actor);
+        // ROLLBACK does). A commit under the lock cannot conflict with another writer.
+        let locked = s.locked.remove(actor);
+        if !locked && s.injected_conflicts > 0 {
+            s.injected_conflicts -= 1;
+            s.conflicts += 1;
+            return Err(StorageError::Conflict);
+        }
         let map = s.actors.entry(actor.to_owned()).or_default();
         let holds = batch.checks.iter().all(|(key, expect)| match expect {
             Expect::Absent => !map.contains_key(key),
@@ -415,7 +428,9 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// Requests straight into [`crate::handle`] over a [`MemoryPlatform`].
 ///
 /// Each request moves the clock 1 ms forward first, so records made one after another get
-/// increasing times (lists ordered by time are deterministic).
+/// increasing times (lists ordered by time are deterministic). After each request it checks
+/// that no actor's write lock is still held: on a runtime a held lock is an open write
+/// transaction that blocks every other writer of that actor.
 pub struct TestApp {
     pub platform: MemoryPlatform,
 }
@@ -533,7 +548,13 @@ impl TestRequest<'_> {
             .expect("a valid request");
         *req.headers_mut() = self.headers;
         self.app.platform.advance(Duration::from_millis(1));
+        let (method, path) = (req.method().clone(), req.uri().to_string());
         let resp = block_on(crate::handle(&self.app.platform, req));
+        let held = self.app.platform.held_locks();
+        assert!(
+            held.is_empty(),
+            "{method} {path} left the write lock of {held:?} held"
+        );
         let (parts, body) = resp.into_parts();
         TestResponse {
             status: parts.status.as_u16(),
@@ -755,6 +776,20 @@ mod tests {
         assert!(block_on(p.lock("t:x")).unwrap());
         block_on(p.release("t:x"));
         assert!(p.held_locks().is_empty());
+    }
+
+    #[test]
+    fn injected_conflicts_refuse_only_commits_made_without_the_lock() {
+        let p = MemoryPlatform::new();
+        p.inject_conflicts(1);
+        assert!(block_on(p.lock("t:x")).unwrap());
+        block_on(p.commit("t:x", batch())).unwrap();
+        assert_eq!(
+            block_on(p.commit("t:x", batch())),
+            Err(StorageError::Conflict)
+        );
+        block_on(p.commit("t:x", batch())).unwrap();
+        assert_eq!((p.commits().len(), p.conflicts()), (2, 1));
     }
 
     #[test]

@@ -481,3 +481,60 @@ fn agent_presence_is_set_and_read_back() {
         "an online agent shows the widget as online: {cfg}"
     );
 }
+
+#[test]
+fn a_ticket_number_is_taken_under_the_tenants_lock_where_no_conflict_can_reach_it() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    ticket(&api, "first");
+    let mark = app.platform.commit_mark();
+    app.platform.inject_conflicts(3);
+    let t = ticket(&api, "second");
+    assert_eq!(t["number"], 2);
+    assert_eq!(
+        app.platform.conflicts(),
+        0,
+        "the counter's transaction holds the lock from the start"
+    );
+    assert_eq!(
+        app.platform.commit_count_since(mark, &api.tenant_actor()),
+        1
+    );
+    app.platform.inject_conflicts(0);
+}
+
+#[test]
+fn a_contact_create_that_conflicts_is_retried_and_stored_once() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    let mark = app.platform.commit_mark();
+    app.platform.inject_conflicts(1);
+    let c = contact(&api, "Ada");
+    assert_eq!(app.platform.conflicts(), 1, "the first commit was refused");
+    assert_eq!(
+        app.platform.commit_count_since(mark, &api.tenant_actor()),
+        1,
+        "a refused batch is not recorded; the retry commits once"
+    );
+    let page = expect(api.get("/v1/contacts"), 200);
+    assert_eq!(data(&page).iter().map(id).collect::<Vec<_>>(), [id(&c)]);
+}
+
+#[test]
+fn a_message_post_that_conflicts_is_retried_without_a_gap_in_sequence_numbers() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    let c = contact(&api, "Ada");
+    let conv = conversation(&api, &id(&c));
+    let path = format!("/v1/conversations/{}/messages", id(&conv));
+    app.platform.inject_conflicts(2);
+    let m = expect(api.post(&path, json!({"body": "despite a conflict"})), 201);
+    assert_eq!(m["seq"], 2);
+    assert_eq!(app.platform.conflicts(), 2);
+    let m = expect(api.post(&path, json!({"body": "next"})), 201);
+    assert_eq!(m["seq"], 3);
+    assert_eq!(
+        expect(api.get(&format!("/v1/conversations/{}", id(&conv))), 200)["last_message_seq"],
+        3
+    );
+}
