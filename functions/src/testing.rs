@@ -30,7 +30,10 @@
 //! let ticket = admin.post("/v1/tickets", serde_json::json!({"subject": "Refund"}));
 //! assert_eq!(ticket.status, 201);
 //! assert_eq!(ticket.json()["number"], 1);
-//! assert!(app.platform.commit_count_since(mark, &admin.tenant_actor()) >= 1);
+//! // What this request committed, per actor: on the response, or since a mark.
+//! let tenant = admin.tenant_actor();
+//! assert_eq!(ticket.commits_to(&tenant), 1);
+//! assert_eq!(app.platform.commit_count_since(mark, &tenant), 1);
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,6 +71,9 @@ struct State {
     actors: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     locked: BTreeSet<String>,
     commits: Vec<Commit>,
+    /// How many commits [`MemoryPlatform::take_commits`] handed out: marks count from the
+    /// first commit ever, so they stay valid across it.
+    taken: usize,
     conflicts: usize,
     injected_conflicts: usize,
     now: Option<DateTime<Utc>>,
@@ -179,22 +185,27 @@ impl MemoryPlatform {
         self.state().commits.clone()
     }
 
-    /// Returns and forgets the batches committed so far (marks taken before become invalid).
+    /// Returns and forgets the batches committed so far. Marks stay valid: a later
+    /// [`MemoryPlatform::commits_since`] answers what is still recorded after the mark.
     pub fn take_commits(&self) -> Vec<Commit> {
-        std::mem::take(&mut self.state().commits)
+        let mut s = self.state();
+        s.taken += s.commits.len();
+        std::mem::take(&mut s.commits)
     }
 
     /// The current end of the commit record: pass it to [`MemoryPlatform::commits_since`]
     /// after a request to see what that request committed.
     pub fn commit_mark(&self) -> CommitMark {
-        CommitMark(self.state().commits.len())
+        let s = self.state();
+        CommitMark(s.taken + s.commits.len())
     }
 
     /// The batches committed after `mark`, oldest first.
     pub fn commits_since(&self, mark: CommitMark) -> Vec<Commit> {
-        self.state()
-            .commits
-            .get(mark.0..)
+        let s = self.state();
+        let from = mark.0.saturating_sub(s.taken);
+        s.commits
+            .get(from..)
             .map(<[Commit]>::to_vec)
             .unwrap_or_default()
     }
@@ -549,6 +560,7 @@ impl TestRequest<'_> {
         *req.headers_mut() = self.headers;
         self.app.platform.advance(Duration::from_millis(1));
         let (method, path) = (req.method().clone(), req.uri().to_string());
+        let mark = self.app.platform.commit_mark();
         let resp = block_on(crate::handle(&self.app.platform, req));
         let held = self.app.platform.held_locks();
         assert!(
@@ -560,19 +572,27 @@ impl TestRequest<'_> {
             status: parts.status.as_u16(),
             headers: parts.headers,
             body,
+            commits: self.app.platform.commits_since(mark),
         }
     }
 }
 
-/// What [`crate::handle`] answered.
+/// What [`crate::handle`] answered, and what the request committed.
 #[derive(Debug, Clone)]
 pub struct TestResponse {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// Every batch this request committed, in commit order.
+    pub commits: Vec<Commit>,
 }
 
 impl TestResponse {
+    /// How many batches this request committed to `actor`.
+    pub fn commits_to(&self, actor: &str) -> usize {
+        self.commits.iter().filter(|c| c.actor == actor).count()
+    }
+
     /// The body as JSON; `Null` for an empty body. Panics on a body that is not JSON.
     pub fn json(&self) -> Value {
         if self.body.is_empty() {
@@ -764,6 +784,19 @@ mod tests {
         );
         assert_eq!(p.commit_count_since(mark, "t:x"), 2);
         assert_eq!(p.commit_counts_since(mark).get("c:y"), Some(&1));
+    }
+
+    #[test]
+    fn marks_stay_valid_when_commits_are_taken() {
+        let p = MemoryPlatform::new();
+        block_on(p.commit("t:x", batch())).unwrap();
+        let mark = p.commit_mark();
+        block_on(p.commit("t:y", batch())).unwrap();
+        assert_eq!(p.take_commits().len(), 2);
+        block_on(p.commit("t:z", batch())).unwrap();
+        let since: Vec<String> = p.commits_since(mark).into_iter().map(|c| c.actor).collect();
+        assert_eq!(since, ["t:z"], "what is still recorded after the mark");
+        assert_eq!(p.commit_count_since(p.commit_mark(), "t:z"), 0);
     }
 
     #[test]

@@ -66,22 +66,18 @@ fn a_visitor_message_writes_one_batch_to_its_conversation_and_touches_only_its_t
     let t = api.tenant_id();
     let v = Visitor::new(&app, &t, json!({"name": "Ada"}));
     let cid = v.say("first");
-    let mark = app.platform.commit_mark();
-    v.say("second");
-    let counts = app.platform.commit_counts_since(mark);
-    assert_eq!(counts.get(&format!("c:{cid}")), Some(&1), "{counts:?}");
+    let r = v.call("POST", "/messages", Some(json!({"body": "second"})));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let conversation = format!("c:{cid}");
+    assert_eq!(r.commits_to(&conversation), 1, "{:?}", r.commits);
     assert!(
-        counts
-            .keys()
-            .all(|a| *a == format!("c:{cid}") || *a == tenant_actor),
-        "{counts:?}"
+        r.commits
+            .iter()
+            .all(|c| c.actor == conversation || c.actor == tenant_actor),
+        "{:?}",
+        r.commits
     );
-    let message = app
-        .platform
-        .commits_since(mark)
-        .into_iter()
-        .find(|c| c.actor == format!("c:{cid}"))
-        .unwrap();
+    let message = r.commits.iter().find(|c| c.actor == conversation).unwrap();
     assert!(
         message
             .batch
