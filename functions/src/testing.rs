@@ -11,15 +11,21 @@
 //!   actor; a [`WriteBatch`] applies atomically (every check holds, or nothing changes and
 //!   [`StorageError::Conflict`] is returned), puts before deletes, appends numbered with
 //!   [`WriteBatch::numbered_appends`] as the adapters number them; a per-actor write lock. It
-//!   records every committed batch ([`MemoryPlatform::commits`],
-//!   [`MemoryPlatform::commit_mark`], [`MemoryPlatform::commits_since`]). The clock stands still
-//!   until a test moves it ([`MemoryPlatform::set_now`], [`MemoryPlatform::advance`]);
-//!   [`Clock::sleep_ms`] moves it instead of waiting. Randomness is a seeded generator, so a
-//!   run is reproducible.
+//!   records every committed batch with its actor ([`MemoryPlatform::commits`],
+//!   [`MemoryPlatform::commit_mark`], [`MemoryPlatform::commits_since`],
+//!   [`MemoryPlatform::commit_count_since`]) and can refuse commits as if another writer got
+//!   there first ([`MemoryPlatform::inject_conflicts`]). The clock stands still until a test
+//!   moves it ([`MemoryPlatform::set_now`], [`MemoryPlatform::advance`]); [`Clock::sleep_ms`]
+//!   moves it instead of waiting. Randomness is a seeded generator, so a run is reproducible.
+//!   Alarms and outbound requests are recorded ([`MemoryPlatform::alarms`],
+//!   [`MemoryPlatform::outbound`]); [`MemoryPlatform::respond_with`] decides the answers.
 //! - [`block_on`] runs a future of this platform to completion: none of its futures ever
 //!   waits, so no executor is needed.
 //! - [`TestApp`] sends requests through [`crate::handle`]: [`TestApp::request`] builds one,
-//!   [`TestApp::create_tenant`] makes a tenant and returns a [`Client`] holding its admin key.
+//!   [`TestApp::create_tenant`] makes a tenant and returns a [`Client`] holding its admin key,
+//!   [`TestApp::sweep`] runs due timers. Each [`TestResponse`] carries the batches its request
+//!   committed ([`TestResponse::commits`], [`TestResponse::commits_to`]), and every request
+//!   checks that it left no write lock held.
 //!
 //! ```
 //! use edgedesk_functions::testing::TestApp;
