@@ -289,10 +289,14 @@ fn a_failing_order_service_hands_the_visitor_to_a_person() {
             .all(|m| !m["body"].as_str().unwrap_or("").contains("shipped")),
         "no made-up answer: {msgs:?}"
     );
-    assert!(
-        msgs.iter().any(|m| m["sender"]["kind"] == "system")
-            || !events_of(&conversation_events(&api, &cid), "conversation.bot_handoff").is_empty(),
-        "{msgs:?}"
+    assert_eq!(
+        events_of(&conversation_events(&api, &cid), "conversation.bot_handoff").len(),
+        1
+    );
+    let report = expect(api.get("/v1/reports/bot"), 200);
+    assert_eq!(
+        report["handoff_reasons"]["webhook failed: the webhook answered 500"], 1,
+        "{report}"
     );
 }
 
