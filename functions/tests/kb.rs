@@ -543,3 +543,43 @@ fn viewers_read_the_knowledge_base_and_agents_write_it() {
         "search stays inside the tenant"
     );
 }
+
+#[test]
+fn an_import_creates_every_article_in_one_batch_or_none() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    let tenant = api.tenant_actor();
+    let r = api.post(
+        "/v1/kb/articles/import",
+        json!({"articles": [
+            {"title": "Returns", "locale": "en", "body": "Send it back within 30 days.", "publish": true},
+            {"title": "Exchanges", "locale": "en", "body": "Swap sizes for free."}]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.commits_to(&tenant), 1, "one transaction: {:?}", r.commits);
+    let ids: Vec<String> = r.json()["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(hit_ids(&search(&api, "returns", None)), ids[..1]);
+    assert_eq!(
+        expect(api.get(&format!("/v1/kb/articles/{}", ids[1])), 200)["status"],
+        "draft"
+    );
+    let bad = api.post(
+        "/v1/kb/articles/import",
+        json!({"articles": [
+            {"title": "Fine", "locale": "en"},
+            {"title": "Broken", "locale": "xx"}]}),
+    );
+    assert_eq!(
+        (bad.status, bad.error_code().as_str()),
+        (422, "validation_failed")
+    );
+    assert!(bad.commits.is_empty(), "all or none");
+    let all = expect(api.get("/v1/kb/articles"), 200);
+    assert_eq!(data(&all).len(), 2);
+}

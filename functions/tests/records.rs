@@ -597,3 +597,38 @@ fn records_of_another_tenant_cannot_be_referenced() {
         app.platform.commit_counts_since(mark)
     );
 }
+
+#[test]
+fn contacts_page_with_a_cursor_bound_to_their_filters() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    let made: Vec<String> = (0..5)
+        .map(|i| id(&contact(&api, &format!("C{i}"))))
+        .collect();
+    let first = expect(api.get("/v1/contacts?limit=3"), 200);
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let second = expect(
+        api.get(&format!("/v1/contacts?limit=3&cursor={cursor}")),
+        200,
+    );
+    assert!(second["next_cursor"].is_null());
+    let mut seen: Vec<String> = data(&first)
+        .iter()
+        .chain(data(&second).iter())
+        .map(id)
+        .collect();
+    seen.reverse();
+    assert_eq!(seen, made, "newest first, each once");
+    let r = api.get(&format!(
+        "/v1/contacts?limit=3&email=c1@example.com&cursor={cursor}"
+    ));
+    assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_cursor"));
+    let found = expect(api.get("/v1/contacts?email=c1@example.com"), 200);
+    assert_eq!(
+        data(&found).iter().map(id).collect::<Vec<_>>(),
+        [made[1].clone()]
+    );
+}

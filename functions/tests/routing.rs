@@ -301,3 +301,98 @@ fn a_rule_can_be_replaced_and_deleted() {
     assert_eq!(api.get("/v1/routing/rules/all").status, 404);
     assert!(data(&expect(api.get("/v1/routing/rules"), 200)).is_empty());
 }
+
+#[test]
+fn the_rule_list_is_replaced_as_a_whole_and_validated_as_a_whole() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    expect(
+        api.post(
+            "/v1/teams",
+            json!({"id": "support", "name": "Support", "members": []}),
+        ),
+        201,
+    );
+    expect(
+        api.post(
+            "/v1/routing/rules",
+            json!({"id": "old", "target": {"team": "support"}}),
+        ),
+        201,
+    );
+    let r = api.put(
+        "/v1/routing/rules",
+        json!([{"id": "a", "target": {"team": "support"}}, {"id": "b", "target": {"team": "ghosts"}}]),
+    );
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (422, "validation_failed")
+    );
+    let ids = |page: Value| data(&page).iter().map(id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(expect(api.get("/v1/routing/rules"), 200)),
+        ["old"],
+        "a refused list changes nothing"
+    );
+    let put = expect(
+        api.put("/v1/routing/rules", json!([{"id": "a", "target": {"team": "support"}}, {"id": "b", "target": {"team": "support"}}])),
+        200,
+    );
+    assert_eq!(ids(put), ["a", "b"]);
+    assert_eq!(ids(expect(api.get("/v1/routing/rules"), 200)), ["a", "b"]);
+    let r = api.delete("/v1/teams/support");
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (409, "in_use"),
+        "rules still route to the team"
+    );
+}
+
+#[test]
+fn an_agent_key_may_assign_but_not_change_routing() {
+    let app = TestApp::new();
+    let admin = app.create_tenant("Shop");
+    let agent_key = admin.key_client("agent");
+    let ann = id(&agent(&admin, "ann@shop.test", "agent"));
+    let c = contact(&admin, "Ada");
+    let conv = conversation(&admin, &id(&c));
+    let assigned = expect(
+        agent_key.post(
+            &format!("/v1/conversations/{}/assign", id(&conv)),
+            json!({"agent_id": ann}),
+        ),
+        200,
+    );
+    assert_eq!(
+        (
+            assigned["outcome"].as_str(),
+            assigned["conversation"]["assignee_id"].clone()
+        ),
+        (Some("assigned"), json!(ann)),
+        "{assigned}"
+    );
+    for (method, path, body) in [
+        (
+            "POST",
+            "/v1/teams",
+            json!({"id": "x", "name": "X", "members": []}),
+        ),
+        (
+            "POST",
+            "/v1/routing/rules",
+            json!({"id": "x", "target": {"agent": ann}}),
+        ),
+        (
+            "PUT",
+            &*format!("/v1/agents/{ann}/routing"),
+            json!({"capacity": {"default": 1}}),
+        ),
+    ] {
+        let r = agent_key.request(method, path).json(&body).send();
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (403, "forbidden"),
+            "{method} {path}"
+        );
+    }
+}
