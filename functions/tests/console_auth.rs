@@ -388,3 +388,100 @@ fn invite_and_accept<'a>(
     assert_eq!(r.status, 200, "{}", r.text());
     browser
 }
+
+#[test]
+fn ten_failed_sign_ins_pause_the_email_for_fifteen_minutes_on_the_clock() {
+    let app = TestApp::new();
+    set_up_owner(&app);
+    let login = |password: &str| {
+        Browser::new(&app).call(
+            "POST",
+            "/v1/auth/login",
+            Some(json!({"email": "olga@acme.test", "password": password})),
+            false,
+        )
+    };
+    for _ in 0..10 {
+        assert_eq!(login("wrong password!").status, 401);
+    }
+    let r = login("correct horse battery");
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (429, "too_many_attempts"),
+        "even the right password waits"
+    );
+    app.platform
+        .advance(std::time::Duration::from_secs(14 * 60));
+    assert_eq!(login("correct horse battery").status, 429);
+    app.platform.advance(std::time::Duration::from_secs(2 * 60));
+    assert_eq!(
+        login("correct horse battery").status,
+        200,
+        "the window has passed"
+    );
+}
+
+#[test]
+fn an_invitation_expires_after_seven_days() {
+    let app = TestApp::new();
+    let mut owner = set_up_owner(&app);
+    let vic = expect(
+        owner.call(
+            "POST",
+            "/v1/agents",
+            Some(json!({"email": "vic@acme.test", "name": "Vic", "role": "agent"})),
+            true,
+        ),
+        201,
+    );
+    let inv = expect(
+        owner.call(
+            "POST",
+            &format!("/v1/agents/{}/invite", id(&vic)),
+            None,
+            true,
+        ),
+        200,
+    );
+    let token = inv["url"]
+        .as_str()
+        .unwrap()
+        .split("invite=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    app.platform
+        .advance(std::time::Duration::from_secs(7 * 24 * 3600 + 1));
+    let r = Browser::new(&app).call(
+        "POST",
+        "/v1/auth/accept-invite",
+        Some(json!({"token": token, "password": "vic password 1"})),
+        false,
+    );
+    assert_eq!((r.status, r.error_code().as_str()), (404, "not_found"));
+}
+
+#[test]
+fn a_password_change_needs_the_current_password() {
+    let app = TestApp::new();
+    let mut owner = set_up_owner(&app);
+    let r = owner.call(
+        "POST",
+        "/v1/auth/password",
+        Some(json!({"current_password": "not my password", "new_password": "a new long password"})),
+        true,
+    );
+    assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
+    assert_eq!(
+        owner.call("GET", "/v1/auth/me", None, false).status,
+        200,
+        "the session is untouched"
+    );
+    let r = Browser::new(&app).call(
+        "POST",
+        "/v1/auth/login",
+        Some(json!({"email": "olga@acme.test", "password": "correct horse battery"})),
+        false,
+    );
+    assert_eq!(r.status, 200, "the old password still works");
+}
