@@ -21,6 +21,8 @@ pub mod records;
 mod route_match;
 pub mod settings;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod visitor;
 
 use ::http::{HeaderValue, Method, StatusCode};
