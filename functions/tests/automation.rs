@@ -155,7 +155,7 @@ fn rules_that_undo_each_other_fire_once_each_thanks_to_the_loop_guard() {
 }
 
 #[test]
-fn a_webhook_action_queues_a_signed_delivery() {
+fn a_webhook_action_is_sent_signed_through_the_outbox_and_retried_until_it_lands() {
     let app = TestApp::new();
     let api = app.create_tenant("Hooks");
     expect(
@@ -166,34 +166,61 @@ fn a_webhook_action_queues_a_signed_delivery() {
         ),
         201,
     );
-    let t = api.tenant_id();
-    let cid = Visitor::new(&app, &t, json!({"name": "Ada"})).say("hello");
-    let outbox = expect(api.get("/v1/automation/webhooks"), 200);
-    let entries = data(&outbox);
-    assert_eq!(entries.len(), 1, "{outbox}");
-    assert_eq!(
-        (
-            entries[0]["url"].as_str(),
-            entries[0]["conversation_id"].as_str()
-        ),
-        (Some("https://crm.example/hook"), Some(cid.as_str()))
-    );
-    let secret = expect(api.get("/v1/automation/webhook-secret"), 200);
-    let secret = secret["secret"]
+    let secret = expect(api.get("/v1/automation/webhook-secret"), 200)["secret"]
         .as_str()
-        .or(secret["webhook_secret"].as_str())
         .expect("a secret")
         .to_owned();
+    // The receiver is down for the first attempt.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    app.platform.respond_with(move |_| {
+        let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok((if n == 0 { 503 } else { 200 }, Vec::new()))
+    });
+    let t = api.tenant_id();
+    let cid = Visitor::new(&app, &t, json!({"name": "Ada"})).say("hello");
+    assert_eq!(app.sweep(), 1, "the delivery job runs");
+    let first = app.platform.take_outbound();
+    assert_eq!(first.len(), 1, "one attempt so far");
+    let page = expect(api.get("/v1/automation/webhooks"), 200);
+    let entries = data(&page);
+    assert_eq!(entries.len(), 1, "{page}");
+    assert_eq!(entries[0]["status"], "pending", "{page}");
+    assert_eq!(entries[0]["attempts"][0]["status"], 503, "{page}");
+    // The retry comes after the back-off, and lands.
+    app.platform.advance(std::time::Duration::from_secs(6));
+    assert_eq!(app.sweep(), 1);
+    let sent = app.platform.take_outbound();
+    assert_eq!(sent.len(), 1);
+    let request = &sent[0];
+    assert_eq!(request.url, "https://crm.example/hook");
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name} header"))
+    };
+    assert_eq!(header("x-edgedesk-event"), "automation.message_received");
     let now = app.platform.now().timestamp();
     assert_eq!(
         verify_webhook(
             secret.as_bytes(),
-            entries[0]["signature"].as_str(),
-            entries[0]["body"].as_str().unwrap().as_bytes(),
+            Some(&header("x-edgedesk-signature")),
+            &request.body,
             now
         ),
-        Ok(())
+        Ok(()),
+        "signed with the automation secret at sending time"
     );
+    let body: Value = serde_json::from_slice(&request.body).expect("json body");
+    assert_eq!(body["data"]["rule"]["id"], "notify", "{body}");
+    assert_eq!(body["data"]["event"]["subject"]["conversation"], cid, "{body}");
+    let log = expect(api.get("/v1/webhook-deliveries?status=delivered"), 200);
+    let delivered = data(&log);
+    assert_eq!(delivered.len(), 1, "{log}");
+    assert_eq!(delivered[0]["attempts"].as_array().map(Vec::len), Some(2));
 }
 
 #[test]
