@@ -26,6 +26,11 @@ pub fn tenant_actor(id: &TenantId) -> String {
     format!("t:{id}")
 }
 
+/// The tenant a tenant actor key names (the inverse of [`tenant_actor`]).
+pub fn tenant_of_actor(actor: &str) -> Option<TenantId> {
+    actor.strip_prefix("t:")?.parse().ok()
+}
+
 pub fn conversation_actor(id: &ConversationId) -> String {
     format!("c:{id}")
 }

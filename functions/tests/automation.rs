@@ -216,7 +216,10 @@ fn a_webhook_action_is_sent_signed_through_the_outbox_and_retried_until_it_lands
     );
     let body: Value = serde_json::from_slice(&request.body).expect("json body");
     assert_eq!(body["data"]["rule"]["id"], "notify", "{body}");
-    assert_eq!(body["data"]["event"]["subject"]["conversation"], cid, "{body}");
+    assert_eq!(
+        body["data"]["event"]["subject"]["conversation"], cid,
+        "{body}"
+    );
     let log = expect(api.get("/v1/webhook-deliveries?status=delivered"), 200);
     let delivered = data(&log);
     assert_eq!(delivered.len(), 1, "{log}");

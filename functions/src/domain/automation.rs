@@ -1,18 +1,18 @@
-//! Automation rules wired to storage: CRUD, the `POST /v1/rules/test` dry run, and the runner
-//! that evaluates rules when something happens to a conversation and applies their actions.
+//! Automation rules wired to storage: the runner that evaluates rules when something happens
+//! to a conversation or a ticket and applies their actions, and the checks that keep rules'
+//! references valid.
 //!
 //! The engine (`shared::routing::automation`) decides; this module gathers the facts (the
-//! conversation, its contact and assignee, the tenant, the message or rating that triggered it)
-//! and applies each planned action in its own transaction. An action that changes the status
+//! conversation or ticket, its contact and assignee, the tenant, the message, rating or SLA
+//! crossing that triggered it) and applies each planned action in its own transaction. An action that changes the status
 //! produces a `status_changed` event carrying the action's causation, which is evaluated in
 //! turn: the engine's loop guard stops a rule from reacting to its own change, and the depth
 //! limit bounds chains of distinct rules. Every rule that fires leaves an `automation.fired`
 //! event on the conversation naming the rule, the trigger and what it did.
 //!
-//! Webhooks are signed with the tenant's automation webhook secret and written to the tenant's
-//! webhook outbox (`webhook_outbox:` records, listed at `GET /v1/automation/webhooks`) in the
-//! transaction that plans them; functions have no outbound HTTP port, so a delivery worker on
-//! the runtime sends them from there.
+//! Webhooks go to the outbox (`crate::domain::webhooks`) in the transaction that plans them;
+//! a timer sends them signed with the tenant's automation webhook secret, retries them and
+//! logs each attempt (`GET /v1/automation/webhooks`, `GET /v1/webhook-deliveries`).
 
 use std::collections::VecDeque;
 
@@ -26,10 +26,10 @@ use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{get_json, transact, Tx};
 use edgedesk_shared::api::limits::MAX_LABELS;
-use edgedesk_shared::ids::ConversationId;
+use edgedesk_shared::ids::{ConversationId, TicketId};
 use edgedesk_shared::model::{
     Actor, ActorKind, Agent, Contact, Conversation, ConversationStatus, Message, Sender,
-    SenderKind, Tenant,
+    SenderKind, Tenant, Ticket,
 };
 use edgedesk_shared::routing::{
     AssignmentSource, AutomationEngine, AutomationEvent, AutomationRule, CannedResponse, Effect,
@@ -177,26 +177,41 @@ pub async fn run<P: Platform>(
         if handled > MAX_EVENTS_PER_TRIGGER {
             break;
         }
-        let Subject::Conversation(cid) = ev.subject else {
-            continue;
-        };
-        let Some(c) =
-            get_json::<_, Conversation>(p, tactor, &Conversation::storage_key(&cid.to_string()))
-                .await?
-        else {
-            continue;
-        };
-        let facts = conversation_facts(p, tactor, &c, if first { &extra } else { &[] }).await?;
+        let extra = if first { &extra[..] } else { &[] };
         first = false;
-        let planned = engine.evaluate(&ev, &facts);
-        if planned.is_empty() {
-            continue;
-        }
-        record_fired(p, tactor, &cid, &ev, &planned).await?;
-        for action in &planned {
-            let (follow, message) = apply(p, tactor, &cid, &ev, action, &facts).await?;
-            pending.extend(follow);
-            appended.extend(message);
+        match ev.subject {
+            Subject::Conversation(cid) => {
+                let key = Conversation::storage_key(&cid.to_string());
+                let Some(c) = get_json::<_, Conversation>(p, tactor, &key).await? else {
+                    continue;
+                };
+                let facts = conversation_facts(p, tactor, &c, extra).await?;
+                let planned = engine.evaluate(&ev, &facts);
+                if planned.is_empty() {
+                    continue;
+                }
+                record_fired(p, tactor, &cid.to_string(), &ev, &planned).await?;
+                for action in &planned {
+                    let (follow, message) = apply(p, tactor, &cid, &ev, action, &facts).await?;
+                    pending.extend(follow);
+                    appended.extend(message);
+                }
+            }
+            Subject::Ticket(tid) => {
+                let key = Ticket::storage_key(&tid.to_string());
+                let Some(t) = get_json::<_, Ticket>(p, tactor, &key).await? else {
+                    continue;
+                };
+                let facts = ticket_facts(p, tactor, &t, extra).await?;
+                let planned = engine.evaluate(&ev, &facts);
+                if planned.is_empty() {
+                    continue;
+                }
+                record_fired(p, tactor, &tid.to_string(), &ev, &planned).await?;
+                for action in &planned {
+                    pending.extend(apply_to_ticket(p, tactor, &tid, &ev, action).await?);
+                }
+            }
         }
     }
     Ok(appended)
@@ -206,7 +221,7 @@ pub async fn run<P: Platform>(
 async fn record_fired<P: Platform>(
     p: &P,
     tactor: &str,
-    cid: &ConversationId,
+    subject: &str,
     ev: &AutomationEvent,
     planned: &[PlannedAction],
 ) -> Result<(), ApiError> {
@@ -222,7 +237,7 @@ async fn record_fired<P: Platform>(
             record_event(
                 p,
                 tx,
-                &cid.to_string(),
+                subject,
                 "automation.fired",
                 rule_actor(&rule.id),
                 serde_json::json!({
@@ -385,7 +400,7 @@ async fn apply<P: Platform>(
             return Ok((Vec::new(), Some(appended.message)));
         }
         Effect::SendWebhook(delivery) => {
-            enqueue_webhook(p, tactor, cid, &action.rule, delivery).await?;
+            enqueue_webhook(p, tactor, &cid.to_string(), &action.rule, delivery).await?;
             return Ok((Vec::new(), None));
         }
         // Ticket effects never reach a conversation subject (the engine skips them).
@@ -411,11 +426,148 @@ async fn apply<P: Platform>(
     Ok((follow, None))
 }
 
+/// The facts rules and templates read for an event on a ticket: the ticket (with its `team`),
+/// its requester as `contact`, its assignee as `agent`, the tenant and business hours.
+async fn ticket_facts<P: Platform>(
+    p: &P,
+    tactor: &str,
+    t: &Ticket,
+    extra: &[(&str, serde_json::Value)],
+) -> Result<FactSnapshot, ApiError> {
+    let mut facts = FactSnapshot::new();
+    let mut ticket = crate::http::to_value(t)?;
+    if let (Some(o), Some(team)) = (ticket.as_object_mut(), crate::domain::sla::ticket_team(t)) {
+        o.insert("team".into(), serde_json::Value::String(team));
+    }
+    facts.insert("ticket", ticket);
+    if let Some(requester) = t.requester_id {
+        let key = Contact::storage_key(&requester.to_string());
+        if let Some(contact) = get_json::<_, Contact>(p, tactor, &key).await? {
+            facts.insert("contact", crate::http::to_value(&contact)?);
+        }
+    }
+    if let Some(agent_id) = t.assignee_id {
+        let key = Agent::storage_key(&agent_id.to_string());
+        if let Some(agent) = get_json::<_, Agent>(p, tactor, &key).await? {
+            facts.insert(
+                "agent",
+                serde_json::json!({"id": agent.id, "name": agent.name, "email": agent.email}),
+            );
+        }
+    }
+    if let Some(tenant) = get_json::<_, Tenant>(p, tactor, "tenant").await? {
+        facts.insert(
+            "tenant",
+            serde_json::json!({"id": tenant.id, "name": tenant.name}),
+        );
+    }
+    let settings = routing::settings(p, tactor).await?;
+    facts.insert(
+        "business_hours",
+        serde_json::Value::Bool(settings_open(&settings, p.now())),
+    );
+    for (k, v) in extra {
+        facts.insert(k, v.clone());
+    }
+    Ok(facts)
+}
+
+/// Applies one planned action to a ticket: the change, its `ticket.updated` event and the SLA
+/// clocks commit together. Returns the events the change causes (`status_changed` for a
+/// status, `ticket_updated` for anything else), carrying the action's causation.
+async fn apply_to_ticket<P: Platform>(
+    p: &P,
+    tactor: &str,
+    tid: &TicketId,
+    ev: &AutomationEvent,
+    action: &PlannedAction,
+) -> Result<Vec<AutomationEvent>, ApiError> {
+    let actor = rule_actor(&action.rule.id);
+    let now = p.now();
+    if let Effect::SendWebhook(delivery) = &action.effect {
+        enqueue_webhook(p, tactor, &tid.to_string(), &action.rule, delivery).await?;
+        return Ok(Vec::new());
+    }
+    let change = |t: &mut Ticket| match &action.effect {
+        Effect::Assign {
+            target: edgedesk_shared::routing::RouteTarget::Agent(a),
+        } => t.assignee_id = Some(*a),
+        Effect::Assign {
+            target: edgedesk_shared::routing::RouteTarget::Team(team),
+        } => {
+            t.custom_fields
+                .insert("team".into(), serde_json::Value::String(team.clone()));
+        }
+        Effect::SetPriority { to, .. } => t.priority = *to,
+        Effect::SetTicketStatus { to } => t.status = *to,
+        Effect::AddTags { tags } => {
+            for tag in tags {
+                if !t.tags.contains(tag) {
+                    t.tags.push(tag.clone());
+                }
+            }
+        }
+        Effect::RemoveTags { tags } => t.tags.retain(|x| !tags.contains(x)),
+        // Conversation effects never reach a ticket subject (the engine skips them).
+        _ => {}
+    };
+    let key = Ticket::storage_key(&tid.to_string());
+    let changed = transact(p, tactor, async |tx| {
+        let Some(before) = tx.get_json::<Ticket>(&key).await? else {
+            return Ok(None);
+        };
+        let mut after = before.clone();
+        change(&mut after);
+        if after == before {
+            return Ok(None);
+        }
+        after.touch(now);
+        tx.put_json(key.clone(), &after)?;
+        record_event(
+            p,
+            tx,
+            &tid.to_string(),
+            "ticket.updated",
+            actor.clone(),
+            crate::ctx::diff(&before, &after),
+        )?;
+        let snapshot = crate::domain::sla::ticket_snapshot(tx, &after).await?;
+        let id = tid.to_string();
+        let wake = crate::domain::sla::track(p, tx, &id, after.created_at, snapshot, None).await?;
+        Ok(Some((before.status != after.status, after.tenant_id, wake)))
+    })
+    .await?;
+    let Some((status_changed, tenant_id, wake)) = changed else {
+        return Ok(Vec::new());
+    };
+    crate::domain::sla::schedule_wake(p, tenant_id, wake).await?;
+    let kind = if status_changed {
+        EventKind::StatusChanged
+    } else {
+        EventKind::TicketUpdated
+    };
+    Ok(vec![AutomationEvent::caused_by(
+        kind, ev.subject, now, action,
+    )])
+}
+
+/// Automation for a ticket event made by a person, a channel or the SLA timer:
+/// `ticket_created`, `ticket_updated` (and `status_changed` when the status changed),
+/// `sla_warning`, `sla_breach`.
+pub async fn ticket_event<P: Platform>(
+    p: &P,
+    tactor: &str,
+    kind: EventKind,
+    ticket: &TicketId,
+    extra: Vec<(&str, serde_json::Value)>,
+) -> Result<(), ApiError> {
+    let event = AutomationEvent::new(kind, Subject::Ticket(*ticket), p.now());
+    // Ticket actions append no messages.
+    run(p, tactor, event, extra).await.map(|_| ())
+}
+
 fn tenant_of(tactor: &str) -> Result<edgedesk_shared::ids::TenantId, ApiError> {
-    tactor
-        .strip_prefix("t:")
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(ApiError::internal)
+    crate::store::tenant_of_actor(tactor).ok_or_else(ApiError::internal)
 }
 
 /// Queues a rule's webhook in the outbox (`crate::domain::webhooks`), which signs it with the
@@ -423,7 +575,7 @@ fn tenant_of(tactor: &str) -> Result<edgedesk_shared::ids::TenantId, ApiError> {
 async fn enqueue_webhook<P: Platform>(
     p: &P,
     tactor: &str,
-    cid: &ConversationId,
+    subject: &str,
     rule: &edgedesk_shared::routing::RuleRef,
     delivery: &edgedesk_shared::routing::WebhookDelivery,
 ) -> Result<(), ApiError> {
@@ -435,20 +587,12 @@ async fn enqueue_webhook<P: Platform>(
     let receiver = webhooks::Receiver::Automation { rule: rule.clone() };
     let id = transact(p, tactor, async |tx| {
         let to = (receiver.clone(), delivery.url.as_str());
-        let subject = cid.to_string();
-        let id = webhooks::enqueue_to(
-            p,
-            tx,
-            &tenant_id,
-            to,
-            &event,
-            &subject,
-            delivery.body.clone(),
-        )?;
+        let body = delivery.body.clone();
+        let id = webhooks::enqueue_to(p, tx, &tenant_id, to, &event, subject, body)?;
         record_event(
             p,
             tx,
-            &subject,
+            subject,
             "automation.webhook_enqueued",
             rule_actor(&rule.id),
             serde_json::json!({"rule": rule, "url": delivery.url, "delivery_id": id}),

@@ -564,18 +564,23 @@ pub(crate) fn sla_actor() -> Actor {
 }
 
 /// The `Job::Sla` timer: acts on every crossing not yet recorded for `subject`.
-pub async fn fire<P: Platform>(p: &P, tenant_id: &TenantId, subject: &str) -> Result<(), ApiError> {
+pub async fn fire<P: Platform>(
+    p: &P,
+    tenant_id: &TenantId,
+    subject: &str,
+) -> Result<Vec<Crossing>, ApiError> {
     let actor = tenant_actor(tenant_id);
     let now = p.now();
-    let (wake, deliveries) = transact(p, &actor, async |tx| {
+    let (wake, deliveries, crossings) = transact(p, &actor, async |tx| {
         let key = record_key(subject);
         let Some(mut record) = tx.get_json::<SlaRecord>(&key).await? else {
-            return Ok((Wake::default(), Vec::new()));
+            return Ok((Wake::default(), Vec::new(), Vec::new()));
         };
         let settings = settings_in(tx).await?;
         let engine = settings.engine()?;
         let (_, firings, _) = assess(tx, &engine, settings.version, &mut record, now).await?;
         let mut deliveries = Vec::new();
+        let mut crossings = Vec::new();
         if !firings.is_empty() {
             let planned = match apply_escalations(p, tx, subject, &settings, &firings).await? {
                 Some(planned) => planned,
@@ -585,7 +590,7 @@ pub async fn fire<P: Platform>(p: &P, tenant_id: &TenantId, subject: &str) -> Re
                     for n in 0..record.events {
                         tx.delete(history_key(subject, n));
                     }
-                    return Ok((Wake::default(), Vec::new()));
+                    return Ok((Wake::default(), Vec::new(), Vec::new()));
                 }
             };
             for firing in &firings {
@@ -606,6 +611,11 @@ pub async fn fire<P: Platform>(p: &P, tenant_id: &TenantId, subject: &str) -> Re
                     "actions": actions.iter().map(|a| serde_json::json!({"rule_id": a.rule_id, "action": a.action})).collect::<Vec<_>>(),
                 });
                 record_event(p, tx, subject, kind, sla_actor(), data.clone())?;
+                crossings.push(Crossing {
+                    subject: subject.to_owned(),
+                    level: firing.level,
+                    data: data.clone(),
+                });
                 let webhook = actions
                     .iter()
                     .any(|a| matches!(a.action, Action::Notify { webhook: true, .. }));
@@ -639,7 +649,7 @@ pub async fn fire<P: Platform>(p: &P, tenant_id: &TenantId, subject: &str) -> Re
         }
         let wake = evaluate_into(tx, &engine, settings.version, &mut record, now).await?;
         tx.put_json(key, &record)?;
-        Ok((wake, deliveries))
+        Ok((wake, deliveries, crossings))
     })
     .await?;
     schedule_wake(p, *tenant_id, wake).await?;
@@ -650,7 +660,17 @@ pub async fn fire<P: Platform>(p: &P, tenant_id: &TenantId, subject: &str) -> Re
         };
         schedule(p, now, &job).await?;
     }
-    Ok(())
+    Ok(crossings)
+}
+
+/// A warning or deadline a subject crossed, as `fire` recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crossing {
+    /// The ticket or conversation id.
+    pub subject: String,
+    pub level: FiringLevel,
+    /// Policy, target, cycle, level, time and escalation actions, as in the `sla.*` event.
+    pub data: serde_json::Value,
 }
 
 pub(crate) async fn current_snapshot<P: Platform>(

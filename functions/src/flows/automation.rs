@@ -6,8 +6,10 @@ use crate::ctx::system_actor;
 use crate::domain::automation;
 use crate::error::ApiError;
 use crate::ports::Platform;
+use edgedesk_shared::ids::{ConversationId, TicketId};
 use edgedesk_shared::model::{ActorKind, Message, SenderKind};
 use edgedesk_shared::routing::{AutomationEvent, EventKind, Subject};
+use edgedesk_shared::sla::FiringLevel;
 
 /// The messages rules appended, as events.
 fn appended(messages: Vec<Message>) -> Vec<Event> {
@@ -97,4 +99,60 @@ pub async fn csat_submitted<P: Platform>(
     Ok(appended(
         automation::run(p, tactor, trigger, vec![("csat", csat.clone())]).await?,
     ))
+}
+
+/// `ticket_created`, or `ticket_updated` (and `status_changed` for a new status).
+pub async fn ticket_changed<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<(), ApiError> {
+    match event {
+        Event::TicketCreated { ticket } => {
+            automation::ticket_event(p, tactor, EventKind::TicketCreated, &ticket.id, vec![]).await
+        }
+        Event::TicketUpdated { before, after } => {
+            let changes = crate::ctx::diff(before.as_ref(), after.as_ref());
+            let extra = vec![("changes", changes.clone())];
+            automation::ticket_event(p, tactor, EventKind::TicketUpdated, &after.id, extra).await?;
+            if before.status != after.status {
+                let extra = vec![("changes", changes)];
+                automation::ticket_event(p, tactor, EventKind::StatusChanged, &after.id, extra)
+                    .await?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `sla_warning` or `sla_breach` on the ticket or conversation that crossed it, with the
+/// crossing as the `sla` fact.
+pub async fn sla_crossed<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<Vec<Event>, ApiError> {
+    let Event::SlaCrossed {
+        subject,
+        level,
+        data,
+    } = event
+    else {
+        return Ok(Vec::new());
+    };
+    let kind = match level {
+        FiringLevel::Warning => EventKind::SlaWarning,
+        FiringLevel::Breach => EventKind::SlaBreach,
+    };
+    let extra = vec![("sla", data.clone())];
+    if let Ok(ticket) = subject.parse::<TicketId>() {
+        automation::ticket_event(p, tactor, kind, &ticket, extra).await?;
+        return Ok(Vec::new());
+    }
+    let Ok(conversation) = subject.parse::<ConversationId>() else {
+        return Ok(Vec::new());
+    };
+    let trigger = AutomationEvent::new(kind, Subject::Conversation(conversation), p.now());
+    Ok(appended(automation::run(p, tactor, trigger, extra).await?))
 }

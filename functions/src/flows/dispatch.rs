@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use super::event::Event;
-use super::{automation, bot, record, routing, sla};
+use super::{automation, bot, notify, record, routing, sla};
 use crate::error::ApiError;
 use crate::ports::Platform;
 
@@ -28,22 +28,40 @@ pub async fn dispatch<P: Platform>(p: &P, tactor: &str, event: Event) -> Result<
                 routing::message_added(p, tactor, &event).await?;
                 raised.extend(automation::message_added(p, tactor, &event).await?);
                 raised.extend(bot::message_added(p, tactor, &event).await?);
+                notify::subscribers(p, tactor, &event).await?;
             }
             Event::ConversationCreated { .. } => {
                 routing::conversation_created(p, tactor, &event).await?;
                 raised.extend(automation::conversation_created(p, tactor, &event).await?);
                 sla::conversation_created(p, tactor, &event).await?;
+                notify::subscribers(p, tactor, &event).await?;
             }
             Event::ConversationChanged { .. } => {
                 routing::conversation_changed(p, tactor, &event).await?;
                 raised.extend(automation::conversation_changed(p, tactor, &event).await?);
                 sla::conversation_changed(p, tactor, &event).await?;
+                notify::subscribers(p, tactor, &event).await?;
             }
             Event::BotHandedOff { .. } => {
                 routing::bot_handed_off(p, tactor, &event).await?;
             }
             Event::CsatSubmitted { .. } => {
                 raised.extend(automation::csat_submitted(p, tactor, &event).await?);
+                notify::subscribers(p, tactor, &event).await?;
+            }
+            Event::ContactCreated { .. } => {
+                notify::subscribers(p, tactor, &event).await?;
+            }
+            Event::TicketCreated { .. } | Event::TicketUpdated { .. } => {
+                automation::ticket_changed(p, tactor, &event).await?;
+                notify::subscribers(p, tactor, &event).await?;
+            }
+            Event::TicketMerged { .. } => {
+                notify::subscribers(p, tactor, &event).await?;
+            }
+            Event::SlaCrossed { .. } => {
+                raised.extend(automation::sla_crossed(p, tactor, &event).await?);
+                notify::subscribers(p, tactor, &event).await?;
             }
         }
         queue.extend(raised);

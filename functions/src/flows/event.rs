@@ -2,7 +2,8 @@
 //! a reaction may raise further ones, which the dispatcher handles in turn.
 
 use edgedesk_shared::ids::ConversationId;
-use edgedesk_shared::model::{Actor, Conversation, Message};
+use edgedesk_shared::model::{Actor, Contact, Conversation, Message, Ticket};
+use edgedesk_shared::sla::FiringLevel;
 
 /// How a message reached its conversation: decides whether the bot answers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,5 +46,27 @@ pub enum Event {
     CsatSubmitted {
         conversation: ConversationId,
         csat: serde_json::Value,
+    },
+    /// A contact was created (through the API, the widget or a channel).
+    ContactCreated { contact: Box<Contact> },
+    /// A ticket was created.
+    TicketCreated { ticket: Box<Ticket> },
+    /// A person changed a ticket.
+    TicketUpdated {
+        before: Box<Ticket>,
+        after: Box<Ticket>,
+    },
+    /// Ticket `source` was merged into ticket `target`.
+    TicketMerged {
+        source: Box<Ticket>,
+        target: Box<Ticket>,
+    },
+    /// A ticket or conversation crossed an SLA warning or deadline.
+    SlaCrossed {
+        /// The ticket or conversation id.
+        subject: String,
+        level: FiringLevel,
+        /// Policy, target, cycle, time and the escalation actions taken.
+        data: serde_json::Value,
     },
 }

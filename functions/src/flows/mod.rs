@@ -8,12 +8,14 @@
 //! after the reactions of the event that raised them, up to [`MAX_EVENTS`] per request.
 //!
 //! Reactions live in small modules named for what they keep up to date (`record`, `routing`,
-//! `automation`, `bot`, `sla`); they call the domain layer and never each other.
+//! `automation`, `bot`, `sla`, `notify` for the tenant's event subscriptions); they call the
+//! domain layer and never each other.
 
 mod automation;
 mod bot;
 mod dispatch;
 pub mod event;
+mod notify;
 mod record;
 mod routing;
 mod sla;

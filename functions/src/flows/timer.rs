@@ -79,7 +79,19 @@ pub async fn sweep<P: Platform>(p: &P) -> Result<usize, ApiError> {
 
 async fn run<P: Platform>(p: &P, job: &Job) -> Result<(), ApiError> {
     match job {
-        Job::Sla { tenant_id, subject } => sla::fire(p, tenant_id, subject).await,
+        Job::Sla { tenant_id, subject } => {
+            // Each crossing goes through the flows: automation rules, subscriptions.
+            let tactor = tenant_actor(tenant_id);
+            for crossing in sla::fire(p, tenant_id, subject).await? {
+                let event = Event::SlaCrossed {
+                    subject: crossing.subject,
+                    level: crossing.level,
+                    data: crossing.data,
+                };
+                super::dispatch::dispatch(p, &tactor, event).await?;
+            }
+            Ok(())
+        }
         Job::Webhook {
             tenant_id,
             delivery,

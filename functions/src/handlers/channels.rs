@@ -185,7 +185,7 @@ pub async fn inbound<P: Platform>(
                     ..CreateContact::default()
                 },
             );
-            transact(p, &tactor, async |tx| {
+            let created = transact(p, &tactor, async |tx| {
                 // Another delivery may have created the contact meanwhile: use that one.
                 if let Some(existing) = tx.get(&contacts::external_key(&ext)).await? {
                     let key = format!("contact:{}", String::from_utf8_lossy(&existing));
@@ -197,7 +197,14 @@ pub async fn inbound<P: Platform>(
                 contacts::insert(p, tx, &fresh, actor.clone()).await?;
                 Ok(fresh.clone())
             })
-            .await?
+            .await?;
+            if created == fresh {
+                let event = Event::ContactCreated {
+                    contact: Box::new(fresh),
+                };
+                flows::dispatch(p, &tactor, event).await?;
+            }
+            created
         }
     };
     let conversation = find_or_open(

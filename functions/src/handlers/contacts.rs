@@ -16,6 +16,7 @@ use edgedesk_shared::model::Contact;
 use edgedesk_shared::rbac::Permission;
 
 use crate::domain::contacts::{claim_external, external_key, insert, new_contact};
+use crate::flows::{self, Event};
 
 /// Create a contact.
 #[utoipa::path(post, path = "/v1/contacts", tag = "contacts", request_body = CreateContact,
@@ -27,7 +28,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
     let idem = crate::ctx::Idempotency::from_request(req, &ctx.principal)?;
     let contact = new_contact(ctx, input);
     let now = ctx.now();
-    transact(ctx.p, &ctx.actor, async |tx| {
+    let response = transact(ctx.p, &ctx.actor, async |tx| {
         if let Some(idem) = &idem {
             if let Some(replayed) = idem.replay(tx, now).await? {
                 return Ok(replayed);
@@ -43,7 +44,14 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
         insert(ctx.p, tx, &contact, ctx.actor_ref()).await?;
         json_versioned(StatusCode::CREATED, &contact, contact.version)
     })
-    .await
+    .await?;
+    if response.headers().get("idempotent-replayed").is_none() {
+        let event = Event::ContactCreated {
+            contact: Box::new(contact),
+        };
+        flows::dispatch(ctx.p, &ctx.actor, event).await?;
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

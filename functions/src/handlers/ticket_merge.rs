@@ -14,6 +14,7 @@ use crate::ctx::{record_event, Ctx};
 use crate::domain::sla::{self, Wake};
 use crate::domain::tickets::*;
 use crate::error::ApiError;
+use crate::flows::{self, Event as FlowEvent};
 use crate::http::{body, json, json_versioned, path_id, Request, Response};
 use crate::ports::Platform;
 use crate::records::Versioned;
@@ -71,7 +72,7 @@ pub async fn merge<P: Platform>(
     let events: Vec<(String, Event)> =
         scan_all(ctx.p, &ctx.actor, &format!("event:{source_s}:")).await?;
     let pointers: Vec<(String, MergePointer)> = scan_all(ctx.p, &ctx.actor, "merged:").await?;
-    let (target, moved, wake) = transact(ctx.p, &ctx.actor, async |tx| {
+    let (target, merged, moved, wake) = transact(ctx.p, &ctx.actor, async |tx| {
         let mut b = load_ticket(tx, &source).await?;
         let requested_ticket = load_ticket(tx, &requested).await?;
         let mut map = MergePointers::new();
@@ -183,12 +184,17 @@ pub async fn merge<P: Platform>(
         wake.merge(sla::track(ctx.p, tx, &source_s, b.created_at, snapshot, None).await?);
         let snapshot = sla::ticket_snapshot(tx, &a).await?;
         let wake_a = sla::track(ctx.p, tx, &target_s, a.created_at, snapshot, None).await?;
-        Ok((a, moved, [wake, wake_a]))
+        Ok((a, b, moved, [wake, wake_a]))
     })
     .await?;
     for w in wake {
         sla::schedule_wake(ctx.p, ctx.tenant_id, w).await?;
     }
+    let event = FlowEvent::TicketMerged {
+        source: Box::new(merged),
+        target: Box::new(target.clone()),
+    };
+    flows::dispatch(ctx.p, &ctx.actor, event).await?;
     let mut body = crate::http::to_value(&target)?;
     if let Some(o) = body.as_object_mut() {
         o.insert(

@@ -8,6 +8,7 @@ use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
 use crate::domain::sla;
 use crate::domain::tickets::{self, assignee_matches, check_refs};
 use crate::error::ApiError;
+use crate::flows::{self, Event};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
 use crate::ports::Platform;
 use crate::records::{self, Versioned};
@@ -93,14 +94,19 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
         }
         let snapshot = sla::ticket_snapshot(tx, &ticket).await?;
         let wake = sla::track(ctx.p, tx, &id.to_string(), now, snapshot, None).await?;
-        Ok(Ok((out, ticket.version, wake)))
+        Ok(Ok((out, ticket, wake)))
     })
     .await?;
-    let (out, version, wake) = match created {
+    let (out, ticket, wake) = match created {
         Ok(created) => created,
         Err(replayed) => return Ok(replayed),
     };
     sla::schedule_wake(ctx.p, ctx.tenant_id, wake).await?;
+    let version = ticket.version;
+    let event = Event::TicketCreated {
+        ticket: Box::new(ticket),
+    };
+    flows::dispatch(ctx.p, &ctx.actor, event).await?;
     json_versioned(StatusCode::CREATED, &out, version)
 }
 
@@ -213,11 +219,13 @@ pub async fn update<P: Platform>(
         return Ok(tickets::merged_response(&id, &into, StatusCode::CONFLICT));
     }
     let mut wake = sla::Wake::default();
+    let mut before = None;
     let ticket = records::update::<_, Ticket, _>(
         ctx,
         &id.to_string(),
         if_match(req.headers())?,
         async |tx, t| {
+            before = Some(t.clone());
             let requester = input.requester_id.flatten();
             let assignee = input.assignee_id.flatten();
             let conversation = input.conversation_id.flatten();
@@ -262,6 +270,13 @@ pub async fn update<P: Platform>(
     )
     .await?;
     sla::schedule_wake(ctx.p, ctx.tenant_id, wake).await?;
+    if let Some(before) = before.filter(|b| b != &ticket) {
+        let event = Event::TicketUpdated {
+            before: Box::new(before),
+            after: Box::new(ticket.clone()),
+        };
+        flows::dispatch(ctx.p, &ctx.actor, event).await?;
+    }
     json_versioned(StatusCode::OK, &ticket, ticket.version)
 }
 

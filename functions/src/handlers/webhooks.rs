@@ -69,6 +69,24 @@ struct SetWebhook {
     url: String,
 }
 
+/// The one URL rule for every webhook receiver.
+fn checked_url(raw: &str) -> Result<String, ApiError> {
+    let url = raw.trim().to_owned();
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.len() > 2048 || url.parse::<http::Uri>().is_err() {
+        return Err(ApiError::unprocessable(
+            "url: must be an absolute http(s) URL of at most 2048 characters",
+        ));
+    }
+    Ok(url)
+}
+
+fn new_secret<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+    let mut secret = [0u8; 32];
+    ctx.p.fill(&mut secret);
+    format!("whsec_{}", hex::encode(secret))
+}
+
 /// What the API shows of the webhook target; the secret only when it was just made.
 fn view(target: Option<&WebhookTarget>, with_secret: bool) -> serde_json::Value {
     match target {
@@ -103,20 +121,9 @@ pub async fn set_target<P: Platform>(
         None
     } else {
         let input: SetWebhook = body(req)?;
-        let url = input.url.trim().to_owned();
-        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-        if !scheme_ok || url.len() > 2048 || url.parse::<http::Uri>().is_err() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "url: must be an absolute http(s) URL of at most 2048 characters",
-            ));
-        }
-        let mut secret = [0u8; 32];
-        ctx.p.fill(&mut secret);
         Some(WebhookTarget {
-            url,
-            secret: format!("whsec_{}", hex::encode(secret)),
+            url: checked_url(&input.url)?,
+            secret: new_secret(ctx),
             updated_at: ctx.now(),
         })
     };
@@ -137,4 +144,197 @@ pub async fn set_target<P: Platform>(
     })
     .await?;
     json(StatusCode::OK, &view(saved.webhook.as_ref(), true))
+}
+
+// ---- event subscriptions ------------------------------------------------------------------
+
+/// `POST /v1/webhooks/subscriptions` and `PATCH /v1/webhooks/subscriptions/{id}`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionInput {
+    /// Where deliveries are POSTed: an absolute http(s) URL.
+    #[schema(example = "https://crm.example/edgedesk")]
+    pub url: Option<String>,
+    /// Event types, from `conversation.created`, `conversation.status_changed`,
+    /// `message.created`, `ticket.created`, `ticket.updated`, `ticket.merged`, `sla.warning`,
+    /// `sla.breached`, `csat.submitted`, `contact.created`.
+    #[schema(example = json!(["message.created", "ticket.created"]))]
+    pub events: Option<Vec<String>>,
+    /// Paused subscriptions receive nothing (default: active).
+    pub active: Option<bool>,
+}
+
+fn checked_events(events: &[String]) -> Result<Vec<String>, ApiError> {
+    if events.is_empty() {
+        return Err(ApiError::unprocessable(
+            "events: subscribe to at least one event",
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for e in events {
+        if !SUBSCRIBABLE_EVENTS.contains(&e.as_str()) {
+            return Err(ApiError::unprocessable(format!(
+                "events: `{e}` is not one of {}",
+                SUBSCRIBABLE_EVENTS.join(", ")
+            )));
+        }
+        if !out.contains(e) {
+            out.push(e.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// A subscription as listed: its secret is shown only when it is made.
+fn public(s: &Subscription) -> serde_json::Value {
+    serde_json::json!({"id": s.id, "url": s.url, "events": s.events, "active": s.active,
+        "created_at": s.created_at, "updated_at": s.updated_at})
+}
+
+/// `GET /v1/webhooks/subscriptions`: the tenant's event subscriptions.
+pub async fn list_subscriptions<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    let subs = subscriptions(ctx.p, &ctx.actor).await?;
+    let data: Vec<serde_json::Value> = subs.iter().map(public).collect();
+    json(StatusCode::OK, &serde_json::json!({ "data": data }))
+}
+
+/// `POST /v1/webhooks/subscriptions`: subscribes a URL to event types. The answer holds the
+/// signing secret, shown this once.
+pub async fn create_subscription<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    let input: SubscriptionInput = body(req)?;
+    let url = checked_url(input.url.as_deref().unwrap_or_default())?;
+    let events = checked_events(input.events.as_deref().unwrap_or_default())?;
+    let now = ctx.now();
+    let (ms, r) = crate::ctx::id_parts(ctx.p);
+    let sub = Subscription {
+        id: crate::kb::mint_id("whs", ms, r),
+        url,
+        events,
+        secret: new_secret(ctx),
+        active: input.active.unwrap_or(true),
+        created_at: now,
+        updated_at: now,
+    };
+    if subscriptions(ctx.p, &ctx.actor).await?.len() >= MAX_SUBSCRIPTIONS {
+        return Err(ApiError::unprocessable(format!(
+            "at most {MAX_SUBSCRIPTIONS} subscriptions"
+        )));
+    }
+    transact(ctx.p, &ctx.actor, async |tx| {
+        tx.put_json(subscription_key(&sub.id), &sub)?;
+        record_event(
+            ctx.p,
+            tx,
+            &sub.id,
+            "webhook.subscribed",
+            ctx.actor_ref(),
+            public(&sub),
+        )
+    })
+    .await?;
+    let mut out = public(&sub);
+    out["secret"] = serde_json::Value::String(sub.secret.clone());
+    json(StatusCode::CREATED, &out)
+}
+
+async fn load_subscription<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+) -> Result<Subscription, ApiError> {
+    get_json(ctx.p, &ctx.actor, &subscription_key(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("subscription"))
+}
+
+/// `GET /v1/webhooks/subscriptions/{id}`.
+pub async fn get_subscription<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    json(StatusCode::OK, &public(&load_subscription(ctx, id).await?))
+}
+
+/// `PATCH /v1/webhooks/subscriptions/{id}`: changes the URL, the events or pauses it.
+pub async fn update_subscription<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    let input: SubscriptionInput = body(req)?;
+    let url = input.url.as_deref().map(checked_url).transpose()?;
+    let events = input.events.as_deref().map(checked_events).transpose()?;
+    let now = ctx.now();
+    let saved = transact(ctx.p, &ctx.actor, async |tx| {
+        let mut sub: Subscription = tx
+            .get_json(&subscription_key(id))
+            .await?
+            .ok_or_else(|| ApiError::not_found("subscription"))?;
+        if let Some(u) = &url {
+            sub.url = u.clone();
+        }
+        if let Some(e) = &events {
+            sub.events = e.clone();
+        }
+        if let Some(a) = input.active {
+            sub.active = a;
+        }
+        sub.updated_at = now;
+        tx.put_json(subscription_key(id), &sub)?;
+        record_event(
+            ctx.p,
+            tx,
+            id,
+            "webhook.subscription_changed",
+            ctx.actor_ref(),
+            public(&sub),
+        )?;
+        Ok(sub)
+    })
+    .await?;
+    json(StatusCode::OK, &public(&saved))
+}
+
+/// `DELETE /v1/webhooks/subscriptions/{id}`: pending deliveries to it fail at their next try.
+pub async fn delete_subscription<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    transact(ctx.p, &ctx.actor, async |tx| {
+        if tx.get(&subscription_key(id)).await?.is_none() {
+            return Err(ApiError::not_found("subscription"));
+        }
+        tx.delete(subscription_key(id));
+        record_event(
+            ctx.p,
+            tx,
+            id,
+            "webhook.unsubscribed",
+            ctx.actor_ref(),
+            serde_json::json!({}),
+        )
+    })
+    .await?;
+    Ok(crate::http::no_content())
+}
+
+/// `POST /v1/webhook-deliveries/{id}/replay`: sends a delivery again (a failed one, or one the
+/// receiver lost), signed anew at sending time.
+pub async fn replay_delivery<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+) -> Result<Response, ApiError> {
+    ctx.require(Permission::ManageSettings)?;
+    let delivery = replay(ctx.p, &ctx.actor, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    crate::alarms::schedule(ctx.p, ctx.now(), &job(&ctx.tenant_id, id)).await?;
+    json(StatusCode::ACCEPTED, &delivery)
 }

@@ -194,6 +194,7 @@ pub async fn session<P: Platform>(
     check.validate()?;
     let ctx = Ctx::new(p, w.tenant_id, widget_principal(&w.settings.channel_id));
     let actor = system_actor(ActorKind::Channel, w.settings.channel_id.to_string());
+    let mut created = None;
     let contact_id = if let Some(user) = &input.user {
         if !verify_identity(&w.settings.identity_secret, &user.id, &user.hash) {
             return Err(ApiError::new(
@@ -203,7 +204,7 @@ pub async fn session<P: Platform>(
             ));
         }
         let fresh = contacts::new_contact(&ctx, check.clone());
-        transact(p, &w.tactor, async |tx| {
+        let id = transact(p, &w.tactor, async |tx| {
             if let Some(existing) = tx.get(&contacts::external_key(&user.id)).await? {
                 return String::from_utf8_lossy(&existing)
                     .parse::<ContactId>()
@@ -212,7 +213,11 @@ pub async fn session<P: Platform>(
             contacts::insert(p, tx, &fresh, actor.clone()).await?;
             Ok(fresh.id)
         })
-        .await?
+        .await?;
+        if id == fresh.id {
+            created = Some(fresh);
+        }
+        id
     } else {
         if w.settings.identity_required {
             return Err(ApiError::new(
@@ -246,10 +251,18 @@ pub async fn session<P: Platform>(
                     contacts::insert(p, tx, &fresh, actor.clone()).await
                 })
                 .await?;
-                fresh.id
+                let id = fresh.id;
+                created = Some(fresh);
+                id
             }
         }
     };
+    if let Some(contact) = created {
+        let event = Event::ContactCreated {
+            contact: Box::new(contact),
+        };
+        flows::dispatch(p, &w.tactor, event).await?;
+    }
     let token = visitor_token(&w.settings.token_secret, &w.tenant_id, &contact_id);
     let v = Visitor { w, contact_id };
     let conversation = current_conversation(p, &v).await?;
