@@ -12,7 +12,7 @@ use crate::store::transact;
 use edgedesk_shared::api::{CreateAgent, UpdateAgent};
 use edgedesk_shared::ids::AgentId;
 use edgedesk_shared::model::{Agent, Role};
-use edgedesk_shared::rbac::{may_grant, Permission};
+use edgedesk_shared::rbac::may_grant;
 
 fn email_key(email: &str) -> String {
     format!("agent_email:{}", email.to_lowercase())
@@ -22,7 +22,6 @@ fn email_key(email: &str) -> String {
 #[utoipa::path(post, path = "/v1/agents", tag = "agents", request_body = CreateAgent,
     responses((status = 201, body = Agent), (status = 409, description = "email taken")), security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let input: CreateAgent = body(req)?;
     input.validate()?;
     if !may_grant(ctx.principal.role, input.role) {
@@ -81,7 +80,6 @@ pub struct ListQuery {
     params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query), ("role" = Option<Role>, Query)),
     responses((status = 200, body = Page<Agent>)), security(("api_key" = [])))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     let page = paginate::<_, Agent>(
         ctx,
@@ -101,7 +99,6 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 #[utoipa::path(get, path = "/v1/agents/{id}", tag = "agents", params(("id" = String, Path)),
     responses((status = 200, body = Agent), (status = 404)), security(("api_key" = [])))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     records::get::<_, Agent>(ctx, &id.to_string()).await
 }
@@ -114,7 +111,6 @@ pub async fn update<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let input: UpdateAgent = body(req)?;
     input.validate()?;
@@ -159,7 +155,6 @@ pub async fn delete<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let caller = ctx.principal.role;
     records::delete::<_, Agent, _>(

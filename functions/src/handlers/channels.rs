@@ -17,7 +17,6 @@ use edgedesk_shared::model::{
     ActorKind, ApiChannelRecord, ApiChannelView, ChannelKind, Contact, Message, Role, Sender,
     SenderKind,
 };
-use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::signature::verify_webhook;
 
 /// Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`.
@@ -39,7 +38,6 @@ pub struct NewApiChannel {
 #[utoipa::path(post, path = "/v1/channels/api", tag = "channels", request_body = CreateApiChannel,
     responses((status = 201, body = NewApiChannel)), security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let input: CreateApiChannel = body(req)?;
     input.validate()?;
     let id = ctx.mint(ChannelId::from_parts);
@@ -92,7 +90,6 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/v1/channels/api", tag = "channels",
     responses((status = 200, body = crate::ctx::Page<ApiChannelView>)), security(("api_key" = [])))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     let page = paginate::<_, ApiChannelRecord>(
         ctx,

@@ -13,7 +13,6 @@ use crate::store::{transact, Tx};
 use edgedesk_shared::api::{CreateContact, UpdateContact};
 use edgedesk_shared::ids::ContactId;
 use edgedesk_shared::model::{Actor, Contact};
-use edgedesk_shared::rbac::Permission;
 
 pub fn external_key(external_id: &str) -> String {
     format!("contact_ext:{external_id}")
@@ -79,7 +78,6 @@ pub fn new_contact<P: Platform>(ctx: &Ctx<'_, P>, input: CreateContact) -> Conta
 #[utoipa::path(post, path = "/v1/contacts", tag = "contacts", request_body = CreateContact,
     responses((status = 201, body = Contact), (status = 409)), security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let input: CreateContact = body(req)?;
     input.validate()?;
     let idem = crate::ctx::Idempotency::from_request(req, &ctx.principal)?;
@@ -122,7 +120,6 @@ pub struct ListQuery {
         ("external_id" = Option<String>, Query), ("updated_since" = Option<DateTime<Utc>>, Query)),
     responses((status = 200, body = Page<Contact>)), security(("api_key" = [])))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     let page = paginate::<_, Contact>(
         ctx,
@@ -152,7 +149,6 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 #[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
     responses((status = 200, body = Contact), (status = 404)), security(("api_key" = [])))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: ContactId = path_id(raw_id, "contact")?;
     records::get::<_, Contact>(ctx, &id.to_string()).await
 }
@@ -165,7 +161,6 @@ pub async fn update<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: ContactId = path_id(raw_id, "contact")?;
     let input: UpdateContact = body(req)?;
     input.validate()?;
@@ -213,7 +208,6 @@ pub async fn delete<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Delete)?;
     let id: ContactId = path_id(raw_id, "contact")?;
     records::delete::<_, Contact, _>(
         ctx,
@@ -246,7 +240,6 @@ pub async fn events<P: Platform, T: Versioned>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let _: T = records::load(ctx, id).await?;
     let q: EventsQuery = query(req)?;
     let prefix = format!("event:{id}:");

@@ -22,7 +22,6 @@ use edgedesk_shared::model::{
     Actor, ActorKind, Agent, Attachment, ChannelKind, Contact, Conversation, ConversationStatus,
     Message, Priority, Sender, SenderKind,
 };
-use edgedesk_shared::rbac::Permission;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Head {
@@ -433,7 +432,6 @@ async fn resolve_sender<P: Platform>(
 #[utoipa::path(post, path = "/v1/conversations", tag = "conversations", request_body = CreateConversation,
     responses((status = 201, body = Conversation), (status = 422)), security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let input: CreateConversation = body(req)?;
     input.validate()?;
     let idem = Idempotency::from_request(req, &ctx.principal)?;
@@ -619,7 +617,6 @@ pub struct ListQuery {
         ("updated_since" = Option<DateTime<Utc>>, Query)),
     responses((status = 200, body = crate::ctx::Page<Conversation>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")), security(("api_key" = [])))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
     use crate::handlers::sla;
@@ -686,7 +683,6 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
     responses((status = 200, body = Conversation), (status = 404)), security(("api_key" = [])))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     records::get::<_, Conversation>(ctx, &id.to_string()).await
 }
@@ -699,7 +695,6 @@ pub async fn update<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let input: UpdateConversation = body(req)?;
     input.validate()?;
@@ -786,7 +781,6 @@ pub async fn delete<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Delete)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let removed = records::delete::<_, Conversation, _>(
         ctx,
@@ -841,7 +835,6 @@ pub async fn post_message<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let input: NewMessage = body(req)?;
     input.validate("")?;
@@ -896,7 +889,6 @@ pub async fn list_messages<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let _: Conversation = records::load(ctx, &id.to_string()).await?;
     let q: MessagesQuery = query(req)?;

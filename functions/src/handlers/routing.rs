@@ -35,7 +35,6 @@ use edgedesk_shared::model::{
     Actor, ActorKind, Agent, ChannelKind, Contact, Conversation, ConversationStatus, Message,
     SenderKind,
 };
-use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::{
     drain_queue, first_match, queue_position, route, validate_routing_rules, validate_teams,
     waiting_targets, AgentProfile, AgentSnapshot, Assignment, AssignmentEvent, AssignmentSource,
@@ -812,7 +811,6 @@ fn validation_conflict(e: impl std::fmt::Display) -> ApiError {
 
 /// `GET /v1/teams`
 pub async fn list_teams<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, TEAMS_KEY)
         .await?
         .unwrap_or_default();
@@ -837,7 +835,6 @@ pub async fn create_team<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let team: Team = body(req)?;
     team.validate().map_err(unprocessable)?;
     let team = transact(ctx.p, &ctx.actor, async |tx| {
@@ -868,7 +865,6 @@ pub async fn create_team<P: Platform>(
 
 /// `GET /v1/teams/{id}`
 pub async fn get_team<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, TEAMS_KEY)
         .await?
         .unwrap_or_default();
@@ -898,7 +894,6 @@ pub async fn update_team<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let input: UpdateTeam = body(req)?;
     let team = transact(ctx.p, &ctx.actor, async |tx| {
         let mut teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
@@ -951,7 +946,6 @@ pub async fn update_team<P: Platform>(
 
 /// `DELETE /v1/teams/{id}`: refused while a routing rule routes to the team.
 pub async fn delete_team<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     transact(ctx.p, &ctx.actor, async |tx| {
         let mut teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
         let len = teams.len();
@@ -990,7 +984,6 @@ pub async fn get_profile<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let _: Agent = crate::records::load(ctx, &id.to_string()).await?;
     let settings = settings(ctx.p, &ctx.actor).await?;
@@ -1034,7 +1027,6 @@ pub async fn put_profile<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let input: ProfileInput = body(req)?;
     let profile = AgentProfile {
@@ -1071,7 +1063,6 @@ pub async fn put_profile<P: Platform>(
 
 /// `GET /v1/routing/rules`: the rules in evaluation order.
 pub async fn list_rules<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
         .unwrap_or_default();
@@ -1109,7 +1100,6 @@ pub async fn create_rule<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     #[derive(Debug, Default, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Q {
@@ -1137,7 +1127,6 @@ pub async fn replace_rules<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let new: Vec<RoutingRule> = body(req)?;
     let rules = change_rules(ctx, "routing_rules.replaced", |rules| {
         *rules = new.clone();
@@ -1149,7 +1138,6 @@ pub async fn replace_rules<P: Platform>(
 
 /// `GET /v1/routing/rules/{id}`
 pub async fn get_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
         .unwrap_or_default();
@@ -1166,7 +1154,6 @@ pub async fn put_rule<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let rule: RoutingRule = body(req)?;
     if rule.id != id {
         return Err(unprocessable("id: must match the path"));
@@ -1185,7 +1172,6 @@ pub async fn put_rule<P: Platform>(
 
 /// `DELETE /v1/routing/rules/{id}`
 pub async fn delete_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     change_rules(ctx, "routing_rule.deleted", |rules| {
         let len = rules.len();
         rules.retain(|r| r.id != id);
@@ -1200,7 +1186,6 @@ pub async fn delete_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Resp
 
 /// `GET /v1/routing/settings`
 pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     json(StatusCode::OK, &settings(ctx.p, &ctx.actor).await?)
 }
 
@@ -1209,7 +1194,6 @@ pub async fn put_settings<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let s: RoutingSettings = body(req)?;
     s.validate()?;
     transact(ctx.p, &ctx.actor, async |tx| {
@@ -1239,7 +1223,6 @@ struct QueueEntryView {
 
 /// `GET /v1/routing/queue`: waiting conversations in queue order with positions.
 pub async fn get_queue<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let mut queue: Vec<WaitingConversation> = get_json(ctx.p, &ctx.actor, QUEUE_KEY)
         .await?
         .unwrap_or_default();
@@ -1270,7 +1253,6 @@ pub async fn assign_conversation<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let input: AssignInput = body(req)?;
     let now = ctx.now();

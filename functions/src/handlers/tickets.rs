@@ -14,7 +14,6 @@ use crate::store::{transact_hot, Tx};
 use edgedesk_shared::api::{CreateTicket, UpdateTicket};
 use edgedesk_shared::ids::{AgentId, ContactId, ConversationId, TicketId};
 use edgedesk_shared::model::{Agent, Contact, Conversation, Priority, Ticket, TicketStatus};
-use edgedesk_shared::rbac::Permission;
 
 const SEQ_KEY: &str = "seq:ticket";
 
@@ -76,7 +75,6 @@ fn unknown_ref(field: &str, what: &str) -> ApiError {
     params(("Idempotency-Key" = Option<String>, Header, description = "a retried create with the same key returns the first result")),
     responses((status = 201, body = Ticket), (status = 422)), security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let input: CreateTicket = body(req)?;
     input.validate()?;
     let idem = Idempotency::from_request(req, &ctx.principal)?;
@@ -202,7 +200,6 @@ pub fn assignee_matches(
         ("sort" = Option<String>, Query, description = "`created` (newest first) or `sla_due` (earliest SLA deadline first; only tickets with one)")),
     responses((status = 200, body = crate::ctx::Page<Ticket>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")), security(("api_key" = [])))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
     let needs_sla = q.sla_state.is_some() || q.sort == Some(sla::ListSort::SlaDue);
@@ -258,7 +255,6 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 #[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
     responses((status = 200, body = Ticket), (status = 404)), security(("api_key" = [])))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: TicketId = path_id(raw_id, "ticket")?;
     if let Some(into) = ticket_merge::merged_into(ctx.p, &ctx.actor, &id).await? {
         return ticket_merge::get_merged(ctx, &id, &into).await;
@@ -274,7 +270,6 @@ pub async fn update<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: TicketId = path_id(raw_id, "ticket")?;
     let input: UpdateTicket = body(req)?;
     input.validate()?;
@@ -346,7 +341,6 @@ pub async fn delete<P: Platform>(
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Delete)?;
     let id: TicketId = path_id(raw_id, "ticket")?;
     records::delete::<_, Ticket, _>(
         ctx,
