@@ -63,6 +63,8 @@ impl Access {
 /// One (method, path) pair of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operation {
+    /// The route's name in the table (`Tickets`, `Ticket`).
+    pub route: &'static str,
     /// The HTTP method, upper case.
     pub method: &'static str,
     /// The path pattern, parameters in braces (`/v1/tickets/{id}`).
@@ -172,6 +174,7 @@ macro_rules! routes {
         /// Every (method, path) the functions answer, with who may call it.
         pub const OPERATIONS: &[Operation] = &[
             $( $( Operation {
+                route: stringify!($route),
                 method: stringify!($method),
                 pattern: $pattern,
                 access: access!($access $( ($perm) )?),

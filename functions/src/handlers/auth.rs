@@ -350,6 +350,7 @@ pub async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiErr
 }
 
 /// `POST /v1/auth/logout`: ends this session.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", responses((status = 204, description = "Signed out; the session cookie is cleared.")))]
 pub async fn logout<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiError> {
     if let Some(token) = session_cookie(req) {
         if let Some(tenant_id) = token_tenant(&token) {
@@ -571,6 +572,7 @@ pub async fn accept_invite<P: Platform>(p: &P, req: &Request) -> Result<Response
 
 /// `POST /v1/system/setup-link` (platform token): a one-time link to create the first tenant
 /// and its owner; refused once setup is done.
+#[utoipa::path(post, path = "/v1/system/setup-link", tag = "system", responses((status = 200, body = Link, description = "A one-time link to set up the first tenant and owner."), (status = 401, description = "No valid `X-Platform-Token`."), (status = 403, description = "No platform token is configured.")))]
 pub async fn setup_link<P: Platform>(p: &P) -> Result<Response, ApiError> {
     if p.get(GLOBAL, "setup_done").await?.is_some() {
         return Err(ApiError::conflict(

@@ -126,8 +126,8 @@ pub struct InboundResult {
 }
 
 /// Inbound chat message from the tenant's system, signed with the channel secret.
-#[utoipa::path(post, path = "/v1/channels/api/{channel_id}/inbound", tag = "channels", request_body = InboundMessage,
-    params(("channel_id" = String, Path), ("X-EdgeDesk-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">")),
+#[utoipa::path(post, path = "/v1/channels/api/{id}/inbound", tag = "channels", request_body = InboundMessage,
+    params(("id" = String, Path, description = "the API channel's id"), ("X-EdgeDesk-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">")),
     responses((status = 201, body = InboundResult), (status = 200, body = InboundResult, description = "redelivery"), (status = 401)))]
 pub async fn inbound<P: Platform>(
     p: &P,
