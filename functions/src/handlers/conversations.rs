@@ -429,8 +429,10 @@ async fn resolve_sender<P: Platform>(
 }
 
 /// Create a conversation, optionally with its first message.
-#[utoipa::path(post, path = "/v1/conversations", tag = "conversations", request_body = CreateConversation,
-    responses((status = 201, body = Conversation), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/conversations", tag = "conversations",
+    request_body(content = CreateConversation, example = json!({"contact_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "channel": "api", "subject": "Where is order 1042?", "priority": "high", "labels": ["orders"], "message": {"body": "Hello, my order has not arrived yet."}})),
+    responses((status = 201, body = Conversation, description = "The conversation created, with its first message if one was given."),
+        (status = 422, description = "The body fails validation, or the contact does not exist.")), security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateConversation = body(req)?;
     input.validate()?;
@@ -680,8 +682,9 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 }
 
 /// Get a conversation.
-#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
-    responses((status = 200, body = Conversation), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5")),
+    responses((status = 200, body = Conversation, description = "The conversation."), (status = 404)), security(("api_key" = [])))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: ConversationId = path_id(raw_id, "conversation")?;
     records::get::<_, Conversation>(ctx, &id.to_string()).await
@@ -827,9 +830,12 @@ pub async fn delete<P: Platform>(
 }
 
 /// Post a message or a private note.
-#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path),
-        ("Idempotency-Key" = Option<String>, Header)), request_body = NewMessage,
-    responses((status = 201, body = Message), (status = 404), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5"),
+        ("Idempotency-Key" = Option<String>, Header, description = "a retried post with the same key returns the first result")),
+    request_body(content = NewMessage, example = json!({"body": "Sorry about that: it ships today, tracking number to follow.", "private": false})),
+    responses((status = 201, body = Message, description = "The message, numbered in the conversation."), (status = 404),
+        (status = 422)), security(("api_key" = [])))]
 pub async fn post_message<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -882,8 +888,10 @@ pub struct MessagePage {
 
 /// List messages in order; `after` resumes from a sequence number.
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations",
-    params(("id" = String, Path), ("after" = Option<u64>, Query), ("limit" = Option<usize>, Query)),
-    responses((status = 200, body = MessagePage), (status = 404)), security(("api_key" = [])))]
+    params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5"),
+        ("after" = Option<u64>, Query, description = "the last message number seen"), ("limit" = Option<usize>, Query)),
+    responses((status = 200, body = MessagePage, description = "The messages after `after`, oldest first."), (status = 404)),
+    security(("api_key" = [])))]
 pub async fn list_messages<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,

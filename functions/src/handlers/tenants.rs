@@ -53,8 +53,12 @@ fn check_signup<P: Platform>(p: &P, req: &Request) -> Result<(), ApiError> {
 }
 
 /// Create a tenant and its first admin API key.
-#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = CreateTenant,
-    responses((status = 201, body = CreatedTenant), (status = 422, description = "invalid body")))]
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants",
+    request_body(content = CreateTenant, example = json!({"name": "Acme Support"})),
+    responses((status = 201, body = CreatedTenant, description = "The tenant and its first admin API key (the key's secret is shown only here)."),
+        (status = 401, description = "Signup needs the platform token on this deployment."),
+        (status = 403, description = "Signup is closed on this deployment."),
+        (status = 422, description = "invalid body")))]
 pub async fn create<P: Platform>(p: &P, req: &Request) -> Result<(TenantId, Response), ApiError> {
     check_signup(p, req)?;
     let input: CreateTenant = body(req)?;

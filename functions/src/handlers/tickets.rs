@@ -71,9 +71,11 @@ fn unknown_ref(field: &str, what: &str) -> ApiError {
 }
 
 /// Create a ticket. Numbers are sequential per tenant.
-#[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = CreateTicket,
+#[utoipa::path(post, path = "/v1/tickets", tag = "tickets",
+    request_body(content = CreateTicket, example = json!({"subject": "Refund for order 1042", "description": "The parcel arrived damaged.", "status": "open", "priority": "urgent", "requester_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "tags": ["refund"]})),
     params(("Idempotency-Key" = Option<String>, Header, description = "a retried create with the same key returns the first result")),
-    responses((status = 201, body = Ticket), (status = 422)), security(("api_key" = [])))]
+    responses((status = 201, body = Ticket, description = "The ticket created, with the tenant's next number.", example = json!({"id": "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6", "tenant_id": "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "number": 1, "subject": "Refund for order 1042", "description": "The parcel arrived damaged.", "status": "open", "priority": "urgent", "requester_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "assignee_id": null, "tags": ["refund"], "custom_fields": {}, "conversation_id": null, "created_at": "2026-03-02T09:20:00Z", "updated_at": "2026-03-02T09:20:00Z", "version": 1})),
+        (status = 422)), security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateTicket = body(req)?;
     input.validate()?;
@@ -252,8 +254,10 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 }
 
 /// Get a ticket.
-#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 200, body = Ticket), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, description = "ticket id", example = "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6")),
+    responses((status = 200, body = Ticket, description = "The ticket; its `ETag` is its version.", example = json!({"id": "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6", "tenant_id": "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "number": 1, "subject": "Refund for order 1042", "description": "The parcel arrived damaged.", "status": "open", "priority": "urgent", "requester_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "assignee_id": null, "tags": ["refund"], "custom_fields": {}, "conversation_id": null, "created_at": "2026-03-02T09:20:00Z", "updated_at": "2026-03-02T09:20:00Z", "version": 1})),
+        (status = 404)), security(("api_key" = [])))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: TicketId = path_id(raw_id, "ticket")?;
     if let Some(into) = ticket_merge::merged_into(ctx.p, &ctx.actor, &id).await? {
@@ -263,8 +267,12 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response
 }
 
 /// Update a ticket. Send `If-Match` with the ETag you read to avoid overwriting others.
-#[utoipa::path(patch, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
-    request_body = UpdateTicket, responses((status = 200, body = Ticket), (status = 412)), security(("api_key" = [])))]
+#[utoipa::path(patch, path = "/v1/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, description = "ticket id", example = "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6"),
+        ("If-Match" = Option<String>, Header, description = "the `ETag` last read; the change is refused if the ticket changed since")),
+    request_body(content = UpdateTicket, description = "The fields to change.", example = json!({"status": "on_hold", "priority": "high", "tags": ["refund", "courier"]})),
+    responses((status = 200, body = Ticket, description = "The ticket as changed."), (status = 404),
+        (status = 412, description = "`If-Match` does not name the current version.")), security(("api_key" = [])))]
 pub async fn update<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
