@@ -25,9 +25,9 @@ use crate::handlers::kb::{
     all_categories, article_path, count_view, published_article, run_search,
 };
 use crate::http::{Request, Response};
-use crate::routes::Args;
 use crate::kb::{self, escape_html, group_prefix, published_prefix, Category, Published};
 use crate::ports::{Platform, Scan, Storage};
+use crate::routes::Args;
 use crate::store::{get_json, scan_json, tenant_actor};
 use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::Tenant;

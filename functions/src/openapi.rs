@@ -140,20 +140,17 @@ impl Modify for FromRouteTable {
                     if response.description.is_empty() {
                         response.description = default_description(status, row.access);
                     }
-                    if status.starts_with('4') || status.starts_with('5') {
-                        if response.content.is_empty() {
-                            *response = ResponseBuilder::new()
-                                .description(response.description.clone())
-                                .content(
-                                    "application/json",
-                                    ContentBuilder::new()
-                                        .schema(Some(utoipa::openapi::Ref::from_schema_name(
-                                            "Error",
-                                        )))
-                                        .build(),
-                                )
-                                .build();
-                        }
+                    let error = status.starts_with('4') || status.starts_with('5');
+                    if error && response.content.is_empty() {
+                        *response = ResponseBuilder::new()
+                            .description(response.description.clone())
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Error")))
+                                    .build(),
+                            )
+                            .build();
                     }
                 }
             }
@@ -202,7 +199,6 @@ fn operations_mut(
     .into_iter()
     .filter_map(|(m, op)| op.map(|op| (m, op)))
 }
-
 
 /// Operations whose handler serves several paths (the SLA sections, the realtime aliases of the
 /// poll routes) or is not a handler of its own: documented here, one function per operation.
@@ -283,12 +279,39 @@ mod more {
         };
     }
 
-    sla_section!(list_calendars, create_calendar, get_calendar, put_calendar, delete_calendar,
-        "/v1/sla/calendars", "/v1/sla/calendars/{id}", "business-hours calendar", "business-hours calendars");
-    sla_section!(list_policies, create_policy, get_policy, put_policy, delete_policy,
-        "/v1/sla/policies", "/v1/sla/policies/{id}", "SLA policy", "SLA policies");
-    sla_section!(list_escalations, create_escalation, get_escalation, put_escalation, delete_escalation,
-        "/v1/sla/escalations", "/v1/sla/escalations/{id}", "escalation", "escalations");
+    sla_section!(
+        list_calendars,
+        create_calendar,
+        get_calendar,
+        put_calendar,
+        delete_calendar,
+        "/v1/sla/calendars",
+        "/v1/sla/calendars/{id}",
+        "business-hours calendar",
+        "business-hours calendars"
+    );
+    sla_section!(
+        list_policies,
+        create_policy,
+        get_policy,
+        put_policy,
+        delete_policy,
+        "/v1/sla/policies",
+        "/v1/sla/policies/{id}",
+        "SLA policy",
+        "SLA policies"
+    );
+    sla_section!(
+        list_escalations,
+        create_escalation,
+        get_escalation,
+        put_escalation,
+        delete_escalation,
+        "/v1/sla/escalations",
+        "/v1/sla/escalations/{id}",
+        "escalation",
+        "escalations"
+    );
 }
 
 #[derive(OpenApi)]
@@ -416,11 +439,19 @@ mod tests {
     #[test]
     fn authenticated_operations_declare_the_api_key_and_public_ones_declare_nothing() {
         let doc = doc();
-        for o in OPERATIONS.iter().filter(|o| !NOT_API.contains(&(o.method, o.pattern))) {
+        for o in OPERATIONS
+            .iter()
+            .filter(|o| !NOT_API.contains(&(o.method, o.pattern)))
+        {
             let op = &doc["paths"][o.pattern][o.method.to_lowercase()];
             let schemes: Vec<&str> = op["security"]
                 .as_array()
-                .map(|a| a.iter().flat_map(|r| r.as_object().unwrap().keys()).map(String::as_str).collect())
+                .map(|a| {
+                    a.iter()
+                        .flat_map(|r| r.as_object().unwrap().keys())
+                        .map(String::as_str)
+                        .collect()
+                })
                 .unwrap_or_default();
             match o.access {
                 Access::SignedIn | Access::Permission(_) => {
@@ -461,7 +492,13 @@ mod tests {
     fn enums_are_documented_with_their_wire_spelling() {
         let doc = doc();
         let statuses = &doc["components"]["schemas"]["TicketStatus"]["enum"];
-        assert!(statuses.as_array().unwrap().contains(&Value::from("on_hold")), "{statuses}");
+        assert!(
+            statuses
+                .as_array()
+                .unwrap()
+                .contains(&Value::from("on_hold")),
+            "{statuses}"
+        );
         fn walk(name: &str, v: &Value) {
             match v {
                 Value::Object(m) => {

@@ -24,7 +24,7 @@ use ::http::{HeaderValue, Method, StatusCode};
 use crate::ctx::{Ctx, Principal};
 use crate::error::ApiError;
 use crate::handlers::{
-    agents, auth, automation, bot, canned, channels, contacts, conversations, csat, keys, kb,
+    agents, auth, automation, bot, canned, channels, contacts, conversations, csat, kb, keys,
     routing, sla, tenants, ticket_merge, tickets, widget,
 };
 use crate::help::{self, Page};
@@ -748,7 +748,7 @@ mod tests {
     #[test]
     fn every_parameter_a_pattern_names_is_captured() {
         for (pattern, _) in ROUTES {
-            let path = pattern.replace('{', "").replace('}', "");
+            let path = pattern.replace(['{', '}'], "");
             let args = Args::capture(pattern, &path);
             for segment in pattern.split('/').filter(|s| s.starts_with('{')) {
                 let name = &segment[1..segment.len() - 1];

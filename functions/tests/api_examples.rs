@@ -7,161 +7,15 @@
 //! of that kind, and an example runs once every id it names has been created. The tenant comes
 //! from replaying `POST /v1/tenants`; authenticated examples use the admin key it returns.
 //!
-//! The functions run in-process on a small in-memory platform below (it should give way to the
-//! shared `functions::testing` platform once that exists).
+//! The functions run in-process on the small in-memory platform of `support` (it should give way
+//! to the shared `functions::testing` platform once that exists).
 
-use std::cell::RefCell;
+mod support;
+
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-use chrono::{DateTime, TimeZone, Utc};
-use edgedesk_functions::ports::{
-    ActorKey, Alarms, Clock, Config, Entropy, Expect, OutboundError, OutboundHttp,
-    OutboundRequest, Scan, Storage, StorageError, WriteBatch,
-};
 use serde_json::Value;
-
-/// Storage in memory, a clock that moves a second per reading, deterministic entropy.
-#[derive(Default)]
-struct MemoryPlatform {
-    actors: RefCell<BTreeMap<String, BTreeMap<String, Vec<u8>>>>,
-    ticks: RefCell<i64>,
-    seed: RefCell<u64>,
-}
-
-impl Storage for MemoryPlatform {
-    async fn get(&self, actor: &ActorKey, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self
-            .actors
-            .borrow()
-            .get(actor)
-            .and_then(|a| a.get(key).cloned()))
-    }
-
-    async fn scan(
-        &self,
-        actor: &ActorKey,
-        scan: &Scan,
-    ) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
-        let actors = self.actors.borrow();
-        let Some(a) = actors.get(actor) else {
-            return Ok(Vec::new());
-        };
-        let matching = a.iter().filter(|(k, _)| k.starts_with(&scan.prefix));
-        let past = |k: &String| match &scan.after {
-            None => true,
-            Some(after) if scan.reverse => k < after,
-            Some(after) => k > after,
-        };
-        let rows: Vec<_> = if scan.reverse {
-            matching
-                .rev()
-                .filter(|(k, _)| past(k))
-                .take(scan.limit)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        } else {
-            matching
-                .filter(|(k, _)| past(k))
-                .take(scan.limit)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        };
-        Ok(rows)
-    }
-
-    async fn commit(&self, actor: &ActorKey, batch: WriteBatch) -> Result<(), StorageError> {
-        let mut actors = self.actors.borrow_mut();
-        let a = actors.entry(actor.to_owned()).or_default();
-        for (key, expect) in &batch.checks {
-            let holds = match expect {
-                Expect::Absent => !a.contains_key(key),
-                Expect::Equals(v) => a.get(key) == Some(v),
-            };
-            if !holds {
-                return Err(StorageError::Conflict);
-            }
-        }
-        let appends: Vec<(String, Vec<u8>)> = batch
-            .numbered_appends(|prefix| {
-                Ok(a.range(prefix.to_owned()..)
-                    .take_while(|(k, _)| k.starts_with(prefix))
-                    .last()
-                    .map(|(k, _)| k.clone()))
-            })?
-            .into_iter()
-            .map(|(k, v)| (k, v.to_vec()))
-            .collect();
-        for (k, v) in batch.puts.into_iter().chain(appends) {
-            a.insert(k, v);
-        }
-        for k in &batch.deletes {
-            a.remove(k);
-        }
-        Ok(())
-    }
-}
-
-impl Clock for MemoryPlatform {
-    fn now(&self) -> DateTime<Utc> {
-        let mut t = self.ticks.borrow_mut();
-        *t += 1;
-        Utc.timestamp_opt(1_772_442_000 + *t, 0).unwrap()
-    }
-
-    async fn sleep_ms(&self, ms: u64) {
-        *self.ticks.borrow_mut() += i64::try_from(ms / 1000).unwrap_or(0);
-    }
-}
-
-impl Entropy for MemoryPlatform {
-    fn fill(&self, buf: &mut [u8]) {
-        let mut s = self.seed.borrow_mut();
-        for b in buf {
-            // xorshift64*: deterministic, and distinct ids are all a test needs.
-            *s ^= *s << 13;
-            *s ^= *s >> 7;
-            *s ^= *s << 17;
-            *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            *b = (*s >> 32) as u8;
-        }
-    }
-}
-
-impl Config for MemoryPlatform {
-    fn var(&self, _name: &str) -> Option<String> {
-        None
-    }
-}
-
-impl Alarms for MemoryPlatform {
-    async fn set_alarm(&self, _at: DateTime<Utc>) -> Result<(), StorageError> {
-        Ok(())
-    }
-}
-
-impl OutboundHttp for MemoryPlatform {
-    async fn send(&self, request: OutboundRequest) -> Result<u16, OutboundError> {
-        Err(OutboundError::Denied(request.url))
-    }
-
-    async fn fetch(&self, request: OutboundRequest) -> Result<(u16, Vec<u8>), OutboundError> {
-        Err(OutboundError::Denied(request.url))
-    }
-}
-
-/// Runs a future that never waits on anything outside the in-memory platform.
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+use support::MemoryPlatform;
 
 fn document() -> Value {
     serde_json::from_str(&edgedesk_functions::openapi::document()).unwrap()
@@ -254,7 +108,9 @@ fn violations(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
     }
 }
 
-const ID_KINDS: &[&str] = &["ten", "key", "agt", "ctc", "cnv", "msg", "tkt", "chn", "evt"];
+const ID_KINDS: &[&str] = &[
+    "ten", "key", "agt", "ctc", "cnv", "msg", "tkt", "chn", "evt",
+];
 
 /// The kind of a typed id (`tkt` for `tkt_01J…`), if `s` is one.
 fn id_kind(s: &str) -> Option<&str> {
@@ -379,17 +235,7 @@ fn call(
     key: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut req = http::Request::builder().method(method).uri(path);
-    if let Some(key) = key {
-        req = req.header("authorization", format!("Bearer {key}"));
-    }
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
-    let resp = block_on(edgedesk_functions::handle(p, req.body(bytes).unwrap()));
-    let status = resp.status().as_u16();
-    let body = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
+    let (status, _, body) = p.call(method, path, key, &[], body);
     (status, body)
 }
 
@@ -434,7 +280,10 @@ fn every_documented_request_example_gets_the_documented_answer() {
         let what = format!("{} {}", e.method, path);
         replayed += 1;
         if status != e.status {
-            failures.push(format!("{what}: status {status}, documented {}: {answer}", e.status));
+            failures.push(format!(
+                "{what}: status {status}, documented {}: {answer}",
+                e.status
+            ));
             continue;
         }
         if let Some(schema) = &e.schema {
@@ -447,7 +296,11 @@ fn every_documented_request_example_gets_the_documented_answer() {
             key = answer["api_key"]["key"].as_str().map(str::to_owned);
         }
     }
-    assert!(failures.is_empty(), "{replayed} replayed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{replayed} replayed:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -464,8 +317,17 @@ fn every_documented_response_example_fits_its_schema() {
                 }
                 checked += 1;
                 let mut v = Vec::new();
-                violations(&doc, &content["schema"], &content["example"], "example", &mut v);
-                failures.extend(v.into_iter().map(|v| format!("{method} {path} {status}: {v}")));
+                violations(
+                    &doc,
+                    &content["schema"],
+                    &content["example"],
+                    "example",
+                    &mut v,
+                );
+                failures.extend(
+                    v.into_iter()
+                        .map(|v| format!("{method} {path} {status}: {v}")),
+                );
             }
         }
     }

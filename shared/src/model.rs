@@ -287,7 +287,9 @@ pub struct Event {
 mod tests {
     use super::*;
 
-    fn same_spelling<T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + Copy>(
+    fn same_spelling<
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + Copy,
+    >(
         all: &[T],
         text: fn(&T) -> &'static str,
     ) {

@@ -243,7 +243,14 @@ impl Workspace {
         let doc = self.target.join("openapi.json");
         run(self
             .cargo()
-            .args(["run", "-q", "-p", "edgedesk-functions", "--example", "openapi"])
+            .args([
+                "run",
+                "-q",
+                "-p",
+                "edgedesk-functions",
+                "--example",
+                "openapi",
+            ])
             .arg(&doc))?;
         let installed = dir
             .join("node_modules")
