@@ -138,7 +138,11 @@ impl Modify for FromRouteTable {
                         continue;
                     };
                     if response.description.is_empty() {
-                        response.description = default_description(status, row.access);
+                        response.description = match (status.as_str(), schema_name(response)) {
+                            ("200", Some(name)) => format!("Success (`{name}`)."),
+                            ("201", Some(name)) => format!("Created (`{name}`)."),
+                            _ => default_description(status, row.access),
+                        };
                     }
                     let error = status.starts_with('4') || status.starts_with('5');
                     if error && response.content.is_empty() {
@@ -155,6 +159,21 @@ impl Modify for FromRouteTable {
                 }
             }
         }
+    }
+}
+
+/// The name of the component a JSON answer's body is, if it names one.
+fn schema_name(response: &utoipa::openapi::Response) -> Option<String> {
+    let content = response.content.get("application/json")?;
+    let RefOr::T(content) = content else {
+        return None;
+    };
+    match content.schema.as_ref()? {
+        RefOr::Ref(r) => r
+            .ref_location
+            .strip_prefix("#/components/schemas/")
+            .map(str::to_owned),
+        RefOr::T(_) => None,
     }
 }
 

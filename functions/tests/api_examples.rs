@@ -108,17 +108,16 @@ fn violations(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
     }
 }
 
-const ID_KINDS: &[&str] = &[
-    "ten", "key", "agt", "ctc", "cnv", "msg", "tkt", "chn", "evt",
-];
-
-/// The kind of a typed id (`tkt` for `tkt_01J…`), if `s` is one.
+/// The kind of a typed id (`tkt` for `tkt_01J…`, `kba` for a knowledge-base article), if `s`
+/// is one: a short lower-case prefix and a ULID.
 fn id_kind(s: &str) -> Option<&str> {
     let (kind, rest) = s.split_once('_')?;
-    (ID_KINDS.contains(&kind)
-        && rest.len() == 26
-        && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-    .then_some(kind)
+    let prefix = (2..=4).contains(&kind.len()) && kind.bytes().all(|b| b.is_ascii_lowercase());
+    let ulid = rest.len() == 26
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(&b)));
+    (prefix && ulid).then_some(kind)
 }
 
 /// The typed ids a JSON value names, at any depth.

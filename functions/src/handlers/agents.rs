@@ -19,8 +19,10 @@ fn email_key(email: &str) -> String {
 }
 
 /// Create an agent.
-#[utoipa::path(post, path = "/v1/agents", tag = "agents", request_body = CreateAgent,
-    responses((status = 201, body = Agent), (status = 409, description = "email taken")), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/agents", tag = "agents",
+    request_body(content = CreateAgent, example = json!({"email": "grace@example.com", "name": "Grace Hopper", "role": "agent"})),
+    responses((status = 201, body = Agent, description = "The agent created; invite them to set a password with `POST /v1/agents/{id}/invite`."),
+        (status = 409, description = "email taken")), security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateAgent = body(req)?;
     input.validate()?;

@@ -691,8 +691,12 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response
 }
 
 /// Update a conversation: status, snooze, assignment, team, priority, labels.
-#[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
-    request_body = UpdateConversation, responses((status = 200, body = Conversation), (status = 412)), security(("api_key" = [])))]
+#[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5"),
+        ("If-Match" = Option<String>, Header, description = "the `ETag` last read; the change is refused if the conversation changed since")),
+    request_body(content = UpdateConversation, description = "The fields to change; `null` clears one.", example = json!({"status": "pending", "priority": "normal", "labels": ["orders", "courier"]})),
+    responses((status = 200, body = Conversation, description = "The conversation as changed."), (status = 404),
+        (status = 412, description = "`If-Match` does not name the current version.")), security(("api_key" = [])))]
 pub async fn update<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,

@@ -213,8 +213,10 @@ pub async fn list_categories<P: Platform>(c: &Ctx<'_, P>) -> Result<Response, Ap
 }
 
 /// `POST /v1/kb/categories`
-#[utoipa::path(post, path = "/v1/kb/categories", tag = "kb", request_body = CreateCategory,
-    responses((status = 201, body = Category), (status = 409), (status = 422)))]
+#[utoipa::path(post, path = "/v1/kb/categories", tag = "kb",
+    request_body(content = CreateCategory, example = json!({"name": "Shipping", "description": "Delivery times, tracking and returns."})),
+    responses((status = 201, body = Category, description = "The category created."),
+        (status = 409, description = "The slug is taken."), (status = 422)))]
 pub async fn create_category<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
@@ -694,8 +696,10 @@ pub async fn list_articles<P: Platform>(
 }
 
 /// `POST /v1/kb/articles`
-#[utoipa::path(post, path = "/v1/kb/articles", tag = "kb", request_body = CreateArticle,
-    responses((status = 201, body = ArticleView), (status = 409), (status = 422)))]
+#[utoipa::path(post, path = "/v1/kb/articles", tag = "kb",
+    request_body(content = CreateArticle, example = json!({"title": "How long does delivery take?", "body": "Orders ship within **two working days**.", "locale": "en", "category_id": "kbc_01J8Z3Q4W5E6R7T8Y9V0A1B2G7", "tags": ["shipping"]})),
+    responses((status = 201, body = ArticleView, description = "The article created as a draft (version 1)."),
+        (status = 409, description = "The slug is taken."), (status = 422)))]
 pub async fn create_article<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
@@ -901,8 +905,8 @@ pub async fn import_articles<P: Platform>(
 }
 
 /// `GET /v1/kb/articles/{id}`
-#[utoipa::path(get, path = "/v1/kb/articles/{id}", tag = "kb", params(("id" = String, Path)),
-    responses((status = 200, body = ArticleView), (status = 404)))]
+#[utoipa::path(get, path = "/v1/kb/articles/{id}", tag = "kb", params(("id" = String, Path, description = "article id", example = "kba_01J8Z3Q4W5E6R7T8Y9V0A1B2H8")),
+    responses((status = 200, body = ArticleView, description = "The article, its latest version and what is published."), (status = 404)))]
 pub async fn get_article<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     check_article_id(id)?;
     let article: Article = get_json(c.p, &c.actor, &article_key(id))
@@ -1082,8 +1086,9 @@ pub async fn update_article<P: Platform>(
 
 /// `POST /v1/kb/articles/{id}/publish`: makes a version (the latest by default) public and
 /// searchable.
-#[utoipa::path(post, path = "/v1/kb/articles/{id}/publish", tag = "kb", params(("id" = String, Path)),
-    request_body = PublishArticle, responses((status = 200, body = ArticleView), (status = 404), (status = 422)))]
+#[utoipa::path(post, path = "/v1/kb/articles/{id}/publish", tag = "kb", params(("id" = String, Path, description = "article id", example = "kba_01J8Z3Q4W5E6R7T8Y9V0A1B2H8")),
+    request_body(content = PublishArticle, example = json!({"version": 1})),
+    responses((status = 200, body = ArticleView, description = "The article with the version now published."), (status = 404), (status = 422)))]
 pub async fn publish<P: Platform>(
     c: &Ctx<'_, P>,
     id: &str,

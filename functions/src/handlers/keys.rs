@@ -56,8 +56,10 @@ pub fn mint_key<P: Platform, S: Storage>(
 }
 
 /// Create an API key.
-#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = CreateApiKey,
-    responses((status = 201, body = NewKey)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys",
+    request_body(content = CreateApiKey, example = json!({"name": "CRM sync", "scope": "agent"})),
+    responses((status = 201, body = NewKey, description = "The key; its secret (`key`) is shown only in this answer.")),
+    security(("api_key" = [])))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateApiKey = body(req)?;
     input.validate()?;
