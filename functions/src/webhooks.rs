@@ -190,7 +190,7 @@ struct DeliveryQuery {
 
 /// `GET /v1/webhook-deliveries`: the outbox, newest first, with every attempt.
 #[utoipa::path(get, path = "/v1/webhook-deliveries", tag = "sla", params(("subject_id" = Option<String>, Query), ("status" = Option<String>, Query, description = "`pending`, `delivered` or `failed`"), ("limit" = Option<usize>, Query)),
-    responses((status = 200, description = "`{\"data\": [delivery]}` newest first, with every attempt")), security(("api_key" = [])))]
+    responses((status = 200, description = "`{\"data\": [delivery]}` newest first, with every attempt")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: DeliveryQuery = query(req)?;
     let limit = q.limit.unwrap_or(50);
@@ -247,7 +247,7 @@ fn view(target: Option<&WebhookTarget>, with_secret: bool) -> serde_json::Value 
 }
 
 /// `GET /v1/sla/webhook`.
-#[utoipa::path(get, path = "/v1/sla/webhook", tag = "sla", responses((status = 200, description = "`{\"url\"}`")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/sla/webhook", tag = "sla", responses((status = 200, description = "`{\"url\"}`")))]
 pub async fn get_target<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let s: SlaSettings = get_json(ctx.p, &ctx.actor, CONFIG_KEY)
         .await?
@@ -258,7 +258,7 @@ pub async fn get_target<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiEr
 /// `PUT /v1/sla/webhook` `{"url"}`: sets where SLA notifications go and makes a new signing
 /// secret, shown in this answer only. `DELETE` stops webhooks.
 #[utoipa::path(put, path = "/v1/sla/webhook", tag = "sla", description = "Body `{\"url\"}`; answers with a new signing secret, shown once. `DELETE` stops webhooks.",
-    responses((status = 200, description = "`{\"url\", \"secret\", \"updated_at\"}`"), (status = 422)), security(("api_key" = [])))]
+    responses((status = 200, description = "`{\"url\", \"secret\", \"updated_at\"}`"), (status = 422)))]
 pub async fn set_target<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,

@@ -22,7 +22,7 @@ fn email_key(email: &str) -> String {
 #[utoipa::path(post, path = "/v1/agents", tag = "agents",
     request_body(content = CreateAgent, example = json!({"email": "grace@example.com", "name": "Grace Hopper", "role": "agent"})),
     responses((status = 201, body = Agent, description = "The agent created; invite them to set a password with `POST /v1/agents/{id}/invite`."),
-        (status = 409, description = "email taken")), security(("api_key" = [])))]
+        (status = 409, description = "email taken")))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateAgent = body(req)?;
     input.validate()?;
@@ -80,7 +80,7 @@ pub struct ListQuery {
 /// List agents.
 #[utoipa::path(get, path = "/v1/agents", tag = "agents",
     params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query), ("role" = Option<Role>, Query)),
-    responses((status = 200, body = Page<Agent>)), security(("api_key" = [])))]
+    responses((status = 200, body = Page<Agent>)))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: ListQuery = query(req)?;
     let page = paginate::<_, Agent>(
@@ -99,7 +99,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 
 /// Get an agent.
 #[utoipa::path(get, path = "/v1/agents/{id}", tag = "agents", params(("id" = String, Path)),
-    responses((status = 200, body = Agent), (status = 404)), security(("api_key" = [])))]
+    responses((status = 200, body = Agent), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: AgentId = path_id(raw_id, "agent")?;
     records::get::<_, Agent>(ctx, &id.to_string()).await
@@ -107,7 +107,7 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response
 
 /// Update an agent (name, role, active).
 #[utoipa::path(patch, path = "/v1/agents/{id}", tag = "agents", params(("id" = String, Path)), request_body = UpdateAgent,
-    responses((status = 200, body = Agent), (status = 412)), security(("api_key" = [])))]
+    responses((status = 200, body = Agent), (status = 412)))]
 pub async fn update<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -151,7 +151,7 @@ pub async fn update<P: Platform>(
 
 /// Delete an agent.
 #[utoipa::path(delete, path = "/v1/agents/{id}", tag = "agents", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+    responses((status = 204), (status = 404)))]
 pub async fn delete<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,

@@ -522,7 +522,8 @@ async fn enqueue_webhook<P: Platform>(
 // ---------------------------------------------------------------------------------------------
 
 /// `GET /v1/rules`: automation rules in evaluation order.
-#[utoipa::path(get, path = "/v1/rules", tag = "automation", responses((status = 200, body = Object, description = "The automation rules: `{\"data\": [rule]}`.")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/rules", tag = "automation",
+    responses((status = 200, body = Object, description = "The automation rules: `{\"data\": [rule]}`.")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let rules: Vec<AutomationRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
@@ -561,7 +562,9 @@ async fn change_rules<P: Platform, T>(
 }
 
 /// `POST /v1/rules`
-#[utoipa::path(post, path = "/v1/rules", tag = "automation", request_body(content = Object, description = "An automation rule: `{\"name\", \"event\", \"conditions\", \"actions\"}`."), responses((status = 201, body = Object, description = "The rule created."), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/rules", tag = "automation",
+    request_body(content = Object, description = "An automation rule: `{\"name\", \"event\", \"conditions\", \"actions\"}`."),
+    responses((status = 201, body = Object, description = "The rule created."), (status = 422)))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let rule: AutomationRule = body(req)?;
     let rule = change_rules(ctx, "automation_rule.created", |rules| {
@@ -579,7 +582,9 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
 }
 
 /// `GET /v1/rules/{id}`
-#[utoipa::path(get, path = "/v1/rules/{id}", tag = "automation", params(("id" = String, Path, description = "rule id")), responses((status = 200, body = Object, description = "The rule."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/rules/{id}", tag = "automation",
+    params(("id" = String, Path, description = "rule id")),
+    responses((status = 200, body = Object, description = "The rule."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     let rules: Vec<AutomationRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
@@ -592,7 +597,10 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, Ap
 }
 
 /// `PUT /v1/rules/{id}`
-#[utoipa::path(put, path = "/v1/rules/{id}", tag = "automation", params(("id" = String, Path, description = "rule id")), request_body(content = Object, description = "The whole rule."), responses((status = 200, body = Object, description = "The rule as stored."), (status = 404), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/v1/rules/{id}", tag = "automation",
+    params(("id" = String, Path, description = "rule id")),
+    request_body(content = Object, description = "The whole rule."),
+    responses((status = 200, body = Object, description = "The rule as stored."), (status = 404), (status = 422)))]
 pub async fn put<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
@@ -615,7 +623,9 @@ pub async fn put<P: Platform>(
 }
 
 /// `DELETE /v1/rules/{id}`
-#[utoipa::path(delete, path = "/v1/rules/{id}", tag = "automation", params(("id" = String, Path, description = "rule id")), responses((status = 204, description = "Deleted."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(delete, path = "/v1/rules/{id}", tag = "automation",
+    params(("id" = String, Path, description = "rule id")),
+    responses((status = 204, description = "Deleted."), (status = 404)))]
 pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     change_rules(ctx, "automation_rule.deleted", |rules| {
         let len = rules.len();
@@ -641,7 +651,9 @@ struct RoutingRuleTest {
 /// `POST /v1/rules/test`: dry-runs an automation rule on a sample event (`{"rule", "event",
 /// "facts"}`), or a routing rule on a sample conversation (`{"routing_rule", "facts"}`).
 /// Nothing is changed.
-#[utoipa::path(post, path = "/v1/rules/test", tag = "automation", request_body(content = Object, description = "`{\"rule\", \"event\", \"facts\"}` for an automation rule or `{\"routing_rule\", \"facts\"}` for a routing rule."), responses((status = 200, body = Object, description = "Whether the rule matches, why, and what it would do; nothing is changed."), (status = 400), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/rules/test", tag = "automation",
+    request_body(content = Object, description = "`{\"rule\", \"event\", \"facts\"}` for an automation rule or `{\"routing_rule\", \"facts\"}` for a routing rule."),
+    responses((status = 200, body = Object, description = "Whether the rule matches, why, and what it would do; nothing is changed."), (status = 400), (status = 422)))]
 pub async fn test<P: Platform>(_ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let raw: serde_json::Value = body(req)?;
     if raw.get("routing_rule").is_some() {
@@ -674,7 +686,8 @@ pub async fn test<P: Platform>(_ctx: &Ctx<'_, P>, req: &Request) -> Result<Respo
 }
 
 /// `GET /v1/automation/webhooks`: signed webhooks in the outbox, newest first.
-#[utoipa::path(get, path = "/v1/automation/webhooks", tag = "automation", responses((status = 200, body = Object, description = "Recent webhook calls made by automation rules, newest first.")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/automation/webhooks", tag = "automation",
+    responses((status = 200, body = Object, description = "Recent webhook calls made by automation rules, newest first.")))]
 pub async fn list_webhooks<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let rows = scan_json::<_, OutboxEntry>(
         ctx.p,
@@ -692,7 +705,8 @@ pub async fn list_webhooks<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Ap
 }
 
 /// `GET /v1/automation/webhook-secret`: the secret receivers verify signatures with.
-#[utoipa::path(get, path = "/v1/automation/webhook-secret", tag = "automation", responses((status = 200, body = Object, description = "`{\"secret\"}`: the key automation webhooks are signed with.")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/automation/webhook-secret", tag = "automation",
+    responses((status = 200, body = Object, description = "`{\"secret\"}`: the key automation webhooks are signed with.")))]
 pub async fn get_webhook_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let secret = webhook_secret(ctx.p, &ctx.actor).await?;
     json(StatusCode::OK, &serde_json::json!({ "secret": secret }))

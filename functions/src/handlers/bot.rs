@@ -456,7 +456,7 @@ async fn intents<P: Platform>(p: &P, tactor: &str) -> Result<Vec<BotIntent>, Api
 
 /// `GET /v1/bot/intents`
 #[utoipa::path(get, path = "/v1/bot/intents", tag = "bot",
-    responses((status = 200, description = "`{\"data\": [BotIntent]}`")), security(("api_key" = [])))]
+    responses((status = 200, description = "`{\"data\": [BotIntent]}`")))]
 pub async fn list_intents<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let all = intents(ctx.p, &ctx.actor).await?;
     json(StatusCode::OK, &serde_json::json!({ "data": all }))
@@ -464,7 +464,7 @@ pub async fn list_intents<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Api
 
 /// `GET /v1/bot/intents/{id}`
 #[utoipa::path(get, path = "/v1/bot/intents/{id}", tag = "bot", params(("id" = String, Path)),
-    responses((status = 200, body = BotIntent), (status = 404)), security(("api_key" = [])))]
+    responses((status = 200, body = BotIntent), (status = 404)))]
 pub async fn get_intent<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     let all = intents(ctx.p, &ctx.actor).await?;
     let found = all
@@ -497,7 +497,7 @@ async fn change_intents<P: Platform>(
 
 /// `POST /v1/bot/intents`: adds an intent and retrains the model.
 #[utoipa::path(post, path = "/v1/bot/intents", tag = "bot", request_body = BotIntent,
-    responses((status = 201, body = BotIntent), (status = 409), (status = 422)), security(("api_key" = [])))]
+    responses((status = 201, body = BotIntent), (status = 409), (status = 422)))]
 pub async fn create_intent<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
@@ -521,7 +521,7 @@ pub async fn create_intent<P: Platform>(
 
 /// `PUT /v1/bot/intents/{id}`: replaces (or creates) an intent and retrains the model.
 #[utoipa::path(put, path = "/v1/bot/intents/{id}", tag = "bot", params(("id" = String, Path)), request_body = BotIntent,
-    responses((status = 200, body = BotIntent), (status = 422)), security(("api_key" = [])))]
+    responses((status = 200, body = BotIntent), (status = 422)))]
 pub async fn put_intent<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
@@ -546,7 +546,7 @@ pub async fn put_intent<P: Platform>(
 
 /// `DELETE /v1/bot/intents/{id}`: removes an intent and retrains the model.
 #[utoipa::path(delete, path = "/v1/bot/intents/{id}", tag = "bot", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+    responses((status = 204), (status = 404)))]
 pub async fn delete_intent<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     change_intents(ctx, |all| {
         let before = all.len();
@@ -562,14 +562,14 @@ pub async fn delete_intent<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Re
 
 /// `GET /v1/bot/settings`
 #[utoipa::path(get, path = "/v1/bot/settings", tag = "bot",
-    responses((status = 200, body = BotSettings)), security(("api_key" = [])))]
+    responses((status = 200, body = BotSettings)))]
 pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     json(StatusCode::OK, &settings(ctx.p, &ctx.actor).await?)
 }
 
 /// `PUT /v1/bot/settings`
 #[utoipa::path(put, path = "/v1/bot/settings", tag = "bot", request_body = BotSettings,
-    responses((status = 200, body = BotSettings), (status = 422)), security(("api_key" = [])))]
+    responses((status = 200, body = BotSettings), (status = 422)))]
 pub async fn put_settings<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
@@ -591,7 +591,7 @@ pub struct TestInput {
 
 /// `POST /v1/bot/test {"text"}`: what the bot recognises in a text.
 #[utoipa::path(post, path = "/v1/bot/test", tag = "bot", request_body = TestInput,
-    responses((status = 200, body = Understanding), (status = 422)), security(("api_key" = [])))]
+    responses((status = 200, body = Understanding), (status = 422)))]
 pub async fn test<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: TestInput = body(req)?;
     if input.text.trim().is_empty() || input.text.chars().count() > MAX_TEXT_CHARS {
@@ -625,7 +625,7 @@ pub struct BotReport {
 
 /// `GET /v1/reports/bot`: conversations the bot kept versus handed to a person.
 #[utoipa::path(get, path = "/v1/reports/bot", tag = "bot",
-    responses((status = 200, body = BotReport)), security(("api_key" = [])))]
+    responses((status = 200, body = BotReport)))]
 pub async fn report<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let mut report = BotReport {
         conversations: 0,

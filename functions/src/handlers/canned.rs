@@ -37,7 +37,9 @@ pub struct SearchQuery {
 }
 
 /// `GET /v1/canned-responses?q=`: shortcode matches first, then title matches.
-#[utoipa::path(get, path = "/v1/canned-responses", tag = "canned", params(("q" = Option<String>, Query, description = "Search shortcut, title and text")), responses((status = 200, body = Object, description = "The canned responses: `{\"data\": [canned response]}`.")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/canned-responses", tag = "canned",
+    params(("q" = Option<String>, Query, description = "Search shortcut, title and text")),
+    responses((status = 200, body = Object, description = "The canned responses: `{\"data\": [canned response]}`.")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: SearchQuery = query(req)?;
     let limit = q.limit.unwrap_or(50);
@@ -123,7 +125,9 @@ async fn save<P: Platform>(
 }
 
 /// `POST /v1/canned-responses`
-#[utoipa::path(post, path = "/v1/canned-responses", tag = "canned", request_body(content = Object, description = "`{\"shortcut\", \"title\", \"text\"}`"), responses((status = 201, body = Object, description = "The canned response created."), (status = 409, description = "The shortcut is taken."), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/canned-responses", tag = "canned",
+    request_body(content = Object, description = "`{\"shortcut\", \"title\", \"text\"}`"),
+    responses((status = 201, body = Object, description = "The canned response created."), (status = 409, description = "The shortcut is taken."), (status = 422)))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CannedInput = body(req)?;
     let id = input.id.unwrap_or_else(|| {
@@ -141,7 +145,9 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
 }
 
 /// `GET /v1/canned-responses/{id}`
-#[utoipa::path(get, path = "/v1/canned-responses/{id}", tag = "canned", params(("id" = String, Path, description = "canned response id")), responses((status = 200, body = Object, description = "The canned response."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/canned-responses/{id}", tag = "canned",
+    params(("id" = String, Path, description = "canned response id")),
+    responses((status = 200, body = Object, description = "The canned response."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     let r: CannedResponse = get_json(ctx.p, &ctx.actor, &record_key(id))
         .await?
@@ -150,7 +156,10 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, Ap
 }
 
 /// `PUT /v1/canned-responses/{id}`
-#[utoipa::path(put, path = "/v1/canned-responses/{id}", tag = "canned", params(("id" = String, Path, description = "canned response id")), request_body(content = Object, description = "`{\"shortcut\", \"title\", \"text\"}`"), responses((status = 200, body = Object, description = "The canned response as stored."), (status = 404), (status = 409), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/v1/canned-responses/{id}", tag = "canned",
+    params(("id" = String, Path, description = "canned response id")),
+    request_body(content = Object, description = "`{\"shortcut\", \"title\", \"text\"}`"),
+    responses((status = 200, body = Object, description = "The canned response as stored."), (status = 404), (status = 409), (status = 422)))]
 pub async fn put<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
@@ -171,7 +180,9 @@ pub async fn put<P: Platform>(
 }
 
 /// `DELETE /v1/canned-responses/{id}`: refused while an automation rule sends it.
-#[utoipa::path(delete, path = "/v1/canned-responses/{id}", tag = "canned", params(("id" = String, Path, description = "canned response id")), responses((status = 204, description = "Deleted."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(delete, path = "/v1/canned-responses/{id}", tag = "canned",
+    params(("id" = String, Path, description = "canned response id")),
+    responses((status = 204, description = "Deleted."), (status = 404)))]
 pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     transact(ctx.p, &ctx.actor, async |tx| {
         let key = record_key(id);
@@ -205,7 +216,10 @@ pub struct RenderInput {
 
 /// `POST /v1/canned-responses/{id}/render`: the text for one conversation, with the variables
 /// that had no value.
-#[utoipa::path(post, path = "/v1/canned-responses/{id}/render", tag = "canned", params(("id" = String, Path, description = "canned response id")), request_body(content = Object, description = "`{\"conversation_id\"?}`: the conversation whose contact and agent fill the placeholders."), responses((status = 200, body = Object, description = "`{\"text\"}` with the placeholders filled in."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/canned-responses/{id}/render", tag = "canned",
+    params(("id" = String, Path, description = "canned response id")),
+    request_body(content = Object, description = "`{\"conversation_id\"?}`: the conversation whose contact and agent fill the placeholders."),
+    responses((status = 200, body = Object, description = "`{\"text\"}` with the placeholders filled in."), (status = 404)))]
 pub async fn render<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,

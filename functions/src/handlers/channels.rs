@@ -36,7 +36,7 @@ pub struct NewApiChannel {
 
 /// Create an API channel; the answer holds the webhook signing secret.
 #[utoipa::path(post, path = "/v1/channels/api", tag = "channels", request_body = CreateApiChannel,
-    responses((status = 201, body = NewApiChannel)), security(("api_key" = [])))]
+    responses((status = 201, body = NewApiChannel)))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateApiChannel = body(req)?;
     input.validate()?;
@@ -88,7 +88,7 @@ pub struct ListQuery {
 
 /// List API channels.
 #[utoipa::path(get, path = "/v1/channels/api", tag = "channels",
-    responses((status = 200, body = crate::ctx::Page<ApiChannelView>)), security(("api_key" = [])))]
+    responses((status = 200, body = crate::ctx::Page<ApiChannelView>)))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: ListQuery = query(req)?;
     let page = paginate::<_, ApiChannelRecord>(

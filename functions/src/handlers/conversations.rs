@@ -432,7 +432,7 @@ async fn resolve_sender<P: Platform>(
 #[utoipa::path(post, path = "/v1/conversations", tag = "conversations",
     request_body(content = CreateConversation, example = json!({"contact_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "channel": "api", "subject": "Where is order 1042?", "priority": "high", "labels": ["orders"], "message": {"body": "Hello, my order has not arrived yet."}})),
     responses((status = 201, body = Conversation, description = "The conversation created, with its first message if one was given."),
-        (status = 422, description = "The body fails validation, or the contact does not exist.")), security(("api_key" = [])))]
+        (status = 422, description = "The body fails validation, or the contact does not exist.")))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateConversation = body(req)?;
     input.validate()?;
@@ -617,7 +617,7 @@ pub struct ListQuery {
         ("assignee" = Option<String>, Query, description = "agent id or `none`"), ("tag" = Option<String>, Query, description = "a label"),
         ("team" = Option<String>, Query), ("channel" = Option<ChannelKind>, Query), ("contact_id" = Option<String>, Query),
         ("updated_since" = Option<DateTime<Utc>>, Query)),
-    responses((status = 200, body = crate::ctx::Page<Conversation>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")), security(("api_key" = [])))]
+    responses((status = 200, body = crate::ctx::Page<Conversation>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
@@ -684,7 +684,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 /// Get a conversation.
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
     params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5")),
-    responses((status = 200, body = Conversation, description = "The conversation."), (status = 404)), security(("api_key" = [])))]
+    responses((status = 200, body = Conversation, description = "The conversation."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: ConversationId = path_id(raw_id, "conversation")?;
     records::get::<_, Conversation>(ctx, &id.to_string()).await
@@ -696,7 +696,7 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response
         ("If-Match" = Option<String>, Header, description = "the `ETag` last read; the change is refused if the conversation changed since")),
     request_body(content = UpdateConversation, description = "The fields to change; `null` clears one.", example = json!({"status": "pending", "priority": "normal", "labels": ["orders", "courier"]})),
     responses((status = 200, body = Conversation, description = "The conversation as changed."), (status = 404),
-        (status = 412, description = "`If-Match` does not name the current version.")), security(("api_key" = [])))]
+        (status = 412, description = "`If-Match` does not name the current version.")))]
 pub async fn update<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -782,7 +782,7 @@ pub async fn update<P: Platform>(
 
 /// Delete a conversation and its messages.
 #[utoipa::path(delete, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+    responses((status = 204), (status = 404)))]
 pub async fn delete<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -839,7 +839,7 @@ pub async fn delete<P: Platform>(
         ("Idempotency-Key" = Option<String>, Header, description = "a retried post with the same key returns the first result")),
     request_body(content = NewMessage, example = json!({"body": "Sorry about that: it ships today, tracking number to follow.", "private": false})),
     responses((status = 201, body = Message, description = "The message, numbered in the conversation."), (status = 404),
-        (status = 422)), security(("api_key" = [])))]
+        (status = 422)))]
 pub async fn post_message<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -894,8 +894,7 @@ pub struct MessagePage {
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations",
     params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5"),
         ("after" = Option<u64>, Query, description = "the last message number seen"), ("limit" = Option<usize>, Query)),
-    responses((status = 200, body = MessagePage, description = "The messages after `after`, oldest first."), (status = 404)),
-    security(("api_key" = [])))]
+    responses((status = 200, body = MessagePage, description = "The messages after `after`, oldest first."), (status = 404)))]
 pub async fn list_messages<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -938,7 +937,7 @@ pub async fn list_messages<P: Platform>(
 
 /// The event history of a conversation.
 #[utoipa::path(get, path = "/v1/conversations/{id}/events", tag = "conversations", params(("id" = String, Path)),
-    responses((status = 200, body = crate::ctx::Page<edgedesk_shared::model::Event>)), security(("api_key" = [])))]
+    responses((status = 200, body = crate::ctx::Page<edgedesk_shared::model::Event>)))]
 pub async fn events<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,

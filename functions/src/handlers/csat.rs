@@ -120,7 +120,9 @@ struct WidgetCsatState {
 }
 
 /// `GET /v1/widget/{tenant}/csat`
-#[utoipa::path(get, path = "/v1/widget/{tenant}/csat", tag = "widget", params(("tenant" = String, Path)), responses((status = 200, body = Object, description = "Whether the visitor may rate the conversation, and the rating given."), (status = 401)))]
+#[utoipa::path(get, path = "/v1/widget/{tenant}/csat", tag = "widget",
+    params(("tenant" = String, Path)),
+    responses((status = 200, body = Object, description = "Whether the visitor may rate the conversation, and the rating given."), (status = 401)))]
 pub async fn widget_state<P: Platform>(
     p: &P,
     raw_tenant: &str,
@@ -160,7 +162,10 @@ pub async fn widget_state<P: Platform>(
 }
 
 /// `POST /v1/widget/{tenant}/csat`: the visitor rates their resolved conversation.
-#[utoipa::path(post, path = "/v1/widget/{tenant}/csat", tag = "widget", params(("tenant" = String, Path)), request_body(content = Object, description = "`{\"score\": 1..5, \"comment\"?}`"), responses((status = 201, body = Object, description = "The rating recorded."), (status = 401), (status = 409, description = "Already rated."), (status = 422)))]
+#[utoipa::path(post, path = "/v1/widget/{tenant}/csat", tag = "widget",
+    params(("tenant" = String, Path)),
+    request_body(content = Object, description = "`{\"score\": 1..5, \"comment\"?}`"),
+    responses((status = 201, body = Object, description = "The rating recorded."), (status = 401), (status = 409, description = "Already rated."), (status = 422)))]
 pub async fn widget_submit<P: Platform>(
     p: &P,
     raw_tenant: &str,
@@ -223,7 +228,9 @@ pub async fn widget_submit<P: Platform>(
 }
 
 /// `GET /v1/conversations/{id}/csat`
-#[utoipa::path(get, path = "/v1/conversations/{id}/csat", tag = "csat", params(("id" = String, Path, description = "conversation id")), responses((status = 200, body = Object, description = "The conversation's satisfaction rating, if the contact gave one."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/conversations/{id}/csat", tag = "csat",
+    params(("id" = String, Path, description = "conversation id")),
+    responses((status = 200, body = Object, description = "The conversation's satisfaction rating, if the contact gave one."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let _: Conversation = crate::records::load(ctx, &id.to_string()).await?;
@@ -246,7 +253,9 @@ pub struct ReportQuery {
 const MAX_REPORT_RATINGS: usize = 50_000;
 
 /// `GET /v1/reports/csat`: count, distribution, average and share satisfied, with filters.
-#[utoipa::path(get, path = "/v1/reports/csat", tag = "csat", params(("from" = Option<String>, Query, description = "RFC 3339 start"), ("to" = Option<String>, Query, description = "RFC 3339 end")), responses((status = 200, body = Object, description = "Satisfaction figures: counts per score, average, per agent."), (status = 400)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/reports/csat", tag = "csat",
+    params(("from" = Option<String>, Query, description = "RFC 3339 start"), ("to" = Option<String>, Query, description = "RFC 3339 end")),
+    responses((status = 200, body = Object, description = "Satisfaction figures: counts per score, average, per agent."), (status = 400)))]
 pub async fn report<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: ReportQuery = query(req)?;
     let mut ratings = Vec::new();

@@ -206,7 +206,8 @@ pub async fn all_categories<S: Storage>(store: &S, actor: &str) -> Result<Vec<Ca
 }
 
 /// `GET /v1/kb/categories`
-#[utoipa::path(get, path = "/v1/kb/categories", tag = "kb", responses((status = 200, body = CategoryList)))]
+#[utoipa::path(get, path = "/v1/kb/categories", tag = "kb",
+    responses((status = 200, body = CategoryList)))]
 pub async fn list_categories<P: Platform>(c: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let data = all_categories(c.p, &c.actor).await?;
     json(StatusCode::OK, &CategoryList { data })
@@ -651,7 +652,9 @@ pub struct ArticlePage {
 }
 
 /// `GET /v1/kb/articles`: newest first, filtered.
-#[utoipa::path(get, path = "/v1/kb/articles", tag = "kb", params(ArticleQuery), responses((status = 200, body = ArticlePage)))]
+#[utoipa::path(get, path = "/v1/kb/articles", tag = "kb",
+    params(ArticleQuery),
+    responses((status = 200, body = ArticlePage)))]
 pub async fn list_articles<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,

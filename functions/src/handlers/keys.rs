@@ -58,8 +58,7 @@ pub fn mint_key<P: Platform, S: Storage>(
 /// Create an API key.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys",
     request_body(content = CreateApiKey, example = json!({"name": "CRM sync", "scope": "agent"})),
-    responses((status = 201, body = NewKey, description = "The key; its secret (`key`) is shown only in this answer.")),
-    security(("api_key" = [])))]
+    responses((status = 201, body = NewKey, description = "The key; its secret (`key`) is shown only in this answer.")))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateApiKey = body(req)?;
     input.validate()?;
@@ -96,7 +95,7 @@ pub struct ListQuery {
 /// List API keys (prefixes only).
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys",
     params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Page<ApiKeyView>)), security(("api_key" = [])))]
+    responses((status = 200, body = Page<ApiKeyView>)))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: ListQuery = query(req)?;
     let page = paginate::<_, ApiKeyRecord>(
@@ -119,7 +118,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 
 /// Revoke an API key; it stops working at once.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys",
-    params(("id" = String, Path)), responses((status = 200, body = ApiKeyView)), security(("api_key" = [])))]
+    params(("id" = String, Path)), responses((status = 200, body = ApiKeyView)))]
 pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: ApiKeyId = path_id(raw_id, "API key")?;
     let view = transact(ctx.p, &ctx.actor, async |tx| {

@@ -810,7 +810,8 @@ fn validation_conflict(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// `GET /v1/teams`
-#[utoipa::path(get, path = "/v1/teams", tag = "routing", responses((status = 200, body = Object, description = "The tenant's teams: `{\"data\": [team]}`.")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/teams", tag = "routing",
+    responses((status = 200, body = Object, description = "The tenant's teams: `{\"data\": [team]}`.")))]
 pub async fn list_teams<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, TEAMS_KEY)
         .await?
@@ -832,7 +833,9 @@ async fn check_members<P: Platform>(
 }
 
 /// `POST /v1/teams`
-#[utoipa::path(post, path = "/v1/teams", tag = "routing", request_body(content = Object, description = "`{\"name\", \"members\"?: [agent id], \"calendar_id\"?}`"), responses((status = 201, body = Object, description = "The team created."), (status = 409, description = "A team with this name exists."), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/teams", tag = "routing",
+    request_body(content = Object, description = "`{\"name\", \"members\"?: [agent id], \"calendar_id\"?}`"),
+    responses((status = 201, body = Object, description = "The team created."), (status = 409, description = "A team with this name exists."), (status = 422)))]
 pub async fn create_team<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
@@ -866,7 +869,9 @@ pub async fn create_team<P: Platform>(
 }
 
 /// `GET /v1/teams/{id}`
-#[utoipa::path(get, path = "/v1/teams/{id}", tag = "routing", params(("id" = String, Path, description = "team id")), responses((status = 200, body = Object, description = "The team."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/teams/{id}", tag = "routing",
+    params(("id" = String, Path, description = "team id")),
+    responses((status = 200, body = Object, description = "The team."), (status = 404)))]
 pub async fn get_team<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, TEAMS_KEY)
         .await?
@@ -892,7 +897,10 @@ pub struct UpdateTeam {
 }
 
 /// `PATCH /v1/teams/{id}`
-#[utoipa::path(patch, path = "/v1/teams/{id}", tag = "routing", params(("id" = String, Path, description = "team id")), request_body(content = Object, description = "The fields to change."), responses((status = 200, body = Object, description = "The team as changed."), (status = 404), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(patch, path = "/v1/teams/{id}", tag = "routing",
+    params(("id" = String, Path, description = "team id")),
+    request_body(content = Object, description = "The fields to change."),
+    responses((status = 200, body = Object, description = "The team as changed."), (status = 404), (status = 422)))]
 pub async fn update_team<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
@@ -949,7 +957,9 @@ pub async fn update_team<P: Platform>(
 }
 
 /// `DELETE /v1/teams/{id}`: refused while a routing rule routes to the team.
-#[utoipa::path(delete, path = "/v1/teams/{id}", tag = "routing", params(("id" = String, Path, description = "team id")), responses((status = 204, description = "Deleted."), (status = 404), (status = 409, description = "A routing rule still sends work to the team.")), security(("api_key" = [])))]
+#[utoipa::path(delete, path = "/v1/teams/{id}", tag = "routing",
+    params(("id" = String, Path, description = "team id")),
+    responses((status = 204, description = "Deleted."), (status = 404), (status = 409, description = "A routing rule still sends work to the team.")))]
 pub async fn delete_team<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     transact(ctx.p, &ctx.actor, async |tx| {
         let mut teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
@@ -985,7 +995,9 @@ struct ProfileView {
 }
 
 /// `GET /v1/agents/{id}/routing`
-#[utoipa::path(get, path = "/v1/agents/{id}/routing", tag = "routing", params(("id" = String, Path, description = "agent id")), responses((status = 200, body = Object, description = "The agent's routing profile: capacity, skills, teams and current load."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/agents/{id}/routing", tag = "routing",
+    params(("id" = String, Path, description = "agent id")),
+    responses((status = 200, body = Object, description = "The agent's routing profile: capacity, skills, teams and current load."), (status = 404)))]
 pub async fn get_profile<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -1028,7 +1040,10 @@ pub struct ProfileInput {
 }
 
 /// `PUT /v1/agents/{id}/routing`
-#[utoipa::path(put, path = "/v1/agents/{id}/routing", tag = "routing", params(("id" = String, Path, description = "agent id")), request_body(content = Object, description = "`{\"capacity\"?, \"skills\"?, \"teams\"?}`"), responses((status = 200, body = Object, description = "The profile as stored."), (status = 404), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/v1/agents/{id}/routing", tag = "routing",
+    params(("id" = String, Path, description = "agent id")),
+    request_body(content = Object, description = "`{\"capacity\"?, \"skills\"?, \"teams\"?}`"),
+    responses((status = 200, body = Object, description = "The profile as stored."), (status = 404), (status = 422)))]
 pub async fn put_profile<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -1069,7 +1084,8 @@ pub async fn put_profile<P: Platform>(
 }
 
 /// `GET /v1/routing/rules`: the rules in evaluation order.
-#[utoipa::path(get, path = "/v1/routing/rules", tag = "routing", responses((status = 200, body = Object, description = "The routing rules in evaluation order: `{\"data\": [rule]}`.")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/routing/rules", tag = "routing",
+    responses((status = 200, body = Object, description = "The routing rules in evaluation order: `{\"data\": [rule]}`.")))]
 pub async fn list_rules<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
@@ -1104,7 +1120,9 @@ async fn change_rules<P: Platform, T>(
 }
 
 /// `POST /v1/routing/rules`: appends a rule (or inserts it at `?position=N`, 0 first).
-#[utoipa::path(post, path = "/v1/routing/rules", tag = "routing", request_body(content = Object, description = "A routing rule: conditions and where matching conversations go."), responses((status = 201, body = Object, description = "The rule created, appended to the order."), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/routing/rules", tag = "routing",
+    request_body(content = Object, description = "A routing rule: conditions and where matching conversations go."),
+    responses((status = 201, body = Object, description = "The rule created, appended to the order."), (status = 422)))]
 pub async fn create_rule<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
@@ -1132,7 +1150,9 @@ pub async fn create_rule<P: Platform>(
 }
 
 /// `PUT /v1/routing/rules`: replaces the whole ordered list (reordering).
-#[utoipa::path(put, path = "/v1/routing/rules", tag = "routing", request_body(content = Object, description = "`{\"data\": [rule]}`: every rule, in evaluation order."), responses((status = 200, body = Object, description = "The rules as stored."), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/v1/routing/rules", tag = "routing",
+    request_body(content = Object, description = "`{\"data\": [rule]}`: every rule, in evaluation order."),
+    responses((status = 200, body = Object, description = "The rules as stored."), (status = 422)))]
 pub async fn replace_rules<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
@@ -1147,7 +1167,9 @@ pub async fn replace_rules<P: Platform>(
 }
 
 /// `GET /v1/routing/rules/{id}`
-#[utoipa::path(get, path = "/v1/routing/rules/{id}", tag = "routing", params(("id" = String, Path, description = "routing rule id")), responses((status = 200, body = Object, description = "The rule."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/routing/rules/{id}", tag = "routing",
+    params(("id" = String, Path, description = "routing rule id")),
+    responses((status = 200, body = Object, description = "The rule."), (status = 404)))]
 pub async fn get_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
@@ -1160,7 +1182,10 @@ pub async fn get_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Respons
 }
 
 /// `PUT /v1/routing/rules/{id}`: replaces a rule in place.
-#[utoipa::path(put, path = "/v1/routing/rules/{id}", tag = "routing", params(("id" = String, Path, description = "routing rule id")), request_body(content = Object, description = "The whole rule."), responses((status = 200, body = Object, description = "The rule as stored."), (status = 404), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/v1/routing/rules/{id}", tag = "routing",
+    params(("id" = String, Path, description = "routing rule id")),
+    request_body(content = Object, description = "The whole rule."),
+    responses((status = 200, body = Object, description = "The rule as stored."), (status = 404), (status = 422)))]
 pub async fn put_rule<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
@@ -1183,7 +1208,9 @@ pub async fn put_rule<P: Platform>(
 }
 
 /// `DELETE /v1/routing/rules/{id}`
-#[utoipa::path(delete, path = "/v1/routing/rules/{id}", tag = "routing", params(("id" = String, Path, description = "routing rule id")), responses((status = 204, description = "Deleted."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(delete, path = "/v1/routing/rules/{id}", tag = "routing",
+    params(("id" = String, Path, description = "routing rule id")),
+    responses((status = 204, description = "Deleted."), (status = 404)))]
 pub async fn delete_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     change_rules(ctx, "routing_rule.deleted", |rules| {
         let len = rules.len();
@@ -1198,13 +1225,16 @@ pub async fn delete_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Resp
 }
 
 /// `GET /v1/routing/settings`
-#[utoipa::path(get, path = "/v1/routing/settings", tag = "routing", responses((status = 200, body = Object, description = "How conversations are offered to agents (mode, timeouts).")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/routing/settings", tag = "routing",
+    responses((status = 200, body = Object, description = "How conversations are offered to agents (mode, timeouts).")))]
 pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     json(StatusCode::OK, &settings(ctx.p, &ctx.actor).await?)
 }
 
 /// `PUT /v1/routing/settings`
-#[utoipa::path(put, path = "/v1/routing/settings", tag = "routing", request_body(content = Object, description = "The routing settings."), responses((status = 200, body = Object, description = "The settings as stored."), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/v1/routing/settings", tag = "routing",
+    request_body(content = Object, description = "The routing settings."),
+    responses((status = 200, body = Object, description = "The settings as stored."), (status = 422)))]
 pub async fn put_settings<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
@@ -1237,7 +1267,8 @@ struct QueueEntryView {
 }
 
 /// `GET /v1/routing/queue`: waiting conversations in queue order with positions.
-#[utoipa::path(get, path = "/v1/routing/queue", tag = "routing", responses((status = 200, body = Object, description = "Conversations waiting for an agent, oldest first, with queue figures.")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/routing/queue", tag = "routing",
+    responses((status = 200, body = Object, description = "Conversations waiting for an agent, oldest first, with queue figures.")))]
 pub async fn get_queue<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let mut queue: Vec<WaitingConversation> = get_json(ctx.p, &ctx.actor, QUEUE_KEY)
         .await?
@@ -1264,7 +1295,10 @@ pub struct AssignInput {
 }
 
 /// `POST /v1/conversations/{id}/assign`
-#[utoipa::path(post, path = "/v1/conversations/{id}/assign", tag = "routing", params(("id" = String, Path, description = "conversation id")), request_body(content = Object, description = "`{\"agent_id\"}` to assign, `{\"team_id\"}` to queue for a team, or `{}` to route by the rules."), responses((status = 200, body = Object, description = "Where the conversation went."), (status = 404), (status = 409, description = "The agent is at capacity or away."), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/conversations/{id}/assign", tag = "routing",
+    params(("id" = String, Path, description = "conversation id")),
+    request_body(content = Object, description = "`{\"agent_id\"}` to assign, `{\"team_id\"}` to queue for a team, or `{}` to route by the rules."),
+    responses((status = 200, body = Object, description = "Where the conversation went."), (status = 404), (status = 409, description = "The agent is at capacity or away."), (status = 422)))]
 pub async fn assign_conversation<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,

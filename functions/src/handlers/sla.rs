@@ -1168,14 +1168,14 @@ pub async fn subject_sla<P: Platform>(
 
 /// `GET /v1/tickets/{id}/sla`.
 #[utoipa::path(get, path = "/v1/tickets/{id}/sla", tag = "sla", params(("id" = String, Path)),
-    responses((status = 200, description = "`{subject_id, at, state, policy_id, due_at, policy_spans, targets, history}`"), (status = 404)), security(("api_key" = [])))]
+    responses((status = 200, description = "`{subject_id, at, state, policy_id, due_at, policy_spans, targets, history}`"), (status = 404)))]
 pub async fn ticket_sla<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     subject_sla(ctx, SubjectKind::Ticket, id).await
 }
 
 /// `GET /v1/conversations/{id}/sla`.
 #[utoipa::path(get, path = "/v1/conversations/{id}/sla", tag = "sla", params(("id" = String, Path)),
-    responses((status = 200, description = "as for tickets"), (status = 404)), security(("api_key" = [])))]
+    responses((status = 200, description = "as for tickets"), (status = 404)))]
 pub async fn conversation_sla<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,

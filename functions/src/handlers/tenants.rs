@@ -107,8 +107,7 @@ pub async fn create<P: Platform>(p: &P, req: &Request) -> Result<(TenantId, Resp
 }
 
 /// The caller's tenant.
-#[utoipa::path(get, path = "/v1/tenant", tag = "tenants", responses((status = 200, body = Tenant)),
-    security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/tenant", tag = "tenants", responses((status = 200, body = Tenant)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     let tenant: Tenant = get_json(ctx.p, &ctx.actor, "tenant")
         .await?

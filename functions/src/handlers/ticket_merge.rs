@@ -170,7 +170,7 @@ struct NewMessage {
 /// response clock.
 #[utoipa::path(post, path = "/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path)),
     description = "Body `{\"body\", \"private\": false, \"from\": \"agent\" | \"requester\"}`.",
-    responses((status = 201, description = "the message"), (status = 409, description = "`ticket_merged`, with `merged_into`"), (status = 422)), security(("api_key" = [])))]
+    responses((status = 201, description = "the message"), (status = 409, description = "`ticket_merged`, with `merged_into`"), (status = 422)))]
 pub async fn post_message<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -268,7 +268,7 @@ pub async fn post_message<P: Platform>(
 
 /// `GET /v1/tickets/{id}/messages`: oldest first.
 #[utoipa::path(get, path = "/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 200, description = "`{\"data\": [message]}`, oldest first"), (status = 404)), security(("api_key" = [])))]
+    responses((status = 200, description = "`{\"data\": [message]}`, oldest first"), (status = 404)))]
 pub async fn list_messages<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -330,7 +330,7 @@ pub struct Watchers {
 
 /// `GET /v1/tickets/{id}/watchers`.
 #[utoipa::path(get, path = "/v1/tickets/{id}/watchers", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 200, description = "`{\"agent_ids\": [...]}`")), security(("api_key" = [])))]
+    responses((status = 200, description = "`{\"agent_ids\": [...]}`")))]
 pub async fn watchers<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: TicketId = path_id(raw_id, "ticket")?;
     if let Some(into) = merged_into(ctx.p, &ctx.actor, &id).await? {
@@ -353,7 +353,7 @@ pub async fn watchers<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Res
 /// `PUT /v1/tickets/{id}/watchers` `{"agent_ids": [...]}`: replaces the watchers.
 #[utoipa::path(put, path = "/v1/tickets/{id}/watchers", tag = "tickets", params(("id" = String, Path)),
     description = "Body `{\"agent_ids\": [...]}` replaces the watchers.",
-    responses((status = 200, description = "the watchers"), (status = 422)), security(("api_key" = [])))]
+    responses((status = 200, description = "the watchers"), (status = 422)))]
 pub async fn set_watchers<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -432,7 +432,7 @@ fn merge_refused(e: MergeError) -> ApiError {
 #[utoipa::path(post, path = "/v1/tickets/{id}/merge", tag = "tickets", params(("id" = String, Path, description = "the ticket B that is merged")),
     description = "Body `{\"into\": \"tkt_…\"}`. Moves B's messages, events, tags and watchers to the target, closes B and makes `GET /v1/tickets/B` answer with `merged_into`.",
     responses((status = 200, description = "the target ticket, with `merged`"), (status = 404, description = "unknown ticket, including any of another tenant"),
-        (status = 409, description = "`merge_into_itself`, `merge_loop` or `ticket_merged`")), security(("api_key" = [])))]
+        (status = 409, description = "`merge_into_itself`, `merge_loop` or `ticket_merged`")))]
 pub async fn merge<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -640,7 +640,7 @@ pub async fn suggestions<P: Platform>(
 
 /// `GET /v1/tickets/{id}/duplicates`: open tickets of the same requester that look alike.
 #[utoipa::path(get, path = "/v1/tickets/{id}/duplicates", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 200, description = "`{\"data\": [{ticket_id, number, subject, status, created_at, score, similarity}]}`, best first")), security(("api_key" = [])))]
+    responses((status = 200, description = "`{\"data\": [{ticket_id, number, subject, status, created_at, score, similarity}]}`, best first")))]
 pub async fn duplicates<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: TicketId = path_id(raw_id, "ticket")?;
     if let Some(into) = merged_into(ctx.p, &ctx.actor, &id).await? {

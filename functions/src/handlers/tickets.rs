@@ -75,7 +75,7 @@ fn unknown_ref(field: &str, what: &str) -> ApiError {
     request_body(content = CreateTicket, example = json!({"subject": "Refund for order 1042", "description": "The parcel arrived damaged.", "status": "open", "priority": "urgent", "requester_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "tags": ["refund"]})),
     params(("Idempotency-Key" = Option<String>, Header, description = "a retried create with the same key returns the first result")),
     responses((status = 201, body = Ticket, description = "The ticket created, with the tenant's next number.", example = json!({"id": "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6", "tenant_id": "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "number": 1, "subject": "Refund for order 1042", "description": "The parcel arrived damaged.", "status": "open", "priority": "urgent", "requester_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "assignee_id": null, "tags": ["refund"], "custom_fields": {}, "conversation_id": null, "created_at": "2026-03-02T09:20:00Z", "updated_at": "2026-03-02T09:20:00Z", "version": 1})),
-        (status = 422)), security(("api_key" = [])))]
+        (status = 422)))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateTicket = body(req)?;
     input.validate()?;
@@ -200,7 +200,7 @@ pub fn assignee_matches(
         ("requester_id" = Option<String>, Query), ("tag" = Option<String>, Query), ("updated_since" = Option<DateTime<Utc>>, Query),
         ("sla_state" = Option<String>, Query, description = "`breached` or `warning`: the SLA state now"),
         ("sort" = Option<String>, Query, description = "`created` (newest first) or `sla_due` (earliest SLA deadline first; only tickets with one)")),
-    responses((status = 200, body = crate::ctx::Page<Ticket>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")), security(("api_key" = [])))]
+    responses((status = 200, body = crate::ctx::Page<Ticket>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
@@ -257,7 +257,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 #[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets",
     params(("id" = String, Path, description = "ticket id", example = "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6")),
     responses((status = 200, body = Ticket, description = "The ticket; its `ETag` is its version.", example = json!({"id": "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6", "tenant_id": "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "number": 1, "subject": "Refund for order 1042", "description": "The parcel arrived damaged.", "status": "open", "priority": "urgent", "requester_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "assignee_id": null, "tags": ["refund"], "custom_fields": {}, "conversation_id": null, "created_at": "2026-03-02T09:20:00Z", "updated_at": "2026-03-02T09:20:00Z", "version": 1})),
-        (status = 404)), security(("api_key" = [])))]
+        (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: TicketId = path_id(raw_id, "ticket")?;
     if let Some(into) = ticket_merge::merged_into(ctx.p, &ctx.actor, &id).await? {
@@ -272,7 +272,7 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response
         ("If-Match" = Option<String>, Header, description = "the `ETag` last read; the change is refused if the ticket changed since")),
     request_body(content = UpdateTicket, description = "The fields to change.", example = json!({"status": "on_hold", "priority": "high", "tags": ["refund", "courier"]})),
     responses((status = 200, body = Ticket, description = "The ticket as changed."), (status = 404),
-        (status = 412, description = "`If-Match` does not name the current version.")), security(("api_key" = [])))]
+        (status = 412, description = "`If-Match` does not name the current version.")))]
 pub async fn update<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -343,7 +343,7 @@ pub async fn update<P: Platform>(
 
 /// Delete a ticket.
 #[utoipa::path(delete, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+    responses((status = 204), (status = 404)))]
 pub async fn delete<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,

@@ -998,7 +998,9 @@ struct DownloadQuery {
 }
 
 /// `GET /v1/widget/{tenant}/attachments/{id}?sig=…`: the signed link works in `<img src>`.
-#[utoipa::path(get, path = "/v1/widget/{tenant}/attachments/{id}", tag = "widget", params(("tenant" = String, Path), ("id" = String, Path, description = "attachment id")), responses((status = 200, description = "The file, with its content type.", content_type = "application/octet-stream"), (status = 401), (status = 404)))]
+#[utoipa::path(get, path = "/v1/widget/{tenant}/attachments/{id}", tag = "widget",
+    params(("tenant" = String, Path), ("id" = String, Path, description = "attachment id")),
+    responses((status = 200, description = "The file, with its content type.", content_type = "application/octet-stream"), (status = 401), (status = 404)))]
 pub async fn download<P: Platform>(
     p: &P,
     raw_tenant: &str,
@@ -1044,7 +1046,7 @@ pub async fn download<P: Platform>(
 
 /// `PATCH /v1/tenant/widget` (admin): appearance, origins, pre-chat, away message.
 #[utoipa::path(patch, path = "/v1/tenant/widget", tag = "widget", request_body = UpdateWidgetSettings,
-    responses((status = 200, body = WidgetConfig)), security(("api_key" = [])))]
+    responses((status = 200, body = WidgetConfig)))]
 pub async fn update_settings<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
@@ -1107,7 +1109,8 @@ fn admin_view(s: &WidgetSettings) -> serde_json::Value {
 }
 
 /// `GET /v1/tenant/widget` (admin)
-#[utoipa::path(get, path = "/v1/tenant/widget", tag = "widget", responses((status = 200, body = WidgetConfig, description = "The widget's settings.")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/tenant/widget", tag = "widget",
+    responses((status = 200, body = WidgetConfig, description = "The widget's settings.")))]
 pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     json(
         StatusCode::OK,
@@ -1116,7 +1119,8 @@ pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Api
 }
 
 /// `POST /v1/tenant/widget/identity-secret` (admin): rotates and shows the identity secret once.
-#[utoipa::path(post, path = "/v1/tenant/widget/identity-secret", tag = "widget", responses((status = 200, body = Object, description = "`{\"identity_secret\"}`: the new secret for signing visitor identities; the old one stops working.")), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/tenant/widget/identity-secret", tag = "widget",
+    responses((status = 200, body = Object, description = "`{\"identity_secret\"}`: the new secret for signing visitor identities; the old one stops working.")))]
 pub async fn rotate_identity_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     settings(ctx.p, &ctx.actor).await?;
     let secret = random_hex(ctx.p);
@@ -1151,7 +1155,10 @@ pub struct SetPresence {
     pub status: PresenceStatus,
 }
 
-#[utoipa::path(put, path = "/v1/agents/{id}/presence", tag = "widget", params(("id" = String, Path, description = "agent id")), request_body = Presence, responses((status = 200, body = Presence, description = "The agent's presence as stored."), (status = 404), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/v1/agents/{id}/presence", tag = "widget",
+    params(("id" = String, Path, description = "agent id")),
+    request_body = Presence,
+    responses((status = 200, body = Presence, description = "The agent's presence as stored."), (status = 404), (status = 422)))]
 pub async fn set_presence<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -1177,7 +1184,9 @@ pub async fn set_presence<P: Platform>(
 
 /// The agent side of a conversation's feed (`GET /v1/conversations/{id}/poll`), including
 /// private notes and the visitor's typing and receipts.
-#[utoipa::path(get, path = "/v1/conversations/{id}/poll", tag = "realtime", params(("id" = String, Path, description = "conversation id"), ("after" = Option<u64>, Query), ("wait" = Option<u64>, Query, description = "seconds to wait for news")), responses((status = 200, body = Feed, description = "What happened in the conversation after `after`."), (status = 204, description = "Nothing new within `wait`."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/conversations/{id}/poll", tag = "realtime",
+    params(("id" = String, Path, description = "conversation id"), ("after" = Option<u64>, Query), ("wait" = Option<u64>, Query, description = "seconds to wait for news")),
+    responses((status = 200, body = Feed, description = "What happened in the conversation after `after`."), (status = 204, description = "Nothing new within `wait`."), (status = 404)))]
 pub async fn agent_poll<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -1212,7 +1221,10 @@ pub async fn agent_poll<P: Platform>(
 }
 
 /// `POST /v1/conversations/{id}/typing` and `/seen` for agents.
-#[utoipa::path(post, path = "/v1/conversations/{id}/typing", tag = "realtime", params(("id" = String, Path, description = "conversation id")), request_body = Typing, responses((status = 204, description = "Passed on to the visitor."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/conversations/{id}/typing", tag = "realtime",
+    params(("id" = String, Path, description = "conversation id")),
+    request_body = Typing,
+    responses((status = 204, description = "Passed on to the visitor."), (status = 404)))]
 pub async fn agent_typing<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -1229,7 +1241,10 @@ pub async fn agent_typing<P: Platform>(
     Ok(crate::http::no_content())
 }
 
-#[utoipa::path(post, path = "/v1/conversations/{id}/seen", tag = "realtime", params(("id" = String, Path, description = "conversation id")), request_body = Seen, responses((status = 204, description = "Recorded."), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/conversations/{id}/seen", tag = "realtime",
+    params(("id" = String, Path, description = "conversation id")),
+    request_body = Seen,
+    responses((status = 204, description = "Recorded."), (status = 404)))]
 pub async fn agent_seen<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -1274,7 +1289,9 @@ pub struct InboxFeed {
 }
 
 /// `GET /v1/realtime` (WebSocket or long-poll): the tenant-wide inbox stream for agents.
-#[utoipa::path(get, path = "/v1/realtime", tag = "realtime", params(("after" = Option<String>, Query, description = "the last activity key seen"), ("wait" = Option<u64>, Query)), responses((status = 200, body = Object, description = "The tenant's activity after `after` (the inbox's live feed)."), (status = 204, description = "Nothing new within `wait`.")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/realtime", tag = "realtime",
+    params(("after" = Option<String>, Query, description = "the last activity key seen"), ("wait" = Option<u64>, Query)),
+    responses((status = 200, body = Object, description = "The tenant's activity after `after` (the inbox's live feed)."), (status = 204, description = "Nothing new within `wait`.")))]
 pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: InboxQuery = query(req)?;
     let wait = q.wait.unwrap_or(0).min(MAX_WAIT_SECONDS);
