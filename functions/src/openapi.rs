@@ -337,6 +337,26 @@ mod more {
 #[openapi(
     info(title = "EdgeDesk API", description = "Multi-tenant customer service at the edge. Errors are `{\"error\":{\"code\",\"message\"}}`."),
     modifiers(&SecuritySchemes, &FromRouteTable),
+    tags(
+        (name = "tenants", description = "Creating a tenant (workspace) and reading it."),
+        (name = "api-keys", description = "API keys, scoped `admin`, `agent` or `read_only`."),
+        (name = "agents", description = "The people who answer customers, and their roles."),
+        (name = "auth", description = "Console sign-in, sessions, invites and first setup."),
+        (name = "contacts", description = "Visitors and customers."),
+        (name = "conversations", description = "Chat conversations and their messages."),
+        (name = "tickets", description = "Numbered support cases, their replies, watchers and merges."),
+        (name = "channels", description = "API channels: messages from the tenant's own systems, signed."),
+        (name = "realtime", description = "Live feeds for the agent console: poll, typing, seen."),
+        (name = "widget", description = "The chat widget's public routes (CORS on every answer) and its settings."),
+        (name = "routing", description = "Teams, agents' routing profiles, routing rules and the queue."),
+        (name = "automation", description = "Automation rules run on events, and their webhooks."),
+        (name = "canned", description = "Canned responses agents insert by shortcut."),
+        (name = "csat", description = "Customer satisfaction ratings and their report."),
+        (name = "kb", description = "The knowledge base: categories, articles, versions, search."),
+        (name = "sla", description = "Business-hours calendars, SLA policies, escalations and SLA state."),
+        (name = "bot", description = "The bot: intents, settings, trying it, its report."),
+        (name = "system", description = "Health, this document, and operator routes."),
+    ),
     paths(
         tenants::create, tenants::get,
         keys::create, keys::list, keys::revoke,
@@ -491,6 +511,26 @@ mod tests {
                     let d = response["description"].as_str().unwrap_or("");
                     assert!(!d.trim().is_empty(), "{method} {path} {status}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_operation_has_a_declared_tag() {
+        let doc = doc();
+        let declared: BTreeSet<&str> = doc["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let tags = op["tags"].as_array();
+                assert!(
+                    tags.is_some_and(|t| t.iter().all(|t| declared.contains(t.as_str().unwrap()))),
+                    "{method} {path}: {tags:?}"
+                );
             }
         }
     }
