@@ -242,14 +242,14 @@ mod more {
     fn sweep() {}
 
     #[utoipa::path(get, path = "/v1/contacts/{id}/events", tag = "contacts",
-        params(("id" = String, Path, description = "contact id"), ("after" = Option<String>, Query), ("limit" = Option<usize>, Query)),
-        responses((status = 200, body = Object, description = "The contact's change history, oldest first: `{\"data\": [event], \"next_cursor\"}`."),
+        params(("id" = String, Path, description = "contact id"), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"), ("limit" = Option<usize>, Query)),
+        responses((status = 200, body = crate::ctx::Page<edgedesk_shared::model::Event>, description = "The contact's change history, oldest first."),
             (status = 404)))]
     fn contact_events() {}
 
     #[utoipa::path(get, path = "/v1/tickets/{id}/events", tag = "tickets",
-        params(("id" = String, Path, description = "ticket id"), ("after" = Option<String>, Query), ("limit" = Option<usize>, Query)),
-        responses((status = 200, body = Object, description = "The ticket's change history, oldest first: `{\"data\": [event], \"next_cursor\"}`."),
+        params(("id" = String, Path, description = "ticket id"), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"), ("limit" = Option<usize>, Query)),
+        responses((status = 200, body = crate::ctx::Page<edgedesk_shared::model::Event>, description = "The ticket's change history, oldest first."),
             (status = 404)))]
     fn ticket_events() {}
 

@@ -563,7 +563,7 @@ async fn change_rules<P: Platform, T>(
 
 /// `POST /v1/rules`
 #[utoipa::path(post, path = "/v1/rules", tag = "automation",
-    request_body(content = Object, description = "An automation rule: `{\"name\", \"event\", \"conditions\", \"actions\"}`."),
+    request_body(content = Object, description = "An automation rule: `{\"name\", \"enabled\", \"on\": [event], \"conditions\"?, \"actions\"}`."),
     responses((status = 201, body = Object, description = "The rule created."), (status = 422)))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let rule: AutomationRule = body(req)?;

@@ -38,7 +38,7 @@ pub struct SearchQuery {
 
 /// `GET /v1/canned-responses?q=`: shortcode matches first, then title matches.
 #[utoipa::path(get, path = "/v1/canned-responses", tag = "canned",
-    params(("q" = Option<String>, Query, description = "Search shortcut, title and text")),
+    params(("q" = Option<String>, Query, description = "a shortcode prefix (a leading `/` is ignored) or a title word"), ("limit" = Option<usize>, Query)),
     responses((status = 200, body = Object, description = "The canned responses: `{\"data\": [canned response]}`.")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: SearchQuery = query(req)?;
@@ -126,8 +126,8 @@ async fn save<P: Platform>(
 
 /// `POST /v1/canned-responses`
 #[utoipa::path(post, path = "/v1/canned-responses", tag = "canned",
-    request_body(content = Object, description = "`{\"shortcut\", \"title\", \"text\"}`"),
-    responses((status = 201, body = Object, description = "The canned response created."), (status = 409, description = "The shortcut is taken."), (status = 422)))]
+    request_body(content = Object, description = "`{\"id\"?, \"shortcode\", \"title\", \"body\"}`"),
+    responses((status = 201, body = Object, description = "The canned response created."), (status = 409), (status = 422)))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CannedInput = body(req)?;
     let id = input.id.unwrap_or_else(|| {
@@ -158,7 +158,7 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, Ap
 /// `PUT /v1/canned-responses/{id}`
 #[utoipa::path(put, path = "/v1/canned-responses/{id}", tag = "canned",
     params(("id" = String, Path, description = "canned response id")),
-    request_body(content = Object, description = "`{\"shortcut\", \"title\", \"text\"}`"),
+    request_body(content = Object, description = "`{\"shortcode\", \"title\", \"body\"}`"),
     responses((status = 200, body = Object, description = "The canned response as stored."), (status = 404), (status = 409), (status = 422)))]
 pub async fn put<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -218,8 +218,8 @@ pub struct RenderInput {
 /// that had no value.
 #[utoipa::path(post, path = "/v1/canned-responses/{id}/render", tag = "canned",
     params(("id" = String, Path, description = "canned response id")),
-    request_body(content = Object, description = "`{\"conversation_id\"?}`: the conversation whose contact and agent fill the placeholders."),
-    responses((status = 200, body = Object, description = "`{\"text\"}` with the placeholders filled in."), (status = 404)))]
+    request_body(content = Object, description = "`{\"conversation_id\"}`: the conversation whose details fill the variables."),
+    responses((status = 200, body = Object, description = "The text for that conversation, and the variables that had no value."), (status = 404)))]
 pub async fn render<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,

@@ -164,8 +164,8 @@ pub async fn widget_state<P: Platform>(
 /// `POST /v1/widget/{tenant}/csat`: the visitor rates their resolved conversation.
 #[utoipa::path(post, path = "/v1/widget/{tenant}/csat", tag = "widget",
     params(("tenant" = String, Path)),
-    request_body(content = Object, description = "`{\"score\": 1..5, \"comment\"?}`"),
-    responses((status = 201, body = Object, description = "The rating recorded."), (status = 401), (status = 409, description = "Already rated."), (status = 422)))]
+    request_body(content = Object, description = "`{\"rating\", \"comment\"?}`"),
+    responses((status = 201, body = Object, description = "The rating recorded."), (status = 401), (status = 409), (status = 422)))]
 pub async fn widget_submit<P: Platform>(
     p: &P,
     raw_tenant: &str,
@@ -254,7 +254,7 @@ const MAX_REPORT_RATINGS: usize = 50_000;
 
 /// `GET /v1/reports/csat`: count, distribution, average and share satisfied, with filters.
 #[utoipa::path(get, path = "/v1/reports/csat", tag = "csat",
-    params(("from" = Option<String>, Query, description = "RFC 3339 start"), ("to" = Option<String>, Query, description = "RFC 3339 end")),
+    params(("since" = Option<String>, Query, description = "RFC 3339"), ("until" = Option<String>, Query, description = "RFC 3339"), ("team" = Option<String>, Query), ("assignee" = Option<String>, Query, description = "agent id")),
     responses((status = 200, body = Object, description = "Satisfaction figures: counts per score, average, per agent."), (status = 400)))]
 pub async fn report<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: ReportQuery = query(req)?;

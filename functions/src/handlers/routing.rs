@@ -834,8 +834,8 @@ async fn check_members<P: Platform>(
 
 /// `POST /v1/teams`
 #[utoipa::path(post, path = "/v1/teams", tag = "routing",
-    request_body(content = Object, description = "`{\"name\", \"members\"?: [agent id], \"calendar_id\"?}`"),
-    responses((status = 201, body = Object, description = "The team created."), (status = 409, description = "A team with this name exists."), (status = 422)))]
+    request_body(content = Object, description = "A team: `{\"id\": slug, \"name\", \"members\": [agent id], \"strategy\"?}`."),
+    responses((status = 201, body = Object, description = "The team created."), (status = 409), (status = 422)))]
 pub async fn create_team<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
@@ -899,7 +899,7 @@ pub struct UpdateTeam {
 /// `PATCH /v1/teams/{id}`
 #[utoipa::path(patch, path = "/v1/teams/{id}", tag = "routing",
     params(("id" = String, Path, description = "team id")),
-    request_body(content = Object, description = "The fields to change."),
+    request_body(content = Object, description = "The fields to change: `name`, `members` (or `add_members` / `remove_members`), `strategy`."),
     responses((status = 200, body = Object, description = "The team as changed."), (status = 404), (status = 422)))]
 pub async fn update_team<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -997,7 +997,7 @@ struct ProfileView {
 /// `GET /v1/agents/{id}/routing`
 #[utoipa::path(get, path = "/v1/agents/{id}/routing", tag = "routing",
     params(("id" = String, Path, description = "agent id")),
-    responses((status = 200, body = Object, description = "The agent's routing profile: capacity, skills, teams and current load."), (status = 404)))]
+    responses((status = 200, body = Object, description = "The agent's routing profile, presence and open conversations."), (status = 404)))]
 pub async fn get_profile<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -1042,7 +1042,7 @@ pub struct ProfileInput {
 /// `PUT /v1/agents/{id}/routing`
 #[utoipa::path(put, path = "/v1/agents/{id}/routing", tag = "routing",
     params(("id" = String, Path, description = "agent id")),
-    request_body(content = Object, description = "`{\"capacity\"?, \"skills\"?, \"teams\"?}`"),
+    request_body(content = Object, description = "`{\"skills\", \"languages\", \"capacity\"}`"),
     responses((status = 200, body = Object, description = "The profile as stored."), (status = 404), (status = 422)))]
 pub async fn put_profile<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -1297,8 +1297,8 @@ pub struct AssignInput {
 /// `POST /v1/conversations/{id}/assign`
 #[utoipa::path(post, path = "/v1/conversations/{id}/assign", tag = "routing",
     params(("id" = String, Path, description = "conversation id")),
-    request_body(content = Object, description = "`{\"agent_id\"}` to assign, `{\"team_id\"}` to queue for a team, or `{}` to route by the rules."),
-    responses((status = 200, body = Object, description = "Where the conversation went."), (status = 404), (status = 409, description = "The agent is at capacity or away."), (status = 422)))]
+    request_body(content = Object, description = "`{\"agent_id\"}` to hand the conversation to an agent, or `{\"team\"}` to a team (by its id)."),
+    responses((status = 200, body = Object, description = "Where the conversation went."), (status = 404), (status = 409), (status = 422)))]
 pub async fn assign_conversation<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,

@@ -1185,8 +1185,8 @@ pub async fn set_presence<P: Platform>(
 /// The agent side of a conversation's feed (`GET /v1/conversations/{id}/poll`), including
 /// private notes and the visitor's typing and receipts.
 #[utoipa::path(get, path = "/v1/conversations/{id}/poll", tag = "realtime",
-    params(("id" = String, Path, description = "conversation id"), ("after" = Option<u64>, Query), ("wait" = Option<u64>, Query, description = "seconds to wait for news")),
-    responses((status = 200, body = Feed, description = "What happened in the conversation after `after`."), (status = 204, description = "Nothing new within `wait`."), (status = 404)))]
+    params(("id" = String, Path, description = "conversation id"), ("after" = Option<u64>, Query, description = "the last message number seen"), ("rev" = Option<u64>, Query), ("wait" = Option<u64>, Query, description = "seconds to wait for news")),
+    responses((status = 200, body = Feed, description = "What happened in the conversation after `after` (nothing when nothing did within `wait`), and the URL to poll next."), (status = 404)))]
 pub async fn agent_poll<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
@@ -1290,8 +1290,8 @@ pub struct InboxFeed {
 
 /// `GET /v1/realtime` (WebSocket or long-poll): the tenant-wide inbox stream for agents.
 #[utoipa::path(get, path = "/v1/realtime", tag = "realtime",
-    params(("after" = Option<String>, Query, description = "the last activity key seen"), ("wait" = Option<u64>, Query)),
-    responses((status = 200, body = Object, description = "The tenant's activity after `after` (the inbox's live feed)."), (status = 204, description = "Nothing new within `wait`.")))]
+    params(("cursor" = Option<String>, Query, description = "the `cursor` of the previous answer; absent: from now"), ("wait" = Option<u64>, Query, description = "seconds to wait for news")),
+    responses((status = 200, body = Object, description = "The conversations and tickets that changed since `cursor` (the inbox's live feed).")))]
 pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: InboxQuery = query(req)?;
     let wait = q.wait.unwrap_or(0).min(MAX_WAIT_SECONDS);
