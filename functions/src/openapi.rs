@@ -268,7 +268,7 @@ mod more {
     fn widget_realtime() {}
 
     #[utoipa::path(delete, path = "/v1/sla/webhook", tag = "sla",
-        responses((status = 204, description = "SLA events are no longer sent.")))]
+        responses((status = 200, body = Object, description = "The webhook setting, now empty: SLA events are no longer sent.")))]
     fn delete_sla_webhook() {}
 
     macro_rules! sla_section {
@@ -292,8 +292,8 @@ mod more {
             fn $put() {}
 
             #[utoipa::path(delete, path = $item_path, tag = "sla", params(("id" = String, Path)),
-                responses((status = 204, description = "Deleted."), (status = 404),
-                    (status = 409, description = "Still in use by a policy or an escalation.")))]
+                responses((status = 204, description = "Deleted."), (status = 404), (status = 422,
+                    description = "The SLA settings would not be valid without it.")))]
             fn $delete() {}
         };
     }
