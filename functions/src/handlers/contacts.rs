@@ -78,7 +78,7 @@ pub fn new_contact<P: Platform>(ctx: &Ctx<'_, P>, input: CreateContact) -> Conta
 #[utoipa::path(post, path = "/v1/contacts", tag = "contacts",
     request_body(content = CreateContact, example = json!({"name": "Ada Lovelace", "email": "ada@example.com", "external_id": "crm-1815", "attributes": {"plan": "pro"}})),
     responses((status = 201, body = Contact, description = "The contact created.", example = json!({"id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "tenant_id": "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "name": "Ada Lovelace", "email": "ada@example.com", "phone": null, "external_id": "crm-1815", "attributes": {"plan": "pro"}, "created_at": "2026-03-02T09:15:00Z", "updated_at": "2026-03-02T09:15:00Z", "version": 1})),
-        (status = 409, description = "A contact with this email or external id exists.")))]
+        (status = 409, description = "`external_id_taken`: another contact has this external id.")))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let input: CreateContact = body(req)?;
     input.validate()?;
