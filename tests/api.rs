@@ -45,7 +45,7 @@ fn health_and_a_generated_openapi_document_are_served() {
         "/v1/tickets",
         "/v1/tickets/{id}",
         "/v1/conversations/{id}/messages",
-        "/v1/channels/api/{channel_id}/inbound",
+        "/v1/channels/api/{id}/inbound",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }

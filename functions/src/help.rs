@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
-use http::{Method, StatusCode};
+use http::StatusCode;
 
 use crate::error::ApiError;
 use crate::http::{Request, Response};
@@ -26,6 +26,7 @@ use crate::kb::{
     self, all_categories, article_path, count_view, escape_html, group_prefix, published_article,
     published_prefix, run_search, Category, Published,
 };
+use crate::operation::Args;
 use crate::ports::{Platform, Scan, Storage};
 use crate::store::{get_json, scan_json, tenant_actor};
 use edgedesk_shared::ids::TenantId;
@@ -59,27 +60,30 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}
 pub async fn dispatch<P: Platform>(
     p: &P,
     page: Page,
-    raw_tenant: &str,
+    args: &Args<'_>,
     req: &Request,
 ) -> (Option<String>, Result<Response, ApiError>) {
-    let Ok(tenant_id) = raw_tenant.parse::<TenantId>() else {
+    let Ok(tenant_id) = args.tenant.parse::<TenantId>() else {
         return (None, Ok(error_page(&ApiError::not_found("help center"))));
     };
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        let mut resp = error_page(&ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "method not allowed on this route",
-        ));
-        resp.headers_mut()
-            .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return (Some(tenant_id.to_string()), Ok(resp));
-    }
-    let result = render(p, page, &tenant_id, req).await;
+    let result = render(p, page, &tenant_id, args, req).await;
     (
         Some(tenant_id.to_string()),
         Ok(result.unwrap_or_else(|e| error_page(&e))),
     )
+}
+
+/// A help-center path asked with a method other than `GET` or `HEAD`: a 405 page.
+pub fn method_not_allowed(args: &Args<'_>) -> (Option<String>, Result<Response, ApiError>) {
+    let mut resp = error_page(&ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    ));
+    resp.headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    let tenant = args.tenant.parse::<TenantId>().ok();
+    (tenant.map(|t| t.to_string()), Ok(resp))
 }
 
 /// What every page of one tenant's help center needs.
@@ -157,16 +161,6 @@ async fn site<P: Platform>(p: &P, tenant_id: &TenantId, req: &Request) -> Result
     })
 }
 
-/// Path segments after `/help/{tenant}/`.
-fn segments(req: &Request) -> Vec<&str> {
-    req.uri()
-        .path()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .skip(2)
-        .collect()
-}
-
 fn not_found() -> ApiError {
     ApiError::not_found("page")
 }
@@ -175,16 +169,22 @@ async fn render<P: Platform>(
     p: &P,
     page: Page,
     tenant_id: &TenantId,
+    args: &Args<'_>,
     req: &Request,
 ) -> Result<Response, ApiError> {
     let site = site(p, tenant_id, req).await?;
-    let segs = segments(req);
-    let locale = match segs.first() {
-        Some(raw) if page != Page::Sitemap => {
+    let locale = match args.locale {
+        "" => site.locales.first().copied().unwrap_or("en"),
+        raw if page != Page::Sitemap => {
             let l = kb::canonical_locale(raw).ok_or_else(not_found)?;
-            if *raw != l {
+            if raw != l {
                 // One URL per page: send `zh-cn` to `zh-CN`.
-                let rest = segs[1..].join("/");
+                let rest = match page {
+                    Page::Home | Page::Sitemap => String::new(),
+                    Page::Search => "search".to_owned(),
+                    Page::Category => format!("categories/{}", args.slug),
+                    Page::Article => format!("articles/{}", args.slug),
+                };
                 let mut to = format!("/help/{}/{l}/{rest}", site.tid);
                 if let Some(q) = req.uri().query() {
                     to.push('?');
@@ -198,8 +198,8 @@ async fn render<P: Platform>(
     };
     match page {
         Page::Home => home(p, &site, locale).await,
-        Page::Category => category_page(p, &site, locale, segs.get(2).copied().unwrap_or("")).await,
-        Page::Article => article_page(p, &site, locale, segs.get(2).copied().unwrap_or("")).await,
+        Page::Category => category_page(p, &site, locale, args.slug).await,
+        Page::Article => article_page(p, &site, locale, args.slug).await,
         Page::Search => search_page(p, &site, locale, req).await,
         Page::Sitemap => sitemap(p, &site).await,
     }

