@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::ctx::record_event;
 use crate::ctx::system_actor;
-use crate::domain::conversations::touch_summary;
+use crate::domain::conversations::touch_summary_in;
 use crate::domain::intents::MODEL_KEY;
 use crate::domain::messages::{message_key, message_sentiment, AgentMessage};
 use crate::error::ApiError;
@@ -563,14 +563,15 @@ pub async fn respond<P: Platform>(
     let Some(last) = written else {
         return Ok(false);
     };
-    // Derived writes in the tenant actor: last activity, the report record, the event.
-    if let Some(m) = &last {
-        let bot = system_actor(ActorKind::System, "bot".into());
-        touch_summary(p, tactor, id, m, bot).await?;
-    }
+    // Derived writes in the tenant actor, one batch: last activity, the report record, the
+    // event.
     let now = p.now();
     let reason = handoff.clone();
     transact(p, tactor, async |tx| {
+        if let Some(m) = &last {
+            let bot = system_actor(ActorKind::System, "bot".into());
+            touch_summary_in(p, tx, id, m, bot).await?;
+        }
         let key = conv_key(id);
         let mut rec: BotConversation = tx.get_json(&key).await?.unwrap_or(BotConversation {
             conversation_id: *id,

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::http::Response;
 use crate::ports::Platform;
 use crate::records::Versioned;
-use crate::store::{conversation_actor, transact};
+use crate::store::{conversation_actor, transact, Tx};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, MessageId};
 use edgedesk_shared::model::{
     Actor, Attachment, ChannelKind, Contact, Conversation, ConversationStatus, Message, Priority,
@@ -160,6 +160,25 @@ pub async fn touch_summary<P: Platform>(
         .map(|_| ())
 }
 
+/// [`touch_summary`] inside the caller's transaction of the tenant actor, for writers that
+/// commit other tenant records in the same batch.
+pub async fn touch_summary_in<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    conversation_id: &ConversationId,
+    message: &Message,
+    actor: Actor,
+) -> Result<(), ApiError> {
+    let key = Conversation::storage_key(&conversation_id.to_string());
+    let Some(mut c) = tx.get_json::<Conversation>(&key).await? else {
+        return Ok(());
+    };
+    if c.last_message_seq < message.seq {
+        touch_record(p, tx, &key, &mut c, message, actor).await?;
+    }
+    Ok(())
+}
+
 /// [`touch_summary`] and the message's SLA follow-up in one transaction of the tenant actor:
 /// one commit instead of two, and the SLA history always sees the record it commits with.
 pub async fn touch_and_track<P: Platform>(
@@ -207,7 +226,7 @@ async fn touch<P: Platform>(
 /// The record's part of a new message: last activity, and a contact writing reopens it.
 async fn touch_record<P: Platform>(
     p: &P,
-    tx: &mut crate::store::Tx<'_, P>,
+    tx: &mut Tx<'_, P>,
     key: &str,
     c: &mut Conversation,
     message: &Message,
