@@ -13,5 +13,7 @@ pub mod messages;
 pub mod presence;
 pub mod routing;
 pub mod sla;
+pub mod sla_escalations;
+pub mod sla_lists;
 pub mod tickets;
 pub mod webhooks;

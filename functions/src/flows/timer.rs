@@ -7,7 +7,7 @@ use chrono::DateTime;
 use super::event::Event;
 use crate::alarms::{due_key, Job, SCHEDULER};
 use crate::ctx::record_event;
-use crate::domain::{sla, webhooks};
+use crate::domain::{sla_escalations, webhooks};
 use crate::error::ApiError;
 use crate::ports::{Expect, Platform, Scan, WriteBatch};
 use crate::records::Versioned;
@@ -82,7 +82,7 @@ async fn run<P: Platform>(p: &P, job: &Job) -> Result<(), ApiError> {
         Job::Sla { tenant_id, subject } => {
             // Each crossing goes through the flows: automation rules, subscriptions.
             let tactor = tenant_actor(tenant_id);
-            for crossing in sla::fire(p, tenant_id, subject).await? {
+            for crossing in sla_escalations::fire(p, tenant_id, subject).await? {
                 let event = Event::SlaCrossed {
                     subject: crossing.subject,
                     level: crossing.level,

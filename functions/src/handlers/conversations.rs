@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
 use crate::domain::conversations::{append, open_pointer_key, Draft};
 use crate::domain::messages::{message_key, AgentMessage};
-use crate::domain::routing;
 use crate::domain::tickets::{assignee_matches, check_refs};
+use crate::domain::{routing, sla_lists};
 use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
@@ -196,9 +196,9 @@ pub struct ListQuery {
     contact_id: Option<ContactId>,
     updated_since: Option<DateTime<Utc>>,
     /// `breached` or `warning`: conversations whose SLA is in that state now.
-    sla_state: Option<crate::domain::sla::SlaStateFilter>,
+    sla_state: Option<sla_lists::SlaStateFilter>,
     /// `created` (newest first, the default) or `sla_due` (earliest SLA deadline first).
-    sort: Option<crate::domain::sla::ListSort>,
+    sort: Option<sla_lists::ListSort>,
 }
 
 /// List conversations, newest first, with filters.
@@ -211,10 +211,9 @@ pub struct ListQuery {
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
-    use crate::domain::sla;
-    let by_due = q.sort == Some(sla::ListSort::SlaDue);
+    let by_due = q.sort == Some(sla_lists::ListSort::SlaDue);
     let summaries = if q.sla_state.is_some() || by_due {
-        sla::summaries(ctx, ConversationId::PREFIX).await?
+        sla_lists::summaries(ctx, ConversationId::PREFIX).await?
     } else {
         Default::default()
     };
@@ -229,7 +228,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
         })
     };
     if by_due {
-        let page = sla::page_by_due(
+        let page = sla_lists::page_by_due(
             ctx,
             Conversation::storage_key,
             &summaries,
@@ -244,7 +243,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
             },
         )
         .await?;
-        let page = sla::page_with_sla(ctx, page, |c: &Conversation| c.id.to_string()).await?;
+        let page = sla_lists::page_with_sla(ctx, page, |c: &Conversation| c.id.to_string()).await?;
         return json(StatusCode::OK, &page);
     }
     let page = paginate::<_, Conversation>(
@@ -267,7 +266,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
         },
     )
     .await?;
-    let page = sla::page_with_sla(ctx, page, |c: &Conversation| c.id.to_string()).await?;
+    let page = sla_lists::page_with_sla(ctx, page, |c: &Conversation| c.id.to_string()).await?;
     json(StatusCode::OK, &page)
 }
 

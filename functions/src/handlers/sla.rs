@@ -6,6 +6,7 @@ use http::StatusCode;
 
 use crate::ctx::{record_event, Ctx};
 use crate::domain::sla::*;
+use crate::domain::sla_escalations::recompute_open;
 use crate::error::ApiError;
 use crate::http::{body, json, json_versioned, path_id, Request, Response};
 use crate::ports::Platform;

@@ -5,8 +5,8 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
-use crate::domain::sla;
 use crate::domain::tickets::{self, assignee_matches, check_refs};
+use crate::domain::{sla, sla_lists};
 use crate::error::ApiError;
 use crate::flows::{self, Event};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
@@ -125,9 +125,9 @@ pub struct ListQuery {
     tag: Option<String>,
     updated_since: Option<DateTime<Utc>>,
     /// `breached` or `warning`: tickets whose SLA is in that state now.
-    sla_state: Option<sla::SlaStateFilter>,
+    sla_state: Option<sla_lists::SlaStateFilter>,
     /// `created` (newest first, the default) or `sla_due` (earliest SLA deadline first).
-    sort: Option<sla::ListSort>,
+    sort: Option<sla_lists::ListSort>,
 }
 
 /// List tickets, newest first, with filters.
@@ -141,9 +141,9 @@ pub struct ListQuery {
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
     let q: ListQuery = query(req)?;
     assignee_matches(q.assignee.as_deref(), None)?;
-    let needs_sla = q.sla_state.is_some() || q.sort == Some(sla::ListSort::SlaDue);
+    let needs_sla = q.sla_state.is_some() || q.sort == Some(sla_lists::ListSort::SlaDue);
     let summaries = if needs_sla {
-        sla::summaries(ctx, TicketId::PREFIX).await?
+        sla_lists::summaries(ctx, TicketId::PREFIX).await?
     } else {
         Default::default()
     };
@@ -162,8 +162,8 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
             && q.tag.as_ref().is_none_or(|tag| t.tags.contains(tag))
             && q.updated_since.is_none_or(|since| t.updated_at >= since)
     };
-    if q.sort == Some(sla::ListSort::SlaDue) {
-        let page = sla::page_by_due(
+    if q.sort == Some(sla_lists::ListSort::SlaDue) {
+        let page = sla_lists::page_by_due(
             ctx,
             Ticket::storage_key,
             &summaries,
@@ -172,7 +172,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
             keep,
         )
         .await?;
-        let page = sla::page_with_sla(ctx, page, |t: &Ticket| t.id.to_string()).await?;
+        let page = sla_lists::page_with_sla(ctx, page, |t: &Ticket| t.id.to_string()).await?;
         return json(StatusCode::OK, &page);
     }
     let page = paginate::<_, Ticket>(
@@ -186,7 +186,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
         keep,
     )
     .await?;
-    let page = sla::page_with_sla(ctx, page, |t: &Ticket| t.id.to_string()).await?;
+    let page = sla_lists::page_with_sla(ctx, page, |t: &Ticket| t.id.to_string()).await?;
     json(StatusCode::OK, &page)
 }
 
