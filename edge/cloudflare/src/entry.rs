@@ -8,9 +8,6 @@ use crate::request_url::UrlParts;
 use crate::rooms::{self, Room, ROOM_HEADER};
 use crate::BODY_LIMIT;
 
-/// Response headers the functions set for the host's log line; not for clients.
-const INTERNAL_HEADERS: &[&str] = &["x-edgedesk-tenant", "x-edgedesk-route"];
-
 fn error(status: u16, code: &str, message: &str) -> Result<Response> {
     let body = serde_json::json!({"error": {"code": code, "message": message}});
     Ok(Response::from_json(&body)?.with_status(status))
@@ -56,13 +53,30 @@ pub async fn to_fn_request(
     Ok(b.body(body).ok())
 }
 
-pub fn from_fn_response(resp: edgedesk_functions::http::Response) -> Result<Response> {
+/// Takes the functions' internal headers (route, tenant, an error's cause) out of a response
+/// and, when it carries a cause, logs it with `console_error` as one JSON line (route, status,
+/// tenant, detail), which Workers Logs keeps. Every response of the functions passes through
+/// here, whether it goes to a client or becomes a socket's frame.
+pub fn take_labels(resp: &mut edgedesk_functions::http::Response) {
+    let labels = edgedesk_functions::http::take_log_labels(resp.headers_mut());
+    if let Some(detail) = &labels.detail {
+        let line = serde_json::json!({
+            "event": "request",
+            "route": labels.route,
+            "status": resp.status().as_u16(),
+            "tenant": labels.tenant,
+            "detail": detail,
+        });
+        worker::console_error!("{line}");
+    }
+}
+
+/// The Worker's response for the functions' one, without the internal headers ([`take_labels`]).
+pub fn from_fn_response(mut resp: edgedesk_functions::http::Response) -> Result<Response> {
+    take_labels(&mut resp);
     let (parts, body) = resp.into_parts();
     let headers = Headers::new();
     for (k, v) in parts.headers.iter() {
-        if INTERNAL_HEADERS.contains(&k.as_str()) {
-            continue;
-        }
         if let Ok(v) = v.to_str() {
             headers.append(k.as_str(), v)?;
         }
@@ -185,7 +199,8 @@ async fn upgrade(
         .parse()
         .map_err(|_| worker::Error::RustError("bad realtime path".into()))?;
     let mut headers = rooms::kept_headers(&fn_req);
-    let resp = edgedesk_functions::handle(p, fn_req).await;
+    let mut resp = edgedesk_functions::handle(p, fn_req).await;
+    take_labels(&mut resp);
     if resp.status() != http::StatusCode::OK {
         return from_fn_response(resp);
     }

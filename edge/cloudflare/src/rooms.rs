@@ -227,7 +227,8 @@ async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
     let Some(req) = fn_request(http::Method::GET, &room.next, &room.headers, Vec::new()) else {
         return;
     };
-    let resp = edgedesk_functions::handle(&p, req).await;
+    let mut resp = edgedesk_functions::handle(&p, req).await;
+    crate::entry::take_labels(&mut resp);
     let status = resp.status().as_u16();
     if status == 401 || status == 403 || status == 404 {
         // The credentials or the conversation are gone: end the socket (policy violation).
@@ -322,7 +323,8 @@ pub async fn on_message(
             "the frame makes no valid request",
         ));
     };
-    let resp = edgedesk_functions::handle(&p, req).await;
+    let mut resp = edgedesk_functions::handle(&p, req).await;
+    crate::entry::take_labels(&mut resp);
     let status = resp.status().as_u16();
     if !(200..300).contains(&status) {
         let error = edgedesk_json::from_slice::<serde_json::Value>(resp.body())

@@ -57,7 +57,8 @@ use tokio_tungstenite::WebSocketStream;
 use crate::changes::ChangeFeed;
 use crate::guest::{Guest, GuestError};
 use crate::log;
-use crate::server::{error_response, full, guest_failure, Body, ROUTE_HEADER, TENANT_HEADER};
+use crate::server::{error_response, full, guest_failure, Body};
+use edgedesk_functions::http::{take_log_labels, LogLabels};
 
 /// Open sockets allowed by default (`--max-sockets`).
 pub const DEFAULT_MAX_SOCKETS: usize = 10_000;
@@ -127,8 +128,8 @@ pub fn is_handshake(method: &Method, headers: &HeaderMap) -> bool {
 /// What the server logs for a handshake.
 pub struct Handshake {
     pub response: Response<Body>,
-    pub route: Option<String>,
-    pub tenant: Option<String>,
+    /// The component's labels for the log line (none when the host answered alone).
+    pub labels: LogLabels,
 }
 
 /// The sockets of one host.
@@ -182,8 +183,7 @@ impl Realtime {
     ) -> Handshake {
         let plain = |response| Handshake {
             response,
-            route: None,
-            tenant: None,
+            labels: LogLabels::default(),
         };
         if *self.shared.closing.borrow() {
             return plain(error_response(
@@ -250,12 +250,10 @@ impl Realtime {
                         let mut r = Response::new(full(body));
                         *r.status_mut() = status;
                         *r.headers_mut() = headers;
-                        let route = label(r.headers_mut(), ROUTE_HEADER);
-                        let tenant = label(r.headers_mut(), TENANT_HEADER);
+                        let labels = take_log_labels(r.headers_mut());
                         Handshake {
                             response: r,
-                            route,
-                            tenant,
+                            labels,
                         }
                     }
                     FeedError::Guest(e) => {
@@ -290,13 +288,12 @@ impl Realtime {
         if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
             h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
         }
-        let route = feed.route.clone();
-        let tenant = feed.tenant.clone();
+        let labels = feed.labels.clone();
         let on_upgrade = hyper::upgrade::on(&mut req);
         let session = Session {
             shared: self.shared.clone(),
             headers: forward,
-            route: route.clone().unwrap_or(first_path),
+            route: labels.route.clone().unwrap_or(first_path),
             next: feed.next.clone(),
             actions: feed.actions.clone(),
             watches: Vec::new(),
@@ -305,11 +302,7 @@ impl Realtime {
             frames_in: 0,
         };
         tokio::spawn(session.run(on_upgrade, feed, permit));
-        Handshake {
-            response,
-            route,
-            tenant,
-        }
+        Handshake { response, labels }
     }
 }
 
@@ -359,13 +352,6 @@ fn without_wait(uri: &http::Uri) -> String {
     }
 }
 
-fn label(headers: &mut HeaderMap, name: &str) -> Option<String> {
-    headers
-        .remove(name)
-        .and_then(|v| v.to_str().ok().map(str::to_owned))
-        .filter(|s| !s.is_empty())
-}
-
 /// One feed read: the frame for the client and where to go on.
 struct Feed {
     /// The answer without `next`, `watch` and `actions`.
@@ -374,8 +360,7 @@ struct Feed {
     next: String,
     watch: BTreeSet<String>,
     actions: Option<String>,
-    route: Option<String>,
-    tenant: Option<String>,
+    labels: LogLabels,
 }
 
 enum FeedError {
@@ -454,8 +439,7 @@ async fn read_feed(guest: &Arc<Guest>, path: &str, headers: &HeaderMap) -> Resul
         next,
         watch,
         actions,
-        route: label(&mut answer_headers, ROUTE_HEADER),
-        tenant: label(&mut answer_headers, TENANT_HEADER),
+        labels: take_log_labels(&mut answer_headers),
     })
 }
 
@@ -587,15 +571,22 @@ impl Session {
                 }
                 let feed = match read_feed(&self.shared.guest, &self.next, &self.headers).await {
                     Ok(feed) => feed,
-                    Err(FeedError::Refused { status, .. })
-                        if matches!(
+                    Err(FeedError::Refused {
+                        status,
+                        mut headers,
+                        ..
+                    }) => {
+                        self.log_detail("feed_refused", status, &mut headers);
+                        return if matches!(
                             status,
                             StatusCode::UNAUTHORIZED
                                 | StatusCode::FORBIDDEN
                                 | StatusCode::NOT_FOUND
-                        ) =>
-                    {
-                        return End::FeedRefused
+                        ) {
+                            End::FeedRefused
+                        } else {
+                            End::FeedFailed
+                        };
                     }
                     Err(_) => return End::FeedFailed,
                 };
@@ -653,6 +644,21 @@ impl Session {
                 }
                 _ = closing.changed() => return End::ShuttingDown,
             }
+        }
+    }
+
+    /// Logs the cause the component gave for a refused feed read or action, if it gave one (a
+    /// socket's later reads have no request line of their own).
+    fn log_detail(&self, event: &str, status: StatusCode, headers: &mut HeaderMap) {
+        if let Some(detail) = take_log_labels(headers).detail {
+            log::event(
+                event,
+                &[
+                    ("route", self.route.clone().into()),
+                    ("status", status.as_u16().into()),
+                    ("detail", detail.into()),
+                ],
+            );
         }
     }
 
@@ -718,7 +724,8 @@ impl Session {
         let body = Bytes::from(Value::Object(object).to_string());
         match call(&self.shared.guest, Method::POST, &path, &headers, body).await {
             Ok((status, _, _)) if status.is_success() => None,
-            Ok((status, _, body)) => {
+            Ok((status, mut answer_headers, body)) => {
+                self.log_detail("action_refused", status, &mut answer_headers);
                 let error = serde_json::from_slice::<Value>(&body)
                     .ok()
                     .and_then(|v| v.get("error").cloned())
