@@ -19,6 +19,10 @@ pub const ROUTE_HEADER: &str = "x-edgedesk-route";
 /// Response header carrying an error's cause ([`ApiError::detail`]); the host logs and strips
 /// it. Never for the client: it can name storage keys and internal failures.
 pub const DETAIL_HEADER: &str = "x-edgedesk-detail";
+/// The configuration variable a host sets to `1` when it takes the internal headers out of the
+/// component's responses itself and logs them (the local host). Where it is not set (Spin), the
+/// Spin component takes them out and logs the cause to stderr, so they never reach a client.
+pub const HOST_LOGS_VARIABLE: &str = "host_logs";
 /// Every response header meant for the host alone; a host removes all of them before answering.
 pub const INTERNAL_HEADERS: [&str; 3] = [TENANT_HEADER, ROUTE_HEADER, DETAIL_HEADER];
 
