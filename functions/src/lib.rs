@@ -15,6 +15,7 @@ pub mod http;
 pub mod kb;
 pub mod openapi;
 pub mod ports;
+pub mod realtime;
 pub mod records;
 mod route_match;
 pub mod store;

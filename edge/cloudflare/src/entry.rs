@@ -182,13 +182,11 @@ async fn upgrade(
         .get("host")?
         .unwrap_or_else(|| url.authority.to_owned());
     let same_origin = rooms::same_origin(req.headers().get("origin")?.as_deref(), &host);
-    if stream == rooms::Stream::Agent && same_origin == Some(false) {
-        // Agent streams authenticate with an API key or the console's session cookie; a page
-        // of another origin must not ride on that cookie.
+    if edgedesk_functions::realtime::origin_refused(stream, same_origin) {
         return error(
             403,
             "forbidden",
-            "agent streams accept sockets from the console's own origin only",
+            edgedesk_functions::realtime::AGENT_ORIGIN_REFUSED,
         );
     }
     let Some(mut fn_req) = to_fn_request(req, false).await? else {
@@ -204,13 +202,7 @@ async fn upgrade(
     if resp.status() != http::StatusCode::OK {
         return from_fn_response(resp);
     }
-    #[derive(serde::Deserialize)]
-    struct FeedHead {
-        watch: Vec<String>,
-        #[serde(default)]
-        actions: String,
-    }
-    let Ok(feed) = edgedesk_json::from_slice::<FeedHead>(resp.body()) else {
+    let Some(feed) = edgedesk_functions::realtime::feed_answer(resp.body()) else {
         return error(500, "internal", "the realtime feed answer is malformed");
     };
     let Some(home) = feed.watch.first().cloned() else {
@@ -223,7 +215,7 @@ async fn upgrade(
     }
     let room = Room {
         next,
-        actions: feed.actions,
+        actions: feed.actions.unwrap_or_default(),
         watch: feed.watch,
         headers,
         greeted: false,
