@@ -104,6 +104,27 @@ pub fn no_content() -> Response {
     resp
 }
 
+/// Adds the CORS headers of the widget's public routes for `origin` (an origin the tenant
+/// allows, or on an error the request's own, so the embedding page can read why a call failed);
+/// nothing without one.
+pub fn cors(mut resp: Response, origin: Option<&str>) -> Response {
+    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        let h = resp.headers_mut();
+        h.insert("access-control-allow-origin", o);
+        h.insert("vary", HeaderValue::from_static("Origin"));
+        h.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        h.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static("authorization, content-type"),
+        );
+        h.insert("access-control-max-age", HeaderValue::from_static("600"));
+    }
+    resp
+}
+
 /// The error's answer; its cause, if any, rides in [`DETAIL_HEADER`] for the host's log.
 pub fn error_response(err: &ApiError) -> Response {
     let mut resp = Response::new(err.to_json());
@@ -287,6 +308,22 @@ mod tests {
         let long = detail_value(&"x".repeat(10_000));
         assert!(long.len() <= MAX_DETAIL_BYTES + 3);
         assert!(long.to_str().unwrap().ends_with("..."));
+    }
+
+    #[test]
+    fn cors_allows_the_given_origin_with_the_widgets_methods_and_headers() {
+        let resp = cors(no_content(), Some("https://shop.example"));
+        let h = resp.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://shop.example");
+        assert_eq!(h["vary"], "Origin");
+        assert_eq!(h["access-control-allow-methods"], "GET, POST, OPTIONS");
+        assert_eq!(
+            h["access-control-allow-headers"],
+            "authorization, content-type"
+        );
+        assert_eq!(h["access-control-max-age"], "600");
+        assert!(cors(no_content(), None).headers().is_empty());
+        assert!(cors(no_content(), Some("bad\norigin")).headers().is_empty());
     }
 
     #[test]

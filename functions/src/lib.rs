@@ -594,22 +594,17 @@ async fn widget_dispatch<P: Platform>(
         .parse::<edgedesk_shared::ids::TenantId>()
         .ok()
         .map(|t| t.to_string());
-    let result = result.map_err(|e| {
-        let origin = req.headers().get(::http::header::ORIGIN).cloned();
-        (e, origin)
-    });
-    match result {
-        Ok(r) => (known, Ok(r)),
-        Err((e, origin)) => {
-            let mut resp = error_response(&e);
-            if let Some(o) = origin {
-                resp.headers_mut().insert("access-control-allow-origin", o);
-                resp.headers_mut()
-                    .insert("vary", HeaderValue::from_static("Origin"));
-            }
-            (known, Ok(resp))
-        }
-    }
+    (known, Ok(result.unwrap_or_else(|e| widget_error(&e, req))))
+}
+
+/// A widget route's error, with CORS for the request's own origin: the embedding page may
+/// read why a call failed even before the tenant's allowed origins are known.
+fn widget_error(e: &ApiError, req: &Request) -> Response {
+    let origin = req
+        .headers()
+        .get(::http::header::ORIGIN)
+        .and_then(|o| o.to_str().ok());
+    crate::http::cors(error_response(e), origin)
 }
 
 /// `POST /v1/system/sweep`: runs due timers. Needs the deployment's platform token, so a
@@ -683,7 +678,26 @@ async fn authenticate<'a, P: Platform>(p: &'a P, req: &Request) -> Result<Ctx<'a
 
 #[cfg(test)]
 mod tests {
-    use super::home_actor;
+    use super::{home_actor, widget_error};
+    use crate::error::ApiError;
+
+    #[test]
+    fn a_widget_error_carries_the_same_cors_headers_as_a_widget_answer() {
+        let req = ::http::Request::builder()
+            .uri("/v1/widget/ten_1/poll")
+            .header("origin", "https://shop.example")
+            .body(Vec::new())
+            .unwrap();
+        let resp = widget_error(&ApiError::not_found("conversation"), &req);
+        let expected = crate::http::cors(crate::http::no_content(), Some("https://shop.example"));
+        for (name, value) in expected.headers() {
+            assert_eq!(resp.headers().get(name), Some(value), "{name}");
+        }
+        assert_eq!(resp.status(), 404);
+        let bare = ::http::Request::new(Vec::new());
+        let resp = widget_error(&ApiError::not_found("conversation"), &bare);
+        assert!(resp.headers().get("access-control-allow-origin").is_none());
+    }
 
     const KEY: &str = "Bearer edk.ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3.key_01J8Z3Q4W5E6R7T8Y9V0A1B2C4.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     const CONVERSATION: &str = "cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2C5";

@@ -37,11 +37,7 @@ const TYPING_TTL_SECONDS: i64 = 8;
 /// Longest a long-poll waits.
 const MAX_WAIT_SECONDS: u64 = 25;
 
-fn random_hex<P: Platform>(p: &P) -> String {
-    let mut b = [0u8; 32];
-    p.fill(&mut b);
-    hex::encode(b)
-}
+use crate::ctx::random_hex;
 
 /// The tenant's widget settings, created with fresh secrets on first use.
 pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<WidgetSettings, ApiError> {
@@ -49,7 +45,11 @@ pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<WidgetSettings
         return Ok(s);
     }
     let (ms, r) = id_parts(p);
-    let fresh = WidgetSettings::new(ChannelId::from_parts(ms, r), random_hex(p), random_hex(p));
+    let fresh = WidgetSettings::new(
+        ChannelId::from_parts(ms, r),
+        random_hex(p, 32),
+        random_hex(p, 32),
+    );
     transact(p, tactor, async |tx| {
         if tx.get("tenant").await?.is_none() {
             return Err(ApiError::not_found("tenant"));
@@ -97,24 +97,7 @@ async fn widget_req<P: Platform>(
     })
 }
 
-/// Adds CORS headers for an allowed origin.
-fn cors(mut resp: Response, origin: Option<&str>) -> Response {
-    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
-        let h = resp.headers_mut();
-        h.insert("access-control-allow-origin", o);
-        h.insert("vary", HeaderValue::from_static("Origin"));
-        h.insert(
-            "access-control-allow-methods",
-            HeaderValue::from_static("GET, POST, OPTIONS"),
-        );
-        h.insert(
-            "access-control-allow-headers",
-            HeaderValue::from_static("authorization, content-type"),
-        );
-        h.insert("access-control-max-age", HeaderValue::from_static("600"));
-    }
-    resp
-}
+use crate::http::cors;
 
 /// A visitor authenticated by token.
 struct Visitor {
@@ -1119,7 +1102,7 @@ pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Api
 pub async fn rotate_identity_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     ctx.require(edgedesk_shared::rbac::Permission::ManageSettings)?;
     settings(ctx.p, &ctx.actor).await?;
-    let secret = random_hex(ctx.p);
+    let secret = random_hex(ctx.p, 32);
     transact(ctx.p, &ctx.actor, async |tx| {
         let mut s: WidgetSettings = tx
             .get_json(SETTINGS_KEY)
