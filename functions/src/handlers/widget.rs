@@ -1234,27 +1234,7 @@ struct InboxQuery {
     wait: Option<u64>,
 }
 
-/// A change in the inbox: the current record of a conversation or ticket that changed.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum InboxEvent {
-    Conversation {
-        kind: String,
-        conversation: Conversation,
-    },
-    Ticket {
-        kind: String,
-        ticket: edgedesk_shared::model::Ticket,
-    },
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InboxFeed {
-    pub events: Vec<InboxEvent>,
-    pub cursor: String,
-    pub watch: Vec<String>,
-    pub next: String,
-}
+pub use edgedesk_shared::feed::{InboxEvent, InboxFeed};
 
 /// `GET /v1/realtime` (WebSocket or long-poll): the tenant-wide inbox stream for agents.
 pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
