@@ -8,9 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use edgedesk_shared::ids::{AgentId, ChannelId, TenantId};
-use edgedesk_shared::model::{
-    Agent, ApiChannelView, ApiKeyView, Conversation, Message, SenderKind, Tenant, Ticket,
-};
+use edgedesk_shared::model::{Agent, ApiChannelView, ApiKeyView, Message, SenderKind, Tenant};
 use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::widget::{AttachmentPolicy, Prechat};
 use serde::de::DeserializeOwned;
@@ -152,28 +150,7 @@ pub struct Feed {
     pub rev: u64,
 }
 
-/// One change of the tenant-wide inbox feed.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum InboxEvent {
-    Conversation {
-        kind: String,
-        conversation: Conversation,
-    },
-    Ticket {
-        kind: String,
-        ticket: Ticket,
-    },
-    #[serde(other)]
-    Unknown,
-}
-
-/// `GET /v1/realtime`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct InboxFeed {
-    pub events: Vec<InboxEvent>,
-    pub cursor: String,
-}
+pub use edgedesk_shared::feed::{InboxEvent, InboxFeed};
 
 /// `POST /v1/api-keys`: the full key is in this answer only.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

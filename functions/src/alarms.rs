@@ -46,8 +46,14 @@ pub enum Job {
     },
 }
 
-/// The job kinds, as `kind` names them.
-const JOB_KINDS: &[&str] = &["unsnooze", "sla", "webhook"];
+edgedesk_shared::tag_set! {
+    /// The job kinds, as `kind` names them.
+    enum JobKind {
+        Unsnooze = "unsnooze",
+        Sla = "sla",
+        Webhook = "webhook",
+    }
+}
 
 /// Every field a job has, whatever its kind.
 const JOB_FIELDS: &[&str] = &[
@@ -80,7 +86,7 @@ impl<'de> serde::de::Visitor<'de> for JobVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Job, A::Error> {
-        use edgedesk_shared::tagged::{field, Tag};
+        use edgedesk_shared::tagged::field;
         use serde::de::{Error, IgnoredAny};
         let mut kind = None;
         let mut tenant_id = None;
@@ -94,7 +100,7 @@ impl<'de> serde::de::Visitor<'de> for JobVisitor {
                 continue;
             };
             let seen = match name {
-                "kind" => kind.replace(map.next_value_seed(Tag(JOB_KINDS))?).is_some(),
+                "kind" => kind.replace(map.next_value::<JobKind>()?).is_some(),
                 "tenant_id" => tenant_id.replace(map.next_value()?).is_some(),
                 "conversation_id" => conversation_id.replace(map.next_value()?).is_some(),
                 "until" => until.replace(map.next_value()?).is_some(),
@@ -111,16 +117,16 @@ impl<'de> serde::de::Visitor<'de> for JobVisitor {
         let kind = needs(kind, "kind")?;
         let tenant_id = needs(tenant_id, "tenant_id")?;
         Ok(match kind {
-            "unsnooze" => Job::Unsnooze {
+            JobKind::Unsnooze => Job::Unsnooze {
                 tenant_id,
                 conversation_id: needs(conversation_id, "conversation_id")?,
                 until: needs(until, "until")?,
             },
-            "sla" => Job::Sla {
+            JobKind::Sla => Job::Sla {
                 tenant_id,
                 subject: needs(subject, "subject")?,
             },
-            _ => Job::Webhook {
+            JobKind::Webhook => Job::Webhook {
                 tenant_id,
                 delivery: needs(delivery, "delivery")?,
             },
@@ -182,6 +188,9 @@ mod decode_tests {
             // Refused: no kind, an unknown kind, a missing field, a field twice.
             format!(r#"{{"tenant_id":"{tenant}","subject":"tkt_1"}}"#),
             format!(r#"{{"kind":"email","tenant_id":"{tenant}"}}"#),
+            // Refused: an unknown kind with the fields of the last one, or spelt differently.
+            format!(r#"{{"kind":"email","tenant_id":"{tenant}","delivery":"dlv_1"}}"#),
+            format!(r#"{{"kind":"Webhook","tenant_id":"{tenant}","delivery":"dlv_1"}}"#),
             format!(r#"{{"kind":"sla","tenant_id":"{tenant}"}}"#),
             r#"{"kind":"sla","subject":"tkt_1"}"#.to_owned(),
             format!(

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::http::{json, json_versioned, Request, Response};
-use crate::ports::{Platform, Scan};
+use crate::ports::{Entropy, Platform, Scan};
 use crate::store::{scan_json, tenant_actor, Tx};
 use edgedesk_shared::api::limits;
 use edgedesk_shared::ids::{EventId, TenantId};
@@ -33,6 +33,14 @@ pub struct Ctx<'a, P> {
     /// The tenant's storage actor.
     pub actor: String,
     pub principal: Principal,
+}
+
+/// `bytes` random bytes as lowercase hex (twice as many characters): secrets, session ids,
+/// invitation and setup tokens.
+pub fn random_hex<E: Entropy + ?Sized>(entropy: &E, bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    entropy.fill(&mut b);
+    hex::encode(b)
 }
 
 /// Mints the parts of a new id: creation time and 80 random bits.
@@ -391,4 +399,31 @@ pub fn filter_fingerprint<T: Serialize>(filters: &T) -> String {
 /// channel.
 pub fn system_actor(kind: ActorKind, id: String) -> Actor {
     Actor { kind, id: Some(id) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_hex;
+    use crate::ports::Entropy;
+    use std::cell::Cell;
+
+    /// Counts up from 0: each byte asked for is the next number.
+    struct Counter(Cell<u8>);
+
+    impl Entropy for Counter {
+        fn fill(&self, buf: &mut [u8]) {
+            for b in buf {
+                *b = self.0.get();
+                self.0.set(self.0.get().wrapping_add(1));
+            }
+        }
+    }
+
+    #[test]
+    fn random_hex_gives_as_many_random_bytes_as_asked_in_lowercase_hex() {
+        let entropy = Counter(Cell::new(0x0a));
+        assert_eq!(random_hex(&entropy, 3), "0a0b0c");
+        assert_eq!(random_hex(&entropy, 32).len(), 64);
+        assert_eq!(random_hex(&entropy, 0), "");
+    }
 }

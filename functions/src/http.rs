@@ -16,6 +16,67 @@ pub type Response = http::Response<Vec<u8>>;
 pub const TENANT_HEADER: &str = "x-edgedesk-tenant";
 /// Response header naming the matched route pattern; the host logs and strips it.
 pub const ROUTE_HEADER: &str = "x-edgedesk-route";
+/// Response header carrying an error's cause ([`ApiError::detail`]); the host logs and strips
+/// it. Never for the client: it can name storage keys and internal failures.
+pub const DETAIL_HEADER: &str = "x-edgedesk-detail";
+/// The configuration variable a host sets to `1` when it takes the internal headers out of the
+/// component's responses itself and logs them (the local host). Where it is not set (Spin), the
+/// Spin component takes them out and logs the cause to stderr, so they never reach a client.
+pub const HOST_LOGS_VARIABLE: &str = "host_logs";
+/// Every response header meant for the host alone; a host removes all of them before answering.
+pub const INTERNAL_HEADERS: [&str; 3] = [TENANT_HEADER, ROUTE_HEADER, DETAIL_HEADER];
+
+/// The longest cause a response carries to the host, in bytes; a longer one is cut.
+const MAX_DETAIL_BYTES: usize = 2048;
+
+/// What the functions tell the host about a response, for its log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogLabels {
+    /// The matched route pattern (`unmatched` when no route matched).
+    pub route: Option<String>,
+    /// The tenant the request acted for.
+    pub tenant: Option<String>,
+    /// Why the request failed inside, if it did.
+    pub detail: Option<String>,
+}
+
+/// Removes every internal header ([`INTERNAL_HEADERS`]) from a response's headers and returns
+/// what they said. Hosts call this on every response before it leaves, so the client never
+/// sees the labels or an error's cause.
+pub fn take_log_labels(headers: &mut HeaderMap) -> LogLabels {
+    // `remove` takes every value of a repeated header and gives the first.
+    let mut take = |name: &str| {
+        headers
+            .remove(name)
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .filter(|s| !s.is_empty())
+    };
+    LogLabels {
+        route: take(ROUTE_HEADER),
+        tenant: take(TENANT_HEADER),
+        detail: take(DETAIL_HEADER),
+    }
+}
+
+/// A cause as a header value: printable ASCII is kept, anything else is written as `\u{..}`,
+/// and a long text is cut at [`MAX_DETAIL_BYTES`].
+fn detail_value(text: &str) -> HeaderValue {
+    let mut out = String::with_capacity(text.len().min(MAX_DETAIL_BYTES));
+    for c in text.chars() {
+        let before = out.len();
+        if c == ' ' || c.is_ascii_graphic() {
+            out.push(c);
+        } else {
+            out.extend(c.escape_unicode());
+        }
+        if out.len() > MAX_DETAIL_BYTES {
+            out.truncate(before);
+            out.push_str("...");
+            break;
+        }
+    }
+    HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static("(unprintable)"))
+}
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value)?;
@@ -43,11 +104,37 @@ pub fn no_content() -> Response {
     resp
 }
 
+/// Adds the CORS headers of the widget's public routes for `origin` (an origin the tenant
+/// allows, or on an error the request's own, so the embedding page can read why a call failed);
+/// nothing without one.
+pub fn cors(mut resp: Response, origin: Option<&str>) -> Response {
+    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        let h = resp.headers_mut();
+        h.insert("access-control-allow-origin", o);
+        h.insert("vary", HeaderValue::from_static("Origin"));
+        h.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        h.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static("authorization, content-type"),
+        );
+        h.insert("access-control-max-age", HeaderValue::from_static("600"));
+    }
+    resp
+}
+
+/// The error's answer; its cause, if any, rides in [`DETAIL_HEADER`] for the host's log.
 pub fn error_response(err: &ApiError) -> Response {
     let mut resp = Response::new(err.to_json());
     *resp.status_mut() = err.status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(detail) = err.detail_text() {
+        resp.headers_mut()
+            .insert(DETAIL_HEADER, detail_value(&detail));
+    }
     resp
 }
 
@@ -169,9 +256,81 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiErro
 
 #[cfg(test)]
 mod tests {
-    use super::{from_value, to_value};
+    use super::*;
+    use crate::ports::StorageError;
+    use http::header::HeaderName;
     use serde::{Deserialize, Serialize};
     use serde_json::json;
+
+    #[test]
+    fn an_errors_cause_reaches_the_host_but_not_the_client() {
+        let err = ApiError::from(StorageError::Unavailable("database is locked".into()))
+            .context("t:ten_1/ticket:tkt_1");
+        let mut resp = error_response(&err);
+        resp.headers_mut()
+            .insert(ROUTE_HEADER, HeaderValue::from_static("/v1/tickets/{id}"));
+        let labels = take_log_labels(resp.headers_mut());
+        assert_eq!(
+            labels.detail.as_deref(),
+            Some("t:ten_1/ticket:tkt_1: storage: storage unavailable: database is locked")
+        );
+        assert_eq!(labels.route.as_deref(), Some("/v1/tickets/{id}"));
+        // What is left is what the client gets: the same body as before, no trace of the cause.
+        assert_eq!(
+            resp.body(),
+            br#"{"error":{"code":"storage_unavailable","message":"storage unavailable; retry"}}"#
+        );
+        let names: Vec<&HeaderName> = resp.headers().keys().collect();
+        assert_eq!(names, [&CONTENT_TYPE]);
+        for value in resp.headers().values() {
+            assert!(!value.to_str().unwrap().contains("locked"));
+        }
+    }
+
+    #[test]
+    fn taking_the_labels_removes_every_internal_header_even_repeated() {
+        let mut headers = HeaderMap::new();
+        for name in INTERNAL_HEADERS {
+            headers.append(name, HeaderValue::from_static("one"));
+            headers.append(name, HeaderValue::from_static("two"));
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let labels = take_log_labels(&mut headers);
+        assert_eq!(labels.detail.as_deref(), Some("one"));
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key(CONTENT_TYPE));
+    }
+
+    #[test]
+    fn a_cause_outside_printable_ascii_is_escaped_and_a_long_one_is_cut() {
+        let v = detail_value("unknown variant `é`\n");
+        assert_eq!(v.to_str().unwrap(), "unknown variant `\\u{e9}`\\u{a}");
+        let long = detail_value(&"x".repeat(10_000));
+        assert!(long.len() <= MAX_DETAIL_BYTES + 3);
+        assert!(long.to_str().unwrap().ends_with("..."));
+    }
+
+    #[test]
+    fn cors_allows_the_given_origin_with_the_widgets_methods_and_headers() {
+        let resp = cors(no_content(), Some("https://shop.example"));
+        let h = resp.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://shop.example");
+        assert_eq!(h["vary"], "Origin");
+        assert_eq!(h["access-control-allow-methods"], "GET, POST, OPTIONS");
+        assert_eq!(
+            h["access-control-allow-headers"],
+            "authorization, content-type"
+        );
+        assert_eq!(h["access-control-max-age"], "600");
+        assert!(cors(no_content(), None).headers().is_empty());
+        assert!(cors(no_content(), Some("bad\norigin")).headers().is_empty());
+    }
+
+    #[test]
+    fn an_error_without_a_cause_sends_no_detail_header() {
+        let resp = error_response(&ApiError::not_found("ticket"));
+        assert!(!resp.headers().contains_key(DETAIL_HEADER));
+    }
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]

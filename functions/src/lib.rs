@@ -18,6 +18,7 @@ pub mod kb;
 pub mod openapi;
 pub mod operation;
 pub mod ports;
+pub mod realtime;
 pub mod records;
 mod route_match;
 pub mod routes;

@@ -611,13 +611,11 @@ fn widget_tenant(a: &Args<'_>) -> Option<String> {
 /// failed.
 fn with_cors(req: &Request, result: Result<Response, ApiError>) -> Response {
     result.unwrap_or_else(|e| {
-        let mut resp = error_response(&e);
-        if let Some(o) = req.headers().get(::http::header::ORIGIN).cloned() {
-            resp.headers_mut().insert("access-control-allow-origin", o);
-            resp.headers_mut()
-                .insert("vary", HeaderValue::from_static("Origin"));
-        }
-        resp
+        let origin = req
+            .headers()
+            .get(::http::header::ORIGIN)
+            .and_then(|o| o.to_str().ok());
+        crate::http::cors(error_response(&e), origin)
     })
 }
 

@@ -41,9 +41,15 @@ pub async fn get_json<S: Storage, T: DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, ApiError> {
     match store.get(actor, key).await? {
-        Some(bytes) => Ok(Some(edgedesk_json::from_slice(&bytes)?)),
+        Some(bytes) => Ok(Some(decode(&bytes, actor, key)?)),
         None => Ok(None),
     }
+}
+
+/// Decodes a stored record; a failure is an internal error whose cause names the record.
+fn decode<T: DeserializeOwned>(bytes: &[u8], actor: &ActorKey, key: &str) -> Result<T, ApiError> {
+    edgedesk_json::from_slice(bytes)
+        .map_err(|e| ApiError::from(e).context(format!("{actor}/{key}")))
 }
 
 /// Reads up to `limit` records under `prefix`, newest-key-first when `reverse`.
@@ -56,7 +62,10 @@ pub async fn scan_json<S: Storage, T: DeserializeOwned>(
         .scan(actor, scan)
         .await?
         .into_iter()
-        .map(|(k, v)| Ok((k, edgedesk_json::from_slice(&v)?)))
+        .map(|(k, v)| {
+            let value = decode(&v, actor, &k)?;
+            Ok((k, value))
+        })
         .collect()
 }
 
@@ -104,7 +113,7 @@ impl<'a, S: Storage> Tx<'a, S> {
         key: &str,
     ) -> Result<Option<T>, ApiError> {
         match self.get(key).await? {
-            Some(bytes) => Ok(Some(edgedesk_json::from_slice(&bytes)?)),
+            Some(bytes) => Ok(Some(decode(&bytes, self.actor, key)?)),
             None => Ok(None),
         }
     }

@@ -4,12 +4,12 @@
 //!
 //! Visitors hold no API key: a signed visitor token (see `shared::widget`) names their contact.
 
-use http::header::{HeaderValue, ORIGIN};
+use http::header::ORIGIN;
 
-use crate::ctx::id_parts;
+use crate::ctx::{id_parts, random_hex};
 use crate::domain::conversations::open_pointer_key;
 use crate::error::ApiError;
-use crate::http::{path_id, Request, Response};
+use crate::http::{cors, path_id, Request, Response};
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{get_json, tenant_actor, transact};
@@ -20,19 +20,17 @@ use edgedesk_shared::widget::{verify_visitor_token, WidgetSettings};
 /// Storage key of the tenant's widget settings.
 pub(crate) const SETTINGS_KEY: &str = "widget";
 
-pub(crate) fn random_hex<P: Platform>(p: &P) -> String {
-    let mut b = [0u8; 32];
-    p.fill(&mut b);
-    hex::encode(b)
-}
-
 /// The tenant's widget settings, created with fresh secrets on first use.
 pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<WidgetSettings, ApiError> {
     if let Some(s) = get_json(p, tactor, SETTINGS_KEY).await? {
         return Ok(s);
     }
     let (ms, r) = id_parts(p);
-    let fresh = WidgetSettings::new(ChannelId::from_parts(ms, r), random_hex(p), random_hex(p));
+    let fresh = WidgetSettings::new(
+        ChannelId::from_parts(ms, r),
+        random_hex(p, 32),
+        random_hex(p, 32),
+    );
     transact(p, tactor, async |tx| {
         if tx.get("tenant").await?.is_none() {
             return Err(ApiError::not_found("tenant"));
@@ -78,25 +76,6 @@ pub(crate) async fn widget_req<P: Platform>(
         settings,
         origin,
     })
-}
-
-/// Adds CORS headers for an allowed origin.
-pub(crate) fn cors(mut resp: Response, origin: Option<&str>) -> Response {
-    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
-        let h = resp.headers_mut();
-        h.insert("access-control-allow-origin", o);
-        h.insert("vary", HeaderValue::from_static("Origin"));
-        h.insert(
-            "access-control-allow-methods",
-            HeaderValue::from_static("GET, POST, OPTIONS"),
-        );
-        h.insert(
-            "access-control-allow-headers",
-            HeaderValue::from_static("authorization, content-type"),
-        );
-        h.insert("access-control-max-age", HeaderValue::from_static("600"));
-    }
-    resp
 }
 
 /// A visitor authenticated by token.

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod feed;
 pub mod ids;
 pub mod model;
 pub mod rbac;

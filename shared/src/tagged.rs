@@ -8,36 +8,95 @@
 //! object the same way.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, Visitor};
 
-/// Reads a tag that must be one of `names`, and yields the matching static name. The errors are
-/// the derive's: `unknown variant …, expected one of …` and `… expected variant identifier`.
-#[derive(Clone, Copy)]
-pub struct Tag(pub &'static [&'static str]);
+/// The names a tag may take, as an enum with one variant per name (declare one with
+/// [`tag_set!`](crate::tag_set)). A decoder matches on the enum, so the compiler checks that
+/// every name has its arm: no name can fall through a catch-all into another variant, and a
+/// name outside the set is an error, never a variant.
+pub trait TagSet: Sized + Copy + 'static {
+    /// The names, as the tag spells them; the derive's `expected one of …` list.
+    const NAMES: &'static [&'static str];
 
-impl<'de> DeserializeSeed<'de> for Tag {
-    type Value = &'static str;
+    /// The variant `name` stands for, if it is one of [`TagSet::NAMES`].
+    fn from_name(name: &str) -> Option<Self>;
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<&'static str, D::Error> {
+/// Reads a tag of the set `T`. The errors are the derive's: `unknown variant …, expected one
+/// of …` and `… expected variant identifier`.
+pub struct Tag<T>(PhantomData<T>);
+
+impl<T> Tag<T> {
+    pub fn new() -> Self {
+        Tag(PhantomData)
+    }
+}
+
+impl<T> Default for Tag<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'de, T: TagSet> DeserializeSeed<'de> for Tag<T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
         d.deserialize_identifier(self)
     }
 }
 
-impl Visitor<'_> for Tag {
-    type Value = &'static str;
+impl<T: TagSet> Visitor<'_> for Tag<T> {
+    type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("variant identifier")
     }
 
-    fn visit_str<E: Error>(self, v: &str) -> Result<&'static str, E> {
-        self.0
-            .iter()
-            .find(|name| **name == v)
-            .copied()
-            .ok_or_else(|| E::unknown_variant(v, self.0))
+    fn visit_str<E: Error>(self, v: &str) -> Result<T, E> {
+        T::from_name(v).ok_or_else(|| E::unknown_variant(v, T::NAMES))
     }
+}
+
+/// Declares a [`TagSet`]: an enum whose variants are the names a tag may take, with its
+/// `Deserialize` (by way of [`Tag`]).
+///
+/// ```
+/// edgedesk_shared::tag_set! {
+///     /// A door's states.
+///     pub enum Door { Open = "open", Closed = "closed" }
+/// }
+/// let door: Door = serde_json::from_str(r#""closed""#).unwrap();
+/// assert_eq!(door, Door::Closed);
+/// ```
+#[macro_export]
+macro_rules! tag_set {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name {
+            $($variant,)+
+        }
+
+        impl $crate::tagged::TagSet for $name {
+            const NAMES: &'static [&'static str] = &[$($text,)+];
+
+            fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                ::serde::de::DeserializeSeed::deserialize($crate::tagged::Tag::<Self>::new(), d)
+            }
+        }
+    };
 }
 
 /// The entry of `names` equal to `key`, as a static name for error messages.
@@ -193,16 +252,21 @@ pub mod testing {
 mod tests {
     use super::*;
 
-    fn tag(text: &str) -> Result<&'static str, String> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        Tag(&["open", "closed"])
-            .deserialize(&mut de)
-            .map_err(|e| e.to_string())
+    crate::tag_set! {
+        enum Door {
+            Open = "open",
+            Closed = "closed",
+        }
+    }
+
+    fn tag(text: &str) -> Result<Door, String> {
+        serde_json::from_str::<Door>(text).map_err(|e| e.to_string())
     }
 
     #[test]
     fn a_tag_is_one_of_its_names_or_a_clear_error() {
-        assert_eq!(tag(r#""closed""#), Ok("closed"));
+        assert_eq!(tag(r#""closed""#), Ok(Door::Closed));
+        assert_eq!(tag(r#""open""#), Ok(Door::Open));
         assert_eq!(
             tag(r#""ajar""#).unwrap_err(),
             "unknown variant `ajar`, expected `open` or `closed` at line 1 column 6"
@@ -211,6 +275,8 @@ mod tests {
             tag("7").unwrap_err(),
             "invalid type: integer `7`, expected variant identifier at line 1 column 1"
         );
+        assert_eq!(Door::NAMES, ["open", "closed"]);
+        assert_eq!(Door::from_name("Open"), None);
         assert_eq!(field("closed", &["open", "closed"]), Some("closed"));
         assert_eq!(field("ajar", &["open", "closed"]), None);
     }

@@ -25,8 +25,8 @@ const TARGET: &str = "wasm32-unknown-unknown";
 /// [`remapped_paths`]), and sharing a profile directory with differently flagged builds would
 /// make each rebuild the other's dependencies.
 const PROFILE: &str = "widget";
-/// Loader + glue + wasm, gzip, in bytes (35 kB, read strictly as 35,000 bytes).
-const BUDGET_TOTAL_GZIP: usize = 35_000;
+/// Loader + glue + wasm, gzip, in bytes (45 kB, read strictly as 45,000 bytes).
+const BUDGET_TOTAL_GZIP: usize = 45_000;
 /// The loader alone, gzip, in bytes.
 const BUDGET_LOADER_GZIP: usize = 1_000;
 /// The wasm features wasm-bindgen's output uses; `wasm-opt` must be told about them.

@@ -8,9 +8,6 @@ use crate::request_url::UrlParts;
 use crate::rooms::{self, Room, ROOM_HEADER};
 use crate::BODY_LIMIT;
 
-/// Response headers the functions set for the host's log line; not for clients.
-const INTERNAL_HEADERS: &[&str] = &["x-edgedesk-tenant", "x-edgedesk-route"];
-
 fn error(status: u16, code: &str, message: &str) -> Result<Response> {
     let body = serde_json::json!({"error": {"code": code, "message": message}});
     Ok(Response::from_json(&body)?.with_status(status))
@@ -56,13 +53,30 @@ pub async fn to_fn_request(
     Ok(b.body(body).ok())
 }
 
-pub fn from_fn_response(resp: edgedesk_functions::http::Response) -> Result<Response> {
+/// Takes the functions' internal headers (route, tenant, an error's cause) out of a response
+/// and, when it carries a cause, logs it with `console_error` as one JSON line (route, status,
+/// tenant, detail), which Workers Logs keeps. Every response of the functions passes through
+/// here, whether it goes to a client or becomes a socket's frame.
+pub fn take_labels(resp: &mut edgedesk_functions::http::Response) {
+    let labels = edgedesk_functions::http::take_log_labels(resp.headers_mut());
+    if let Some(detail) = &labels.detail {
+        let line = serde_json::json!({
+            "event": "request",
+            "route": labels.route,
+            "status": resp.status().as_u16(),
+            "tenant": labels.tenant,
+            "detail": detail,
+        });
+        worker::console_error!("{line}");
+    }
+}
+
+/// The Worker's response for the functions' one, without the internal headers ([`take_labels`]).
+pub fn from_fn_response(mut resp: edgedesk_functions::http::Response) -> Result<Response> {
+    take_labels(&mut resp);
     let (parts, body) = resp.into_parts();
     let headers = Headers::new();
     for (k, v) in parts.headers.iter() {
-        if INTERNAL_HEADERS.contains(&k.as_str()) {
-            continue;
-        }
         if let Ok(v) = v.to_str() {
             headers.append(k.as_str(), v)?;
         }
@@ -168,13 +182,11 @@ async fn upgrade(
         .get("host")?
         .unwrap_or_else(|| url.authority.to_owned());
     let same_origin = rooms::same_origin(req.headers().get("origin")?.as_deref(), &host);
-    if stream == rooms::Stream::Agent && same_origin == Some(false) {
-        // Agent streams authenticate with an API key or the console's session cookie; a page
-        // of another origin must not ride on that cookie.
+    if edgedesk_functions::realtime::origin_refused(stream, same_origin) {
         return error(
             403,
             "forbidden",
-            "agent streams accept sockets from the console's own origin only",
+            edgedesk_functions::realtime::AGENT_ORIGIN_REFUSED,
         );
     }
     let Some(mut fn_req) = to_fn_request(req, false).await? else {
@@ -185,17 +197,12 @@ async fn upgrade(
         .parse()
         .map_err(|_| worker::Error::RustError("bad realtime path".into()))?;
     let mut headers = rooms::kept_headers(&fn_req);
-    let resp = edgedesk_functions::handle(p, fn_req).await;
+    let mut resp = edgedesk_functions::handle(p, fn_req).await;
+    take_labels(&mut resp);
     if resp.status() != http::StatusCode::OK {
         return from_fn_response(resp);
     }
-    #[derive(serde::Deserialize)]
-    struct FeedHead {
-        watch: Vec<String>,
-        #[serde(default)]
-        actions: String,
-    }
-    let Ok(feed) = edgedesk_json::from_slice::<FeedHead>(resp.body()) else {
+    let Some(feed) = edgedesk_functions::realtime::feed_answer(resp.body()) else {
         return error(500, "internal", "the realtime feed answer is malformed");
     };
     let Some(home) = feed.watch.first().cloned() else {
@@ -208,7 +215,7 @@ async fn upgrade(
     }
     let room = Room {
         next,
-        actions: feed.actions,
+        actions: feed.actions.unwrap_or_default(),
         watch: feed.watch,
         headers,
         greeted: false,

@@ -12,9 +12,11 @@
 //! sends the answer (the same JSON a long-poll returns) if it has events; so every event is
 //! stored before it is sent, and a reconnect with `after=<last seq>` loses nothing. A client
 //! frame `{"type":"typing",…}` becomes `POST <actions>/typing` with the frame as body. No
-//! business rule lives here.
+//! business rule lives here: the bridge's rules (routes, origin check, feed answers, client
+//! frames, error frames) are `edgedesk_functions::realtime`'s, shared with the local host.
 
 use edgedesk_functions::http::Request as FnRequest;
+use edgedesk_functions::realtime::{self as rules, client_action, feed_answer};
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response, Result, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
@@ -24,48 +26,7 @@ use crate::platform::CfPlatform;
 /// Header carrying the [`Room`] from the Worker to the object.
 pub const ROOM_HEADER: &str = "x-edgedesk-room";
 
-/// Who a realtime route serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// The chat widget: a visitor token, any origin the tenant allows (the functions check).
-    Visitor,
-    /// The console or an API client: an API key or a session cookie.
-    Agent,
-}
-
-/// Whether `path` is one of the realtime routes, and whose.
-pub fn realtime_route(path: &str) -> Option<Stream> {
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    match parts.as_slice() {
-        ["", "v1", "realtime"] => Some(Stream::Agent),
-        ["", "v1", "conversations", id, "realtime"] if !id.is_empty() => Some(Stream::Agent),
-        ["", "v1", "widget", tenant, "realtime"] if !tenant.is_empty() => Some(Stream::Visitor),
-        _ => None,
-    }
-}
-
-/// Whether the handshake's `Origin` is the Worker's own host (`None` without an `Origin`).
-pub fn same_origin(origin: Option<&str>, host: &str) -> Option<bool> {
-    let origin = origin?;
-    let origin_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    Some(origin_host.is_some_and(|o| o.eq_ignore_ascii_case(host)))
-}
-
-/// The handshake's path and query without `wait`: the room waits for changes, never the feed.
-pub fn without_wait(path: &str, query: Option<&str>) -> String {
-    let kept: Vec<&str> = query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty() && *p != "wait" && !p.starts_with("wait="))
-        .collect();
-    if kept.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", kept.join("&"))
-    }
-}
+pub use edgedesk_functions::realtime::{realtime_route, same_origin, without_wait, Stream};
 
 /// What a socket needs to keep reading its feed: its attachment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -227,9 +188,10 @@ async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
     let Some(req) = fn_request(http::Method::GET, &room.next, &room.headers, Vec::new()) else {
         return;
     };
-    let resp = edgedesk_functions::handle(&p, req).await;
+    let mut resp = edgedesk_functions::handle(&p, req).await;
+    crate::entry::take_labels(&mut resp);
     let status = resp.status().as_u16();
-    if status == 401 || status == 403 || status == 404 {
+    if rules::refused_for_good(status) {
         // The credentials or the conversation are gone: end the socket (policy violation).
         let _ = ws.close(Some(1008), Some("the feed refused these credentials"));
         return;
@@ -237,22 +199,14 @@ async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
     if status != 200 {
         return;
     }
-    let Ok(serde_json::Value::Object(mut feed)) = edgedesk_json::from_slice(resp.body()) else {
+    // The cursors and routes are the bridge's business, not the client's.
+    let Some(feed) = feed_answer(resp.body()) else {
         return;
     };
-    if let Some(serde_json::Value::String(next)) = feed.remove("next") {
-        room.next = next;
-    }
-    // The cursors and routes are the bridge's business, not the client's.
-    feed.remove("watch");
-    feed.remove("actions");
-    let has_events = feed
-        .get("events")
-        .and_then(|e| e.as_array())
-        .is_some_and(|e| !e.is_empty());
-    if has_events || !room.greeted {
+    room.next = feed.next;
+    if feed.has_events || !room.greeted {
         if ws
-            .send_with_str(serde_json::Value::Object(feed).to_string())
+            .send_with_str(serde_json::Value::Object(feed.frame).to_string())
             .is_err()
         {
             return;
@@ -262,14 +216,8 @@ async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
     let _ = ws.serialize_attachment(&room);
 }
 
-fn error_frame(status: u16, code: &str, message: &str) -> String {
-    serde_json::json!({"type": "error", "status": status, "error": {"code": code, "message": message}})
-        .to_string()
-}
-
-/// Action names become a path segment: keep them to `[a-z_]{1,32}`.
-fn is_action_name(k: &str) -> bool {
-    (1..=32).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+fn frame_text(frame: serde_json::Map<String, serde_json::Value>) -> String {
+    serde_json::Value::Object(frame).to_string()
 }
 
 /// A client frame `{"type": "<action>", …}` → `POST <actions>/<action>` with the rest of the
@@ -280,60 +228,32 @@ pub async fn on_message(
     message: WebSocketIncomingMessage,
 ) -> Result<()> {
     let WebSocketIncomingMessage::String(text) = message else {
-        return ws.send_with_str(error_frame(400, "bad_frame", "a frame is a JSON object"));
+        return ws.send_with_str(frame_text(rules::not_an_object()));
     };
     let Some(room) = ws.deserialize_attachment::<Room>()? else {
         return Ok(());
     };
-    let mut object = match edgedesk_json::from_slice::<serde_json::Value>(text.as_bytes()) {
-        Ok(serde_json::Value::Object(o)) => o,
-        _ => return ws.send_with_str(error_frame(400, "bad_frame", "a frame is a JSON object")),
-    };
-    let kind = match object.remove("type") {
-        Some(serde_json::Value::String(k)) if is_action_name(&k) => k,
-        _ => {
-            return ws.send_with_str(error_frame(
-                400,
-                "bad_frame",
-                "a frame needs a \"type\" of lowercase letters and underscores",
-            ))
-        }
-    };
-    if room.actions.is_empty() {
-        return ws.send_with_str(error_frame(
-            400,
-            "no_actions",
-            "this stream takes no client frames",
-        ));
-    }
-    let path = match room.actions.split_once('?') {
-        Some((p, q)) => format!("{p}/{kind}?{q}"),
-        None => format!("{}/{kind}", room.actions),
+    let action = match client_action(&text, Some(&room.actions)) {
+        Ok(action) => action,
+        Err(frame) => return ws.send_with_str(frame_text(frame)),
     };
     let actor = obj.actor_name()?;
     let p = obj
         .platform(&actor)
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let body = serde_json::Value::Object(object).to_string().into_bytes();
-    let Some(req) = fn_request(http::Method::POST, &path, &room.headers, body) else {
-        return ws.send_with_str(error_frame(
+    let Some(req) = fn_request(http::Method::POST, &action.path, &room.headers, action.body) else {
+        return ws.send_with_str(frame_text(rules::error_frame(
             400,
             "bad_frame",
             "the frame makes no valid request",
-        ));
+        )));
     };
-    let resp = edgedesk_functions::handle(&p, req).await;
+    let mut resp = edgedesk_functions::handle(&p, req).await;
+    crate::entry::take_labels(&mut resp);
     let status = resp.status().as_u16();
     if !(200..300).contains(&status) {
-        let error = edgedesk_json::from_slice::<serde_json::Value>(resp.body())
-            .ok()
-            .and_then(|v| v.get("error").cloned())
-            .unwrap_or_else(
-                || serde_json::json!({"code": "refused", "message": "the action was refused"}),
-            );
-        let frame =
-            serde_json::json!({"type": "error", "action": kind, "status": status, "error": error});
-        ws.send_with_str(frame.to_string())?;
+        let frame = rules::refused_action_frame(&action.name, status, resp.body());
+        ws.send_with_str(frame_text(frame))?;
     }
     if p.written().contains(&actor) {
         obj.changed(&actor);

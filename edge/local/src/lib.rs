@@ -120,6 +120,10 @@ pub async fn run(options: Options) -> Result<(), HostError> {
             .provide(system::PLATFORM_TOKEN, token)
             .map_err(|e| HostError::Startup(e.to_string()))?;
     }
+    // This host logs and strips the component's internal response headers itself.
+    variables
+        .provide(edgedesk_functions::http::HOST_LOGS_VARIABLE, "1".into())
+        .map_err(|e| HostError::Startup(e.to_string()))?;
     let platform_token = variables
         .get(system::PLATFORM_TOKEN)
         .map_err(|e| HostError::Startup(e.to_string()))?;

@@ -1,8 +1,10 @@
 //! Structured logs: one JSON object per line on stderr.
 //!
-//! Request lines carry only what is safe to keep: method, route label, status, duration and
-//! tenant id. Never bodies, query strings, or header values (`Authorization` above all) — the
-//! route is the guest's `x-edgedesk-route` label or, failing that, the bare path.
+//! Request lines carry only what is safe to keep: method, route label, status, duration, tenant
+//! id and, for a request that failed inside, the cause the guest reported (`detail`, from its
+//! `x-edgedesk-detail` header, which the client never sees). Never bodies, query strings, or
+//! header values (`Authorization` above all) — the route is the guest's `x-edgedesk-route` label
+//! or, failing that, the bare path.
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,6 +19,8 @@ pub struct RequestLine<'a> {
     pub status: u16,
     pub duration_us: u64,
     pub tenant: Option<&'a str>,
+    /// Why the request failed inside (a storage error, a record that did not decode).
+    pub detail: Option<&'a str>,
 }
 
 fn now_ms() -> u64 {
@@ -44,6 +48,9 @@ pub fn request_json(r: &RequestLine<'_>) -> Map<String, Value> {
     o.insert("duration_us".into(), r.duration_us.into());
     if let Some(t) = r.tenant {
         o.insert("tenant".into(), t.into());
+    }
+    if let Some(d) = r.detail {
+        o.insert("detail".into(), d.into());
     }
     o
 }
@@ -75,6 +82,7 @@ mod tests {
             status: 201,
             duration_us: 812,
             tenant: Some("tn_1"),
+            detail: None,
         });
         let mut keys: Vec<&str> = o.keys().map(String::as_str).collect();
         keys.sort_unstable();
@@ -101,7 +109,22 @@ mod tests {
             status: 200,
             duration_us: 1,
             tenant: None,
+            detail: None,
         });
         assert!(!o.contains_key("tenant"));
+        assert!(!o.contains_key("detail"));
+    }
+
+    #[test]
+    fn a_request_that_failed_inside_logs_its_cause() {
+        let o = request_json(&RequestLine {
+            method: "GET",
+            route: "/v1/tickets/{id}",
+            status: 503,
+            duration_us: 9,
+            tenant: Some("tn_1"),
+            detail: Some("storage: storage unavailable: disk I/O error"),
+        });
+        assert_eq!(o["detail"], "storage: storage unavailable: disk I/O error");
     }
 }

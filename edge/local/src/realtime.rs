@@ -7,8 +7,10 @@
 //! - `watch`: the storage actors whose changes may produce new events;
 //! - `actions` (optional): where client frames go.
 //!
-//! This module only moves bytes between the two. For a WebSocket handshake on one of those
-//! routes it:
+//! This module only moves bytes between the two; the bridge's rules (the routes, the origin
+//! check, how a feed answer splits, how a client frame becomes a request, the error frames) are
+//! `edgedesk_functions::realtime`'s, shared with the Worker. For a WebSocket handshake on one of
+//! those routes it:
 //! 1. reads the feed once with the client's own credentials (query token, `Authorization`,
 //!    cookie, `Origin`). Any answer but `200` is returned as is, so authentication, tenant
 //!    isolation and CORS stay the component's decisions; a `200` turns into `101`;
@@ -57,7 +59,11 @@ use tokio_tungstenite::WebSocketStream;
 use crate::changes::ChangeFeed;
 use crate::guest::{Guest, GuestError};
 use crate::log;
-use crate::server::{error_response, full, guest_failure, Body, ROUTE_HEADER, TENANT_HEADER};
+use crate::server::{error_response, full, guest_failure, Body};
+use edgedesk_functions::http::{take_log_labels, LogLabels};
+use edgedesk_functions::realtime::{
+    self as rules, client_action, error_frame, feed_answer, refused_action_frame,
+};
 
 /// Open sockets allowed by default (`--max-sockets`).
 pub const DEFAULT_MAX_SOCKETS: usize = 10_000;
@@ -71,8 +77,6 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(70);
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest message a client may send (frames are small JSON actions).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-/// Most actors one socket watches (the feeds name one or two).
-const MAX_WATCHES: usize = 16;
 /// How long shutdown waits for sockets to say goodbye.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// Request headers that belong to the handshake, not to the feed read.
@@ -89,26 +93,7 @@ const HANDSHAKE_HEADERS: &[&str] = &[
     "te",
 ];
 
-/// Whether `path` is one of the realtime routes, and whether it is an agent stream (as opposed
-/// to a visitor's, which the component guards with the tenant's allowed origins).
-pub fn realtime_route(path: &str) -> Option<Stream> {
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    match parts.as_slice() {
-        ["", "v1", "realtime"] => Some(Stream::Agent),
-        ["", "v1", "conversations", id, "realtime"] if !id.is_empty() => Some(Stream::Agent),
-        ["", "v1", "widget", tenant, "realtime"] if !tenant.is_empty() => Some(Stream::Visitor),
-        _ => None,
-    }
-}
-
-/// Who a realtime route serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// The chat widget: a visitor token, any allowed embedding origin.
-    Visitor,
-    /// The console or an API client: an API key or a session cookie.
-    Agent,
-}
+pub use edgedesk_functions::realtime::{realtime_route, Stream};
 
 /// Whether the request asks to become a WebSocket (RFC 6455 §4.2.1; the version is checked
 /// when answering, so an old client gets `426` rather than a plain feed read).
@@ -127,8 +112,8 @@ pub fn is_handshake(method: &Method, headers: &HeaderMap) -> bool {
 /// What the server logs for a handshake.
 pub struct Handshake {
     pub response: Response<Body>,
-    pub route: Option<String>,
-    pub tenant: Option<String>,
+    /// The component's labels for the log line (none when the host answered alone).
+    pub labels: LogLabels,
 }
 
 /// The sockets of one host.
@@ -182,8 +167,7 @@ impl Realtime {
     ) -> Handshake {
         let plain = |response| Handshake {
             response,
-            route: None,
-            tenant: None,
+            labels: LogLabels::default(),
         };
         if *self.shared.closing.borrow() {
             return plain(error_response(
@@ -216,13 +200,11 @@ impl Realtime {
             return plain(r);
         }
         let same_origin = same_origin(req.headers(), authority);
-        if stream == Stream::Agent && same_origin == Some(false) {
-            // Agent streams authenticate with an API key or the console's session cookie; a
-            // page of another origin must not ride on that cookie.
+        if rules::origin_refused(stream, same_origin) {
             return plain(error_response(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                "agent streams accept sockets from the console's own origin only",
+                rules::AGENT_ORIGIN_REFUSED,
             ));
         }
         let Ok(permit) = self.shared.slots.clone().try_acquire_owned() else {
@@ -250,12 +232,10 @@ impl Realtime {
                         let mut r = Response::new(full(body));
                         *r.status_mut() = status;
                         *r.headers_mut() = headers;
-                        let route = label(r.headers_mut(), ROUTE_HEADER);
-                        let tenant = label(r.headers_mut(), TENANT_HEADER);
+                        let labels = take_log_labels(r.headers_mut());
                         Handshake {
                             response: r,
-                            route,
-                            tenant,
+                            labels,
                         }
                     }
                     FeedError::Guest(e) => {
@@ -290,13 +270,12 @@ impl Realtime {
         if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
             h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
         }
-        let route = feed.route.clone();
-        let tenant = feed.tenant.clone();
+        let labels = feed.labels.clone();
         let on_upgrade = hyper::upgrade::on(&mut req);
         let session = Session {
             shared: self.shared.clone(),
             headers: forward,
-            route: route.clone().unwrap_or(first_path),
+            route: labels.route.clone().unwrap_or(first_path),
             next: feed.next.clone(),
             actions: feed.actions.clone(),
             watches: Vec::new(),
@@ -305,25 +284,19 @@ impl Realtime {
             frames_in: 0,
         };
         tokio::spawn(session.run(on_upgrade, feed, permit));
-        Handshake {
-            response,
-            route,
-            tenant,
-        }
+        Handshake { response, labels }
     }
 }
 
-/// Whether the handshake's `Origin` is the host itself (`None` without an `Origin`).
+/// Whether the handshake's `Origin` is the host itself (`None` without an `Origin`), the host
+/// being the request's `Host` or, without one, the host's own authority.
 fn same_origin(headers: &HeaderMap, authority: &str) -> Option<bool> {
     let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or(authority);
-    let origin_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    Some(origin_host.is_some_and(|o| o.eq_ignore_ascii_case(host)))
+    rules::same_origin(Some(origin), host)
 }
 
 /// The client's headers minus the handshake's, with a `Host`.
@@ -345,25 +318,7 @@ fn forwarded_headers(headers: &HeaderMap, authority: &str) -> HeaderMap {
 /// The handshake's path and query without `wait`: the bridge waits on the change feed, never in
 /// the component.
 fn without_wait(uri: &http::Uri) -> String {
-    let path = uri.path();
-    let kept: Vec<&str> = uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty() && *p != "wait" && !p.starts_with("wait="))
-        .collect();
-    if kept.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", kept.join("&"))
-    }
-}
-
-fn label(headers: &mut HeaderMap, name: &str) -> Option<String> {
-    headers
-        .remove(name)
-        .and_then(|v| v.to_str().ok().map(str::to_owned))
-        .filter(|s| !s.is_empty())
+    rules::without_wait(uri.path(), uri.query())
 }
 
 /// One feed read: the frame for the client and where to go on.
@@ -374,8 +329,7 @@ struct Feed {
     next: String,
     watch: BTreeSet<String>,
     actions: Option<String>,
-    route: Option<String>,
-    tenant: Option<String>,
+    labels: LogLabels,
 }
 
 enum FeedError {
@@ -425,37 +379,14 @@ async fn read_feed(guest: &Arc<Guest>, path: &str, headers: &HeaderMap) -> Resul
             body,
         });
     }
-    let Ok(Value::Object(mut frame)) = serde_json::from_slice::<Value>(&body) else {
-        return Err(FeedError::Malformed);
-    };
-    let next = match frame.remove("next") {
-        Some(Value::String(n)) if n.starts_with('/') => n,
-        _ => return Err(FeedError::Malformed),
-    };
-    let watch: BTreeSet<String> = match frame.remove("watch") {
-        Some(Value::Array(list)) => list
-            .into_iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .take(MAX_WATCHES)
-            .collect(),
-        _ => return Err(FeedError::Malformed),
-    };
-    let actions = match frame.remove("actions") {
-        Some(Value::String(a)) if a.starts_with('/') => Some(a),
-        _ => None,
-    };
-    let has_events = frame
-        .get("events")
-        .and_then(Value::as_array)
-        .is_some_and(|e| !e.is_empty());
+    let answer = feed_answer(&body).ok_or(FeedError::Malformed)?;
     Ok(Feed {
-        frame,
-        has_events,
-        next,
-        watch,
-        actions,
-        route: label(&mut answer_headers, ROUTE_HEADER),
-        tenant: label(&mut answer_headers, TENANT_HEADER),
+        frame: answer.frame,
+        has_events: answer.has_events,
+        next: answer.next,
+        watch: answer.watch.into_iter().collect(),
+        actions: answer.actions,
+        labels: take_log_labels(&mut answer_headers),
     })
 }
 
@@ -587,15 +518,17 @@ impl Session {
                 }
                 let feed = match read_feed(&self.shared.guest, &self.next, &self.headers).await {
                     Ok(feed) => feed,
-                    Err(FeedError::Refused { status, .. })
-                        if matches!(
-                            status,
-                            StatusCode::UNAUTHORIZED
-                                | StatusCode::FORBIDDEN
-                                | StatusCode::NOT_FOUND
-                        ) =>
-                    {
-                        return End::FeedRefused
+                    Err(FeedError::Refused {
+                        status,
+                        mut headers,
+                        ..
+                    }) => {
+                        self.log_detail("feed_refused", status, &mut headers);
+                        return if rules::refused_for_good(status.as_u16()) {
+                            End::FeedRefused
+                        } else {
+                            End::FeedFailed
+                        };
                     }
                     Err(_) => return End::FeedFailed,
                 };
@@ -656,6 +589,21 @@ impl Session {
         }
     }
 
+    /// Logs the cause the component gave for a refused feed read or action, if it gave one (a
+    /// socket's later reads have no request line of their own).
+    fn log_detail(&self, event: &str, status: StatusCode, headers: &mut HeaderMap) {
+        if let Some(detail) = take_log_labels(headers).detail {
+            log::event(
+                event,
+                &[
+                    ("route", self.route.clone().into()),
+                    ("status", status.as_u16().into()),
+                    ("detail", detail.into()),
+                ],
+            );
+        }
+    }
+
     /// Watches exactly `actors` from now on.
     fn rewatch(&mut self, actors: BTreeSet<String>) {
         self.watches = actors
@@ -681,61 +629,37 @@ impl Session {
     /// Runs one client frame as `POST <actions>/<type>`; returns an error frame to send back
     /// when it was refused.
     async fn action(&self, text: &str) -> Option<Map<String, Value>> {
-        let mut object = match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(o)) => o,
-            _ => return Some(error_frame(400, "bad_frame", "a frame is a JSON object")),
-        };
-        let kind = match object.remove("type") {
-            Some(Value::String(k)) if is_action_name(&k) => k,
-            _ => {
-                return Some(error_frame(
-                    400,
-                    "bad_frame",
-                    "a frame needs a \"type\" of lowercase letters and underscores",
-                ))
-            }
-        };
-        let Some(actions) = &self.actions else {
-            return Some(error_frame(
-                400,
-                "no_actions",
-                "this stream takes no client frames",
-            ));
+        let action = match client_action(text, self.actions.as_deref()) {
+            Ok(action) => action,
+            Err(frame) => return Some(frame),
         };
         let mut headers = self.headers.clone();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        let (path, query) = match actions.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (actions.as_str(), None),
-        };
-        let path = match query {
-            Some(q) => format!("{path}/{kind}?{q}"),
-            None => format!("{path}/{kind}"),
-        };
-        let body = Bytes::from(Value::Object(object).to_string());
-        match call(&self.shared.guest, Method::POST, &path, &headers, body).await {
+        let body = Bytes::from(action.body);
+        match call(
+            &self.shared.guest,
+            Method::POST,
+            &action.path,
+            &headers,
+            body,
+        )
+        .await
+        {
             Ok((status, _, _)) if status.is_success() => None,
-            Ok((status, _, body)) => {
-                let error = serde_json::from_slice::<Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("error").cloned())
-                    .unwrap_or_else(|| {
-                        serde_json::json!({"code": "refused", "message": "the action was refused"})
-                    });
-                let mut frame = Map::new();
-                frame.insert("type".into(), "error".into());
-                frame.insert("action".into(), kind.into());
-                frame.insert("status".into(), status.as_u16().into());
-                frame.insert("error".into(), error);
-                Some(frame)
+            Ok((status, mut answer_headers, body)) => {
+                self.log_detail("action_refused", status, &mut answer_headers);
+                Some(refused_action_frame(&action.name, status.as_u16(), &body))
             }
             Err(e) => {
                 log::event(
                     "guest_error",
-                    &[("route", path.into()), ("error", e.to_string().into())],
+                    &[
+                        ("route", action.path.into()),
+                        ("error", e.to_string().into()),
+                    ],
                 );
                 Some(error_frame(
                     500,
@@ -745,22 +669,6 @@ impl Session {
             }
         }
     }
-}
-
-/// Action names become a path segment: keep them to `[a-z_]{1,32}`.
-fn is_action_name(k: &str) -> bool {
-    (1..=32).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-}
-
-fn error_frame(status: u16, code: &str, message: &str) -> Map<String, Value> {
-    let mut frame = Map::new();
-    frame.insert("type".into(), "error".into());
-    frame.insert("status".into(), status.into());
-    frame.insert(
-        "error".into(),
-        serde_json::json!({ "code": code, "message": message }),
-    );
-    frame
 }
 
 /// Resolves when any watched actor has a change not yet seen; never when nothing is watched.
@@ -783,23 +691,6 @@ fn changed_any(watches: &mut [watch::Receiver<u64>]) -> BoxFuture<'_, ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_the_three_feed_routes_are_realtime() {
-        assert_eq!(realtime_route("/v1/realtime"), Some(Stream::Agent));
-        assert_eq!(
-            realtime_route("/v1/conversations/cnv_1/realtime"),
-            Some(Stream::Agent)
-        );
-        assert_eq!(
-            realtime_route("/v1/widget/ten_1/realtime"),
-            Some(Stream::Visitor)
-        );
-        assert_eq!(realtime_route("/v1/widget/ten_1/poll"), None);
-        assert_eq!(realtime_route("/v1/widget//realtime"), None);
-        assert_eq!(realtime_route("/v1/conversations/realtime"), None);
-        assert_eq!(realtime_route("/v2/realtime"), None);
-    }
 
     #[test]
     fn a_handshake_needs_get_with_connection_upgrade_and_upgrade_websocket() {
@@ -862,16 +753,6 @@ mod tests {
         assert_eq!(same_origin(&h, "a:1"), Some(false));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert_eq!(same_origin(&h, "a:1"), Some(false));
-    }
-
-    #[test]
-    fn action_names_are_single_lowercase_path_segments() {
-        assert!(is_action_name("typing"));
-        assert!(is_action_name("seen"));
-        assert!(!is_action_name(""));
-        assert!(!is_action_name("../messages"));
-        assert!(!is_action_name("Typing"));
-        assert!(!is_action_name(&"a".repeat(33)));
     }
 
     #[tokio::test]

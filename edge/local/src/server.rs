@@ -5,8 +5,9 @@
 //! Host-made errors use the API's shape, `{"error":{"code","message"}}`: 404 for a missing
 //! static file, 413 for a body over the limit (the component is not called), 500 when the
 //! component traps or sends no response, 503 when it cannot be instantiated, 504 on timeout.
-//! The component's `x-edgedesk-tenant` and `x-edgedesk-route` response headers feed the log line
-//! and are removed from the response.
+//! The component's internal response headers (`x-edgedesk-tenant`, `x-edgedesk-route` and, on a
+//! failure inside, `x-edgedesk-detail` with its cause) feed the log line and are removed from the
+//! response ([`take_labels`]), so a client never sees them.
 //!
 //! A WebSocket handshake on a realtime route goes to [`crate::realtime`] instead; the connection
 //! then leaves hyper and belongs to that socket.
@@ -31,16 +32,18 @@ use crate::guest::{Guest, GuestError};
 use crate::log::{self, RequestLine};
 use crate::realtime::{self, Realtime};
 use crate::static_files::StaticFiles;
+use edgedesk_functions::http::LogLabels;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Every response body the host sends: a buffer, or the component's stream.
 pub type Body = UnsyncBoxBody<Bytes, BoxError>;
 
-/// The component's tenant label for the log line (stripped from the response).
-pub const TENANT_HEADER: &str = "x-edgedesk-tenant";
-/// The component's route label for the log line (stripped from the response).
-pub const ROUTE_HEADER: &str = "x-edgedesk-route";
+/// Removes the component's internal headers from its response and returns what they said, for
+/// the log line. Every response of the component passes through here before it leaves.
+pub fn take_labels<B>(response: &mut Response<B>) -> LogLabels {
+    edgedesk_functions::http::take_log_labels(response.headers_mut())
+}
 
 /// An oversized body up to this size is read and discarded so the client gets its 413;
 /// beyond it the connection is closed instead.
@@ -86,6 +89,7 @@ struct Outcome {
     response: Response<Body>,
     route: String,
     tenant: Option<String>,
+    detail: Option<String>,
 }
 
 impl App {
@@ -100,6 +104,7 @@ impl App {
             status: outcome.response.status().as_u16(),
             duration_us: u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
             tenant: outcome.tenant.as_deref(),
+            detail: outcome.detail.as_deref(),
         });
         outcome.response
     }
@@ -119,6 +124,7 @@ impl App {
                 response,
                 route: target.route.to_owned(),
                 tenant: None,
+                detail: None,
             };
         }
         if let Some(stream) = realtime::realtime_route(&path) {
@@ -126,8 +132,9 @@ impl App {
                 let shake = self.realtime.accept(req, stream, &self.authority).await;
                 return Outcome {
                     response: shake.response,
-                    route: shake.route.unwrap_or(path),
-                    tenant: shake.tenant,
+                    route: shake.labels.route.unwrap_or(path),
+                    tenant: shake.labels.tenant,
+                    detail: shake.labels.detail,
                 };
             }
         }
@@ -135,6 +142,7 @@ impl App {
             response,
             route: path.clone(),
             tenant: None,
+            detail: None,
         };
 
         let declared = req
@@ -172,13 +180,12 @@ impl App {
 
         match self.guest.handle(Request::from_parts(parts, body)).await {
             Ok(mut response) => {
-                let headers = response.headers_mut();
-                let tenant = header_text(headers.remove(TENANT_HEADER));
-                let route = header_text(headers.remove(ROUTE_HEADER)).unwrap_or(path);
+                let labels = take_labels(&mut response);
                 Outcome {
                     response: response.map(|b| b.map_err(BoxError::from).boxed_unsync()),
-                    route,
-                    tenant,
+                    route: labels.route.unwrap_or(path),
+                    tenant: labels.tenant,
+                    detail: labels.detail,
                 }
             }
             Err(e) => {
@@ -243,11 +250,6 @@ async fn read_body(
         Err(_) if over(seen) => Err(BodyError::TooLarge { drained: false }),
         Err(_) => Err(BodyError::Read),
     }
-}
-
-fn header_text(v: Option<HeaderValue>) -> Option<String> {
-    v.and_then(|v| v.to_str().ok().map(str::to_owned))
-        .filter(|s| !s.is_empty())
 }
 
 fn too_large(limit: usize) -> Response<Body> {
@@ -356,6 +358,63 @@ fn connection_error(peer: SocketAddr, e: &hyper::Error) {
                 ("peer", peer.ip().to_string().into()),
                 ("error", e.to_string().into()),
             ],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgedesk_functions::error::ApiError;
+    use edgedesk_functions::ports::StorageError;
+
+    /// The component's answer to a request whose storage failed, as `functions` makes it.
+    fn storage_failure() -> Response<Vec<u8>> {
+        let err = ApiError::from(StorageError::Unavailable("disk I/O error".into()))
+            .context("t:ten_1/ticket:tkt_1");
+        let mut response = edgedesk_functions::http::error_response(&err);
+        for (name, value) in [
+            (edgedesk_functions::http::ROUTE_HEADER, "/v1/tickets/{id}"),
+            (edgedesk_functions::http::TENANT_HEADER, "ten_1"),
+        ] {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+        response
+    }
+
+    #[test]
+    fn the_client_gets_no_internal_header_and_no_cause() {
+        let mut response = storage_failure();
+        let body_before = response.body().clone();
+        take_labels(&mut response);
+        let names: Vec<&str> = response.headers().keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["content-type"]);
+        assert_eq!(response.body(), &body_before);
+        let body = String::from_utf8(response.into_body()).unwrap();
+        assert!(!body.contains("disk"), "{body}");
+        assert!(!body.contains("tkt_1"), "{body}");
+    }
+
+    #[test]
+    fn a_storage_failures_cause_is_in_the_log_line() {
+        let mut response = storage_failure();
+        let labels = take_labels(&mut response);
+        let line = log::request_json(&RequestLine {
+            method: "GET",
+            route: labels.route.as_deref().unwrap_or("/"),
+            status: response.status().as_u16(),
+            duration_us: 1,
+            tenant: labels.tenant.as_deref(),
+            detail: labels.detail.as_deref(),
+        });
+        assert_eq!(line["route"], "/v1/tickets/{id}");
+        assert_eq!(line["tenant"], "ten_1");
+        assert_eq!(line["status"], 503);
+        assert_eq!(
+            line["detail"],
+            "t:ten_1/ticket:tkt_1: storage: storage unavailable: disk I/O error"
         );
     }
 }

@@ -77,6 +77,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::io::Write::write_all(&mut options.open(path)?, bytes)
 }
 
+/// A system route's answer: status, the cause of a failure inside (never in the body), body.
+type Answer = (StatusCode, Option<String>, Bytes);
+
 /// Calls a system route of the component; `None` if it could not answer (logged unless
 /// `quiet`).
 async fn call(
@@ -85,7 +88,7 @@ async fn call(
     token: &str,
     path: &str,
     quiet: bool,
-) -> Option<(StatusCode, Bytes)> {
+) -> Option<Answer> {
     let request = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -94,10 +97,11 @@ async fn call(
         .body(Bytes::new())
         .ok()?;
     match guest.handle(request).await {
-        Ok(response) => {
+        Ok(mut response) => {
+            let detail = crate::server::take_labels(&mut response).detail;
             let status = response.status();
             let body = response.into_body().collect().await.ok()?.to_bytes();
-            Some((status, body))
+            Some((status, detail, body))
         }
         Err(_) if quiet => None,
         Err(e) => {
@@ -119,7 +123,7 @@ pub async fn write_setup_link(
     data_dir: &Path,
 ) -> Option<PathBuf> {
     let file = data_dir.join(SETUP_LINK_FILE);
-    let (status, body) = call(guest, authority, token, "/v1/system/setup-link", false).await?;
+    let (status, _, body) = call(guest, authority, token, "/v1/system/setup-link", false).await?;
     if status != StatusCode::OK {
         // 409: an owner exists, the link would be refused anyway.
         let _ = std::fs::remove_file(&file);
@@ -166,7 +170,7 @@ pub async fn sweep_until(
             return;
         }
         match call(&guest, &authority, &token, "/v1/system/sweep", failing).await {
-            Some((StatusCode::OK, body)) => {
+            Some((StatusCode::OK, _, body)) => {
                 if std::mem::take(&mut failing) {
                     log::event("sweep_recovered", &[]);
                 }
@@ -178,9 +182,13 @@ pub async fn sweep_until(
                     log::event("sweep", &[("ran", ran)]);
                 }
             }
-            Some((status, _)) if !failing => {
+            Some((status, detail, _)) if !failing => {
                 failing = true;
-                log::event("sweep_refused", &[("status", status.as_u16().into())]);
+                let mut fields = vec![("status", status.as_u16().into())];
+                if let Some(detail) = detail {
+                    fields.push(("detail", detail.into()));
+                }
+                log::event("sweep_refused", &fields);
             }
             Some(_) => {}
             None => failing = true,

@@ -563,8 +563,8 @@ pub(crate) fn sla_actor() -> Actor {
 mod tests {
     use super::*;
     use crate::domain::sla_lists::{by_due, due_cursor};
-    use std::collections::BTreeMap;
     use edgedesk_shared::model::Priority;
+    use std::collections::BTreeMap;
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().expect("instant")

@@ -39,11 +39,7 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn random_hex<P: Platform>(p: &P, n: usize) -> String {
-    let mut b = vec![0u8; n];
-    p.fill(&mut b);
-    hex::encode(b)
-}
+use crate::ctx::random_hex;
 
 fn login_key(email: &str) -> String {
     format!("login:{}", email.trim().to_lowercase())

@@ -1527,15 +1527,7 @@ async fn public<P: Platform>(p: &P, raw_tenant: &str, req: &Request) -> Result<P
     })
 }
 
-/// CORS for an allowed origin, as on the other widget routes.
-fn cors(mut resp: Response, origin: Option<&str>) -> Response {
-    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
-        let h = resp.headers_mut();
-        h.insert("access-control-allow-origin", o);
-        h.insert("vary", HeaderValue::from_static("Origin"));
-    }
-    resp
-}
+use crate::http::cors;
 
 /// `GET /v1/widget/{tenant}/kb/search?q=&locale=&limit=&offset=`
 #[utoipa::path(get, path = "/v1/widget/{tenant}/kb/search", tag = "widget", params(("tenant" = String, Path), SearchQuery),

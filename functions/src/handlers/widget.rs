@@ -10,6 +10,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::ctx::random_hex;
 use crate::ctx::{id_parts, system_actor, Ctx, Principal};
 use crate::domain::contacts;
 use crate::domain::conversations::{append, find_or_open, Draft};
@@ -18,13 +19,12 @@ use crate::domain::presence::{Presence, PresenceStatus, PRESENCE_TTL_MINUTES};
 use crate::domain::routing;
 use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
+use crate::http::cors;
 use crate::http::{body, json, path_id, query, Request, Response};
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
 use crate::store::{conversation_actor, get_json, scan_json, tenant_actor, transact};
-use crate::visitor::{
-    cors, current_conversation, random_hex, settings, visitor, widget_req, Visitor, SETTINGS_KEY,
-};
+use crate::visitor::{current_conversation, settings, visitor, widget_req, Visitor, SETTINGS_KEY};
 use edgedesk_shared::api::{limits, CreateContact};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, TenantId};
 use edgedesk_shared::model::{
@@ -988,7 +988,7 @@ pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Api
     responses((status = 200, body = Object, description = "`{\"identity_secret\"}`: the new secret for signing visitor identities; the old one stops working.")))]
 pub async fn rotate_identity_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
     settings(ctx.p, &ctx.actor).await?;
-    let secret = random_hex(ctx.p);
+    let secret = random_hex(ctx.p, 32);
     transact(ctx.p, &ctx.actor, async |tx| {
         let mut s: WidgetSettings = tx
             .get_json(SETTINGS_KEY)
@@ -1131,27 +1131,7 @@ struct InboxQuery {
     wait: Option<u64>,
 }
 
-/// A change in the inbox: the current record of a conversation or ticket that changed.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum InboxEvent {
-    Conversation {
-        kind: String,
-        conversation: Conversation,
-    },
-    Ticket {
-        kind: String,
-        ticket: edgedesk_shared::model::Ticket,
-    },
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InboxFeed {
-    pub events: Vec<InboxEvent>,
-    pub cursor: String,
-    pub watch: Vec<String>,
-    pub next: String,
-}
+pub use edgedesk_shared::feed::{InboxEvent, InboxFeed};
 
 /// `GET /v1/realtime` (WebSocket or long-poll): the tenant-wide inbox stream for agents.
 #[utoipa::path(get, path = "/v1/realtime", tag = "realtime",

@@ -78,8 +78,14 @@ pub enum Strategy {
     SkillMatch { skills: Vec<SkillRequirement> },
 }
 
-/// The strategy types, as `type` names them.
-const STRATEGY_TYPES: &[&str] = &["round_robin", "least_busy", "skill_match"];
+crate::tag_set! {
+    /// The strategy types, as `type` names them.
+    enum StrategyType {
+        RoundRobin = "round_robin",
+        LeastBusy = "least_busy",
+        SkillMatch = "skill_match",
+    }
+}
 
 /// serde's derive for an internally tagged enum buffers the object and runs a decoder per
 /// variant over the buffer; one pass over the fields takes what it took (unknown fields
@@ -107,7 +113,7 @@ impl<'de> serde::de::Visitor<'de> for StrategyVisitor {
         while let Some(key) = map.next_key::<String>()? {
             let seen = match key.as_str() {
                 "type" => kind
-                    .replace(map.next_value_seed(crate::tagged::Tag(STRATEGY_TYPES))?)
+                    .replace(map.next_value::<StrategyType>()?)
                     .map(|_| "type"),
                 "skills" => skills.replace(map.next_value()?).map(|_| "skills"),
                 _ => map.next_value::<IgnoredAny>().map(|_| None)?,
@@ -117,9 +123,9 @@ impl<'de> serde::de::Visitor<'de> for StrategyVisitor {
             }
         }
         Ok(match kind.ok_or_else(|| A::Error::missing_field("type"))? {
-            "round_robin" => Strategy::RoundRobin,
-            "least_busy" => Strategy::LeastBusy,
-            _ => Strategy::SkillMatch {
+            StrategyType::RoundRobin => Strategy::RoundRobin,
+            StrategyType::LeastBusy => Strategy::LeastBusy,
+            StrategyType::SkillMatch => Strategy::SkillMatch {
                 skills: skills.ok_or_else(|| A::Error::missing_field("skills"))?,
             },
         })
@@ -1095,6 +1101,9 @@ mod decode_tests {
             // Refused: no type, an unknown type, a type that is not a string.
             r#"{"skills":[]}"#,
             r#"{"type":"random"}"#,
+            // Refused: an unknown type with the fields of the last one, or spelt differently.
+            r#"{"type":"random","skills":[{"tag":"billing","min_level":1}]}"#,
+            r#"{"type":"SkillMatch","skills":[]}"#,
             r#"{"type":true}"#,
             r#"{"type":1}"#,
             // Refused: a missing field, a value of the wrong type, a field twice.

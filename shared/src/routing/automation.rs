@@ -266,20 +266,22 @@ pub enum AutomationAction {
     },
 }
 
-/// The action types, as `type` names them.
-const ACTION_TYPES: &[&str] = &[
-    "assign",
-    "set_priority",
-    "set_status",
-    "add_labels",
-    "remove_labels",
-    "add_tags",
-    "remove_tags",
-    "send_canned_reply",
-    "add_private_note",
-    "send_webhook",
-    "snooze",
-];
+crate::tag_set! {
+    /// The action types, as `type` names them.
+    enum ActionType {
+        Assign = "assign",
+        SetPriority = "set_priority",
+        SetStatus = "set_status",
+        AddLabels = "add_labels",
+        RemoveLabels = "remove_labels",
+        AddTags = "add_tags",
+        RemoveTags = "remove_tags",
+        SendCannedReply = "send_canned_reply",
+        AddPrivateNote = "add_private_note",
+        SendWebhook = "send_webhook",
+        Snooze = "snooze",
+    }
+}
 
 /// The tag and every field any action type has, as `{"type": …, <fields>}` spells them.
 const ACTION_FIELDS: &[&str] = &[
@@ -298,7 +300,7 @@ const ACTION_FIELDS: &[&str] = &[
 /// An action object's fields before its `type` picks which of them it may have.
 #[derive(Default)]
 struct ActionFields {
-    kind: Option<&'static str>,
+    kind: Option<ActionType>,
     target: Option<RouteTarget>,
     priority: Option<Priority>,
     texts: Vec<(&'static str, String)>,
@@ -331,10 +333,7 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
         let mut fields = crate::tagged::Strict::new("type");
         while let Some(name) = fields.next(&mut map, ACTION_FIELDS)? {
             let again = match name {
-                "type" => f
-                    .kind
-                    .replace(map.next_value_seed(crate::tagged::Tag(ACTION_TYPES))?)
-                    .is_some(),
+                "type" => f.kind.replace(map.next_value()?).is_some(),
                 "target" => f.target.replace(map.next_value()?).is_some(),
                 "priority" => f.priority.replace(map.next_value()?).is_some(),
                 "minutes" => f.minutes.replace(map.next_value()?).is_some(),
@@ -355,52 +354,52 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
             .take()
             .ok_or_else(|| A::Error::missing_field("type"))?;
         let wants: &'static [&'static str] = match kind {
-            "assign" => &["target"],
-            "set_priority" => &["priority"],
-            "set_status" => &["status"],
-            "add_labels" | "remove_labels" => &["labels"],
-            "add_tags" | "remove_tags" => &["tags"],
-            "send_canned_reply" => &["canned_response_id"],
-            "add_private_note" => &["body"],
-            "send_webhook" => &["url"],
-            _ => &["minutes"],
+            ActionType::Assign => &["target"],
+            ActionType::SetPriority => &["priority"],
+            ActionType::SetStatus => &["status"],
+            ActionType::AddLabels | ActionType::RemoveLabels => &["labels"],
+            ActionType::AddTags | ActionType::RemoveTags => &["tags"],
+            ActionType::SendCannedReply => &["canned_response_id"],
+            ActionType::AddPrivateNote => &["body"],
+            ActionType::SendWebhook => &["url"],
+            ActionType::Snooze => &["minutes"],
         };
         fields.only(wants)?;
         let text = f.texts.pop().map(|(_, t)| t);
         let list = f.lists.pop().map(|(_, l)| l);
         let missing = || A::Error::missing_field(wants[0]);
         Ok(match kind {
-            "assign" => AutomationAction::Assign {
+            ActionType::Assign => AutomationAction::Assign {
                 target: f.target.ok_or_else(missing)?,
             },
-            "set_priority" => AutomationAction::SetPriority {
+            ActionType::SetPriority => AutomationAction::SetPriority {
                 priority: f.priority.ok_or_else(missing)?,
             },
-            "set_status" => AutomationAction::SetStatus {
+            ActionType::SetStatus => AutomationAction::SetStatus {
                 status: text.ok_or_else(missing)?,
             },
-            "add_labels" => AutomationAction::AddLabels {
+            ActionType::AddLabels => AutomationAction::AddLabels {
                 labels: list.ok_or_else(missing)?,
             },
-            "remove_labels" => AutomationAction::RemoveLabels {
+            ActionType::RemoveLabels => AutomationAction::RemoveLabels {
                 labels: list.ok_or_else(missing)?,
             },
-            "add_tags" => AutomationAction::AddTags {
+            ActionType::AddTags => AutomationAction::AddTags {
                 tags: list.ok_or_else(missing)?,
             },
-            "remove_tags" => AutomationAction::RemoveTags {
+            ActionType::RemoveTags => AutomationAction::RemoveTags {
                 tags: list.ok_or_else(missing)?,
             },
-            "send_canned_reply" => AutomationAction::SendCannedReply {
+            ActionType::SendCannedReply => AutomationAction::SendCannedReply {
                 canned_response_id: text.ok_or_else(missing)?,
             },
-            "add_private_note" => AutomationAction::AddPrivateNote {
+            ActionType::AddPrivateNote => AutomationAction::AddPrivateNote {
                 body: text.ok_or_else(missing)?,
             },
-            "send_webhook" => AutomationAction::SendWebhook {
+            ActionType::SendWebhook => AutomationAction::SendWebhook {
                 url: text.ok_or_else(missing)?,
             },
-            _ => AutomationAction::Snooze {
+            ActionType::Snooze => AutomationAction::Snooze {
                 minutes: f.minutes.ok_or_else(missing)?,
             },
         })
@@ -1782,6 +1781,10 @@ mod decode_tests {
             r#"{"minutes":30}"#,
             r#"{"type":"explode"}"#,
             r#"{"type":7,"minutes":30}"#,
+            // Refused: an unknown type with the fields of a known one, or spelt differently.
+            r#"{"type":"explode","minutes":30}"#,
+            r#"{"minutes":30,"type":"Snooze"}"#,
+            r#"{"type":"","url":"https://example.com"}"#,
             // Refused: a missing field, another type's field, a field no type has.
             r#"{"type":"snooze"}"#,
             r#"{"type":"snooze","minutes":30,"url":"https://example.com"}"#,

@@ -377,8 +377,14 @@ pub enum Holiday {
     },
 }
 
-/// The holiday kinds, as `kind` names them.
-const HOLIDAY_KINDS: &[&str] = &["date", "range", "yearly"];
+crate::tag_set! {
+    /// The holiday kinds, as `kind` names them.
+    enum HolidayKind {
+        Date = "date",
+        Range = "range",
+        Yearly = "yearly",
+    }
+}
 
 /// Every field a holiday has, whatever its kind.
 const HOLIDAY_FIELDS: &[&str] = &["kind", "date", "name", "from", "to"];
@@ -404,7 +410,7 @@ impl<'de> serde::de::Visitor<'de> for HolidayVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Holiday, A::Error> {
-        use crate::tagged::{Strict, Tag};
+        use crate::tagged::Strict;
         use serde::de::{DeserializeOwned, Error};
         use serde_json::Value;
         let mut kind = None;
@@ -415,9 +421,7 @@ impl<'de> serde::de::Visitor<'de> for HolidayVisitor {
         let mut fields = Strict::new("kind");
         while let Some(known) = fields.next(&mut map, HOLIDAY_FIELDS)? {
             let again = match known {
-                "kind" => kind
-                    .replace(map.next_value_seed(Tag(HOLIDAY_KINDS))?)
-                    .is_some(),
+                "kind" => kind.replace(map.next_value::<HolidayKind>()?).is_some(),
                 "date" => date.replace(map.next_value::<NaiveDate>()?).is_some(),
                 "name" => name.replace(map.next_value::<String>()?).is_some(),
                 "from" => from.replace(map.next_value()?).is_some(),
@@ -428,8 +432,8 @@ impl<'de> serde::de::Visitor<'de> for HolidayVisitor {
         fields.no_duplicate()?;
         let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
         fields.only(match kind {
-            "date" => &["date", "name"],
-            _ => &["from", "to", "name"],
+            HolidayKind::Date => &["date", "name"],
+            HolidayKind::Range | HolidayKind::Yearly => &["from", "to", "name"],
         })?;
         fn typed<T: DeserializeOwned, E: Error>(
             value: Option<Value>,
@@ -442,16 +446,16 @@ impl<'de> serde::de::Visitor<'de> for HolidayVisitor {
         }
         let name = name.unwrap_or_default();
         Ok(match kind {
-            "date" => Holiday::Date {
+            HolidayKind::Date => Holiday::Date {
                 date: date.ok_or_else(|| A::Error::missing_field("date"))?,
                 name,
             },
-            "range" => Holiday::Range {
+            HolidayKind::Range => Holiday::Range {
                 from: typed(from, "from")?,
                 to: typed(to, "to")?,
                 name,
             },
-            _ => Holiday::Yearly {
+            HolidayKind::Yearly => Holiday::Yearly {
                 from: typed(from, "from")?,
                 to: typed(to.or(Some(Value::Null)), "to")?,
                 name,
@@ -1542,6 +1546,9 @@ mod decode_tests {
             // Refused: no kind, an unknown kind, a kind that is not a string.
             r#"{"date":"2024-12-25"}"#,
             r#"{"kind":"weekly","date":"2024-12-25"}"#,
+            // Refused: an unknown kind with the fields of the last one, or spelt differently.
+            r#"{"kind":"monthly","from":"12-24","to":"12-26"}"#,
+            r#"{"kind":"Yearly","from":"12-24"}"#,
             r#"{"kind":1,"date":"2024-12-25"}"#,
             // Refused: a missing field, another kind's field, a field no kind has.
             r#"{"kind":"date"}"#,

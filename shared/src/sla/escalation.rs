@@ -59,8 +59,15 @@ pub enum EscalationAction {
     },
 }
 
-/// The action types, as `type` names them.
-const ACTION_TYPES: &[&str] = &["notify", "raise_priority", "assign_team", "add_tag"];
+crate::tag_set! {
+    /// The action types, as `type` names them.
+    enum ActionType {
+        Notify = "notify",
+        RaisePriority = "raise_priority",
+        AssignTeam = "assign_team",
+        AddTag = "add_tag",
+    }
+}
 
 /// Every field an action has, whatever its type.
 const ACTION_FIELDS: &[&str] = &[
@@ -87,7 +94,7 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        use crate::tagged::{Strict, Tag};
+        use crate::tagged::Strict;
         use serde::de::Error;
         let mut kind = None;
         let mut audience = None;
@@ -99,9 +106,7 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
         let mut fields = Strict::new("type");
         while let Some(name) = fields.next(&mut map, ACTION_FIELDS)? {
             let again = match name {
-                "type" => kind
-                    .replace(map.next_value_seed(Tag(ACTION_TYPES))?)
-                    .is_some(),
+                "type" => kind.replace(map.next_value::<ActionType>()?).is_some(),
                 "audience" => audience.replace(map.next_value()?).is_some(),
                 "webhook" => webhook.replace(map.next_value()?).is_some(),
                 "message" => message.replace(map.next_value()?).is_some(),
@@ -114,22 +119,22 @@ impl<'de> serde::de::Visitor<'de> for ActionVisitor {
         fields.no_duplicate()?;
         let kind = kind.ok_or_else(|| A::Error::missing_field("type"))?;
         fields.only(match kind {
-            "notify" => &["audience", "webhook", "message"],
-            "raise_priority" => &["to"],
-            "assign_team" => &["team"],
-            _ => &["tag"],
+            ActionType::Notify => &["audience", "webhook", "message"],
+            ActionType::RaisePriority => &["to"],
+            ActionType::AssignTeam => &["team"],
+            ActionType::AddTag => &["tag"],
         })?;
         Ok(match kind {
-            "notify" => EscalationAction::Notify {
+            ActionType::Notify => EscalationAction::Notify {
                 audience: audience.unwrap_or_default(),
                 webhook: webhook.unwrap_or(true),
                 message: message.flatten(),
             },
-            "raise_priority" => EscalationAction::RaisePriority { to: to.flatten() },
-            "assign_team" => EscalationAction::AssignTeam {
+            ActionType::RaisePriority => EscalationAction::RaisePriority { to: to.flatten() },
+            ActionType::AssignTeam => EscalationAction::AssignTeam {
                 team: team.ok_or_else(|| A::Error::missing_field("team"))?,
             },
-            _ => EscalationAction::AddTag {
+            ActionType::AddTag => EscalationAction::AddTag {
                 tag: tag.ok_or_else(|| A::Error::missing_field("tag"))?,
             },
         })
@@ -687,6 +692,9 @@ mod decode_tests {
             // Refused: no type, an unknown type, a type that is not a string.
             r#"{"tag":"x"}"#,
             r#"{"type":"teleport"}"#,
+            // Refused: an unknown type with the fields of the last one, or spelt differently.
+            r#"{"type":"teleport","tag":"x"}"#,
+            r#"{"type":"AddTag","tag":"x"}"#,
             r#"{"type":true}"#,
             r#"{"type":3,"tag":"x"}"#,
             // Refused: a missing field, another type's field, a field no type has.

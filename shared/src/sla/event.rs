@@ -68,19 +68,21 @@ pub enum SlaEventKind {
     },
 }
 
-/// The event types, as `type` names them.
-const EVENT_TYPES: &[&str] = &[
-    "created",
-    "status_changed",
-    "customer_message",
-    "agent_reply",
-    "priority_changed",
-    "team_changed",
-    "tags_changed",
-    "contact_changed",
-    "policy_changed",
-    "fired",
-];
+crate::tag_set! {
+    /// The event types, as `type` names them.
+    enum EventType {
+        Created = "created",
+        StatusChanged = "status_changed",
+        CustomerMessage = "customer_message",
+        AgentReply = "agent_reply",
+        PriorityChanged = "priority_changed",
+        TeamChanged = "team_changed",
+        TagsChanged = "tags_changed",
+        ContactChanged = "contact_changed",
+        PolicyChanged = "policy_changed",
+        Fired = "fired",
+    }
+}
 
 /// Every field an event has, whatever its type.
 const EVENT_FIELDS: &[&str] = &[
@@ -100,7 +102,7 @@ const EVENT_FIELDS: &[&str] = &[
 #[derive(Default)]
 struct EventFields {
     at: Option<Instant>,
-    kind: Option<&'static str>,
+    kind: Option<EventType>,
     facts: Option<SlaFacts>,
     status: Option<String>,
     priority: Option<Priority>,
@@ -143,10 +145,7 @@ impl<'de> serde::de::Visitor<'de> for EventVisitor {
             };
             let seen = match name {
                 "at" => f.at.replace(map.next_value()?).is_some(),
-                "type" => f
-                    .kind
-                    .replace(map.next_value_seed(crate::tagged::Tag(EVENT_TYPES))?)
-                    .is_some(),
+                "type" => f.kind.replace(map.next_value()?).is_some(),
                 "facts" => f.facts.replace(map.next_value()?).is_some(),
                 "status" => f.status.replace(map.next_value()?).is_some(),
                 "priority" => f.priority.replace(map.next_value()?).is_some(),
@@ -165,31 +164,31 @@ impl<'de> serde::de::Visitor<'de> for EventVisitor {
         }
         let at = needs(f.at, "at")?;
         let kind = match needs(f.kind, "type")? {
-            "created" => SlaEventKind::Created {
+            EventType::Created => SlaEventKind::Created {
                 facts: needs(f.facts, "facts")?,
                 status: needs(f.status, "status")?,
             },
-            "status_changed" => SlaEventKind::StatusChanged {
+            EventType::StatusChanged => SlaEventKind::StatusChanged {
                 status: needs(f.status, "status")?,
             },
-            "customer_message" => SlaEventKind::CustomerMessage,
-            "agent_reply" => SlaEventKind::AgentReply,
-            "priority_changed" => SlaEventKind::PriorityChanged {
+            EventType::CustomerMessage => SlaEventKind::CustomerMessage,
+            EventType::AgentReply => SlaEventKind::AgentReply,
+            EventType::PriorityChanged => SlaEventKind::PriorityChanged {
                 priority: needs(f.priority, "priority")?,
             },
-            "team_changed" => SlaEventKind::TeamChanged {
+            EventType::TeamChanged => SlaEventKind::TeamChanged {
                 team: f.team.flatten(),
             },
-            "tags_changed" => SlaEventKind::TagsChanged {
+            EventType::TagsChanged => SlaEventKind::TagsChanged {
                 tags: needs(f.tags, "tags")?,
             },
-            "contact_changed" => SlaEventKind::ContactChanged {
+            EventType::ContactChanged => SlaEventKind::ContactChanged {
                 attributes: needs(f.attributes, "attributes")?,
             },
-            "policy_changed" => SlaEventKind::PolicyChanged {
+            EventType::PolicyChanged => SlaEventKind::PolicyChanged {
                 policy_id: f.policy_id.flatten(),
             },
-            _ => SlaEventKind::Fired {
+            EventType::Fired => SlaEventKind::Fired {
                 firing: needs(f.firing, "firing")?,
             },
         };
@@ -348,6 +347,9 @@ mod tests {
             r#"{"type":"agent_reply"}"#,
             r#"{"at":"2024-05-02T09:00:00Z"}"#,
             r#"{"at":"2024-05-02T09:00:00Z","type":"teleported"}"#,
+            // Refused: an unknown type with the fields of the last one, or spelt differently.
+            r#"{"at":"2024-05-02T09:00:00Z","type":"misfired","firing":null}"#,
+            r#"{"at":"2024-05-02T09:00:00Z","type":"AgentReply"}"#,
             r#"{"at":"2024-05-02T09:00:00Z","type":true}"#,
             // Refused: a missing field, a value of the wrong type, a time that is not one.
             r#"{"at":"2024-05-02T09:00:00Z","type":"status_changed"}"#,
