@@ -224,7 +224,7 @@ fn operations_mut(
 /// poll routes) or is not a handler of its own: documented here, one function per operation.
 #[allow(dead_code)]
 mod more {
-    use crate::handlers::widget::Feed;
+    use crate::domain::live::Feed;
 
     #[utoipa::path(get, path = "/health", tag = "system",
         responses((status = 200, body = Object, description = "`{\"status\": \"ok\"}`: the functions answer.",
@@ -369,7 +369,7 @@ mod more {
         tickets::create, tickets::list, tickets::get, tickets::update, tickets::delete,
         channels::create, channels::list, channels::inbound,
         widget::config, widget::session, widget::list_messages, widget::post_message, widget::typing,
-        widget::seen, widget::poll, widget::upload, widget::update_settings,
+        widget::seen, widget::poll, attachments::upload, widget_settings::update_settings,
         auth::me, auth::login, auth::change_password, auth::invite, auth::accept_invite, auth::setup,
         kb::list_categories, kb::create_category, kb::get_category, kb::update_category, kb::delete_category,
         kb::list_articles, kb::create_article, kb::import_articles, kb::get_article, kb::update_article, kb::delete_article,
@@ -390,8 +390,8 @@ mod more {
         automation::list_webhooks, automation::get_webhook_secret,
         canned::list, canned::create, canned::get, canned::put, canned::delete, canned::render,
         csat::get, csat::report, csat::widget_state, csat::widget_submit,
-        widget::get_settings, widget::rotate_identity_secret, widget::set_presence, widget::agent_poll,
-        widget::agent_typing, widget::agent_seen, widget::inbox, widget::download,
+        widget_settings::get_settings, widget_settings::rotate_identity_secret, widget_settings::set_presence, agent_feed::agent_poll,
+        agent_feed::agent_typing, agent_feed::agent_seen, inbox::inbox, attachments::download,
         auth::logout, auth::setup_link,
         more::health, more::openapi, more::sweep, more::contact_events, more::ticket_events,
         more::conversation_realtime, more::widget_realtime, more::delete_sla_webhook,

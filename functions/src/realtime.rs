@@ -93,6 +93,9 @@ pub struct FeedAnswer {
 /// Most actors one socket watches (the feeds name one or two).
 pub const MAX_WATCHES: usize = 16;
 
+/// Longest a long-poll (a feed read with `wait`) waits for news, in seconds.
+pub const MAX_WAIT_SECONDS: u64 = 25;
+
 /// Splits a feed's `200` body; `None` if it is not a feed answer (no `next` path, no `watch`
 /// list).
 pub fn feed_answer(body: &[u8]) -> Option<FeedAnswer> {

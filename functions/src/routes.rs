@@ -25,8 +25,9 @@ use crate::ctx::{Ctx, Principal};
 use crate::domain::api_keys::key_record_key;
 use crate::error::ApiError;
 use crate::handlers::{
-    agents, auth, automation, bot, canned, channels, contacts, conversations, csat, kb, keys,
-    routing, sla, tenants, ticket_merge, ticket_thread, tickets, webhooks, widget,
+    agent_feed, agents, attachments, auth, automation, bot, canned, channels, contacts,
+    conversations, csat, inbox, kb, keys, routing, sla, tenants, ticket_merge, ticket_thread,
+    tickets, webhooks, widget, widget_settings,
 };
 use crate::help::{self, Page};
 use crate::http::{error_response, json, Request, Response, TENANT_HEADER};
@@ -164,7 +165,7 @@ routes! {
     }
     AgentInvite "/v1/agents/{id}/invite" { POST Permission(ManageAgents) => auth::invite(c, a.id) }
     AgentPresence "/v1/agents/{id}/presence" {
-        PUT Permission(Work) => widget::set_presence(c, a.id, req),
+        PUT Permission(Work) => widget_settings::set_presence(c, a.id, req),
     }
     AgentRouting "/v1/agents/{id}/routing" {
         GET Permission(Read) => routing::get_profile(c, a.id),
@@ -197,16 +198,16 @@ routes! {
         GET Permission(Read) => conversations::events(c, a.id, req),
     }
     ConversationPoll "/v1/conversations/{id}/poll" {
-        GET Permission(Read) => widget::agent_poll(c, a.id, req),
+        GET Permission(Read) => agent_feed::agent_poll(c, a.id, req),
     }
     ConversationRealtime "/v1/conversations/{id}/realtime" {
-        GET Permission(Read) => widget::agent_poll(c, a.id, req),
+        GET Permission(Read) => agent_feed::agent_poll(c, a.id, req),
     }
     ConversationTyping "/v1/conversations/{id}/typing" {
-        POST Permission(Work) => widget::agent_typing(c, a.id, req),
+        POST Permission(Work) => agent_feed::agent_typing(c, a.id, req),
     }
     ConversationSeen "/v1/conversations/{id}/seen" {
-        POST Permission(Read) => widget::agent_seen(c, a.id, req),
+        POST Permission(Read) => agent_feed::agent_seen(c, a.id, req),
     }
     ConversationAssign "/v1/conversations/{id}/assign" {
         POST Permission(Work) => routing::assign_conversation(c, a.id, req),
@@ -252,13 +253,13 @@ routes! {
     Me "/v1/auth/me" { GET SignedIn => auth::me(c) }
     Password "/v1/auth/password" { POST SignedIn => auth::change_password(c, req) }
     AcceptInvite "/v1/auth/accept-invite" { POST Public => auth::accept_invite(p, req) }
-    Inbox "/v1/realtime" { GET Permission(Read) => widget::inbox(c, req) }
+    Inbox "/v1/realtime" { GET Permission(Read) => inbox::inbox(c, req) }
     WidgetSettings "/v1/tenant/widget" {
-        GET Permission(ManageSettings) => widget::get_settings(c),
-        PATCH Permission(ManageSettings) => widget::update_settings(c, req),
+        GET Permission(ManageSettings) => widget_settings::get_settings(c),
+        PATCH Permission(ManageSettings) => widget_settings::update_settings(c, req),
     }
     WidgetIdentitySecret "/v1/tenant/widget/identity-secret" {
-        POST Permission(ManageSettings) => widget::rotate_identity_secret(c),
+        POST Permission(ManageSettings) => widget_settings::rotate_identity_secret(c),
     }
     WConfig "/v1/widget/{tenant}/config" { GET Widget => widget::config(p, a.tenant, req) }
     WSession "/v1/widget/{tenant}/session" { POST Widget => widget::session(p, a.tenant, req) }
@@ -270,9 +271,9 @@ routes! {
     WSeen "/v1/widget/{tenant}/seen" { POST Widget => widget::seen(p, a.tenant, req) }
     WPoll "/v1/widget/{tenant}/poll" { GET Widget => widget::poll(p, a.tenant, req) }
     WRealtime "/v1/widget/{tenant}/realtime" { GET Widget => widget::poll(p, a.tenant, req) }
-    WAttachments "/v1/widget/{tenant}/attachments" { POST Widget => widget::upload(p, a.tenant, req) }
+    WAttachments "/v1/widget/{tenant}/attachments" { POST Widget => attachments::upload(p, a.tenant, req) }
     WAttachment "/v1/widget/{tenant}/attachments/{id}" {
-        GET Widget => widget::download(p, a.tenant, a.id, req),
+        GET Widget => attachments::download(p, a.tenant, a.id, req),
     }
     WCsat "/v1/widget/{tenant}/csat" {
         GET Widget => csat::widget_state(p, a.tenant, req),

@@ -9,6 +9,7 @@ pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod intents;
+pub mod live;
 pub mod messages;
 pub mod presence;
 pub mod routing;

@@ -1,6 +1,8 @@
 //! The HTTP handlers, one module per resource.
 
+pub mod agent_feed;
 pub mod agents;
+pub mod attachments;
 pub mod auth;
 pub mod automation;
 pub mod bot;
@@ -9,6 +11,7 @@ pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod csat;
+pub mod inbox;
 pub mod kb;
 pub mod keys;
 pub mod routing;
@@ -19,3 +22,4 @@ pub mod ticket_thread;
 pub mod tickets;
 pub mod webhooks;
 pub mod widget;
+pub mod widget_settings;

@@ -1,0 +1,267 @@
+//! A conversation's live state besides its messages (typing, read receipts; the `live` key in
+//! the conversation's actor) and the conversation feed built from it and the messages, which
+//! the widget's and the agents' polls and WebSockets deliver.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::messages::{message_key, AgentMessage};
+use crate::error::ApiError;
+use crate::ports::{Platform, Scan};
+use crate::store::{conversation_actor, get_json, scan_json, transact};
+use edgedesk_shared::api::limits;
+use edgedesk_shared::ids::ConversationId;
+use edgedesk_shared::model::{ConversationStatus, Message, SenderKind};
+
+/// How long a typing signal stays true without a refresh.
+
+/// Conversation state visible in real time besides messages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    pub rev: u64,
+    pub contact_typing_at: Option<DateTime<Utc>>,
+    pub agent_typing_at: Option<DateTime<Utc>>,
+    pub contact_seen_seq: u64,
+    pub agent_seen_seq: u64,
+}
+
+pub const LIVE_KEY: &str = "live";
+
+/// What a visitor sees of a message.
+pub fn public(m: &Message) -> bool {
+    !m.private
+}
+
+/// Updates the conversation's live state and bumps its revision.
+pub async fn set_live<P: Platform>(
+    p: &P,
+    conversation: &ConversationId,
+    change: impl Fn(&mut LiveState),
+) -> Result<(), ApiError> {
+    transact(p, &conversation_actor(conversation), async |tx| {
+        let before: LiveState = tx.get_json(LIVE_KEY).await?.unwrap_or_default();
+        let mut after = before.clone();
+        change(&mut after);
+        if after != before {
+            after.rev = before.rev + 1;
+            tx.put_json(LIVE_KEY, &after)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Typing {
+    pub typing: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Seen {
+    pub seq: u64,
+}
+
+/// `POST /v1/widget/{tenant}/typing`
+
+/// One realtime event, as the WebSocket and the long-poll deliver it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    Message {
+        message: AgentMessage,
+    },
+    Typing {
+        from: SenderKind,
+        typing: bool,
+    },
+    Seen {
+        by: SenderKind,
+        seq: u64,
+    },
+    /// The visitor's conversation changed status or place in the queue (visitor feeds that
+    /// pass `state`; see [`VisitorState`]).
+    State(VisitorState),
+}
+
+/// What the visitor's widget shows about their conversation besides messages: its status
+/// (a resolved one may be rated) and, while it waits for an agent, its place in the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct VisitorState {
+    /// Opaque; the client passes it back as `state=` so the feed reports only changes.
+    pub state: String,
+    pub status: ConversationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub queue: Option<edgedesk_shared::routing::QueuePosition>,
+}
+
+impl VisitorState {
+    pub fn new(
+        status: ConversationStatus,
+        queue: Option<edgedesk_shared::routing::QueuePosition>,
+    ) -> VisitorState {
+        // Whole minutes of wait: the estimate moves with every assignment in the tenant, and
+        // the visitor only sees minutes.
+        let (position, minutes) = match &queue {
+            Some(q) => (
+                q.position,
+                q.estimated_wait_seconds.map_or(0, |s| s.div_ceil(60) + 1),
+            ),
+            None => (0, 0),
+        };
+        VisitorState {
+            state: format!("{}.{position}.{minutes}", status.as_str()),
+            status,
+            queue,
+        }
+    }
+}
+
+/// The answer of a feed read: events, the cursors to continue from, and what to watch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Feed {
+    pub events: Vec<LiveEvent>,
+    pub last_seq: u64,
+    pub rev: u64,
+    /// The storage actors whose changes may produce new events (used by realtime bridges).
+    pub watch: Vec<String>,
+    /// Path and query to read the continuation from.
+    pub next: String,
+    /// Where client frames go: `{"type":"typing",…}` is `POST <actions>/typing`; a query in
+    /// `actions` (the visitor token) goes after the action's name.
+    pub actions: String,
+    /// For the visitor: where their conversation waits for an agent, while it waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub queue: Option<edgedesk_shared::routing::QueuePosition>,
+}
+
+/// Events after `(after, rev)` for one side of a conversation.
+pub async fn conversation_feed<P: Platform>(
+    p: &P,
+    conversation: &ConversationId,
+    after: u64,
+    rev: u64,
+    viewer: SenderKind,
+) -> Result<(Vec<LiveEvent>, u64, u64), ApiError> {
+    let include_private = viewer == SenderKind::Agent;
+    let (messages, last_seq, _) = messages_after(
+        p,
+        conversation,
+        after,
+        limits::MAX_PAGE_SIZE,
+        include_private,
+    )
+    .await?;
+    let mut events: Vec<LiveEvent> = messages
+        .into_iter()
+        .map(|message| LiveEvent::Message { message })
+        .collect();
+    let live: LiveState = get_json(p, &conversation_actor(conversation), LIVE_KEY)
+        .await?
+        .unwrap_or_default();
+    if live.rev > rev {
+        let now = p.now();
+        let fresh = |t: Option<DateTime<Utc>>| {
+            t.is_some_and(|t| now - t < Duration::seconds(TYPING_TTL_SECONDS))
+        };
+        let (other, typing_at, seen_seq) = match viewer {
+            SenderKind::Contact => (SenderKind::Agent, live.agent_typing_at, live.agent_seen_seq),
+            _ => (
+                SenderKind::Contact,
+                live.contact_typing_at,
+                live.contact_seen_seq,
+            ),
+        };
+        // A message from the typist ends their typing, even if the signal is still fresh.
+        let typing = fresh(typing_at) && !spoke_since(p, conversation, other, typing_at).await?;
+        events.push(LiveEvent::Typing {
+            from: other,
+            typing,
+        });
+        events.push(LiveEvent::Seen {
+            by: other,
+            seq: seen_seq,
+        });
+    }
+    Ok((events, last_seq, live.rev.max(rev)))
+}
+
+/// Messages looked at to tell whether a typist has spoken since they started typing.
+pub const RECENT_MESSAGES: usize = 20;
+
+/// Whether `party` posted one of the conversation's latest messages at or after `since`.
+pub async fn spoke_since<P: Platform>(
+    p: &P,
+    conversation: &ConversationId,
+    party: SenderKind,
+    since: Option<DateTime<Utc>>,
+) -> Result<bool, ApiError> {
+    let Some(since) = since else {
+        return Ok(false);
+    };
+    let scan = Scan {
+        prefix: "msg:".into(),
+        after: None,
+        limit: RECENT_MESSAGES,
+        reverse: true,
+    };
+    let recent: Vec<(String, Message)> =
+        scan_json(p, &conversation_actor(conversation), &scan).await?;
+    Ok(recent
+        .iter()
+        .any(|(_, m)| m.sender.kind == party && m.created_at >= since))
+}
+
+/// The query of a conversation feed's poll, the widget's and the agents'.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollQuery {
+    pub after: Option<u64>,
+    pub rev: Option<u64>,
+    pub wait: Option<u64>,
+    pub token: Option<String>,
+    /// The `state` of the last `state` event the client saw (empty: none yet). Without it
+    /// the feed carries no `state` events.
+    pub state: Option<String>,
+}
+
+/// How long a typing signal stays true without a refresh.
+pub const TYPING_TTL_SECONDS: i64 = 8;
+
+/// Reads up to `limit` messages after `after`, in order. Returns them and the last seq scanned.
+/// Agents (`include_private`) also get each message's sentiment and bot metadata; visitors
+/// get the plain message.
+pub async fn messages_after<P: Platform>(
+    p: &P,
+    conversation: &ConversationId,
+    after: u64,
+    limit: usize,
+    include_private: bool,
+) -> Result<(Vec<AgentMessage>, u64, bool), ApiError> {
+    let scan = Scan {
+        prefix: "msg:".into(),
+        after: Some(message_key(after)),
+        limit: limit + 1,
+        reverse: false,
+    };
+    let mut rows: Vec<AgentMessage> = scan_json(p, &conversation_actor(conversation), &scan)
+        .await?
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let last = rows.last().map_or(after, |m| m.message.seq);
+    rows.retain(|m| include_private || public(&m.message));
+    if !include_private {
+        for m in &mut rows {
+            m.sentiment = None;
+            m.bot = None;
+        }
+    }
+    Ok((rows, last, has_more))
+}
