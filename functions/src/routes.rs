@@ -26,8 +26,8 @@ use crate::domain::api_keys::key_record_key;
 use crate::error::ApiError;
 use crate::handlers::{
     agent_feed, agents, attachments, auth, automation, bot, canned, channels, contacts,
-    conversations, csat, inbox, kb, keys, routing, sla, tenants, ticket_merge, ticket_thread,
-    tickets, webhooks, widget, widget_settings,
+    conversations, csat, inbox, kb, kb_articles, kb_widget, keys, routing, sla, tenants,
+    ticket_merge, ticket_thread, tickets, webhooks, widget, widget_settings,
 };
 use crate::help::{self, Page};
 use crate::http::{error_response, json, Request, Response, TENANT_HEADER};
@@ -279,13 +279,13 @@ routes! {
         GET Widget => csat::widget_state(p, a.tenant, req),
         POST Widget => csat::widget_submit(p, a.tenant, req),
     }
-    WKbSearch "/v1/widget/{tenant}/kb/search" { GET Widget => kb::widget_search(p, a.tenant, req) }
-    WKbSuggest "/v1/widget/{tenant}/kb/suggest" { GET Widget => kb::widget_suggest(p, a.tenant, req) }
+    WKbSearch "/v1/widget/{tenant}/kb/search" { GET Widget => kb_widget::widget_search(p, a.tenant, req) }
+    WKbSuggest "/v1/widget/{tenant}/kb/suggest" { GET Widget => kb_widget::widget_suggest(p, a.tenant, req) }
     WKbArticle "/v1/widget/{tenant}/kb/articles/{id}" {
-        GET Widget => kb::widget_article(p, a.tenant, a.id, req),
+        GET Widget => kb_widget::widget_article(p, a.tenant, a.id, req),
     }
     WKbVote "/v1/widget/{tenant}/kb/articles/{id}/vote" {
-        POST Widget => kb::widget_vote(p, a.tenant, a.id, req),
+        POST Widget => kb_widget::widget_vote(p, a.tenant, a.id, req),
     }
     Teams "/v1/teams" {
         GET Permission(Read) => routing::list_teams(c),
@@ -350,33 +350,33 @@ routes! {
         DELETE Permission(WriteKnowledgeBase) => kb::delete_category(c, a.id, req),
     }
     KbArticles "/v1/kb/articles" {
-        GET Permission(Read) => kb::list_articles(c, req),
-        POST Permission(WriteKnowledgeBase) => kb::create_article(c, req),
+        GET Permission(Read) => kb_articles::list_articles(c, req),
+        POST Permission(WriteKnowledgeBase) => kb_articles::create_article(c, req),
     }
     KbImport "/v1/kb/articles/import" {
-        POST Permission(WriteKnowledgeBase) => kb::import_articles(c, req),
+        POST Permission(WriteKnowledgeBase) => kb_articles::import_articles(c, req),
     }
     KbArticle "/v1/kb/articles/{id}" {
-        GET Permission(Read) => kb::get_article(c, a.id),
-        PATCH Permission(WriteKnowledgeBase) => kb::update_article(c, a.id, req),
-        DELETE Permission(WriteKnowledgeBase) => kb::delete_article(c, a.id, req),
+        GET Permission(Read) => kb_articles::get_article(c, a.id),
+        PATCH Permission(WriteKnowledgeBase) => kb_articles::update_article(c, a.id, req),
+        DELETE Permission(WriteKnowledgeBase) => kb_articles::delete_article(c, a.id, req),
     }
     KbPublish "/v1/kb/articles/{id}/publish" {
-        POST Permission(WriteKnowledgeBase) => kb::publish(c, a.id, req),
+        POST Permission(WriteKnowledgeBase) => kb_articles::publish(c, a.id, req),
     }
     KbUnpublish "/v1/kb/articles/{id}/unpublish" {
-        POST Permission(WriteKnowledgeBase) => kb::unpublish(c, a.id, req),
+        POST Permission(WriteKnowledgeBase) => kb_articles::unpublish(c, a.id, req),
     }
     KbVersions "/v1/kb/articles/{id}/versions" {
-        GET Permission(Read) => kb::list_versions(c, a.id, req),
+        GET Permission(Read) => kb_articles::list_versions(c, a.id, req),
     }
     // The handler reads `{version}` from the request's last segment itself.
     KbVersion "/v1/kb/articles/{id}/versions/{version}" {
-        GET Permission(Read) => kb::get_version(c, a.id, req),
+        GET Permission(Read) => kb_articles::get_version(c, a.id, req),
     }
-    KbDiff "/v1/kb/articles/{id}/diff" { GET Permission(Read) => kb::diff(c, a.id, req) }
+    KbDiff "/v1/kb/articles/{id}/diff" { GET Permission(Read) => kb_articles::diff(c, a.id, req) }
     KbRestore "/v1/kb/articles/{id}/restore" {
-        POST Permission(WriteKnowledgeBase) => kb::restore(c, a.id, req),
+        POST Permission(WriteKnowledgeBase) => kb_articles::restore(c, a.id, req),
     }
     KbSearch "/v1/kb/search" { GET Permission(Read) => kb::search(c, req) }
     HelpHome "/help/{tenant}" {

@@ -13,6 +13,8 @@ pub mod conversations;
 pub mod csat;
 pub mod inbox;
 pub mod kb;
+pub mod kb_articles;
+pub mod kb_widget;
 pub mod keys;
 pub mod routing;
 pub mod sla;
