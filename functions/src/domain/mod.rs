@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod automation;
 pub mod bot;
+pub mod bot_turn;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;

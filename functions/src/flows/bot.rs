@@ -2,7 +2,7 @@
 //! the conversation, and hands off to a person when it cannot help.
 
 use super::event::{Event, Via};
-use crate::domain::bot;
+use crate::domain::bot_turn as bot;
 use crate::error::ApiError;
 use crate::ports::Platform;
 

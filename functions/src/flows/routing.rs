@@ -2,7 +2,8 @@
 //! first, then an unassigned conversation is routed by the tenant's rules.
 
 use super::event::Event;
-use crate::domain::{bot, routing};
+use crate::domain::bot_turn as bot;
+use crate::domain::routing;
 use crate::error::ApiError;
 use crate::ports::Platform;
 use edgedesk_shared::ids::ConversationId;
