@@ -26,7 +26,7 @@ use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{get_json, transact, Tx};
 use edgedesk_shared::api::limits::MAX_LABELS;
-use edgedesk_shared::ids::{ConversationId, TicketId};
+use edgedesk_shared::ids::{AgentId, ContactId, ConversationId, TicketId};
 use edgedesk_shared::model::{
     Actor, ActorKind, Agent, Contact, Conversation, ConversationStatus, Message, Sender,
     SenderKind, Tenant, Ticket,
@@ -109,15 +109,37 @@ pub(crate) async fn conversation_facts<P: Platform>(
     // Through the byte serializer (`http::to_value`), which these types already have.
     let mut facts = FactSnapshot::new();
     facts.insert("conversation", crate::http::to_value(c)?);
-    if let Some(contact) =
-        get_json::<_, Contact>(p, tactor, &Contact::storage_key(&c.contact_id.to_string())).await?
-    {
-        facts.insert("contact", crate::http::to_value(&contact)?);
+    people_and_place(
+        p,
+        tactor,
+        &mut facts,
+        Some(&c.contact_id),
+        c.assignee_id.as_ref(),
+        extra,
+    )
+    .await?;
+    Ok(facts)
+}
+
+/// The facts every subject shares: its contact, its assignee as `agent`, the tenant, whether
+/// business hours are open, and the trigger's own facts.
+async fn people_and_place<P: Platform>(
+    p: &P,
+    tactor: &str,
+    facts: &mut FactSnapshot,
+    contact: Option<&ContactId>,
+    assignee: Option<&AgentId>,
+    extra: &[(&str, serde_json::Value)],
+) -> Result<(), ApiError> {
+    if let Some(id) = contact {
+        let key = Contact::storage_key(&id.to_string());
+        if let Some(contact) = get_json::<_, Contact>(p, tactor, &key).await? {
+            facts.insert("contact", crate::http::to_value(&contact)?);
+        }
     }
-    if let Some(agent_id) = c.assignee_id {
-        if let Some(agent) =
-            get_json::<_, Agent>(p, tactor, &Agent::storage_key(&agent_id.to_string())).await?
-        {
+    if let Some(id) = assignee {
+        let key = Agent::storage_key(&id.to_string());
+        if let Some(agent) = get_json::<_, Agent>(p, tactor, &key).await? {
             facts.insert(
                 "agent",
                 serde_json::json!({"id": agent.id, "name": agent.name, "email": agent.email}),
@@ -138,7 +160,7 @@ pub(crate) async fn conversation_facts<P: Platform>(
     for (k, v) in extra {
         facts.insert(k, v.clone());
     }
-    Ok(facts)
+    Ok(())
 }
 
 fn settings_open(s: &routing::RoutingSettings, now: DateTime<Utc>) -> bool {
@@ -440,35 +462,8 @@ async fn ticket_facts<P: Platform>(
         o.insert("team".into(), serde_json::Value::String(team));
     }
     facts.insert("ticket", ticket);
-    if let Some(requester) = t.requester_id {
-        let key = Contact::storage_key(&requester.to_string());
-        if let Some(contact) = get_json::<_, Contact>(p, tactor, &key).await? {
-            facts.insert("contact", crate::http::to_value(&contact)?);
-        }
-    }
-    if let Some(agent_id) = t.assignee_id {
-        let key = Agent::storage_key(&agent_id.to_string());
-        if let Some(agent) = get_json::<_, Agent>(p, tactor, &key).await? {
-            facts.insert(
-                "agent",
-                serde_json::json!({"id": agent.id, "name": agent.name, "email": agent.email}),
-            );
-        }
-    }
-    if let Some(tenant) = get_json::<_, Tenant>(p, tactor, "tenant").await? {
-        facts.insert(
-            "tenant",
-            serde_json::json!({"id": tenant.id, "name": tenant.name}),
-        );
-    }
-    let settings = routing::settings(p, tactor).await?;
-    facts.insert(
-        "business_hours",
-        serde_json::Value::Bool(settings_open(&settings, p.now())),
-    );
-    for (k, v) in extra {
-        facts.insert(k, v.clone());
-    }
+    let (requester, assignee) = (t.requester_id.as_ref(), t.assignee_id.as_ref());
+    people_and_place(p, tactor, &mut facts, requester, assignee, extra).await?;
     Ok(facts)
 }
 

@@ -2,7 +2,7 @@
 //! article (with the visitor's vote on record) and the helpfulness vote.
 
 use chrono::{DateTime, Utc};
-use http::header::{HeaderValue, CACHE_CONTROL, ORIGIN};
+use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,47 +14,14 @@ use crate::kb::{
     vote_key, Article, ArticleStats, SearchResponse,
 };
 use crate::ports::Platform;
-use crate::store::{get_json, tenant_actor, transact};
+use crate::store::{get_json, transact};
 use crate::visitor as widget;
-use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::widget::verify_visitor_token;
 
 use crate::kb_input::*;
 
 // ---------------------------------------------------------------------------------------------
 // Widget (public)
-
-/// A widget request on a KB route: the tenant exists and the embedding origin is allowed.
-struct Public {
-    tenant_id: TenantId,
-    tactor: String,
-    token_secret: String,
-    origin: Option<String>,
-}
-
-async fn public<P: Platform>(p: &P, raw_tenant: &str, req: &Request) -> Result<Public, ApiError> {
-    let tenant_id: TenantId = raw_tenant
-        .parse()
-        .map_err(|_| ApiError::not_found("tenant"))?;
-    let tactor = tenant_actor(&tenant_id);
-    let settings = widget::settings(p, &tactor).await?;
-    let origin = req
-        .headers()
-        .get(ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .map(str::to_owned);
-    if let Some(o) = &origin {
-        if !settings.origin_allowed(o) {
-            return Err(ApiError::forbidden("this site may not embed the widget"));
-        }
-    }
-    Ok(Public {
-        tenant_id,
-        tactor,
-        token_secret: settings.token_secret,
-        origin,
-    })
-}
 
 use crate::http::cors;
 
@@ -66,7 +33,7 @@ pub async fn widget_search<P: Platform>(
     raw_tenant: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let w = public(p, raw_tenant, req).await?;
+    let w = widget::widget_req(p, raw_tenant, req).await?;
     let s = search_params(req, 10)?;
     let out = run_search(
         p,
@@ -90,7 +57,7 @@ pub async fn widget_suggest<P: Platform>(
     raw_tenant: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let w = public(p, raw_tenant, req).await?;
+    let w = widget::widget_req(p, raw_tenant, req).await?;
     let s = search_params(req, SUGGESTIONS)?;
     let out = run_search(
         p,
@@ -131,7 +98,7 @@ pub struct PublicArticle {
 /// token's contact with `Authorization: Visitor <token>`, 401 for any other header or a token
 /// this tenant did not sign (a bad token is refused, never read as "no visitor", so the
 /// widget learns to start a new session).
-fn kb_visitor(w: &Public, req: &Request) -> Result<Option<String>, ApiError> {
+fn kb_visitor(w: &widget::WidgetReq, req: &Request) -> Result<Option<String>, ApiError> {
     let Some(h) = req.headers().get(http::header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -142,7 +109,7 @@ fn kb_visitor(w: &Public, req: &Request) -> Result<Option<String>, ApiError> {
         .ok_or_else(|| {
             ApiError::unauthorized("send `Authorization: Visitor <token>` or no Authorization")
         })?;
-    let contact = verify_visitor_token(&w.token_secret, &w.tenant_id, token)
+    let contact = verify_visitor_token(&w.settings.token_secret, &w.tenant_id, token)
         .ok_or_else(|| ApiError::unauthorized("invalid visitor token"))?;
     Ok(Some(contact.to_string()))
 }
@@ -158,7 +125,7 @@ pub async fn widget_article<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let w = public(p, raw_tenant, req).await?;
+    let w = widget::widget_req(p, raw_tenant, req).await?;
     let visitor = kb_visitor(&w, req)?;
     let (article, version) = published_article(p, &w.tactor, id).await?;
     let stats = count_view(p, &w.tactor, id).await?;
@@ -209,7 +176,7 @@ pub async fn widget_vote<P: Platform>(
     id: &str,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let w = public(p, raw_tenant, req).await?;
+    let w = widget::widget_req(p, raw_tenant, req).await?;
     let vote: Vote = body(req)?;
     let visitor = kb_visitor(&w, req)?;
     if !is_id(id, "kba") {
