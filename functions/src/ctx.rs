@@ -245,7 +245,7 @@ impl Idempotency {
                 "this Idempotency-Key was used with a different request",
             ));
         }
-        let status = StatusCode::from_u16(stored.status).map_err(|_| ApiError::internal())?;
+        let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal_from)?;
         let mut resp = match stored.version {
             Some(v) => json_versioned(status, &stored.body, v)?,
             None => json(status, &stored.body)?,

@@ -144,6 +144,11 @@ impl ApiError {
         )
     }
 
+    /// An internal error whose cause (any error with a message) goes to the host's log.
+    pub fn internal_from(cause: impl std::fmt::Display) -> Self {
+        Self::internal().with_detail(Cause::Message(cause.to_string()))
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -227,6 +232,16 @@ impl From<&str> for Cause {
 mod tests {
     use super::*;
     use std::error::Error as _;
+
+    #[test]
+    fn an_internal_error_from_any_cause_logs_the_cause_and_answers_only_internal_error() {
+        let bad = String::from_utf8(vec![0xff]).unwrap_err();
+        let e = ApiError::internal_from(&bad);
+        assert_eq!(e.detail_text().as_deref(), Some(bad.to_string().as_str()));
+        let body = String::from_utf8(e.to_json()).unwrap();
+        assert!(!body.contains("utf-8"), "{body}");
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
 
     fn stored_record_error() -> serde_json::Error {
         serde_json::from_str::<Vec<u32>>("[1,\n 2,\n \"three\"]").unwrap_err()

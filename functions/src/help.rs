@@ -524,7 +524,7 @@ async fn category_page<P: Platform>(
         .get(&site.actor, &kb::category_slug_key(slug))
         .await?
         .ok_or_else(not_found)?;
-    let id = String::from_utf8(id).map_err(|_| ApiError::internal())?;
+    let id = String::from_utf8(id).map_err(ApiError::internal_from)?;
     let cat: Category = get_json(p, &site.actor, &kb::category_key(&id))
         .await?
         .ok_or_else(not_found)?;
@@ -581,7 +581,7 @@ async fn article_page<P: Platform>(
         .get(&site.actor, &kb::slug_key(locale, slug))
         .await?
         .ok_or_else(not_found)?;
-    let id = String::from_utf8(id).map_err(|_| ApiError::internal())?;
+    let id = String::from_utf8(id).map_err(ApiError::internal_from)?;
     let (article, version) = published_article(p, &site.actor, &id).await?;
     if article.locale != locale {
         return Err(not_found());
@@ -690,7 +690,7 @@ async fn search_page<P: Platform>(
     if q.is_empty() {
         let _ = writeln!(main, "<h1>{}</h1>", w.search);
     } else {
-        let tenant_id: TenantId = site.tid.parse().map_err(|_| ApiError::internal())?;
+        let tenant_id: TenantId = site.tid.parse().map_err(ApiError::internal_from)?;
         let results = run_search(p, &tenant_id, &q, Some(locale), 20, 0, false).await?;
         let _ = writeln!(main, "<h1>{}“{}”</h1>", w.results_for, escape_html(&q));
         if results.hits.is_empty() {

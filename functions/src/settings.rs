@@ -41,7 +41,7 @@ pub struct SlaSettings {
 impl SlaSettings {
     pub fn engine(&self) -> Result<SlaEngine, ApiError> {
         // Stored settings were validated when written; failing now is a server fault.
-        SlaEngine::new(self.config.clone()).map_err(|_| ApiError::internal())
+        SlaEngine::new(self.config.clone()).map_err(ApiError::internal_from)
     }
 
     pub fn validate(&self) -> Result<SlaEngine, ApiError> {

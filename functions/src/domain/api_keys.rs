@@ -35,7 +35,7 @@ pub fn mint_key<P: Platform, S: Storage>(
     let mut secret = [0u8; 32];
     ctx.p.fill(&mut secret);
     let key = format_key(&ctx.tenant_id, &id, &secret);
-    let parsed = parse_key(&key).map_err(|_| ApiError::internal())?;
+    let parsed = parse_key(&key).map_err(ApiError::internal_from)?;
     let record = ApiKeyRecord {
         id,
         tenant_id: ctx.tenant_id,

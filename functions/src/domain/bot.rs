@@ -390,7 +390,7 @@ pub(crate) async fn understand<P: Platform>(
     text: &str,
 ) -> Result<Understanding, ApiError> {
     let model = match p.get(tactor, MODEL_KEY).await? {
-        Some(bytes) => Some(IntentModel::from_bytes(&bytes).map_err(|_| ApiError::internal())?),
+        Some(bytes) => Some(IntentModel::from_bytes(&bytes).map_err(ApiError::internal_from)?),
         None => None,
     };
     let (intent, best, confidence) = match &model {

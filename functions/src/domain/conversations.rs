@@ -276,7 +276,7 @@ pub async fn find_or_open<P: Platform>(
     transact(p, tenant_actor, async |tx| {
         if let Some(raw) = tx.get(&pointer).await? {
             let key = Conversation::storage_key(
-                std::str::from_utf8(&raw).map_err(|_| ApiError::internal())?,
+                std::str::from_utf8(&raw).map_err(ApiError::internal_from)?,
             );
             if let Some(c) = tx.get_json::<Conversation>(&key).await? {
                 if c.status != ConversationStatus::Resolved {

@@ -21,7 +21,7 @@ pub async fn intent_of<P: Platform>(
     Ok(match p.get(tactor, MODEL_KEY).await? {
         Some(bytes) => {
             IntentModel::from_bytes(&bytes)
-                .map_err(|_| ApiError::internal())?
+                .map_err(ApiError::internal_from)?
                 .predict(text)
                 .intent
         }

@@ -153,8 +153,8 @@ pub(crate) async fn load_history_in<S: Storage>(
     // Events this transaction appended are not in storage yet; the transaction holds them.
     let want = record.history.len() + event_count(record)?;
     while history.len() < want {
-        let n = u64::try_from(history.len() - record.history.len())
-            .map_err(|_| ApiError::internal())?;
+        let n =
+            u64::try_from(history.len() - record.history.len()).map_err(ApiError::internal_from)?;
         let event = tx
             .get_json::<SlaEvent>(&history_key(&record.subject_id, n))
             .await?
@@ -165,7 +165,7 @@ pub(crate) async fn load_history_in<S: Storage>(
 }
 
 pub(crate) fn event_count(record: &SlaRecord) -> Result<usize, ApiError> {
-    usize::try_from(record.events).map_err(|_| ApiError::internal())
+    usize::try_from(record.events).map_err(ApiError::internal_from)
 }
 
 /// Appends the stored events of `record` to `out`, stopping at the first missing one. The
@@ -185,7 +185,7 @@ pub(crate) async fn stored_events<S: Storage>(
         let scan = Scan {
             prefix: prefix.clone(),
             after: after.take(),
-            limit: usize::try_from(limit).map_err(|_| ApiError::internal())?,
+            limit: usize::try_from(limit).map_err(ApiError::internal_from)?,
             reverse: false,
         };
         let rows = store.scan(actor, &scan).await?;
@@ -215,7 +215,7 @@ pub(crate) async fn ensure_state<S: Storage>(
         return Ok(());
     }
     let history = load_history_in(tx, record).await?;
-    record.state = Some(engine.state(&history).map_err(|_| ApiError::internal())?);
+    record.state = Some(engine.state(&history).map_err(ApiError::internal_from)?);
     record.state_version = version;
     Ok(())
 }
@@ -409,7 +409,7 @@ pub async fn track<P: Platform>(
                 SlaEvent::created(created_at, snapshot.facts.clone(), snapshot.status.clone());
             let state = engine
                 .state(std::slice::from_ref(&created))
-                .map_err(|_| ApiError::internal())?;
+                .map_err(ApiError::internal_from)?;
             tx.put_json(history_key(subject_id, 0), &created)?;
             let record = SlaRecord {
                 subject_id: subject_id.to_owned(),

@@ -105,17 +105,17 @@ pub async fn page_with_sla<P: Platform, T: Serialize>(
                         let history = load_history(ctx.p, &ctx.actor, &r).await?;
                         engine
                             .evaluate(&history, now)
-                            .map_err(|_| ApiError::internal())?
+                            .map_err(ApiError::internal_from)?
                     }
                 };
                 row_sla(&report, &settings.config)
             }
         };
-        let mut value = crate::http::to_value(item).map_err(|_| ApiError::internal())?;
+        let mut value = crate::http::to_value(item).map_err(ApiError::internal_from)?;
         if let Some(obj) = value.as_object_mut() {
             obj.insert(
                 "sla".to_owned(),
-                crate::http::to_value(&sla).map_err(|_| ApiError::internal())?,
+                crate::http::to_value(&sla).map_err(ApiError::internal_from)?,
             );
         }
         data.push(value);

@@ -84,7 +84,7 @@ pub async fn merged_into<S: Storage>(
     if pointers.is_empty() {
         return Ok(None);
     }
-    let chain = merge_chain(*id, &pointers).map_err(|_| ApiError::internal())?;
+    let chain = merge_chain(*id, &pointers).map_err(ApiError::internal_from)?;
     Ok(chain.last().copied())
 }
 

@@ -149,7 +149,7 @@ pub async fn download<P: Platform>(
     let h = resp.headers_mut();
     h.insert(
         CONTENT_TYPE,
-        HeaderValue::from_str(&meta.content_type).map_err(|_| ApiError::internal())?,
+        HeaderValue::from_str(&meta.content_type).map_err(ApiError::internal_from)?,
     );
     h.insert(
         CACHE_CONTROL,

@@ -80,11 +80,11 @@ struct Invite {
 /// The tenant's signing secret for sessions, created on first use.
 async fn tenant_secret<P: Platform>(p: &P, tactor: &str) -> Result<String, ApiError> {
     if let Some(s) = p.get(tactor, SECRET_KEY).await? {
-        return String::from_utf8(s).map_err(|_| ApiError::internal());
+        return String::from_utf8(s).map_err(ApiError::internal_from);
     }
     let fresh = random_hex(p, 32);
     transact(p, tactor, async |tx| match tx.get(SECRET_KEY).await? {
-        Some(s) => String::from_utf8(s).map_err(|_| ApiError::internal()),
+        Some(s) => String::from_utf8(s).map_err(ApiError::internal_from),
         None => {
             tx.put(SECRET_KEY, fresh.clone().into_bytes());
             Ok(fresh.clone())
@@ -149,7 +149,7 @@ pub async fn session_principal<'a, P: Platform>(
     let Some(secret) = p.get(&tactor, SECRET_KEY).await? else {
         return Err(invalid());
     };
-    let secret = String::from_utf8(secret).map_err(|_| ApiError::internal())?;
+    let secret = String::from_utf8(secret).map_err(ApiError::internal_from)?;
     let claims = verify_session_token(&secret, &tenant_id, &token, p.now().timestamp())
         .ok_or_else(invalid)?;
     let record: Option<SessionRecord> = get_json(
@@ -403,7 +403,7 @@ pub async fn change_password<P: Platform>(
     if !verify_password(&input.current_password, &cred.phc) {
         return Err(ApiError::unauthorized("the current password is wrong"));
     }
-    let phc = hash_password(&input.new_password, &salt(ctx.p)).map_err(|_| ApiError::internal())?;
+    let phc = hash_password(&input.new_password, &salt(ctx.p)).map_err(ApiError::internal_from)?;
     let current_sid = session_cookie(req)
         .and_then(|t| t.split('.').nth(3).map(str::to_owned))
         .unwrap_or_default();
@@ -544,7 +544,7 @@ pub async fn accept_invite<P: Platform>(p: &P, req: &Request) -> Result<Response
         },
     )
     .await?;
-    let phc = hash_password(&input.password, &salt(p)).map_err(|_| ApiError::internal())?;
+    let phc = hash_password(&input.password, &salt(p)).map_err(ApiError::internal_from)?;
     transact(p, &tactor, async |tx| {
         if tx.get(&key).await?.is_none() {
             return Err(gone());
@@ -665,7 +665,7 @@ pub async fn setup<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiErr
         },
     )
     .await?;
-    let phc = hash_password(&input.password, &salt(p)).map_err(|_| ApiError::internal())?;
+    let phc = hash_password(&input.password, &salt(p)).map_err(ApiError::internal_from)?;
     let tactor = tenant_actor(&tenant_id);
     let system = edgedesk_shared::model::Actor {
         kind: ActorKind::System,

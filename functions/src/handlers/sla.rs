@@ -291,7 +291,7 @@ pub async fn subject_sla<P: Platform>(
     let report = settings
         .engine()?
         .evaluate(&history, now)
-        .map_err(|_| ApiError::internal())?;
+        .map_err(ApiError::internal_from)?;
     json(
         StatusCode::OK,
         &serde_json::json!({

@@ -79,7 +79,7 @@ pub async fn merge<P: Platform>(
                 let from = key
                     .trim_start_matches("merged:")
                     .parse()
-                    .map_err(|_| ApiError::internal())?;
+                    .map_err(ApiError::internal_from)?;
                 map.insert(from, p.into);
             }
         }

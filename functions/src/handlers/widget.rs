@@ -114,7 +114,7 @@ pub async fn config<P: Platform>(
     );
     h.insert(
         ETAG,
-        HeaderValue::from_str(&tag).map_err(|_| ApiError::internal())?,
+        HeaderValue::from_str(&tag).map_err(ApiError::internal_from)?,
     );
     Ok(cors(resp, w.origin.as_deref()))
 }
@@ -202,7 +202,7 @@ pub async fn session<P: Platform>(
             if let Some(existing) = tx.get(&contacts::external_key(&user.id)).await? {
                 return String::from_utf8_lossy(&existing)
                     .parse::<ContactId>()
-                    .map_err(|_| ApiError::internal());
+                    .map_err(ApiError::internal_from);
             }
             contacts::insert(p, tx, &fresh, actor.clone()).await?;
             Ok(fresh.id)
