@@ -45,8 +45,8 @@ impl SlaSettings {
     }
 
     pub fn validate(&self) -> Result<SlaEngine, ApiError> {
-        let engine = SlaEngine::new(self.config.clone()).map_err(|e| ApiError::unprocessable(e))?;
-        validate_rules(&self.escalations, &self.config).map_err(|e| ApiError::unprocessable(e))?;
+        let engine = SlaEngine::new(self.config.clone()).map_err(ApiError::unprocessable)?;
+        validate_rules(&self.escalations, &self.config).map_err(ApiError::unprocessable)?;
         Ok(engine)
     }
 }

@@ -14,8 +14,6 @@ use edgedesk_shared::api::limits;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{ConversationStatus, Message, SenderKind};
 
-/// How long a typing signal stays true without a refresh.
-
 /// Conversation state visible in real time besides messages.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveState {
@@ -63,8 +61,6 @@ pub struct Typing {
 pub struct Seen {
     pub seq: u64,
 }
-
-/// `POST /v1/widget/{tenant}/typing`
 
 /// One realtime event, as the WebSocket and the long-poll deliver it.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -15,8 +15,6 @@ use crate::store::conversation_actor;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{Conversation, SenderKind};
 
-/// How long a typing signal stays true without a refresh.
-
 /// The agent side of a conversation's feed (`GET /v1/conversations/{id}/poll`), including
 /// private notes and the visitor's typing and receipts.
 #[utoipa::path(get, path = "/v1/conversations/{id}/poll", tag = "realtime",

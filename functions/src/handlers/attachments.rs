@@ -16,8 +16,6 @@ use edgedesk_shared::ids::{ContactId, TenantId};
 use edgedesk_shared::model::Attachment;
 use edgedesk_shared::widget::attachment_signature;
 
-/// How long a typing signal stays true without a refresh.
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UploadQuery {

@@ -399,6 +399,7 @@ pub async fn post_message<P: Platform>(
     ))
 }
 
+/// `POST /v1/widget/{tenant}/typing`
 #[utoipa::path(post, path = "/v1/widget/{tenant}/typing", tag = "widget", params(("tenant" = String, Path)),
     request_body = Typing, responses((status = 204), (status = 401)))]
 pub async fn typing<P: Platform>(

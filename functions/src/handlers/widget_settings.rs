@@ -16,8 +16,6 @@ use crate::store::transact;
 use crate::visitor::{settings, SETTINGS_KEY};
 use edgedesk_shared::widget::{UpdateWidgetSettings, WidgetConfig, WidgetSettings};
 
-/// How long a typing signal stays true without a refresh.
-
 /// `PATCH /v1/tenant/widget` (admin): appearance, origins, pre-chat, away message.
 #[utoipa::path(patch, path = "/v1/tenant/widget", tag = "widget", request_body = UpdateWidgetSettings,
     responses((status = 200, body = WidgetConfig)))]
