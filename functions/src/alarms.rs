@@ -44,6 +44,9 @@ pub enum Job {
         tenant_id: TenantId,
         delivery: String,
     },
+    /// Evaluate the tenant's `time_elapsed` automation rules over its open conversations and
+    /// tickets (hourly, while such rules exist).
+    AutomationTick { tenant_id: TenantId },
 }
 
 edgedesk_shared::tag_set! {
@@ -52,6 +55,7 @@ edgedesk_shared::tag_set! {
         Unsnooze = "unsnooze",
         Sla = "sla",
         Webhook = "webhook",
+        AutomationTick = "automation_tick",
     }
 }
 
@@ -130,6 +134,7 @@ impl<'de> serde::de::Visitor<'de> for JobVisitor {
                 tenant_id,
                 delivery: needs(delivery, "delivery")?,
             },
+            JobKind::AutomationTick => Job::AutomationTick { tenant_id },
         })
     }
 }
@@ -170,6 +175,9 @@ mod decode_tests {
             tenant_id: TenantId,
             delivery: String,
         },
+        AutomationTick {
+            tenant_id: TenantId,
+        },
     }
 
     #[test]
@@ -185,6 +193,8 @@ mod decode_tests {
             ),
             format!(r#"{{"kind":"sla","tenant_id":"{tenant}","subject":"tkt_1"}}"#),
             format!(r#"{{"kind":"webhook","tenant_id":"{tenant}","delivery":"d1","attempt":3}}"#),
+            format!(r#"{{"kind":"automation_tick","tenant_id":"{tenant}"}}"#),
+            r#"{"kind":"automation_tick"}"#.to_owned(),
             // Refused: no kind, an unknown kind, a missing field, a field twice.
             format!(r#"{{"tenant_id":"{tenant}","subject":"tkt_1"}}"#),
             format!(r#"{{"kind":"email","tenant_id":"{tenant}"}}"#),

@@ -298,3 +298,52 @@ fn a_visitor_message_that_reaches_every_listener_commits_at_most_three_batches()
     assert_eq!(r.status, 201, "{}", r.text());
     assert!(r.commits.len() <= 3, "{:?}", batches(&r));
 }
+
+#[test]
+fn a_time_rule_fires_once_when_a_conversation_has_been_pending_for_48_hours() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Patient");
+    expect(
+        api.post("/v1/rules", json!({"id": "stale", "on": ["time_elapsed"],
+            "conditions": {"all": [
+                {"field": {"path": "conversation.status", "op": "equals", "value": "pending"}},
+                {"field": {"path": "elapsed.hours_since_update", "op": "greater_or_equal", "value": 48}}]},
+            "actions": [{"type": "add_labels", "labels": ["stale"]},
+                        {"type": "add_private_note", "body": "No reply for two days."}]})),
+        201,
+    );
+    let c = contact(&api, "Ada");
+    let cid = id(&conversation(&api, &id(&c)));
+    expect(
+        api.patch(
+            &format!("/v1/conversations/{cid}"),
+            json!({"status": "pending"}),
+        ),
+        200,
+    );
+    let labels =
+        |api: &Client| expect(api.get(&format!("/v1/conversations/{cid}")), 200)["labels"].clone();
+    for _ in 0..47 {
+        app.platform.advance(Duration::from_secs(3600));
+        app.sweep();
+    }
+    assert_eq!(labels(&api), json!([]), "47 hours is not 48");
+    app.platform.advance(Duration::from_secs(3600 + 60));
+    app.sweep();
+    assert_eq!(labels(&api), json!(["stale"]));
+    for _ in 0..5 {
+        app.platform.advance(Duration::from_secs(3600));
+        app.sweep();
+    }
+    let fired = events_of(&conversation_events(&api, &cid), "automation.fired").len();
+    assert_eq!(
+        fired, 1,
+        "the rule fires once for this state of the conversation"
+    );
+    let messages = expect(api.get(&format!("/v1/conversations/{cid}/messages")), 200);
+    let notes: Vec<Value> = data(&messages)
+        .into_iter()
+        .filter(|m| m["private"] == true)
+        .collect();
+    assert_eq!(notes.len(), 1, "{messages}");
+}

@@ -180,6 +180,16 @@ pub async fn run<P: Platform>(
     event: AutomationEvent,
     extra: Vec<(&str, serde_json::Value)>,
 ) -> Result<Vec<Message>, ApiError> {
+    Ok(run_counted(p, tactor, event, extra).await?.0)
+}
+
+/// [`run`], also answering how many rules fired.
+pub async fn run_counted<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: AutomationEvent,
+    extra: Vec<(&str, serde_json::Value)>,
+) -> Result<(Vec<Message>, usize), ApiError> {
     let rules: Vec<AutomationRule> = get_json(p, tactor, RULES_KEY).await?.unwrap_or_default();
     if rules
         .iter()
@@ -187,11 +197,12 @@ pub async fn run<P: Platform>(
         && event.cause.depth == 0
     {
         // Nothing listens to this kind of event; follow-ups only come from fired rules.
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
     let engine = AutomationEngine::new(&rules).map_err(ApiError::unprocessable)?;
     let mut pending = VecDeque::from([event]);
     let mut appended = Vec::new();
+    let mut fired = 0;
     let mut first = true;
     let mut handled = 0;
     while let Some(ev) = pending.pop_front() {
@@ -213,6 +224,7 @@ pub async fn run<P: Platform>(
                     continue;
                 }
                 record_fired(p, tactor, &cid.to_string(), &ev, &planned).await?;
+                fired += planned.len();
                 for action in &planned {
                     let (follow, message) = apply(p, tactor, &cid, &ev, action, &facts).await?;
                     pending.extend(follow);
@@ -230,13 +242,14 @@ pub async fn run<P: Platform>(
                     continue;
                 }
                 record_fired(p, tactor, &tid.to_string(), &ev, &planned).await?;
+                fired += planned.len();
                 for action in &planned {
                     pending.extend(apply_to_ticket(p, tactor, &tid, &ev, action).await?);
                 }
             }
         }
     }
-    Ok(appended)
+    Ok((appended, fired))
 }
 
 /// One `automation.fired` event per rule that fired, naming the trigger and the effects.

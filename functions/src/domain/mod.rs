@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod automation;
+pub mod automation_timer;
 pub mod bot;
 pub mod bot_turn;
 pub mod canned;

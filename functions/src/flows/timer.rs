@@ -7,7 +7,7 @@ use chrono::DateTime;
 use super::event::Event;
 use crate::alarms::{due_key, Job, SCHEDULER};
 use crate::ctx::record_event;
-use crate::domain::{sla_escalations, webhooks};
+use crate::domain::{automation_timer, sla_escalations, webhooks};
 use crate::error::ApiError;
 use crate::ports::{Expect, Platform, Scan, WriteBatch};
 use crate::records::Versioned;
@@ -96,6 +96,24 @@ async fn run<P: Platform>(p: &P, job: &Job) -> Result<(), ApiError> {
             tenant_id,
             delivery,
         } => webhooks::deliver(p, tenant_id, delivery).await,
+        Job::AutomationTick { tenant_id } => {
+            // What the rules wrote goes through the message flow like any other message.
+            let tactor = tenant_actor(tenant_id);
+            for message in automation_timer::tick(p, tenant_id).await? {
+                let event = Event::MessageAdded {
+                    conversation: message.conversation_id,
+                    actor: crate::ctx::system_actor(
+                        ActorKind::System,
+                        message.sender.id.clone().unwrap_or_default(),
+                    ),
+                    message,
+                    via: super::event::Via::Team,
+                    redelivery: false,
+                };
+                super::dispatch::dispatch(p, &tactor, event).await?;
+            }
+            Ok(())
+        }
         Job::Unsnooze {
             tenant_id,
             conversation_id,

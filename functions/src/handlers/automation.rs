@@ -38,7 +38,7 @@ async fn change_rules<P: Platform, T>(
     mut change: impl FnMut(&mut Vec<AutomationRule>) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let canned = all_canned(ctx.p, &ctx.actor).await?;
-    transact(ctx.p, &ctx.actor, async |tx| {
+    let out = transact(ctx.p, &ctx.actor, async |tx| {
         let mut rules: Vec<AutomationRule> = tx.get_json(RULES_KEY).await?.unwrap_or_default();
         let out = change(&mut rules)?;
         let teams: Vec<Team> = tx.get_json(routing::TEAMS_KEY).await?.unwrap_or_default();
@@ -57,7 +57,10 @@ async fn change_rules<P: Platform, T>(
         )?;
         Ok(out)
     })
-    .await
+    .await?;
+    // Rules on `time_elapsed` need the hourly tick.
+    crate::domain::automation_timer::schedule_tick(ctx.p, &ctx.tenant_id).await?;
+    Ok(out)
 }
 
 /// `POST /v1/rules`

@@ -68,10 +68,14 @@ pub enum EventKind {
     SlaWarning,
     SlaBreach,
     CsatReceived,
+    /// The scheduler's hourly look at every open conversation and ticket: rules on it test
+    /// how long something has lasted (`elapsed.hours_since_update`,
+    /// `elapsed.hours_since_last_message` …), e.g. "pending for 48 hours".
+    TimeElapsed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::ConversationCreated,
         EventKind::MessageReceived,
         EventKind::TicketCreated,
@@ -80,6 +84,7 @@ impl EventKind {
         EventKind::SlaWarning,
         EventKind::SlaBreach,
         EventKind::CsatReceived,
+        EventKind::TimeElapsed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +97,7 @@ impl EventKind {
             EventKind::SlaWarning => "sla_warning",
             EventKind::SlaBreach => "sla_breach",
             EventKind::CsatReceived => "csat_received",
+            EventKind::TimeElapsed => "time_elapsed",
         }
     }
 
@@ -102,9 +108,10 @@ impl EventKind {
             | EventKind::MessageReceived
             | EventKind::CsatReceived => &[SubjectKind::Conversation],
             EventKind::TicketCreated | EventKind::TicketUpdated => &[SubjectKind::Ticket],
-            EventKind::StatusChanged | EventKind::SlaWarning | EventKind::SlaBreach => {
-                &[SubjectKind::Conversation, SubjectKind::Ticket]
-            }
+            EventKind::StatusChanged
+            | EventKind::SlaWarning
+            | EventKind::SlaBreach
+            | EventKind::TimeElapsed => &[SubjectKind::Conversation, SubjectKind::Ticket],
         }
     }
 }
