@@ -347,3 +347,39 @@ fn a_time_rule_fires_once_when_a_conversation_has_been_pending_for_48_hours() {
         .collect();
     assert_eq!(notes.len(), 1, "{messages}");
 }
+
+#[test]
+fn a_status_a_rule_changes_reaches_subscribers_like_one_a_person_changes() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Ruled");
+    expect(
+        api.post(
+            "/v1/rules",
+            json!({"id": "park", "on": ["message_received"],
+            "actions": [{"type": "set_status", "status": "pending"}]}),
+        ),
+        201,
+    );
+    expect(
+        api.post(
+            "/v1/webhooks/subscriptions",
+            json!({"url": "https://crm.example/in", "events": ["conversation.status_changed"]}),
+        ),
+        201,
+    );
+    let cid = Visitor::new(&app, &api.tenant_id(), json!({"name": "Ada"})).say("hello");
+    assert_eq!(
+        expect(api.get(&format!("/v1/conversations/{cid}")), 200)["status"],
+        "pending"
+    );
+    app.sweep();
+    let sent = app.platform.take_outbound();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["event"], "conversation.status_changed");
+    assert_eq!(
+        body["data"]["status"],
+        json!({"from": "open", "to": "pending"}),
+        "{body}"
+    );
+}

@@ -170,16 +170,23 @@ fn settings_open(s: &routing::RoutingSettings, now: DateTime<Utc>) -> bool {
         .is_none_or(|c| c.is_open(now))
 }
 
+/// What an applied action leaves for the flows to follow up: a message it appended (a reply, a
+/// note) or a conversation it changed (whose SLA clocks and subscribers must hear of it).
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Appended(Message),
+    Changed(Box<Conversation>, Box<Conversation>),
+}
+
 /// Evaluates the tenant's automation rules on `event` (and on the status changes their actions
 /// cause, under the engine's loop guard) and applies what they plan. `extra` adds trigger facts
-/// (`message`, `csat`, `changes`). Answers the messages the actions appended (replies, notes),
-/// whose own consequences are the message flow's.
+/// (`message`, `csat`, `changes`). Answers what the actions did that the flows follow up.
 pub async fn run<P: Platform>(
     p: &P,
     tactor: &str,
     event: AutomationEvent,
     extra: Vec<(&str, serde_json::Value)>,
-) -> Result<Vec<Message>, ApiError> {
+) -> Result<Vec<Outcome>, ApiError> {
     Ok(run_counted(p, tactor, event, extra).await?.0)
 }
 
@@ -189,7 +196,7 @@ pub async fn run_counted<P: Platform>(
     tactor: &str,
     event: AutomationEvent,
     extra: Vec<(&str, serde_json::Value)>,
-) -> Result<(Vec<Message>, usize), ApiError> {
+) -> Result<(Vec<Outcome>, usize), ApiError> {
     let rules: Vec<AutomationRule> = get_json(p, tactor, RULES_KEY).await?.unwrap_or_default();
     if rules
         .iter()
@@ -226,9 +233,9 @@ pub async fn run_counted<P: Platform>(
                 record_fired(p, tactor, &cid.to_string(), &ev, &planned).await?;
                 fired += planned.len();
                 for action in &planned {
-                    let (follow, message) = apply(p, tactor, &cid, &ev, action, &facts).await?;
+                    let (follow, outcome) = apply(p, tactor, &cid, &ev, action, &facts).await?;
                     pending.extend(follow);
-                    appended.extend(message);
+                    appended.extend(outcome);
                 }
             }
             Subject::Ticket(tid) => {
@@ -333,7 +340,7 @@ async fn apply<P: Platform>(
     ev: &AutomationEvent,
     action: &PlannedAction,
     facts: &FactSnapshot,
-) -> Result<(Vec<AutomationEvent>, Option<Message>), ApiError> {
+) -> Result<(Vec<AutomationEvent>, Option<Outcome>), ApiError> {
     let actor = rule_actor(&action.rule.id);
     let now = p.now();
     let changed = match &action.effect {
@@ -416,7 +423,7 @@ async fn apply<P: Platform>(
                     external_id: None,
                 };
                 let appended = append(p, cid, draft, None).await?;
-                return Ok((Vec::new(), Some(appended.message)));
+                return Ok((Vec::new(), Some(Outcome::Appended(appended.message))));
             }
             return Ok((Vec::new(), None));
         }
@@ -432,7 +439,7 @@ async fn apply<P: Platform>(
                 external_id: None,
             };
             let appended = append(p, cid, draft, None).await?;
-            return Ok((Vec::new(), Some(appended.message)));
+            return Ok((Vec::new(), Some(Outcome::Appended(appended.message))));
         }
         Effect::SendWebhook(delivery) => {
             enqueue_webhook(p, tactor, &cid.to_string(), &action.rule, delivery).await?;
@@ -458,7 +465,10 @@ async fn apply<P: Platform>(
             action,
         ));
     }
-    Ok((follow, None))
+    Ok((
+        follow,
+        Some(Outcome::Changed(Box::new(before), Box::new(after))),
+    ))
 }
 
 /// The facts rules and templates read for an event on a ticket: the ticket (with its `team`),
@@ -617,7 +627,7 @@ pub async fn status_changed<P: Platform>(
     tactor: &str,
     before: &Conversation,
     after: &Conversation,
-) -> Result<Vec<Message>, ApiError> {
+) -> Result<Vec<Outcome>, ApiError> {
     if before.status == after.status {
         return Ok(Vec::new());
     }
@@ -647,7 +657,7 @@ pub async fn arrival<P: Platform>(
     id: &ConversationId,
     message: Option<&Message>,
     created: bool,
-) -> Result<Vec<Message>, ApiError> {
+) -> Result<Vec<Outcome>, ApiError> {
     // `conversation_created` fires once, however the conversation came about (created with
     // its first message, or opened by a channel and then written to).
     let marker = format!("routing:arrived:{id}");

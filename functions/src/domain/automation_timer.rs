@@ -12,13 +12,13 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::alarms::{schedule, Job};
-use crate::domain::automation::{run_counted, RULES_KEY};
+use crate::domain::automation::{run_counted, Outcome, RULES_KEY};
 use crate::error::ApiError;
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json, tenant_actor, transact};
 use edgedesk_shared::ids::TenantId;
-use edgedesk_shared::model::{Conversation, ConversationStatus, Message, Ticket, TicketStatus};
+use edgedesk_shared::model::{Conversation, ConversationStatus, Ticket, TicketStatus};
 use edgedesk_shared::routing::{AutomationEvent, AutomationRule, EventKind, Subject};
 
 /// When the next tick is due, while one is scheduled.
@@ -69,8 +69,8 @@ fn hours(since: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
 }
 
 /// The `Job::AutomationTick` work: time rules over the tenant's open conversations and
-/// tickets. Answers the messages the rules appended (the timer flow sends them on).
-pub async fn tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<Vec<Message>, ApiError> {
+/// tickets. Answers what the rules did that the flows follow up.
+pub async fn tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<Vec<Outcome>, ApiError> {
     let tactor = tenant_actor(tenant);
     transact(p, &tactor, async |tx| {
         tx.delete(TICK_KEY);
@@ -133,7 +133,7 @@ async fn evaluate<P: Platform>(
     id: &str,
     updated_at: DateTime<Utc>,
     elapsed: serde_json::Value,
-) -> Result<Vec<Message>, ApiError> {
+) -> Result<Vec<Outcome>, ApiError> {
     let marker = timed_key(id);
     if get_json::<_, DateTime<Utc>>(p, tactor, &marker).await? == Some(updated_at) {
         return Ok(Vec::new());

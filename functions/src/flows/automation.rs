@@ -3,24 +3,32 @@
 
 use super::event::{Event, Via};
 use crate::ctx::system_actor;
-use crate::domain::automation;
+use crate::domain::automation::{self, Outcome};
 use crate::error::ApiError;
 use crate::ports::Platform;
 use edgedesk_shared::ids::{ConversationId, TicketId};
-use edgedesk_shared::model::{ActorKind, Message, SenderKind};
+use edgedesk_shared::model::{ActorKind, SenderKind};
 use edgedesk_shared::routing::{AutomationEvent, EventKind, Subject};
 use edgedesk_shared::sla::FiringLevel;
 
-/// The messages rules appended, as events.
-fn appended(messages: Vec<Message>) -> Vec<Event> {
-    messages
+/// What rules did, as the events the flows follow up: the messages they appended and the
+/// conversations they changed.
+pub(super) fn appended(outcomes: Vec<Outcome>) -> Vec<Event> {
+    outcomes
         .into_iter()
-        .map(|m| Event::MessageAdded {
-            conversation: m.conversation_id,
-            actor: system_actor(ActorKind::System, m.sender.id.clone().unwrap_or_default()),
-            message: m,
-            via: Via::Team,
-            redelivery: false,
+        .map(|o| match o {
+            Outcome::Appended(m) => Event::MessageAdded {
+                conversation: m.conversation_id,
+                actor: system_actor(ActorKind::System, m.sender.id.clone().unwrap_or_default()),
+                message: m,
+                via: Via::Team,
+                redelivery: false,
+            },
+            Outcome::Changed(before, after) => Event::ConversationChanged {
+                before,
+                after,
+                by_rule: true,
+            },
         })
         .collect()
 }
@@ -74,7 +82,12 @@ pub async fn conversation_changed<P: Platform>(
     tactor: &str,
     event: &Event,
 ) -> Result<Vec<Event>, ApiError> {
-    let Event::ConversationChanged { before, after } = event else {
+    let Event::ConversationChanged {
+        before,
+        after,
+        by_rule: false,
+    } = event
+    else {
         return Ok(Vec::new());
     };
     Ok(appended(

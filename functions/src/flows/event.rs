@@ -32,10 +32,13 @@ pub enum Event {
         conversation: ConversationId,
         first_message: Option<Message>,
     },
-    /// A person or a channel changed a conversation's record.
+    /// A person, a channel, a timer or an automation rule changed a conversation's record.
     ConversationChanged {
         before: Box<Conversation>,
         after: Box<Conversation>,
+        /// A rule made the change: the automation runner already evaluated what it causes
+        /// (under its loop guard) and placed freed capacity.
+        by_rule: bool,
     },
     /// The bot handed a conversation to a person after the contact wrote `text`.
     BotHandedOff {

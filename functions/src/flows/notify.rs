@@ -57,7 +57,7 @@ pub async fn subscribers<P: Platform>(p: &P, tactor: &str, event: &Event) -> Res
                 out.push(("message.created", id.to_string(), to_value(m)?));
             }
         }
-        Event::ConversationChanged { before, after } if before.status != after.status => {
+        Event::ConversationChanged { before, after, .. } if before.status != after.status => {
             let data = json!({"conversation": to_value(after.as_ref())?,
                 "status": {"from": before.status, "to": after.status}});
             out.push(("conversation.status_changed", after.id.to_string(), data));

@@ -65,7 +65,12 @@ pub async fn conversation_changed<P: Platform>(
     tactor: &str,
     event: &Event,
 ) -> Result<(), ApiError> {
-    let Event::ConversationChanged { before, after } = event else {
+    let Event::ConversationChanged {
+        before,
+        after,
+        by_rule: false,
+    } = event
+    else {
         return Ok(());
     };
     if routing::frees_capacity(before, after) {

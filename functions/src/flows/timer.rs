@@ -97,19 +97,10 @@ async fn run<P: Platform>(p: &P, job: &Job) -> Result<(), ApiError> {
             delivery,
         } => webhooks::deliver(p, tenant_id, delivery).await,
         Job::AutomationTick { tenant_id } => {
-            // What the rules wrote goes through the message flow like any other message.
+            // What the rules did goes through the flows like any other change.
             let tactor = tenant_actor(tenant_id);
-            for message in automation_timer::tick(p, tenant_id).await? {
-                let event = Event::MessageAdded {
-                    conversation: message.conversation_id,
-                    actor: crate::ctx::system_actor(
-                        ActorKind::System,
-                        message.sender.id.clone().unwrap_or_default(),
-                    ),
-                    message,
-                    via: super::event::Via::Team,
-                    redelivery: false,
-                };
+            let outcomes = automation_timer::tick(p, tenant_id).await?;
+            for event in super::automation::appended(outcomes) {
                 super::dispatch::dispatch(p, &tactor, event).await?;
             }
             Ok(())
@@ -149,6 +140,7 @@ async fn run<P: Platform>(p: &P, job: &Job) -> Result<(), ApiError> {
                     let event = Event::ConversationChanged {
                         before: Box::new(before),
                         after: Box::new(after),
+                        by_rule: false,
                     };
                     super::dispatch::dispatch(p, &tactor, event).await
                 }

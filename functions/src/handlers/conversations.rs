@@ -355,6 +355,7 @@ pub async fn update<P: Platform>(
         let event = Event::ConversationChanged {
             before: Box::new(before),
             after: Box::new(c.clone()),
+            by_rule: false,
         };
         flows::dispatch(ctx.p, &ctx.actor, event).await?;
     }
