@@ -311,7 +311,8 @@ struct Inner {
     readers: Arc<ReaderPool>,
     writer: WriterHandle,
     partitions: Arc<PartitionLocks>,
-    /// Sessions queued for the lease; the writer commits its group when nobody is.
+    /// Sessions queued for the lease or a partition lock; the writer commits its group when
+    /// nobody is.
     waiting: Arc<AtomicUsize>,
     next_tx: AtomicU64,
     changes: ChangeFeed,
@@ -381,10 +382,33 @@ impl Database {
     }
 
     async fn lease(&self) -> OwnedMutexGuard<()> {
-        self.inner.waiting.fetch_add(1, Ordering::SeqCst);
-        let guard = self.inner.writer.lease().lock_owned().await;
-        self.inner.waiting.fetch_sub(1, Ordering::SeqCst);
-        guard
+        let _waiting = Waiting::new(&self.inner.waiting);
+        self.inner.writer.lease().lock_owned().await
+    }
+
+    /// A partition's lock. Its waiters count as waiting for the writer: they will write soon,
+    /// so a commit meanwhile leaves its group open for them instead of paying an fsync alone
+    /// (with one hot actor, an fsync per transaction while the next one waited for it).
+    async fn partition(&self, partition: &str) -> PartitionGuard {
+        let _waiting = Waiting::new(&self.inner.waiting);
+        self.inner.partitions.lock(partition).await
+    }
+}
+
+/// Counts a session as waiting while it exists; dropped also when a wait is abandoned (the
+/// request ended), so the count never leaks.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -542,7 +566,7 @@ impl Session {
             match tx {
                 Tx::Pending => match confined_to {
                     Some(partition) => {
-                        let lock = self.db.inner.partitions.lock(partition).await;
+                        let lock = self.db.partition(partition).await;
                         *tx = Tx::Reading(Confined { lock, start: None });
                     }
                     None => {
@@ -640,7 +664,7 @@ impl Session {
         // transaction's reads and its writes.
         let confined_to = partition::partition_of(&sql, &params);
         let lock = match confined_to {
-            Some(partition) => Some(self.db.inner.partitions.lock(partition).await),
+            Some(partition) => Some(self.db.partition(partition).await),
             None => None,
         };
         let lease = self.db.lease().await;

@@ -41,6 +41,10 @@ use super::{
 };
 use crate::changes::{ChangeFeed, ChangeKey};
 
+/// The flusher's timer leaves a group to the transactions in flight until it is this many
+/// `max_delay`s old.
+const OVERDUE: u32 = 10;
+
 /// Resolves when the group holding a commit is durable (or failed).
 pub(super) type Durable = oneshot::Receiver<Result<(), SqlError>>;
 
@@ -198,17 +202,12 @@ impl WriterHandle {
     /// Runs a statement of a confined transaction that has not written yet, on the writer's
     /// connection (which sees the group's undurable commits), if it only reads. With the lease.
     pub(super) fn read(&self, sql: &str, params: &[Value], lease: Lease) -> Result<Read, SqlError> {
-        let result = self.lock().and_then(|mut w| w.read(sql, params));
-        match result {
-            Ok(Some(rows)) => {
-                self.end_turn(lease);
-                Ok(Read::Done(rows))
-            }
-            Ok(None) => Ok(Read::Writes(lease)),
-            Err(e) => {
-                self.end_turn(lease);
-                Err(e)
-            }
+        // A read gives the lease straight back and never starts a flush: the group is committed
+        // at the end of a commit's turn (or by the flusher's timer), not in the middle of a
+        // transaction that will need the writer again in a moment.
+        match self.lock().and_then(|mut w| w.read(sql, params))? {
+            Some(rows) => Ok(Read::Done(rows)),
+            None => Ok(Read::Writes(lease)),
         }
     }
 
@@ -378,10 +377,11 @@ pub(super) fn spawn(
         })?;
     let writer = Arc::new(Mutex::new(writer));
     let lease = Arc::new(tokio::sync::Mutex::new(()));
-    let (shared, shared_lease) = (writer.clone(), lease.clone());
+    let (shared, shared_lease, shared_conflicts) =
+        (writer.clone(), lease.clone(), conflicts.clone());
     std::thread::Builder::new()
         .name("sqlite-flusher".to_owned())
-        .spawn(move || Writer::flusher(&shared, &shared_lease, rx))
+        .spawn(move || Writer::flusher(&shared, &shared_lease, &shared_conflicts, rx))
         .map_err(OpenError::Thread)?;
     Ok(WriterHandle {
         flusher: tx,
@@ -459,6 +459,7 @@ impl Writer {
     fn flusher(
         shared: &Mutex<Writer>,
         lease: &Arc<tokio::sync::Mutex<()>>,
+        conflicts: &Mutex<Conflicts>,
         rx: mpsc::Receiver<Signal>,
     ) {
         let lock = || shared.lock().unwrap_or_else(PoisonError::into_inner);
@@ -472,19 +473,21 @@ impl Writer {
                     match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                         Ok(signal) => Some(signal),
                         Err(mpsc::RecvTimeoutError::Timeout) => {
-                            match lease.clone().try_lock_owned() {
-                                Ok(guard) => {
+                            let flushed = match lease.clone().try_lock_owned() {
+                                Ok(guard) if Self::timer_may_flush(&lock(), conflicts) => {
                                     // A failed flush has already told its waiters.
                                     let _ = lock().flush();
                                     drop(guard);
+                                    true
                                 }
-                                // The holder sees the deadline when it ends its turn and hands
-                                // the group over; meanwhile wait for that, not in a spin.
-                                Err(_) => {
-                                    if let Ok(signal) = rx.recv_timeout(lock().config.max_delay)
-                                    {
-                                        Self::signal(shared, signal);
-                                    }
+                                _ => false,
+                            };
+                            if !flushed {
+                                // A turn's end sees the deadline and hands the group over;
+                                // meanwhile wait for that (or look again later), not in a spin.
+                                let wait = lock().config.max_delay;
+                                if let Ok(signal) = rx.recv_timeout(wait) {
+                                    Self::signal(shared, signal);
                                 }
                             }
                             continue;
@@ -531,6 +534,22 @@ impl Writer {
                 let _ = reply.send(result);
             }
         }
+    }
+
+    /// Whether the timer may commit the overdue group now that the lease is free. Not while a
+    /// confined transaction is between its reads and its commit — it would wait for the fsync
+    /// in the middle of its work, and with one hot actor every transaction then did — unless
+    /// the group is long overdue (a transaction may compute for a long time).
+    fn timer_may_flush(w: &Writer, conflicts: &Mutex<Conflicts>) -> bool {
+        let idle = conflicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .open
+            .is_empty();
+        idle || w
+            .group
+            .since
+            .is_some_and(|since| since.elapsed() >= w.config.max_delay * OVERDUE)
     }
 
     /// Whether the group should be committed now, at the end of a writer turn.
