@@ -427,6 +427,25 @@ enum State {
 struct Confined {
     lock: PartitionGuard,
     start: Option<Registered>,
+    /// It will need the writer again before it ends: a commit meanwhile keeps its group open
+    /// for it (within `max_delay`) rather than fsync alone and make it wait for that fsync.
+    _in_flight: InFlight,
+}
+
+/// Counts a transaction as waiting for the writer while it exists.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Confined {
@@ -505,7 +524,11 @@ impl Session {
                 None => None,
                 Some((partition, start)) => {
                     let lease = self.db.lease().await;
-                    self.db.inner.writer.finish_reads(partition, start, lease)?
+                    let durable = self.db.inner.writer.finish_reads(partition, start)?;
+                    // No longer in flight when the turn's end decides whether the group is due.
+                    drop(confined);
+                    self.db.inner.writer.end_turn(lease);
+                    durable
                 }
             },
             Tx::Writing {
@@ -522,9 +545,11 @@ impl Session {
             Tx::Writing {
                 lease, confined, ..
             } => {
-                let durable = self.db.inner.writer.commit(id, lease);
+                // The partition first (safe: the lease, held until the savepoint is released,
+                // keeps the next transaction of this actor out), so this one no longer counts as
+                // in flight when the commit decides whether its group is due.
                 drop(confined);
-                durable?
+                self.db.inner.writer.commit(id, lease)?
             }
         };
         if let Some(durable) = durable {
@@ -567,7 +592,11 @@ impl Session {
                 Tx::Pending => match confined_to {
                     Some(partition) => {
                         let lock = self.db.partition(partition).await;
-                        *tx = Tx::Reading(Confined { lock, start: None });
+                        *tx = Tx::Reading(Confined {
+                            lock,
+                            start: None,
+                            _in_flight: InFlight::new(&self.db.inner.waiting),
+                        });
                     }
                     None => {
                         let lease = self.db.lease().await;

@@ -54,6 +54,8 @@ pub(super) type Lease = OwnedMutexGuard<()>;
 enum Signal {
     /// Commit the group now; the lease comes along and is released after the fsync.
     Flush { lease: Lease },
+    /// A group started and is not due yet: wake up at its deadline.
+    Arm,
     Shutdown {
         reply: oneshot::Sender<Result<(), SqlError>>,
     },
@@ -213,20 +215,18 @@ impl WriterHandle {
 
     /// Ends a confined transaction that only read: it fails if its partition changed under it,
     /// and waits for the pending group if there is one (it may have read from it).
+    /// With the lease held; the caller then ends its turn.
     pub(super) fn finish_reads(
         &self,
         partition: &str,
         start: Start,
-        lease: Lease,
     ) -> Result<Option<Durable>, SqlError> {
-        let result = self.lock().and_then(|mut w| {
+        self.lock().and_then(|mut w| {
             if self.conflicts().conflicted(partition, start) {
                 return Err(SqlError::Conflict);
             }
             Ok(w.wait_for_group())
-        });
-        self.end_turn(lease);
-        result
+        })
     }
 
     /// Runs a statement of the open guest transaction `id` on the calling thread. Only the
@@ -268,11 +268,22 @@ impl WriterHandle {
     }
 
     /// Gives the lease back, or to the flusher when the group is due.
-    fn end_turn(&self, lease: Lease) {
-        let due = self.lock().map(|w| w.flush_due()).unwrap_or(false);
+    pub(super) fn end_turn(&self, lease: Lease) {
+        let (due, arm) = self
+            .lock()
+            .map(|mut w| {
+                let due = w.flush_due();
+                // The flusher sleeps without a deadline while no group waits: tell it once
+                // per group, so the group is committed by its deadline if no turn ends then.
+                let arm = !due && w.group.since.is_some() && !std::mem::replace(&mut w.armed, true);
+                (due, arm)
+            })
+            .unwrap_or((false, false));
         if due {
             // If the flusher is gone (shutdown) dropping the message releases the lease.
             let _ = self.flusher.send(Signal::Flush { lease });
+        } else if arm {
+            let _ = self.flusher.send(Signal::Arm);
         }
     }
 
@@ -366,6 +377,7 @@ pub(super) fn spawn(
         touched,
         schema_changed,
         outer: false,
+        armed: false,
         open: None,
         group: Group::default(),
     };
@@ -449,6 +461,8 @@ struct Writer {
     schema_changed: Arc<AtomicBool>,
     /// The outer transaction is open.
     outer: bool,
+    /// The flusher has been told about the pending group.
+    armed: bool,
     open: Option<OpenTx>,
     group: Group,
 }
@@ -474,13 +488,18 @@ impl Writer {
                         Ok(signal) => Some(signal),
                         Err(mpsc::RecvTimeoutError::Timeout) => {
                             let flushed = match lease.clone().try_lock_owned() {
-                                Ok(guard) if Self::timer_may_flush(&lock(), conflicts) => {
-                                    // A failed flush has already told its waiters.
-                                    let _ = lock().flush();
+                                Ok(guard) => {
+                                    let mut w = lock();
+                                    let may = Self::timer_may_flush(&w, conflicts);
+                                    if may {
+                                        // A failed flush has already told its waiters.
+                                        let _ = w.flush();
+                                    }
+                                    drop(w);
                                     drop(guard);
-                                    true
+                                    may
                                 }
-                                _ => false,
+                                Err(_) => false,
                             };
                             if !flushed {
                                 // A turn's end sees the deadline and hands the group over;
@@ -526,6 +545,8 @@ impl Writer {
                 let _ = lock().flush();
                 drop(lease);
             }
+            // The loop computes the new deadline.
+            Signal::Arm => {}
             Signal::Shutdown { reply } => {
                 let mut w = lock();
                 w.abandon_open();
@@ -787,6 +808,7 @@ impl Writer {
         }
         self.outer = false;
         let group = std::mem::take(&mut self.group);
+        self.armed = false;
         if !group.waiters.is_empty() {
             self.counters.groups.fetch_add(1, Ordering::Relaxed);
             self.counters
@@ -803,6 +825,7 @@ impl Writer {
     }
 
     fn fail_group(&mut self, error: &SqlError) {
+        self.armed = false;
         // Whatever confined transactions read from the lost commits is gone too.
         self.conflicts
             .lock()
