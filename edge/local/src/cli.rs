@@ -67,6 +67,12 @@ pub struct Options {
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub pooling: Switch,
 
+    /// Per-actor writer locks: a transaction confined to one actor holds only that actor's
+    /// lock, and the SQLite writer only while SQLite works (README, *Storage for the component*).
+    /// `off`: every transaction holds the writer from its first statement to its end.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub actor_locks: Switch,
+
     /// How hard cranelift optimises the component when it is compiled (on a compile-cache
     /// miss): `speed` gives the fastest code, `none` compiles sooner (figures in the README).
     #[arg(long, value_enum, default_value_t = GuestOpt::Speed)]

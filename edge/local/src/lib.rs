@@ -131,6 +131,7 @@ pub async fn run(options: Options) -> Result<(), HostError> {
         &DbConfig {
             readers: options.readers,
             group_commit: group_commit(&options),
+            actor_locks: options.actor_locks == Switch::On,
         },
     )?;
     let spin = SpinCtx {

@@ -101,7 +101,7 @@ pub enum SqlError {
     NoTransaction(&'static str),
     #[error("SAVEPOINT, RELEASE and ROLLBACK TO are only supported inside BEGIN ... COMMIT")]
     SavepointOutsideTransaction,
-    /// The database was shut down (the host is stopping) or its writer thread is gone.
+    /// The database was shut down (the host is stopping) or its flusher thread is gone.
     #[error("the database is closed")]
     Closed,
     /// A transaction confined to one partition found, before writing or committing, that a
@@ -137,7 +137,7 @@ pub enum OpenError {
     NoWal { path: String, mode: String },
     #[error("cannot prepare SQLite database {path}: {source}")]
     Setup { path: String, source: SqlError },
-    #[error("cannot start the SQLite writer thread: {0}")]
+    #[error("cannot start the SQLite flusher thread: {0}")]
     Thread(std::io::Error),
 }
 
@@ -175,6 +175,9 @@ pub struct DbConfig {
     /// Reader connections (concurrent reads outside transactions).
     pub readers: usize,
     pub group_commit: GroupCommit,
+    /// Transactions confined to one actor hold only its lock (see the module docs); off, every
+    /// transaction holds the writer lease from its first statement to its end.
+    pub actor_locks: bool,
 }
 
 impl Default for DbConfig {
@@ -182,6 +185,7 @@ impl Default for DbConfig {
         DbConfig {
             readers: 4,
             group_commit: GroupCommit::default(),
+            actor_locks: true,
         }
     }
 }
@@ -311,6 +315,7 @@ struct Inner {
     readers: Arc<ReaderPool>,
     writer: WriterHandle,
     partitions: Arc<PartitionLocks>,
+    actor_locks: bool,
     /// Sessions queued for the lease or a partition lock; the writer commits its group when
     /// nobody is.
     waiting: Arc<AtomicUsize>,
@@ -345,6 +350,7 @@ impl Database {
                 readers,
                 writer,
                 partitions: Arc::default(),
+                actor_locks: config.actor_locks,
                 waiting,
                 next_tx: AtomicU64::new(1),
                 changes,
@@ -576,7 +582,7 @@ impl Session {
         savepoint: bool,
     ) -> Result<QueryResult, SqlError> {
         let writer = self.db.inner.writer.clone();
-        let confined_to = if savepoint {
+        let confined_to = if savepoint || !self.db.inner.actor_locks {
             None
         } else {
             partition::partition_of(&sql, &params)

@@ -32,6 +32,7 @@ fn open_at(dir: &tempfile::TempDir, group_commit: GroupCommit) -> Database {
         &DbConfig {
             readers: 2,
             group_commit,
+            actor_locks: true,
         },
     )
     .expect("the database opens")
@@ -563,4 +564,34 @@ async fn a_confined_transaction_can_widen_to_the_whole_database() {
     assert_eq!(count(&mut s, "kv").await, 2);
     ok(&mut s, "COMMIT").await;
     assert_eq!(count(&mut db.session(), "kv").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_actor_locks_a_transaction_holds_the_writer_from_its_first_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(
+        &dir.path().join("default.db"),
+        &DbConfig {
+            readers: 2,
+            group_commit: GroupCommit::default(),
+            actor_locks: false,
+        },
+    )
+    .unwrap();
+    let mut s = db.session();
+    ok(
+        &mut s,
+        "CREATE TABLE kv (actor TEXT, key TEXT, value BLOB, PRIMARY KEY (actor, key))",
+    )
+    .await;
+    let mut a = db.session();
+    ok(&mut a, "BEGIN").await;
+    assert_eq!(get_n(&mut a, "t:a", "n").await, 0);
+    let mut b = db.session();
+    ok(&mut b, "BEGIN").await;
+    let waited = tokio::time::timeout(Duration::from_millis(200), get_n(&mut b, "t:b", "n")).await;
+    assert!(waited.is_err(), "tenant b waits for tenant a's transaction");
+    ok(&mut a, "COMMIT").await;
+    assert_eq!(get_n(&mut b, "t:b", "n").await, 0);
+    ok(&mut b, "COMMIT").await;
 }
