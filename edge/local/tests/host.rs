@@ -336,11 +336,19 @@ fn a_changed_component_is_compiled_again_and_its_stale_artifact_removed() {
             .map(|l| l.contains("\"compiled_from_cache\":true"))
     };
     assert_eq!(cached(&first_log), Some(false));
-    assert_eq!(cached(&second_log), Some(false), "the old artifact was not used");
+    assert_eq!(
+        cached(&second_log),
+        Some(false),
+        "the old artifact was not used"
+    );
     let artifacts: Vec<_> = std::fs::read_dir(data.join("cache"))
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().ends_with(".cwasm"))
         .collect();
-    assert_eq!(artifacts.len(), 1, "only the current component's artifact is kept");
+    assert_eq!(
+        artifacts.len(),
+        1,
+        "only the current component's artifact is kept"
+    );
 }

@@ -57,8 +57,8 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::changes::ChangeFeed;
 pub use classify::{classify, Control};
-use readers::{ReadOutcome, ReaderPool};
 use partition::{PartitionGuard, PartitionLocks};
+use readers::{ReadOutcome, ReaderPool};
 use writer::{Lease, Read, Registered, WriterHandle};
 
 /// A column value, as Spin's SQLite interface passes them.

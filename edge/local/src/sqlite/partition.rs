@@ -39,7 +39,11 @@ impl PartitionLocks {
     }
 
     pub(super) async fn lock(self: &Arc<Self>, partition: &str) -> PartitionGuard {
-        let lock = self.table().entry(partition.to_owned()).or_default().clone();
+        let lock = self
+            .table()
+            .entry(partition.to_owned())
+            .or_default()
+            .clone();
         let guard = lock.lock_owned().await;
         PartitionGuard {
             partition: partition.to_owned(),
@@ -107,10 +111,12 @@ const UPSERT_TAIL: &[&str] = &[
 /// Splits into lower-case tokens; `None` for anything with quotes, comments, literals of any
 /// kind or several statements, which the check never needs to understand.
 fn tokens(sql: &str) -> Option<Vec<String>> {
-    if sql
-        .chars()
-        .any(|c| matches!(c, '\'' | '"' | '`' | '[' | ';' | '/' | '-' | '|' | '@' | ':' | '$'))
-    {
+    if sql.chars().any(|c| {
+        matches!(
+            c,
+            '\'' | '"' | '`' | '[' | ';' | '/' | '-' | '|' | '@' | ':' | '$'
+        )
+    }) {
         return None;
     }
     let mut out = Vec::new();
@@ -216,7 +222,13 @@ mod tests {
         ] {
             assert_eq!(partition_of(sql, &key), Some("t:a"), "{sql}");
         }
-        let scan = [text("t:a"), text("p"), text("p~"), text("p5"), Value::Integer(9)];
+        let scan = [
+            text("t:a"),
+            text("p"),
+            text("p~"),
+            text("p5"),
+            Value::Integer(9),
+        ];
         assert_eq!(
             partition_of(
                 "SELECT key, value FROM kv WHERE actor = ? AND key >= ? AND key < ? \

@@ -441,7 +441,11 @@ async fn set_n(s: &mut Session, actor: &str, key: &str, n: i64) -> Result<QueryR
     exec(
         s,
         UPSERT,
-        vec![text(actor), text(key), Value::Blob(n.to_le_bytes().to_vec())],
+        vec![
+            text(actor),
+            text(key),
+            Value::Blob(n.to_le_bytes().to_vec()),
+        ],
     )
     .await
 }
@@ -468,7 +472,11 @@ async fn two_tenants_writers_do_not_wait_for_each_other() {
     set_n(&mut a, "t:a", "n", 1).await.unwrap();
     ok(&mut a, "COMMIT").await;
     assert_eq!(count(&mut db.session(), "kv").await, 2);
-    assert_eq!(db.inner.partitions.len(), 0, "idle partition locks are dropped");
+    assert_eq!(
+        db.inner.partitions.len(),
+        0,
+        "idle partition locks are dropped"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -534,8 +542,8 @@ async fn a_confined_transaction_sees_commits_that_are_not_durable_yet() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_write_from_outside_the_partition_makes_a_confined_transaction_fail_instead_of_losing_it(
-) {
+async fn a_write_from_outside_the_partition_makes_a_confined_transaction_fail_instead_of_losing_it()
+{
     let (_dir, db) = with_kv(GroupCommit::default()).await;
     let mut s = db.session();
     set_n(&mut s, "t:a", "n", 1).await.unwrap();

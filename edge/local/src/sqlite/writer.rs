@@ -126,7 +126,10 @@ impl Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        let mut c = self.conflicts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut c = self
+            .conflicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(n) = c.open.get_mut(&self.start.seq) {
             *n -= 1;
             if *n == 0 {
@@ -184,7 +187,9 @@ impl WriterHandle {
     }
 
     fn conflicts(&self) -> MutexGuard<'_, Conflicts> {
-        self.conflicts.lock().unwrap_or_else(PoisonError::into_inner)
+        self.conflicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Registers the start of a confined transaction; call with the lease held.
@@ -262,7 +267,9 @@ impl WriterHandle {
         foreign: bool,
         lease: Lease,
     ) -> Result<(QueryResult, Option<Durable>), SqlError> {
-        let result = self.lock().and_then(|mut w| w.autocommit(sql, params, foreign));
+        let result = self
+            .lock()
+            .and_then(|mut w| w.autocommit(sql, params, foreign));
         self.end_turn(lease);
         result
     }
@@ -680,11 +687,15 @@ impl Writer {
         }
         let changes = std::mem::take(&mut *self.touched_keys());
         if open.wrote {
-            let mut c = self.conflicts.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut c = self
+                .conflicts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             c.seq += 1;
             if open.foreign {
                 let seq = c.seq;
-                c.foreign.extend(changes.iter().map(|key| (key.clone(), seq)));
+                c.foreign
+                    .extend(changes.iter().map(|key| (key.clone(), seq)));
                 c.prune();
             }
         }
