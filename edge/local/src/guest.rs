@@ -483,7 +483,7 @@ fn engine_config(config: &GuestConfig) -> Config {
     let mut c = Config::new();
     c.wasm_component_model(true);
     c.epoch_interruption(true);
-    c.cranelift_opt_level(config.opt_level.clone());
+    c.cranelift_opt_level(config.opt_level);
     if std::env::var_os("EDGEDESK_PERFMAP").is_some() {
         // Writes perf's per-process map file so `perf report` names the guest's functions.
         c.profiler(wasmtime::ProfilingStrategy::PerfMap);

@@ -10,12 +10,14 @@
 //!
 //! Only the fsync leaves the session's task: the group is committed by the **flusher** thread,
 //! so a runtime thread never sleeps in `fsync` while it could run other requests. Whoever ends a
-//! writer turn (commit, rollback, autocommit) checks whether the group is due — nobody waits for
-//! the lease, the oldest commit waited `max_delay`, or `max_batch` commits wait — and if so hands
-//! its lease to the flusher instead of releasing it, so the group is committed between guest
-//! transactions, never with one open. The flusher also wakes at a waiting group's deadline and
-//! commits it if the lease is free (if it is not, its holder sees the deadline when it ends its
-//! turn). Every waiter of the group then learns the outcome together.
+//! writer turn (commit, rollback, autocommit; not a single read) checks whether the group is
+//! due — nobody waits for the writer (for the lease, for an actor's lock, or as a confined
+//! transaction in flight), the oldest commit waited `max_delay`, or `max_batch` commits wait —
+//! and if so hands its lease to the flusher instead of releasing it, so the group is committed
+//! between guest transactions, never with one open. A group that is not due arms the flusher's
+//! timer; at the deadline it commits the group if the lease is free and no confined transaction
+//! is in flight (or the group is [`OVERDUE`] times late); otherwise the next turn's end sees the
+//! deadline. Every waiter of the group then learns the outcome together.
 //!
 //! Before, `BEGIN` and `COMMIT` were commands to a writer thread and the session waited for its
 //! reply: two thread wake-ups per transaction, and — worse — between the reply and the session's
