@@ -34,6 +34,7 @@ async fn run(label: &str, group_commit: GroupCommit, args: &Args) -> Result<()> 
         &DbConfig {
             readers: 4,
             group_commit,
+            actor_locks: true,
         },
     )?;
     db.session().execute(SCHEMA.into(), vec![]).await?;

@@ -11,6 +11,13 @@ pub enum Switch {
     Off,
 }
 
+/// Cranelift's optimisation level for the component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuestOpt {
+    Speed,
+    None,
+}
+
 /// EdgeDesk's local edge host: runs the EdgeDesk Spin component on wasmtime, with its SQLite
 /// database on disk, and serves the console, widget and demo assets.
 #[derive(Debug, Clone, Parser)]
@@ -59,6 +66,17 @@ pub struct Options {
     /// wasmtime's pooling instance allocator.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub pooling: Switch,
+
+    /// Per-actor writer locks: a transaction confined to one actor holds only that actor's
+    /// lock, and the SQLite writer only while SQLite works (README, *Storage for the component*).
+    /// `off`: every transaction holds the writer from its first statement to its end.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub actor_locks: Switch,
+
+    /// How hard cranelift optimises the component when it is compiled (on a compile-cache
+    /// miss): `speed` gives the fastest code, `none` compiles sooner (figures in the README).
+    #[arg(long, value_enum, default_value_t = GuestOpt::Speed)]
+    pub guest_opt: GuestOpt,
 
     /// Component instances alive at once; further requests wait for a slot.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]

@@ -58,6 +58,9 @@ pub struct GuestConfig {
     /// Pooling allocator: bytes of each memory slot reset with `memset` and kept mapped when an
     /// instance ends, instead of being returned to the kernel (see `--keep-resident-kib`).
     pub keep_resident: usize,
+    /// Cranelift's optimisation level (part of the compile-cache key through the engine's
+    /// settings).
+    pub opt_level: wasmtime::OptLevel,
 }
 
 /// Failure to prepare the component at start-up.
@@ -480,6 +483,7 @@ fn engine_config(config: &GuestConfig) -> Config {
     let mut c = Config::new();
     c.wasm_component_model(true);
     c.epoch_interruption(true);
+    c.cranelift_opt_level(config.opt_level);
     if std::env::var_os("EDGEDESK_PERFMAP").is_some() {
         // Writes perf's per-process map file so `perf report` names the guest's functions.
         c.profiler(wasmtime::ProfilingStrategy::PerfMap);

@@ -62,7 +62,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
-use cli::{Options, Switch};
+use cli::{GuestOpt, Options, Switch};
 use guest::{Guest, GuestConfig, LoadError};
 use realtime::Realtime;
 use server::App;
@@ -135,6 +135,7 @@ pub async fn run(options: Options) -> Result<(), HostError> {
         &DbConfig {
             readers: options.readers,
             group_commit: group_commit(&options),
+            actor_locks: options.actor_locks == Switch::On,
         },
     )?;
     let spin = SpinCtx {
@@ -150,6 +151,10 @@ pub async fn run(options: Options) -> Result<(), HostError> {
         timeout: Duration::from_millis(options.timeout_ms),
         max_memory: options.max_memory_mib.saturating_mul(1024 * 1024),
         keep_resident: options.keep_resident_kib.saturating_mul(1024),
+        opt_level: match options.guest_opt {
+            GuestOpt::Speed => wasmtime::OptLevel::Speed,
+            GuestOpt::None => wasmtime::OptLevel::None,
+        },
     };
     // Compiling is seconds of CPU on a cache miss: keep it off the async workers.
     let guest = tokio::task::spawn_blocking(move || Guest::load(config, spin))

@@ -134,10 +134,11 @@ impl StaticFiles {
                 "no such file (is the asset built?)",
             )
         };
-        let Some(file) = locate(&target.dir, &target.relative).await else {
-            return not_found();
-        };
-        let Ok(meta) = tokio::fs::metadata(&file).await else {
+        // Looked up right here, not through `tokio::fs`: a lookup in the host's own asset
+        // directories is a page-cache hit of a few microseconds, while each `tokio::fs` call is a
+        // round trip to a blocking thread (two wake-ups). Three of them made a missing file cost
+        // 38 µs of CPU against 5 µs for plain hyper.
+        let Some((file, meta)) = locate(&target.dir, &target.relative) else {
             return not_found();
         };
         let etag = etag(&meta);
@@ -150,7 +151,15 @@ impl StaticFiles {
         let body = if method == Method::HEAD {
             Bytes::new()
         } else {
-            match tokio::fs::read(&file).await {
+            // Small files (every asset but the larger wasm bundles) are read in place for the same
+            // reason; a large one goes to a blocking thread, so a cold disk read cannot stall
+            // other requests for long.
+            let read = if meta.len() <= READ_IN_PLACE {
+                std::fs::read(&file)
+            } else {
+                tokio::fs::read(&file).await
+            };
+            match read {
                 Ok(bytes) => Bytes::from(bytes),
                 Err(_) => return not_found(),
             }
@@ -170,9 +179,12 @@ impl StaticFiles {
     }
 }
 
+/// Largest file read on the request's own task.
+const READ_IN_PLACE: u64 = 256 * 1024;
+
 /// Maps a URL path below a mount to a regular file inside `dir`, refusing anything that could
 /// leave it (`..`, hidden files, percent-escapes, symlinks pointing outside).
-async fn locate(dir: &Path, relative: &str) -> Option<PathBuf> {
+fn locate(dir: &Path, relative: &str) -> Option<(PathBuf, std::fs::Metadata)> {
     if relative.contains(['%', '\\', '\0']) {
         return None;
     }
@@ -197,10 +209,10 @@ async fn locate(dir: &Path, relative: &str) -> Option<PathBuf> {
     if relative.is_empty() || relative.ends_with('/') {
         path.push("index.html");
     }
-    let root = tokio::fs::canonicalize(dir).await.ok()?;
-    let real = tokio::fs::canonicalize(&path).await.ok()?;
-    let meta = tokio::fs::metadata(&real).await.ok()?;
-    (real.starts_with(&root) && meta.is_file()).then_some(real)
+    let root = std::fs::canonicalize(dir).ok()?;
+    let real = std::fs::canonicalize(&path).ok()?;
+    let meta = std::fs::metadata(&real).ok()?;
+    (real.starts_with(&root) && meta.is_file()).then_some((real, meta))
 }
 
 fn content_type(file: &Path) -> String {

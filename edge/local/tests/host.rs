@@ -313,3 +313,42 @@ fn a_restart_loads_the_compiled_component_from_the_cache() {
     assert_eq!(cached(&first_log), Some(false));
     assert_eq!(cached(&second_log), Some(true));
 }
+
+#[test]
+fn a_changed_component_is_compiled_again_and_its_stale_artifact_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let component = component_from_wat(dir.path(), "spin.wasm", &handler_component("unreachable"));
+    let data = dir.path().join("shared-data");
+    let data_arg = data.to_str().unwrap();
+    let first = Host::start(&component, &["--data-dir", data_arg]);
+    let (_, first_log) = first.terminate();
+    // The same path, other bytes: the cache is keyed by the component's hash, not its name.
+    component_from_wat(
+        dir.path(),
+        "spin.wasm",
+        &handler_component("(loop $forever (br $forever))"),
+    );
+    let second = Host::start(&component, &["--data-dir", data_arg]);
+    let (_, second_log) = second.terminate();
+    let cached = |log: &[String]| {
+        log.iter()
+            .find(|l| l.contains("\"listening\""))
+            .map(|l| l.contains("\"compiled_from_cache\":true"))
+    };
+    assert_eq!(cached(&first_log), Some(false));
+    assert_eq!(
+        cached(&second_log),
+        Some(false),
+        "the old artifact was not used"
+    );
+    let artifacts: Vec<_> = std::fs::read_dir(data.join("cache"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".cwasm"))
+        .collect();
+    assert_eq!(
+        artifacts.len(),
+        1,
+        "only the current component's artifact is kept"
+    );
+}

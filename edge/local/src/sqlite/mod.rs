@@ -4,29 +4,45 @@
 //! - a pool of **reader** connections (`query_only`), used for every statement a guest runs
 //!   outside a transaction that SQLite reports as read-only; WAL lets them run concurrently and
 //!   they only ever see committed, durable data;
-//! - one **writer** connection owned by a dedicated thread ([`writer`]). A guest's `BEGIN` takes
-//!   the writer *lease* — a FIFO-fair `tokio::sync::Mutex`, so waiting costs no thread and no
-//!   SQLite busy-polling — and every statement of that [`Session`] goes to the writer until
-//!   `COMMIT`/`END`/`ROLLBACK`. A write statement outside a transaction runs on the writer as a
-//!   transaction of its own.
+//! - one **writer** connection ([`writer`]), used by one session at a time: the one holding the
+//!   writer *lease*, a FIFO-fair `tokio::sync::Mutex` (waiting costs no thread and no SQLite
+//!   busy-polling). The session runs its statements on the connection itself, on its own task;
+//!   only the fsync of a commit group is left to the writer's flusher thread.
+//!
+//! **Transactions confined to one partition.** A transaction does not take the lease at
+//! `BEGIN`. If its first statement is confined to one partition ([`partition`]: EdgeDesk's
+//! `kv` rows of one actor), it takes that partition's lock instead, and the lease only for each
+//! statement: reads run on the writer's connection (so they see the group's undurable commits)
+//! and give the lease straight back. At its first write it keeps the lease and opens its
+//! savepoint; its `COMMIT` follows at once. So a transaction holds the lease only while SQLite
+//! works, never while the guest computes between statements (a locked handler's whole run, for
+//! `Storage::lock`), and transactions of different actors — other tenants, other conversations
+//! — never wait for each other's guest work. Transactions of one actor still run one at a time,
+//! in FIFO order. A transaction whose statements are not all confined to one partition (any
+//! other SQL) holds the lease from its first statement to its end, as a single writer does.
+//! A confined transaction checks, before it writes or commits, that no unconfined write changed
+//! its partition since it read and that the group it read from was not lost; if either
+//! happened it fails with [`SqlError::Conflict`] instead of writing on stale reads. EdgeDesk's
+//! adapter only issues confined statements, so this never fires there.
 //!
 //! **Group commit.** The writer keeps one outer SQLite transaction open; each guest transaction
 //! is a savepoint inside it, released into it on `COMMIT`. The guest's `COMMIT` returns only
 //! after the outer transaction containing it has been committed and fsynced, so an OK is never
 //! given for data a crash could lose — but one fsync covers every transaction that committed
 //! while the previous one was in flight. The outer transaction is committed as soon as nobody
-//! waits for the writer, or when the oldest waiting commit is [`GroupCommit::max_delay`] old, or
+//! waits for the lease, or when the oldest waiting commit is [`GroupCommit::max_delay`] old, or
 //! when [`GroupCommit::max_batch`] commits wait. `GroupCommit::off()` makes every guest `COMMIT`
 //! its own fsync (for measuring the difference).
 //!
 //! If the guest instance ends (returns, traps, times out) while its transaction is open, dropping
-//! its [`Session`] rolls the transaction back and releases the writer.
+//! its [`Session`] rolls the transaction back and releases what it holds.
 //!
-//! Writes never run on the async runtime: the writer is its own thread, since a commit waits
-//! for an fsync. Reads run on the task that asks (see [`readers`]): on the memory-mapped WAL
-//! database they are short CPU work, cheaper than a hand-off to another thread.
+//! No fsync runs on the async runtime: the flusher is its own thread. Reads and the statements
+//! of a transaction run on the task that asks: on the memory-mapped WAL database they are short
+//! CPU work, cheaper than a hand-off to another thread.
 
 mod classify;
+mod partition;
 mod readers;
 mod writer;
 
@@ -37,12 +53,13 @@ use std::time::Duration;
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
-use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
+use tokio::sync::OwnedMutexGuard;
 
 use crate::changes::ChangeFeed;
 pub use classify::{classify, Control};
+use partition::{PartitionGuard, PartitionLocks};
 use readers::{ReadOutcome, ReaderPool};
-use writer::{Command, WriterHandle};
+use writer::{Lease, Read, Registered, WriterHandle};
 
 /// A column value, as Spin's SQLite interface passes them.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,9 +101,14 @@ pub enum SqlError {
     NoTransaction(&'static str),
     #[error("SAVEPOINT, RELEASE and ROLLBACK TO are only supported inside BEGIN ... COMMIT")]
     SavepointOutsideTransaction,
-    /// The database was shut down (the host is stopping) or its writer thread is gone.
+    /// The database was shut down (the host is stopping) or its flusher thread is gone.
     #[error("the database is closed")]
     Closed,
+    /// A transaction confined to one partition found, before writing or committing, that a
+    /// write not confined to it changed that partition since it read (or that the commit group
+    /// it read from was lost). Nothing of it was written; run it again.
+    #[error("the data this transaction read changed under it; nothing was written, retry")]
+    Conflict,
 }
 
 impl SqlError {
@@ -115,7 +137,7 @@ pub enum OpenError {
     NoWal { path: String, mode: String },
     #[error("cannot prepare SQLite database {path}: {source}")]
     Setup { path: String, source: SqlError },
-    #[error("cannot start the SQLite writer thread: {0}")]
+    #[error("cannot start the SQLite flusher thread: {0}")]
     Thread(std::io::Error),
 }
 
@@ -153,6 +175,9 @@ pub struct DbConfig {
     /// Reader connections (concurrent reads outside transactions).
     pub readers: usize,
     pub group_commit: GroupCommit,
+    /// Transactions confined to one actor hold only its lock (see the module docs); off, every
+    /// transaction holds the writer lease from its first statement to its end.
+    pub actor_locks: bool,
 }
 
 impl Default for DbConfig {
@@ -160,6 +185,7 @@ impl Default for DbConfig {
         DbConfig {
             readers: 4,
             group_commit: GroupCommit::default(),
+            actor_locks: true,
         }
     }
 }
@@ -288,8 +314,10 @@ pub struct Database {
 struct Inner {
     readers: Arc<ReaderPool>,
     writer: WriterHandle,
-    lease: Arc<Mutex<()>>,
-    /// Sessions queued for the lease; the writer commits its group when nobody is.
+    partitions: Arc<PartitionLocks>,
+    actor_locks: bool,
+    /// Sessions queued for the lease or a partition lock; the writer commits its group when
+    /// nobody is.
     waiting: Arc<AtomicUsize>,
     next_tx: AtomicU64,
     changes: ChangeFeed,
@@ -321,7 +349,8 @@ impl Database {
             inner: Arc::new(Inner {
                 readers,
                 writer,
-                lease: Arc::new(Mutex::new(())),
+                partitions: Arc::default(),
+                actor_locks: config.actor_locks,
                 waiting,
                 next_tx: AtomicU64::new(1),
                 changes,
@@ -353,18 +382,39 @@ impl Database {
     /// Commits the pending group, stops the writer and closes every connection. Statements
     /// after this fail with [`SqlError::Closed`]. Call it once requests have drained.
     pub async fn shutdown(&self) -> Result<(), SqlError> {
-        let (reply, rx) = oneshot::channel();
-        self.inner.writer.send(Command::Shutdown { reply })?;
-        let result = rx.await.unwrap_or(Err(SqlError::Closed));
+        let result = self.inner.writer.shutdown().await;
         self.inner.readers.close();
         result
     }
 
     async fn lease(&self) -> OwnedMutexGuard<()> {
-        self.inner.waiting.fetch_add(1, Ordering::SeqCst);
-        let guard = self.inner.lease.clone().lock_owned().await;
-        self.inner.waiting.fetch_sub(1, Ordering::SeqCst);
-        guard
+        let _waiting = Waiting::new(&self.inner.waiting);
+        self.inner.writer.lease().lock_owned().await
+    }
+
+    /// A partition's lock. Its waiters count as waiting for the writer: they will write soon,
+    /// so a commit meanwhile leaves its group open for them instead of paying an fsync alone
+    /// (with one hot actor, an fsync per transaction while the next one waited for it).
+    async fn partition(&self, partition: &str) -> PartitionGuard {
+        let _waiting = Waiting::new(&self.inner.waiting);
+        self.inner.partitions.lock(partition).await
+    }
+}
+
+/// Counts a session as waiting while it exists; dropped also when a wait is abandoned (the
+/// request ended), so the count never leaks.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -376,17 +426,63 @@ pub struct Session {
 
 enum State {
     Idle,
-    /// Holds the writer lease from `BEGIN` until `COMMIT`/`ROLLBACK` (or drop).
-    InTransaction {
-        id: u64,
-        lease: OwnedMutexGuard<()>,
+    InTransaction { id: u64, tx: Tx },
+}
+
+/// The partition of a confined transaction: its lock, and where it started reading.
+struct Confined {
+    lock: PartitionGuard,
+    start: Option<Registered>,
+    /// It will need the writer again before it ends: a commit meanwhile keeps its group open
+    /// for it (within `max_delay`) rather than fsync alone and make it wait for that fsync.
+    _in_flight: InFlight,
+}
+
+/// Counts a transaction as waiting for the writer while it exists.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Confined {
+    fn partition(&self) -> &str {
+        self.lock.partition()
+    }
+
+    /// What the writer checks before this transaction writes or ends.
+    fn check(&self) -> Option<(&str, writer::Start)> {
+        self.start.as_ref().map(|r| (self.partition(), r.start()))
+    }
+}
+
+/// Where a transaction is (see the module docs).
+enum Tx {
+    /// `BEGIN` ran; no statement yet, nothing held.
+    Pending,
+    /// Only reads of one partition so far: holds its lock, and the writer lease only while
+    /// each statement runs.
+    Reading(Confined),
+    /// Holds the writer lease with its savepoint open: it writes, or it is not confined.
+    Writing {
+        lease: Lease,
+        confined: Option<Confined>,
         /// SQLite rolled the transaction back after a failed statement.
         rolled_back: bool,
     },
 }
 
 impl Session {
-    /// Whether a transaction is open (the session holds the writer).
+    /// Whether a transaction is open (between `BEGIN` and `COMMIT`/`ROLLBACK`).
     pub fn in_transaction(&self) -> bool {
         matches!(self.state, State::InTransaction { .. })
     }
@@ -398,86 +494,84 @@ impl Session {
         params: Vec<Value>,
     ) -> Result<QueryResult, SqlError> {
         match (classify(&sql), self.in_transaction()) {
-            (Control::Begin, false) => self.begin().await,
+            (Control::Begin, false) => self.begin(),
             (Control::Begin, true) => Err(SqlError::NestedBegin),
             (Control::Commit, true) => self.commit().await,
             (Control::Commit, false) => Err(SqlError::NoTransaction("commit")),
-            (Control::Rollback, true) => self.rollback().await,
+            (Control::Rollback, true) => self.rollback(),
             (Control::Rollback, false) => Err(SqlError::NoTransaction("rollback")),
-            (Control::Savepoint | Control::Other, true) => {
-                self.in_transaction_statement(sql, params).await
-            }
+            (Control::Savepoint, true) => self.in_transaction_statement(sql, params, true).await,
+            (Control::Other, true) => self.in_transaction_statement(sql, params, false).await,
             (Control::Savepoint, false) => Err(SqlError::SavepointOutsideTransaction),
             (Control::Other, false) => self.autocommit(sql, params).await,
         }
     }
 
-    async fn begin(&mut self) -> Result<QueryResult, SqlError> {
-        let lease = self.db.lease().await;
+    /// Takes nothing yet: the first statement decides between one partition's lock and the
+    /// whole writer.
+    fn begin(&mut self) -> Result<QueryResult, SqlError> {
+        self.db.inner.writer.check_open()?;
         let id = self.db.inner.next_tx.fetch_add(1, Ordering::Relaxed);
-        // Recorded before the writer is asked, so that if this future is dropped halfway the
-        // session's drop still rolls back whatever the writer opened.
         self.state = State::InTransaction {
             id,
-            lease,
-            rolled_back: false,
+            tx: Tx::Pending,
         };
-        let (reply, rx) = oneshot::channel();
-        let result = match self.db.inner.writer.send(Command::Begin { id, reply }) {
-            Ok(()) => rx.await.unwrap_or(Err(SqlError::Closed)),
-            Err(e) => Err(e),
-        };
-        if result.is_err() {
-            // The writer opened nothing: just give the lease back.
-            self.state = State::Idle;
-        }
-        result.map(|()| QueryResult::default())
+        Ok(QueryResult::default())
     }
 
     async fn commit(&mut self) -> Result<QueryResult, SqlError> {
-        let State::InTransaction {
-            id,
-            lease,
-            rolled_back,
-        } = std::mem::replace(&mut self.state, State::Idle)
+        let State::InTransaction { id, tx } = std::mem::replace(&mut self.state, State::Idle)
         else {
             return Err(SqlError::NoTransaction("commit"));
         };
-        if rolled_back {
-            self.db.inner.writer.send(Command::Rollback {
-                id,
+        let durable = match tx {
+            Tx::Pending => None,
+            Tx::Reading(confined) => match confined.check() {
+                None => None,
+                Some((partition, start)) => {
+                    let lease = self.db.lease().await;
+                    let durable = self.db.inner.writer.finish_reads(partition, start)?;
+                    // No longer in flight when the turn's end decides whether the group is due.
+                    drop(confined);
+                    self.db.inner.writer.end_turn(lease);
+                    durable
+                }
+            },
+            Tx::Writing {
                 lease,
-                reply: None,
-            })?;
-            return Err(SqlError::NoTransaction("commit"));
-        }
-        let (reply, rx) = oneshot::channel();
-        // The lease goes with the command: the writer hands it on as soon as the savepoint is
-        // released, so the next transaction runs while this one waits for its fsync.
-        self.db
-            .inner
-            .writer
-            .send(Command::Commit { id, lease, reply })?;
-        let durable = rx.await.unwrap_or(Err(SqlError::Closed))?;
+                rolled_back: true,
+                ..
+            } => {
+                self.db.inner.writer.rollback(id, lease)?;
+                return Err(SqlError::NoTransaction("commit"));
+            }
+            // The lease and the partition lock are released (or the lease handed to the
+            // flusher) before the wait for durability, so the next transaction runs while this
+            // one waits for its fsync.
+            Tx::Writing {
+                lease, confined, ..
+            } => {
+                // The partition first (safe: the lease, held until the savepoint is released,
+                // keeps the next transaction of this actor out), so this one no longer counts as
+                // in flight when the commit decides whether its group is due.
+                drop(confined);
+                self.db.inner.writer.commit(id, lease)?
+            }
+        };
         if let Some(durable) = durable {
             durable.await.unwrap_or(Err(SqlError::Closed))?;
         }
         Ok(QueryResult::default())
     }
 
-    async fn rollback(&mut self) -> Result<QueryResult, SqlError> {
-        let State::InTransaction { id, lease, .. } =
-            std::mem::replace(&mut self.state, State::Idle)
+    fn rollback(&mut self) -> Result<QueryResult, SqlError> {
+        let State::InTransaction { id, tx } = std::mem::replace(&mut self.state, State::Idle)
         else {
             return Err(SqlError::NoTransaction("rollback"));
         };
-        let (reply, rx) = oneshot::channel();
-        self.db.inner.writer.send(Command::Rollback {
-            id,
-            lease,
-            reply: Some(reply),
-        })?;
-        rx.await.unwrap_or(Err(SqlError::Closed))?;
+        if let Tx::Writing { lease, .. } = tx {
+            self.db.inner.writer.rollback(id, lease)?;
+        }
         Ok(QueryResult::default())
     }
 
@@ -485,24 +579,111 @@ impl Session {
         &mut self,
         sql: String,
         params: Vec<Value>,
+        savepoint: bool,
     ) -> Result<QueryResult, SqlError> {
-        let State::InTransaction {
-            id, rolled_back, ..
-        } = &mut self.state
-        else {
-            return Err(SqlError::NoTransaction("run a statement in a transaction"));
+        let writer = self.db.inner.writer.clone();
+        let confined_to = if savepoint || !self.db.inner.actor_locks {
+            None
+        } else {
+            partition::partition_of(&sql, &params)
         };
-        if *rolled_back {
-            return Err(SqlError::TransactionRolledBack(
-                "an earlier statement failed; ROLLBACK first".to_owned(),
-            ));
+        loop {
+            let State::InTransaction { id, tx } = &mut self.state else {
+                return Err(SqlError::NoTransaction("run a statement in a transaction"));
+            };
+            let id = *id;
+            // Every await below leaves `tx` whole: a request that ends while waiting just drops
+            // what it holds.
+            match tx {
+                Tx::Pending => match confined_to {
+                    Some(partition) => {
+                        let lock = self.db.partition(partition).await;
+                        *tx = Tx::Reading(Confined {
+                            lock,
+                            start: None,
+                            _in_flight: InFlight::new(&self.db.inner.waiting),
+                        });
+                    }
+                    None => {
+                        let lease = self.db.lease().await;
+                        writer.begin(id, true, None)?;
+                        *tx = Tx::Writing {
+                            lease,
+                            confined: None,
+                            rolled_back: false,
+                        };
+                    }
+                },
+                Tx::Reading(confined) if confined_to == Some(confined.partition()) => {
+                    let lease = self.db.lease().await;
+                    let Tx::Reading(confined) = tx else {
+                        unreachable!("only this session changes its state")
+                    };
+                    if confined.start.is_none() {
+                        confined.start = Some(writer.register());
+                    }
+                    match writer.read(&sql, &params, lease)? {
+                        Read::Done(rows) => return Ok(rows),
+                        Read::Writes(lease) => {
+                            // The first write: open the savepoint, unless the partition changed
+                            // under the reads (then the lease just goes back).
+                            writer.begin(id, false, confined.check())?;
+                            let Tx::Reading(confined) = std::mem::replace(tx, Tx::Pending) else {
+                                unreachable!("matched above")
+                            };
+                            *tx = Tx::Writing {
+                                lease,
+                                confined: Some(confined),
+                                rolled_back: false,
+                            };
+                        }
+                    }
+                }
+                Tx::Reading(_) => {
+                    // Another partition, or a statement that is not confined: the whole writer
+                    // from here on.
+                    let lease = self.db.lease().await;
+                    let Tx::Reading(confined) = std::mem::replace(tx, Tx::Pending) else {
+                        unreachable!("only this session changes its state")
+                    };
+                    if let Err(e) = writer.begin(id, false, confined.check()) {
+                        *tx = Tx::Reading(confined);
+                        return Err(e);
+                    }
+                    *tx = Tx::Writing {
+                        lease,
+                        confined: Some(confined),
+                        rolled_back: false,
+                    };
+                }
+                Tx::Writing {
+                    rolled_back: true, ..
+                } => {
+                    return Err(SqlError::TransactionRolledBack(
+                        "an earlier statement failed; ROLLBACK first".to_owned(),
+                    ))
+                }
+                Tx::Writing {
+                    confined,
+                    rolled_back,
+                    ..
+                } => {
+                    // Statements outside the transaction's partition are recorded for the
+                    // conflict check of confined transactions.
+                    let foreign = !savepoint
+                        && confined
+                            .as_ref()
+                            .is_none_or(|c| confined_to != Some(c.partition()));
+                    // Runs right here: this session holds the lease, so nobody else uses the
+                    // writer.
+                    let result = writer.execute(id, &sql, &params, foreign);
+                    if matches!(result, Err(SqlError::TransactionRolledBack(_))) {
+                        *rolled_back = true;
+                    }
+                    return result;
+                }
+            }
         }
-        // Runs right here: this session holds the lease, so nobody else uses the writer.
-        let result = self.db.inner.writer.execute(*id, &sql, &params);
-        if matches!(result, Err(SqlError::TransactionRolledBack(_))) {
-            *rolled_back = true;
-        }
-        result
     }
 
     async fn autocommit(
@@ -514,15 +695,20 @@ impl Session {
             ReadOutcome::Done(result) => return Ok(result),
             ReadOutcome::NeedsWriter { sql, params } => (sql, params),
         };
+        // A confined write waits for its partition's lock, so it cannot land between a confined
+        // transaction's reads and its writes.
+        let confined_to = partition::partition_of(&sql, &params);
+        let lock = match confined_to {
+            Some(partition) => Some(self.db.partition(partition).await),
+            None => None,
+        };
         let lease = self.db.lease().await;
-        let (reply, rx) = oneshot::channel();
-        self.db.inner.writer.send(Command::Autocommit {
-            sql,
-            params,
-            lease,
-            reply,
-        })?;
-        let (result, durable) = rx.await.unwrap_or(Err(SqlError::Closed))?;
+        let (result, durable) =
+            self.db
+                .inner
+                .writer
+                .autocommit(&sql, &params, confined_to.is_none(), lease)?;
+        drop(lock);
         if let Some(durable) = durable {
             durable.await.unwrap_or(Err(SqlError::Closed))?;
         }
@@ -532,17 +718,15 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let State::InTransaction { id, lease, .. } =
-            std::mem::replace(&mut self.state, State::Idle)
+        if let State::InTransaction {
+            id,
+            tx: Tx::Writing { lease, .. },
+        } = std::mem::replace(&mut self.state, State::Idle)
         {
-            // The instance ended (or trapped) mid-transaction. The writer rolls back, then
-            // drops the lease, so the next session starts clean. If the writer is already gone
-            // there is nothing left to roll back.
-            let _ = self.db.inner.writer.send(Command::Rollback {
-                id,
-                lease,
-                reply: None,
-            });
+            // The instance ended (or trapped) mid-transaction: roll back, then give the lease
+            // back, so the next session starts clean. If the writer is already closed there is
+            // nothing left to roll back.
+            let _ = self.db.inner.writer.rollback(id, lease);
         }
     }
 }

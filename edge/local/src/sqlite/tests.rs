@@ -32,6 +32,7 @@ fn open_at(dir: &tempfile::TempDir, group_commit: GroupCommit) -> Database {
         &DbConfig {
             readers: 2,
             group_commit,
+            actor_locks: true,
         },
     )
     .expect("the database opens")
@@ -420,4 +421,185 @@ async fn after_shutdown_statements_fail_cleanly() {
         Err(SqlError::Closed)
     );
     assert_eq!(exec(&mut s, "BEGIN", vec![]).await, Err(SqlError::Closed));
+}
+
+/// The adapter's statements (`edge/spin`), which the host recognises as confined to one actor.
+const GET: &str = "SELECT value FROM kv WHERE actor = ? AND key = ?";
+const UPSERT: &str = "INSERT INTO kv (actor, key, value) VALUES (?, ?, ?) \
+                      ON CONFLICT (actor, key) DO UPDATE SET value = excluded.value";
+
+async fn get_n(s: &mut Session, actor: &str, key: &str) -> i64 {
+    let r = exec(s, GET, vec![text(actor), text(key)]).await.unwrap();
+    match r.rows.first().and_then(|row| row.first()) {
+        Some(Value::Blob(b)) => i64::from_le_bytes(b.as_slice().try_into().unwrap()),
+        None => 0,
+        other => panic!("unexpected value {other:?}"),
+    }
+}
+
+async fn set_n(s: &mut Session, actor: &str, key: &str, n: i64) -> Result<QueryResult, SqlError> {
+    exec(
+        s,
+        UPSERT,
+        vec![
+            text(actor),
+            text(key),
+            Value::Blob(n.to_le_bytes().to_vec()),
+        ],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tenants_writers_do_not_wait_for_each_other() {
+    let (_dir, db) = with_kv(GroupCommit::default()).await;
+    // Tenant a's transaction has read and is busy (its handler runs) — it holds a's lock only.
+    let mut a = db.session();
+    ok(&mut a, "BEGIN IMMEDIATE").await;
+    assert_eq!(get_n(&mut a, "t:a", "n").await, 0);
+
+    // Tenant b's whole transaction runs and is durable meanwhile.
+    let mut b = db.session();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        ok(&mut b, "BEGIN IMMEDIATE").await;
+        assert_eq!(get_n(&mut b, "t:b", "n").await, 0);
+        set_n(&mut b, "t:b", "n", 1).await.unwrap();
+        ok(&mut b, "COMMIT").await;
+    })
+    .await
+    .expect("tenant b did not wait for tenant a");
+
+    set_n(&mut a, "t:a", "n", 1).await.unwrap();
+    ok(&mut a, "COMMIT").await;
+    assert_eq!(count(&mut db.session(), "kv").await, 2);
+    assert_eq!(
+        db.inner.partitions.len(),
+        0,
+        "idle partition locks are dropped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_of_one_actor_still_serialise() {
+    let (_dir, db) = with_kv(GroupCommit::default()).await;
+    let tasks: Vec<_> = (0..48)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut s = db.session();
+                // Half of them on a second actor, which must not disturb the first.
+                let actor = if i % 2 == 0 { "t:a" } else { "c:b" };
+                ok(&mut s, "BEGIN IMMEDIATE").await;
+                let n = get_n(&mut s, actor, "n").await;
+                // Give another task every chance to interleave, if it could.
+                tokio::task::yield_now().await;
+                set_n(&mut s, actor, "n", n + 1).await.unwrap();
+                ok(&mut s, "COMMIT").await;
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut s = db.session();
+    assert_eq!(get_n(&mut s, "t:a", "n").await, 24);
+    assert_eq!(get_n(&mut s, "c:b", "n").await, 24);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confined_transaction_sees_commits_that_are_not_durable_yet() {
+    let (_dir, db) = with_kv(GroupCommit {
+        max_batch: 512,
+        max_delay: Duration::from_secs(60),
+    })
+    .await;
+    let before = db.stats().groups;
+    let mut first = db.session();
+    ok(&mut first, "BEGIN").await;
+    set_n(&mut first, "t:a", "n", 7).await.unwrap();
+    // Someone queues for the writer, so the commit's group is not due when it ends its turn.
+    let waiter = {
+        let db = db.clone();
+        tokio::spawn(async move { drop(db.lease().await) })
+    };
+    while db.inner.waiting.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let committed = tokio::spawn(async move { ok(&mut first, "COMMIT").await });
+    waiter.await.unwrap();
+
+    assert_eq!(db.stats().groups, before, "nothing is durable yet");
+    let mut next = db.session();
+    ok(&mut next, "BEGIN").await;
+    assert_eq!(get_n(&mut next, "t:a", "n").await, 7);
+    // A transaction that read from a pending group answers only once that group is durable.
+    ok(&mut next, "COMMIT").await;
+    assert_eq!(db.stats().groups, before + 1);
+    tokio::time::timeout(Duration::from_secs(5), committed)
+        .await
+        .expect("the group was committed")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_from_outside_the_partition_makes_a_confined_transaction_fail_instead_of_losing_it()
+{
+    let (_dir, db) = with_kv(GroupCommit::default()).await;
+    let mut s = db.session();
+    set_n(&mut s, "t:a", "n", 1).await.unwrap();
+    ok(&mut s, "BEGIN").await;
+    assert_eq!(get_n(&mut s, "t:a", "n").await, 1);
+    // Not a confined statement: it takes the writer but not t:a's lock.
+    exec(
+        &mut db.session(),
+        "UPDATE kv SET value = x'0500000000000000' WHERE actor = ?",
+        vec![text("t:a")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(set_n(&mut s, "t:a", "n", 2).await, Err(SqlError::Conflict));
+    ok(&mut s, "ROLLBACK").await;
+    assert_eq!(get_n(&mut s, "t:a", "n").await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confined_transaction_can_widen_to_the_whole_database() {
+    let (_dir, db) = with_kv(GroupCommit::default()).await;
+    let mut s = db.session();
+    ok(&mut s, "BEGIN").await;
+    set_n(&mut s, "t:a", "n", 1).await.unwrap();
+    set_n(&mut s, "t:b", "n", 1).await.unwrap();
+    assert_eq!(count(&mut s, "kv").await, 2);
+    ok(&mut s, "COMMIT").await;
+    assert_eq!(count(&mut db.session(), "kv").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_actor_locks_a_transaction_holds_the_writer_from_its_first_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(
+        &dir.path().join("default.db"),
+        &DbConfig {
+            readers: 2,
+            group_commit: GroupCommit::default(),
+            actor_locks: false,
+        },
+    )
+    .unwrap();
+    let mut s = db.session();
+    ok(
+        &mut s,
+        "CREATE TABLE kv (actor TEXT, key TEXT, value BLOB, PRIMARY KEY (actor, key))",
+    )
+    .await;
+    let mut a = db.session();
+    ok(&mut a, "BEGIN").await;
+    assert_eq!(get_n(&mut a, "t:a", "n").await, 0);
+    let mut b = db.session();
+    ok(&mut b, "BEGIN").await;
+    let waited = tokio::time::timeout(Duration::from_millis(200), get_n(&mut b, "t:b", "n")).await;
+    assert!(waited.is_err(), "tenant b waits for tenant a's transaction");
+    ok(&mut a, "COMMIT").await;
+    assert_eq!(get_n(&mut b, "t:b", "n").await, 0);
+    ok(&mut b, "COMMIT").await;
 }
