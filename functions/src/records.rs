@@ -11,7 +11,7 @@ use crate::http::{check_version, json, json_versioned, query, Request, Response}
 use crate::ports::Platform;
 use crate::store::{get_json, transact, Tx};
 use chrono::{DateTime, Utc};
-use edgedesk_shared::model::{Agent, Contact, Conversation, Ticket};
+use edgedesk_shared::model::{Actor, Agent, Contact, Conversation, Ticket};
 use edgedesk_shared::rbac::Permission;
 
 /// A record with a version, an update time and a storage key.
@@ -103,6 +103,32 @@ where
         Ok(after)
     })
     .await
+}
+
+/// Changes record `id` inside the caller's transaction, as a system actor (a rule, a timer)
+/// does: when `change` changes anything, the record is touched, stored and its `<kind>.updated`
+/// event recorded. Answers the record before and after, or `None` when it is gone or unchanged.
+pub async fn change_in<P: Platform, T: Versioned + PartialEq>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    id: &str,
+    actor: Actor,
+    change: impl FnOnce(&mut T),
+) -> Result<Option<(T, T)>, ApiError> {
+    let key = T::storage_key(id);
+    let Some(before) = tx.get_json::<T>(&key).await? else {
+        return Ok(None);
+    };
+    let mut after = before.clone();
+    change(&mut after);
+    if after == before {
+        return Ok(None);
+    }
+    after.touch(p.now());
+    tx.put_json(key, &after)?;
+    let kind = format!("{}.updated", T::KIND);
+    record_event(p, tx, id, &kind, actor, diff(&before, &after))?;
+    Ok(Some((before, after)))
 }
 
 /// Deletes a record under `If-Match`; `cleanup` removes its index entries. The event

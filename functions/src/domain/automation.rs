@@ -23,7 +23,7 @@ use crate::domain::conversations::{append, Draft};
 use crate::domain::{routing, webhooks};
 use crate::error::ApiError;
 use crate::ports::Platform;
-use crate::records::Versioned;
+use crate::records::{self, Versioned};
 use crate::store::{get_json, transact, Tx};
 use edgedesk_shared::api::limits::MAX_LABELS;
 use edgedesk_shared::ids::{AgentId, ContactId, ConversationId, TicketId};
@@ -305,27 +305,13 @@ async fn change_conversation<P: Platform>(
     actor: Actor,
     change: impl Fn(&mut Conversation),
 ) -> Result<Option<(Conversation, Conversation)>, ApiError> {
-    let key = Conversation::storage_key(&cid.to_string());
-    let now = p.now();
     transact(p, tactor, async |tx| {
-        let Some(before) = tx.get_json::<Conversation>(&key).await? else {
+        let id = cid.to_string();
+        let Some((before, after)) =
+            records::change_in(p, tx, &id, actor.clone(), |c: &mut Conversation| change(c)).await?
+        else {
             return Ok(None);
         };
-        let mut after = before.clone();
-        change(&mut after);
-        if after == before {
-            return Ok(None);
-        }
-        after.touch(now);
-        tx.put_json(key.clone(), &after)?;
-        record_event(
-            p,
-            tx,
-            &cid.to_string(),
-            "conversation.updated",
-            actor.clone(),
-            crate::ctx::diff(&before, &after),
-        )?;
         routing::on_change(p, tx, Some(&before), &after, actor.clone()).await?;
         Ok(Some((before, after)))
     })
@@ -529,28 +515,13 @@ async fn apply_to_ticket<P: Platform>(
         // Conversation effects never reach a ticket subject (the engine skips them).
         _ => {}
     };
-    let key = Ticket::storage_key(&tid.to_string());
     let changed = transact(p, tactor, async |tx| {
-        let Some(before) = tx.get_json::<Ticket>(&key).await? else {
+        let id = tid.to_string();
+        let Some((before, after)) = records::change_in(p, tx, &id, actor.clone(), &change).await?
+        else {
             return Ok(None);
         };
-        let mut after = before.clone();
-        change(&mut after);
-        if after == before {
-            return Ok(None);
-        }
-        after.touch(now);
-        tx.put_json(key.clone(), &after)?;
-        record_event(
-            p,
-            tx,
-            &tid.to_string(),
-            "ticket.updated",
-            actor.clone(),
-            crate::ctx::diff(&before, &after),
-        )?;
         let snapshot = crate::domain::sla::ticket_snapshot(tx, &after).await?;
-        let id = tid.to_string();
         let wake = crate::domain::sla::track(p, tx, &id, after.created_at, snapshot, None).await?;
         Ok(Some((before.status != after.status, after.tenant_id, wake)))
     })
