@@ -5,16 +5,13 @@
 //! so it is either entirely there or not at all, and a retried request finds the message
 //! already answered. The intents, settings and training are `crate::domain::bot`.
 
-use serde::{Deserialize, Serialize};
-
 use crate::ctx::record_event;
 use crate::ctx::system_actor;
-use crate::domain::conversations::touch_summary_in;
-use crate::domain::messages::{message_key, message_sentiment, AgentMessage};
+use crate::domain::messages::{message_key, message_sentiment, AgentMessage, Head, HEAD_KEY};
 use crate::error::ApiError;
 use crate::ports::{OutboundRequest, Platform};
 use crate::records::Versioned;
-use crate::store::{conversation_actor, get_json, transact};
+use crate::store::{conversation_actor, get_json, transact, Tx};
 use edgedesk_nlp::dialogue::{DialogueSpec, DialogueState, Event as DialogueEvent};
 use edgedesk_nlp::Action;
 use edgedesk_shared::ids::{ConversationId, MessageId};
@@ -35,6 +32,22 @@ pub async fn holds<P: Platform>(
     tactor: &str,
     id: &ConversationId,
 ) -> Result<bool, ApiError> {
+    let state: BotState = get_json(p, &conversation_actor(id), STATE_KEY)
+        .await?
+        .unwrap_or_default();
+    holds_in_state(p, tactor, id, &state).await
+}
+
+/// [`holds`] for a caller that has read the conversation's bot state.
+async fn holds_in_state<P: Platform>(
+    p: &P,
+    tactor: &str,
+    id: &ConversationId,
+    state: &BotState,
+) -> Result<bool, ApiError> {
+    if state.handed_off {
+        return Ok(false);
+    }
     let s = settings(p, tactor).await?;
     if !s.enabled {
         return Ok(false);
@@ -44,16 +57,9 @@ pub async fn holds<P: Platform>(
     else {
         return Ok(false);
     };
-    if !s.channels.contains(&c.channel)
-        || c.assignee_id.is_some()
-        || c.status == ConversationStatus::Resolved
-    {
-        return Ok(false);
-    }
-    let state: BotState = get_json(p, &conversation_actor(id), STATE_KEY)
-        .await?
-        .unwrap_or_default();
-    Ok(!state.handed_off)
+    Ok(s.channels.contains(&c.channel)
+        && c.assignee_id.is_none()
+        && c.status != ConversationStatus::Resolved)
 }
 
 pub(crate) fn asks_for_human(text: &str) -> bool {
@@ -68,7 +74,8 @@ pub(crate) struct Out {
     meta: serde_json::Value,
 }
 
-/// What a turn decided, before it is written.
+/// What a turn decided, before it is written. `state.last_seq` is set when it is written,
+/// to the number the contact's message got.
 pub(crate) struct Turn {
     replies: Vec<Out>,
     state: BotState,
@@ -76,121 +83,193 @@ pub(crate) struct Turn {
     detected: serde_json::Value,
 }
 
-/// Answers a contact's message while the bot holds the conversation: a knowledge-base
-/// answer, an intent's dialogue (asking for slots, confirming, calling the tenant's webhook),
-/// or a handoff to a person. Answers whether it handed off: then it is routing's turn (the
-/// bot-turn flow).
+/// A turn decided before the contact's message is stored, so that the message, the bot's
+/// replies and its dialogue state are one batch of the conversation actor: a crash cannot
+/// leave a message the bot never answered, and a visitor message costs one conversation
+/// batch, not two.
+pub struct Planned {
+    /// The dialogue state the turn was decided from: the turn is written only if the
+    /// conversation is still there (another turn did not get there first).
+    before: BotState,
+    turn: Turn,
+}
+
+/// What a written turn did, for the tenant's bookkeeping and the flows that follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnOutcome {
+    /// The bot's last reply (the record's last activity).
+    pub last_reply: Option<Message>,
+    /// Why the bot handed off, if it did: then it is routing's turn.
+    pub handoff: Option<String>,
+}
+
+/// Decides the bot's answer to `text`, which a contact is about to write into conversation
+/// `id`, if the bot holds it (or was holding it until a person took over).
+pub async fn plan<P: Platform>(
+    p: &P,
+    tactor: &str,
+    id: &ConversationId,
+    text: &str,
+) -> Result<Option<Planned>, ApiError> {
+    let before: BotState = get_json(p, &conversation_actor(id), STATE_KEY)
+        .await?
+        .unwrap_or_default();
+    let turn = if holds_in_state(p, tactor, id, &before).await? {
+        let s = settings(p, tactor).await?;
+        decide(p, tactor, &s, before.clone(), text).await?
+    } else {
+        match taken_over(p, tactor, id, &before).await? {
+            Some(turn) => turn,
+            None => return Ok(None),
+        }
+    };
+    Ok(Some(Planned { before, turn }))
+}
+
+/// Writes a planned turn into the transaction that stores the contact's `message` (whose
+/// number `head` holds): what the bot detected goes on the message, its replies follow it.
+/// Writes nothing and answers `None` when another turn changed the dialogue meanwhile.
+pub(crate) async fn write_planned<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    planned: &Planned,
+    message: &mut AgentMessage,
+    head: &mut Head,
+) -> Result<Option<TurnOutcome>, ApiError> {
+    let now_state: BotState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
+    if now_state != planned.before {
+        return Ok(None);
+    }
+    if !planned.turn.detected.is_null() {
+        message.bot = Some(planned.turn.detected.clone());
+    }
+    Ok(Some(write_replies(
+        p,
+        tx,
+        &planned.turn,
+        &message.message,
+        head,
+    )?))
+}
+
+/// Appends the turn's replies after the contact's `message` and stores the new dialogue state.
+fn write_replies<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    turn: &Turn,
+    message: &Message,
+    head: &mut Head,
+) -> Result<TurnOutcome, ApiError> {
+    let now = p.now();
+    let mut last_reply = None;
+    for out in &turn.replies {
+        head.seq += 1;
+        let (ms, r) = crate::ctx::id_parts(p);
+        let m = Message {
+            id: MessageId::from_parts(ms, r),
+            conversation_id: message.conversation_id,
+            seq: head.seq,
+            sender: Sender {
+                kind: out.kind,
+                id: None,
+            },
+            body: out.body.clone(),
+            private: false,
+            attachments: Vec::new(),
+            external_id: None,
+            created_at: now,
+        };
+        tx.put_json(
+            message_key(head.seq),
+            &AgentMessage {
+                message: m.clone(),
+                sentiment: None,
+                bot: Some(out.meta.clone()),
+            },
+        )?;
+        last_reply = Some(m);
+    }
+    let mut state = turn.state.clone();
+    state.last_seq = message.seq;
+    tx.put_json(STATE_KEY, &state)?;
+    Ok(TurnOutcome {
+        last_reply,
+        handoff: turn.handoff.clone(),
+    })
+}
+
+/// Answers a contact's message already stored without a turn (a channel's redelivery of a
+/// message whose turn did not happen, or a turn that lost a race): the turn is a batch of
+/// its own in the conversation actor. Answers what it did, for the tenant's part
+/// (`crate::domain::conversations::record_bot_turn`).
 pub async fn respond<P: Platform>(
     p: &P,
     tactor: &str,
     id: &ConversationId,
     message: &Message,
-) -> Result<bool, ApiError> {
+) -> Result<Option<TurnOutcome>, ApiError> {
     if message.sender.kind != SenderKind::Contact {
-        return Ok(false);
+        return Ok(None);
     }
     let cactor = conversation_actor(id);
     let state: BotState = get_json(p, &cactor, STATE_KEY).await?.unwrap_or_default();
     if state.last_seq >= message.seq {
-        return Ok(false);
+        return Ok(None);
     }
-    let turn = if holds(p, tactor, id).await? {
-        let s = settings(p, tactor).await?;
-        decide(p, tactor, &s, state.clone(), message).await?
-    } else {
-        match taken_over(p, tactor, id, &state, message).await? {
-            Some(turn) => turn,
-            None => return Ok(false),
-        }
+    let Some(planned) = plan(p, tactor, id, &message.body).await? else {
+        return Ok(None);
     };
-    let handoff = turn.handoff.clone();
     // The turn commits whole, and only if no other turn got there first.
-    let written = transact(p, &cactor, async |tx| {
-        let now_state: BotState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
-        if now_state != state {
-            return Ok(None);
-        }
+    transact(p, &cactor, async |tx| {
         let key = message_key(message.seq);
-        match tx.get_json::<AgentMessage>(&key).await? {
-            Some(mut stored) if !turn.detected.is_null() => {
-                stored.bot = Some(turn.detected.clone());
-                tx.put_json(key.clone(), &stored)?;
-            }
-            _ => {}
-        }
-        let mut head: Head = tx.get_json("head").await?.unwrap_or_default();
-        let now = p.now();
-        let mut last = None;
-        for out in &turn.replies {
-            head.seq += 1;
-            let (ms, r) = crate::ctx::id_parts(p);
-            let m = Message {
-                id: MessageId::from_parts(ms, r),
-                conversation_id: *id,
-                seq: head.seq,
-                sender: Sender {
-                    kind: out.kind,
-                    id: None,
-                },
-                body: out.body.clone(),
-                private: false,
-                attachments: Vec::new(),
-                external_id: None,
-                created_at: now,
-            };
-            tx.put_json(
-                message_key(head.seq),
-                &AgentMessage {
-                    message: m.clone(),
-                    sentiment: None,
-                    bot: Some(out.meta.clone()),
-                },
-            )?;
-            last = Some(m);
-        }
-        tx.put_json("head", &head)?;
-        tx.put_json(STATE_KEY, &turn.state)?;
-        Ok(Some(last))
+        let Some(mut stored) = tx.get_json::<AgentMessage>(&key).await? else {
+            return Ok(None);
+        };
+        let mut head: Head = tx.get_json(HEAD_KEY).await?.unwrap_or_default();
+        let Some(outcome) = write_planned(p, tx, &planned, &mut stored, &mut head).await? else {
+            return Ok(None);
+        };
+        tx.put_json(key, &stored)?;
+        tx.put_json(HEAD_KEY, &head)?;
+        Ok(Some(outcome))
     })
-    .await?;
-    let Some(last) = written else {
-        return Ok(false);
-    };
-    // Derived writes in the tenant actor, one batch: last activity, the report record, the
-    // event.
+    .await
+}
+
+/// The bot's own part of a written turn, in the caller's transaction of the tenant actor: the
+/// containment report's record and the handoff event. (The record's last activity is the
+/// conversation's part: `crate::domain::conversations::record_bot_turn`.)
+pub async fn bookkeep_in<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    id: &ConversationId,
+    outcome: &TurnOutcome,
+) -> Result<(), ApiError> {
+    let bot = system_actor(ActorKind::System, "bot".into());
     let now = p.now();
-    let reason = handoff.clone();
-    transact(p, tactor, async |tx| {
-        if let Some(m) = &last {
-            let bot = system_actor(ActorKind::System, "bot".into());
-            touch_summary_in(p, tx, id, m, bot).await?;
+    let key = conv_key(id);
+    let mut rec: BotConversation = tx.get_json(&key).await?.unwrap_or(BotConversation {
+        conversation_id: *id,
+        turns: 0,
+        handoff_reason: None,
+        updated_at: now,
+    });
+    rec.turns += 1;
+    rec.updated_at = now;
+    if rec.handoff_reason.is_none() {
+        rec.handoff_reason = outcome.handoff.clone();
+        if let Some(r) = &outcome.handoff {
+            record_event(
+                p,
+                tx,
+                &id.to_string(),
+                "conversation.bot_handoff",
+                bot,
+                serde_json::json!({ "reason": r }),
+            )?;
         }
-        let key = conv_key(id);
-        let mut rec: BotConversation = tx.get_json(&key).await?.unwrap_or(BotConversation {
-            conversation_id: *id,
-            turns: 0,
-            handoff_reason: None,
-            updated_at: now,
-        });
-        rec.turns += 1;
-        rec.updated_at = now;
-        if rec.handoff_reason.is_none() {
-            rec.handoff_reason = reason.clone();
-            if let Some(r) = &reason {
-                record_event(
-                    p,
-                    tx,
-                    &id.to_string(),
-                    "conversation.bot_handoff",
-                    system_actor(ActorKind::System, "bot".into()),
-                    serde_json::json!({ "reason": r }),
-                )?;
-            }
-        }
-        tx.put_json(key, &rec)
-    })
-    .await?;
-    Ok(handoff.is_some())
+    }
+    tx.put_json(key, &rec)
 }
 
 /// The bot was answering, and a rule or an agent has assigned the conversation since: that
@@ -200,7 +279,6 @@ pub(crate) async fn taken_over<P: Platform>(
     tactor: &str,
     id: &ConversationId,
     state: &BotState,
-    message: &Message,
 ) -> Result<Option<Turn>, ApiError> {
     if state.last_seq == 0 || state.handed_off {
         return Ok(None);
@@ -213,7 +291,6 @@ pub(crate) async fn taken_over<P: Platform>(
     let reason = "assigned by a rule or an agent".to_owned();
     let mut next = state.clone();
     next.handed_off = true;
-    next.last_seq = message.seq;
     Ok(Some(Turn {
         replies: vec![Out {
             kind: SenderKind::System,
@@ -226,26 +303,19 @@ pub(crate) async fn taken_over<P: Platform>(
     }))
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct Head {
-    seq: u64,
-}
-
 pub(crate) async fn decide<P: Platform>(
     p: &P,
     tactor: &str,
     s: &BotSettings,
     mut state: BotState,
-    message: &Message,
+    text: &str,
 ) -> Result<Turn, ApiError> {
-    let text = message.body.as_str();
     let u = understand(p, tactor, s, text).await?;
     let sentiment = message_sentiment(SenderKind::Contact, text).unwrap_or(u.sentiment);
     let detected = serde_json::json!({
         "intent": u.intent, "best": u.best, "confidence": u.confidence,
         "entities": u.entities, "sentiment": sentiment,
     });
-    state.last_seq = message.seq;
     let mut replies = Vec::new();
     let mut handoff: Option<String> = None;
     let all = intents(p, tactor).await?;

@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 
 use crate::ctx::{record_event, Idempotency};
-use crate::domain::messages::{message_key, message_sentiment, AgentMessage, Head};
+use crate::domain::bot_turn::{bookkeep_in, write_planned, Planned, TurnOutcome};
+use crate::domain::live::{LiveState, LIVE_KEY};
+use crate::domain::messages::{message_key, message_sentiment, AgentMessage, Head, HEAD_KEY};
 use crate::domain::{routing, sla};
 use crate::error::ApiError;
 use crate::http::Response;
@@ -20,8 +22,8 @@ use crate::records::Versioned;
 use crate::store::{conversation_actor, transact, Tx};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, MessageId};
 use edgedesk_shared::model::{
-    Actor, Attachment, ChannelKind, Contact, Conversation, ConversationStatus, Message, Priority,
-    Sender, SenderKind,
+    Actor, ActorKind, Attachment, ChannelKind, Contact, Conversation, ConversationStatus, Message,
+    Priority, Sender, SenderKind,
 };
 
 /// A message about to be appended.
@@ -38,6 +40,8 @@ pub struct Appended {
     pub message: Message,
     pub duplicate: bool,
     pub replay: Option<Response>,
+    /// The bot's turn, when one was planned and written with the message.
+    pub bot: Option<TurnOutcome>,
 }
 
 /// Appends a message to a conversation's actor: the authoritative write of a new message.
@@ -52,12 +56,12 @@ pub async fn append<P: Platform>(
     append_with(p, conversation_id, draft, None, idem).await
 }
 
-/// [`append`] with the bot's metadata stored beside the message.
+/// [`append`] with the bot's turn, decided beforehand, written in the same batch.
 pub async fn append_with<P: Platform>(
     p: &P,
     conversation_id: &ConversationId,
     draft: Draft,
-    bot: Option<serde_json::Value>,
+    turn: Option<&Planned>,
     idem: Option<&Idempotency>,
 ) -> Result<Appended, ApiError> {
     let sentiment = message_sentiment(draft.sender.kind, &draft.body);
@@ -76,10 +80,10 @@ pub async fn append_with<P: Platform>(
                     .get_json(&message_key(seq))
                     .await?
                     .ok_or_else(ApiError::internal)?;
-                return Ok(Ok((existing, true)));
+                return Ok(Ok((existing, true, None)));
             }
         }
-        let mut head: Head = tx.get_json("head").await?.unwrap_or_default();
+        let mut head: Head = tx.get_json(HEAD_KEY).await?.unwrap_or_default();
         head.seq += 1;
         let message = Message {
             id: MessageId::from_parts(mid_ms, mid_r),
@@ -92,31 +96,37 @@ pub async fn append_with<P: Platform>(
             external_id: draft.external_id.clone(),
             created_at: now,
         };
-        tx.put_json("head", &head)?;
-        tx.put_json(
-            message_key(head.seq),
-            &AgentMessage {
-                message: message.clone(),
-                sentiment,
-                bot: bot.clone(),
-            },
-        )?;
+        let mut stored = AgentMessage {
+            message: message.clone(),
+            sentiment,
+            bot: None,
+        };
+        let bot = match turn {
+            Some(planned) => write_planned(p, tx, planned, &mut stored, &mut head).await?,
+            None => None,
+        };
+        tx.put_json(HEAD_KEY, &head)?;
+        tx.put_json(message_key(message.seq), &stored)?;
+        if message.sender.kind == SenderKind::Contact {
+            stop_contact_typing(tx).await?;
+        }
         if let Some(ext) = &draft.external_id {
-            tx.put_json(format!("msg_ext:{ext}"), &head.seq)?;
+            tx.put_json(format!("msg_ext:{ext}"), &message.seq)?;
         }
         if let Some(idem) = idem {
             idem.store(tx, now, StatusCode::CREATED, &message, None)?;
         }
-        Ok(Ok((message, false)))
+        Ok(Ok((message, false, bot)))
     })
     .await?;
-    let (message, duplicate) = match appended {
+    let (message, duplicate, bot) = match appended {
         Ok(m) => m,
         Err(replay) => {
             return Ok(Appended {
                 message: placeholder(conversation_id),
                 duplicate: true,
                 replay: Some(replay),
+                bot: None,
             })
         }
     };
@@ -124,7 +134,20 @@ pub async fn append_with<P: Platform>(
         message,
         duplicate,
         replay: None,
+        bot,
     })
+}
+
+/// A contact's message ends their typing indicator, in the message's own batch.
+async fn stop_contact_typing<P: Platform>(tx: &mut Tx<'_, P>) -> Result<(), ApiError> {
+    let Some(mut live) = tx.get_json::<LiveState>(LIVE_KEY).await? else {
+        return Ok(());
+    };
+    if live.contact_typing_at.take().is_some() {
+        live.rev += 1;
+        tx.put_json(LIVE_KEY, &live)?;
+    }
+    Ok(())
 }
 
 // A replayed idempotent request answers with the stored response; the message value is unused.
@@ -155,9 +178,17 @@ pub async fn touch_summary<P: Platform>(
     message: &Message,
     actor: Actor,
 ) -> Result<(), ApiError> {
-    touch(p, tenant_actor, conversation_id, message, actor, false)
-        .await
-        .map(|_| ())
+    touch(
+        p,
+        tenant_actor,
+        conversation_id,
+        message,
+        actor,
+        false,
+        None,
+    )
+    .await
+    .map(|_| ())
 }
 
 /// [`touch_summary`] inside the caller's transaction of the tenant actor, for writers that
@@ -179,6 +210,33 @@ pub async fn touch_summary_in<P: Platform>(
     Ok(())
 }
 
+/// The tenant's part of a bot turn written in conversation `id`: the record's last activity
+/// (the bot's last reply) and the bot's bookkeeping, in one batch.
+pub async fn record_bot_turn<P: Platform>(
+    p: &P,
+    tenant_actor: &str,
+    id: &ConversationId,
+    turn: &TurnOutcome,
+) -> Result<(), ApiError> {
+    transact(p, tenant_actor, async |tx| {
+        bot_turn_in(p, tx, id, turn).await
+    })
+    .await
+}
+
+async fn bot_turn_in<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    id: &ConversationId,
+    turn: &TurnOutcome,
+) -> Result<(), ApiError> {
+    if let Some(m) = &turn.last_reply {
+        let bot = crate::ctx::system_actor(ActorKind::System, "bot".into());
+        touch_summary_in(p, tx, id, m, bot).await?;
+    }
+    bookkeep_in(p, tx, id, turn).await
+}
+
 /// [`touch_summary`] and the message's SLA follow-up in one transaction of the tenant actor:
 /// one commit instead of two, and the SLA history always sees the record it commits with.
 pub async fn touch_and_track<P: Platform>(
@@ -187,9 +245,10 @@ pub async fn touch_and_track<P: Platform>(
     conversation_id: &ConversationId,
     message: &Message,
     actor: Actor,
+    turn: Option<&TurnOutcome>,
 ) -> Result<(), ApiError> {
     if let Some((tenant_id, wake)) =
-        touch(p, tenant_actor, conversation_id, message, actor, true).await?
+        touch(p, tenant_actor, conversation_id, message, actor, true, turn).await?
     {
         sla::schedule_wake(p, tenant_id, wake).await?;
     }
@@ -203,6 +262,7 @@ async fn touch<P: Platform>(
     message: &Message,
     actor: Actor,
     sla: bool,
+    turn: Option<&TurnOutcome>,
 ) -> Result<Option<(edgedesk_shared::ids::TenantId, sla::Wake)>, ApiError> {
     let key = Conversation::storage_key(&conversation_id.to_string());
     transact(p, tenant_actor, async |tx| {
@@ -214,11 +274,17 @@ async fn touch<P: Platform>(
         if c.last_message_seq < message.seq {
             touch_record(p, tx, &key, &mut c, message, actor.clone()).await?;
         }
-        if !sla {
-            return Ok(None);
+        // SLA clocks see the record as the contact's message left it: no clock measures the
+        // bot's replies, which the bot's part below adds.
+        let wake = if sla {
+            Some(sla::track_conversation_in(p, tx, &c, Some(message)).await?)
+        } else {
+            None
+        };
+        if let Some(turn) = turn {
+            bot_turn_in(p, tx, conversation_id, turn).await?;
         }
-        let wake = sla::track_conversation_in(p, tx, &c, Some(message)).await?;
-        Ok(Some((c.tenant_id, wake)))
+        Ok(wake.map(|w| (c.tenant_id, w)))
     })
     .await
 }

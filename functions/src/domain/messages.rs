@@ -10,6 +10,10 @@ use crate::store::conversation_actor;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{Message, SenderKind};
 
+/// The key of the conversation's [`Head`].
+pub const HEAD_KEY: &str = "head";
+
+/// The number of the conversation's newest message.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Head {
     pub seq: u64,
@@ -19,7 +23,7 @@ pub(crate) struct Head {
 /// actor: a message is there (and on the live feeds) before the tenant's summary of the
 /// conversation catches up in a second write.
 pub async fn newest_seq<P: Platform>(p: &P, id: &ConversationId) -> Result<u64, ApiError> {
-    let head: Option<Head> = crate::store::get_json(p, &conversation_actor(id), "head").await?;
+    let head: Option<Head> = crate::store::get_json(p, &conversation_actor(id), HEAD_KEY).await?;
     Ok(head.map_or(0, |h| h.seq))
 }
 

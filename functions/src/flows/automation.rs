@@ -1,7 +1,7 @@
 //! Reactions that run the tenant's automation rules. What a rule appends (a canned reply, a
 //! private note) is a new message, raised as an event of its own.
 
-use super::event::{Event, Via};
+use super::event::{BotTake, Event, Via};
 use crate::ctx::system_actor;
 use crate::domain::automation::{self, Outcome};
 use crate::error::ApiError;
@@ -23,6 +23,7 @@ pub(super) fn appended(outcomes: Vec<Outcome>) -> Vec<Event> {
                 message: m,
                 via: Via::Team,
                 redelivery: false,
+                bot: BotTake::NotAsked,
             },
             Outcome::Changed(before, after) => Event::ConversationChanged {
                 before,

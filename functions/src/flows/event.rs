@@ -1,6 +1,7 @@
 //! The domain events the flows react to. Handlers raise them after their authoritative write;
 //! a reaction may raise further ones, which the dispatcher handles in turn.
 
+use crate::domain::bot_turn::TurnOutcome;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{Actor, Contact, Conversation, Message, Ticket};
 use edgedesk_shared::sla::FiringLevel;
@@ -12,6 +13,18 @@ pub enum Via {
     Channel,
     /// An agent or the API acting for the team, or an automation rule.
     Team,
+}
+
+/// What the bot made of a message when it was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BotTake {
+    /// Nobody asked the bot (a person's message, a redelivery, a turn that lost a race): the
+    /// bot's reaction asks it now if the message came through a visitor-facing channel.
+    NotAsked,
+    /// The bot does not hold the conversation: routing places it.
+    Declined,
+    /// The bot's turn was written with the message; routing waits for its handoff.
+    Took(TurnOutcome),
 }
 
 /// Something that happened in one tenant.
@@ -26,6 +39,8 @@ pub enum Event {
         /// A channel delivered the message again (same external id): only the reactions
         /// that are safe to repeat run (the bot finishes a turn the first delivery did not).
         redelivery: bool,
+        /// What the bot made of the message when it was stored.
+        bot: BotTake,
     },
     /// A conversation was created through the API, with its first message if it had one.
     ConversationCreated {

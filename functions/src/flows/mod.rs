@@ -15,6 +15,7 @@ mod automation;
 mod bot;
 mod dispatch;
 pub mod event;
+mod message;
 mod notify;
 mod record;
 mod routing;
@@ -22,5 +23,6 @@ mod sla;
 mod timer;
 
 pub use dispatch::{dispatch, MAX_EVENTS};
-pub use event::{Event, Via};
+pub use event::{BotTake, Event, Via};
+pub use message::add_message;
 pub use timer::sweep;

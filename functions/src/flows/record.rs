@@ -1,12 +1,12 @@
 //! Reactions that keep the conversation record up to date.
 
-use super::event::Event;
+use super::event::{BotTake, Event};
 use crate::domain::conversations;
 use crate::error::ApiError;
 use crate::ports::Platform;
 
-/// The record's last activity (a contact writing reopens it) and the message's SLA event, in
-/// one batch of the tenant actor.
+/// The record's last activity (a contact writing reopens it), the message's SLA event and the
+/// tenant's part of the bot's turn written with it, in one batch of the tenant actor.
 pub async fn message_added<P: Platform>(
     p: &P,
     tactor: &str,
@@ -17,10 +17,15 @@ pub async fn message_added<P: Platform>(
         message,
         actor,
         redelivery: false,
+        bot,
         ..
     } = event
     else {
         return Ok(());
     };
-    conversations::touch_and_track(p, tactor, conversation, message, actor.clone()).await
+    let turn = match bot {
+        BotTake::Took(outcome) => Some(outcome),
+        _ => None,
+    };
+    conversations::touch_and_track(p, tactor, conversation, message, actor.clone(), turn).await
 }

@@ -1,7 +1,7 @@
 //! Reactions that place conversations with people: freed capacity goes to the waiting queue
 //! first, then an unassigned conversation is routed by the tenant's rules.
 
-use super::event::Event;
+use super::event::{BotTake, Event};
 use crate::domain::bot_turn as bot;
 use crate::domain::routing;
 use crate::error::ApiError;
@@ -21,7 +21,8 @@ async fn route<P: Platform>(
 }
 
 /// A contact wrote: route the conversation, unless the bot holds it (then routing waits for
-/// the bot's handoff).
+/// the bot's handoff). The bot was asked when the message was stored, unless the message came
+/// from the team.
 pub async fn message_added<P: Platform>(
     p: &P,
     tactor: &str,
@@ -31,12 +32,21 @@ pub async fn message_added<P: Platform>(
         conversation,
         message,
         redelivery: false,
+        bot: take,
         ..
     } = event
     else {
         return Ok(());
     };
-    if message.sender.kind != SenderKind::Contact || bot::holds(p, tactor, conversation).await? {
+    if message.sender.kind != SenderKind::Contact {
+        return Ok(());
+    }
+    let bot_holds = match take {
+        BotTake::Took(_) => true,
+        BotTake::Declined => false,
+        BotTake::NotAsked => bot::holds(p, tactor, conversation).await?,
+    };
+    if bot_holds {
         return Ok(());
     }
     route(p, tactor, conversation, &message.body).await

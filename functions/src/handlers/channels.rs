@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::ctx::{filter_fingerprint, paginate, system_actor, Ctx, Principal};
 use crate::domain::contacts;
-use crate::domain::conversations::{append, find_or_open, Draft};
+use crate::domain::conversations::{find_or_open, Draft};
 use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::{body, json, path_id, query, Request, Response};
@@ -224,15 +224,16 @@ pub async fn inbound<P: Platform>(
         attachments: input.message.attachments,
         external_id: input.message.id,
     };
-    let appended = append(p, &conversation.id, draft, None).await?;
-    let event = Event::MessageAdded {
-        conversation: conversation.id,
-        message: appended.message.clone(),
+    let appended = flows::add_message(
+        p,
+        &tactor,
+        &conversation.id,
+        draft,
         actor,
-        via: Via::Channel,
-        redelivery: appended.duplicate,
-    };
-    flows::dispatch(p, &tactor, event).await?;
+        Via::Channel,
+        None,
+    )
+    .await?;
     let status = if appended.duplicate {
         StatusCode::OK
     } else {

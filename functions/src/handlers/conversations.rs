@@ -450,19 +450,18 @@ pub async fn post_message<P: Platform>(
         attachments: input.attachments,
         external_id: None,
     };
-    let appended = append(ctx.p, &id, draft, idem.as_ref()).await?;
+    let appended = flows::add_message(
+        ctx.p,
+        &ctx.actor,
+        &id,
+        draft,
+        ctx.actor_ref(),
+        Via::Team,
+        idem.as_ref(),
+    )
+    .await?;
     if let Some(replayed) = appended.replay {
         return Ok(replayed);
-    }
-    if !appended.duplicate {
-        let event = Event::MessageAdded {
-            conversation: id,
-            message: appended.message.clone(),
-            actor: ctx.actor_ref(),
-            via: Via::Team,
-            redelivery: false,
-        };
-        flows::dispatch(ctx.p, &ctx.actor, event).await?;
     }
     json(StatusCode::CREATED, &appended.message)
 }

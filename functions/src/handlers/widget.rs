@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::ctx::{system_actor, Ctx, Principal};
 use crate::domain::contacts;
-use crate::domain::conversations::{append, find_or_open, Draft};
+use crate::domain::conversations::{find_or_open, Draft};
 use crate::domain::live::*;
 use crate::domain::messages::newest_seq;
 use crate::domain::presence::{Presence, PresenceStatus, PRESENCE_TTL_MINUTES};
@@ -383,16 +383,17 @@ pub async fn post_message<P: Platform>(
         attachments: input.attachments,
         external_id: None,
     };
-    let appended = append(p, &conversation.id, draft, None).await?;
-    set_live(p, &conversation.id, |l| l.contact_typing_at = None).await?;
-    let event = Event::MessageAdded {
-        conversation: conversation.id,
-        message: appended.message.clone(),
+    // The message, the end of the visitor's typing and the bot's answer are one batch.
+    let appended = flows::add_message(
+        p,
+        &v.w.tactor,
+        &conversation.id,
+        draft,
         actor,
-        via: Via::Channel,
-        redelivery: appended.duplicate,
-    };
-    flows::dispatch(p, &v.w.tactor, event).await?;
+        Via::Channel,
+        None,
+    )
+    .await?;
     Ok(cors(
         json(StatusCode::CREATED, &appended.message)?,
         v.w.origin.as_deref(),
