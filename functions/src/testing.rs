@@ -82,6 +82,8 @@ struct State {
     taken: usize,
     conflicts: usize,
     injected_conflicts: usize,
+    /// Commits refused as if the host died: actor prefix, how many.
+    failing: Option<(String, usize)>,
     now: Option<DateTime<Utc>>,
     vars: BTreeMap<String, String>,
     alarms: Vec<DateTime<Utc>>,
@@ -240,6 +242,13 @@ impl MemoryPlatform {
         self.state().injected_conflicts = n;
     }
 
+    /// Refuses the next `n` commits to actors whose key starts with `prefix` with
+    /// [`StorageError::Unavailable`], writing nothing: a host that dies after the request's
+    /// earlier commits (say, the message in its conversation) and before these.
+    pub fn fail_commits(&self, prefix: &str, n: usize) {
+        self.state().failing = Some((prefix.to_owned(), n));
+    }
+
     /// How many commits were refused with [`StorageError::Conflict`].
     pub fn conflicts(&self) -> usize {
         self.state().conflicts
@@ -328,6 +337,12 @@ impl Storage for MemoryPlatform {
         // The commit ends the actor's lock, whatever its outcome (as the adapters' COMMIT or
         // ROLLBACK does). A commit under the lock cannot conflict with another writer.
         let locked = s.locked.remove(actor);
+        if let Some((prefix, n)) = &mut s.failing {
+            if actor.starts_with(prefix.as_str()) && *n > 0 {
+                *n -= 1;
+                return Err(StorageError::Unavailable("the host went away".into()));
+            }
+        }
         if !locked && s.injected_conflicts > 0 {
             s.injected_conflicts -= 1;
             s.conflicts += 1;

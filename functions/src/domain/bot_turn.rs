@@ -99,6 +99,8 @@ pub struct Planned {
 pub struct TurnOutcome {
     /// The bot's last reply (the record's last activity).
     pub last_reply: Option<Message>,
+    /// The number of its first reply: the replies are numbered from it to the last one.
+    pub first_reply_seq: u64,
     /// Why the bot handed off, if it did: then it is routing's turn.
     pub handoff: Option<String>,
 }
@@ -162,6 +164,7 @@ fn write_replies<P: Platform>(
 ) -> Result<TurnOutcome, ApiError> {
     let now = p.now();
     let mut last_reply = None;
+    let first_reply_seq = head.seq + 1;
     for out in &turn.replies {
         head.seq += 1;
         let (ms, r) = crate::ctx::id_parts(p);
@@ -194,6 +197,7 @@ fn write_replies<P: Platform>(
     tx.put_json(STATE_KEY, &state)?;
     Ok(TurnOutcome {
         last_reply,
+        first_reply_seq,
         handoff: turn.handoff.clone(),
     })
 }

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use http::StatusCode;
+use serde::{Deserialize, Serialize};
 
 use crate::ctx::{record_event, Idempotency};
 use crate::domain::bot_turn::{bookkeep_in, write_planned, Planned, TurnOutcome};
@@ -168,77 +169,80 @@ fn placeholder(conversation_id: &ConversationId) -> Message {
     }
 }
 
-/// Brings the conversation record up to date after `message` (last activity; a contact
-/// writing reopens it). Its SLA history is left alone: for bot replies, which no SLA clock
-/// measures.
-pub async fn touch_summary<P: Platform>(
-    p: &P,
-    tenant_actor: &str,
-    conversation_id: &ConversationId,
-    message: &Message,
-    actor: Actor,
-) -> Result<(), ApiError> {
-    touch(
-        p,
-        tenant_actor,
-        conversation_id,
-        message,
-        actor,
-        false,
-        None,
-    )
-    .await
-    .map(|_| ())
+/// How long a stored message may wait for its flow before another request completes it: a
+/// request that stored a message runs its flow at once, so a message older than this whose
+/// flow never ran was left by a host that died in between.
+pub const ABANDONED_AFTER_SECS: i64 = 5;
+
+/// How many left-behind messages one request completes (the rest wait for the next touch).
+const MAX_RECOVERED: usize = 20;
+
+/// Which of a conversation's messages have had their flow, in the tenant actor beside the
+/// record: every message up to `through`, and those in `above`. The record step of a
+/// message's flow marks it in the batch that touches the record, so a message is claimed
+/// once, whoever runs its flow, and the gaps are messages a dead request left behind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Flowed {
+    through: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    above: Vec<u64>,
 }
 
-/// [`touch_summary`] inside the caller's transaction of the tenant actor, for writers that
-/// commit other tenant records in the same batch.
-pub async fn touch_summary_in<P: Platform>(
-    p: &P,
-    tx: &mut Tx<'_, P>,
-    conversation_id: &ConversationId,
-    message: &Message,
-    actor: Actor,
-) -> Result<(), ApiError> {
-    let key = Conversation::storage_key(&conversation_id.to_string());
-    let Some(mut c) = tx.get_json::<Conversation>(&key).await? else {
-        return Ok(());
-    };
-    if c.last_message_seq < message.seq {
-        touch_record(p, tx, &key, &mut c, message, actor).await?;
+impl Flowed {
+    fn key(id: &ConversationId) -> String {
+        format!("flowed:{id}")
     }
-    Ok(())
-}
 
-/// The tenant's part of a bot turn written in conversation `id`: the record's last activity
-/// (the bot's last reply) and the bot's bookkeeping, in one batch.
-pub async fn record_bot_turn<P: Platform>(
-    p: &P,
-    tenant_actor: &str,
-    id: &ConversationId,
-    turn: &TurnOutcome,
-) -> Result<(), ApiError> {
-    transact(p, tenant_actor, async |tx| {
-        bot_turn_in(p, tx, id, turn).await
-    })
-    .await
-}
-
-async fn bot_turn_in<P: Platform>(
-    p: &P,
-    tx: &mut Tx<'_, P>,
-    id: &ConversationId,
-    turn: &TurnOutcome,
-) -> Result<(), ApiError> {
-    if let Some(m) = &turn.last_reply {
-        let bot = crate::ctx::system_actor(ActorKind::System, "bot".into());
-        touch_summary_in(p, tx, id, m, bot).await?;
+    /// The marks of conversation `c`. A conversation without marks was last touched before
+    /// they existed (or opened with its first message): its record's last message is done.
+    async fn load<S: crate::ports::Storage>(
+        tx: &mut Tx<'_, S>,
+        c: &Conversation,
+    ) -> Result<Self, ApiError> {
+        Ok(tx.get_json(&Self::key(&c.id)).await?.unwrap_or(Flowed {
+            through: c.last_message_seq,
+            above: Vec::new(),
+        }))
     }
-    bookkeep_in(p, tx, id, turn).await
+
+    pub fn has(&self, seq: u64) -> bool {
+        seq <= self.through || self.above.contains(&seq)
+    }
+
+    /// Marks `seq`; `false` if it already was.
+    fn mark(&mut self, seq: u64) -> bool {
+        if self.has(seq) {
+            return false;
+        }
+        self.above.push(seq);
+        self.above.sort_unstable();
+        while self.above.first() == Some(&(self.through + 1)) {
+            self.through += 1;
+            self.above.remove(0);
+        }
+        true
+    }
+
+    /// Messages below `seq` whose flow has not run.
+    fn gaps_below(&self, seq: u64) -> impl Iterator<Item = u64> + '_ {
+        (self.through + 1..seq).filter(|s| !self.above.contains(s))
+    }
 }
 
-/// [`touch_summary`] and the message's SLA follow-up in one transaction of the tenant actor:
-/// one commit instead of two, and the SLA history always sees the record it commits with.
+/// What the record step of a message's flow found.
+#[derive(Debug)]
+pub enum Recorded {
+    /// Another request ran this message's flow already: nothing more to do.
+    AlreadyDone,
+    /// The record, the SLA clocks and the bot's bookkeeping are up to date; `left_behind`
+    /// are earlier messages whose flow a dead request never ran, for the caller to run now.
+    Done { left_behind: Vec<Message> },
+}
+
+/// The record step of a message's flow, in one transaction of the tenant actor: the
+/// message is marked as flowed, the record takes its last activity (a contact writing
+/// reopens it), its SLA clocks see the message, and the tenant's part of the bot's turn
+/// written with it is recorded.
 pub async fn touch_and_track<P: Platform>(
     p: &P,
     tenant_actor: &str,
@@ -246,47 +250,132 @@ pub async fn touch_and_track<P: Platform>(
     message: &Message,
     actor: Actor,
     turn: Option<&TurnOutcome>,
-) -> Result<(), ApiError> {
-    if let Some((tenant_id, wake)) =
-        touch(p, tenant_actor, conversation_id, message, actor, true, turn).await?
-    {
-        sla::schedule_wake(p, tenant_id, wake).await?;
-    }
-    Ok(())
-}
-
-async fn touch<P: Platform>(
-    p: &P,
-    tenant_actor: &str,
-    conversation_id: &ConversationId,
-    message: &Message,
-    actor: Actor,
-    sla: bool,
-    turn: Option<&TurnOutcome>,
-) -> Result<Option<(edgedesk_shared::ids::TenantId, sla::Wake)>, ApiError> {
+) -> Result<Recorded, ApiError> {
     let key = Conversation::storage_key(&conversation_id.to_string());
-    transact(p, tenant_actor, async |tx| {
+    let cactor = conversation_actor(conversation_id);
+    let now = p.now();
+    let found = transact(p, tenant_actor, async |tx| {
         let Some(mut c) = tx.get_json::<Conversation>(&key).await? else {
             return Ok(None);
         };
-        // A later message got here first (or this is a retry): the record is up to date,
-        // but this message's SLA event still counts.
+        let mut flowed = Flowed::load(tx, &c).await?;
+        if !flowed.mark(message.seq) {
+            return Ok(Some(None));
+        }
+        // A later message got here first: the record is up to date, but this message's SLA
+        // event still counts.
         if c.last_message_seq < message.seq {
             touch_record(p, tx, &key, &mut c, message, actor.clone()).await?;
         }
         // SLA clocks see the record as the contact's message left it: no clock measures the
         // bot's replies, which the bot's part below adds.
-        let wake = if sla {
-            Some(sla::track_conversation_in(p, tx, &c, Some(message)).await?)
-        } else {
-            None
-        };
+        let wake = sla::track_conversation_in(p, tx, &c, Some(message)).await?;
         if let Some(turn) = turn {
-            bot_turn_in(p, tx, conversation_id, turn).await?;
+            bot_turn_in(p, tx, &mut flowed, conversation_id, turn).await?;
         }
-        Ok(wake.map(|w| (c.tenant_id, w)))
+        tx.put_json(Flowed::key(conversation_id), &flowed)?;
+        let gaps: Vec<u64> = flowed.gaps_below(message.seq).take(MAX_RECOVERED).collect();
+        Ok(Some(Some((c.tenant_id, wake, gaps))))
+    })
+    .await?;
+    let Some(Some((tenant_id, wake, gaps))) = found else {
+        return Ok(match found {
+            Some(None) => Recorded::AlreadyDone,
+            _ => Recorded::Done {
+                left_behind: Vec::new(),
+            },
+        });
+    };
+    sla::schedule_wake(p, tenant_id, wake).await?;
+    Ok(Recorded::Done {
+        left_behind: abandoned(p, &cactor, gaps, now).await?,
+    })
+}
+
+/// Of the messages numbered `seqs`, those old enough that no live request is still running
+/// their flow.
+async fn abandoned<P: Platform>(
+    p: &P,
+    cactor: &str,
+    seqs: Vec<u64>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Message>, ApiError> {
+    let mut out = Vec::new();
+    for seq in seqs {
+        let stored: Option<AgentMessage> =
+            crate::store::get_json(p, cactor, &message_key(seq)).await?;
+        if let Some(m) = stored {
+            if (now - m.message.created_at).num_seconds() >= ABANDONED_AFTER_SECS {
+                out.push(m.message);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The messages of conversation `id` up to `seq` whose flow a dead request never ran: what a
+/// client's retry (the same `Idempotency-Key`, a channel's redelivery) completes.
+pub async fn left_behind<P: Platform>(
+    p: &P,
+    tenant_actor: &str,
+    id: &ConversationId,
+    seq: u64,
+) -> Result<Vec<Message>, ApiError> {
+    let key = Conversation::storage_key(&id.to_string());
+    let gaps = transact(p, tenant_actor, async |tx| {
+        let Some(c) = tx.get_json::<Conversation>(&key).await? else {
+            return Ok(Vec::new());
+        };
+        let flowed = Flowed::load(tx, &c).await?;
+        Ok(flowed
+            .gaps_below(seq + 1)
+            .take(MAX_RECOVERED)
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    abandoned(p, &conversation_actor(id), gaps, p.now()).await
+}
+
+/// The tenant's part of a bot turn written in conversation `id`: the record's last activity
+/// (the bot's last reply, whose flow is the turn's) and the bot's bookkeeping, in one batch.
+pub async fn record_bot_turn<P: Platform>(
+    p: &P,
+    tenant_actor: &str,
+    id: &ConversationId,
+    turn: &TurnOutcome,
+) -> Result<(), ApiError> {
+    let key = Conversation::storage_key(&id.to_string());
+    transact(p, tenant_actor, async |tx| {
+        let Some(c) = tx.get_json::<Conversation>(&key).await? else {
+            return Ok(());
+        };
+        let mut flowed = Flowed::load(tx, &c).await?;
+        bot_turn_in(p, tx, &mut flowed, id, turn).await?;
+        tx.put_json(Flowed::key(id), &flowed)
     })
     .await
+}
+
+async fn bot_turn_in<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    flowed: &mut Flowed,
+    id: &ConversationId,
+    turn: &TurnOutcome,
+) -> Result<(), ApiError> {
+    if let Some(m) = &turn.last_reply {
+        for seq in turn.first_reply_seq..=m.seq {
+            flowed.mark(seq);
+        }
+        let key = Conversation::storage_key(&id.to_string());
+        if let Some(mut c) = tx.get_json::<Conversation>(&key).await? {
+            if c.last_message_seq < m.seq {
+                let bot = crate::ctx::system_actor(ActorKind::System, "bot".into());
+                touch_record(p, tx, &key, &mut c, m, bot).await?;
+            }
+        }
+    }
+    bookkeep_in(p, tx, id, turn).await
 }
 
 /// The record's part of a new message: last activity, and a contact writing reopens it.
@@ -382,4 +471,43 @@ pub async fn find_or_open<P: Platform>(
         Ok(c)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Flowed;
+
+    #[test]
+    fn marks_close_gaps_in_order_and_each_message_is_claimed_once() {
+        let mut f = Flowed::default();
+        assert!(f.mark(2));
+        assert!(f.mark(4));
+        assert_eq!(f.gaps_below(5).collect::<Vec<_>>(), [1, 3]);
+        assert!(!f.mark(2), "a message is claimed once");
+        assert!(f.mark(1));
+        assert!(f.mark(3));
+        assert_eq!(
+            f,
+            Flowed {
+                through: 4,
+                above: Vec::new()
+            }
+        );
+        assert!(f.has(4) && !f.has(5));
+        assert_eq!(f.gaps_below(5).count(), 0);
+    }
+
+    #[test]
+    fn marks_of_a_conversation_read_back_as_written() {
+        let f = Flowed {
+            through: 7,
+            above: vec![9, 12],
+        };
+        let text = serde_json::to_string(&f).unwrap();
+        assert_eq!(text, r#"{"through":7,"above":[9,12]}"#);
+        let again: Flowed = serde_json::from_str(&text).unwrap();
+        assert_eq!(again, f);
+        let plain: Flowed = serde_json::from_str(r#"{"through":3}"#).unwrap();
+        assert_eq!(plain.gaps_below(5).collect::<Vec<_>>(), [4]);
+    }
 }

@@ -24,7 +24,12 @@ pub async fn dispatch<P: Platform>(p: &P, tactor: &str, event: Event) -> Result<
         let mut raised = Vec::new();
         match &event {
             Event::MessageAdded { .. } => {
-                record::message_added(p, tactor, &event).await?;
+                // The record step claims the message: if another request ran its flow, the
+                // rest must not run twice.
+                let Some(left_behind) = record::message_added(p, tactor, &event).await? else {
+                    continue;
+                };
+                raised.extend(left_behind);
                 routing::message_added(p, tactor, &event).await?;
                 raised.extend(automation::message_added(p, tactor, &event).await?);
                 raised.extend(bot::message_added(p, tactor, &event).await?);

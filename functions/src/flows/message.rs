@@ -4,16 +4,19 @@
 
 use super::dispatch::dispatch;
 use super::event::{BotTake, Event, Via};
+use super::record;
 use crate::ctx::Idempotency;
 use crate::domain::bot_turn;
-use crate::domain::conversations::{append_with, Appended, Draft};
+use crate::domain::conversations::{self, append_with, Appended, Draft};
 use crate::error::ApiError;
+use crate::http::Response;
 use crate::ports::Platform;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{Actor, SenderKind};
 
-/// Stores `draft` in `conversation` and runs the message flow for it. A replayed idempotent
-/// request answers what it answered the first time and runs nothing.
+/// Stores `draft` in `conversation` and runs the message flow for it. A retry (a replayed
+/// idempotent request, a channel's redelivery) stores nothing again, but completes the flow
+/// of the message it repeats if the request that stored it died before running it.
 pub async fn add_message<P: Platform>(
     p: &P,
     tactor: &str,
@@ -30,8 +33,14 @@ pub async fn add_message<P: Platform>(
         None
     };
     let appended = append_with(p, conversation, draft, planned.as_ref(), idem).await?;
-    if appended.replay.is_some() {
+    if let Some(replayed) = &appended.replay {
+        if let Some(seq) = replayed_seq(replayed) {
+            complete(p, tactor, conversation, seq).await?;
+        }
         return Ok(appended);
+    }
+    if appended.duplicate {
+        complete(p, tactor, conversation, appended.message.seq).await?;
     }
     let bot = match (&appended.bot, &planned) {
         (Some(outcome), _) => BotTake::Took(outcome.clone()),
@@ -48,4 +57,23 @@ pub async fn add_message<P: Platform>(
     };
     dispatch(p, tactor, event).await?;
     Ok(appended)
+}
+
+/// Runs the flows of the messages up to `seq` that a dead request left behind.
+async fn complete<P: Platform>(
+    p: &P,
+    tactor: &str,
+    conversation: &ConversationId,
+    seq: u64,
+) -> Result<(), ApiError> {
+    for message in conversations::left_behind(p, tactor, conversation, seq).await? {
+        dispatch(p, tactor, record::recovered(message)).await?;
+    }
+    Ok(())
+}
+
+/// The number of the message a replayed response answered with.
+fn replayed_seq(response: &Response) -> Option<u64> {
+    let body: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
+    body.get("seq")?.as_u64()
 }
