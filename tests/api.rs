@@ -885,3 +885,163 @@ fn agents_have_unique_emails_and_owners_are_protected() {
     let (s, page) = api.get("/v1/agents?role=admin");
     assert_eq!((s, page["data"].as_array().unwrap().len()), (200, 1));
 }
+
+/// What one sender posted: acknowledged messages, and the request the kill cut off.
+struct Sent {
+    conversation: usize,
+    acknowledged: Vec<u64>,
+    cut_off: Option<(String, Value)>,
+}
+
+/// A conversation whose record or SLA history missed one of its messages: the record's last
+/// message is older than the newest, or the history counts another number of replies than
+/// there are agent messages (each reply's flow appends exactly one).
+fn behind(api: &Api, conv: &str) -> Option<String> {
+    let mut seqs = Vec::new();
+    let mut agents = 0;
+    loop {
+        let after = seqs.last().copied().unwrap_or(0);
+        let (s, page) = api.get(&format!(
+            "/v1/conversations/{conv}/messages?limit=100&after={after}"
+        ));
+        assert_eq!(s, 200, "{page}");
+        let data = page["data"].as_array().unwrap();
+        seqs.extend(data.iter().map(|m| m["seq"].as_u64().unwrap()));
+        agents += data
+            .iter()
+            .filter(|m| m["sender"]["kind"] == "agent")
+            .count();
+        if data.len() < 100 {
+            break;
+        }
+    }
+    let (_, rec) = api.get(&format!("/v1/conversations/{conv}"));
+    let (_, sla) = api.get(&format!("/v1/conversations/{conv}/sla"));
+    let replies = sla["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "agent_reply")
+        .count();
+    let last = rec["last_message_seq"].as_u64().unwrap();
+    let newest = seqs.last().copied().unwrap_or(0);
+    (last != newest || replies != agents).then(|| {
+        format!("{conv}: record at {last}, newest {newest}; {replies} replies in the SLA history for {agents} agent messages")
+    })
+}
+
+#[test]
+fn a_host_killed_under_two_hundred_concurrent_senders_leaves_no_message_without_its_flow() {
+    let mut host = Host::start();
+    if !host.is_local() {
+        return; // the kill needs a host process this suite controls
+    }
+    let api = host.tenant("Crashy");
+    let convs: Vec<String> = (0..50)
+        .map(|i| {
+            id(&conversation(
+                &api,
+                &id(&contact(&api, &format!("Customer{i}"))),
+            ))
+        })
+        .collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let senders: Vec<_> = (0..200)
+        .map(|t| {
+            let api = api.clone();
+            let conversation = t % convs.len();
+            let path = format!("/v1/conversations/{}/messages", convs[conversation]);
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut sent = Sent {
+                    conversation,
+                    acknowledged: Vec::new(),
+                    cut_off: None,
+                };
+                for i in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let key = format!("k-{t}-{i}");
+                    let body = json!({ "body": format!("reply {t}-{i}") });
+                    let bytes = serde_json::to_vec(&body).unwrap();
+                    match api.try_send("POST", &path, Some(&bytes), &[("idempotency-key", &key)]) {
+                        Ok(r) if r.status == 201 => {
+                            sent.acknowledged.push(r.body["seq"].as_u64().unwrap())
+                        }
+                        _ => {
+                            sent.cut_off = Some((key, body));
+                            break;
+                        }
+                    }
+                }
+                sent
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    host.kill();
+    let killed_at = std::time::Instant::now();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent: Vec<Sent> = senders.into_iter().map(|h| h.join().unwrap()).collect();
+    let acknowledged: usize = sent.iter().map(|s| s.acknowledged.len()).sum();
+    let cut_off = sent.iter().filter(|s| s.cut_off.is_some()).count();
+    assert!(acknowledged >= 200, "the senders were busy: {acknowledged}");
+    host.kill_and_restart();
+    let api = Api {
+        base: host.base.clone(),
+        key: api.key.clone(),
+    };
+    // Nothing acknowledged was lost.
+    for s in &sent {
+        let (_, page) = api.get(&format!(
+            "/v1/conversations/{}/messages?limit=100&after={}",
+            convs[s.conversation],
+            s.acknowledged.last().copied().unwrap_or(1) - 1
+        ));
+        assert!(
+            s.acknowledged.is_empty() || !page["data"].as_array().unwrap().is_empty(),
+            "an acknowledged message of {} is missing",
+            convs[s.conversation]
+        );
+    }
+    // A message the kill cut off counts as left behind once no live request can be running
+    // its flow.
+    std::thread::sleep(std::time::Duration::from_secs(6).saturating_sub(killed_at.elapsed()));
+    // The senders of the even conversations retry what the kill cut off, with the same key.
+    for s in sent.iter().filter(|s| s.conversation % 2 == 0) {
+        if let Some((key, body)) = &s.cut_off {
+            let r = api.call(
+                "POST",
+                &format!("/v1/conversations/{}/messages", convs[s.conversation]),
+                Some(body),
+                &[("idempotency-key", key)],
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+    }
+    let left: Vec<String> = convs
+        .iter()
+        .step_by(2)
+        .filter_map(|c| behind(&api, c))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "after the retries ({cut_off} requests cut off, {acknowledged} acknowledged): {left:?}"
+    );
+    // In the odd ones, the next message completes what was left behind.
+    for conv in convs.iter().skip(1).step_by(2) {
+        let (s, m) = api.post(
+            &format!("/v1/conversations/{conv}/messages"),
+            &json!({"body": "anyone there?"}),
+        );
+        assert_eq!(s, 201, "{m}");
+    }
+    let left: Vec<String> = convs
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter_map(|c| behind(&api, c))
+        .collect();
+    assert!(left.is_empty(), "after the next message: {left:?}");
+}

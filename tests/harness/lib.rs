@@ -217,6 +217,19 @@ impl Api {
         body: Option<&[u8]>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        self.try_send(method, path, body, headers)
+            .unwrap_or_else(|e| panic!("{method} {path}: transport error {e}"))
+    }
+
+    /// [`Api::send`] that answers a transport failure (a host that went away) instead of
+    /// panicking.
+    pub fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Result<Resp, ureq::Error> {
         let url = format!("{}{path}", self.base);
         let mut req = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(k) = &self.key {
@@ -231,9 +244,7 @@ impl Api {
         let req = req
             .body(body.map(<[u8]>::to_vec).unwrap_or_default())
             .expect("a valid request");
-        let mut resp = agent()
-            .run(req)
-            .unwrap_or_else(|e| panic!("{method} {path}: transport error {e}"));
+        let mut resp = agent().run(req)?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()
@@ -251,12 +262,12 @@ impl Api {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Resp {
+        Ok(Resp {
             status,
             etag,
             headers,
             body,
-        }
+        })
     }
 
     pub fn call(
