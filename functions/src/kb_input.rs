@@ -171,3 +171,12 @@ pub fn search_params(req: &Request, default_limit: usize) -> Result<SearchParams
         offset,
     })
 }
+
+/// An article id in a path: anything that is not one names no article.
+pub fn check_article_id(id: &str) -> Result<(), ApiError> {
+    if crate::kb::is_id(id, "kba") {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("article"))
+    }
+}

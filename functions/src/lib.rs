@@ -15,6 +15,7 @@ pub mod handlers;
 pub mod help;
 pub mod http;
 pub mod kb;
+pub mod kb_diff;
 pub mod kb_input;
 pub mod openapi;
 pub mod operation;

@@ -373,7 +373,7 @@ mod more {
         auth::me, auth::login, auth::change_password, auth::invite, auth::accept_invite, auth::setup,
         kb::list_categories, kb::create_category, kb::get_category, kb::update_category, kb::delete_category,
         kb_articles::list_articles, kb_articles::create_article, kb_articles::import_articles, kb_articles::get_article, kb_articles::update_article, kb_articles::delete_article,
-        kb_articles::publish, kb_articles::unpublish, kb_articles::restore, kb_articles::list_versions, kb_articles::get_version, kb_articles::diff, kb::search,
+        kb_articles::publish, kb_articles::unpublish, kb_articles::restore, kb_versions::list_versions, kb_versions::get_version, kb_versions::diff, kb::search,
         kb_widget::widget_search, kb_widget::widget_suggest, kb_widget::widget_article, kb_widget::widget_vote,
         sla::ticket_sla, sla::conversation_sla, webhooks::list, webhooks::get_target, webhooks::set_target,
         webhooks::replay_delivery, webhooks::list_subscriptions, webhooks::create_subscription,

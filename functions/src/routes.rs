@@ -26,8 +26,8 @@ use crate::domain::api_keys::key_record_key;
 use crate::error::ApiError;
 use crate::handlers::{
     agent_feed, agents, attachments, auth, automation, bot, canned, channels, contacts,
-    conversations, csat, inbox, kb, kb_articles, kb_widget, keys, routing, sla, tenants,
-    ticket_merge, ticket_thread, tickets, webhooks, widget, widget_settings,
+    conversations, csat, inbox, kb, kb_articles, kb_versions, kb_widget, keys, routing, sla,
+    tenants, ticket_merge, ticket_thread, tickets, webhooks, widget, widget_settings,
 };
 use crate::help::{self, Page};
 use crate::http::{error_response, json, Request, Response, TENANT_HEADER};
@@ -368,13 +368,13 @@ routes! {
         POST Permission(WriteKnowledgeBase) => kb_articles::unpublish(c, a.id, req),
     }
     KbVersions "/v1/kb/articles/{id}/versions" {
-        GET Permission(Read) => kb_articles::list_versions(c, a.id, req),
+        GET Permission(Read) => kb_versions::list_versions(c, a.id, req),
     }
     // The handler reads `{version}` from the request's last segment itself.
     KbVersion "/v1/kb/articles/{id}/versions/{version}" {
-        GET Permission(Read) => kb_articles::get_version(c, a.id, req),
+        GET Permission(Read) => kb_versions::get_version(c, a.id, req),
     }
-    KbDiff "/v1/kb/articles/{id}/diff" { GET Permission(Read) => kb_articles::diff(c, a.id, req) }
+    KbDiff "/v1/kb/articles/{id}/diff" { GET Permission(Read) => kb_versions::diff(c, a.id, req) }
     KbRestore "/v1/kb/articles/{id}/restore" {
         POST Permission(WriteKnowledgeBase) => kb_articles::restore(c, a.id, req),
     }

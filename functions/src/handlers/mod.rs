@@ -14,6 +14,7 @@ pub mod csat;
 pub mod inbox;
 pub mod kb;
 pub mod kb_articles;
+pub mod kb_versions;
 pub mod kb_widget;
 pub mod keys;
 pub mod routing;
