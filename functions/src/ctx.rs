@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::http::{json, json_versioned, Request, Response};
+use crate::keys::tenant_actor;
 use crate::ports::{Entropy, Platform, Scan};
-use crate::store::{scan_json, tenant_actor, Tx};
+use crate::store::{scan_json, Tx};
 use edgedesk_shared::api::limits;
 use edgedesk_shared::ids::{EventId, TenantId};
 use edgedesk_shared::model::{Actor, ActorKind, Event, Role};

@@ -26,9 +26,10 @@ use crate::kb::{
     self, all_categories, article_path, count_view, escape_html, group_prefix, published_article,
     published_prefix, run_search, Category, Published,
 };
+use crate::keys::tenant_actor;
 use crate::operation::Args;
 use crate::ports::{Platform, Scan, Storage};
-use crate::store::{get_json, scan_json, tenant_actor};
+use crate::store::{get_json, scan_json};
 use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::Tenant;
 use edgedesk_shared::sort::sort_by;

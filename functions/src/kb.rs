@@ -32,8 +32,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::keys::tenant_actor;
 use crate::ports::{Platform, Scan, Storage};
-use crate::store::{get_json, scan_json, tenant_actor, transact, Tx};
+use crate::store::{get_json, scan_json, transact, Tx};
 use edgedesk_search::SearchRequest;
 use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::Actor;

@@ -16,6 +16,7 @@ pub mod help;
 pub mod http;
 pub mod kb;
 pub mod kb_input;
+pub mod keys;
 pub mod openapi;
 pub mod operation;
 pub mod ports;
@@ -50,13 +51,13 @@ pub fn home_actor(path: &str, authorization: Option<&str>) -> Option<String> {
     if let Some(rest) = rest.strip_prefix("conversations/") {
         if let Some((id, tail)) = rest.split_once('/') {
             if let (Ok(id), false) = (id.parse::<ConversationId>(), tail.is_empty()) {
-                return Some(store::conversation_actor(&id));
+                return Some(keys::conversation_actor(&id));
             }
         }
     }
     let key = authorization?.strip_prefix("Bearer ")?;
     let presented = parse_key(key.trim()).ok()?;
-    Some(store::tenant_actor(&presented.tenant_id))
+    Some(keys::tenant_actor(&presented.tenant_id))
 }
 
 /// Handles one HTTP request.

@@ -556,7 +556,7 @@ pub async fn ticket_event<P: Platform>(
 }
 
 fn tenant_of(tactor: &str) -> Result<edgedesk_shared::ids::TenantId, ApiError> {
-    crate::store::tenant_of_actor(tactor).ok_or_else(ApiError::internal)
+    crate::keys::tenant_of_actor(tactor).ok_or_else(ApiError::internal)
 }
 
 /// Queues a rule's webhook in the outbox (`crate::domain::webhooks`), which signs it with the

@@ -12,9 +12,10 @@ use crate::ctx::system_actor;
 use crate::domain::conversations::touch_summary_in;
 use crate::domain::messages::{message_key, message_sentiment, AgentMessage};
 use crate::error::ApiError;
+use crate::keys::conversation_actor;
 use crate::ports::{OutboundRequest, Platform};
 use crate::records::Versioned;
-use crate::store::{conversation_actor, get_json, transact};
+use crate::store::{get_json, transact};
 use edgedesk_nlp::dialogue::{DialogueSpec, DialogueState, Event as DialogueEvent};
 use edgedesk_nlp::Action;
 use edgedesk_shared::ids::{ConversationId, MessageId};
@@ -421,10 +422,7 @@ pub(crate) async fn kb_answer<P: Platform>(
     s: &BotSettings,
     text: &str,
 ) -> Result<Option<(String, String, String, f32)>, ApiError> {
-    let Some(tenant) = tactor
-        .strip_prefix("t:")
-        .and_then(|t| t.parse::<edgedesk_shared::ids::TenantId>().ok())
-    else {
+    let Some(tenant) = crate::keys::tenant_of_actor(tactor) else {
         return Ok(None);
     };
     let found = crate::kb::run_search(p, &tenant, text, None, 1, 0, false).await?;

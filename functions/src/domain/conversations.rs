@@ -15,9 +15,10 @@ use crate::domain::messages::{message_key, message_sentiment, AgentMessage, Head
 use crate::domain::{routing, sla};
 use crate::error::ApiError;
 use crate::http::Response;
+use crate::keys::conversation_actor;
 use crate::ports::Platform;
 use crate::records::Versioned;
-use crate::store::{conversation_actor, transact, Tx};
+use crate::store::{transact, Tx};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, MessageId};
 use edgedesk_shared::model::{
     Actor, Attachment, ChannelKind, Contact, Conversation, ConversationStatus, Message, Priority,

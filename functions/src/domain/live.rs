@@ -8,8 +8,9 @@ use utoipa::ToSchema;
 
 use crate::domain::messages::{message_key, AgentMessage};
 use crate::error::ApiError;
+use crate::keys::conversation_actor;
 use crate::ports::{Platform, Scan};
-use crate::store::{conversation_actor, get_json, scan_json, transact};
+use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::api::limits;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{ConversationStatus, Message, SenderKind};

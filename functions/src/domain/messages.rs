@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::keys::conversation_actor;
 use crate::ports::Platform;
-use crate::store::conversation_actor;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{Message, SenderKind};
 

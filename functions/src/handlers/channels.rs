@@ -10,8 +10,9 @@ use crate::domain::conversations::{append, find_or_open, Draft};
 use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::{body, json, path_id, query, Request, Response};
+use crate::keys::{tenant_actor, GLOBAL};
 use crate::ports::Platform;
-use crate::store::{get_json, tenant_actor, transact, GLOBAL};
+use crate::store::{get_json, transact};
 use edgedesk_shared::api::{CreateApiChannel, CreateContact, InboundMessage};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, TenantId};
 use edgedesk_shared::model::{

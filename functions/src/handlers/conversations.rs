@@ -17,9 +17,10 @@ use crate::domain::{routing, sla_lists};
 use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
+use crate::keys::conversation_actor;
 use crate::ports::{Platform, Scan};
 use crate::records::{self, Versioned};
-use crate::store::{conversation_actor, scan_json, transact};
+use crate::store::{scan_json, transact};
 use edgedesk_shared::api::{limits, CreateConversation, NewMessage, UpdateConversation};
 use edgedesk_shared::ids::{ContactId, ConversationId};
 use edgedesk_shared::model::{
