@@ -218,10 +218,9 @@ impl Idempotency {
         h.update(b"\n");
         h.update(req.body());
         Ok(Some(Self {
-            storage_key: format!(
-                "idem:{}:{}",
-                principal.id,
-                hex::encode(Sha256::digest(key.as_bytes()))
+            storage_key: crate::keys::idempotency(
+                &principal.id,
+                &hex::encode(Sha256::digest(key.as_bytes())),
             ),
             fingerprint: hex::encode(h.finalize()),
         }))

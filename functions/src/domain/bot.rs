@@ -27,8 +27,6 @@ use edgedesk_tz::Zone;
 pub(crate) const SETTINGS_KEY: &str = "bot:settings";
 pub(crate) const INTENTS_KEY: &str = "bot:intents";
 pub(crate) const CONV_PREFIX: &str = "bot:conv:";
-/// The bot's state in the conversation actor.
-pub(crate) const STATE_KEY: &str = "bot";
 
 pub(crate) const MAX_INTENTS: usize = 100;
 pub(crate) const MAX_EXAMPLES: usize = 200;

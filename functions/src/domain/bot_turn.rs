@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::ctx::record_event;
 use crate::ctx::system_actor;
 use crate::domain::conversations::touch_summary_in;
-use crate::domain::messages::{message_key, message_sentiment, AgentMessage};
+use crate::domain::messages::{message_sentiment, AgentMessage};
 use crate::error::ApiError;
-use crate::keys::conversation_actor;
+use crate::keys::{self, conversation_actor};
 use crate::ports::{OutboundRequest, Platform};
 use crate::records::Versioned;
 use crate::store::{get_json, transact};
@@ -51,7 +51,7 @@ pub async fn holds<P: Platform>(
     {
         return Ok(false);
     }
-    let state: BotState = get_json(p, &conversation_actor(id), STATE_KEY)
+    let state: BotState = get_json(p, &conversation_actor(id), keys::conversation::BOT_STATE)
         .await?
         .unwrap_or_default();
     Ok(!state.handed_off)
@@ -91,7 +91,9 @@ pub async fn respond<P: Platform>(
         return Ok(false);
     }
     let cactor = conversation_actor(id);
-    let state: BotState = get_json(p, &cactor, STATE_KEY).await?.unwrap_or_default();
+    let state: BotState = get_json(p, &cactor, keys::conversation::BOT_STATE)
+        .await?
+        .unwrap_or_default();
     if state.last_seq >= message.seq {
         return Ok(false);
     }
@@ -107,11 +109,14 @@ pub async fn respond<P: Platform>(
     let handoff = turn.handoff.clone();
     // The turn commits whole, and only if no other turn got there first.
     let written = transact(p, &cactor, async |tx| {
-        let now_state: BotState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
+        let now_state: BotState = tx
+            .get_json(keys::conversation::BOT_STATE)
+            .await?
+            .unwrap_or_default();
         if now_state != state {
             return Ok(None);
         }
-        let key = message_key(message.seq);
+        let key = keys::conversation::message(message.seq);
         match tx.get_json::<AgentMessage>(&key).await? {
             Some(mut stored) if !turn.detected.is_null() => {
                 stored.bot = Some(turn.detected.clone());
@@ -119,7 +124,10 @@ pub async fn respond<P: Platform>(
             }
             _ => {}
         }
-        let mut head: Head = tx.get_json("head").await?.unwrap_or_default();
+        let mut head: Head = tx
+            .get_json(keys::conversation::HEAD)
+            .await?
+            .unwrap_or_default();
         let now = p.now();
         let mut last = None;
         for out in &turn.replies {
@@ -140,7 +148,7 @@ pub async fn respond<P: Platform>(
                 created_at: now,
             };
             tx.put_json(
-                message_key(head.seq),
+                keys::conversation::message(head.seq),
                 &AgentMessage {
                     message: m.clone(),
                     sentiment: None,
@@ -149,8 +157,8 @@ pub async fn respond<P: Platform>(
             )?;
             last = Some(m);
         }
-        tx.put_json("head", &head)?;
-        tx.put_json(STATE_KEY, &turn.state)?;
+        tx.put_json(keys::conversation::HEAD, &head)?;
+        tx.put_json(keys::conversation::BOT_STATE, &turn.state)?;
         Ok(Some(last))
     })
     .await?;

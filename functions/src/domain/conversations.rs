@@ -11,11 +11,11 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 
 use crate::ctx::{record_event, Idempotency};
-use crate::domain::messages::{message_key, message_sentiment, AgentMessage, Head};
+use crate::domain::messages::{message_sentiment, AgentMessage, Head};
 use crate::domain::{routing, sla};
 use crate::error::ApiError;
 use crate::http::Response;
-use crate::keys::conversation_actor;
+use crate::keys::{self, conversation_actor};
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{transact, Tx};
@@ -72,15 +72,21 @@ pub async fn append_with<P: Platform>(
             }
         }
         if let Some(ext) = &draft.external_id {
-            if let Some(seq) = tx.get_json::<u64>(&format!("msg_ext:{ext}")).await? {
+            if let Some(seq) = tx
+                .get_json::<u64>(&keys::conversation::message_by_external_id(ext))
+                .await?
+            {
                 let existing: Message = tx
-                    .get_json(&message_key(seq))
+                    .get_json(&keys::conversation::message(seq))
                     .await?
                     .ok_or_else(ApiError::internal)?;
                 return Ok(Ok((existing, true)));
             }
         }
-        let mut head: Head = tx.get_json("head").await?.unwrap_or_default();
+        let mut head: Head = tx
+            .get_json(keys::conversation::HEAD)
+            .await?
+            .unwrap_or_default();
         head.seq += 1;
         let message = Message {
             id: MessageId::from_parts(mid_ms, mid_r),
@@ -93,9 +99,9 @@ pub async fn append_with<P: Platform>(
             external_id: draft.external_id.clone(),
             created_at: now,
         };
-        tx.put_json("head", &head)?;
+        tx.put_json(keys::conversation::HEAD, &head)?;
         tx.put_json(
-            message_key(head.seq),
+            keys::conversation::message(head.seq),
             &AgentMessage {
                 message: message.clone(),
                 sentiment,
@@ -103,7 +109,7 @@ pub async fn append_with<P: Platform>(
             },
         )?;
         if let Some(ext) = &draft.external_id {
-            tx.put_json(format!("msg_ext:{ext}"), &head.seq)?;
+            tx.put_json(keys::conversation::message_by_external_id(ext), &head.seq)?;
         }
         if let Some(idem) = idem {
             idem.store(tx, now, StatusCode::CREATED, &message, None)?;

@@ -1,11 +1,11 @@
-//! A conversation's stored messages: their keys, the sequence head, and the stored form that
+//! A conversation's stored messages: the sequence head, and the stored form that
 //! carries what the language models made of a message. A leaf that every layer may read.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::keys::conversation_actor;
+use crate::keys::{self, conversation_actor};
 use crate::ports::Platform;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{Message, SenderKind};
@@ -19,12 +19,9 @@ pub(crate) struct Head {
 /// actor: a message is there (and on the live feeds) before the tenant's summary of the
 /// conversation catches up in a second write.
 pub async fn newest_seq<P: Platform>(p: &P, id: &ConversationId) -> Result<u64, ApiError> {
-    let head: Option<Head> = crate::store::get_json(p, &conversation_actor(id), "head").await?;
+    let head: Option<Head> =
+        crate::store::get_json(p, &conversation_actor(id), keys::conversation::HEAD).await?;
     Ok(head.map_or(0, |h| h.seq))
-}
-
-pub fn message_key(seq: u64) -> String {
-    format!("msg:{seq:020}")
 }
 
 /// A message as stored and as agents read it: the message plus what the language models made

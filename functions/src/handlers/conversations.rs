@@ -11,13 +11,13 @@ use utoipa::ToSchema;
 
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
 use crate::domain::conversations::{append, open_pointer_key, Draft};
-use crate::domain::messages::{message_key, AgentMessage};
+use crate::domain::messages::AgentMessage;
 use crate::domain::tickets::{assignee_matches, check_refs};
 use crate::domain::{routing, sla_lists};
 use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
-use crate::keys::conversation_actor;
+use crate::keys::{self, conversation_actor};
 use crate::ports::{Platform, Scan};
 use crate::records::{self, Versioned};
 use crate::store::{scan_json, transact};
@@ -507,8 +507,8 @@ pub async fn list_messages<P: Platform>(
     }
     let after = q.after.unwrap_or(0);
     let scan = Scan {
-        prefix: "msg:".into(),
-        after: Some(message_key(after)),
+        prefix: keys::conversation::MESSAGES.into(),
+        after: Some(keys::conversation::message(after)),
         limit: limit + 1,
         reverse: false,
     };

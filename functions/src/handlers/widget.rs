@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::cors;
 use crate::http::{body, json, query, Request, Response};
-use crate::keys::conversation_actor;
+use crate::keys::{self, conversation_actor};
 use crate::ports::{Platform, Scan};
 use crate::realtime::MAX_WAIT_SECONDS;
 use crate::records::Versioned;
@@ -315,7 +315,7 @@ pub async fn list_messages<P: Platform>(
         Some(c) => {
             let (rows, last_seq, has_more) = messages_after(p, &c.id, after, limit, false).await?;
             let data = rows.into_iter().map(|m| m.message).collect();
-            let live: LiveState = get_json(p, &conversation_actor(&c.id), LIVE_KEY)
+            let live: LiveState = get_json(p, &conversation_actor(&c.id), keys::conversation::LIVE)
                 .await?
                 .unwrap_or_default();
             VisitorMessages {
