@@ -26,7 +26,7 @@ use crate::kb::{
     self, all_categories, article_path, count_view, escape_html, group_prefix, published_article,
     published_prefix, run_search, Category, Published,
 };
-use crate::keys::tenant_actor;
+use crate::keys::{self, tenant_actor};
 use crate::operation::Args;
 use crate::ports::{Platform, Scan, Storage};
 use crate::store::{get_json, scan_json};
@@ -138,7 +138,7 @@ fn origin_of<P: Platform>(p: &P, req: &Request) -> Option<String> {
 
 async fn site<P: Platform>(p: &P, tenant_id: &TenantId, req: &Request) -> Result<Site, ApiError> {
     let actor = tenant_actor(tenant_id);
-    let tenant: Tenant = get_json(p, &actor, "tenant")
+    let tenant: Tenant = get_json(p, &actor, keys::tenant::TENANT)
         .await?
         .ok_or_else(|| ApiError::not_found("help center"))?;
     let mut locales = Vec::new();

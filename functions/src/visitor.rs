@@ -10,7 +10,7 @@ use crate::ctx::{id_parts, random_hex};
 use crate::domain::conversations::open_pointer_key;
 use crate::error::ApiError;
 use crate::http::{cors, path_id, Request, Response};
-use crate::keys::tenant_actor;
+use crate::keys::{self, tenant_actor};
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{get_json, transact};
@@ -33,7 +33,7 @@ pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<WidgetSettings
         random_hex(p, 32),
     );
     transact(p, tactor, async |tx| {
-        if tx.get("tenant").await?.is_none() {
+        if tx.get(keys::tenant::TENANT).await?.is_none() {
             return Err(ApiError::not_found("tenant"));
         }
         if let Some(existing) = tx.get_json::<WidgetSettings>(SETTINGS_KEY).await? {

@@ -146,7 +146,7 @@ async fn people_and_place<P: Platform>(
             );
         }
     }
-    if let Some(tenant) = get_json::<_, Tenant>(p, tactor, "tenant").await? {
+    if let Some(tenant) = get_json::<_, Tenant>(p, tactor, crate::keys::tenant::TENANT).await? {
         facts.insert(
             "tenant",
             serde_json::json!({"id": tenant.id, "name": tenant.name}),

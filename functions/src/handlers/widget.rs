@@ -76,7 +76,7 @@ pub async fn config<P: Platform>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     let w = widget_req(p, raw_tenant, req).await?;
-    let tenant: Tenant = get_json(p, &w.tactor, "tenant")
+    let tenant: Tenant = get_json(p, &w.tactor, keys::tenant::TENANT)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
     let s = &w.settings;
