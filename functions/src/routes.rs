@@ -22,7 +22,6 @@
 use ::http::{HeaderValue, Method, StatusCode};
 
 use crate::ctx::{Ctx, Principal};
-use crate::domain::api_keys::key_record_key;
 use crate::error::ApiError;
 use crate::handlers::{
     agent_feed, agents, attachments, auth, automation, bot, canned, channels, contacts,
@@ -636,7 +635,7 @@ async fn authenticate<'a, P: Platform>(p: &'a P, req: &Request) -> Result<Ctx<'a
     let invalid = || ApiError::unauthorized("invalid or revoked API key");
     let presented = parse_key(key.trim()).map_err(|_| invalid())?;
     let actor = crate::keys::tenant_actor(&presented.tenant_id);
-    let record: ApiKeyRecord = get_json(p, &actor, &key_record_key(&presented.id))
+    let record: ApiKeyRecord = get_json(p, &actor, &crate::keys::tenant::api_key(&presented.id))
         .await?
         .ok_or_else(invalid)?;
     if record.revoked_at.is_some()

@@ -7,7 +7,6 @@
 use http::header::ORIGIN;
 
 use crate::ctx::{id_parts, random_hex};
-use crate::domain::conversations::open_pointer_key;
 use crate::error::ApiError;
 use crate::http::{cors, path_id, Request, Response};
 use crate::keys::{self, tenant_actor};
@@ -131,7 +130,7 @@ pub(crate) async fn current_conversation<P: Platform>(
     let Some(raw) = p
         .get(
             &v.w.tactor,
-            &open_pointer_key(&v.w.settings.channel_id, &v.contact_id),
+            &keys::tenant::conversation_open_pointer(&v.w.settings.channel_id, &v.contact_id),
         )
         .await?
     else {

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::alarms::{schedule, Job};
 use crate::domain::automation::{run_counted, Outcome, RULES_KEY};
 use crate::error::ApiError;
-use crate::keys::tenant_actor;
+use crate::keys::{self, tenant_actor};
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json, transact};
@@ -83,11 +83,12 @@ pub async fn tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<Vec<Outcome>,
     }
     let now = p.now();
     let mut appended = Vec::new();
-    let conversations = scan_json::<_, Conversation>(p, &tactor, &prefix_scan("conversation:"))
-        .await?
-        .into_iter()
-        .map(|(_, c)| c)
-        .filter(|c| c.status != ConversationStatus::Resolved);
+    let conversations =
+        scan_json::<_, Conversation>(p, &tactor, &prefix_scan(keys::tenant::CONVERSATIONS))
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .filter(|c| c.status != ConversationStatus::Resolved);
     for c in conversations {
         let last = c.last_message_at.unwrap_or(c.created_at);
         let elapsed = serde_json::json!({
@@ -99,7 +100,7 @@ pub async fn tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<Vec<Outcome>,
         let id = c.id.to_string();
         appended.extend(evaluate(p, &tactor, subject, &id, c.updated_at, elapsed).await?);
     }
-    let tickets = scan_json::<_, Ticket>(p, &tactor, &prefix_scan("ticket:"))
+    let tickets = scan_json::<_, Ticket>(p, &tactor, &prefix_scan(keys::tenant::TICKETS))
         .await?
         .into_iter()
         .map(|(_, t)| t)

@@ -19,7 +19,7 @@ use crate::keys::{self, conversation_actor};
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{transact, Tx};
-use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, MessageId};
+use edgedesk_shared::ids::{ChannelId, ConversationId, MessageId};
 use edgedesk_shared::model::{
     Actor, Attachment, ChannelKind, Contact, Conversation, ConversationStatus, Message, Priority,
     Sender, SenderKind,
@@ -262,11 +262,6 @@ async fn touch_record<P: Platform>(
     tx.put_json(key, &*c)
 }
 
-/// The pointer from a contact on a channel to their open conversation there.
-pub fn open_pointer_key(channel: &ChannelId, contact: &ContactId) -> String {
-    format!("conv_open:{channel}:{contact}")
-}
-
 /// Finds the contact's open conversation on a channel, or starts one.
 pub async fn find_or_open<P: Platform>(
     p: &P,
@@ -277,7 +272,7 @@ pub async fn find_or_open<P: Platform>(
     channel_id: &ChannelId,
     actor: Actor,
 ) -> Result<Conversation, ApiError> {
-    let pointer = open_pointer_key(channel_id, &contact.id);
+    let pointer = keys::tenant::conversation_open_pointer(channel_id, &contact.id);
     let (ms, r) = crate::ctx::id_parts(p);
     let now = p.now();
     transact(p, tenant_actor, async |tx| {

@@ -90,7 +90,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let page = paginate::<_, Agent>(
         ctx,
         &ctx.actor,
-        "agent:",
+        keys::tenant::AGENTS,
         true,
         q.limit,
         q.cursor.as_deref(),

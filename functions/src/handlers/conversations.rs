@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
-use crate::domain::conversations::{append, open_pointer_key, Draft};
+use crate::domain::conversations::{append, Draft};
 use crate::domain::messages::AgentMessage;
 use crate::domain::tickets::{assignee_matches, check_refs};
 use crate::domain::{routing, sla_lists};
@@ -250,7 +250,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let page = paginate::<_, Conversation>(
         ctx,
         &ctx.actor,
-        "conversation:",
+        keys::tenant::CONVERSATIONS,
         true,
         q.limit,
         q.cursor.as_deref(),
@@ -388,7 +388,7 @@ pub async fn delete<P: Platform>(
         if_match(req.headers())?,
         async |tx, c| {
             if let Some(ch) = &c.channel_id {
-                let pointer = open_pointer_key(ch, &c.contact_id);
+                let pointer = keys::tenant::conversation_open_pointer(ch, &c.contact_id);
                 if tx.get(&pointer).await?.as_deref() == Some(c.id.to_string().as_bytes()) {
                     tx.delete(pointer);
                 }

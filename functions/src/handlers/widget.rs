@@ -200,7 +200,10 @@ pub async fn session<P: Platform>(
         }
         let fresh = contacts::new_contact(&ctx, check.clone());
         let id = transact(p, &w.tactor, async |tx| {
-            if let Some(existing) = tx.get(&contacts::external_key(&user.id)).await? {
+            if let Some(existing) = tx
+                .get(&keys::tenant::contact_by_external_id(&user.id))
+                .await?
+            {
                 return String::from_utf8_lossy(&existing)
                     .parse::<ContactId>()
                     .map_err(ApiError::internal_from);
