@@ -17,12 +17,9 @@ use edgedesk_shared::ids::{ChannelId, ContactId, TenantId};
 use edgedesk_shared::model::{Contact, Conversation};
 use edgedesk_shared::widget::{verify_visitor_token, WidgetSettings};
 
-/// Storage key of the tenant's widget settings.
-pub(crate) const SETTINGS_KEY: &str = "widget";
-
 /// The tenant's widget settings, created with fresh secrets on first use.
 pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<WidgetSettings, ApiError> {
-    if let Some(s) = get_json(p, tactor, SETTINGS_KEY).await? {
+    if let Some(s) = get_json(p, tactor, keys::tenant::WIDGET_SETTINGS).await? {
         return Ok(s);
     }
     let (ms, r) = id_parts(p);
@@ -35,10 +32,13 @@ pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<WidgetSettings
         if tx.get(keys::tenant::TENANT).await?.is_none() {
             return Err(ApiError::not_found("tenant"));
         }
-        if let Some(existing) = tx.get_json::<WidgetSettings>(SETTINGS_KEY).await? {
+        if let Some(existing) = tx
+            .get_json::<WidgetSettings>(keys::tenant::WIDGET_SETTINGS)
+            .await?
+        {
             return Ok(existing);
         }
-        tx.put_json(SETTINGS_KEY, &fresh)?;
+        tx.put_json(keys::tenant::WIDGET_SETTINGS, &fresh)?;
         Ok(fresh.clone())
     })
     .await

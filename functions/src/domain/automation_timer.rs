@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::alarms::{schedule, Job};
-use crate::domain::automation::{run_counted, Outcome, RULES_KEY};
+use crate::domain::automation::{run_counted, Outcome};
 use crate::error::ApiError;
 use crate::keys::{self, tenant_actor};
 use crate::ports::{Platform, Scan};
@@ -22,19 +22,15 @@ use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::{Conversation, ConversationStatus, Ticket, TicketStatus};
 use edgedesk_shared::routing::{AutomationEvent, AutomationRule, EventKind, Subject};
 
-/// When the next tick is due, while one is scheduled.
-const TICK_KEY: &str = "automation:tick";
 /// How often time rules are evaluated.
 const TICK_EVERY: Duration = Duration::hours(1);
 /// Subjects of each kind looked at per tick, newest first.
 const MAX_SUBJECTS: usize = 1_000;
 
-fn timed_key(subject: &str) -> String {
-    format!("automation:timed:{subject}")
-}
-
 async fn has_time_rules<P: Platform>(p: &P, tactor: &str) -> Result<bool, ApiError> {
-    let rules: Vec<AutomationRule> = get_json(p, tactor, RULES_KEY).await?.unwrap_or_default();
+    let rules: Vec<AutomationRule> = get_json(p, tactor, keys::tenant::AUTOMATION_RULES)
+        .await?
+        .unwrap_or_default();
     Ok(rules
         .iter()
         .any(|r| r.enabled && r.on.contains(&EventKind::TimeElapsed)))
@@ -50,12 +46,15 @@ pub async fn schedule_tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<(), 
     let now = p.now();
     let at = now + TICK_EVERY;
     let claimed = transact(p, &tactor, async |tx| {
-        if let Some(due) = tx.get_json::<DateTime<Utc>>(TICK_KEY).await? {
+        if let Some(due) = tx
+            .get_json::<DateTime<Utc>>(keys::tenant::AUTOMATION_TICK)
+            .await?
+        {
             if due > now {
                 return Ok(false);
             }
         }
-        tx.put_json(TICK_KEY, &at)?;
+        tx.put_json(keys::tenant::AUTOMATION_TICK, &at)?;
         Ok(true)
     })
     .await?;
@@ -74,7 +73,7 @@ fn hours(since: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
 pub async fn tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<Vec<Outcome>, ApiError> {
     let tactor = tenant_actor(tenant);
     transact(p, &tactor, async |tx| {
-        tx.delete(TICK_KEY);
+        tx.delete(keys::tenant::AUTOMATION_TICK);
         Ok(())
     })
     .await?;
@@ -136,7 +135,7 @@ async fn evaluate<P: Platform>(
     updated_at: DateTime<Utc>,
     elapsed: serde_json::Value,
 ) -> Result<Vec<Outcome>, ApiError> {
-    let marker = timed_key(id);
+    let marker = keys::tenant::automation_timed(id);
     if get_json::<_, DateTime<Utc>>(p, tactor, &marker).await? == Some(updated_at) {
         return Ok(Vec::new());
     }
