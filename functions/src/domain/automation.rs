@@ -400,7 +400,7 @@ async fn apply<P: Platform>(
             let canned: Option<CannedResponse> = get_json(
                 p,
                 tactor,
-                &crate::domain::canned::record_key(canned_response_id),
+                &keys::tenant::canned_response(canned_response_id),
             )
             .await?;
             // A canned response deleted after the rule was saved leaves nothing to send.

@@ -174,7 +174,7 @@ pub async fn respond<P: Platform>(
             let bot = system_actor(ActorKind::System, "bot".into());
             touch_summary_in(p, tx, id, m, bot).await?;
         }
-        let key = conv_key(id);
+        let key = keys::tenant::bot_conversation(id);
         let mut rec: BotConversation = tx.get_json(&key).await?.unwrap_or(BotConversation {
             conversation_id: *id,
             turns: 0,

@@ -6,7 +6,6 @@ use serde::Deserialize;
 
 use crate::ctx::{record_event, Ctx};
 use crate::domain::canned::all_canned;
-use crate::domain::routing;
 use crate::domain::webhooks::{Delivery, Receiver};
 use crate::error::ApiError;
 use crate::http::{body, json, Request, Response};
@@ -44,7 +43,10 @@ async fn change_rules<P: Platform, T>(
             .await?
             .unwrap_or_default();
         let out = change(&mut rules)?;
-        let teams: Vec<Team> = tx.get_json(routing::TEAMS_KEY).await?.unwrap_or_default();
+        let teams: Vec<Team> = tx
+            .get_json(keys::tenant::ROUTING_TEAMS)
+            .await?
+            .unwrap_or_default();
         let engine = AutomationEngine::new(&rules).map_err(ApiError::unprocessable)?;
         engine
             .check_references(&teams, &canned)

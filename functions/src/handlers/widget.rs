@@ -55,7 +55,7 @@ async fn anyone_online<P: Platform>(p: &P, tactor: &str) -> Result<bool, ApiErro
         p,
         tactor,
         &Scan {
-            prefix: "presence:".into(),
+            prefix: keys::tenant::PRESENCES.into(),
             after: None,
             limit: 200,
             reverse: false,

@@ -145,7 +145,7 @@ pub async fn set_presence<P: Platform>(
         at: ctx.now(),
     };
     transact(ctx.p, &ctx.actor, async |tx| {
-        tx.put_json(format!("presence:{id}"), &presence)
+        tx.put_json(keys::tenant::presence(&id), &presence)
     })
     .await?;
     // An agent coming online frees capacity for conversations waiting in the routing queue.
