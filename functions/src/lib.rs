@@ -101,14 +101,17 @@ mod tests {
         for auth in [None, Some(KEY)] {
             assert_eq!(
                 home_actor(&format!("/v1/conversations/{CONVERSATION}/messages"), auth),
-                Some(format!("c:{CONVERSATION}"))
+                Some(crate::keys::conversation_actor(
+                    &CONVERSATION.parse().expect("an id")
+                ))
             );
         }
     }
 
     #[test]
     fn other_api_key_requests_run_next_to_the_keys_tenant() {
-        let tenant = Some("t:ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3".to_owned());
+        let tenant = "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3".parse().expect("an id");
+        let tenant = Some(crate::keys::tenant_actor(&tenant));
         for path in [
             "/v1/tickets/tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2C6",
             &format!("/v1/conversations/{CONVERSATION}"),
