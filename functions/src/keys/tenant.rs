@@ -1,8 +1,8 @@
 //! Keys of a tenant's actor ([`super::tenant_actor`]): the tenant's records and everything
 //! that must commit with them in one batch (indexes, event history, activity, derived state).
 //!
-//! A constant in capitals that ends in `:` (or a function whose doc says "prefix") is a scan
-//! prefix; the keys it scans are the function next to it.
+//! Each scan prefix (a plural constant such as [`AGENTS`], or a function documented as a
+//! "prefix") sits next to the key function whose keys it scans.
 
 use edgedesk_shared::ids::{
     AgentId, ApiKeyId, ChannelId, ContactId, ConversationId, EventId, MessageId,
