@@ -1,12 +1,13 @@
 //! Timers: work due at an instant (a snoozed conversation waking up, an SLA warning or
 //! deadline, a webhook delivery or its retry).
 //!
-//! Due work is stored as `due:<ms>:<job id>` records in the scheduler actor, so it survives
-//! restarts, and `crate::flows::sweep` runs every entry whose time has come. Deleting the entry and doing the
-//! work are separate commits, but the delete is checked and every job is idempotent, so an entry
-//! fires once even if two sweeps overlap or a host restarts mid-sweep. The [`Alarms`] port asks
-//! the runtime to run a sweep at the next due time (a Durable Object alarm on Cloudflare); hosts
-//! without alarms sweep on a short interval or from a scheduled call to `POST /v1/system/sweep`.
+//! Due work is stored as `due:<ms>:<job id>` records in the scheduler actor
+//! ([`crate::keys::scheduler`]), so it survives restarts, and `crate::flows::sweep` runs every
+//! entry whose time has come. Deleting the entry and doing the work are separate commits, but
+//! the delete is checked and every job is idempotent, so an entry fires once even if two
+//! sweeps overlap or a host restarts mid-sweep. The [`Alarms`] port asks the runtime to run a
+//! sweep at the next due time (a Durable Object alarm on Cloudflare); hosts without alarms
+//! sweep on a short interval or from a scheduled call to `POST /v1/system/sweep`.
 //!
 //! [`Alarms`]: crate::ports::Alarms
 
@@ -15,12 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::ctx::id_parts;
 use crate::error::ApiError;
+use crate::keys;
 use crate::ports::Platform;
 use crate::store::transact;
 use edgedesk_shared::ids::{ConversationId, TenantId};
-
-/// The scheduler's storage actor.
-pub const SCHEDULER: &str = "s";
 
 /// Work to do at a time. Decoded by hand (see the `Deserialize` impl below); the attributes
 /// here shape its encoding.
@@ -139,15 +138,11 @@ impl<'de> serde::de::Visitor<'de> for JobVisitor {
     }
 }
 
-pub fn due_key(at: DateTime<Utc>, id: &str) -> String {
-    format!("due:{:015}:{id}", at.timestamp_millis().max(0))
-}
-
 /// Stores `job` to run at `at` and asks the runtime for a wake-up.
 pub async fn schedule<P: Platform>(p: &P, at: DateTime<Utc>, job: &Job) -> Result<(), ApiError> {
     let (ms, r) = id_parts(p);
-    let key = due_key(at, &format!("{ms:x}{r:x}"));
-    transact(p, SCHEDULER, async |tx| tx.put_json(key.clone(), job)).await?;
+    let key = keys::scheduler::due_job(at, &format!("{ms:x}{r:x}"));
+    transact(p, keys::SCHEDULER, async |tx| tx.put_json(key.clone(), job)).await?;
     p.set_alarm(at).await?;
     Ok(())
 }

@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::http::{json, json_versioned, Request, Response};
+use crate::keys::{self, tenant_actor};
 use crate::ports::{Entropy, Platform, Scan};
-use crate::store::{scan_json, tenant_actor, Tx};
+use crate::store::{scan_json, Tx};
 use edgedesk_shared::api::limits;
 use edgedesk_shared::ids::{EventId, TenantId};
 use edgedesk_shared::model::{Actor, ActorKind, Event, Role};
@@ -111,7 +112,7 @@ pub fn record_event<P: Platform, S: crate::ports::Storage>(
     if is_inbox_subject(subject) {
         note_activity(tx, subject, kind)?;
     }
-    tx.put_json(event_key(subject, &event.id), &event)
+    tx.put_json(keys::tenant::event(subject, &event.id), &event)
 }
 
 /// Conversations and tickets feed the agents' live inbox.
@@ -126,10 +127,6 @@ pub struct Activity {
     pub kind: String,
 }
 
-/// The activity stream's log. Its keys sort after the time-minted `activity:evt_…` keys that
-/// earlier versions wrote, so a cursor handed out before an upgrade still resumes in order.
-pub const ACTIVITY_LOG: &str = "activity:seq:";
-
 /// Appends to the activity stream. Entries are numbered in commit order (a commit-ordered log,
 /// see [`crate::ports::WriteBatch::appends`]), so an inbox cursor is just the last key read:
 /// an entry minted earlier but committed later still lands after it.
@@ -139,16 +136,12 @@ pub fn note_activity<S: crate::ports::Storage>(
     kind: &str,
 ) -> Result<(), ApiError> {
     tx.append_json(
-        ACTIVITY_LOG,
+        keys::tenant::ACTIVITY_LOG,
         &Activity {
             subject: subject.to_owned(),
             kind: kind.to_owned(),
         },
     )
-}
-
-pub fn event_key(subject: &str, id: &EventId) -> String {
-    format!("event:{subject}:{id}")
 }
 
 /// `{field: {from, to}}` for fields that differ between two JSON renderings of a record.
@@ -217,10 +210,9 @@ impl Idempotency {
         h.update(b"\n");
         h.update(req.body());
         Ok(Some(Self {
-            storage_key: format!(
-                "idem:{}:{}",
-                principal.id,
-                hex::encode(Sha256::digest(key.as_bytes()))
+            storage_key: crate::keys::idempotency(
+                &principal.id,
+                &hex::encode(Sha256::digest(key.as_bytes())),
             ),
             fingerprint: hex::encode(h.finalize()),
         }))

@@ -23,12 +23,13 @@ use http::StatusCode;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::kb::{
-    self, all_categories, article_path, count_view, escape_html, group_prefix, published_article,
-    published_prefix, run_search, Category, Published,
+    self, all_categories, article_path, count_view, escape_html, published_article, run_search,
+    Category, Published,
 };
+use crate::keys::{self, tenant_actor};
 use crate::operation::Args;
 use crate::ports::{Platform, Scan, Storage};
-use crate::store::{get_json, scan_json, tenant_actor};
+use crate::store::{get_json, scan_json};
 use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::Tenant;
 use edgedesk_shared::sort::sort_by;
@@ -137,13 +138,13 @@ fn origin_of<P: Platform>(p: &P, req: &Request) -> Option<String> {
 
 async fn site<P: Platform>(p: &P, tenant_id: &TenantId, req: &Request) -> Result<Site, ApiError> {
     let actor = tenant_actor(tenant_id);
-    let tenant: Tenant = get_json(p, &actor, "tenant")
+    let tenant: Tenant = get_json(p, &actor, keys::tenant::TENANT)
         .await?
         .ok_or_else(|| ApiError::not_found("help center"))?;
     let mut locales = Vec::new();
     for l in kb::LOCALES {
         let probe = Scan {
-            prefix: published_prefix(l),
+            prefix: keys::tenant::kb_published_in(l),
             after: None,
             limit: 1,
             reverse: false,
@@ -227,7 +228,7 @@ async fn published_in<S: Storage>(
             store,
             actor,
             &Scan {
-                prefix: published_prefix(locale),
+                prefix: keys::tenant::kb_published_in(locale),
                 after: after.take(),
                 limit: PAGE_SCAN,
                 reverse: false,
@@ -521,11 +522,11 @@ async fn category_page<P: Platform>(
         return Err(not_found());
     }
     let id = p
-        .get(&site.actor, &kb::category_slug_key(slug))
+        .get(&site.actor, &keys::tenant::kb_category_slug(slug))
         .await?
         .ok_or_else(not_found)?;
     let id = String::from_utf8(id).map_err(ApiError::internal_from)?;
-    let cat: Category = get_json(p, &site.actor, &kb::category_key(&id))
+    let cat: Category = get_json(p, &site.actor, &keys::tenant::kb_category(&id))
         .await?
         .ok_or_else(not_found)?;
     let articles = published_in(p, &site.actor, locale).await?;
@@ -578,7 +579,7 @@ async fn article_page<P: Platform>(
         return Err(not_found());
     }
     let id = p
-        .get(&site.actor, &kb::slug_key(locale, slug))
+        .get(&site.actor, &keys::tenant::kb_article_slug(locale, slug))
         .await?
         .ok_or_else(not_found)?;
     let id = String::from_utf8(id).map_err(ApiError::internal_from)?;
@@ -591,7 +592,7 @@ async fn article_page<P: Platform>(
         p,
         &site.actor,
         &Scan {
-            prefix: group_prefix(&article.group),
+            prefix: keys::tenant::kb_group_translations(&article.group),
             after: None,
             limit: kb::LOCALES.len() + 1,
             reverse: false,
@@ -611,7 +612,7 @@ async fn article_page<P: Platform>(
         }
     }
     let category = match &article.category_id {
-        Some(c) => get_json::<_, Category>(p, &site.actor, &kb::category_key(c)).await?,
+        Some(c) => get_json::<_, Category>(p, &site.actor, &keys::tenant::kb_category(c)).await?,
         None => None,
     };
     let mut main = format!(

@@ -1,22 +1,13 @@
 //! The knowledge base's storage model and the pieces its API, widget routes and help-center
-//! pages share: records and keys, the search index kept in the tenant's storage, Markdown
+//! pages share: records, the search index kept in the tenant's storage, Markdown
 //! rendering, and locale and slug rules.
 //!
-//! Everything lives in the tenant actor (`t:<tenant>`), so an article write, its version, its
-//! public projection and its search-index records commit in one atomic batch:
-//!
-//! | key | holds |
-//! |---|---|
-//! | `kb:cat:<id>` | a [`Category`] |
-//! | `kb:catslug:<slug>` | the category id using that slug |
-//! | `kb:art:<id>` | an [`Article`]: its metadata and the latest (draft) content |
-//! | `kb:ver:<id>:<version, 10 digits>` | every content version ([`ArticleVersion`]) |
-//! | `kb:slug:<locale>:<slug>` | the article id using that slug in that locale |
-//! | `kb:stat:<id>` | views and helpfulness votes ([`ArticleStats`]) |
-//! | `kb:vote:<id>:<contact>` | a visitor's current vote, so a visitor counts once |
-//! | `kb:pub:<locale>:<id>` | the public projection of a published article ([`Published`]) |
-//! | `kb:grp:<group>:<locale>` | the published translation of a group in a locale (slug) |
-//! | `kb:idx:…` | the search index of published versions (see `edgedesk_search`) |
+//! Everything lives in the tenant actor (the `kb:` keys of [`crate::keys::tenant`]), so an
+//! article write, its version, its public projection and its search-index records commit in
+//! one atomic batch: a [`Category`] and its slug, an [`Article`] with every [`ArticleVersion`]
+//! and its slug, its [`ArticleStats`] and the visitors' votes, the [`Published`] projection per
+//! locale and per translation group, and the search index of published versions (see
+//! `edgedesk_search`).
 //!
 //! The index is loaded once per instance and kept while its meta record has not moved (one
 //! read per query). A fresh instance per request pays a full load; hosts that reuse instances
@@ -32,15 +23,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::keys::{self, tenant_actor};
 use crate::ports::{Platform, Scan, Storage};
-use crate::store::{get_json, scan_json, tenant_actor, transact, Tx};
+use crate::store::{get_json, scan_json, transact, Tx};
 use edgedesk_search::SearchRequest;
 use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::Actor;
 use edgedesk_shared::sort::sort_by;
 
-/// Key prefix of the search index records.
-pub const INDEX_PREFIX: &str = "kb:idx:";
 /// Tenants whose index one instance keeps in memory.
 const CACHED_TENANTS: usize = 4;
 /// Records per scan page while loading the index.
@@ -163,43 +153,6 @@ pub struct Published {
     pub group: String,
     pub version: u64,
     pub updated_at: DateTime<Utc>,
-}
-
-pub fn category_key(id: &str) -> String {
-    format!("kb:cat:{id}")
-}
-pub fn category_slug_key(slug: &str) -> String {
-    format!("kb:catslug:{slug}")
-}
-pub fn article_key(id: &str) -> String {
-    format!("kb:art:{id}")
-}
-pub fn version_prefix(id: &str) -> String {
-    format!("kb:ver:{id}:")
-}
-pub fn version_key(id: &str, version: u64) -> String {
-    format!("kb:ver:{id}:{version:010}")
-}
-pub fn slug_key(locale: &str, slug: &str) -> String {
-    format!("kb:slug:{locale}:{slug}")
-}
-pub fn stats_key(id: &str) -> String {
-    format!("kb:stat:{id}")
-}
-pub fn vote_key(id: &str, contact: &str) -> String {
-    format!("kb:vote:{id}:{contact}")
-}
-pub fn published_prefix(locale: &str) -> String {
-    format!("kb:pub:{locale}:")
-}
-pub fn published_key(locale: &str, id: &str) -> String {
-    format!("kb:pub:{locale}:{id}")
-}
-pub fn group_prefix(group: &str) -> String {
-    format!("kb:grp:{group}:")
-}
-pub fn group_key(group: &str, locale: &str) -> String {
-    format!("kb:grp:{group}:{locale}")
 }
 
 /// Mints a `<prefix>_<ULID>` id.
@@ -434,17 +387,13 @@ fn index_error(e: edgedesk_search::IndexError) -> ApiError {
     }
 }
 
-fn meta_key() -> String {
-    format!("{INDEX_PREFIX}meta")
-}
-
 /// Loads the tenant's index from storage. The meta record is read before and after the scan:
 /// every index change rewrites it, so equal reads that match the loaded index prove the scan
 /// saw one consistent version even if it took several pages.
 async fn load_index<S: Storage>(store: &S, actor: &str) -> Result<Index, ApiError> {
-    let key = meta_key();
+    let key = keys::tenant::KB_INDEX_META;
     for _ in 0..LOAD_ATTEMPTS {
-        let before = store.get(actor, &key).await?;
+        let before = store.get(actor, key).await?;
         let mut records: Vec<(String, Vec<u8>)> = Vec::new();
         let mut after_key = None;
         loop {
@@ -452,7 +401,7 @@ async fn load_index<S: Storage>(store: &S, actor: &str) -> Result<Index, ApiErro
                 .scan(
                     actor,
                     &Scan {
-                        prefix: INDEX_PREFIX.to_owned(),
+                        prefix: keys::tenant::KB_INDEX.to_owned(),
                         after: after_key.take(),
                         limit: LOAD_PAGE,
                         reverse: false,
@@ -466,11 +415,11 @@ async fn load_index<S: Storage>(store: &S, actor: &str) -> Result<Index, ApiErro
                 break;
             }
         }
-        let after = store.get(actor, &key).await?;
+        let after = store.get(actor, key).await?;
         if before != after {
             continue;
         }
-        let index = Index::from_records(INDEX_PREFIX, records).map_err(index_error)?;
+        let index = Index::from_records(keys::tenant::KB_INDEX, records).map_err(index_error)?;
         if index.is_current(after.as_deref()) {
             index.prepare();
             return Ok(index);
@@ -486,7 +435,7 @@ pub async fn with_index<S: Storage, T>(
     actor: &str,
     f: impl FnOnce(&Index) -> T,
 ) -> Result<T, ApiError> {
-    let meta = store.get(actor, &meta_key()).await?;
+    let meta = store.get(actor, keys::tenant::KB_INDEX_META).await?;
     let index = match cache_take(actor) {
         Some(i) if i.is_current(meta.as_deref()) => i,
         _ => load_index(store, actor).await?,
@@ -519,7 +468,7 @@ pub async fn stage_index_changes<S: Storage>(
     if changes.is_empty() {
         return Ok(None);
     }
-    let meta = tx.get(&meta_key()).await?;
+    let meta = tx.get(keys::tenant::KB_INDEX_META).await?;
     let mut index = match cache_take(actor) {
         Some(i) if i.is_current(meta.as_deref()) => i,
         _ => load_index(store, actor).await?,
@@ -621,7 +570,6 @@ mod tests {
 
 // ---- read by the API, the widget, the bot and the help centre ----------------------------
 
-pub const CATEGORY_PREFIX: &str = "kb:cat:";
 /// Categories a tenant may have (they are listed whole).
 pub const MAX_CATEGORIES: usize = 500;
 
@@ -631,7 +579,7 @@ pub async fn all_categories<S: Storage>(store: &S, actor: &str) -> Result<Vec<Ca
         store,
         actor,
         &Scan {
-            prefix: CATEGORY_PREFIX.into(),
+            prefix: keys::tenant::KB_CATEGORIES.into(),
             after: None,
             limit: MAX_CATEGORIES,
             reverse: false,
@@ -706,7 +654,8 @@ pub async fn run_search<S: Storage>(
         // The public entry is written with the index records, so it is there; skip it if a
         // concurrent unpublish removed it between the two reads.
         let Some(p) =
-            get_json::<_, Published>(store, &actor, &published_key(&h.locale, &h.id)).await?
+            get_json::<_, Published>(store, &actor, &keys::tenant::kb_published(&h.locale, &h.id))
+                .await?
         else {
             continue;
         };
@@ -739,11 +688,11 @@ pub async fn published_article<S: Storage>(
     if !is_id(id, "kba") {
         return Err(nf());
     }
-    let article: Article = get_json(store, actor, &article_key(id))
+    let article: Article = get_json(store, actor, &keys::tenant::kb_article(id))
         .await?
         .ok_or_else(nf)?;
     let v = article.published_version.ok_or_else(nf)?;
-    let version: ArticleVersion = get_json(store, actor, &version_key(id, v))
+    let version: ArticleVersion = get_json(store, actor, &keys::tenant::kb_article_version(id, v))
         .await?
         .ok_or_else(nf)?;
     Ok((article, version))
@@ -756,9 +705,12 @@ pub async fn count_view<P: Platform>(
     id: &str,
 ) -> Result<ArticleStats, ApiError> {
     transact(p, actor, async |tx| {
-        let mut s: ArticleStats = tx.get_json(&stats_key(id)).await?.unwrap_or_default();
+        let mut s: ArticleStats = tx
+            .get_json(&keys::tenant::kb_article_stats(id))
+            .await?
+            .unwrap_or_default();
         s.views += 1;
-        tx.put_json(stats_key(id), &s)?;
+        tx.put_json(keys::tenant::kb_article_stats(id), &s)?;
         Ok(s)
     })
     .await

@@ -11,7 +11,6 @@ use crate::error::ApiError;
 use crate::http::{body, query, Request};
 use crate::kb::{self};
 
-pub const ARTICLE_PREFIX: &str = "kb:art:";
 /// Longest search query, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
 /// Largest search page.

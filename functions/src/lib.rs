@@ -17,6 +17,7 @@ pub mod http;
 pub mod kb;
 pub mod kb_diff;
 pub mod kb_input;
+pub mod keys;
 pub mod openapi;
 pub mod operation;
 pub mod ports;
@@ -51,13 +52,13 @@ pub fn home_actor(path: &str, authorization: Option<&str>) -> Option<String> {
     if let Some(rest) = rest.strip_prefix("conversations/") {
         if let Some((id, tail)) = rest.split_once('/') {
             if let (Ok(id), false) = (id.parse::<ConversationId>(), tail.is_empty()) {
-                return Some(store::conversation_actor(&id));
+                return Some(keys::conversation_actor(&id));
             }
         }
     }
     let key = authorization?.strip_prefix("Bearer ")?;
     let presented = parse_key(key.trim()).ok()?;
-    Some(store::tenant_actor(&presented.tenant_id))
+    Some(keys::tenant_actor(&presented.tenant_id))
 }
 
 /// Handles one HTTP request.
@@ -101,14 +102,17 @@ mod tests {
         for auth in [None, Some(KEY)] {
             assert_eq!(
                 home_actor(&format!("/v1/conversations/{CONVERSATION}/messages"), auth),
-                Some(format!("c:{CONVERSATION}"))
+                Some(crate::keys::conversation_actor(
+                    &CONVERSATION.parse().expect("an id")
+                ))
             );
         }
     }
 
     #[test]
     fn other_api_key_requests_run_next_to_the_keys_tenant() {
-        let tenant = Some("t:ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3".to_owned());
+        let tenant = "ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3".parse().expect("an id");
+        let tenant = Some(crate::keys::tenant_actor(&tenant));
         for path in [
             "/v1/tickets/tkt_01J8Z3Q4W5E6R7T8Y9V0A1B2C6",
             &format!("/v1/conversations/{CONVERSATION}"),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::ctx::{diff, filter_fingerprint, paginate, record_event, Ctx, Page};
 use crate::error::ApiError;
 use crate::http::{check_version, json, json_versioned, query, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::store::{get_json, transact, Tx};
 use chrono::{DateTime, Utc};
@@ -18,18 +19,20 @@ use edgedesk_shared::rbac::Permission;
 pub trait Versioned: Serialize + DeserializeOwned + Clone {
     /// Name used in errors and event kinds (`ticket`, `contact` ...).
     const KIND: &'static str;
-    fn storage_key(id: &str) -> String {
-        format!("{}:{id}", Self::KIND)
-    }
+    /// The record's key in the tenant actor (see [`crate::keys::tenant`]).
+    fn storage_key(id: &str) -> String;
     fn id_string(&self) -> String;
     fn version(&self) -> u64;
     fn touch(&mut self, now: DateTime<Utc>);
 }
 
 macro_rules! versioned {
-    ($t:ty, $kind:literal) => {
+    ($t:ty, $kind:literal, $key:path) => {
         impl Versioned for $t {
             const KIND: &'static str = $kind;
+            fn storage_key(id: &str) -> String {
+                $key(id)
+            }
             fn id_string(&self) -> String {
                 self.id.to_string()
             }
@@ -44,10 +47,10 @@ macro_rules! versioned {
     };
 }
 
-versioned!(Agent, "agent");
-versioned!(Contact, "contact");
-versioned!(Conversation, "conversation");
-versioned!(Ticket, "ticket");
+versioned!(Agent, "agent", keys::tenant::agent);
+versioned!(Contact, "contact", keys::tenant::contact);
+versioned!(Conversation, "conversation", keys::tenant::conversation);
+versioned!(Ticket, "ticket", keys::tenant::ticket);
 
 /// Reads one record of the caller's tenant, or 404.
 pub async fn load<P: Platform, T: Versioned>(ctx: &Ctx<'_, P>, id: &str) -> Result<T, ApiError> {
@@ -185,7 +188,7 @@ pub async fn events<P: Platform, T: Versioned>(
     ctx.require(Permission::Read)?;
     let _: T = load(ctx, id).await?;
     let q: EventsQuery = query(req)?;
-    let prefix = format!("event:{id}:");
+    let prefix = keys::tenant::events(id);
     let page: Page<edgedesk_shared::model::Event> = paginate(
         ctx,
         &ctx.actor,

@@ -22,7 +22,6 @@
 use ::http::{HeaderValue, Method, StatusCode};
 
 use crate::ctx::{Ctx, Principal};
-use crate::domain::api_keys::key_record_key;
 use crate::error::ApiError;
 use crate::handlers::{
     agent_feed, agents, attachments, auth, automation, bot, canned, channels, contacts,
@@ -33,7 +32,7 @@ use crate::help::{self, Page};
 use crate::http::{error_response, json, Request, Response, TENANT_HEADER};
 pub use crate::operation::{Access, Args, Operation};
 use crate::ports::Platform;
-use crate::store::{self, get_json};
+use crate::store::get_json;
 use crate::{flows, records};
 use edgedesk_shared::auth::{parse_key, verify_secret};
 use edgedesk_shared::model::{ActorKind, ApiKeyRecord, Contact, Ticket};
@@ -635,8 +634,8 @@ async fn authenticate<'a, P: Platform>(p: &'a P, req: &Request) -> Result<Ctx<'a
         .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <API key>`"))?;
     let invalid = || ApiError::unauthorized("invalid or revoked API key");
     let presented = parse_key(key.trim()).map_err(|_| invalid())?;
-    let actor = store::tenant_actor(&presented.tenant_id);
-    let record: ApiKeyRecord = get_json(p, &actor, &key_record_key(&presented.id))
+    let actor = crate::keys::tenant_actor(&presented.tenant_id);
+    let record: ApiKeyRecord = get_json(p, &actor, &crate::keys::tenant::api_key(&presented.id))
         .await?
         .ok_or_else(invalid)?;
     if record.revoked_at.is_some()

@@ -1,19 +1,15 @@
-//! Tenant settings read by more than one part of the functions, with their storage keys: the
-//! SLA configuration (calendars, policies, escalations, the webhook target) and the automation
-//! webhook secret. A leaf below the handlers, the flows and the domain modules.
+//! Tenant settings read by more than one part of the functions: the SLA configuration
+//! (calendars, policies, escalations, the webhook target) and the automation webhook secret.
+//! A leaf below the handlers, the flows and the domain modules.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::keys;
 use crate::ports::{Platform, Storage};
 use crate::store::{get_json, transact, Tx};
 use edgedesk_shared::sla::{validate_rules, EscalationRule, SlaConfig, SlaEngine};
-
-/// Storage key of the tenant's SLA settings.
-pub const CONFIG_KEY: &str = "sla_config";
-/// Storage key of the secret automation webhooks are signed with.
-const AUTOMATION_SECRET_KEY: &str = "automation:webhook_secret";
 
 /// Where signed SLA webhooks go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,7 +49,10 @@ impl SlaSettings {
 
 /// Reads the tenant's settings inside a transaction (so a concurrent change conflicts).
 pub async fn settings_in<S: Storage>(tx: &mut Tx<'_, S>) -> Result<SlaSettings, ApiError> {
-    Ok(tx.get_json(CONFIG_KEY).await?.unwrap_or_default())
+    Ok(tx
+        .get_json(keys::tenant::SLA_SETTINGS)
+        .await?
+        .unwrap_or_default())
 }
 
 /// The tenant's automation webhook secret, made on first use.
@@ -61,17 +60,22 @@ pub async fn automation_webhook_secret<P: Platform>(
     p: &P,
     tactor: &str,
 ) -> Result<String, ApiError> {
-    if let Some(s) = get_json::<_, String>(p, tactor, AUTOMATION_SECRET_KEY).await? {
+    if let Some(s) =
+        get_json::<_, String>(p, tactor, keys::tenant::AUTOMATION_WEBHOOK_SECRET).await?
+    {
         return Ok(s);
     }
     let mut b = [0u8; 32];
     p.fill(&mut b);
     let fresh = hex::encode(b);
     transact(p, tactor, async |tx| {
-        if let Some(s) = tx.get_json::<String>(AUTOMATION_SECRET_KEY).await? {
+        if let Some(s) = tx
+            .get_json::<String>(keys::tenant::AUTOMATION_WEBHOOK_SECRET)
+            .await?
+        {
             return Ok(s);
         }
-        tx.put_json(AUTOMATION_SECRET_KEY, &fresh)?;
+        tx.put_json(keys::tenant::AUTOMATION_WEBHOOK_SECRET, &fresh)?;
         Ok(fresh.clone())
     })
     .await

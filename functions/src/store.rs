@@ -12,28 +12,11 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::ports::{ActorKey, Clock, Entropy, Expect, Scan, Storage, StorageError, WriteBatch};
-use edgedesk_shared::ids::{ConversationId, TenantId};
 
 /// How often a transaction is retried under contention before the client is told to retry.
 const MAX_ATTEMPTS: usize = 200;
 /// Longest pause between two attempts.
 const MAX_BACKOFF_MS: u64 = 32;
-
-/// The directory actor: lookups that must work before the tenant is known.
-pub const GLOBAL: &str = "g";
-
-pub fn tenant_actor(id: &TenantId) -> String {
-    format!("t:{id}")
-}
-
-/// The tenant a tenant actor key names (the inverse of [`tenant_actor`]).
-pub fn tenant_of_actor(actor: &str) -> Option<TenantId> {
-    actor.strip_prefix("t:")?.parse().ok()
-}
-
-pub fn conversation_actor(id: &ConversationId) -> String {
-    format!("c:{id}")
-}
 
 pub async fn get_json<S: Storage, T: DeserializeOwned>(
     store: &S,

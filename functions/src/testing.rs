@@ -703,7 +703,7 @@ impl<'a> Client<'a> {
 
     /// The storage actor of this client's tenant (`t:<tenant id>`).
     pub fn tenant_actor(&self) -> String {
-        format!("t:{}", self.tenant_id())
+        crate::keys::tenant_actor(&self.tenant_id().parse().expect("a tenant id"))
     }
 
     /// Creates an API key of `scope` (`admin`, `agent`, `read_only`, …) and returns a client

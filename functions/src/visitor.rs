@@ -7,22 +7,19 @@
 use http::header::ORIGIN;
 
 use crate::ctx::{id_parts, random_hex};
-use crate::domain::conversations::open_pointer_key;
 use crate::error::ApiError;
 use crate::http::{cors, path_id, Request, Response};
+use crate::keys::{self, tenant_actor};
 use crate::ports::Platform;
 use crate::records::Versioned;
-use crate::store::{get_json, tenant_actor, transact};
+use crate::store::{get_json, transact};
 use edgedesk_shared::ids::{ChannelId, ContactId, TenantId};
 use edgedesk_shared::model::{Contact, Conversation};
 use edgedesk_shared::widget::{verify_visitor_token, WidgetSettings};
 
-/// Storage key of the tenant's widget settings.
-pub(crate) const SETTINGS_KEY: &str = "widget";
-
 /// The tenant's widget settings, created with fresh secrets on first use.
 pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<WidgetSettings, ApiError> {
-    if let Some(s) = get_json(p, tactor, SETTINGS_KEY).await? {
+    if let Some(s) = get_json(p, tactor, keys::tenant::WIDGET_SETTINGS).await? {
         return Ok(s);
     }
     let (ms, r) = id_parts(p);
@@ -32,13 +29,16 @@ pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<WidgetSettings
         random_hex(p, 32),
     );
     transact(p, tactor, async |tx| {
-        if tx.get("tenant").await?.is_none() {
+        if tx.get(keys::tenant::TENANT).await?.is_none() {
             return Err(ApiError::not_found("tenant"));
         }
-        if let Some(existing) = tx.get_json::<WidgetSettings>(SETTINGS_KEY).await? {
+        if let Some(existing) = tx
+            .get_json::<WidgetSettings>(keys::tenant::WIDGET_SETTINGS)
+            .await?
+        {
             return Ok(existing);
         }
-        tx.put_json(SETTINGS_KEY, &fresh)?;
+        tx.put_json(keys::tenant::WIDGET_SETTINGS, &fresh)?;
         Ok(fresh.clone())
     })
     .await
@@ -130,7 +130,7 @@ pub(crate) async fn current_conversation<P: Platform>(
     let Some(raw) = p
         .get(
             &v.w.tactor,
-            &open_pointer_key(&v.w.settings.channel_id, &v.contact_id),
+            &keys::tenant::conversation_open_pointer(&v.w.settings.channel_id, &v.contact_id),
         )
         .await?
     else {

@@ -1,6 +1,7 @@
 //! The functions crate's layering, checked on its source: handlers never import another
 //! handler, the domain layer never reaches up into flows or handlers, flows never into
-//! handlers, and no two files import each other in a loop.
+//! handlers, the storage keys (`keys`) sit at the base and import no other module, and no two
+//! files import each other in a loop.
 //!
 //! A file's imports are the `crate::…` and `super::…` paths it names outside comments and its
 //! `#[cfg(test)]` module, resolved to the longest module path that is a file of the crate.
@@ -175,6 +176,23 @@ fn the_domain_layer_never_reaches_up_and_flows_never_reach_handlers() {
     assert!(
         offenders.is_empty(),
         "imports against the layers: {offenders:#?}"
+    );
+}
+
+#[test]
+fn the_storage_keys_import_no_other_module_of_the_crate() {
+    let offenders: Vec<String> = graph()
+        .iter()
+        .filter(|(m, _)| layer(m) == "keys")
+        .flat_map(|(m, deps)| {
+            deps.iter()
+                .filter(|d| layer(d) != "keys")
+                .map(move |d| format!("{m} -> {d}"))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "storage keys importing other modules: {offenders:#?}"
     );
 }
 

@@ -26,7 +26,7 @@ pub const DIRECTORY: &str = "DIRECTORY";
 pub const SCHEDULER: &str = "SCHEDULER";
 
 /// The scheduler actor of `functions::alarms`; its object owns the alarm.
-pub const SCHEDULER_ACTOR: &str = edgedesk_functions::alarms::SCHEDULER;
+pub const SCHEDULER_ACTOR: &str = edgedesk_functions::keys::SCHEDULER;
 
 /// Header that tells an object which actor it is.
 pub const ACTOR_HEADER: &str = "x-edgedesk-actor";

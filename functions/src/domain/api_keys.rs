@@ -1,11 +1,11 @@
-//! API keys in storage: minting a key (the secret is shown once, only its hash is kept) and the
-//! key record's storage key, which authentication reads.
+//! API keys in storage: minting a key (the secret is shown once, only its hash is kept).
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::ctx::Ctx;
 use crate::error::ApiError;
+use crate::keys;
 use crate::ports::{Platform, Storage};
 use crate::store::Tx;
 use edgedesk_shared::auth::{format_key, hash_secret, parse_key};
@@ -18,10 +18,6 @@ pub struct NewKey {
     #[serde(flatten)]
     pub view: ApiKeyView,
     pub key: String,
-}
-
-pub fn key_record_key(id: &ApiKeyId) -> String {
-    format!("key:{id}")
 }
 
 /// Creates a key inside a tenant transaction.
@@ -45,7 +41,7 @@ pub fn mint_key<P: Platform, S: Storage>(
         created_at: ctx.now(),
         revoked_at: None,
     };
-    tx.put_json(key_record_key(&id), &record)?;
+    tx.put_json(keys::tenant::api_key(&id), &record)?;
     Ok(NewKey {
         view: record.view(),
         key,

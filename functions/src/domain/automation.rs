@@ -22,6 +22,7 @@ use crate::ctx::record_event;
 use crate::domain::conversations::{append, Draft};
 use crate::domain::{routing, webhooks};
 use crate::error::ApiError;
+use crate::keys;
 use crate::ports::Platform;
 use crate::records::{self, Versioned};
 use crate::store::{get_json, transact, Tx};
@@ -36,7 +37,6 @@ use edgedesk_shared::routing::{
     EventKind, FactSnapshot, PlannedAction, Subject, Team,
 };
 
-pub const RULES_KEY: &str = "automation:rules";
 /// Events handled for one trigger at most, besides the engine's own depth limit.
 const MAX_EVENTS_PER_TRIGGER: usize = 64;
 
@@ -52,7 +52,10 @@ pub async fn check_team_references<P: Platform>(
     tx: &mut Tx<'_, P>,
     teams: &[Team],
 ) -> Result<(), ApiError> {
-    let rules: Vec<AutomationRule> = tx.get_json(RULES_KEY).await?.unwrap_or_default();
+    let rules: Vec<AutomationRule> = tx
+        .get_json(keys::tenant::AUTOMATION_RULES)
+        .await?
+        .unwrap_or_default();
     for rule in &rules {
         for action in &rule.actions {
             if let edgedesk_shared::routing::AutomationAction::Assign {
@@ -76,7 +79,10 @@ pub async fn check_canned_reference<P: Platform>(
     tx: &mut Tx<'_, P>,
     canned_id: &str,
 ) -> Result<(), ApiError> {
-    let rules: Vec<AutomationRule> = tx.get_json(RULES_KEY).await?.unwrap_or_default();
+    let rules: Vec<AutomationRule> = tx
+        .get_json(keys::tenant::AUTOMATION_RULES)
+        .await?
+        .unwrap_or_default();
     for rule in &rules {
         for action in &rule.actions {
             if let edgedesk_shared::routing::AutomationAction::SendCannedReply {
@@ -146,7 +152,7 @@ async fn people_and_place<P: Platform>(
             );
         }
     }
-    if let Some(tenant) = get_json::<_, Tenant>(p, tactor, "tenant").await? {
+    if let Some(tenant) = get_json::<_, Tenant>(p, tactor, keys::tenant::TENANT).await? {
         facts.insert(
             "tenant",
             serde_json::json!({"id": tenant.id, "name": tenant.name}),
@@ -197,7 +203,9 @@ pub async fn run_counted<P: Platform>(
     event: AutomationEvent,
     extra: Vec<(&str, serde_json::Value)>,
 ) -> Result<(Vec<Outcome>, usize), ApiError> {
-    let rules: Vec<AutomationRule> = get_json(p, tactor, RULES_KEY).await?.unwrap_or_default();
+    let rules: Vec<AutomationRule> = get_json(p, tactor, keys::tenant::AUTOMATION_RULES)
+        .await?
+        .unwrap_or_default();
     if rules
         .iter()
         .all(|r| !r.enabled || !r.on.contains(&event.kind))
@@ -392,7 +400,7 @@ async fn apply<P: Platform>(
             let canned: Option<CannedResponse> = get_json(
                 p,
                 tactor,
-                &crate::domain::canned::record_key(canned_response_id),
+                &keys::tenant::canned_response(canned_response_id),
             )
             .await?;
             // A canned response deleted after the rule was saved leaves nothing to send.
@@ -556,7 +564,7 @@ pub async fn ticket_event<P: Platform>(
 }
 
 fn tenant_of(tactor: &str) -> Result<edgedesk_shared::ids::TenantId, ApiError> {
-    crate::store::tenant_of_actor(tactor).ok_or_else(ApiError::internal)
+    crate::keys::tenant_of_actor(tactor).ok_or_else(ApiError::internal)
 }
 
 /// Queues a rule's webhook in the outbox (`crate::domain::webhooks`), which signs it with the
@@ -631,7 +639,7 @@ pub async fn arrival<P: Platform>(
 ) -> Result<Vec<Outcome>, ApiError> {
     // `conversation_created` fires once, however the conversation came about (created with
     // its first message, or opened by a channel and then written to).
-    let marker = format!("routing:arrived:{id}");
+    let marker = keys::tenant::conversation_arrived(id);
     let created = created
         && transact(p, tactor, async |tx| {
             if tx

@@ -12,28 +12,25 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::alarms::{schedule, Job};
-use crate::domain::automation::{run_counted, Outcome, RULES_KEY};
+use crate::domain::automation::{run_counted, Outcome};
 use crate::error::ApiError;
+use crate::keys::{self, tenant_actor};
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
-use crate::store::{get_json, scan_json, tenant_actor, transact};
+use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::{Conversation, ConversationStatus, Ticket, TicketStatus};
 use edgedesk_shared::routing::{AutomationEvent, AutomationRule, EventKind, Subject};
 
-/// When the next tick is due, while one is scheduled.
-const TICK_KEY: &str = "automation:tick";
 /// How often time rules are evaluated.
 const TICK_EVERY: Duration = Duration::hours(1);
 /// Subjects of each kind looked at per tick, newest first.
 const MAX_SUBJECTS: usize = 1_000;
 
-fn timed_key(subject: &str) -> String {
-    format!("automation:timed:{subject}")
-}
-
 async fn has_time_rules<P: Platform>(p: &P, tactor: &str) -> Result<bool, ApiError> {
-    let rules: Vec<AutomationRule> = get_json(p, tactor, RULES_KEY).await?.unwrap_or_default();
+    let rules: Vec<AutomationRule> = get_json(p, tactor, keys::tenant::AUTOMATION_RULES)
+        .await?
+        .unwrap_or_default();
     Ok(rules
         .iter()
         .any(|r| r.enabled && r.on.contains(&EventKind::TimeElapsed)))
@@ -49,12 +46,15 @@ pub async fn schedule_tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<(), 
     let now = p.now();
     let at = now + TICK_EVERY;
     let claimed = transact(p, &tactor, async |tx| {
-        if let Some(due) = tx.get_json::<DateTime<Utc>>(TICK_KEY).await? {
+        if let Some(due) = tx
+            .get_json::<DateTime<Utc>>(keys::tenant::AUTOMATION_TICK)
+            .await?
+        {
             if due > now {
                 return Ok(false);
             }
         }
-        tx.put_json(TICK_KEY, &at)?;
+        tx.put_json(keys::tenant::AUTOMATION_TICK, &at)?;
         Ok(true)
     })
     .await?;
@@ -73,7 +73,7 @@ fn hours(since: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
 pub async fn tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<Vec<Outcome>, ApiError> {
     let tactor = tenant_actor(tenant);
     transact(p, &tactor, async |tx| {
-        tx.delete(TICK_KEY);
+        tx.delete(keys::tenant::AUTOMATION_TICK);
         Ok(())
     })
     .await?;
@@ -82,11 +82,12 @@ pub async fn tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<Vec<Outcome>,
     }
     let now = p.now();
     let mut appended = Vec::new();
-    let conversations = scan_json::<_, Conversation>(p, &tactor, &prefix_scan("conversation:"))
-        .await?
-        .into_iter()
-        .map(|(_, c)| c)
-        .filter(|c| c.status != ConversationStatus::Resolved);
+    let conversations =
+        scan_json::<_, Conversation>(p, &tactor, &prefix_scan(keys::tenant::CONVERSATIONS))
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .filter(|c| c.status != ConversationStatus::Resolved);
     for c in conversations {
         let last = c.last_message_at.unwrap_or(c.created_at);
         let elapsed = serde_json::json!({
@@ -98,7 +99,7 @@ pub async fn tick<P: Platform>(p: &P, tenant: &TenantId) -> Result<Vec<Outcome>,
         let id = c.id.to_string();
         appended.extend(evaluate(p, &tactor, subject, &id, c.updated_at, elapsed).await?);
     }
-    let tickets = scan_json::<_, Ticket>(p, &tactor, &prefix_scan("ticket:"))
+    let tickets = scan_json::<_, Ticket>(p, &tactor, &prefix_scan(keys::tenant::TICKETS))
         .await?
         .into_iter()
         .map(|(_, t)| t)
@@ -134,7 +135,7 @@ async fn evaluate<P: Platform>(
     updated_at: DateTime<Utc>,
     elapsed: serde_json::Value,
 ) -> Result<Vec<Outcome>, ApiError> {
-    let marker = timed_key(id);
+    let marker = keys::tenant::automation_timed(id);
     if get_json::<_, DateTime<Utc>>(p, tactor, &marker).await? == Some(updated_at) {
         return Ok(Vec::new());
     }

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::intents::MODEL_KEY;
 use crate::error::ApiError;
+use crate::keys;
 use crate::ports::Platform;
 use crate::store::get_json;
 use edgedesk_nlp::dialogue::{DialogueSpec, DialogueState, SlotSpec};
@@ -23,12 +23,6 @@ use edgedesk_nlp::{Entity, Example, Extractor, ExtractorConfig, IntentModel, Ord
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::ChannelKind;
 use edgedesk_tz::Zone;
-
-pub(crate) const SETTINGS_KEY: &str = "bot:settings";
-pub(crate) const INTENTS_KEY: &str = "bot:intents";
-pub(crate) const CONV_PREFIX: &str = "bot:conv:";
-/// The bot's state in the conversation actor.
-pub(crate) const STATE_KEY: &str = "bot";
 
 pub(crate) const MAX_INTENTS: usize = 100;
 pub(crate) const MAX_EXAMPLES: usize = 200;
@@ -78,10 +72,6 @@ pub(crate) const HUMAN_WORDS: &[&str] = &[
     "客服",
     "转人工",
 ];
-
-pub(crate) fn conv_key(id: &ConversationId) -> String {
-    format!("{CONV_PREFIX}{id}")
-}
 
 // ---------------------------------------------------------------------------------------------
 // Records.
@@ -389,7 +379,7 @@ pub(crate) async fn understand<P: Platform>(
     settings: &BotSettings,
     text: &str,
 ) -> Result<Understanding, ApiError> {
-    let model = match p.get(tactor, MODEL_KEY).await? {
+    let model = match p.get(tactor, keys::tenant::BOT_MODEL).await? {
         Some(bytes) => Some(IntentModel::from_bytes(&bytes).map_err(ApiError::internal_from)?),
         None => None,
     };
@@ -415,11 +405,15 @@ pub(crate) async fn understand<P: Platform>(
 }
 
 pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<BotSettings, ApiError> {
-    Ok(get_json(p, tactor, SETTINGS_KEY).await?.unwrap_or_default())
+    Ok(get_json(p, tactor, keys::tenant::BOT_SETTINGS)
+        .await?
+        .unwrap_or_default())
 }
 
 pub(crate) async fn intents<P: Platform>(p: &P, tactor: &str) -> Result<Vec<BotIntent>, ApiError> {
-    Ok(get_json(p, tactor, INTENTS_KEY).await?.unwrap_or_default())
+    Ok(get_json(p, tactor, keys::tenant::BOT_INTENTS)
+        .await?
+        .unwrap_or_default())
 }
 
 #[cfg(test)]

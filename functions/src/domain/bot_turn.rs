@@ -7,11 +7,12 @@
 
 use crate::ctx::record_event;
 use crate::ctx::system_actor;
-use crate::domain::messages::{message_key, message_sentiment, AgentMessage, Head, HEAD_KEY};
+use crate::domain::messages::{message_sentiment, AgentMessage, Head};
 use crate::error::ApiError;
+use crate::keys::{self, conversation_actor};
 use crate::ports::{OutboundRequest, Platform};
 use crate::records::Versioned;
-use crate::store::{conversation_actor, get_json, transact, Tx};
+use crate::store::{get_json, transact, Tx};
 use edgedesk_nlp::dialogue::{DialogueSpec, DialogueState, Event as DialogueEvent};
 use edgedesk_nlp::Action;
 use edgedesk_shared::ids::{ConversationId, MessageId};
@@ -32,7 +33,7 @@ pub async fn holds<P: Platform>(
     tactor: &str,
     id: &ConversationId,
 ) -> Result<bool, ApiError> {
-    let state: BotState = get_json(p, &conversation_actor(id), STATE_KEY)
+    let state: BotState = get_json(p, &conversation_actor(id), keys::conversation::BOT_STATE)
         .await?
         .unwrap_or_default();
     holds_in_state(p, tactor, id, &state).await
@@ -113,7 +114,7 @@ pub async fn plan<P: Platform>(
     id: &ConversationId,
     text: &str,
 ) -> Result<Option<Planned>, ApiError> {
-    let before: BotState = get_json(p, &conversation_actor(id), STATE_KEY)
+    let before: BotState = get_json(p, &conversation_actor(id), keys::conversation::BOT_STATE)
         .await?
         .unwrap_or_default();
     let turn = if holds_in_state(p, tactor, id, &before).await? {
@@ -138,7 +139,10 @@ pub(crate) async fn write_planned<P: Platform>(
     message: &mut AgentMessage,
     head: &mut Head,
 ) -> Result<Option<TurnOutcome>, ApiError> {
-    let now_state: BotState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
+    let now_state: BotState = tx
+        .get_json(keys::conversation::BOT_STATE)
+        .await?
+        .unwrap_or_default();
     if now_state != planned.before {
         return Ok(None);
     }
@@ -183,7 +187,7 @@ fn write_replies<P: Platform>(
             created_at: now,
         };
         tx.put_json(
-            message_key(head.seq),
+            keys::conversation::message(head.seq),
             &AgentMessage {
                 message: m.clone(),
                 sentiment: None,
@@ -194,7 +198,7 @@ fn write_replies<P: Platform>(
     }
     let mut state = turn.state.clone();
     state.last_seq = message.seq;
-    tx.put_json(STATE_KEY, &state)?;
+    tx.put_json(keys::conversation::BOT_STATE, &state)?;
     Ok(TurnOutcome {
         last_reply,
         first_reply_seq,
@@ -216,7 +220,9 @@ pub async fn respond<P: Platform>(
         return Ok(None);
     }
     let cactor = conversation_actor(id);
-    let state: BotState = get_json(p, &cactor, STATE_KEY).await?.unwrap_or_default();
+    let state: BotState = get_json(p, &cactor, keys::conversation::BOT_STATE)
+        .await?
+        .unwrap_or_default();
     if state.last_seq >= message.seq {
         return Ok(None);
     }
@@ -225,16 +231,19 @@ pub async fn respond<P: Platform>(
     };
     // The turn commits whole, and only if no other turn got there first.
     transact(p, &cactor, async |tx| {
-        let key = message_key(message.seq);
+        let key = keys::conversation::message(message.seq);
         let Some(mut stored) = tx.get_json::<AgentMessage>(&key).await? else {
             return Ok(None);
         };
-        let mut head: Head = tx.get_json(HEAD_KEY).await?.unwrap_or_default();
+        let mut head: Head = tx
+            .get_json(keys::conversation::HEAD)
+            .await?
+            .unwrap_or_default();
         let Some(outcome) = write_planned(p, tx, &planned, &mut stored, &mut head).await? else {
             return Ok(None);
         };
         tx.put_json(key, &stored)?;
-        tx.put_json(HEAD_KEY, &head)?;
+        tx.put_json(keys::conversation::HEAD, &head)?;
         Ok(Some(outcome))
     })
     .await
@@ -251,7 +260,7 @@ pub async fn bookkeep_in<P: Platform>(
 ) -> Result<(), ApiError> {
     let bot = system_actor(ActorKind::System, "bot".into());
     let now = p.now();
-    let key = conv_key(id);
+    let key = keys::tenant::bot_conversation(id);
     let mut rec: BotConversation = tx.get_json(&key).await?.unwrap_or(BotConversation {
         conversation_id: *id,
         turns: 0,
@@ -495,10 +504,7 @@ pub(crate) async fn kb_answer<P: Platform>(
     s: &BotSettings,
     text: &str,
 ) -> Result<Option<(String, String, String, f32)>, ApiError> {
-    let Some(tenant) = tactor
-        .strip_prefix("t:")
-        .and_then(|t| t.parse::<edgedesk_shared::ids::TenantId>().ok())
-    else {
+    let Some(tenant) = crate::keys::tenant_of_actor(tactor) else {
         return Ok(None);
     };
     let found = crate::kb::run_search(p, &tenant, text, None, 1, 0, false).await?;

@@ -1,8 +1,9 @@
-//! Contacts in storage: the external-id pointer that keeps one contact per external id, and
-//! inserting a new contact with its `contact.created` event.
+//! Contacts in storage: claiming the external-id pointer that keeps one contact per external
+//! id, and inserting a new contact with its `contact.created` event.
 
 use crate::ctx::{record_event, Ctx};
 use crate::error::ApiError;
+use crate::keys;
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::Tx;
@@ -10,23 +11,25 @@ use edgedesk_shared::api::CreateContact;
 use edgedesk_shared::ids::ContactId;
 use edgedesk_shared::model::{Actor, Contact};
 
-pub fn external_key(external_id: &str) -> String {
-    format!("contact_ext:{external_id}")
-}
-
 /// Claims `external_id` for `id` inside a transaction; refuses one another contact holds.
 pub(crate) async fn claim_external<P: Platform>(
     tx: &mut Tx<'_, P>,
     external_id: &str,
     id: &ContactId,
 ) -> Result<(), ApiError> {
-    match tx.get(&external_key(external_id)).await? {
+    match tx
+        .get(&keys::tenant::contact_by_external_id(external_id))
+        .await?
+    {
         Some(owner) if owner != id.to_string().as_bytes() => Err(ApiError::conflict(
             "external_id_taken",
             "another contact has this external_id",
         )),
         _ => {
-            tx.put(external_key(external_id), id.to_string().into_bytes());
+            tx.put(
+                keys::tenant::contact_by_external_id(external_id),
+                id.to_string().into_bytes(),
+            );
             Ok(())
         }
     }

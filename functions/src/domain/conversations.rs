@@ -13,15 +13,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::ctx::{record_event, Idempotency};
 use crate::domain::bot_turn::{bookkeep_in, write_planned, Planned, TurnOutcome};
-use crate::domain::live::{LiveState, LIVE_KEY};
-use crate::domain::messages::{message_key, message_sentiment, AgentMessage, Head, HEAD_KEY};
+use crate::domain::live::LiveState;
+use crate::domain::messages::{message_sentiment, AgentMessage, Head};
 use crate::domain::{routing, sla};
 use crate::error::ApiError;
 use crate::http::Response;
+use crate::keys::{self, conversation_actor};
 use crate::ports::Platform;
 use crate::records::Versioned;
-use crate::store::{conversation_actor, transact, Tx};
-use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, MessageId};
+use crate::store::{transact, Tx};
+use edgedesk_shared::ids::{ChannelId, ConversationId, MessageId};
 use edgedesk_shared::model::{
     Actor, ActorKind, Attachment, ChannelKind, Contact, Conversation, ConversationStatus, Message,
     Priority, Sender, SenderKind,
@@ -76,15 +77,21 @@ pub async fn append_with<P: Platform>(
             }
         }
         if let Some(ext) = &draft.external_id {
-            if let Some(seq) = tx.get_json::<u64>(&format!("msg_ext:{ext}")).await? {
+            if let Some(seq) = tx
+                .get_json::<u64>(&keys::conversation::message_by_external_id(ext))
+                .await?
+            {
                 let existing: Message = tx
-                    .get_json(&message_key(seq))
+                    .get_json(&keys::conversation::message(seq))
                     .await?
                     .ok_or_else(ApiError::internal)?;
                 return Ok(Ok((existing, true, None)));
             }
         }
-        let mut head: Head = tx.get_json(HEAD_KEY).await?.unwrap_or_default();
+        let mut head: Head = tx
+            .get_json(keys::conversation::HEAD)
+            .await?
+            .unwrap_or_default();
         head.seq += 1;
         let message = Message {
             id: MessageId::from_parts(mid_ms, mid_r),
@@ -106,13 +113,16 @@ pub async fn append_with<P: Platform>(
             Some(planned) => write_planned(p, tx, planned, &mut stored, &mut head).await?,
             None => None,
         };
-        tx.put_json(HEAD_KEY, &head)?;
-        tx.put_json(message_key(message.seq), &stored)?;
+        tx.put_json(keys::conversation::HEAD, &head)?;
+        tx.put_json(keys::conversation::message(message.seq), &stored)?;
         if message.sender.kind == SenderKind::Contact {
             stop_contact_typing(tx).await?;
         }
         if let Some(ext) = &draft.external_id {
-            tx.put_json(format!("msg_ext:{ext}"), &message.seq)?;
+            tx.put_json(
+                keys::conversation::message_by_external_id(ext),
+                &message.seq,
+            )?;
         }
         if let Some(idem) = idem {
             idem.store(tx, now, StatusCode::CREATED, &message, None)?;
@@ -141,12 +151,12 @@ pub async fn append_with<P: Platform>(
 
 /// A contact's message ends their typing indicator, in the message's own batch.
 async fn stop_contact_typing<P: Platform>(tx: &mut Tx<'_, P>) -> Result<(), ApiError> {
-    let Some(mut live) = tx.get_json::<LiveState>(LIVE_KEY).await? else {
+    let Some(mut live) = tx.get_json::<LiveState>(keys::conversation::LIVE).await? else {
         return Ok(());
     };
     if live.contact_typing_at.take().is_some() {
         live.rev += 1;
-        tx.put_json(LIVE_KEY, &live)?;
+        tx.put_json(keys::conversation::LIVE, &live)?;
     }
     Ok(())
 }
@@ -190,7 +200,7 @@ pub struct Flowed {
 
 impl Flowed {
     fn key(id: &ConversationId) -> String {
-        format!("flowed:{id}")
+        keys::tenant::conversation_flowed(id)
     }
 
     /// The marks of conversation `c`. A conversation without marks was last touched before
@@ -303,7 +313,7 @@ async fn abandoned<P: Platform>(
     let mut out = Vec::new();
     for seq in seqs {
         let stored: Option<AgentMessage> =
-            crate::store::get_json(p, cactor, &message_key(seq)).await?;
+            crate::store::get_json(p, cactor, &keys::conversation::message(seq)).await?;
         if let Some(m) = stored {
             if (now - m.message.created_at).num_seconds() >= ABANDONED_AFTER_SECS {
                 out.push(m.message);
@@ -410,11 +420,6 @@ async fn touch_record<P: Platform>(
     tx.put_json(key, &*c)
 }
 
-/// The pointer from a contact on a channel to their open conversation there.
-pub fn open_pointer_key(channel: &ChannelId, contact: &ContactId) -> String {
-    format!("conv_open:{channel}:{contact}")
-}
-
 /// Finds the contact's open conversation on a channel, or starts one.
 pub async fn find_or_open<P: Platform>(
     p: &P,
@@ -425,7 +430,7 @@ pub async fn find_or_open<P: Platform>(
     channel_id: &ChannelId,
     actor: Actor,
 ) -> Result<Conversation, ApiError> {
-    let pointer = open_pointer_key(channel_id, &contact.id);
+    let pointer = keys::tenant::conversation_open_pointer(channel_id, &contact.id);
     let (ms, r) = crate::ctx::id_parts(p);
     let now = p.now();
     transact(p, tenant_actor, async |tx| {

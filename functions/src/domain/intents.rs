@@ -4,10 +4,8 @@
 use edgedesk_nlp::IntentModel;
 
 use crate::error::ApiError;
+use crate::keys;
 use crate::ports::Platform;
-
-/// Storage key of the serialised [`IntentModel`].
-pub const MODEL_KEY: &str = "bot:model";
 
 /// The intent the tenant's model recognises in a text (for routing rules on intents).
 pub async fn intent_of<P: Platform>(
@@ -18,7 +16,7 @@ pub async fn intent_of<P: Platform>(
     if text.trim().is_empty() {
         return Ok(None);
     }
-    Ok(match p.get(tactor, MODEL_KEY).await? {
+    Ok(match p.get(tactor, keys::tenant::BOT_MODEL).await? {
         Some(bytes) => {
             IntentModel::from_bytes(&bytes)
                 .map_err(ApiError::internal_from)?

@@ -6,10 +6,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::messages::{message_key, AgentMessage};
+use crate::domain::messages::AgentMessage;
 use crate::error::ApiError;
+use crate::keys::{self, conversation_actor};
 use crate::ports::{Platform, Scan};
-use crate::store::{conversation_actor, get_json, scan_json, transact};
+use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::api::limits;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{ConversationStatus, Message, SenderKind};
@@ -24,8 +25,6 @@ pub struct LiveState {
     pub agent_seen_seq: u64,
 }
 
-pub const LIVE_KEY: &str = "live";
-
 /// What a visitor sees of a message.
 pub fn public(m: &Message) -> bool {
     !m.private
@@ -38,12 +37,15 @@ pub async fn set_live<P: Platform>(
     change: impl Fn(&mut LiveState),
 ) -> Result<(), ApiError> {
     transact(p, &conversation_actor(conversation), async |tx| {
-        let before: LiveState = tx.get_json(LIVE_KEY).await?.unwrap_or_default();
+        let before: LiveState = tx
+            .get_json(keys::conversation::LIVE)
+            .await?
+            .unwrap_or_default();
         let mut after = before.clone();
         change(&mut after);
         if after != before {
             after.rev = before.rev + 1;
-            tx.put_json(LIVE_KEY, &after)?;
+            tx.put_json(keys::conversation::LIVE, &after)?;
         }
         Ok(())
     })
@@ -156,9 +158,13 @@ pub async fn conversation_feed<P: Platform>(
         .into_iter()
         .map(|message| LiveEvent::Message { message })
         .collect();
-    let live: LiveState = get_json(p, &conversation_actor(conversation), LIVE_KEY)
-        .await?
-        .unwrap_or_default();
+    let live: LiveState = get_json(
+        p,
+        &conversation_actor(conversation),
+        keys::conversation::LIVE,
+    )
+    .await?
+    .unwrap_or_default();
     if live.rev > rev {
         let now = p.now();
         let fresh = |t: Option<DateTime<Utc>>| {
@@ -200,7 +206,7 @@ pub async fn spoke_since<P: Platform>(
         return Ok(false);
     };
     let scan = Scan {
-        prefix: "msg:".into(),
+        prefix: keys::conversation::MESSAGES.into(),
         after: None,
         limit: RECENT_MESSAGES,
         reverse: true,
@@ -239,8 +245,8 @@ pub async fn messages_after<P: Platform>(
     include_private: bool,
 ) -> Result<(Vec<AgentMessage>, u64, bool), ApiError> {
     let scan = Scan {
-        prefix: "msg:".into(),
-        after: Some(message_key(after)),
+        prefix: keys::conversation::MESSAGES.into(),
+        after: Some(keys::conversation::message(after)),
         limit: limit + 1,
         reverse: false,
     };

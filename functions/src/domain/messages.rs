@@ -1,17 +1,14 @@
-//! A conversation's stored messages: their keys, the sequence head, and the stored form that
+//! A conversation's stored messages: the sequence head, and the stored form that
 //! carries what the language models made of a message. A leaf that every layer may read.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::keys::{self, conversation_actor};
 use crate::ports::Platform;
-use crate::store::conversation_actor;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{Message, SenderKind};
-
-/// The key of the conversation's [`Head`].
-pub const HEAD_KEY: &str = "head";
 
 /// The number of the conversation's newest message.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -23,12 +20,9 @@ pub(crate) struct Head {
 /// actor: a message is there (and on the live feeds) before the tenant's summary of the
 /// conversation catches up in a second write.
 pub async fn newest_seq<P: Platform>(p: &P, id: &ConversationId) -> Result<u64, ApiError> {
-    let head: Option<Head> = crate::store::get_json(p, &conversation_actor(id), HEAD_KEY).await?;
+    let head: Option<Head> =
+        crate::store::get_json(p, &conversation_actor(id), keys::conversation::HEAD).await?;
     Ok(head.map_or(0, |h| h.seq))
-}
-
-pub fn message_key(seq: u64) -> String {
-    format!("msg:{seq:020}")
 }
 
 /// A message as stored and as agents read it: the message plus what the language models made

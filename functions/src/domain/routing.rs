@@ -25,6 +25,11 @@ use serde::{Deserialize, Serialize};
 use crate::ctx::record_event;
 use crate::domain::presence::{Presence as StoredPresence, PresenceStatus as StoredStatus};
 use crate::error::ApiError;
+use crate::keys;
+use crate::keys::tenant::{
+    ROUTING_QUEUE, ROUTING_ROUND_ROBIN, ROUTING_RULES, ROUTING_SETTINGS, ROUTING_STATS,
+    ROUTING_TEAMS,
+};
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{get_json, transact, Tx};
@@ -39,21 +44,6 @@ use edgedesk_shared::routing::{
     RoutingFacts, RoutingRule, RuleRef, Team, WaitingConversation,
 };
 use edgedesk_shared::sla::Calendar;
-
-pub const SETTINGS_KEY: &str = "routing:settings";
-pub const TEAMS_KEY: &str = "routing:teams";
-pub const RULES_KEY: &str = "routing:rules";
-pub(crate) const STATE_KEY: &str = "routing:rr";
-pub(crate) const QUEUE_KEY: &str = "routing:queue";
-pub(crate) const STATS_KEY: &str = "routing:stats";
-
-pub(crate) fn profile_key(agent: &AgentId) -> String {
-    format!("routing:profile:{agent}")
-}
-
-pub(crate) fn open_key(agent: &AgentId) -> String {
-    format!("routing:open:{agent}")
-}
 
 pub(crate) fn conversation_key(id: &ConversationId) -> String {
     Conversation::storage_key(&id.to_string())
@@ -139,7 +129,9 @@ pub(crate) struct Stats {
 }
 
 pub async fn settings<P: Platform>(p: &P, tactor: &str) -> Result<RoutingSettings, ApiError> {
-    Ok(get_json(p, tactor, SETTINGS_KEY).await?.unwrap_or_default())
+    Ok(get_json(p, tactor, ROUTING_SETTINGS)
+        .await?
+        .unwrap_or_default())
 }
 
 pub(crate) fn routing_actor() -> Actor {
@@ -181,7 +173,7 @@ pub(crate) async fn open_list<P: Platform>(
     tx: Option<&mut Tx<'_, P>>,
     agent: &AgentId,
 ) -> Result<OpenList, ApiError> {
-    let key = open_key(agent);
+    let key = keys::tenant::routing_open_conversations(agent);
     let list: OpenList = match &tx {
         Some(_) => Default::default(),
         None => get_json(p, tactor, &key).await?.unwrap_or_default(),
@@ -215,7 +207,7 @@ pub(crate) async fn open_list<P: Platform>(
         tx.put_json(key, &kept)?;
     }
     if !handled.is_empty() {
-        let mut stats: Stats = tx.get_json(STATS_KEY).await?.unwrap_or_default();
+        let mut stats: Stats = tx.get_json(ROUTING_STATS).await?.unwrap_or_default();
         for sample in handled {
             stats.average_handle_seconds = Some(match stats.average_handle_seconds {
                 None => sample,
@@ -223,7 +215,7 @@ pub(crate) async fn open_list<P: Platform>(
             });
             stats.samples += 1;
         }
-        tx.put_json(STATS_KEY, &stats)?;
+        tx.put_json(ROUTING_STATS, &stats)?;
     }
     Ok(kept)
 }
@@ -258,12 +250,12 @@ pub(crate) async fn snapshots<P: Platform>(
         else {
             continue;
         };
-        let profile: AgentProfile = get_json(p, tactor, &profile_key(&id))
+        let profile: AgentProfile = get_json(p, tactor, &keys::tenant::routing_profile(&id))
             .await?
             .unwrap_or_else(|| AgentProfile::new(id));
         let presence = if agent.active {
             presence_now(
-                get_json(p, tactor, &format!("presence:{id}")).await?,
+                get_json(p, tactor, &keys::tenant::presence(&id)).await?,
                 &settings.idle_timeouts,
                 now,
             )
@@ -295,7 +287,7 @@ pub(crate) async fn count_open<P: Platform>(
     if c.status == ConversationStatus::Resolved {
         return Ok(());
     }
-    let key = open_key(&agent);
+    let key = keys::tenant::routing_open_conversations(&agent);
     let mut list: OpenList = tx.get_json(&key).await?.unwrap_or_default();
     if !list.contains_key(&c.id) {
         list.insert(
@@ -365,15 +357,16 @@ pub async fn route_conversation<P: Platform>(
         if c.assignee_id.is_some() || c.status == ConversationStatus::Resolved {
             return Ok(Routed::Skipped);
         }
-        let mut queue: Vec<WaitingConversation> = tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
+        let mut queue: Vec<WaitingConversation> =
+            tx.get_json(ROUTING_QUEUE).await?.unwrap_or_default();
         if queue.iter().any(|w| w.conversation_id == *id) {
             return Ok(Routed::Skipped);
         }
-        let rules: Vec<RoutingRule> = tx.get_json(RULES_KEY).await?.unwrap_or_default();
+        let rules: Vec<RoutingRule> = tx.get_json(ROUTING_RULES).await?.unwrap_or_default();
         if rules.is_empty() {
             return Ok(Routed::Skipped);
         }
-        let teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
+        let teams: Vec<Team> = tx.get_json(ROUTING_TEAMS).await?.unwrap_or_default();
         let contact: Option<Contact> =
             get_json(p, tactor, &Contact::storage_key(&c.contact_id.to_string())).await?;
         let mut facts = routing_facts(&c, contact.as_ref(), text, &settings, now);
@@ -389,7 +382,7 @@ pub async fn route_conversation<P: Platform>(
         let target = rule.target.clone();
         let agents =
             snapshots(p, tactor, Some(&mut *tx), &teams, &[target], &settings, now).await?;
-        let state: RoundRobinState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
+        let state: RoundRobinState = tx.get_json(ROUTING_ROUND_ROBIN).await?.unwrap_or_default();
         let (decision, next) = route(&rules, &facts, &Roster::new(&teams, &agents), &state);
         match &decision {
             RoutingDecision::Assigned(a) => {
@@ -403,11 +396,11 @@ pub async fn route_conversation<P: Platform>(
                     now,
                 )
                 .await?;
-                tx.put_json(STATE_KEY, &next)?;
+                tx.put_json(ROUTING_ROUND_ROBIN, &next)?;
             }
             RoutingDecision::Queued(q) => {
                 queue.push(q.clone().waiting(*id, now));
-                tx.put_json(QUEUE_KEY, &queue)?;
+                tx.put_json(ROUTING_QUEUE, &queue)?;
                 let before = c.clone();
                 c.priority = q.priority;
                 if let RouteTarget::Team(t) = &q.placement.target {
@@ -463,19 +456,20 @@ pub(crate) fn routing_facts(
 /// Places waiting conversations while capacity allows, oldest highest-priority first.
 /// Returns the conversations placed.
 pub async fn drain<P: Platform>(p: &P, tactor: &str) -> Result<Vec<ConversationId>, ApiError> {
-    let waiting: Option<Vec<WaitingConversation>> = get_json(p, tactor, QUEUE_KEY).await?;
+    let waiting: Option<Vec<WaitingConversation>> = get_json(p, tactor, ROUTING_QUEUE).await?;
     if waiting.is_none_or(|q| q.is_empty()) {
         return Ok(Vec::new());
     }
     let now = p.now();
     let settings = settings(p, tactor).await?;
     transact(p, tactor, async |tx| {
-        let mut queue: Vec<WaitingConversation> = tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
+        let mut queue: Vec<WaitingConversation> =
+            tx.get_json(ROUTING_QUEUE).await?.unwrap_or_default();
         if queue.is_empty() {
             return Ok(Vec::new());
         }
         let original_len = queue.len();
-        let teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
+        let teams: Vec<Team> = tx.get_json(ROUTING_TEAMS).await?.unwrap_or_default();
         let agents = snapshots(
             p,
             tactor,
@@ -486,7 +480,7 @@ pub async fn drain<P: Platform>(p: &P, tactor: &str) -> Result<Vec<ConversationI
             now,
         )
         .await?;
-        let state: RoundRobinState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
+        let state: RoundRobinState = tx.get_json(ROUTING_ROUND_ROBIN).await?.unwrap_or_default();
         // Conversations closed or taken by hand while waiting leave the queue here; the pure
         // drain is cheap, so it simply runs again without them.
         let (placed, next, conversations) = loop {
@@ -527,10 +521,10 @@ pub async fn drain<P: Platform>(p: &P, tactor: &str) -> Result<Vec<ConversationI
         }
         queue.retain(|w| !done.contains(&w.conversation_id));
         if queue.len() != original_len {
-            tx.put_json(QUEUE_KEY, &queue)?;
+            tx.put_json(ROUTING_QUEUE, &queue)?;
         }
         if !done.is_empty() {
-            tx.put_json(STATE_KEY, &next)?;
+            tx.put_json(ROUTING_ROUND_ROBIN, &next)?;
         }
         Ok(done)
     })
@@ -543,16 +537,22 @@ pub async fn position<P: Platform>(
     tactor: &str,
     id: &ConversationId,
 ) -> Result<Option<QueuePosition>, ApiError> {
-    let queue: Vec<WaitingConversation> = get_json(p, tactor, QUEUE_KEY).await?.unwrap_or_default();
+    let queue: Vec<WaitingConversation> = get_json(p, tactor, ROUTING_QUEUE)
+        .await?
+        .unwrap_or_default();
     let Some(me) = queue.iter().find(|w| w.conversation_id == *id) else {
         return Ok(None);
     };
     let settings = settings(p, tactor).await?;
-    let teams: Vec<Team> = get_json(p, tactor, TEAMS_KEY).await?.unwrap_or_default();
+    let teams: Vec<Team> = get_json(p, tactor, ROUTING_TEAMS)
+        .await?
+        .unwrap_or_default();
     let target = me.placement.target.clone();
     let now = p.now();
     let agents = snapshots(p, tactor, None, &teams, &[target], &settings, now).await?;
-    let stats: Stats = get_json(p, tactor, STATS_KEY).await?.unwrap_or_default();
+    let stats: Stats = get_json(p, tactor, ROUTING_STATS)
+        .await?
+        .unwrap_or_default();
     let handle = stats
         .average_handle_seconds
         .map_or(settings.average_handle_seconds, |s| s.round() as u64)
@@ -602,11 +602,12 @@ pub async fn on_change<P: Platform>(
     let could_wait = was_assignee.is_none() && was_status != ConversationStatus::Resolved;
     let settled = after.assignee_id.is_some() || after.status == ConversationStatus::Resolved;
     if before.is_some() && could_wait && settled {
-        let mut queue: Vec<WaitingConversation> = tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
+        let mut queue: Vec<WaitingConversation> =
+            tx.get_json(ROUTING_QUEUE).await?.unwrap_or_default();
         let len = queue.len();
         queue.retain(|w| w.conversation_id != after.id);
         if queue.len() != len {
-            tx.put_json(QUEUE_KEY, &queue)?;
+            tx.put_json(ROUTING_QUEUE, &queue)?;
         }
     }
     Ok(())
@@ -637,7 +638,7 @@ pub async fn assign_to<P: Platform>(
         let Some(mut c) = tx.get_json::<Conversation>(&conversation_key(id)).await? else {
             return Ok(None);
         };
-        let teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
+        let teams: Vec<Team> = tx.get_json(ROUTING_TEAMS).await?.unwrap_or_default();
         if let RouteTarget::Team(t) = target {
             if !teams.iter().any(|x| &x.id == t) {
                 return Err(ApiError::unprocessable(format!("no team `{t}`")));
@@ -654,7 +655,7 @@ pub async fn assign_to<P: Platform>(
             now,
         )
         .await?;
-        let state: RoundRobinState = tx.get_json(STATE_KEY).await?.unwrap_or_default();
+        let state: RoundRobinState = tx.get_json(ROUTING_ROUND_ROBIN).await?.unwrap_or_default();
         let (decision, next) = edgedesk_shared::routing::assign(
             &placement,
             c.priority,
@@ -665,21 +666,21 @@ pub async fn assign_to<P: Platform>(
         match &decision {
             RoutingDecision::Assigned(a) => {
                 apply_assignment(p, tx, &mut c, a, source, actor.clone(), now).await?;
-                tx.put_json(STATE_KEY, &next)?;
+                tx.put_json(ROUTING_ROUND_ROBIN, &next)?;
                 let mut queue: Vec<WaitingConversation> =
-                    tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
+                    tx.get_json(ROUTING_QUEUE).await?.unwrap_or_default();
                 let len = queue.len();
                 queue.retain(|w| w.conversation_id != *id);
                 if queue.len() != len {
-                    tx.put_json(QUEUE_KEY, &queue)?;
+                    tx.put_json(ROUTING_QUEUE, &queue)?;
                 }
             }
             RoutingDecision::Queued(q) => {
                 let mut queue: Vec<WaitingConversation> =
-                    tx.get_json(QUEUE_KEY).await?.unwrap_or_default();
+                    tx.get_json(ROUTING_QUEUE).await?.unwrap_or_default();
                 queue.retain(|w| w.conversation_id != *id);
                 queue.push(q.clone().waiting(*id, now));
-                tx.put_json(QUEUE_KEY, &queue)?;
+                tx.put_json(ROUTING_QUEUE, &queue)?;
                 c.assignee_id = None;
                 if let RouteTarget::Team(t) = target {
                     c.team = Some(t.clone());

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alarms::{schedule, Job};
 use crate::error::ApiError;
+use crate::keys;
 use crate::ports::{Platform, Scan, Storage};
 use crate::records::Versioned;
 use crate::settings::settings_in;
@@ -52,16 +53,17 @@ pub struct Snapshot {
     pub status: String,
 }
 
-/// One subject's SLA clocks and summary; its history is under [`history_key`].
+/// One subject's SLA clocks and summary; its history is under
+/// [`keys::tenant::sla_history_event`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlaRecord {
     pub subject_id: String,
     pub last: Snapshot,
     /// The start of the history in records written while it was kept inline; it no longer
-    /// grows. The events after it are under [`history_key`].
+    /// grows. The events after it are under [`keys::tenant::sla_history_event`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<SlaEvent>,
-    /// How many events are stored under [`history_key`] (numbered from 0).
+    /// How many events are stored under [`keys::tenant::sla_history_event`] (numbered from 0).
     #[serde(default)]
     pub events: u64,
     /// Whether the last event other than `fired` is a customer message (a run of them needs
@@ -114,16 +116,6 @@ impl Summary {
     }
 }
 
-pub fn record_key(subject_id: &str) -> String {
-    format!("sla:{subject_id}")
-}
-
-/// Storage key of the `n`-th event (from 0) of a subject's history; zero-padded so keys sort
-/// in event order. The prefix `slah:` keeps them out of scans of `sla:` records.
-pub fn history_key(subject_id: &str, n: u64) -> String {
-    format!("slah:{subject_id}:{n:010}")
-}
-
 /// How many history events one scan reads.
 pub(crate) const HISTORY_PAGE: u64 = 500;
 
@@ -156,7 +148,7 @@ pub(crate) async fn load_history_in<S: Storage>(
         let n =
             u64::try_from(history.len() - record.history.len()).map_err(ApiError::internal_from)?;
         let event = tx
-            .get_json::<SlaEvent>(&history_key(&record.subject_id, n))
+            .get_json::<SlaEvent>(&keys::tenant::sla_history_event(&record.subject_id, n))
             .await?
             .ok_or_else(ApiError::internal)?;
         history.push(event);
@@ -177,7 +169,7 @@ pub(crate) async fn stored_events<S: Storage>(
     record: &SlaRecord,
     out: &mut Vec<SlaEvent>,
 ) -> Result<(), ApiError> {
-    let prefix = format!("slah:{}:", record.subject_id);
+    let prefix = keys::tenant::sla_history(&record.subject_id);
     let mut after = None;
     let mut left = record.events;
     while left > 0 {
@@ -234,7 +226,10 @@ pub(crate) async fn append_events<S: Storage>(
         record.state = None;
     }
     for event in events {
-        tx.put_json(history_key(&record.subject_id, record.events), &event)?;
+        tx.put_json(
+            keys::tenant::sla_history_event(&record.subject_id, record.events),
+            &event,
+        )?;
         record.events += 1;
         if !matches!(event.kind, SlaEventKind::Fired { .. }) {
             record.customer_waiting = Some(event.kind == SlaEventKind::CustomerMessage);
@@ -395,7 +390,7 @@ pub async fn track<P: Platform>(
     message: Option<MessageKind>,
 ) -> Result<Wake, ApiError> {
     let now = p.now().max(created_at);
-    let key = record_key(subject_id);
+    let key = keys::tenant::sla_record(subject_id);
     let settings = settings_in(tx).await?;
     let engine = settings.engine()?;
     let (mut record, mut events) = match tx.get_json::<SlaRecord>(&key).await? {
@@ -410,7 +405,7 @@ pub async fn track<P: Platform>(
             let state = engine
                 .state(std::slice::from_ref(&created))
                 .map_err(ApiError::internal_from)?;
-            tx.put_json(history_key(subject_id, 0), &created)?;
+            tx.put_json(keys::tenant::sla_history_event(subject_id, 0), &created)?;
             let record = SlaRecord {
                 subject_id: subject_id.to_owned(),
                 history: Vec::new(),

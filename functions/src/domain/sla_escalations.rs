@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use crate::alarms::{schedule, Job};
 use crate::ctx::record_event;
 use crate::error::ApiError;
+use crate::keys::{self, tenant_actor};
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
-use crate::settings::{settings_in, SlaSettings, CONFIG_KEY};
-use crate::store::{get_json, scan_json, tenant_actor, transact, Tx};
+use crate::settings::{settings_in, SlaSettings};
+use crate::store::{get_json, scan_json, transact, Tx};
 use edgedesk_shared::ids::{TenantId, TicketId};
 use edgedesk_shared::model::{Conversation, Ticket};
 use edgedesk_shared::sla::escalation::Audience;
@@ -29,7 +30,7 @@ pub async fn fire<P: Platform>(
     let actor = tenant_actor(tenant_id);
     let now = p.now();
     let (wake, deliveries, crossings) = transact(p, &actor, async |tx| {
-        let key = record_key(subject);
+        let key = keys::tenant::sla_record(subject);
         let Some(mut record) = tx.get_json::<SlaRecord>(&key).await? else {
             return Ok((Wake::default(), Vec::new(), Vec::new()));
         };
@@ -45,7 +46,7 @@ pub async fn fire<P: Platform>(
                 None => {
                     tx.delete(key.clone());
                     for n in 0..record.events {
-                        tx.delete(history_key(subject, n));
+                        tx.delete(keys::tenant::sla_history_event(subject, n));
                     }
                     return Ok((Wake::default(), Vec::new(), Vec::new()));
                 }
@@ -241,12 +242,14 @@ pub(crate) fn save_if_changed<P: Platform, T: Versioned + PartialEq>(
 /// `sla.recomputed` event naming the old and new policy. Returns how many were recomputed.
 pub async fn recompute_open<P: Platform>(p: &P, tenant_id: &TenantId) -> Result<usize, ApiError> {
     let actor = tenant_actor(tenant_id);
-    let current: SlaSettings = get_json(p, &actor, CONFIG_KEY).await?.unwrap_or_default();
+    let current: SlaSettings = get_json(p, &actor, keys::tenant::SLA_SETTINGS)
+        .await?
+        .unwrap_or_default();
     let mut after = None;
     let mut done = 0;
     loop {
         let scan = Scan {
-            prefix: "sla:".into(),
+            prefix: keys::tenant::SLA_RECORDS.into(),
             after: after.clone(),
             limit: 200,
             reverse: false,

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ctx::Ctx;
 use crate::error::ApiError;
+use crate::keys;
 use crate::ports::{Platform, Scan};
-use crate::settings::{SlaSettings, CONFIG_KEY};
+use crate::settings::SlaSettings;
 use crate::store::{get_json, scan_json};
 use edgedesk_shared::sla::{SlaConfig, SlaReport, TargetKind, TargetState};
 
@@ -78,7 +79,7 @@ pub async fn page_with_sla<P: Platform, T: Serialize>(
     page: crate::ctx::Page<T>,
     id_of: impl Fn(&T) -> String,
 ) -> Result<serde_json::Value, ApiError> {
-    let settings: SlaSettings = get_json(ctx.p, &ctx.actor, CONFIG_KEY)
+    let settings: SlaSettings = get_json(ctx.p, &ctx.actor, keys::tenant::SLA_SETTINGS)
         .await?
         .unwrap_or_default();
     let now = ctx.now();
@@ -86,7 +87,7 @@ pub async fn page_with_sla<P: Platform, T: Serialize>(
     let mut data = Vec::with_capacity(page.data.len());
     for item in &page.data {
         let record: Option<SlaRecord> =
-            get_json(ctx.p, &ctx.actor, &record_key(&id_of(item))).await?;
+            get_json(ctx.p, &ctx.actor, &keys::tenant::sla_record(&id_of(item))).await?;
         let sla = match record {
             None => None,
             Some(r) => {
@@ -151,7 +152,7 @@ pub async fn summaries<P: Platform>(
     let mut after = None;
     loop {
         let scan = Scan {
-            prefix: format!("sla:{prefix}"),
+            prefix: keys::tenant::sla_records_with_id_prefix(prefix),
             after: after.clone(),
             limit: 500,
             reverse: false,

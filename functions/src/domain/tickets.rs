@@ -1,6 +1,6 @@
 //! Tickets in storage beyond the generic record: the references a ticket or conversation may
-//! hold, the assignee filter, the merge pointers that redirect a merged ticket, a ticket's
-//! thread keys, and duplicate suggestions.
+//! hold, the assignee filter, the merge pointers that redirect a merged ticket, and duplicate
+//! suggestions.
 //!
 //! Merging B into A leaves the pointer `merged:<B>` → A. From then on `GET /v1/tickets/B`
 //! answers `200` with the closed ticket B plus `"merged_into": "tkt_A"` (and `Link:
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::ctx::Ctx;
 use crate::error::ApiError;
 use crate::http::{json, json_versioned, Response};
+use crate::keys;
 use crate::ports::{Platform, Scan, Storage};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json, Tx};
@@ -52,18 +53,6 @@ pub struct MergePointer {
     pub at: DateTime<Utc>,
 }
 
-pub(crate) fn message_prefix(ticket: &str) -> String {
-    format!("tmsg:{ticket}:")
-}
-
-pub(crate) fn pointer_key(ticket: &str) -> String {
-    format!("merged:{ticket}")
-}
-
-pub(crate) fn watchers_key(ticket: &str) -> String {
-    format!("watchers:{ticket}")
-}
-
 /// The ticket a merged ticket's requests lead to, or `None` if `id` was not merged.
 pub async fn merged_into<S: Storage>(
     store: &S,
@@ -73,7 +62,13 @@ pub async fn merged_into<S: Storage>(
     let mut pointers = MergePointers::new();
     let mut current = *id;
     for _ in 0..=edgedesk_shared::sla::merge::MAX_CHAIN {
-        match get_json::<_, MergePointer>(store, actor, &pointer_key(&current.to_string())).await? {
+        match get_json::<_, MergePointer>(
+            store,
+            actor,
+            &keys::tenant::merge_pointer(&current.to_string()),
+        )
+        .await?
+        {
             Some(p) => {
                 pointers.insert(current, p.into);
                 current = p.into;
@@ -180,7 +175,7 @@ pub async fn suggestions<P: Platform>(
     let mut seen = 0;
     while seen < DUPLICATE_SCAN {
         let scan = Scan {
-            prefix: "ticket:".into(),
+            prefix: keys::tenant::TICKETS.into(),
             after: after.clone(),
             limit: 500,
             reverse: true,

@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::alarms::{schedule, Job};
 use crate::ctx::id_parts;
 use crate::error::ApiError;
+use crate::keys::{self, tenant_actor};
 use crate::ports::{OutboundRequest, Platform, Scan};
-use crate::settings::{SlaSettings, WebhookTarget, CONFIG_KEY};
-use crate::store::{get_json, scan_json, tenant_actor, transact, Tx};
+use crate::settings::{SlaSettings, WebhookTarget};
+use crate::store::{get_json, scan_json, transact, Tx};
 use edgedesk_shared::ids::{EventId, TenantId};
 use edgedesk_shared::routing::RuleRef;
 use edgedesk_shared::signature::sign_webhook;
@@ -81,10 +82,6 @@ pub struct Delivery {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-pub fn delivery_key(id: &str) -> String {
-    format!("webhook:{id}")
-}
-
 /// Stores a delivery to the SLA webhook target inside the caller's transaction; schedule
 /// `Job::Webhook` after commit.
 pub fn enqueue<P: Platform>(
@@ -135,7 +132,7 @@ pub fn enqueue_to<P: Platform>(
         created_at: now,
         delivered_at: None,
     };
-    tx.put_json(delivery_key(&id), &delivery)?;
+    tx.put_json(keys::tenant::webhook_delivery(&id), &delivery)?;
     Ok(id)
 }
 
@@ -155,7 +152,9 @@ async fn destination<P: Platform>(
 ) -> Result<Result<(String, String), String>, ApiError> {
     Ok(match &delivery.receiver {
         Receiver::SlaTarget => {
-            let settings: SlaSettings = get_json(p, actor, CONFIG_KEY).await?.unwrap_or_default();
+            let settings: SlaSettings = get_json(p, actor, keys::tenant::SLA_SETTINGS)
+                .await?
+                .unwrap_or_default();
             match settings.webhook {
                 Some(t) => Ok((t.url, t.secret)),
                 None => Err("no webhook is configured any more".into()),
@@ -166,7 +165,9 @@ async fn destination<P: Platform>(
             Ok((delivery.url.clone(), secret))
         }
         Receiver::Subscription { id } => {
-            match get_json::<_, Subscription>(p, actor, &subscription_key(id)).await? {
+            match get_json::<_, Subscription>(p, actor, &keys::tenant::webhook_subscription(id))
+                .await?
+            {
                 Some(s) if s.active => Ok((s.url, s.secret)),
                 Some(_) => Err("the subscription is paused".into()),
                 None => Err("the subscription was deleted".into()),
@@ -183,12 +184,15 @@ pub async fn replay<P: Platform>(
     id: &str,
 ) -> Result<Option<Delivery>, ApiError> {
     transact(p, actor, async |tx| {
-        let Some(mut d) = tx.get_json::<Delivery>(&delivery_key(id)).await? else {
+        let Some(mut d) = tx
+            .get_json::<Delivery>(&keys::tenant::webhook_delivery(id))
+            .await?
+        else {
             return Ok(None);
         };
         d.status = DeliveryStatus::Pending;
         d.delivered_at = None;
-        tx.put_json(delivery_key(id), &d)?;
+        tx.put_json(keys::tenant::webhook_delivery(id), &d)?;
         Ok(Some(d))
     })
     .await
@@ -227,16 +231,10 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
 }
 
-pub const SUBSCRIPTION_PREFIX: &str = "webhook_sub:";
-
-pub fn subscription_key(id: &str) -> String {
-    format!("{SUBSCRIPTION_PREFIX}{id}")
-}
-
 /// Every subscription of the tenant.
 pub async fn subscriptions<P: Platform>(p: &P, actor: &str) -> Result<Vec<Subscription>, ApiError> {
     let scan = Scan {
-        prefix: SUBSCRIPTION_PREFIX.into(),
+        prefix: keys::tenant::WEBHOOK_SUBSCRIPTIONS.into(),
         after: None,
         limit: MAX_SUBSCRIPTIONS,
         reverse: false,
@@ -293,7 +291,9 @@ pub async fn publish<P: Platform>(
 /// The `Job::Webhook` work: one attempt to send a pending delivery.
 pub async fn deliver<P: Platform>(p: &P, tenant_id: &TenantId, id: &str) -> Result<(), ApiError> {
     let actor = tenant_actor(tenant_id);
-    let Some(delivery) = get_json::<_, Delivery>(p, &actor, &delivery_key(id)).await? else {
+    let Some(delivery) =
+        get_json::<_, Delivery>(p, &actor, &keys::tenant::webhook_delivery(id)).await?
+    else {
         return Ok(());
     };
     if delivery.status != DeliveryStatus::Pending {
@@ -337,7 +337,10 @@ pub async fn deliver<P: Platform>(p: &P, tenant_id: &TenantId, id: &str) -> Resu
         }
     };
     let retry_at = transact(p, &actor, async |tx| {
-        let Some(mut d) = tx.get_json::<Delivery>(&delivery_key(id)).await? else {
+        let Some(mut d) = tx
+            .get_json::<Delivery>(&keys::tenant::webhook_delivery(id))
+            .await?
+        else {
             return Ok(None);
         };
         if d.status != DeliveryStatus::Pending {
@@ -354,7 +357,7 @@ pub async fn deliver<P: Platform>(p: &P, tenant_id: &TenantId, id: &str) -> Resu
             let pause = FIRST_RETRY_SECONDS << (d.attempts.len() - 1).min(10);
             retry_at = Some(now + TimeDelta::seconds(pause));
         }
-        tx.put_json(delivery_key(id), &d)?;
+        tx.put_json(keys::tenant::webhook_delivery(id), &d)?;
         Ok(retry_at)
     })
     .await?;

@@ -2,26 +2,25 @@
 //! deadline, a webhook delivery or its retry) run here, and what they change goes through the
 //! same flows as a change made by a person.
 
-use chrono::DateTime;
-
 use super::event::Event;
-use crate::alarms::{due_key, Job, SCHEDULER};
+use crate::alarms::Job;
 use crate::ctx::record_event;
 use crate::domain::{automation_timer, sla_escalations, webhooks};
 use crate::error::ApiError;
+use crate::keys::{self, tenant_actor, SCHEDULER};
 use crate::ports::{Expect, Platform, Scan, WriteBatch};
 use crate::records::Versioned;
-use crate::store::{scan_json, tenant_actor, transact};
+use crate::store::{scan_json, transact};
 use edgedesk_shared::model::{Actor, ActorKind, Conversation, ConversationStatus};
 
 /// Runs every job due at or before now. Returns how many ran.
 pub async fn sweep<P: Platform>(p: &P) -> Result<usize, ApiError> {
     let now = p.now();
-    let horizon = due_key(now, "~");
+    let horizon = keys::scheduler::due_job(now, "~");
     let mut ran = 0;
     loop {
         let scan = Scan {
-            prefix: "due:".into(),
+            prefix: keys::scheduler::DUE_JOBS.into(),
             after: None,
             limit: 100,
             reverse: false,
@@ -56,7 +55,7 @@ pub async fn sweep<P: Platform>(p: &P) -> Result<usize, ApiError> {
         p,
         SCHEDULER,
         &Scan {
-            prefix: "due:".into(),
+            prefix: keys::scheduler::DUE_JOBS.into(),
             after: None,
             limit: 1,
             reverse: false,
@@ -66,11 +65,7 @@ pub async fn sweep<P: Platform>(p: &P) -> Result<usize, ApiError> {
     .into_iter()
     .next()
     {
-        if let Some(at) = next
-            .get(4..19)
-            .and_then(|ms| ms.parse::<i64>().ok())
-            .and_then(DateTime::from_timestamp_millis)
-        {
+        if let Some(at) = keys::scheduler::due_at(&next) {
             p.set_alarm(at).await?;
         }
     }

@@ -9,9 +9,9 @@ use crate::domain::live::*;
 use crate::domain::messages::newest_seq;
 use crate::error::ApiError;
 use crate::http::{body, json, path_id, query, Request, Response};
+use crate::keys::conversation_actor;
 use crate::ports::Platform;
 use crate::realtime::MAX_WAIT_SECONDS;
-use crate::store::conversation_actor;
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{Conversation, SenderKind};
 

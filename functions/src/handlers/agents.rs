@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Page};
 use crate::error::ApiError;
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::records::{self, Versioned};
 use crate::store::transact;
@@ -13,10 +14,6 @@ use edgedesk_shared::api::{CreateAgent, UpdateAgent};
 use edgedesk_shared::ids::AgentId;
 use edgedesk_shared::model::{Agent, Role};
 use edgedesk_shared::rbac::may_grant;
-
-fn email_key(email: &str) -> String {
-    format!("agent_email:{}", email.to_lowercase())
-}
 
 /// Create an agent.
 #[utoipa::path(post, path = "/v1/agents", tag = "agents",
@@ -46,13 +43,20 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
         version: 1,
     };
     transact(ctx.p, &ctx.actor, async |tx| {
-        if tx.get(&email_key(&agent.email)).await?.is_some() {
+        if tx
+            .get(&keys::tenant::agent_email(&agent.email))
+            .await?
+            .is_some()
+        {
             return Err(ApiError::conflict(
                 "email_taken",
                 "an agent with this email exists",
             ));
         }
-        tx.put(email_key(&agent.email), id.to_string().into_bytes());
+        tx.put(
+            keys::tenant::agent_email(&agent.email),
+            id.to_string().into_bytes(),
+        );
         tx.put_json(Agent::storage_key(&id.to_string()), &agent)?;
         record_event(
             ctx.p,
@@ -86,7 +90,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let page = paginate::<_, Agent>(
         ctx,
         &ctx.actor,
-        "agent:",
+        keys::tenant::AGENTS,
         true,
         q.limit,
         q.cursor.as_deref(),
@@ -167,7 +171,7 @@ pub async fn delete<P: Platform>(
             if a.role == Role::Owner && !may_grant(caller, Role::Owner) {
                 return Err(ApiError::forbidden("only owners may remove owners"));
             }
-            tx.delete(email_key(&a.email));
+            tx.delete(keys::tenant::agent_email(&a.email));
             Ok(())
         },
     )

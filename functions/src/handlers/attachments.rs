@@ -9,8 +9,9 @@ use crate::ctx::id_parts;
 use crate::error::ApiError;
 use crate::http::cors;
 use crate::http::{json, path_id, query, Request, Response};
+use crate::keys::{self, blob_actor, tenant_actor};
 use crate::ports::Platform;
-use crate::store::{get_json, tenant_actor, transact};
+use crate::store::{get_json, transact};
 use crate::visitor::{settings, visitor};
 use edgedesk_shared::ids::{ContactId, TenantId};
 use edgedesk_shared::model::Attachment;
@@ -20,10 +21,6 @@ use edgedesk_shared::widget::attachment_signature;
 #[serde(deny_unknown_fields)]
 struct UploadQuery {
     name: Option<String>,
-}
-
-fn blob_actor(tenant: &TenantId) -> String {
-    format!("b:{tenant}")
 }
 
 /// `POST /v1/widget/{tenant}/attachments?name=…` with the raw file as body.
@@ -80,8 +77,8 @@ pub async fn upload<P: Platform>(
         contact_id: v.contact_id,
     };
     transact(p, &blob_actor(&v.w.tenant_id), async |tx| {
-        tx.put(format!("blob:{blob_id}"), req.body().clone());
-        tx.put_json(format!("meta:{blob_id}"), &meta)
+        tx.put(keys::blob::content(&blob_id), req.body().clone());
+        tx.put_json(keys::blob::meta(&blob_id), &meta)
     })
     .await?;
     let sig = attachment_signature(&v.w.settings.token_secret, &blob_id);
@@ -136,11 +133,11 @@ pub async fn download<P: Platform>(
         return Err(ApiError::not_found("attachment"));
     }
     let bactor = blob_actor(&tenant_id);
-    let meta: BlobMeta = get_json(p, &bactor, &format!("meta:{blob_id}"))
+    let meta: BlobMeta = get_json(p, &bactor, &keys::blob::meta(blob_id))
         .await?
         .ok_or_else(|| ApiError::not_found("attachment"))?;
     let bytes = p
-        .get(&bactor, &format!("blob:{blob_id}"))
+        .get(&bactor, &keys::blob::content(blob_id))
         .await?
         .ok_or_else(|| ApiError::not_found("attachment"))?;
     let mut resp = Response::new(bytes);

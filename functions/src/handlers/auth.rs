@@ -14,9 +14,10 @@ use utoipa::ToSchema;
 use crate::ctx::{id_parts, record_event, Ctx, Principal};
 use crate::error::ApiError;
 use crate::http::{body, json, path_id, Request, Response};
+use crate::keys::{self, tenant_actor, GLOBAL};
 use crate::ports::Platform;
 use crate::records::{self, Versioned};
-use crate::store::{get_json, tenant_actor, transact, GLOBAL};
+use crate::store::{get_json, transact};
 use edgedesk_shared::api::ValidationError;
 use edgedesk_shared::auth::constant_time_eq;
 use edgedesk_shared::ids::{AgentId, TenantId};
@@ -28,7 +29,6 @@ use edgedesk_shared::session::{
 };
 
 pub const COOKIE: &str = "edgedesk_session";
-const SECRET_KEY: &str = "auth_secret";
 const INVITE_DAYS: i64 = 7;
 const SETUP_HOURS: i64 = 24;
 /// Failed logins per email before a pause.
@@ -40,14 +40,6 @@ fn sha256_hex(s: &str) -> String {
 }
 
 use crate::ctx::random_hex;
-
-fn login_key(email: &str) -> String {
-    format!("login:{}", email.trim().to_lowercase())
-}
-
-fn cred_key(agent: &AgentId) -> String {
-    format!("cred:{agent}")
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Credential {
@@ -79,15 +71,17 @@ struct Invite {
 
 /// The tenant's signing secret for sessions, created on first use.
 async fn tenant_secret<P: Platform>(p: &P, tactor: &str) -> Result<String, ApiError> {
-    if let Some(s) = p.get(tactor, SECRET_KEY).await? {
+    if let Some(s) = p.get(tactor, keys::tenant::AUTH_SECRET).await? {
         return String::from_utf8(s).map_err(ApiError::internal_from);
     }
     let fresh = random_hex(p, 32);
-    transact(p, tactor, async |tx| match tx.get(SECRET_KEY).await? {
-        Some(s) => String::from_utf8(s).map_err(ApiError::internal_from),
-        None => {
-            tx.put(SECRET_KEY, fresh.clone().into_bytes());
-            Ok(fresh.clone())
+    transact(p, tactor, async |tx| {
+        match tx.get(keys::tenant::AUTH_SECRET).await? {
+            Some(s) => String::from_utf8(s).map_err(ApiError::internal_from),
+            None => {
+                tx.put(keys::tenant::AUTH_SECRET, fresh.clone().into_bytes());
+                Ok(fresh.clone())
+            }
         }
     })
     .await
@@ -128,7 +122,10 @@ async fn start_session<P: Platform>(
     let sid = random_hex(p, 16);
     let expires = p.now() + Duration::hours(SESSION_HOURS);
     transact(p, &tactor, async |tx| {
-        tx.put_json(format!("session:{agent}:{sid}"), &SessionRecord { expires })
+        tx.put_json(
+            keys::tenant::session(agent, &sid),
+            &SessionRecord { expires },
+        )
     })
     .await?;
     let token = session_token(&secret, tenant_id, agent, &sid, expires.timestamp());
@@ -146,7 +143,7 @@ pub async fn session_principal<'a, P: Platform>(
     let invalid = || ApiError::unauthorized("your session has ended; sign in again");
     let tenant_id = token_tenant(&token).ok_or_else(invalid)?;
     let tactor = tenant_actor(&tenant_id);
-    let Some(secret) = p.get(&tactor, SECRET_KEY).await? else {
+    let Some(secret) = p.get(&tactor, keys::tenant::AUTH_SECRET).await? else {
         return Err(invalid());
     };
     let secret = String::from_utf8(secret).map_err(ApiError::internal_from)?;
@@ -155,7 +152,7 @@ pub async fn session_principal<'a, P: Platform>(
     let record: Option<SessionRecord> = get_json(
         p,
         &tactor,
-        &format!("session:{}:{}", claims.agent_id, claims.session_id),
+        &keys::tenant::session(&claims.agent_id, &claims.session_id),
     )
     .await?;
     if record.is_none() {
@@ -234,7 +231,7 @@ async fn me_for<P: Platform>(
     let agent: Agent = get_json(p, &tactor, &Agent::storage_key(&agent_id.to_string()))
         .await?
         .ok_or_else(|| ApiError::not_found("agent"))?;
-    let tenant: Tenant = get_json(p, &tactor, "tenant")
+    let tenant: Tenant = get_json(p, &tactor, keys::tenant::TENANT)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
     let permissions = ALL_PERMISSIONS
@@ -283,10 +280,7 @@ pub struct Login {
 pub async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiError> {
     let input: Login = body(req)?;
     let denied = || ApiError::unauthorized("wrong email or password");
-    let fail_key = format!(
-        "login_fail:{}",
-        sha256_hex(&input.email.trim().to_lowercase())
-    );
+    let fail_key = keys::global::login_failures(&sha256_hex(&input.email.trim().to_lowercase()));
     let now = p.now();
     let failures: Failures = get_json(p, GLOBAL, &fail_key).await?.unwrap_or_default();
     let window_open = failures
@@ -299,11 +293,12 @@ pub async fn login<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiErr
             "too many failed sign-ins; wait 15 minutes",
         ));
     }
-    let entry: Option<LoginEntry> = get_json(p, GLOBAL, &login_key(&input.email)).await?;
+    let entry: Option<LoginEntry> = get_json(p, GLOBAL, &keys::global::login(&input.email)).await?;
     let verified = match &entry {
         Some(e) => {
             let tactor = tenant_actor(&e.tenant_id);
-            let cred: Option<Credential> = get_json(p, &tactor, &cred_key(&e.agent_id)).await?;
+            let cred: Option<Credential> =
+                get_json(p, &tactor, &keys::tenant::credential(&e.agent_id)).await?;
             let agent: Option<Agent> =
                 get_json(p, &tactor, &Agent::storage_key(&e.agent_id.to_string())).await?;
             cred.is_some_and(|c| verify_password(&input.password, &c.phc))
@@ -353,12 +348,12 @@ pub async fn logout<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiEr
     if let Some(token) = session_cookie(req) {
         if let Some(tenant_id) = token_tenant(&token) {
             let tactor = tenant_actor(&tenant_id);
-            if let Some(secret) = p.get(&tactor, SECRET_KEY).await? {
+            if let Some(secret) = p.get(&tactor, keys::tenant::AUTH_SECRET).await? {
                 let secret = String::from_utf8_lossy(&secret).into_owned();
                 if let Some(c) =
                     verify_session_token(&secret, &tenant_id, &token, p.now().timestamp())
                 {
-                    let key = format!("session:{}:{}", c.agent_id, c.session_id);
+                    let key = keys::tenant::session(&c.agent_id, &c.session_id);
                     transact(p, &tactor, async |tx| {
                         tx.delete(key.clone());
                         Ok(())
@@ -397,7 +392,7 @@ pub async fn change_password<P: Platform>(
     let input: ChangePassword = body(req)?;
     validate_password("new_password", &input.new_password)?;
     let agent: AgentId = path_id(&ctx.principal.id, "agent")?;
-    let cred: Credential = get_json(ctx.p, &ctx.actor, &cred_key(&agent))
+    let cred: Credential = get_json(ctx.p, &ctx.actor, &keys::tenant::credential(&agent))
         .await?
         .ok_or_else(|| ApiError::unauthorized("no password is set"))?;
     if !verify_password(&input.current_password, &cred.phc) {
@@ -412,7 +407,7 @@ pub async fn change_password<P: Platform>(
         .scan(
             &ctx.actor,
             &crate::ports::Scan {
-                prefix: format!("session:{agent}:"),
+                prefix: keys::tenant::sessions_of(&agent),
                 after: None,
                 limit: 1000,
                 reverse: false,
@@ -420,9 +415,12 @@ pub async fn change_password<P: Platform>(
         )
         .await?;
     transact(ctx.p, &ctx.actor, async |tx| {
-        tx.put_json(cred_key(&agent), &Credential { phc: phc.clone() })?;
+        tx.put_json(
+            keys::tenant::credential(&agent),
+            &Credential { phc: phc.clone() },
+        )?;
         for (k, _) in &sessions {
-            if !k.ends_with(&format!(":{current_sid}")) {
+            if *k != keys::tenant::session(&agent, &current_sid) {
                 tx.delete(k.clone());
             }
         }
@@ -457,7 +455,7 @@ pub async fn invite<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Respo
     }
     let token = format!("inv1.{}.{}", ctx.tenant_id, random_hex(ctx.p, 24));
     let expires = ctx.now() + Duration::days(INVITE_DAYS);
-    let key = format!("invite:{}", sha256_hex(&token));
+    let key = keys::tenant::invitation(&sha256_hex(&token));
     transact(ctx.p, &ctx.actor, async |tx| {
         tx.put_json(
             key.clone(),
@@ -494,7 +492,7 @@ pub struct AcceptInvite {
 
 /// Claims the email for sign-in; refuses an email another agent signs in with.
 async fn claim_login<P: Platform>(p: &P, email: &str, entry: &LoginEntry) -> Result<(), ApiError> {
-    let key = login_key(email);
+    let key = keys::global::login(email);
     transact(p, GLOBAL, async |tx| {
         if let Some(existing) = tx.get_json::<LoginEntry>(&key).await? {
             if existing.agent_id != entry.agent_id {
@@ -523,7 +521,7 @@ pub async fn accept_invite<P: Platform>(p: &P, req: &Request) -> Result<Response
         .and_then(|t| t.parse().ok())
         .ok_or_else(gone)?;
     let tactor = tenant_actor(&tenant_id);
-    let key = format!("invite:{}", sha256_hex(&input.token));
+    let key = keys::tenant::invitation(&sha256_hex(&input.token));
     let invite: Invite = get_json(p, &tactor, &key).await?.ok_or_else(gone)?;
     if invite.expires <= p.now() {
         return Err(gone());
@@ -550,7 +548,10 @@ pub async fn accept_invite<P: Platform>(p: &P, req: &Request) -> Result<Response
             return Err(gone());
         }
         tx.delete(key.clone());
-        tx.put_json(cred_key(&agent.id), &Credential { phc: phc.clone() })?;
+        tx.put_json(
+            keys::tenant::credential(&agent.id),
+            &Credential { phc: phc.clone() },
+        )?;
         record_event(
             p,
             tx,
@@ -573,7 +574,7 @@ pub async fn accept_invite<P: Platform>(p: &P, req: &Request) -> Result<Response
 #[utoipa::path(post, path = "/v1/system/setup-link", tag = "system",
     responses((status = 200, body = Link, description = "A one-time link to set up the first tenant and owner."), (status = 401, description = "No valid `X-Platform-Token`."), (status = 403, description = "No platform token is configured.")))]
 pub async fn setup_link<P: Platform>(p: &P) -> Result<Response, ApiError> {
-    if p.get(GLOBAL, "setup_done").await?.is_some() {
+    if p.get(GLOBAL, keys::global::SETUP_DONE).await?.is_some() {
         return Err(ApiError::conflict(
             "setup_done",
             "the first owner exists; sign in instead",
@@ -581,7 +582,7 @@ pub async fn setup_link<P: Platform>(p: &P) -> Result<Response, ApiError> {
     }
     let token = format!("set1.{}", random_hex(p, 24));
     let expires = p.now() + Duration::hours(SETUP_HOURS);
-    let key = format!("setup_token:{}", sha256_hex(&token));
+    let key = keys::global::setup_token(&sha256_hex(&token));
     transact(p, GLOBAL, async |tx| tx.put_json(key.clone(), &expires)).await?;
     json(
         StatusCode::OK,
@@ -619,7 +620,7 @@ pub async fn setup<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiErr
     }
     .validate()?;
     validate_password("password", &input.password)?;
-    let key = format!("setup_token:{}", sha256_hex(&input.token));
+    let key = keys::global::setup_token(&sha256_hex(&input.token));
     let now = p.now();
     // Claim the link first: it works once.
     transact(p, GLOBAL, async |tx| {
@@ -627,7 +628,7 @@ pub async fn setup<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiErr
             .get_json(&key)
             .await?
             .ok_or_else(|| ApiError::not_found("setup link"))?;
-        if expires <= now || tx.get("setup_done").await?.is_some() {
+        if expires <= now || tx.get(keys::global::SETUP_DONE).await?.is_some() {
             return Err(ApiError::not_found("setup link"));
         }
         tx.delete(key.clone());
@@ -672,13 +673,16 @@ pub async fn setup<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiErr
         id: Some("setup".into()),
     };
     transact(p, &tactor, async |tx| {
-        tx.put_json("tenant", &tenant)?;
+        tx.put_json(keys::tenant::TENANT, &tenant)?;
         tx.put(
-            format!("agent_email:{}", agent.email.to_lowercase()),
+            keys::tenant::agent_email(&agent.email),
             agent_id.to_string().into_bytes(),
         );
         tx.put_json(Agent::storage_key(&agent_id.to_string()), &agent)?;
-        tx.put_json(cred_key(&agent_id), &Credential { phc: phc.clone() })?;
+        tx.put_json(
+            keys::tenant::credential(&agent_id),
+            &Credential { phc: phc.clone() },
+        )?;
         record_event(
             p,
             tx,
@@ -698,7 +702,7 @@ pub async fn setup<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiErr
     })
     .await?;
     transact(p, GLOBAL, async |tx| {
-        tx.put("setup_done", tenant_id.to_string().into_bytes());
+        tx.put(keys::global::SETUP_DONE, tenant_id.to_string().into_bytes());
         Ok(())
     })
     .await?;

@@ -5,12 +5,11 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use crate::ctx::{record_event, Ctx};
-use crate::domain::automation::*;
 use crate::domain::canned::all_canned;
-use crate::domain::routing;
-use crate::domain::webhooks::{delivery_key, Delivery, Receiver};
+use crate::domain::webhooks::{Delivery, Receiver};
 use crate::error::ApiError;
 use crate::http::{body, json, Request, Response};
+use crate::keys;
 use crate::ports::{Platform, Scan};
 use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::routing::{
@@ -24,7 +23,7 @@ use edgedesk_shared::routing::{
 #[utoipa::path(get, path = "/v1/rules", tag = "automation",
     responses((status = 200, body = Object, description = "The automation rules: `{\"data\": [rule]}`.")))]
 pub async fn list<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    let rules: Vec<AutomationRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
+    let rules: Vec<AutomationRule> = get_json(ctx.p, &ctx.actor, keys::tenant::AUTOMATION_RULES)
         .await?
         .unwrap_or_default();
     json(StatusCode::OK, &serde_json::json!({ "data": rules }))
@@ -39,14 +38,20 @@ async fn change_rules<P: Platform, T>(
 ) -> Result<T, ApiError> {
     let canned = all_canned(ctx.p, &ctx.actor).await?;
     let out = transact(ctx.p, &ctx.actor, async |tx| {
-        let mut rules: Vec<AutomationRule> = tx.get_json(RULES_KEY).await?.unwrap_or_default();
+        let mut rules: Vec<AutomationRule> = tx
+            .get_json(keys::tenant::AUTOMATION_RULES)
+            .await?
+            .unwrap_or_default();
         let out = change(&mut rules)?;
-        let teams: Vec<Team> = tx.get_json(routing::TEAMS_KEY).await?.unwrap_or_default();
+        let teams: Vec<Team> = tx
+            .get_json(keys::tenant::ROUTING_TEAMS)
+            .await?
+            .unwrap_or_default();
         let engine = AutomationEngine::new(&rules).map_err(ApiError::unprocessable)?;
         engine
             .check_references(&teams, &canned)
             .map_err(ApiError::unprocessable)?;
-        tx.put_json(RULES_KEY, &rules)?;
+        tx.put_json(keys::tenant::AUTOMATION_RULES, &rules)?;
         record_event(
             ctx.p,
             tx,
@@ -88,7 +93,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
     params(("id" = String, Path, description = "rule id")),
     responses((status = 200, body = Object, description = "The rule."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    let rules: Vec<AutomationRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
+    let rules: Vec<AutomationRule> = get_json(ctx.p, &ctx.actor, keys::tenant::AUTOMATION_RULES)
         .await?
         .unwrap_or_default();
     let rule = rules
@@ -196,7 +201,7 @@ pub async fn list_webhooks<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Ap
         ctx.p,
         &ctx.actor,
         &Scan {
-            prefix: delivery_key(""),
+            prefix: keys::tenant::WEBHOOK_DELIVERIES.into(),
             after: None,
             limit: 200,
             reverse: true,

@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 
 use crate::ctx::Ctx;
 use crate::domain::bot::*;
-use crate::domain::intents::MODEL_KEY;
 use crate::error::ApiError;
 use crate::http::{body, json, no_content, Request, Response};
+use crate::keys;
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json, transact};
@@ -46,7 +46,10 @@ async fn change_intents<P: Platform>(
     change: impl Fn(&mut Vec<BotIntent>) -> Result<(), ApiError>,
 ) -> Result<Vec<BotIntent>, ApiError> {
     transact(ctx.p, &ctx.actor, async |tx| {
-        let mut all: Vec<BotIntent> = tx.get_json(INTENTS_KEY).await?.unwrap_or_default();
+        let mut all: Vec<BotIntent> = tx
+            .get_json(keys::tenant::BOT_INTENTS)
+            .await?
+            .unwrap_or_default();
         change(&mut all)?;
         if all.len() > MAX_INTENTS {
             return Err(ApiError::unprocessable(format!(
@@ -54,10 +57,10 @@ async fn change_intents<P: Platform>(
             )));
         }
         match train(&all)? {
-            Some(model) => tx.put(MODEL_KEY, model),
-            None => tx.delete(MODEL_KEY),
+            Some(model) => tx.put(keys::tenant::BOT_MODEL, model),
+            None => tx.delete(keys::tenant::BOT_MODEL),
         }
-        tx.put_json(INTENTS_KEY, &all)?;
+        tx.put_json(keys::tenant::BOT_INTENTS, &all)?;
         Ok(all)
     })
     .await
@@ -145,7 +148,7 @@ pub async fn put_settings<P: Platform>(
     let input: BotSettings = body(req)?;
     input.validate()?;
     transact(ctx.p, &ctx.actor, async |tx| {
-        tx.put_json(SETTINGS_KEY, &input)
+        tx.put_json(keys::tenant::BOT_SETTINGS, &input)
     })
     .await?;
     json(StatusCode::OK, &input)
@@ -206,7 +209,7 @@ pub async fn report<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError>
     let mut after = None;
     loop {
         let scan = Scan {
-            prefix: CONV_PREFIX.into(),
+            prefix: keys::tenant::BOT_CONVERSATIONS.into(),
             after: after.clone(),
             limit: 500,
             reverse: false,

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::ctx::{id_parts, record_event, Ctx};
 use crate::domain::automation::{check_canned_reference, conversation_facts};
-use crate::domain::canned::{all_canned, record_key, shortcode_key};
+use crate::domain::canned::all_canned;
 use crate::error::ApiError;
 use crate::http::{body, json, path_id, query, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::store::{get_json, transact};
 use edgedesk_shared::ids::ConversationId;
@@ -62,7 +63,7 @@ async fn save<P: Platform>(
 ) -> Result<(), ApiError> {
     response.validate().map_err(ApiError::unprocessable)?;
     transact(ctx.p, &ctx.actor, async |tx| {
-        let key = record_key(&response.id);
+        let key = keys::tenant::canned_response(&response.id);
         let existing: Option<CannedResponse> = tx.get_json(&key).await?;
         match (&existing, creating) {
             (Some(_), true) => {
@@ -74,7 +75,7 @@ async fn save<P: Platform>(
             (None, false) => return Err(ApiError::not_found("canned response")),
             _ => {}
         }
-        let sc = shortcode_key(&response.shortcode);
+        let sc = keys::tenant::canned_shortcode(&response.shortcode);
         if let Some(owner) = tx.get(&sc).await? {
             if owner != response.id.as_bytes() {
                 return Err(ApiError::conflict(
@@ -85,17 +86,17 @@ async fn save<P: Platform>(
         }
         if let Some(old) = &existing {
             if old.shortcode != response.shortcode {
-                tx.delete(shortcode_key(&old.shortcode));
+                tx.delete(keys::tenant::canned_shortcode(&old.shortcode));
             }
         }
         if creating {
-            let count: u64 = tx.get_json("canned_count").await?.unwrap_or(0);
+            let count: u64 = tx.get_json(keys::tenant::CANNED_COUNT).await?.unwrap_or(0);
             if count as usize >= MAX_CANNED_RESPONSES {
                 return Err(ApiError::unprocessable(format!(
                     "a tenant may have at most {MAX_CANNED_RESPONSES} canned responses"
                 )));
             }
-            tx.put_json("canned_count", &(count + 1))?;
+            tx.put_json(keys::tenant::CANNED_COUNT, &(count + 1))?;
         }
         tx.put(sc, response.id.clone().into_bytes());
         tx.put_json(key, response)?;
@@ -140,7 +141,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
     params(("id" = String, Path, description = "canned response id")),
     responses((status = 200, body = Object, description = "The canned response."), (status = 404)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    let r: CannedResponse = get_json(ctx.p, &ctx.actor, &record_key(id))
+    let r: CannedResponse = get_json(ctx.p, &ctx.actor, &keys::tenant::canned_response(id))
         .await?
         .ok_or_else(|| ApiError::not_found("canned response"))?;
     json(StatusCode::OK, &r)
@@ -176,16 +177,16 @@ pub async fn put<P: Platform>(
     responses((status = 204, description = "Deleted."), (status = 404)))]
 pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     transact(ctx.p, &ctx.actor, async |tx| {
-        let key = record_key(id);
+        let key = keys::tenant::canned_response(id);
         let existing: CannedResponse = tx
             .get_json(&key)
             .await?
             .ok_or_else(|| ApiError::not_found("canned response"))?;
         check_canned_reference(tx, id).await?;
         tx.delete(key);
-        tx.delete(shortcode_key(&existing.shortcode));
-        let count: u64 = tx.get_json("canned_count").await?.unwrap_or(1);
-        tx.put_json("canned_count", &count.saturating_sub(1))?;
+        tx.delete(keys::tenant::canned_shortcode(&existing.shortcode));
+        let count: u64 = tx.get_json(keys::tenant::CANNED_COUNT).await?.unwrap_or(1);
+        tx.put_json(keys::tenant::CANNED_COUNT, &count.saturating_sub(1))?;
         record_event(
             ctx.p,
             tx,
@@ -217,7 +218,7 @@ pub async fn render<P: Platform>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     let input: RenderInput = body(req)?;
-    let r: CannedResponse = get_json(ctx.p, &ctx.actor, &record_key(id))
+    let r: CannedResponse = get_json(ctx.p, &ctx.actor, &keys::tenant::canned_response(id))
         .await?
         .ok_or_else(|| ApiError::not_found("canned response"))?;
     let cid: ConversationId = path_id(&input.conversation_id, "conversation")?;

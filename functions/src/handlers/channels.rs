@@ -10,8 +10,9 @@ use crate::domain::conversations::{find_or_open, Draft};
 use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::{body, json, path_id, query, Request, Response};
+use crate::keys::{self, tenant_actor, GLOBAL};
 use crate::ports::Platform;
-use crate::store::{get_json, tenant_actor, transact, GLOBAL};
+use crate::store::{get_json, transact};
 use edgedesk_shared::api::{CreateApiChannel, CreateContact, InboundMessage};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId, TenantId};
 use edgedesk_shared::model::{
@@ -22,10 +23,6 @@ use edgedesk_shared::signature::verify_webhook;
 
 /// Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`.
 pub const SIGNATURE_HEADER: &str = "x-edgedesk-signature";
-
-fn channel_key(id: &ChannelId) -> String {
-    format!("channel:{id}")
-}
 
 /// A new channel with its signing secret, shown once.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,7 +49,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
         created_at: ctx.now(),
     };
     transact(ctx.p, &ctx.actor, async |tx| {
-        tx.put_json(channel_key(&id), &record)?;
+        tx.put_json(keys::tenant::channel(&id), &record)?;
         crate::ctx::record_event(
             ctx.p,
             tx,
@@ -65,7 +62,10 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
     .await?;
     // The directory entry lets the unauthenticated webhook find the tenant.
     transact(ctx.p, GLOBAL, async |tx| {
-        tx.put(channel_key(&id), ctx.tenant_id.to_string().into_bytes());
+        tx.put(
+            keys::global::channel_tenant(&id),
+            ctx.tenant_id.to_string().into_bytes(),
+        );
         Ok(())
     })
     .await?;
@@ -95,7 +95,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let page = paginate::<_, ApiChannelRecord>(
         ctx,
         &ctx.actor,
-        "channel:",
+        keys::tenant::CHANNELS,
         true,
         q.limit,
         q.cursor.as_deref(),
@@ -137,7 +137,7 @@ pub async fn inbound<P: Platform>(
 ) -> Result<(TenantId, Response), ApiError> {
     let id: ChannelId = path_id(raw_id, "channel")?;
     let tenant_raw: Vec<u8> = p
-        .get(GLOBAL, &channel_key(&id))
+        .get(GLOBAL, &keys::global::channel_tenant(&id))
         .await?
         .ok_or_else(|| ApiError::not_found("channel"))?;
     let tenant_id: TenantId = std::str::from_utf8(&tenant_raw)
@@ -145,7 +145,7 @@ pub async fn inbound<P: Platform>(
         .and_then(|s| s.parse().ok())
         .ok_or_else(ApiError::internal)?;
     let tactor = tenant_actor(&tenant_id);
-    let channel: ApiChannelRecord = get_json(p, &tactor, &channel_key(&id))
+    let channel: ApiChannelRecord = get_json(p, &tactor, &keys::tenant::channel(&id))
         .await?
         .ok_or_else(|| ApiError::not_found("channel"))?;
     let signature = req
@@ -184,8 +184,8 @@ pub async fn inbound<P: Platform>(
             );
             let created = transact(p, &tactor, async |tx| {
                 // Another delivery may have created the contact meanwhile: use that one.
-                if let Some(existing) = tx.get(&contacts::external_key(&ext)).await? {
-                    let key = format!("contact:{}", String::from_utf8_lossy(&existing));
+                if let Some(existing) = tx.get(&keys::tenant::contact_by_external_id(&ext)).await? {
+                    let key = keys::tenant::contact(&String::from_utf8_lossy(&existing));
                     return tx
                         .get_json::<Contact>(&key)
                         .await?
@@ -254,7 +254,10 @@ async fn lookup_external<P: Platform>(
 ) -> Result<Option<Contact>, ApiError> {
     let Some(raw) = ctx
         .p
-        .get(&ctx.actor, &contacts::external_key(external_id))
+        .get(
+            &ctx.actor,
+            &keys::tenant::contact_by_external_id(external_id),
+        )
         .await?
     else {
         return Ok(None);
@@ -262,7 +265,7 @@ async fn lookup_external<P: Platform>(
     get_json(
         ctx.p,
         &ctx.actor,
-        &format!("contact:{}", String::from_utf8_lossy(&raw)),
+        &keys::tenant::contact(&String::from_utf8_lossy(&raw)),
     )
     .await
 }

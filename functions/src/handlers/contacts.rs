@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ctx::{filter_fingerprint, paginate, Ctx, Page};
 use crate::error::ApiError;
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::records;
 use crate::store::transact;
@@ -14,7 +15,7 @@ use edgedesk_shared::api::{CreateContact, UpdateContact};
 use edgedesk_shared::ids::ContactId;
 use edgedesk_shared::model::Contact;
 
-use crate::domain::contacts::{claim_external, external_key, insert, new_contact};
+use crate::domain::contacts::{claim_external, insert, new_contact};
 use crate::flows::{self, Event};
 
 /// Create a contact.
@@ -76,7 +77,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let page = paginate::<_, Contact>(
         ctx,
         &ctx.actor,
-        "contact:",
+        keys::tenant::CONTACTS,
         true,
         q.limit,
         q.cursor.as_deref(),
@@ -138,7 +139,7 @@ pub async fn update<P: Platform>(
             if let Some(v) = &input.external_id {
                 if c.external_id != *v {
                     if let Some(old) = &c.external_id {
-                        tx.delete(external_key(old));
+                        tx.delete(keys::tenant::contact_by_external_id(old));
                     }
                     if let Some(new) = v {
                         claim_external(tx, new, &id).await?;
@@ -171,7 +172,7 @@ pub async fn delete<P: Platform>(
         if_match(req.headers())?,
         async |tx, c| {
             if let Some(ext) = &c.external_id {
-                tx.delete(external_key(ext));
+                tx.delete(keys::tenant::contact_by_external_id(ext));
             }
             Ok(())
         },

@@ -10,16 +10,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
-use crate::domain::conversations::{append, open_pointer_key, Draft};
-use crate::domain::messages::{message_key, AgentMessage};
+use crate::domain::conversations::{append, Draft};
+use crate::domain::messages::AgentMessage;
 use crate::domain::tickets::{assignee_matches, check_refs};
 use crate::domain::{routing, sla_lists};
 use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
+use crate::keys::{self, conversation_actor};
 use crate::ports::{Platform, Scan};
 use crate::records::{self, Versioned};
-use crate::store::{conversation_actor, scan_json, transact};
+use crate::store::{scan_json, transact};
 use edgedesk_shared::api::{limits, CreateConversation, NewMessage, UpdateConversation};
 use edgedesk_shared::ids::{ContactId, ConversationId};
 use edgedesk_shared::model::{
@@ -249,7 +250,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let page = paginate::<_, Conversation>(
         ctx,
         &ctx.actor,
-        "conversation:",
+        keys::tenant::CONVERSATIONS,
         true,
         q.limit,
         q.cursor.as_deref(),
@@ -387,7 +388,7 @@ pub async fn delete<P: Platform>(
         if_match(req.headers())?,
         async |tx, c| {
             if let Some(ch) = &c.channel_id {
-                let pointer = open_pointer_key(ch, &c.contact_id);
+                let pointer = keys::tenant::conversation_open_pointer(ch, &c.contact_id);
                 if tx.get(&pointer).await?.as_deref() == Some(c.id.to_string().as_bytes()) {
                     tx.delete(pointer);
                 }
@@ -505,8 +506,8 @@ pub async fn list_messages<P: Platform>(
     }
     let after = q.after.unwrap_or(0);
     let scan = Scan {
-        prefix: "msg:".into(),
-        after: Some(message_key(after)),
+        prefix: keys::conversation::MESSAGES.into(),
+        after: Some(keys::conversation::message(after)),
         limit: limit + 1,
         reverse: false,
     };

@@ -16,16 +16,13 @@ use crate::domain::routing;
 use crate::error::ApiError;
 use crate::flows::{self, Event};
 use crate::http::{body, json, path_id, query, Request, Response};
+use crate::keys;
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::ids::{AgentId, ConversationId};
 use edgedesk_shared::model::{Actor, ActorKind, Conversation, ConversationStatus};
 use edgedesk_shared::routing::{Csat, CsatError, CsatSubmission, CsatSummary};
-
-fn csat_key(id: &ConversationId) -> String {
-    format!("csat:{id}")
-}
 
 /// A stored rating with what reports group by. Decoded by hand in one pass, as
 /// `AgentMessage` is: the derive's `flatten` would buffer every record a report reads.
@@ -133,7 +130,8 @@ pub async fn widget_state<P: Platform>(
     let (conversation_id, can_rate, submitted) = match &v.conversation {
         None => (None, false, None),
         Some(c) => {
-            let existing: Option<CsatRecord> = get_json(p, &v.tactor, &csat_key(&c.id)).await?;
+            let existing: Option<CsatRecord> =
+                get_json(p, &v.tactor, &keys::tenant::csat(&c.id)).await?;
             let probe = CsatSubmission {
                 rating: 5,
                 comment: None,
@@ -187,7 +185,7 @@ pub async fn widget_submit<P: Platform>(
             .get_json(&Conversation::storage_key(&id.to_string()))
             .await?
             .ok_or_else(|| ApiError::not_found("conversation"))?;
-        let existing: Option<CsatRecord> = tx.get_json(&csat_key(&id)).await?;
+        let existing: Option<CsatRecord> = tx.get_json(&keys::tenant::csat(&id)).await?;
         let csat = input
             .accept(
                 &settings,
@@ -203,7 +201,7 @@ pub async fn widget_submit<P: Platform>(
             team: c.team.clone(),
             csat,
         };
-        tx.put_json(csat_key(&id), &record)?;
+        tx.put_json(keys::tenant::csat(&id), &record)?;
         record_event(
             p,
             tx,
@@ -230,7 +228,7 @@ pub async fn widget_submit<P: Platform>(
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Response, ApiError> {
     let id: ConversationId = path_id(raw_id, "conversation")?;
     let _: Conversation = crate::records::load(ctx, &id.to_string()).await?;
-    let record: CsatRecord = get_json(ctx.p, &ctx.actor, &csat_key(&id))
+    let record: CsatRecord = get_json(ctx.p, &ctx.actor, &keys::tenant::csat(&id))
         .await?
         .ok_or_else(|| ApiError::not_found("rating"))?;
     json(StatusCode::OK, &record)
@@ -263,7 +261,7 @@ pub async fn report<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             ctx.p,
             &ctx.actor,
             &Scan {
-                prefix: "csat:".into(),
+                prefix: keys::tenant::CSAT_RATINGS.into(),
                 after: after.clone(),
                 limit: 500,
                 reverse: false,

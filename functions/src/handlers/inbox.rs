@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::ctx::Ctx;
 use crate::error::ApiError;
 use crate::http::{json, query, Request, Response};
+use crate::keys;
 use crate::ports::{Platform, Scan};
 use crate::realtime::MAX_WAIT_SECONDS;
 use crate::records::Versioned;
@@ -33,7 +34,7 @@ pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respo
     let wait = q.wait.unwrap_or(0).min(MAX_WAIT_SECONDS);
     let deadline = ctx.now() + Duration::seconds(wait as i64);
     let mut cursor = match q.cursor {
-        Some(c) if c.starts_with("activity:") && c.len() < 64 => c,
+        Some(c) if c.starts_with(keys::tenant::ACTIVITY) && c.len() < 64 => c,
         Some(_) => {
             return Err(ApiError::bad_request(
                 "invalid_cursor",
@@ -47,7 +48,7 @@ pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respo
                 .scan(
                     &ctx.actor,
                     &Scan {
-                        prefix: "activity:".into(),
+                        prefix: keys::tenant::ACTIVITY.into(),
                         after: None,
                         limit: 1,
                         reverse: true,
@@ -57,12 +58,12 @@ pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respo
             last.into_iter()
                 .next()
                 .map(|(k, _)| k)
-                .unwrap_or_else(|| "activity:".to_owned())
+                .unwrap_or_else(|| keys::tenant::ACTIVITY.to_owned())
         }
     };
     loop {
         let scan = Scan {
-            prefix: "activity:".into(),
+            prefix: keys::tenant::ACTIVITY.into(),
             after: Some(cursor.clone()),
             limit: 100,
             reverse: false,

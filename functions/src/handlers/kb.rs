@@ -16,10 +16,11 @@ use crate::http::{
     body, check_version, if_match, json, json_versioned, no_content, Request, Response,
 };
 use crate::kb::{
-    self, all_categories, category_key, category_slug_key, is_id, mint_id, run_search, Category,
-    CategoryText, SearchResponse, CATEGORY_PREFIX, MAX_CATEGORIES,
+    self, all_categories, is_id, mint_id, run_search, Category, CategoryText, SearchResponse,
+    MAX_CATEGORIES,
 };
 use crate::kb_input::*;
+use crate::keys;
 use crate::ports::{Platform, Scan};
 use crate::store::{get_json, transact};
 
@@ -129,7 +130,7 @@ pub async fn create_category<P: Platform>(
         c.p.scan(
             &c.actor,
             &Scan {
-                prefix: CATEGORY_PREFIX.into(),
+                prefix: keys::tenant::KB_CATEGORIES.into(),
                 after: None,
                 limit: MAX_CATEGORIES,
                 reverse: false,
@@ -143,14 +144,21 @@ pub async fn create_category<P: Platform>(
         )));
     }
     transact(c.p, &c.actor, async |tx| {
-        if tx.get(&category_slug_key(&cat.slug)).await?.is_some() {
+        if tx
+            .get(&keys::tenant::kb_category_slug(&cat.slug))
+            .await?
+            .is_some()
+        {
             return Err(ApiError::conflict(
                 "slug_taken",
                 "another category uses this slug",
             ));
         }
-        tx.put(category_slug_key(&cat.slug), cat.id.clone().into_bytes());
-        tx.put_json(category_key(&cat.id), &cat)?;
+        tx.put(
+            keys::tenant::kb_category_slug(&cat.slug),
+            cat.id.clone().into_bytes(),
+        );
+        tx.put_json(keys::tenant::kb_category(&cat.id), &cat)?;
         record_event(
             c.p,
             tx,
@@ -168,7 +176,7 @@ async fn load_category<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Category
     if !is_id(id, "kbc") {
         return Err(ApiError::not_found("category"));
     }
-    get_json(c.p, &c.actor, &category_key(id))
+    get_json(c.p, &c.actor, &keys::tenant::kb_category(id))
         .await?
         .ok_or_else(|| ApiError::not_found("category"))
 }
@@ -213,7 +221,7 @@ pub async fn update_category<P: Platform>(
     let now = c.now();
     let cat = transact(c.p, &c.actor, async |tx| {
         let mut cat: Category = tx
-            .get_json(&category_key(id))
+            .get_json(&keys::tenant::kb_category(id))
             .await?
             .ok_or_else(|| ApiError::not_found("category"))?;
         check_version(demanded, cat.version)?;
@@ -232,14 +240,17 @@ pub async fn update_category<P: Platform>(
         }
         if let Some(s) = &input.slug {
             if *s != cat.slug {
-                if tx.get(&category_slug_key(s)).await?.is_some() {
+                if tx.get(&keys::tenant::kb_category_slug(s)).await?.is_some() {
                     return Err(ApiError::conflict(
                         "slug_taken",
                         "another category uses this slug",
                     ));
                 }
-                tx.delete(category_slug_key(&cat.slug));
-                tx.put(category_slug_key(s), cat.id.clone().into_bytes());
+                tx.delete(keys::tenant::kb_category_slug(&cat.slug));
+                tx.put(
+                    keys::tenant::kb_category_slug(s),
+                    cat.id.clone().into_bytes(),
+                );
                 cat.slug = s.clone();
             }
         }
@@ -248,7 +259,7 @@ pub async fn update_category<P: Platform>(
         }
         cat.version += 1;
         cat.updated_at = now;
-        tx.put_json(category_key(id), &cat)?;
+        tx.put_json(keys::tenant::kb_category(id), &cat)?;
         record_event(
             c.p,
             tx,
@@ -275,7 +286,7 @@ pub async fn delete_category<P: Platform>(
     let demanded = if_match(req.headers())?;
     transact(c.p, &c.actor, async |tx| {
         let cat: Category = tx
-            .get_json(&category_key(id))
+            .get_json(&keys::tenant::kb_category(id))
             .await?
             .ok_or_else(|| ApiError::not_found("category"))?;
         check_version(demanded, cat.version)?;
@@ -288,8 +299,8 @@ pub async fn delete_category<P: Platform>(
                 ),
             ));
         }
-        tx.delete(category_key(id));
-        tx.delete(category_slug_key(&cat.slug));
+        tx.delete(keys::tenant::kb_category(id));
+        tx.delete(keys::tenant::kb_category_slug(&cat.slug));
         record_event(
             c.p,
             tx,

@@ -14,10 +14,9 @@ use crate::http::{
     body, check_version, if_match, json, json_versioned, no_content, query, Request, Response,
 };
 use crate::kb::{
-    self, article_key, category_key, group_key, is_id, mint_id, published_key, slug_key, stats_key,
-    version_key, version_prefix, Article, ArticleStats, ArticleStatus, ArticleVersion, Category,
-    Published,
+    self, is_id, mint_id, Article, ArticleStats, ArticleStatus, ArticleVersion, Category, Published,
 };
+use crate::keys;
 use crate::ports::{Platform, Scan, Storage};
 use crate::store::{get_json, transact, Tx};
 
@@ -87,7 +86,7 @@ async fn article_view<S: Storage>(
     actor: &str,
     article: Article,
 ) -> Result<ArticleView, ApiError> {
-    let stats = get_json(store, actor, &stats_key(&article.id))
+    let stats = get_json(store, actor, &keys::tenant::kb_article_stats(&article.id))
         .await?
         .unwrap_or_default();
     Ok(ArticleView { article, stats })
@@ -100,10 +99,12 @@ async fn slug_free<S: Storage>(
     slug: &str,
     id: &str,
 ) -> Result<bool, ApiError> {
-    Ok(match tx.get(&slug_key(locale, slug)).await? {
-        None => true,
-        Some(holder) => holder == id.as_bytes(),
-    })
+    Ok(
+        match tx.get(&keys::tenant::kb_article_slug(locale, slug)).await? {
+            None => true,
+            Some(holder) => holder == id.as_bytes(),
+        },
+    )
 }
 
 /// Picks the slug for a new article: the requested one (409 if taken), or one made from the
@@ -151,7 +152,7 @@ async fn count_in_category<S: Storage>(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let mut cat: Category = tx
-        .get_json(&category_key(category))
+        .get_json(&keys::tenant::kb_category(category))
         .await?
         .ok_or_else(|| invalid("category_id names no category of this tenant"))?;
     cat.article_count = if up {
@@ -160,7 +161,7 @@ async fn count_in_category<S: Storage>(
         cat.article_count.saturating_sub(1)
     };
     cat.updated_at = now;
-    tx.put_json(category_key(category), &cat)
+    tx.put_json(keys::tenant::kb_category(category), &cat)
 }
 
 /// Stages everything derived from an article's published state: its public projection, its
@@ -175,8 +176,8 @@ async fn stage_public<P: Platform>(
     let now = after.and_then(|a| a.published_version.map(|v| (a, v)));
     let mut changes = Vec::new();
     if let Some((a, _)) = was {
-        tx.delete(published_key(&a.locale, &a.id));
-        let gk = group_key(&a.group, &a.locale);
+        tx.delete(keys::tenant::kb_published(&a.locale, &a.id));
+        let gk = keys::tenant::kb_group_translation(&a.group, &a.locale);
         if tx
             .get_json::<Published>(&gk)
             .await?
@@ -187,7 +188,7 @@ async fn stage_public<P: Platform>(
     }
     if let Some((a, v)) = now {
         let version: ArticleVersion = tx
-            .get_json(&version_key(&a.id, v))
+            .get_json(&keys::tenant::kb_article_version(&a.id, v))
             .await?
             .ok_or_else(ApiError::internal)?;
         let entry = Published {
@@ -199,8 +200,11 @@ async fn stage_public<P: Platform>(
             version: v,
             updated_at: a.published_at.unwrap_or(a.updated_at),
         };
-        tx.put_json(published_key(&a.locale, &a.id), &entry)?;
-        tx.put_json(group_key(&a.group, &a.locale), &entry)?;
+        tx.put_json(keys::tenant::kb_published(&a.locale, &a.id), &entry)?;
+        tx.put_json(
+            keys::tenant::kb_group_translation(&a.group, &a.locale),
+            &entry,
+        )?;
         let reindex = match was {
             Some((b, bv)) => bv != v || b.locale != a.locale,
             None => true,
@@ -254,7 +258,7 @@ pub async fn list_articles<P: Platform>(
     let page = paginate::<_, Article>(
         c,
         &c.actor,
-        ARTICLE_PREFIX,
+        keys::tenant::KB_ARTICLES,
         true,
         q.limit,
         q.cursor.as_deref(),
@@ -367,7 +371,7 @@ async fn stage_new<P: Platform>(
         None => id.clone(),
         Some(other) => {
             let o: Article = match is_id(other, "kba") {
-                true => tx.get_json(&article_key(other)).await?,
+                true => tx.get_json(&keys::tenant::kb_article(other)).await?,
                 false => None,
             }
             .ok_or_else(|| invalid("translation_of names no article of this tenant"))?;
@@ -414,9 +418,12 @@ async fn stage_new<P: Platform>(
         created_at: now,
         restored_from: None,
     };
-    tx.put(slug_key(locale, &slug), id.clone().into_bytes());
-    tx.put_json(version_key(id, 1), &version)?;
-    tx.put_json(article_key(id), &article)?;
+    tx.put(
+        keys::tenant::kb_article_slug(locale, &slug),
+        id.clone().into_bytes(),
+    );
+    tx.put_json(keys::tenant::kb_article_version(id, 1), &version)?;
+    tx.put_json(keys::tenant::kb_article(id), &article)?;
     let changes = stage_public(tx, None, Some(&article)).await?;
     record_event(
         c.p,
@@ -494,7 +501,7 @@ pub async fn import_articles<P: Platform>(
     responses((status = 200, body = ArticleView, description = "The article, its latest version and what is published."), (status = 404)))]
 pub async fn get_article<P: Platform>(c: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     check_article_id(id)?;
-    let article: Article = get_json(c.p, &c.actor, &article_key(id))
+    let article: Article = get_json(c.p, &c.actor, &keys::tenant::kb_article(id))
         .await?
         .ok_or_else(|| ApiError::not_found("article"))?;
     let revision = article.revision;
@@ -522,7 +529,7 @@ async fn write_article<P: Platform>(
     let author = c.actor_ref();
     let (article, lease) = transact(c.p, &c.actor, async |tx| {
         let before: Article = tx
-            .get_json(&article_key(id))
+            .get_json(&keys::tenant::kb_article(id))
             .await?
             .ok_or_else(|| ApiError::not_found("article"))?;
         check_version(demanded, before.revision)?;
@@ -546,7 +553,10 @@ async fn write_article<P: Platform>(
                     created_at: now,
                     restored_from,
                 };
-                tx.put_json(version_key(id, after.version), &version)?;
+                tx.put_json(
+                    keys::tenant::kb_article_version(id, after.version),
+                    &version,
+                )?;
                 after.title = title;
                 after.body = body;
                 after.tags = tags;
@@ -568,8 +578,11 @@ async fn write_article<P: Platform>(
                     "another article in this locale uses this slug",
                 ));
             }
-            tx.delete(slug_key(&before.locale, &before.slug));
-            tx.put(slug_key(&after.locale, &after.slug), id.as_bytes().to_vec());
+            tx.delete(keys::tenant::kb_article_slug(&before.locale, &before.slug));
+            tx.put(
+                keys::tenant::kb_article_slug(&after.locale, &after.slug),
+                id.as_bytes().to_vec(),
+            );
         }
         if after.category_id != before.category_id {
             if let Some(cat) = &before.category_id {
@@ -581,7 +594,7 @@ async fn write_article<P: Platform>(
         }
         after.revision += 1;
         after.updated_at = now;
-        tx.put_json(article_key(id), &after)?;
+        tx.put_json(keys::tenant::kb_article(id), &after)?;
         let changes = stage_public(tx, Some(&before), Some(&after)).await?;
         let lease = kb::stage_index_changes(c.p, tx, &c.actor, changes).await?;
         record_event(
@@ -742,9 +755,13 @@ pub async fn restore<P: Platform>(
     check_article_id(id)?;
     let demanded = if_match(req.headers())?;
     let input: RestoreArticle = body(req)?;
-    let old: ArticleVersion = get_json(c.p, &c.actor, &version_key(id, input.version))
-        .await?
-        .ok_or_else(|| invalid(format!("the article has no version {}", input.version)))?;
+    let old: ArticleVersion = get_json(
+        c.p,
+        &c.actor,
+        &keys::tenant::kb_article_version(id, input.version),
+    )
+    .await?
+    .ok_or_else(|| invalid(format!("the article has no version {}", input.version)))?;
     let article = write_article(
         c,
         id,
@@ -777,13 +794,16 @@ pub async fn delete_article<P: Platform>(
     let now = c.now();
     let lease = transact(c.p, &c.actor, async |tx| {
         let before: Article = tx
-            .get_json(&article_key(id))
+            .get_json(&keys::tenant::kb_article(id))
             .await?
             .ok_or_else(|| ApiError::not_found("article"))?;
         check_version(demanded, before.revision)?;
         // New versions and votes are written only together with a read of the article record
         // (votes check it is published), so the checked read above makes these scans complete.
-        for prefix in [version_prefix(id), format!("kb:vote:{id}:")] {
+        for prefix in [
+            keys::tenant::kb_article_versions(id),
+            keys::tenant::kb_votes(id),
+        ] {
             let mut after = None;
             loop {
                 let page =
@@ -807,9 +827,9 @@ pub async fn delete_article<P: Platform>(
                 }
             }
         }
-        tx.delete(article_key(id));
-        tx.delete(stats_key(id));
-        tx.delete(slug_key(&before.locale, &before.slug));
+        tx.delete(keys::tenant::kb_article(id));
+        tx.delete(keys::tenant::kb_article_stats(id));
+        tx.delete(keys::tenant::kb_article_slug(&before.locale, &before.slug));
         if let Some(cat) = &before.category_id {
             count_in_category(tx, cat, false, now).await?;
         }

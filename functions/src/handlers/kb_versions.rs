@@ -8,9 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::ctx::{paginate, Ctx};
 use crate::error::ApiError;
 use crate::http::{json, query, Request, Response};
-use crate::kb::{article_key, version_key, version_prefix, Article, ArticleVersion};
+use crate::kb::{Article, ArticleVersion};
 use crate::kb_diff::{diff_versions, VersionDiff};
 use crate::kb_input::{check_article_id, invalid};
+use crate::keys;
 use crate::ports::Platform;
 use crate::store::get_json;
 
@@ -38,7 +39,7 @@ pub async fn list_versions<P: Platform>(
 ) -> Result<Response, ApiError> {
     check_article_id(id)?;
     let q: VersionQuery = query(req)?;
-    if get_json::<_, Article>(c.p, &c.actor, &article_key(id))
+    if get_json::<_, Article>(c.p, &c.actor, &keys::tenant::kb_article(id))
         .await?
         .is_none()
     {
@@ -47,7 +48,7 @@ pub async fn list_versions<P: Platform>(
     let page = paginate::<_, ArticleVersion>(
         c,
         &c.actor,
-        &version_prefix(id),
+        &keys::tenant::kb_article_versions(id),
         true,
         q.limit,
         q.cursor.as_deref(),
@@ -82,7 +83,7 @@ pub async fn get_version<P: Platform>(
     check_article_id(id)?;
     let raw = req.uri().path().rsplit('/').next().unwrap_or("");
     let v = version_number(raw)?;
-    let version: ArticleVersion = get_json(c.p, &c.actor, &version_key(id, v))
+    let version: ArticleVersion = get_json(c.p, &c.actor, &keys::tenant::kb_article_version(id, v))
         .await?
         .ok_or_else(|| ApiError::not_found("version"))?;
     json(StatusCode::OK, &version)
@@ -107,13 +108,13 @@ pub async fn diff<P: Platform>(
 ) -> Result<Response, ApiError> {
     check_article_id(id)?;
     let q: DiffQuery = query(req)?;
-    let article: Article = get_json(c.p, &c.actor, &article_key(id))
+    let article: Article = get_json(c.p, &c.actor, &keys::tenant::kb_article(id))
         .await?
         .ok_or_else(|| ApiError::not_found("article"))?;
     let to = q.to.unwrap_or(article.version);
     let from = q.from.unwrap_or(to.saturating_sub(1).max(1));
     let load = async |v: u64| -> Result<ArticleVersion, ApiError> {
-        get_json(c.p, &c.actor, &version_key(id, v))
+        get_json(c.p, &c.actor, &keys::tenant::kb_article_version(id, v))
             .await?
             .ok_or_else(|| invalid(format!("the article has no version {v}")))
     };

@@ -10,9 +10,10 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::http::{body, json, Request, Response};
 use crate::kb::{
-    self, article_key, article_path, count_view, is_id, published_article, run_search, stats_key,
-    vote_key, Article, ArticleStats, SearchResponse,
+    self, article_path, count_view, is_id, published_article, run_search, Article, ArticleStats,
+    SearchResponse,
 };
+use crate::keys;
 use crate::ports::Platform;
 use crate::store::{get_json, transact};
 use crate::visitor as widget;
@@ -131,7 +132,9 @@ pub async fn widget_article<P: Platform>(
     let stats = count_view(p, &w.tactor, id).await?;
     // Read from where `widget_vote` writes it, keyed by this visitor only.
     let my_vote = match &visitor {
-        Some(v) => get_json::<_, bool>(p, &w.tactor, &vote_key(&article.id, v)).await?,
+        Some(v) => {
+            get_json::<_, bool>(p, &w.tactor, &keys::tenant::kb_vote(&article.id, v)).await?
+        }
         None => None,
     };
     let out = PublicArticle {
@@ -183,13 +186,19 @@ pub async fn widget_vote<P: Platform>(
         return Err(ApiError::not_found("article"));
     }
     let out = transact(p, &w.tactor, async |tx| {
-        let article: Option<Article> = tx.get_json(&article_key(id)).await?;
+        let article: Option<Article> = tx.get_json(&keys::tenant::kb_article(id)).await?;
         let Some(article) = article.filter(|a| a.published_version.is_some()) else {
             return Err(ApiError::not_found("article"));
         };
-        let mut s: ArticleStats = tx.get_json(&stats_key(id)).await?.unwrap_or_default();
+        let mut s: ArticleStats = tx
+            .get_json(&keys::tenant::kb_article_stats(id))
+            .await?
+            .unwrap_or_default();
         let previous = match &visitor {
-            Some(v) => tx.get_json::<bool>(&vote_key(&article.id, v)).await?,
+            Some(v) => {
+                tx.get_json::<bool>(&keys::tenant::kb_vote(&article.id, v))
+                    .await?
+            }
             None => None,
         };
         if previous != Some(vote.helpful) {
@@ -203,9 +212,9 @@ pub async fn widget_vote<P: Platform>(
             } else {
                 s.not_helpful += 1;
             }
-            tx.put_json(stats_key(id), &s)?;
+            tx.put_json(keys::tenant::kb_article_stats(id), &s)?;
             if let Some(v) = &visitor {
-                tx.put_json(vote_key(id, v), &vote.helpful)?;
+                tx.put_json(keys::tenant::kb_vote(id, v), &vote.helpful)?;
             }
         }
         Ok(VoteResult {

@@ -4,9 +4,10 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Page};
-use crate::domain::api_keys::{key_record_key, mint_key, NewKey};
+use crate::domain::api_keys::{mint_key, NewKey};
 use crate::error::ApiError;
 use crate::http::{body, json, path_id, query, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::store::transact;
 use edgedesk_shared::api::CreateApiKey;
@@ -60,7 +61,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let page = paginate::<_, ApiKeyRecord>(
         ctx,
         &ctx.actor,
-        "key:",
+        keys::tenant::API_KEYS,
         true,
         q.limit,
         q.cursor.as_deref(),
@@ -82,12 +83,12 @@ pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Respo
     let id: ApiKeyId = path_id(raw_id, "API key")?;
     let view = transact(ctx.p, &ctx.actor, async |tx| {
         let mut record: ApiKeyRecord = tx
-            .get_json(&key_record_key(&id))
+            .get_json(&keys::tenant::api_key(&id))
             .await?
             .ok_or_else(|| ApiError::not_found("API key"))?;
         if record.revoked_at.is_none() {
             record.revoked_at = Some(ctx.now());
-            tx.put_json(key_record_key(&id), &record)?;
+            tx.put_json(keys::tenant::api_key(&id), &record)?;
             record_event(
                 ctx.p,
                 tx,

@@ -10,6 +10,8 @@ use crate::ctx::{record_event, Ctx};
 use crate::domain::routing::*;
 use crate::error::ApiError;
 use crate::http::{body, json, path_id, Request, Response};
+use crate::keys;
+use crate::keys::tenant::{ROUTING_QUEUE, ROUTING_RULES, ROUTING_SETTINGS, ROUTING_TEAMS};
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{get_json, transact, Tx};
@@ -32,7 +34,7 @@ fn validation_conflict(e: impl std::fmt::Display) -> ApiError {
 #[utoipa::path(get, path = "/v1/teams", tag = "routing",
     responses((status = 200, body = Object, description = "The tenant's teams: `{\"data\": [team]}`.")))]
 pub async fn list_teams<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, TEAMS_KEY)
+    let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, ROUTING_TEAMS)
         .await?
         .unwrap_or_default();
     json(StatusCode::OK, &serde_json::json!({ "data": teams }))
@@ -62,7 +64,7 @@ pub async fn create_team<P: Platform>(
     let team: Team = body(req)?;
     team.validate().map_err(ApiError::unprocessable)?;
     let team = transact(ctx.p, &ctx.actor, async |tx| {
-        let mut teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
+        let mut teams: Vec<Team> = tx.get_json(ROUTING_TEAMS).await?.unwrap_or_default();
         if teams.iter().any(|t| t.id == team.id) {
             return Err(ApiError::conflict(
                 "team_exists",
@@ -72,7 +74,7 @@ pub async fn create_team<P: Platform>(
         check_members(tx, &team.members).await?;
         teams.push(team.clone());
         validate_teams(&teams).map_err(ApiError::unprocessable)?;
-        tx.put_json(TEAMS_KEY, &teams)?;
+        tx.put_json(ROUTING_TEAMS, &teams)?;
         record_event(
             ctx.p,
             tx,
@@ -92,7 +94,7 @@ pub async fn create_team<P: Platform>(
     params(("id" = String, Path, description = "team id")),
     responses((status = 200, body = Object, description = "The team."), (status = 404)))]
 pub async fn get_team<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, TEAMS_KEY)
+    let teams: Vec<Team> = get_json(ctx.p, &ctx.actor, ROUTING_TEAMS)
         .await?
         .unwrap_or_default();
     let team = teams
@@ -127,7 +129,7 @@ pub async fn update_team<P: Platform>(
 ) -> Result<Response, ApiError> {
     let input: UpdateTeam = body(req)?;
     let team = transact(ctx.p, &ctx.actor, async |tx| {
-        let mut teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
+        let mut teams: Vec<Team> = tx.get_json(ROUTING_TEAMS).await?.unwrap_or_default();
         let team = teams
             .iter_mut()
             .find(|t| t.id == id)
@@ -158,7 +160,7 @@ pub async fn update_team<P: Platform>(
             .collect();
         check_members(tx, &added).await?;
         if after != before {
-            tx.put_json(TEAMS_KEY, &teams)?;
+            tx.put_json(ROUTING_TEAMS, &teams)?;
             record_event(
                 ctx.p,
                 tx,
@@ -181,16 +183,16 @@ pub async fn update_team<P: Platform>(
     responses((status = 204, description = "Deleted."), (status = 404), (status = 409, description = "A routing rule still sends work to the team.")))]
 pub async fn delete_team<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
     transact(ctx.p, &ctx.actor, async |tx| {
-        let mut teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
+        let mut teams: Vec<Team> = tx.get_json(ROUTING_TEAMS).await?.unwrap_or_default();
         let len = teams.len();
         teams.retain(|t| t.id != id);
         if teams.len() == len {
             return Err(ApiError::not_found("team"));
         }
-        let rules: Vec<RoutingRule> = tx.get_json(RULES_KEY).await?.unwrap_or_default();
+        let rules: Vec<RoutingRule> = tx.get_json(ROUTING_RULES).await?.unwrap_or_default();
         validate_routing_rules(&rules, &teams).map_err(validation_conflict)?;
         crate::domain::automation::check_team_references(tx, &teams).await?;
-        tx.put_json(TEAMS_KEY, &teams)?;
+        tx.put_json(ROUTING_TEAMS, &teams)?;
         record_event(
             ctx.p,
             tx,
@@ -286,7 +288,7 @@ pub async fn put_profile<P: Platform>(
         {
             return Err(ApiError::not_found("agent"));
         }
-        tx.put_json(profile_key(&id), &profile)?;
+        tx.put_json(keys::tenant::routing_profile(&id), &profile)?;
         record_event(
             ctx.p,
             tx,
@@ -306,7 +308,7 @@ pub async fn put_profile<P: Platform>(
 #[utoipa::path(get, path = "/v1/routing/rules", tag = "routing",
     responses((status = 200, body = Object, description = "The routing rules in evaluation order: `{\"data\": [rule]}`.")))]
 pub async fn list_rules<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
+    let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, ROUTING_RULES)
         .await?
         .unwrap_or_default();
     json(StatusCode::OK, &serde_json::json!({ "data": rules }))
@@ -319,12 +321,12 @@ async fn change_rules<P: Platform, T>(
     mut change: impl FnMut(&mut Vec<RoutingRule>) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     transact(ctx.p, &ctx.actor, async |tx| {
-        let before: Vec<RoutingRule> = tx.get_json(RULES_KEY).await?.unwrap_or_default();
+        let before: Vec<RoutingRule> = tx.get_json(ROUTING_RULES).await?.unwrap_or_default();
         let mut rules = before.clone();
         let out = change(&mut rules)?;
-        let teams: Vec<Team> = tx.get_json(TEAMS_KEY).await?.unwrap_or_default();
+        let teams: Vec<Team> = tx.get_json(ROUTING_TEAMS).await?.unwrap_or_default();
         validate_routing_rules(&rules, &teams).map_err(ApiError::unprocessable)?;
-        tx.put_json(RULES_KEY, &rules)?;
+        tx.put_json(ROUTING_RULES, &rules)?;
         record_event(
             ctx.p,
             tx,
@@ -390,7 +392,7 @@ pub async fn replace_rules<P: Platform>(
     params(("id" = String, Path, description = "routing rule id")),
     responses((status = 200, body = Object, description = "The rule."), (status = 404)))]
 pub async fn get_rule<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Response, ApiError> {
-    let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, RULES_KEY)
+    let rules: Vec<RoutingRule> = get_json(ctx.p, &ctx.actor, ROUTING_RULES)
         .await?
         .unwrap_or_default();
     let rule = rules
@@ -461,7 +463,7 @@ pub async fn put_settings<P: Platform>(
     let s: RoutingSettings = body(req)?;
     s.validate()?;
     transact(ctx.p, &ctx.actor, async |tx| {
-        tx.put_json(SETTINGS_KEY, &s)?;
+        tx.put_json(ROUTING_SETTINGS, &s)?;
         record_event(
             ctx.p,
             tx,
@@ -489,7 +491,7 @@ struct QueueEntryView {
 #[utoipa::path(get, path = "/v1/routing/queue", tag = "routing",
     responses((status = 200, body = Object, description = "Conversations waiting for an agent, oldest first, with queue figures.")))]
 pub async fn get_queue<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    let mut queue: Vec<WaitingConversation> = get_json(ctx.p, &ctx.actor, QUEUE_KEY)
+    let mut queue: Vec<WaitingConversation> = get_json(ctx.p, &ctx.actor, ROUTING_QUEUE)
         .await?
         .unwrap_or_default();
     edgedesk_shared::routing::sort_queue(&mut queue);

@@ -9,9 +9,10 @@ use crate::domain::sla::*;
 use crate::domain::sla_escalations::recompute_open;
 use crate::error::ApiError;
 use crate::http::{body, json, json_versioned, path_id, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::records::Versioned;
-use crate::settings::{settings_in, SlaSettings, CONFIG_KEY};
+use crate::settings::{settings_in, SlaSettings};
 use crate::store::{get_json, transact};
 use edgedesk_shared::ids::{ConversationId, TicketId};
 use edgedesk_shared::model::{Conversation, Ticket};
@@ -112,7 +113,7 @@ pub async fn list_items<P: Platform>(
     ctx: &Ctx<'_, P>,
     section: Section,
 ) -> Result<Response, ApiError> {
-    let s: SlaSettings = get_json(ctx.p, &ctx.actor, CONFIG_KEY)
+    let s: SlaSettings = get_json(ctx.p, &ctx.actor, keys::tenant::SLA_SETTINGS)
         .await?
         .unwrap_or_default();
     json(
@@ -127,7 +128,7 @@ pub async fn get_item<P: Platform>(
     section: Section,
     id: &str,
 ) -> Result<Response, ApiError> {
-    let s: SlaSettings = get_json(ctx.p, &ctx.actor, CONFIG_KEY)
+    let s: SlaSettings = get_json(ctx.p, &ctx.actor, keys::tenant::SLA_SETTINGS)
         .await?
         .unwrap_or_default();
     let i = section
@@ -209,7 +210,7 @@ pub async fn edit_item<P: Platform>(
         };
         s.validate()?;
         s.version += 1;
-        tx.put_json(CONFIG_KEY, &s)?;
+        tx.put_json(keys::tenant::SLA_SETTINGS, &s)?;
         record_event(
             ctx.p,
             tx,
@@ -276,8 +277,9 @@ pub async fn subject_sla<P: Platform>(
         }));
     }
     let now = ctx.now();
-    let record: Option<SlaRecord> = get_json(ctx.p, &ctx.actor, &record_key(&id)).await?;
-    let settings: SlaSettings = get_json(ctx.p, &ctx.actor, CONFIG_KEY)
+    let record: Option<SlaRecord> =
+        get_json(ctx.p, &ctx.actor, &keys::tenant::sla_record(&id)).await?;
+    let settings: SlaSettings = get_json(ctx.p, &ctx.actor, keys::tenant::SLA_SETTINGS)
         .await?
         .unwrap_or_default();
     let Some(record) = record else {

@@ -8,8 +8,9 @@ use crate::ctx::{id_parts, record_event, Ctx, Principal};
 use crate::domain::api_keys::{mint_key, NewKey};
 use crate::error::ApiError;
 use crate::http::{body, json, json_versioned, Request, Response};
+use crate::keys::{self, tenant_actor};
 use crate::ports::Platform;
-use crate::store::{get_json, tenant_actor, transact};
+use crate::store::{get_json, transact};
 use edgedesk_shared::api::CreateTenant;
 use edgedesk_shared::auth::constant_time_eq;
 use edgedesk_shared::ids::TenantId;
@@ -81,10 +82,10 @@ pub async fn create<P: Platform>(p: &P, req: &Request) -> Result<(TenantId, Resp
     };
     let ctx = Ctx::new(p, tenant_id, system);
     let created = transact(p, &actor, async |tx| {
-        if tx.get("tenant").await?.is_some() {
+        if tx.get(keys::tenant::TENANT).await?.is_some() {
             return Err(ApiError::conflict("already_exists", "tenant exists"));
         }
-        tx.put_json("tenant", &tenant)?;
+        tx.put_json(keys::tenant::TENANT, &tenant)?;
         let key = mint_key(&ctx, tx, "Initial admin key", KeyScope::Admin)?;
         record_event(
             p,
@@ -109,7 +110,7 @@ pub async fn create<P: Platform>(p: &P, req: &Request) -> Result<(TenantId, Resp
 /// The caller's tenant.
 #[utoipa::path(get, path = "/v1/tenant", tag = "tenants", responses((status = 200, body = Tenant)))]
 pub async fn get<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    let tenant: Tenant = get_json(ctx.p, &ctx.actor, "tenant")
+    let tenant: Tenant = get_json(ctx.p, &ctx.actor, keys::tenant::TENANT)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
     json_versioned(StatusCode::OK, &tenant, tenant.version)

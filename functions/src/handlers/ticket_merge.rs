@@ -16,6 +16,7 @@ use crate::domain::tickets::*;
 use crate::error::ApiError;
 use crate::flows::{self, Event as FlowEvent};
 use crate::http::{body, json, json_versioned, path_id, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{get_json, transact};
@@ -66,10 +67,11 @@ pub async fn merge<P: Platform>(
     // Read outside the transaction what may be large; every key is read again inside it, so
     // a concurrent change makes the commit conflict and the merge re-runs.
     let messages: Vec<(String, TicketMessage)> =
-        scan_all(ctx.p, &ctx.actor, &message_prefix(&source_s)).await?;
+        scan_all(ctx.p, &ctx.actor, &keys::tenant::ticket_messages(&source_s)).await?;
     let events: Vec<(String, Event)> =
-        scan_all(ctx.p, &ctx.actor, &format!("event:{source_s}:")).await?;
-    let pointers: Vec<(String, MergePointer)> = scan_all(ctx.p, &ctx.actor, "merged:").await?;
+        scan_all(ctx.p, &ctx.actor, &keys::tenant::events(&source_s)).await?;
+    let pointers: Vec<(String, MergePointer)> =
+        scan_all(ctx.p, &ctx.actor, keys::tenant::MERGE_POINTERS).await?;
     let (target, merged, moved, wake) = transact(ctx.p, &ctx.actor, async |tx| {
         let mut b = load_ticket(tx, &source).await?;
         let requested_ticket = load_ticket(tx, &requested).await?;
@@ -77,13 +79,13 @@ pub async fn merge<P: Platform>(
         for (key, _) in &pointers {
             if let Some(p) = tx.get_json::<MergePointer>(key).await? {
                 let from = key
-                    .trim_start_matches("merged:")
+                    .trim_start_matches(keys::tenant::MERGE_POINTERS)
                     .parse()
                     .map_err(ApiError::internal_from)?;
                 map.insert(from, p.into);
             }
         }
-        if let Some(p) = tx.get_json::<MergePointer>(&pointer_key(&source_s)).await? {
+        if let Some(p) = tx.get_json::<MergePointer>(&keys::tenant::merge_pointer(&source_s)).await? {
             map.insert(source, p.into);
         }
         let plan = validate_merge(
@@ -107,7 +109,7 @@ pub async fn merge<P: Platform>(
             let Some(mut m) = tx.get_json::<TicketMessage>(key).await? else { continue };
             m.ticket_id = plan.target;
             m.merged_from.get_or_insert(source);
-            tx.put_json(format!("{}{}", message_prefix(&target_s), m.id), &m)?;
+            tx.put_json(keys::tenant::ticket_message(&target_s, &m.id), &m)?;
             tx.delete(key.clone());
             moved_messages += 1;
         }
@@ -115,7 +117,7 @@ pub async fn merge<P: Platform>(
         for (key, _) in &events {
             let Some(mut e) = tx.get_json::<Event>(key).await? else { continue };
             e.subject = target_s.clone();
-            tx.put_json(crate::ctx::event_key(&target_s, &e.id), &e)?;
+            tx.put_json(keys::tenant::event(&target_s, &e.id), &e)?;
             tx.delete(key.clone());
             moved_events += 1;
         }
@@ -128,9 +130,9 @@ pub async fn merge<P: Platform>(
                 .cloned(),
         );
         a.tags = tags;
-        let a_watchers_key = watchers_key(&target_s);
+        let a_watchers_key = keys::tenant::ticket_watchers(&target_s);
         let mut watchers: Watchers = tx.get_json(&a_watchers_key).await?.unwrap_or_default();
-        let b_watchers_key = watchers_key(&source_s);
+        let b_watchers_key = keys::tenant::ticket_watchers(&source_s);
         let b_watchers: Watchers = tx.get_json(&b_watchers_key).await?.unwrap_or_default();
         watchers.agent_ids.extend(b_watchers.agent_ids.iter().copied());
         sort(&mut watchers.agent_ids);
@@ -145,7 +147,7 @@ pub async fn merge<P: Platform>(
         b.touch(now);
         tx.put_json(Ticket::storage_key(&source_s), &b)?;
         tx.put_json(
-            pointer_key(&source_s),
+            keys::tenant::merge_pointer(&source_s),
             &MergePointer {
                 into: plan.target,
                 at: now,

@@ -9,6 +9,7 @@ use crate::domain::sla::{self, MessageKind};
 use crate::domain::tickets::*;
 use crate::error::ApiError;
 use crate::http::{body, json, path_id, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{get_json, transact};
@@ -108,7 +109,7 @@ pub async fn post_message<P: Platform>(
             merged_from: None,
         };
         tx.put_json(
-            format!("{}{}", message_prefix(&id.to_string()), mid),
+            keys::tenant::ticket_message(&id.to_string(), &mid),
             &message,
         )?;
         record_event(
@@ -161,12 +162,15 @@ pub async fn list_messages<P: Platform>(
     {
         return Err(ApiError::not_found("ticket"));
     }
-    let mut messages: Vec<TicketMessage> =
-        scan_all(ctx.p, &ctx.actor, &message_prefix(&id.to_string()))
-            .await?
-            .into_iter()
-            .map(|(_, m)| m)
-            .collect();
+    let mut messages: Vec<TicketMessage> = scan_all(
+        ctx.p,
+        &ctx.actor,
+        &keys::tenant::ticket_messages(&id.to_string()),
+    )
+    .await?
+    .into_iter()
+    .map(|(_, m)| m)
+    .collect();
     sort_by_key(&mut messages, |m| (m.created_at, m.id));
     json(StatusCode::OK, &serde_json::json!({ "data": messages }))
 }
@@ -189,9 +193,13 @@ pub async fn watchers<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Res
     {
         return Err(ApiError::not_found("ticket"));
     }
-    let w: Watchers = get_json(ctx.p, &ctx.actor, &watchers_key(&id.to_string()))
-        .await?
-        .unwrap_or_default();
+    let w: Watchers = get_json(
+        ctx.p,
+        &ctx.actor,
+        &keys::tenant::ticket_watchers(&id.to_string()),
+    )
+    .await?
+    .unwrap_or_default();
     json(StatusCode::OK, &w)
 }
 
@@ -233,7 +241,7 @@ pub async fn set_watchers<P: Platform>(
                 ));
             }
         }
-        let key = watchers_key(&id.to_string());
+        let key = keys::tenant::ticket_watchers(&id.to_string());
         let before: Watchers = tx.get_json(&key).await?.unwrap_or_default();
         if before != input {
             tx.put_json(key, &input)?;

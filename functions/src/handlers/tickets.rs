@@ -10,14 +10,13 @@ use crate::domain::{sla, sla_lists};
 use crate::error::ApiError;
 use crate::flows::{self, Event};
 use crate::http::{body, if_match, json, json_versioned, path_id, query, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::records::{self, Versioned};
 use crate::store::transact_hot;
 use edgedesk_shared::api::{CreateTicket, UpdateTicket};
 use edgedesk_shared::ids::{ContactId, TicketId};
 use edgedesk_shared::model::{Priority, Ticket, TicketStatus};
-
-const SEQ_KEY: &str = "seq:ticket";
 
 /// Create a ticket. Numbers are sequential per tenant.
 #[utoipa::path(post, path = "/v1/tickets", tag = "tickets",
@@ -45,7 +44,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             input.conversation_id.as_ref(),
         )
         .await?;
-        let number = match tx.get(SEQ_KEY).await? {
+        let number = match tx.get(keys::tenant::TICKET_COUNTER).await? {
             Some(b) => {
                 std::str::from_utf8(&b)
                     .ok()
@@ -55,7 +54,10 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             }
             None => 1,
         };
-        tx.put(SEQ_KEY, number.to_string().into_bytes());
+        tx.put(
+            keys::tenant::TICKET_COUNTER,
+            number.to_string().into_bytes(),
+        );
         let ticket = Ticket {
             id,
             tenant_id: ctx.tenant_id,
@@ -178,7 +180,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let page = paginate::<_, Ticket>(
         ctx,
         &ctx.actor,
-        "ticket:",
+        keys::tenant::TICKETS,
         true,
         q.limit,
         q.cursor.as_deref(),

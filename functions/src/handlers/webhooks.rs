@@ -8,8 +8,9 @@ use crate::ctx::{record_event, Ctx};
 use crate::domain::webhooks::*;
 use crate::error::ApiError;
 use crate::http::{body, json, query, Request, Response};
+use crate::keys;
 use crate::ports::{Platform, Scan};
-use crate::settings::{settings_in, SlaSettings, WebhookTarget, CONFIG_KEY};
+use crate::settings::{settings_in, SlaSettings, WebhookTarget};
 use crate::store::{get_json, scan_json, transact};
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,7 +37,7 @@ pub async fn list<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respon
     let mut after = None;
     'scan: loop {
         let scan = Scan {
-            prefix: "webhook:".into(),
+            prefix: keys::tenant::WEBHOOK_DELIVERIES.into(),
             after: after.clone(),
             limit: 200,
             reverse: true,
@@ -99,7 +100,7 @@ fn view(target: Option<&WebhookTarget>, with_secret: bool) -> serde_json::Value 
 /// `GET /v1/sla/webhook`.
 #[utoipa::path(get, path = "/v1/sla/webhook", tag = "sla", responses((status = 200, description = "`{\"url\"}`")))]
 pub async fn get_target<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
-    let s: SlaSettings = get_json(ctx.p, &ctx.actor, CONFIG_KEY)
+    let s: SlaSettings = get_json(ctx.p, &ctx.actor, keys::tenant::SLA_SETTINGS)
         .await?
         .unwrap_or_default();
     json(StatusCode::OK, &view(s.webhook.as_ref(), false))
@@ -127,7 +128,7 @@ pub async fn set_target<P: Platform>(
         let mut s = settings_in(tx).await?;
         s.webhook = target.clone();
         s.version += 1;
-        tx.put_json(CONFIG_KEY, &s)?;
+        tx.put_json(keys::tenant::SLA_SETTINGS, &s)?;
         record_event(
             ctx.p,
             tx,
@@ -227,7 +228,7 @@ pub async fn create_subscription<P: Platform>(
         )));
     }
     transact(ctx.p, &ctx.actor, async |tx| {
-        tx.put_json(subscription_key(&sub.id), &sub)?;
+        tx.put_json(keys::tenant::webhook_subscription(&sub.id), &sub)?;
         record_event(
             ctx.p,
             tx,
@@ -247,7 +248,7 @@ async fn load_subscription<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &str,
 ) -> Result<Subscription, ApiError> {
-    get_json(ctx.p, &ctx.actor, &subscription_key(id))
+    get_json(ctx.p, &ctx.actor, &keys::tenant::webhook_subscription(id))
         .await?
         .ok_or_else(|| ApiError::not_found("subscription"))
 }
@@ -277,7 +278,7 @@ pub async fn update_subscription<P: Platform>(
     let now = ctx.now();
     let saved = transact(ctx.p, &ctx.actor, async |tx| {
         let mut sub: Subscription = tx
-            .get_json(&subscription_key(id))
+            .get_json(&keys::tenant::webhook_subscription(id))
             .await?
             .ok_or_else(|| ApiError::not_found("subscription"))?;
         if let Some(u) = &url {
@@ -290,7 +291,7 @@ pub async fn update_subscription<P: Platform>(
             sub.active = a;
         }
         sub.updated_at = now;
-        tx.put_json(subscription_key(id), &sub)?;
+        tx.put_json(keys::tenant::webhook_subscription(id), &sub)?;
         record_event(
             ctx.p,
             tx,
@@ -313,10 +314,14 @@ pub async fn delete_subscription<P: Platform>(
     id: &str,
 ) -> Result<Response, ApiError> {
     transact(ctx.p, &ctx.actor, async |tx| {
-        if tx.get(&subscription_key(id)).await?.is_none() {
+        if tx
+            .get(&keys::tenant::webhook_subscription(id))
+            .await?
+            .is_none()
+        {
             return Err(ApiError::not_found("subscription"));
         }
-        tx.delete(subscription_key(id));
+        tx.delete(keys::tenant::webhook_subscription(id));
         record_event(
             ctx.p,
             tx,

@@ -21,10 +21,11 @@ use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::cors;
 use crate::http::{body, json, query, Request, Response};
+use crate::keys::{self, conversation_actor};
 use crate::ports::{Platform, Scan};
 use crate::realtime::MAX_WAIT_SECONDS;
 use crate::records::Versioned;
-use crate::store::{conversation_actor, get_json, scan_json, transact};
+use crate::store::{get_json, scan_json, transact};
 use crate::visitor::{current_conversation, visitor, widget_req, Visitor};
 use edgedesk_shared::api::{limits, CreateContact};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId};
@@ -54,7 +55,7 @@ async fn anyone_online<P: Platform>(p: &P, tactor: &str) -> Result<bool, ApiErro
         p,
         tactor,
         &Scan {
-            prefix: "presence:".into(),
+            prefix: keys::tenant::PRESENCES.into(),
             after: None,
             limit: 200,
             reverse: false,
@@ -75,7 +76,7 @@ pub async fn config<P: Platform>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     let w = widget_req(p, raw_tenant, req).await?;
-    let tenant: Tenant = get_json(p, &w.tactor, "tenant")
+    let tenant: Tenant = get_json(p, &w.tactor, keys::tenant::TENANT)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
     let s = &w.settings;
@@ -199,7 +200,10 @@ pub async fn session<P: Platform>(
         }
         let fresh = contacts::new_contact(&ctx, check.clone());
         let id = transact(p, &w.tactor, async |tx| {
-            if let Some(existing) = tx.get(&contacts::external_key(&user.id)).await? {
+            if let Some(existing) = tx
+                .get(&keys::tenant::contact_by_external_id(&user.id))
+                .await?
+            {
                 return String::from_utf8_lossy(&existing)
                     .parse::<ContactId>()
                     .map_err(ApiError::internal_from);
@@ -314,7 +318,7 @@ pub async fn list_messages<P: Platform>(
         Some(c) => {
             let (rows, last_seq, has_more) = messages_after(p, &c.id, after, limit, false).await?;
             let data = rows.into_iter().map(|m| m.message).collect();
-            let live: LiveState = get_json(p, &conversation_actor(&c.id), LIVE_KEY)
+            let live: LiveState = get_json(p, &conversation_actor(&c.id), keys::conversation::LIVE)
                 .await?
                 .unwrap_or_default();
             VisitorMessages {

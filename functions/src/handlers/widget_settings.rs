@@ -11,9 +11,10 @@ use crate::domain::presence::{Presence, PresenceStatus};
 use crate::domain::routing;
 use crate::error::ApiError;
 use crate::http::{body, json, path_id, Request, Response};
+use crate::keys;
 use crate::ports::Platform;
 use crate::store::transact;
-use crate::visitor::{settings, SETTINGS_KEY};
+use crate::visitor::settings;
 use edgedesk_shared::widget::{UpdateWidgetSettings, WidgetConfig, WidgetSettings};
 
 /// `PATCH /v1/tenant/widget` (admin): appearance, origins, pre-chat, away message.
@@ -28,7 +29,7 @@ pub async fn update_settings<P: Platform>(
     settings(ctx.p, &ctx.actor).await?;
     let updated = transact(ctx.p, &ctx.actor, async |tx| {
         let mut s: WidgetSettings = tx
-            .get_json(SETTINGS_KEY)
+            .get_json(keys::tenant::WIDGET_SETTINGS)
             .await?
             .ok_or_else(ApiError::internal)?;
         if let Some(v) = &input.allowed_origins {
@@ -56,7 +57,7 @@ pub async fn update_settings<P: Platform>(
             s.identity_required = v;
         }
         s.version += 1;
-        tx.put_json(SETTINGS_KEY, &s)?;
+        tx.put_json(keys::tenant::WIDGET_SETTINGS, &s)?;
         crate::ctx::record_event(
             ctx.p,
             tx,
@@ -98,12 +99,12 @@ pub async fn rotate_identity_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Res
     let secret = random_hex(ctx.p, 32);
     transact(ctx.p, &ctx.actor, async |tx| {
         let mut s: WidgetSettings = tx
-            .get_json(SETTINGS_KEY)
+            .get_json(keys::tenant::WIDGET_SETTINGS)
             .await?
             .ok_or_else(ApiError::internal)?;
         s.identity_secret = secret.clone();
         s.version += 1;
-        tx.put_json(SETTINGS_KEY, &s)?;
+        tx.put_json(keys::tenant::WIDGET_SETTINGS, &s)?;
         crate::ctx::record_event(
             ctx.p,
             tx,
@@ -144,7 +145,7 @@ pub async fn set_presence<P: Platform>(
         at: ctx.now(),
     };
     transact(ctx.p, &ctx.actor, async |tx| {
-        tx.put_json(format!("presence:{id}"), &presence)
+        tx.put_json(keys::tenant::presence(&id), &presence)
     })
     .await?;
     // An agent coming online frees capacity for conversations waiting in the routing queue.
