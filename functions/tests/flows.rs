@@ -202,7 +202,8 @@ fn subscriptions_refuse_unknown_events_and_bad_urls_and_need_the_settings_permis
 }
 
 /// A tenant where one visitor message reaches every listener: an SLA policy for conversations,
-/// a routing rule, an automation rule on `message_received`, and the bot with an intent.
+/// a routing rule, an automation rule on `message_received` that labels a message asking
+/// when the team is open, and the bot with an intent that answers it.
 fn busy_tenant(app: &TestApp) -> Client<'_> {
     let api = app.create_tenant("Busy");
     let ann = id(&agent(&api, "ann@busy.example", "agent"));
@@ -233,7 +234,8 @@ fn busy_tenant(app: &TestApp) -> Client<'_> {
         api.post(
             "/v1/rules",
             json!({"id": "tag", "on": ["message_received"],
-            "actions": [{"type": "add_labels", "labels": ["web"]}]}),
+            "conditions": {"text": {"path": "message.body", "contains": ["open"]}},
+            "actions": [{"type": "add_labels", "labels": ["hours"]}]}),
         ),
         201,
     );
@@ -277,9 +279,10 @@ fn a_visitor_message_the_bot_answers_commits_one_batch_per_actor_it_touches() {
     );
     let by_actor = batches(&r);
     // The message and the bot's turn are one batch of the conversation; the record, its SLA
-    // clocks, the rule's label, the activity log and the bot's bookkeeping one of the tenant.
+    // clocks, the activity log and the bot's bookkeeping one of the tenant; the rule that
+    // fired and its label a second one.
     assert_eq!(by_actor.get(&format!("c:{cid}")), Some(&1), "{by_actor:?}");
-    assert_eq!(by_actor.get(&api.tenant_actor()), Some(&1), "{by_actor:?}");
+    assert_eq!(by_actor.get(&api.tenant_actor()), Some(&2), "{by_actor:?}");
     assert!(
         by_actor
             .keys()
@@ -304,7 +307,7 @@ fn a_visitor_message_that_reaches_every_listener_commits_at_most_three_batches()
     // Every listener did its part: the rule labelled it, the bot answered and the SLA clock
     // for a first response runs.
     let c = expect(api.get(&format!("/v1/conversations/{cid}")), 200);
-    assert_eq!(c["labels"], json!(["web"]), "{c}");
+    assert_eq!(c["labels"], json!(["hours"]), "{c}");
     let messages = expect(api.get(&format!("/v1/conversations/{cid}/messages")), 200);
     let bodies: Vec<String> = data(&messages)
         .iter()

@@ -238,10 +238,17 @@ pub async fn run_counted<P: Platform>(
                 if planned.is_empty() {
                     continue;
                 }
-                record_fired(p, tactor, &cid.to_string(), &ev, &planned).await?;
                 fired += planned.len();
-                for action in &planned {
-                    let (follow, outcome) = apply(p, tactor, &cid, &ev, action, &facts).await?;
+                // What the rules fired and every change they make to the record commit in
+                // one batch; actions that write elsewhere follow, in order.
+                let changes = change_record(p, tactor, &cid, &ev, &planned).await?;
+                for (action, change) in planned.iter().zip(changes) {
+                    let (follow, outcome) = match change {
+                        Some(changed) => {
+                            after_change(p, tactor, &cid, &ev, action, changed).await?
+                        }
+                        None => apply(p, tactor, &cid, action, &facts).await?,
+                    };
                     pending.extend(follow);
                     appended.extend(outcome);
                 }
@@ -256,7 +263,11 @@ pub async fn run_counted<P: Platform>(
                 if planned.is_empty() {
                     continue;
                 }
-                record_fired(p, tactor, &tid.to_string(), &ev, &planned).await?;
+                let id = tid.to_string();
+                transact(p, tactor, async |tx| {
+                    record_fired_in(p, tx, &id, &ev, &planned)
+                })
+                .await?;
                 fired += planned.len();
                 for action in &planned {
                     pending.extend(apply_to_ticket(p, tactor, &tid, &ev, action).await?);
@@ -268,9 +279,9 @@ pub async fn run_counted<P: Platform>(
 }
 
 /// One `automation.fired` event per rule that fired, naming the trigger and the effects.
-async fn record_fired<P: Platform>(
+fn record_fired_in<P: Platform>(
     p: &P,
-    tactor: &str,
+    tx: &mut Tx<'_, P>,
     subject: &str,
     ev: &AutomationEvent,
     planned: &[PlannedAction],
@@ -282,62 +293,156 @@ async fn record_fired<P: Platform>(
             None => by_rule.push((&a.rule, vec![&a.effect])),
         }
     }
-    transact(p, tactor, async |tx| {
-        for (rule, effects) in &by_rule {
-            record_event(
-                p,
-                tx,
-                subject,
-                "automation.fired",
-                rule_actor(&rule.id),
-                serde_json::json!({
-                    "rule": rule,
-                    "trigger": ev.kind,
-                    "depth": ev.cause.depth,
-                    "caused_by": ev.cause.rules,
-                    "effects": effects,
-                }),
-            )?;
-        }
-        Ok(())
-    })
-    .await
+    for (rule, effects) in &by_rule {
+        record_event(
+            p,
+            tx,
+            subject,
+            "automation.fired",
+            rule_actor(&rule.id),
+            serde_json::json!({
+                "rule": rule,
+                "trigger": ev.kind,
+                "depth": ev.cause.depth,
+                "caused_by": ev.cause.rules,
+                "effects": effects,
+            }),
+        )?;
+    }
+    Ok(())
 }
 
-/// Changes the conversation (if `change` changes anything), with routing bookkeeping and the
-/// event history. Returns the record before and after.
-async fn change_conversation<P: Platform>(
+/// A before/after pair of the conversation record.
+type Changed = (Conversation, Conversation);
+
+/// The change an action makes to the conversation record, if it is one (priority, status,
+/// labels, snooze); other actions write elsewhere.
+fn record_change(effect: &Effect) -> Option<Box<dyn Fn(&mut Conversation) + '_>> {
+    Some(match effect {
+        Effect::SetPriority { to, .. } => Box::new(move |c| c.priority = *to),
+        Effect::SetConversationStatus { to } => Box::new(move |c| {
+            c.status = *to;
+            if *to != ConversationStatus::Snoozed {
+                c.snoozed_until = None;
+            }
+        }),
+        Effect::AddLabels { labels } => Box::new(move |c| {
+            for l in labels {
+                if c.labels.len() < MAX_LABELS && !c.labels.contains(l) {
+                    c.labels.push(l.clone());
+                }
+            }
+        }),
+        Effect::RemoveLabels { labels } => {
+            Box::new(move |c| c.labels.retain(|l| !labels.contains(l)))
+        }
+        Effect::Snooze { until } => Box::new(move |c| {
+            c.status = ConversationStatus::Snoozed;
+            c.snoozed_until = Some(*until);
+        }),
+        _ => return None,
+    })
+}
+
+/// Records what the rules fired and applies, in one transaction, each planned action that
+/// changes the conversation record (each with its own `conversation.updated` event and routing
+/// bookkeeping). Answers, per action, `Some` with the change for those (`None` inside when it
+/// changed nothing) and `None` for actions that write elsewhere.
+async fn change_record<P: Platform>(
     p: &P,
     tactor: &str,
     cid: &ConversationId,
-    actor: Actor,
-    change: impl Fn(&mut Conversation),
-) -> Result<Option<(Conversation, Conversation)>, ApiError> {
-    transact(p, tactor, async |tx| {
-        let id = cid.to_string();
-        let Some((before, after)) =
-            records::change_in(p, tx, &id, actor.clone(), |c: &mut Conversation| change(c)).await?
-        else {
-            return Ok(None);
+    ev: &AutomationEvent,
+    planned: &[PlannedAction],
+) -> Result<Vec<Option<Option<Changed>>>, ApiError> {
+    let id = cid.to_string();
+    let (out, wake) = transact(p, tactor, async |tx| {
+        record_fired_in(p, tx, &id, ev, planned)?;
+        let mut out = Vec::with_capacity(planned.len());
+        let mut last = None;
+        for action in planned {
+            let Some(change) = record_change(&action.effect) else {
+                out.push(None);
+                continue;
+            };
+            let actor = rule_actor(&action.rule.id);
+            let changed =
+                records::change_in(p, tx, &id, actor.clone(), |c: &mut Conversation| change(c))
+                    .await?;
+            if let Some((before, after)) = &changed {
+                routing::on_change(p, tx, Some(before), after, actor).await?;
+                last = Some(after.clone());
+            }
+            out.push(Some(changed));
+        }
+        // The SLA clocks follow the changed record in the same batch.
+        let wake = match &last {
+            Some(after) => Some((
+                after.tenant_id,
+                crate::domain::sla::track_conversation_in(p, tx, after, None).await?,
+            )),
+            None => None,
         };
-        routing::on_change(p, tx, Some(&before), &after, actor.clone()).await?;
-        Ok(Some((before, after)))
+        Ok((out, wake))
     })
-    .await
+    .await?;
+    if let Some((tenant_id, wake)) = wake {
+        crate::domain::sla::schedule_wake(p, tenant_id, wake).await?;
+    }
+    Ok(out)
 }
 
-/// Applies one planned action; returns the events it caused and the message it appended.
-async fn apply<P: Platform>(
+/// What follows a rule's change of the record once it is committed: a snooze's wake-up,
+/// freed capacity for the queue, `status_changed` for the rules, and the change for the flows.
+async fn after_change<P: Platform>(
     p: &P,
     tactor: &str,
     cid: &ConversationId,
     ev: &AutomationEvent,
     action: &PlannedAction,
+    changed: Option<Changed>,
+) -> Result<(Vec<AutomationEvent>, Option<Outcome>), ApiError> {
+    let Some((before, after)) = changed else {
+        return Ok((Vec::new(), None));
+    };
+    if let (Effect::Snooze { until }, ConversationStatus::Snoozed) = (&action.effect, after.status)
+    {
+        let job = crate::alarms::Job::Unsnooze {
+            tenant_id: tenant_of(tactor)?,
+            conversation_id: *cid,
+            until: *until,
+        };
+        crate::alarms::schedule(p, *until, &job).await?;
+    }
+    if routing::frees_capacity(&before, &after) {
+        routing::drain(p, tactor).await?;
+    }
+    let mut follow = Vec::new();
+    if before.status != after.status {
+        follow.push(AutomationEvent::caused_by(
+            EventKind::StatusChanged,
+            ev.subject,
+            p.now(),
+            action,
+        ));
+    }
+    Ok((
+        follow,
+        Some(Outcome::Changed(Box::new(before), Box::new(after))),
+    ))
+}
+
+/// Applies one planned action that writes outside the conversation record (an assignment, a
+/// reply or a note, a webhook); returns the message it appended.
+async fn apply<P: Platform>(
+    p: &P,
+    tactor: &str,
+    cid: &ConversationId,
+    action: &PlannedAction,
     facts: &FactSnapshot,
 ) -> Result<(Vec<AutomationEvent>, Option<Outcome>), ApiError> {
     let actor = rule_actor(&action.rule.id);
-    let now = p.now();
-    let changed = match &action.effect {
+    let draft = match &action.effect {
         Effect::Assign { target } => {
             routing::assign_to(
                 p,
@@ -351,51 +456,6 @@ async fn apply<P: Platform>(
             .await?;
             return Ok((Vec::new(), None));
         }
-        Effect::SetPriority { to, .. } => {
-            change_conversation(p, tactor, cid, actor, |c| c.priority = *to).await?
-        }
-        Effect::SetConversationStatus { to } => {
-            change_conversation(p, tactor, cid, actor, |c| {
-                c.status = *to;
-                if *to != ConversationStatus::Snoozed {
-                    c.snoozed_until = None;
-                }
-            })
-            .await?
-        }
-        Effect::AddLabels { labels } => {
-            change_conversation(p, tactor, cid, actor, |c| {
-                for l in labels {
-                    if c.labels.len() < MAX_LABELS && !c.labels.contains(l) {
-                        c.labels.push(l.clone());
-                    }
-                }
-            })
-            .await?
-        }
-        Effect::RemoveLabels { labels } => {
-            change_conversation(p, tactor, cid, actor, |c| {
-                c.labels.retain(|l| !labels.contains(l))
-            })
-            .await?
-        }
-        Effect::Snooze { until } => {
-            let until = *until;
-            let changed = change_conversation(p, tactor, cid, actor, |c| {
-                c.status = ConversationStatus::Snoozed;
-                c.snoozed_until = Some(until);
-            })
-            .await?;
-            if changed.is_some() {
-                let job = crate::alarms::Job::Unsnooze {
-                    tenant_id: tenant_of(tactor)?,
-                    conversation_id: *cid,
-                    until,
-                };
-                crate::alarms::schedule(p, until, &job).await?;
-            }
-            changed
-        }
         Effect::SendCannedReply { canned_response_id } => {
             let canned: Option<CannedResponse> = get_json(
                 p,
@@ -404,65 +464,37 @@ async fn apply<P: Platform>(
             )
             .await?;
             // A canned response deleted after the rule was saved leaves nothing to send.
-            if let Some(canned) = canned {
-                let text = canned.render(facts).map_err(ApiError::unprocessable)?.text;
-                let draft = Draft {
-                    sender: Sender {
-                        kind: SenderKind::System,
-                        id: Some(format!("rule:{}", action.rule.id)),
-                    },
-                    body: text,
-                    private: false,
-                    attachments: Vec::new(),
-                    external_id: None,
-                };
-                let appended = append(p, cid, draft, None).await?;
-                return Ok((Vec::new(), Some(Outcome::Appended(appended.message))));
-            }
-            return Ok((Vec::new(), None));
-        }
-        Effect::AddPrivateNote { body } => {
-            let draft = Draft {
-                sender: Sender {
-                    kind: SenderKind::System,
-                    id: Some(format!("rule:{}", action.rule.id)),
-                },
-                body: body.clone(),
-                private: true,
-                attachments: Vec::new(),
-                external_id: None,
+            let Some(canned) = canned else {
+                return Ok((Vec::new(), None));
             };
-            let appended = append(p, cid, draft, None).await?;
-            return Ok((Vec::new(), Some(Outcome::Appended(appended.message))));
+            let text = canned.render(facts).map_err(ApiError::unprocessable)?.text;
+            rule_draft(action, text, false)
         }
+        Effect::AddPrivateNote { body } => rule_draft(action, body.clone(), true),
         Effect::SendWebhook(delivery) => {
             enqueue_webhook(p, tactor, &cid.to_string(), &action.rule, delivery).await?;
             return Ok((Vec::new(), None));
         }
-        // Ticket effects never reach a conversation subject (the engine skips them).
-        Effect::SetTicketStatus { .. } | Effect::AddTags { .. } | Effect::RemoveTags { .. } => {
-            return Ok((Vec::new(), None))
-        }
+        // Record changes are `change_record`'s; ticket effects never reach a conversation
+        // subject (the engine skips them).
+        _ => return Ok((Vec::new(), None)),
     };
-    let Some((before, after)) = changed else {
-        return Ok((Vec::new(), None));
-    };
-    if routing::frees_capacity(&before, &after) {
-        routing::drain(p, tactor).await?;
+    let appended = append(p, cid, draft, None).await?;
+    Ok((Vec::new(), Some(Outcome::Appended(appended.message))))
+}
+
+/// A message a rule posts, as the system on the rule's behalf.
+fn rule_draft(action: &PlannedAction, body: String, private: bool) -> Draft {
+    Draft {
+        sender: Sender {
+            kind: SenderKind::System,
+            id: Some(format!("rule:{}", action.rule.id)),
+        },
+        body,
+        private,
+        attachments: Vec::new(),
+        external_id: None,
     }
-    let mut follow = Vec::new();
-    if before.status != after.status {
-        follow.push(AutomationEvent::caused_by(
-            EventKind::StatusChanged,
-            ev.subject,
-            now,
-            action,
-        ));
-    }
-    Ok((
-        follow,
-        Some(Outcome::Changed(Box::new(before), Box::new(after))),
-    ))
 }
 
 /// The facts rules and templates read for an event on a ticket: the ticket (with its `team`),

@@ -17,13 +17,19 @@ pub async fn conversation_created<P: Platform>(
     sla::track_conversation(p, tactor, conversation, None).await
 }
 
-/// A changed status, priority or assignee may pause, resume or retarget the clocks.
+/// A changed status, priority or assignee may pause, resume or retarget the clocks. (A rule's
+/// change moved them in its own batch.)
 pub async fn conversation_changed<P: Platform>(
     p: &P,
     tactor: &str,
     event: &Event,
 ) -> Result<(), ApiError> {
-    let Event::ConversationChanged { after, .. } = event else {
+    let Event::ConversationChanged {
+        after,
+        by_rule: false,
+        ..
+    } = event
+    else {
         return Ok(());
     };
     sla::track_conversation(p, tactor, &after.id, None).await
