@@ -387,3 +387,50 @@ fn an_angry_message_is_scored_and_a_sentiment_rule_routes_it_to_the_seniors() {
         (Some("support"), Some("normal"))
     );
 }
+
+#[test]
+fn a_rule_that_assigns_on_a_message_takes_it_from_the_bot_before_the_bot_answers_it() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    let sam = online_agent(&api, "Sam");
+    expect(
+        api.post(
+            "/v1/teams",
+            json!({"id": "support", "name": "Support", "members": [sam]}),
+        ),
+        201,
+    );
+    expect(api.put("/v1/bot/settings", json!({"enabled": true})), 200);
+    expect(
+        api.post("/v1/bot/intents", json!({"id": "opening_hours",
+            "examples": ["when are you open", "what are your opening hours", "opening times"],
+            "reply": "We are open 9:00 to 17:00."})),
+        201,
+    );
+    expect(
+        api.post("/v1/rules", json!({"id": "legal", "on": ["message_received"],
+            "conditions": {"text": {"path": "message.body", "contains": ["lawyer"]}},
+            "actions": [{"type": "assign", "target": {"team": "support"}}]})),
+        201,
+    );
+    let v = Visitor::new(&app, &api.tenant_id(), json!({"name": "Lena"}));
+    let cid = v.say("what are your opening hours");
+    assert_eq!(last_bot_reply(&v), "We are open 9:00 to 17:00.");
+    v.say("I will call my lawyer about the last delivery");
+    let c = expect(api.get(&format!("/v1/conversations/{cid}")), 200);
+    assert_eq!(c["assignee_id"], json!(sam), "{c}");
+    let msgs = agent_messages(&api, &cid);
+    let kinds: Vec<&str> = msgs
+        .iter()
+        .map(|m| m["sender"]["kind"].as_str().unwrap_or_default())
+        .collect();
+    // The bot's answer to the first message, then only the handoff note for the second.
+    assert_eq!(kinds, ["contact", "bot", "contact", "system"], "{msgs:?}");
+    assert!(
+        msgs[3]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("assigned by a rule or an agent"),
+        "{msgs:?}"
+    );
+}

@@ -699,15 +699,59 @@ pub async fn arrival<P: Platform>(
     }
     if let Some(m) = message.filter(|m| m.sender.kind == SenderKind::Contact) {
         let event = AutomationEvent::new(EventKind::MessageReceived, subject, now);
-        // Rules may test `message.sentiment`, the score stored with the message.
-        let mut fact = crate::http::to_value(m)?;
-        if let (Some(obj), Some(score)) = (
-            fact.as_object_mut(),
-            crate::domain::messages::message_sentiment(m.sender.kind, &m.body),
-        ) {
-            obj.insert("sentiment".into(), serde_json::json!(score));
-        }
-        appended.extend(run(p, tactor, event, vec![("message", fact)]).await?);
+        appended.extend(run(p, tactor, event, vec![("message", message_fact(m)?)]).await?);
     }
     Ok(appended)
+}
+
+/// A contact's message as rules see it: with `message.sentiment`, the score stored with it.
+fn message_fact(m: &Message) -> Result<serde_json::Value, ApiError> {
+    let mut fact = crate::http::to_value(m)?;
+    if let (Some(obj), Some(score)) = (
+        fact.as_object_mut(),
+        crate::domain::messages::message_sentiment(m.sender.kind, &m.body),
+    ) {
+        obj.insert("sentiment".into(), serde_json::json!(score));
+    }
+    Ok(fact)
+}
+
+/// Whether the tenant's `message_received` rules would assign conversation `id` to a person
+/// when the contact's `message` arrives: the bot then leaves that message to them instead of
+/// answering it first. One read when no rule assigns on arrival.
+pub async fn assigns_on_arrival<P: Platform>(
+    p: &P,
+    tactor: &str,
+    id: &ConversationId,
+    message: &Message,
+) -> Result<bool, ApiError> {
+    let rules: Vec<AutomationRule> = get_json(p, tactor, keys::tenant::AUTOMATION_RULES)
+        .await?
+        .unwrap_or_default();
+    let assigning = |r: &AutomationRule| {
+        r.enabled
+            && r.on.contains(&EventKind::MessageReceived)
+            && r.actions
+                .iter()
+                .any(|a| matches!(a, edgedesk_shared::routing::AutomationAction::Assign { .. }))
+    };
+    if !rules.iter().any(assigning) {
+        return Ok(false);
+    }
+    let Some(c) =
+        get_json::<_, Conversation>(p, tactor, &Conversation::storage_key(&id.to_string())).await?
+    else {
+        return Ok(false);
+    };
+    let engine = AutomationEngine::new(&rules).map_err(ApiError::unprocessable)?;
+    let event = AutomationEvent::new(
+        EventKind::MessageReceived,
+        Subject::Conversation(*id),
+        p.now(),
+    );
+    let facts = conversation_facts(p, tactor, &c, &[("message", message_fact(message)?)]).await?;
+    Ok(engine
+        .evaluate(&event, &facts)
+        .iter()
+        .any(|a| matches!(a.effect, Effect::Assign { .. })))
 }

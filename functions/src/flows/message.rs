@@ -6,13 +6,13 @@ use super::dispatch::dispatch;
 use super::event::{BotTake, Event, Via};
 use super::record;
 use crate::ctx::Idempotency;
-use crate::domain::bot_turn;
 use crate::domain::conversations::{self, append_with, Appended, Draft};
+use crate::domain::{automation, bot_turn};
 use crate::error::ApiError;
 use crate::http::Response;
 use crate::ports::Platform;
-use edgedesk_shared::ids::ConversationId;
-use edgedesk_shared::model::{Actor, SenderKind};
+use edgedesk_shared::ids::{ConversationId, MessageId};
+use edgedesk_shared::model::{Actor, Message, SenderKind};
 
 /// Stores `draft` in `conversation` and runs the message flow for it. A retry (a replayed
 /// idempotent request, a channel's redelivery) stores nothing again, but completes the flow
@@ -26,7 +26,15 @@ pub async fn add_message<P: Platform>(
     via: Via,
     idem: Option<&Idempotency>,
 ) -> Result<Appended, ApiError> {
-    let ask_bot = via == Via::Channel && draft.sender.kind == SenderKind::Contact;
+    let ask_bot = via == Via::Channel
+        && draft.sender.kind == SenderKind::Contact
+        && !automation::assigns_on_arrival(
+            p,
+            tactor,
+            conversation,
+            &preview(conversation, &draft, p.now()),
+        )
+        .await?;
     let planned = if ask_bot {
         bot_turn::plan(p, tactor, conversation, &draft.body).await?
     } else {
@@ -42,6 +50,8 @@ pub async fn add_message<P: Platform>(
     if appended.duplicate {
         complete(p, tactor, conversation, appended.message.seq).await?;
     }
+    // A rule that assigns the conversation on this message goes first: the bot, not asked,
+    // then sees a person took over (its reaction records the handoff).
     let bot = match (&appended.bot, &planned) {
         (Some(outcome), _) => BotTake::Took(outcome.clone()),
         (None, None) if ask_bot && !appended.duplicate => BotTake::Declined,
@@ -76,4 +86,24 @@ async fn complete<P: Platform>(
 fn replayed_seq(response: &Response) -> Option<u64> {
     let body: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
     body.get("seq")?.as_u64()
+}
+
+/// The message `draft` is about to become, as rules see it before it is stored (its number is
+/// not known yet).
+fn preview(
+    conversation: &ConversationId,
+    draft: &Draft,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Message {
+    Message {
+        id: MessageId::from_parts(0, 0),
+        conversation_id: *conversation,
+        seq: 0,
+        sender: draft.sender.clone(),
+        body: draft.body.clone(),
+        private: draft.private,
+        attachments: draft.attachments.clone(),
+        external_id: draft.external_id.clone(),
+        created_at: now,
+    }
 }
