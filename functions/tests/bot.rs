@@ -402,15 +402,21 @@ fn a_rule_that_assigns_on_a_message_takes_it_from_the_bot_before_the_bot_answers
     );
     expect(api.put("/v1/bot/settings", json!({"enabled": true})), 200);
     expect(
-        api.post("/v1/bot/intents", json!({"id": "opening_hours",
+        api.post(
+            "/v1/bot/intents",
+            json!({"id": "opening_hours",
             "examples": ["when are you open", "what are your opening hours", "opening times"],
-            "reply": "We are open 9:00 to 17:00."})),
+            "reply": "We are open 9:00 to 17:00."}),
+        ),
         201,
     );
     expect(
-        api.post("/v1/rules", json!({"id": "legal", "on": ["message_received"],
+        api.post(
+            "/v1/rules",
+            json!({"id": "legal", "on": ["message_received"],
             "conditions": {"text": {"path": "message.body", "contains": ["lawyer"]}},
-            "actions": [{"type": "assign", "target": {"team": "support"}}]})),
+            "actions": [{"type": "assign", "target": {"team": "support"}}]}),
+        ),
         201,
     );
     let v = Visitor::new(&app, &api.tenant_id(), json!({"name": "Lena"}));

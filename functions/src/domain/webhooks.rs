@@ -255,10 +255,22 @@ pub async fn publish<P: Platform>(
     subject_id: &str,
     data: serde_json::Value,
 ) -> Result<usize, ApiError> {
+    let all = subscriptions(p, &tenant_actor(tenant_id)).await?;
+    publish_to(p, tenant_id, &all, event, subject_id, data).await
+}
+
+/// [`publish`] to the subscriptions `all` the caller has read.
+pub async fn publish_to<P: Platform>(
+    p: &P,
+    tenant_id: &TenantId,
+    all: &[Subscription],
+    event: &str,
+    subject_id: &str,
+    data: serde_json::Value,
+) -> Result<usize, ApiError> {
     let actor = tenant_actor(tenant_id);
-    let subs: Vec<Subscription> = subscriptions(p, &actor)
-        .await?
-        .into_iter()
+    let subs: Vec<&Subscription> = all
+        .iter()
         .filter(|s| s.active && s.events.iter().any(|e| e == event))
         .collect();
     if subs.is_empty() {

@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::event::Event;
-use crate::domain::webhooks::publish;
+use crate::domain::webhooks::{publish_to, subscriptions};
 use crate::error::ApiError;
 use crate::http::to_value;
 use crate::keys::tenant_of_actor;
@@ -26,11 +26,16 @@ async fn conversation<P: Platform>(
     get_json(p, tactor, &Conversation::storage_key(&id.to_string())).await
 }
 
-/// Queues the subscription deliveries `event` calls for.
+/// Queues the subscription deliveries `event` calls for. The subscriptions are read first:
+/// most tenants have none, and then no payload is built.
 pub async fn subscribers<P: Platform>(p: &P, tactor: &str, event: &Event) -> Result<(), ApiError> {
     let Some(tenant) = tenant_of_actor(tactor) else {
         return Ok(());
     };
+    let subs = subscriptions(p, tactor).await?;
+    if !subs.iter().any(|s| s.active) {
+        return Ok(());
+    }
     let mut out: Vec<(&str, String, serde_json::Value)> = Vec::new();
     match event {
         Event::MessageAdded {
@@ -109,7 +114,7 @@ pub async fn subscribers<P: Platform>(p: &P, tactor: &str, event: &Event) -> Res
         _ => {}
     }
     for (kind, subject, data) in out {
-        publish(p, &tenant, kind, &subject, data).await?;
+        publish_to(p, &tenant, &subs, kind, &subject, data).await?;
     }
     Ok(())
 }
