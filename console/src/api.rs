@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use edgedesk_shared::ids::{AgentId, ChannelId, TenantId};
-use edgedesk_shared::model::{Agent, ApiChannelView, ApiKeyView, Message, SenderKind, Tenant};
+use edgedesk_shared::model::{Agent, ApiChannelView, ApiKeyView, Message, Tenant};
 use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::widget::{AttachmentPolicy, Prechat};
 use serde::de::DeserializeOwned;
@@ -122,35 +122,14 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
-/// One event of a conversation's live feed.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum LiveEvent {
-    Message {
-        message: Message,
-    },
-    Typing {
-        from: SenderKind,
-        typing: bool,
-    },
-    Seen {
-        by: SenderKind,
-        seq: u64,
-    },
-    /// An event kind this console does not know yet; skipped.
-    #[serde(other)]
-    Unknown,
-}
+pub use edgedesk_shared::feed::{InboxEvent, InboxFeed};
+
+/// One event of a conversation's live feed, its message decoded as the plain [`Message`]: what
+/// the language models made of it is read from the JSON itself (`assist::metas`).
+pub type LiveEvent = edgedesk_shared::feed::LiveEvent<Message>;
 
 /// `GET /v1/conversations/{id}/poll`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Feed {
-    pub events: Vec<LiveEvent>,
-    pub last_seq: u64,
-    pub rev: u64,
-}
-
-pub use edgedesk_shared::feed::{InboxEvent, InboxFeed};
+pub type Feed = edgedesk_shared::feed::Feed<Message>;
 
 /// `POST /v1/api-keys`: the full key is in this answer only.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -416,25 +395,6 @@ mod tests {
     fn an_answer_without_the_error_shape_still_says_its_status() {
         let e = ApiError::from_response(502, "<html>bad gateway</html>");
         assert_eq!(e.to_string(), "HTTP 502");
-    }
-
-    #[test]
-    fn live_events_of_unknown_kinds_are_skipped_not_fatal() {
-        let feed: Feed = serde_json::from_str(
-            r#"{"events":[{"type":"typing","from":"contact","typing":true},{"type":"reaction","x":1}],
-                "last_seq":3,"rev":2,"watch":[],"next":"/x"}"#,
-        )
-        .expect("feed decodes");
-        assert_eq!(
-            feed.events,
-            vec![
-                LiveEvent::Typing {
-                    from: SenderKind::Contact,
-                    typing: true
-                },
-                LiveEvent::Unknown
-            ]
-        );
     }
 
     #[test]

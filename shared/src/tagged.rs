@@ -3,7 +3,8 @@
 //! serde's derive for an internally tagged enum buffers the whole object and runs a decoder per
 //! variant over the buffer; for the few large enums that are decoded often, one pass over the
 //! fields is a fraction of that WebAssembly. These are the parts such a pass shares: reading the
-//! tag as one of a fixed list of names, naming a field from a fixed list, and requiring a field.
+//! tag as one of a fixed list of names (or as none of them, for readers that skip kinds they do
+//! not know), naming a field from a fixed list, and requiring a field.
 //! The same pass replaces `#[serde(flatten)]` on records decoded often, which buffers the
 //! object the same way.
 
@@ -57,6 +58,43 @@ impl<T: TagSet> Visitor<'_> for Tag<T> {
 
     fn visit_str<E: Error>(self, v: &str) -> Result<T, E> {
         T::from_name(v).ok_or_else(|| E::unknown_variant(v, T::NAMES))
+    }
+}
+
+/// Reads a tag of the set `T` for an enum whose readers skip kinds they do not know (the
+/// derive's `#[serde(other)]`): `None` for a name outside the set. A tag that is not a string is
+/// refused with the derive's `… expected variant identifier`.
+pub struct OpenTag<T>(PhantomData<T>);
+
+impl<T> OpenTag<T> {
+    pub fn new() -> Self {
+        OpenTag(PhantomData)
+    }
+}
+
+impl<T> Default for OpenTag<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'de, T: TagSet> DeserializeSeed<'de> for OpenTag<T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<T: TagSet> Visitor<'_> for OpenTag<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("variant identifier")
+    }
+
+    fn visit_str<E: Error>(self, v: &str) -> Result<Option<T>, E> {
+        Ok(T::from_name(v))
     }
 }
 
@@ -206,7 +244,8 @@ pub fn required<T, E: Error>(value: Option<T>, field: &'static str) -> Result<T,
 }
 
 /// For tests of a hand-written decoder: runs it and the derived decoder it replaced over the
-/// same texts, and requires the same value (compared as JSON) or the same error message.
+/// same texts, and requires the same value (compared as JSON, or by its `Debug` text) or the
+/// same error message.
 #[cfg(any(test, feature = "testing"))]
 pub mod testing {
     use serde::{de::DeserializeOwned, Serialize};
@@ -220,13 +259,6 @@ pub mod testing {
         Ours: DeserializeOwned + Serialize + Debug,
         Derived: DeserializeOwned + Serialize + Debug,
     {
-        fn message(e: serde_json::Error) -> String {
-            let text = e.to_string();
-            match text.rfind(" at line ") {
-                Some(at) => text[..at].to_owned(),
-                None => text,
-            }
-        }
         for case in cases {
             match (
                 serde_json::from_str::<Ours>(case),
@@ -237,13 +269,52 @@ pub mod testing {
                     serde_json::to_value(&derived).expect("encodes"),
                     "{case}"
                 ),
-                (Err(ours), Err(derived)) => assert_eq!(
-                    message(ours),
-                    message(derived).replace("Derived", name),
-                    "{case}"
-                ),
-                (ours, derived) => panic!("{case}: ours {ours:?}, derived {derived:?}"),
+                (ours, derived) => same_error(name, case, ours, derived),
             }
+        }
+    }
+
+    /// As [`assert_decodes_as_derived`], for a type that does not write every value it reads
+    /// (a kind it skips and never writes): the values are compared by their `Debug` text, so
+    /// `Derived` must spell its variants and fields as `Ours` does.
+    pub fn assert_reads_as_derived<Ours, Derived>(name: &str, cases: &[&str])
+    where
+        Ours: DeserializeOwned + Debug,
+        Derived: DeserializeOwned + Debug,
+    {
+        for case in cases {
+            match (
+                serde_json::from_str::<Ours>(case),
+                serde_json::from_str::<Derived>(case),
+            ) {
+                (Ok(ours), Ok(derived)) => {
+                    assert_eq!(format!("{ours:?}"), format!("{derived:?}"), "{case}")
+                }
+                (ours, derived) => same_error(name, case, ours, derived),
+            }
+        }
+    }
+
+    fn same_error<Ours: Debug, Derived: Debug>(
+        name: &str,
+        case: &str,
+        ours: Result<Ours, serde_json::Error>,
+        derived: Result<Derived, serde_json::Error>,
+    ) {
+        fn message(e: serde_json::Error) -> String {
+            let text = e.to_string();
+            match text.rfind(" at line ") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            }
+        }
+        match (ours, derived) {
+            (Err(ours), Err(derived)) => assert_eq!(
+                message(ours),
+                message(derived).replace("Derived", name),
+                "{case}"
+            ),
+            (ours, derived) => panic!("{case}: ours {ours:?}, derived {derived:?}"),
         }
     }
 }

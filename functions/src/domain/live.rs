@@ -1,6 +1,7 @@
 //! A conversation's live state besides its messages (typing, read receipts; the `live` key in
 //! the conversation's actor) and the conversation feed built from it and the messages, which
-//! the widget's and the agents' polls and WebSockets deliver.
+//! the widget's and the agents' polls and WebSockets deliver. The feed's types are
+//! `edgedesk_shared::feed`'s, which the console reads.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,8 +13,9 @@ use crate::keys::{self, conversation_actor};
 use crate::ports::{Platform, Scan};
 use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::api::limits;
+pub use edgedesk_shared::feed::{Feed, LiveEvent, VisitorState};
 use edgedesk_shared::ids::ConversationId;
-use edgedesk_shared::model::{ConversationStatus, Message, SenderKind};
+use edgedesk_shared::model::{Message, SenderKind};
 
 /// Conversation state visible in real time besides messages.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -62,79 +64,6 @@ pub struct Typing {
 #[serde(deny_unknown_fields)]
 pub struct Seen {
     pub seq: u64,
-}
-
-/// One realtime event, as the WebSocket and the long-poll deliver it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum LiveEvent {
-    Message {
-        message: AgentMessage,
-    },
-    Typing {
-        from: SenderKind,
-        typing: bool,
-    },
-    Seen {
-        by: SenderKind,
-        seq: u64,
-    },
-    /// The visitor's conversation changed status or place in the queue (visitor feeds that
-    /// pass `state`; see [`VisitorState`]).
-    State(VisitorState),
-}
-
-/// What the visitor's widget shows about their conversation besides messages: its status
-/// (a resolved one may be rated) and, while it waits for an agent, its place in the queue.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct VisitorState {
-    /// Opaque; the client passes it back as `state=` so the feed reports only changes.
-    pub state: String,
-    pub status: ConversationStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub queue: Option<edgedesk_shared::routing::QueuePosition>,
-}
-
-impl VisitorState {
-    pub fn new(
-        status: ConversationStatus,
-        queue: Option<edgedesk_shared::routing::QueuePosition>,
-    ) -> VisitorState {
-        // Whole minutes of wait: the estimate moves with every assignment in the tenant, and
-        // the visitor only sees minutes.
-        let (position, minutes) = match &queue {
-            Some(q) => (
-                q.position,
-                q.estimated_wait_seconds.map_or(0, |s| s.div_ceil(60) + 1),
-            ),
-            None => (0, 0),
-        };
-        VisitorState {
-            state: format!("{}.{position}.{minutes}", status.as_str()),
-            status,
-            queue,
-        }
-    }
-}
-
-/// The answer of a feed read: events, the cursors to continue from, and what to watch.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Feed {
-    pub events: Vec<LiveEvent>,
-    pub last_seq: u64,
-    pub rev: u64,
-    /// The storage actors whose changes may produce new events (used by realtime bridges).
-    pub watch: Vec<String>,
-    /// Path and query to read the continuation from.
-    pub next: String,
-    /// Where client frames go: `{"type":"typing",…}` is `POST <actions>/typing`; a query in
-    /// `actions` (the visitor token) goes after the action's name.
-    pub actions: String,
-    /// For the visitor: where their conversation waits for an agent, while it waits.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub queue: Option<edgedesk_shared::routing::QueuePosition>,
 }
 
 /// Events after `(after, rev)` for one side of a conversation.
