@@ -18,6 +18,14 @@ pub enum GuestOpt {
     None,
 }
 
+/// Which compiler makes the component's code (see `crate::compile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuestCompiler {
+    Auto,
+    Cranelift,
+    Winch,
+}
+
 /// EdgeDesk's local edge host: runs the EdgeDesk Spin component on wasmtime, with its SQLite
 /// database on disk, and serves the console, widget and demo assets.
 #[derive(Debug, Clone, Parser)]
@@ -77,6 +85,13 @@ pub struct Options {
     /// miss): `speed` gives the fastest code, `none` compiles sooner (figures in the README).
     #[arg(long, value_enum, default_value_t = GuestOpt::Speed)]
     pub guest_opt: GuestOpt,
+
+    /// Which compiler makes the component's code. `auto`: Cranelift's cached artifact, or, on
+    /// a first start, Winch's code at once (well under a second) while Cranelift compiles the
+    /// faster code in the background and the host switches to it; `cranelift`: wait for
+    /// Cranelift; `winch`: Winch only.
+    #[arg(long, value_enum, default_value_t = GuestCompiler::Auto)]
+    pub guest_compiler: GuestCompiler,
 
     /// Component instances alive at once; further requests wait for a slot.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]

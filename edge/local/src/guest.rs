@@ -11,25 +11,22 @@
 //! whose guest never answers in time is abandoned — dropping its store rolls back any SQLite
 //! transaction it held.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
-    StoreLimitsBuilder, UpdateDeadline,
-};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use crate::compile::{self, Compiler, Tier};
 use crate::guest_stderr::GuestOutput;
 use crate::spin::{self, SpinCtx, SpinView};
 
@@ -61,6 +58,8 @@ pub struct GuestConfig {
     /// Cranelift's optimisation level (part of the compile-cache key through the engine's
     /// settings).
     pub opt_level: wasmtime::OptLevel,
+    /// Which compiler makes the code (`crate::compile`).
+    pub compiler: Compiler,
 }
 
 /// Failure to prepare the component at start-up.
@@ -255,12 +254,21 @@ struct Warm {
     proxy: Proxy,
     served: usize,
     _slot: OwnedSemaphorePermit,
+    /// The code the instance runs: an instance of replaced code is not reused.
+    code: Arc<Code>,
+}
+
+/// The component compiled on one engine, linked and ready to instantiate.
+struct Code {
+    engine: Engine,
+    pre: ProxyPre<HostState>,
+    tier: Tier,
 }
 
 /// The loaded component, ready to serve.
 pub struct Guest {
-    engine: Engine,
-    pre: ProxyPre<HostState>,
+    /// The code new instances run; Cranelift's replaces Winch's when it is ready.
+    code: RwLock<Arc<Code>>,
     spin: Arc<SpinCtx>,
     config: GuestConfig,
     slots: Arc<Semaphore>,
@@ -273,29 +281,36 @@ pub struct Guest {
 }
 
 impl Guest {
-    /// Compiles (or loads from the cache) and links the component.
+    /// Compiles (or loads from the cache) and links the component. With
+    /// [`Compiler::Auto`] and no cached artifact, it serves Winch's code at once and switches
+    /// to Cranelift's when a background thread has compiled (and cached) it.
     pub fn load(config: GuestConfig, spin: SpinCtx) -> Result<Arc<Guest>, LoadError> {
-        let engine = Engine::new(&engine_config(&config)).map_err(LoadError::Engine)?;
         let wasm = std::fs::read(&config.component).map_err(|source| LoadError::Read {
             path: config.component.display().to_string(),
             source,
         })?;
-        let (component, from_cache, cache_file) = compile_cached(&engine, &wasm, &config)?;
-
-        let mut linker: Linker<HostState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(LoadError::Link)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(LoadError::Link)?;
-        spin::add_to_linker(&mut linker, spin_view).map_err(LoadError::Link)?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .and_then(ProxyPre::new)
-            .map_err(LoadError::Link)?;
-
-        start_epoch_ticker(&engine);
-        Ok(Arc::new(Guest {
-            engine,
-            pre,
+        let optimising = compile::engine(&config, Tier::Optimised)?;
+        let cache_file = compile::cache_file(&optimising, &wasm, &config);
+        let cached = match config.compiler {
+            Compiler::Winch => None,
+            _ => compile::load_cached(&optimising, &cache_file),
+        };
+        let from_cache = cached.is_some();
+        let (code, later) = match (cached, config.compiler) {
+            (Some(component), _) => (link(optimising, &component, Tier::Optimised)?, None),
+            (None, Compiler::Cranelift) => {
+                let component = compile::compile(&optimising, &wasm, &config, Some(&cache_file))?;
+                (link(optimising, &component, Tier::Optimised)?, None)
+            }
+            (None, compiler) => {
+                let baseline = compile::engine(&config, Tier::Baseline)?;
+                let component = compile::compile(&baseline, &wasm, &config, None)?;
+                let later = (compiler == Compiler::Auto).then_some((optimising, wasm));
+                (link(baseline, &component, Tier::Baseline)?, later)
+            }
+        };
+        let guest = Arc::new(Guest {
+            code: RwLock::new(Arc::new(code)),
             spin: Arc::new(spin),
             slots: Arc::new(Semaphore::new(config.max_instances as usize)),
             warm: Mutex::new(Vec::new()),
@@ -303,7 +318,58 @@ impl Guest {
             from_cache,
             cache_file,
             outbound: OutboundHttp::from_env(),
-        }))
+        });
+        if let Some((engine, wasm)) = later {
+            guest.optimise_in_background(engine, wasm);
+        }
+        Ok(guest)
+    }
+
+    /// Compiles the component with Cranelift on a thread of its own, caches the artifact and
+    /// switches new instances to it.
+    fn optimise_in_background(self: &Arc<Self>, engine: Engine, wasm: Vec<u8>) {
+        let guest = Arc::downgrade(self);
+        let started = Instant::now();
+        let spawned = std::thread::Builder::new()
+            .name("optimise-component".to_owned())
+            .spawn(move || {
+                let Some(config) = guest.upgrade().map(|g| g.config.clone()) else {
+                    return;
+                };
+                let file = guest.upgrade().map(|g| g.cache_file.clone());
+                let linked = compile::compile(&engine, &wasm, &config, file.as_deref())
+                    .and_then(|component| link(engine, &component, Tier::Optimised));
+                match (linked, guest.upgrade()) {
+                    (Ok(code), Some(guest)) => {
+                        *guest.code.write().unwrap_or_else(PoisonError::into_inner) =
+                            Arc::new(code);
+                        crate::log::event(
+                            "optimised_code_ready",
+                            &[("ms", (started.elapsed().as_millis() as u64).into())],
+                        );
+                    }
+                    (Err(e), _) => {
+                        crate::log::event("optimising_failed", &[("reason", e.to_string().into())])
+                    }
+                    (Ok(_), None) => {}
+                }
+            });
+        if let Err(e) = spawned {
+            crate::log::event("optimising_failed", &[("reason", e.to_string().into())]);
+        }
+    }
+
+    /// The code new instances run.
+    fn code(&self) -> Arc<Code> {
+        self.code
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Which compiler made the code new instances run.
+    pub fn tier(&self) -> Tier {
+        self.code().tier
     }
 
     /// Hands one request to the component and returns its response head (the body streams
@@ -313,11 +379,12 @@ impl Guest {
         request: http::Request<Bytes>,
     ) -> Result<http::Response<HyperOutgoingBody>, GuestError> {
         let timeout = self.config.timeout;
-        let (mut store, proxy, served, slot) = match self.take_warm() {
-            Some(w) => (w.store, Some(w.proxy), w.served, w._slot),
+        let (mut store, proxy, served, slot, code) = match self.take_warm() {
+            Some(w) => (w.store, Some(w.proxy), w.served, w._slot, w.code),
             None => {
                 let slot = self.slot().await;
-                (self.new_store(), None, 0, slot)
+                let code = self.code();
+                (self.new_store(&code.engine), None, 0, slot, code)
             }
         };
         store.data_mut().deadline = Instant::now() + timeout;
@@ -340,7 +407,7 @@ impl Guest {
         let task = tokio::spawn(async move {
             let proxy = match proxy {
                 Some(p) => p,
-                None => guest
+                None => code
                     .pre
                     .instantiate_async(&mut store)
                     .await
@@ -352,7 +419,7 @@ impl Guest {
                 .await;
             match result {
                 Ok(()) => {
-                    guest.finish(store, proxy, served + 1, slot);
+                    guest.finish(store, proxy, served + 1, slot, code);
                     Ok(())
                 }
                 Err(e) => {
@@ -386,12 +453,7 @@ impl Guest {
         }
     }
 
-    /// The component's engine (for tests and diagnostics).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    fn new_store(&self) -> Store<HostState> {
+    fn new_store(&self, engine: &Engine) -> Store<HostState> {
         let wasi = WasiCtx::builder()
             .stdout(GuestOutput { stream: "stdout" })
             .stderr(GuestOutput { stream: "stderr" })
@@ -407,7 +469,7 @@ impl Guest {
                 .build(),
             deadline: Instant::now() + self.config.timeout,
         };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_callback(|ctx| {
             if Instant::now() >= ctx.data().deadline {
@@ -444,10 +506,11 @@ impl Guest {
         if self.config.reuse <= 1 {
             return None;
         }
-        self.warm
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
+        let current = self.code();
+        let mut warm = self.warm.lock().unwrap_or_else(PoisonError::into_inner);
+        // Instances of replaced code retire (their slots return as they drop).
+        warm.retain(|w| Arc::ptr_eq(&w.code, &current));
+        warm.pop()
     }
 
     /// After a request the guest answered: keep the instance for another request, or drop it.
@@ -457,9 +520,11 @@ impl Guest {
         proxy: Proxy,
         served: usize,
         slot: OwnedSemaphorePermit,
+        code: Arc<Code>,
     ) {
         // An instance still holding a SQLite connection might hold a transaction: never reuse.
         let reusable = served < self.config.reuse
+            && Arc::ptr_eq(&code, &self.code())
             && !store
                 .data_mut()
                 .table
@@ -474,111 +539,24 @@ impl Guest {
                     proxy,
                     served,
                     _slot: slot,
+                    code,
                 });
         }
     }
 }
 
-fn engine_config(config: &GuestConfig) -> Config {
-    let mut c = Config::new();
-    c.wasm_component_model(true);
-    c.epoch_interruption(true);
-    c.cranelift_opt_level(config.opt_level);
-    if std::env::var_os("EDGEDESK_PERFMAP").is_some() {
-        // Writes perf's per-process map file so `perf report` names the guest's functions.
-        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
-    }
-    if config.pooling {
-        let n = config.max_instances;
-        let mut pool = PoolingAllocationConfig::default();
-        // A Rust wasm32-wasip2 component holds a few core instances (the program plus
-        // wit-component shims) but one memory; leave headroom for either.
-        pool.total_component_instances(n)
-            .total_core_instances(n.saturating_mul(8))
-            .total_memories(n.saturating_mul(2))
-            .total_tables(n.saturating_mul(8))
-            .total_stacks(n)
-            .max_memory_size(config.max_memory)
-            .linear_memory_keep_resident(config.keep_resident)
-            .table_keep_resident(config.keep_resident)
-            // Reset only the pages an instance dirtied (Linux 6.7+ `PAGEMAP_SCAN`), instead of
-            // copying the data image back over, and zeroing, the whole kept-resident region
-            // after every request: that copy was a third of a fresh instance's host CPU.
-            .pagemap_scan(wasmtime::Enabled::Auto);
-        c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    }
-    c
-}
-
-/// Key of the compile cache: the component's bytes, the wasmtime release, and the engine's
-/// settings (which wasmtime also checks when loading).
-fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut settings = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut settings);
-    let mut h = Sha256::new();
-    h.update(wasm);
-    h.update(WASMTIME_VERSION.as_bytes());
-    h.update(settings.finish().to_le_bytes());
-    hex::encode(&h.finalize()[..16])
-}
-
-const CACHE_PREFIX: &str = "edgedesk-component-";
-const CACHE_SUFFIX: &str = ".cwasm";
-
-fn compile_cached(
-    engine: &Engine,
-    wasm: &[u8],
-    config: &GuestConfig,
-) -> Result<(Component, bool, PathBuf), LoadError> {
-    let file = config.cache_dir.join(format!(
-        "{CACHE_PREFIX}{}{CACHE_SUFFIX}",
-        cache_key(engine, wasm)
-    ));
-    if file.exists() {
-        // SAFETY: the file is one this host wrote with `precompile_component` for an engine
-        // with the same settings (the key says so, and wasmtime re-checks version and settings
-        // while loading); it lives in the host's own data directory.
-        match unsafe { Component::deserialize_file(engine, &file) } {
-            Ok(component) => return Ok((component, true, file)),
-            Err(e) => crate::log::event(
-                "compile_cache_rejected",
-                &[("reason", format!("{e:#}").into())],
-            ),
-        }
-    }
-    let compile_err = |source| LoadError::Compile {
-        path: config.component.display().to_string(),
-        source,
-    };
-    let serialized = engine.precompile_component(wasm).map_err(compile_err)?;
-    write_cache(&config.cache_dir, &file, &serialized)?;
-    // SAFETY: `serialized` was produced just now by this engine.
-    let component = unsafe { Component::deserialize(engine, &serialized) }.map_err(compile_err)?;
-    Ok((component, false, file))
-}
-
-/// Writes the artifact atomically (temp file + rename) and removes stale ones.
-fn write_cache(dir: &Path, file: &Path, bytes: &[u8]) -> Result<(), LoadError> {
-    let cache_err = |source| LoadError::Cache {
-        path: dir.display().to_string(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(cache_err)?;
-    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(cache_err)?;
-    std::fs::rename(&tmp, file).map_err(cache_err)?;
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if path != file && name.starts_with(CACHE_PREFIX) && name.ends_with(CACHE_SUFFIX) {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-    }
-    Ok(())
+/// Links the component against the host's imports on `engine`, and starts that engine's epoch.
+fn link(engine: Engine, component: &Component, tier: Tier) -> Result<Code, LoadError> {
+    let mut linker: Linker<HostState> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(LoadError::Link)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(LoadError::Link)?;
+    spin::add_to_linker(&mut linker, spin_view).map_err(LoadError::Link)?;
+    let pre = linker
+        .instantiate_pre(component)
+        .and_then(ProxyPre::new)
+        .map_err(LoadError::Link)?;
+    start_epoch_ticker(&engine);
+    Ok(Code { engine, pre, tier })
 }
 
 /// Advances the engine's epoch every tick until the engine is dropped.

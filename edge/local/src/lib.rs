@@ -45,6 +45,7 @@
 
 pub mod changes;
 pub mod cli;
+pub mod compile;
 pub mod guest;
 pub mod guest_stderr;
 pub mod log;
@@ -62,7 +63,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
-use cli::{GuestOpt, Options, Switch};
+use cli::{GuestCompiler, GuestOpt, Options, Switch};
 use guest::{Guest, GuestConfig, LoadError};
 use realtime::Realtime;
 use server::App;
@@ -155,6 +156,11 @@ pub async fn run(options: Options) -> Result<(), HostError> {
             GuestOpt::Speed => wasmtime::OptLevel::Speed,
             GuestOpt::None => wasmtime::OptLevel::None,
         },
+        compiler: match options.guest_compiler {
+            GuestCompiler::Auto => compile::Compiler::Auto,
+            GuestCompiler::Cranelift => compile::Compiler::Cranelift,
+            GuestCompiler::Winch => compile::Compiler::Winch,
+        },
     };
     // Compiling is seconds of CPU on a cache miss: keep it off the async workers.
     let guest = tokio::task::spawn_blocking(move || Guest::load(config, spin))
@@ -195,6 +201,7 @@ pub async fn run(options: Options) -> Result<(), HostError> {
             ("url", format!("http://{addr}").into()),
             ("component", options.component.display().to_string().into()),
             ("compiled_from_cache", guest.from_cache.into()),
+            ("code", guest.tier().as_str().into()),
             ("startup_ms", (started.elapsed().as_millis() as u64).into()),
             ("reuse", options.reuse.into()),
             ("pooling", (options.pooling == Switch::On).into()),

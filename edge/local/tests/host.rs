@@ -103,6 +103,19 @@ impl Host {
         self.request("GET", path, &[], b"")
     }
 
+    /// Waits up to three minutes for a log line with `"event":"<event>"`.
+    fn wait_for_event(&self, event: &str) {
+        let needle = format!("\"event\":\"{event}\"");
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
+        while std::time::Instant::now() < deadline {
+            if self.log.lock().unwrap().iter().any(|l| l.contains(&needle)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no {event} in the log: {:?}", self.log.lock().unwrap());
+    }
+
     /// SIGTERM, then the exit status and the log.
     fn terminate(mut self) -> (bool, Vec<String>) {
         let pid = self.child.id().to_string();
@@ -302,16 +315,44 @@ fn a_restart_loads_the_compiled_component_from_the_cache() {
     let data = dir.path().join("shared-data");
     let data_arg = data.to_str().unwrap();
     let first = Host::start(&component, &["--data-dir", data_arg]);
+    first.wait_for_event("optimised_code_ready");
     let (_, first_log) = first.terminate();
     let second = Host::start(&component, &["--data-dir", data_arg]);
     let (_, second_log) = second.terminate();
-    let cached = |log: &[String]| {
-        log.iter()
-            .find(|l| l.contains("\"listening\""))
-            .map(|l| l.contains("\"compiled_from_cache\":true"))
+    let listening = |log: &[String]| {
+        log.iter().find(|l| l.contains("\"listening\"")).map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["compiled_from_cache"].clone(), v["code"].clone())
+        })
     };
-    assert_eq!(cached(&first_log), Some(false));
-    assert_eq!(cached(&second_log), Some(true));
+    assert_eq!(
+        listening(&first_log),
+        Some((serde_json::json!(false), serde_json::json!("baseline"))),
+        "a first start serves Winch's code at once"
+    );
+    assert_eq!(
+        listening(&second_log),
+        Some((serde_json::json!(true), serde_json::json!("optimised"))),
+        "a restart loads Cranelift's artifact, cached in the background"
+    );
+}
+
+#[test]
+fn a_first_start_answers_on_baseline_code_and_switches_to_optimised_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let component = component_from_wat(dir.path(), "trap.wasm", &handler_component("unreachable"));
+    let host = Host::start(&component, &[]);
+    // Both codes run the component: it traps, and the host answers 500 either way.
+    assert_eq!(host.get("/v1/anything").0, 500);
+    host.wait_for_event("optimised_code_ready");
+    assert_eq!(host.get("/v1/anything").0, 500);
+    let cranelift = Host::start(&component, &["--guest-compiler", "cranelift"]);
+    let (_, log) = cranelift.terminate();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("\"listening\"") && l.contains("\"code\":\"optimised\"")),
+        "{log:?}"
+    );
 }
 
 #[test]
@@ -321,6 +362,7 @@ fn a_changed_component_is_compiled_again_and_its_stale_artifact_removed() {
     let data = dir.path().join("shared-data");
     let data_arg = data.to_str().unwrap();
     let first = Host::start(&component, &["--data-dir", data_arg]);
+    first.wait_for_event("optimised_code_ready");
     let (_, first_log) = first.terminate();
     // The same path, other bytes: the cache is keyed by the component's hash, not its name.
     component_from_wat(
@@ -329,6 +371,7 @@ fn a_changed_component_is_compiled_again_and_its_stale_artifact_removed() {
         &handler_component("(loop $forever (br $forever))"),
     );
     let second = Host::start(&component, &["--data-dir", data_arg]);
+    second.wait_for_event("optimised_code_ready");
     let (_, second_log) = second.terminate();
     let cached = |log: &[String]| {
         log.iter()
