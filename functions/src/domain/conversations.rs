@@ -37,6 +37,29 @@ pub struct Draft {
     pub external_id: Option<String>,
 }
 
+impl Draft {
+    /// The message this draft becomes as message `seq` of `conversation`.
+    pub fn message(
+        &self,
+        id: MessageId,
+        conversation: ConversationId,
+        seq: u64,
+        at: DateTime<Utc>,
+    ) -> Message {
+        Message {
+            id,
+            conversation_id: conversation,
+            seq,
+            sender: self.sender.clone(),
+            body: self.body.clone(),
+            private: self.private,
+            attachments: self.attachments.clone(),
+            external_id: self.external_id.clone(),
+            created_at: at,
+        }
+    }
+}
+
 /// The result of an append: the message, and whether it was already there (a redelivery).
 pub struct Appended {
     pub message: Message,
@@ -93,17 +116,8 @@ pub async fn append_with<P: Platform>(
             .await?
             .unwrap_or_default();
         head.seq += 1;
-        let message = Message {
-            id: MessageId::from_parts(mid_ms, mid_r),
-            conversation_id: *conversation_id,
-            seq: head.seq,
-            sender: draft.sender.clone(),
-            body: draft.body.clone(),
-            private: draft.private,
-            attachments: draft.attachments.clone(),
-            external_id: draft.external_id.clone(),
-            created_at: now,
-        };
+        let id = MessageId::from_parts(mid_ms, mid_r);
+        let message = draft.message(id, *conversation_id, head.seq, now);
         let mut stored = AgentMessage {
             message: message.clone(),
             sentiment,

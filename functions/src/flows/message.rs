@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::http::Response;
 use crate::ports::Platform;
 use edgedesk_shared::ids::{ConversationId, MessageId};
-use edgedesk_shared::model::{Actor, Message, SenderKind};
+use edgedesk_shared::model::{Actor, SenderKind};
 
 /// Stores `draft` in `conversation` and runs the message flow for it. A retry (a replayed
 /// idempotent request, a channel's redelivery) stores nothing again, but completes the flow
@@ -32,7 +32,7 @@ pub async fn add_message<P: Platform>(
             p,
             tactor,
             conversation,
-            &preview(conversation, &draft, p.now()),
+            &draft.message(MessageId::from_parts(0, 0), *conversation, 0, p.now()),
         )
         .await?;
     let planned = if ask_bot {
@@ -86,24 +86,4 @@ async fn complete<P: Platform>(
 fn replayed_seq(response: &Response) -> Option<u64> {
     let body: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
     body.get("seq")?.as_u64()
-}
-
-/// The message `draft` is about to become, as rules see it before it is stored (its number is
-/// not known yet).
-fn preview(
-    conversation: &ConversationId,
-    draft: &Draft,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Message {
-    Message {
-        id: MessageId::from_parts(0, 0),
-        conversation_id: *conversation,
-        seq: 0,
-        sender: draft.sender.clone(),
-        body: draft.body.clone(),
-        private: draft.private,
-        attachments: draft.attachments.clone(),
-        external_id: draft.external_id.clone(),
-        created_at: now,
-    }
 }
