@@ -26,6 +26,7 @@ pub async fn add_message<P: Platform>(
     via: Via,
     idem: Option<&Idempotency>,
 ) -> Result<Appended, ApiError> {
+    // Rules see the message before it is stored: its id and number are not known yet.
     let ask_bot = via == Via::Channel
         && draft.sender.kind == SenderKind::Contact
         && !automation::assigns_on_arrival(
