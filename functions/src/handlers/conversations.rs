@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::ctx::{filter_fingerprint, paginate, record_event, Ctx, Idempotency};
 use crate::domain::conversations::{append, Draft};
+use crate::domain::live::messages_after;
 use crate::domain::messages::AgentMessage;
 use crate::domain::tickets::{assignee_matches, check_refs};
 use crate::domain::{routing, sla_lists};
@@ -20,7 +21,7 @@ use crate::http::{body, if_match, json, json_versioned, path_id, query, Request,
 use crate::keys::{self, conversation_actor};
 use crate::ports::{Platform, Scan};
 use crate::records::{self, Versioned};
-use crate::store::{scan_json, transact};
+use crate::store::transact;
 use edgedesk_shared::api::{limits, CreateConversation, NewMessage, UpdateConversation};
 use edgedesk_shared::ids::{ContactId, ConversationId};
 use edgedesk_shared::model::{
@@ -505,20 +506,7 @@ pub async fn list_messages<P: Platform>(
         ));
     }
     let after = q.after.unwrap_or(0);
-    let scan = Scan {
-        prefix: keys::conversation::MESSAGES.into(),
-        after: Some(keys::conversation::message(after)),
-        limit: limit + 1,
-        reverse: false,
-    };
-    let mut rows: Vec<AgentMessage> = scan_json(ctx.p, &conversation_actor(&id), &scan)
-        .await?
-        .into_iter()
-        .map(|(_, m)| m)
-        .collect();
-    let has_more = rows.len() > limit;
-    rows.truncate(limit);
-    let last_seq = rows.last().map_or(after, |m| m.message.seq);
+    let (rows, last_seq, has_more) = messages_after(ctx.p, &id, after, limit, true).await?;
     json(
         StatusCode::OK,
         &MessagePage {

@@ -1,5 +1,6 @@
 //! Knowledge-base article history over HTTP: the versions of an article, one version, and the
-//! difference between two (`crate::kb_diff`). Writing versions is `super::kb_articles`'.
+//! difference between two (`crate::kb_diff`). New versions are written by the articles'
+//! handlers.
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
