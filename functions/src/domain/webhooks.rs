@@ -231,6 +231,13 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Subscription {
+    /// Whether this subscription is active and asked for `event`.
+    pub fn wants(&self, event: &str) -> bool {
+        self.active && self.events.iter().any(|e| e == event)
+    }
+}
+
 /// Every subscription of the tenant.
 pub async fn subscriptions<P: Platform>(p: &P, actor: &str) -> Result<Vec<Subscription>, ApiError> {
     let scan = Scan {
@@ -246,21 +253,10 @@ pub async fn subscriptions<P: Platform>(p: &P, actor: &str) -> Result<Vec<Subscr
         .collect())
 }
 
-/// Queues `event` about `subject_id` for every active subscription to it, in one batch of the
-/// tenant actor, and schedules the sends. Answers how many were queued.
+/// Queues `event` about `subject_id` for every subscription in `all` (the tenant's, as
+/// [`subscriptions`] reads them) that wants it, in one batch of the tenant actor, and
+/// schedules the sends. Answers how many were queued.
 pub async fn publish<P: Platform>(
-    p: &P,
-    tenant_id: &TenantId,
-    event: &str,
-    subject_id: &str,
-    data: serde_json::Value,
-) -> Result<usize, ApiError> {
-    let all = subscriptions(p, &tenant_actor(tenant_id)).await?;
-    publish_to(p, tenant_id, &all, event, subject_id, data).await
-}
-
-/// [`publish`] to the subscriptions `all` the caller has read.
-pub async fn publish_to<P: Platform>(
     p: &P,
     tenant_id: &TenantId,
     all: &[Subscription],
@@ -269,10 +265,7 @@ pub async fn publish_to<P: Platform>(
     data: serde_json::Value,
 ) -> Result<usize, ApiError> {
     let actor = tenant_actor(tenant_id);
-    let subs: Vec<&Subscription> = all
-        .iter()
-        .filter(|s| s.active && s.events.iter().any(|e| e == event))
-        .collect();
+    let subs: Vec<&Subscription> = all.iter().filter(|s| s.wants(event)).collect();
     if subs.is_empty() {
         return Ok(0);
     }

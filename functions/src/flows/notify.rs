@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::event::Event;
-use crate::domain::webhooks::{publish_to, subscriptions};
+use crate::domain::webhooks::{publish, subscriptions};
 use crate::error::ApiError;
 use crate::http::to_value;
 use crate::keys::tenant_of_actor;
@@ -26,17 +26,16 @@ async fn conversation<P: Platform>(
     get_json(p, tactor, &Conversation::storage_key(&id.to_string())).await
 }
 
-/// Queues the subscription deliveries `event` calls for. The subscriptions are read first:
-/// most tenants have none, and then no payload is built.
+/// Queues the subscription deliveries `event` calls for. Storage is read only as needed: the
+/// subscriptions when the event is one anybody may subscribe to, and a new conversation's
+/// record when a subscription wants `conversation.created`.
 pub async fn subscribers<P: Platform>(p: &P, tactor: &str, event: &Event) -> Result<(), ApiError> {
     let Some(tenant) = tenant_of_actor(tactor) else {
         return Ok(());
     };
-    let subs = subscriptions(p, tactor).await?;
-    if !subs.iter().any(|s| s.active) {
-        return Ok(());
-    }
     let mut out: Vec<(&str, String, serde_json::Value)> = Vec::new();
+    // A conversation created by this event (`conversation.created` goes first).
+    let mut created = None;
     match event {
         Event::MessageAdded {
             conversation: id,
@@ -46,9 +45,7 @@ pub async fn subscribers<P: Platform>(p: &P, tactor: &str, event: &Event) -> Res
         } => {
             // A channel opened the conversation with this message.
             if message.seq == 1 {
-                if let Some(c) = conversation(p, tactor, id).await? {
-                    out.push(("conversation.created", id.to_string(), to_value(&c)?));
-                }
+                created = Some(id);
             }
             out.push(("message.created", id.to_string(), to_value(message)?));
         }
@@ -56,9 +53,7 @@ pub async fn subscribers<P: Platform>(p: &P, tactor: &str, event: &Event) -> Res
             conversation: id,
             first_message,
         } => {
-            if let Some(c) = conversation(p, tactor, id).await? {
-                out.push(("conversation.created", id.to_string(), to_value(&c)?));
-            }
+            created = Some(id);
             if let Some(m) = first_message {
                 out.push(("message.created", id.to_string(), to_value(m)?));
             }
@@ -113,8 +108,17 @@ pub async fn subscribers<P: Platform>(p: &P, tactor: &str, event: &Event) -> Res
         }
         _ => {}
     }
+    if out.is_empty() && created.is_none() {
+        return Ok(());
+    }
+    let subs = subscriptions(p, tactor).await?;
+    if let Some(id) = created.filter(|_| subs.iter().any(|s| s.wants("conversation.created"))) {
+        if let Some(c) = conversation(p, tactor, id).await? {
+            out.insert(0, ("conversation.created", id.to_string(), to_value(&c)?));
+        }
+    }
     for (kind, subject, data) in out {
-        publish_to(p, &tenant, &subs, kind, &subject, data).await?;
+        publish(p, &tenant, &subs, kind, &subject, data).await?;
     }
     Ok(())
 }
