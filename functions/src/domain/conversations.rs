@@ -278,13 +278,14 @@ pub async fn touch_and_track<P: Platform>(
     let key = Conversation::storage_key(&conversation_id.to_string());
     let cactor = conversation_actor(conversation_id);
     let now = p.now();
-    let found = transact(p, tenant_actor, async |tx| {
+    // What the transaction found: `None` without a record (nothing to bring up to date).
+    let step = transact(p, tenant_actor, async |tx| {
         let Some(mut c) = tx.get_json::<Conversation>(&key).await? else {
             return Ok(None);
         };
         let mut flowed = Flowed::load(tx, &c).await?;
         if !flowed.mark(message.seq) {
-            return Ok(Some(None));
+            return Ok(Some(Step::AlreadyDone));
         }
         // A later message got here first: the record is up to date, but this message's SLA
         // event still counts.
@@ -298,22 +299,29 @@ pub async fn touch_and_track<P: Platform>(
             bot_turn_in(p, tx, &mut flowed, conversation_id, turn).await?;
         }
         tx.put_json(Flowed::key(conversation_id), &flowed)?;
-        let gaps: Vec<u64> = flowed.gaps_below(message.seq).take(MAX_RECOVERED).collect();
-        Ok(Some(Some((c.tenant_id, wake, gaps))))
+        let gaps = flowed.gaps_below(message.seq).take(MAX_RECOVERED).collect();
+        Ok(Some(Step::Done(c.tenant_id, wake, gaps)))
     })
     .await?;
-    let Some(Some((tenant_id, wake, gaps))) = found else {
-        return Ok(match found {
-            Some(None) => Recorded::AlreadyDone,
-            _ => Recorded::Done {
-                left_behind: Vec::new(),
-            },
-        });
-    };
-    sla::schedule_wake(p, tenant_id, wake).await?;
-    Ok(Recorded::Done {
-        left_behind: abandoned(p, &cactor, gaps, now).await?,
-    })
+    match step {
+        None => Ok(Recorded::Done {
+            left_behind: Vec::new(),
+        }),
+        Some(Step::AlreadyDone) => Ok(Recorded::AlreadyDone),
+        Some(Step::Done(tenant_id, wake, gaps)) => {
+            sla::schedule_wake(p, tenant_id, wake).await?;
+            Ok(Recorded::Done {
+                left_behind: abandoned(p, &cactor, gaps, now).await?,
+            })
+        }
+    }
+}
+
+/// What the record step's transaction did: the SLA wake-up to schedule and the gaps below the
+/// message once it committed.
+enum Step {
+    AlreadyDone,
+    Done(edgedesk_shared::ids::TenantId, sla::Wake, Vec<u64>),
 }
 
 /// Of the messages numbered `seqs`, those old enough that no live request is still running
