@@ -329,15 +329,12 @@ impl Guest {
     /// switches new instances to it.
     fn optimise_in_background(self: &Arc<Self>, engine: Engine, wasm: Vec<u8>) {
         let guest = Arc::downgrade(self);
+        let (config, file) = (self.config.clone(), self.cache_file.clone());
         let started = Instant::now();
         let spawned = std::thread::Builder::new()
             .name("optimise-component".to_owned())
             .spawn(move || {
-                let Some(config) = guest.upgrade().map(|g| g.config.clone()) else {
-                    return;
-                };
-                let file = guest.upgrade().map(|g| g.cache_file.clone());
-                let linked = compile::compile(&engine, &wasm, &config, file.as_deref())
+                let linked = compile::compile(&engine, &wasm, &config, Some(&file))
                     .and_then(|component| link(engine, &component, Tier::Optimised));
                 match (linked, guest.upgrade()) {
                     (Ok(code), Some(guest)) => {
@@ -508,9 +505,13 @@ impl Guest {
         }
         let current = self.code();
         let mut warm = self.warm.lock().unwrap_or_else(PoisonError::into_inner);
-        // Instances of replaced code retire (their slots return as they drop).
-        warm.retain(|w| Arc::ptr_eq(&w.code, &current));
-        warm.pop()
+        // Instances of replaced code retire as they come up (their slots return as they drop).
+        while let Some(w) = warm.pop() {
+            if Arc::ptr_eq(&w.code, &current) {
+                return Some(w);
+            }
+        }
+        None
     }
 
     /// After a request the guest answered: keep the instance for another request, or drop it.
