@@ -34,7 +34,9 @@ pub fn normalize_address(s: &str) -> Option<String> {
     if let Some(inner) = s.strip_prefix('<').and_then(|r| r.strip_suffix('>')) {
         s = inner.trim();
     }
-    if s.len() > 7 && s[..7].eq_ignore_ascii_case("mailto:") {
+    if s.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
+    {
         s = s[7..].trim();
     }
     let (local, domain) = s.rsplit_once('@')?;

@@ -327,11 +327,19 @@ fn bounce_from_text(message: &Message<'_>, subject: &str, text: &str) -> Bounce 
         Some(code) => code.starts_with('5'),
         None => !is_delay_subject(subject),
     };
+    // The returned message may be pasted into the text, qmail's way.
+    let pasted_id = || {
+        text.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            let id = clean_id(value);
+            (name.trim().eq_ignore_ascii_case("message-id") && !id.is_empty()).then_some(id)
+        })
+    };
     Bounce {
         recipients,
         status,
         permanent,
-        original_message_id: original_message_id(message),
+        original_message_id: original_message_id(message).or_else(pasted_id),
     }
 }
 

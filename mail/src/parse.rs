@@ -100,12 +100,15 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Inbound, MailError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(MailError::Malformed("the message is empty".into()));
     }
+    // Bytes that are not mail still parse, into headers with made-up names; mail has at least
+    // one header RFC 5322 or MIME defines.
     let message = MessageParser::default()
         .parse(raw)
-        .filter(|m| !m.headers().is_empty())
-        .ok_or_else(|| MailError::Malformed("no header could be read".into()))?;
+        .filter(|m| m.headers().iter().any(|h| !h.name.is_other()))
+        .ok_or_else(|| MailError::Malformed("no email header could be read".into()))?;
 
-    let attachments = attachments(&message);
+    let (full_text, has_html, body_part) = body_text(&message);
+    let attachments = attachments(&message, body_part);
     if attachments.len() > limits.max_attachments {
         return Err(MailError::TooManyAttachments {
             limit: limits.max_attachments,
@@ -113,7 +116,6 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Inbound, MailError> {
     }
 
     let subject = message.subject().unwrap_or_default().trim().to_string();
-    let (full_text, has_html) = body_text(&message);
     let visible_text = visible::visible_text(&full_text, &subject);
     let from = first_address(message.from());
     let sender_is_null = message
@@ -175,10 +177,11 @@ fn addresses(value: Option<&mail_parser::Address<'_>>) -> Vec<Address> {
         .collect()
 }
 
-/// The text of the body, and whether it has HTML. The text parts are used when there is text
-/// in them; otherwise the HTML parts converted, since a client that sends an empty text part
-/// next to its HTML means the HTML.
-fn body_text(message: &Message<'_>) -> (String, bool) {
+/// The text of the body, whether it has HTML, and the part that was read as the body although
+/// `mail-parser` took it for an attachment (see [`recovered_text`]). The text parts are used when
+/// there is text in them; otherwise the HTML parts converted, since a client that sends an empty
+/// text part next to its HTML means the HTML.
+fn body_text(message: &Message<'_>) -> (String, bool, Option<u32>) {
     let has_html = message
         .html_bodies()
         .any(|p| matches!(p.body, PartType::Html(_)));
@@ -190,8 +193,18 @@ fn body_text(message: &Message<'_>) -> (String, bool) {
         })
         .collect();
     let text = normalize_newlines(&texts.join("\n"));
-    if !text.trim().is_empty() || !has_html {
-        return (text.trim_end().to_string(), has_html);
+    if !text.trim().is_empty() {
+        return (text.trim_end().to_string(), has_html, None);
+    }
+    if !has_html {
+        return match recovered_text(message) {
+            Some((id, text)) => (
+                normalize_newlines(&text).trim_end().to_string(),
+                false,
+                Some(id),
+            ),
+            None => (String::new(), false, None),
+        };
     }
     let converted: Vec<String> = message
         .html_bodies()
@@ -200,7 +213,62 @@ fn body_text(message: &Message<'_>) -> (String, bool) {
             _ => None,
         })
         .collect();
-    (converted.join("\n\n"), has_html)
+    (converted.join("\n\n"), has_html, None)
+}
+
+/// The text of a message whose body `mail-parser` could not read as one: a multipart without a
+/// boundary, or a text part whose base64 is broken. It keeps such a part's undecoded bytes as an
+/// attachment; the first text part that names no file is the body. Broken base64 is decoded up
+/// to the first character that cannot be in it, which recovers what the sender wrote before the
+/// damage; the rest is dropped rather than shown as base64.
+fn recovered_text(message: &Message<'_>) -> Option<(u32, String)> {
+    message.attachments.iter().find_map(|&id| {
+        let part = message.parts.get(id as usize)?;
+        let names_a_file = part.attachment_name().is_some()
+            || part
+                .content_disposition()
+                .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
+        let textual = part.content_type().is_none_or(|ct| {
+            matches!(
+                ct.ctype().to_ascii_lowercase().as_str(),
+                "text" | "multipart"
+            )
+        });
+        if names_a_file || !textual {
+            return None;
+        }
+        let decode_charset = |bytes: &[u8]| {
+            let charset = part
+                .content_type()
+                .and_then(|ct| ct.attribute("charset"))
+                .and_then(|c| mail_parser::decoders::charsets::map::charset_decoder(c.as_bytes()));
+            match charset {
+                Some(decode) => decode(bytes),
+                None => String::from_utf8_lossy(bytes).into_owned(),
+            }
+        };
+        let text = match &part.body {
+            // A multipart without a boundary: its body is text nobody encoded.
+            PartType::Binary(bytes) => decode_charset(bytes),
+            PartType::Text(text) if part.is_encoding_problem && is_base64(part) => {
+                let valid: Vec<u8> = text
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || b"+/=\r\n\t ".contains(b))
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .collect();
+                let whole = &valid[..valid.len() / 4 * 4];
+                decode_charset(&mail_parser::decoders::base64::base64_decode(whole)?)
+            }
+            PartType::Text(text) => text.to_string(),
+            _ => return None,
+        };
+        Some((id, text))
+    })
+}
+
+fn is_base64(part: &MessagePart<'_>) -> bool {
+    part.content_transfer_encoding()
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"))
 }
 
 /// `\n` line ends, and no trailing spaces except on the signature separator `-- `.
@@ -215,9 +283,13 @@ fn normalize_newlines(text: &str) -> String {
     out
 }
 
-fn attachments(message: &Message<'_>) -> Vec<Attachment> {
+/// The attachments, but for the part read as the body.
+fn attachments(message: &Message<'_>, body_part: Option<u32>) -> Vec<Attachment> {
     message
-        .attachments()
+        .attachments
+        .iter()
+        .filter(|&&id| Some(id) != body_part)
+        .filter_map(|&id| message.parts.get(id as usize))
         .enumerate()
         .map(|(i, part)| attachment(message, part, i + 1))
         .collect()
@@ -277,6 +349,9 @@ fn default_filename(content_type: &str, number: usize) -> String {
             return "delivery-status.txt".into()
         }
         "text/rfc822-headers" | "message/global-headers" => return "headers.txt".into(),
+        "message/disposition-notification" | "message/global-disposition-notification" => {
+            return "disposition-notification.txt".into()
+        }
         "text/plain" => "txt",
         "text/html" => "html",
         "text/calendar" => "ics",

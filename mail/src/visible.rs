@@ -188,6 +188,10 @@ fn next_content<'a>(lines: &[&'a str], from: usize) -> Option<&'a str> {
 /// above a header block.
 fn is_separator(lines: &[&str], i: usize) -> bool {
     let line = lines[i].trim();
+    // qmail's bounce, above the returned message.
+    if line.starts_with("--- Below this line is a copy of the message") {
+        return true;
+    }
     if line.starts_with("---") && line.ends_with("---") {
         let inner = line.trim_matches(|c: char| c == '-' || c.is_whitespace());
         return [
