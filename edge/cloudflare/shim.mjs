@@ -1,5 +1,5 @@
 // The Worker's JavaScript entry: the module Workers load, around the wasm-bindgen glue
-// (`index.js`, `index_bg.wasm`). It exports the fetch handler and the Durable Object classes,
+// (`index.js`, `index_bg.wasm`). It exports the fetch and email handlers and the Durable Object classes,
 // and after a trap (a Rust panic aborts the instance) it resets the wasm instance before the
 // next call, so one failed request does not poison the isolate.
 import { WorkerEntrypoint, DurableObject } from "cloudflare:workers";
@@ -38,6 +38,11 @@ async function guarded(call) {
 export default class extends WorkerEntrypoint {
   fetch(request) {
     return guarded(() => exports.fetch.call(this, request, this.env, this.ctx));
+  }
+
+  // Email Routing delivers the tenants' support mail here.
+  email(message) {
+    return guarded(() => exports.email.call(this, message, this.env, this.ctx));
   }
 }
 

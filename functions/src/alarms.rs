@@ -46,6 +46,11 @@ pub enum Job {
     /// Evaluate the tenant's `time_elapsed` automation rules over its open conversations and
     /// tickets (hourly, while such rules exist).
     AutomationTick { tenant_id: TenantId },
+    /// Try to send a mail from the email outbox.
+    Mail {
+        tenant_id: TenantId,
+        delivery: String,
+    },
 }
 
 edgedesk_shared::tag_set! {
@@ -55,6 +60,7 @@ edgedesk_shared::tag_set! {
         Sla = "sla",
         Webhook = "webhook",
         AutomationTick = "automation_tick",
+        Mail = "mail",
     }
 }
 
@@ -134,6 +140,10 @@ impl<'de> serde::de::Visitor<'de> for JobVisitor {
                 delivery: needs(delivery, "delivery")?,
             },
             JobKind::AutomationTick => Job::AutomationTick { tenant_id },
+            JobKind::Mail => Job::Mail {
+                tenant_id,
+                delivery: needs(delivery, "delivery")?,
+            },
         })
     }
 }
@@ -173,6 +183,10 @@ mod decode_tests {
         AutomationTick {
             tenant_id: TenantId,
         },
+        Mail {
+            tenant_id: TenantId,
+            delivery: String,
+        },
     }
 
     #[test]
@@ -193,6 +207,8 @@ mod decode_tests {
             // Refused: no kind, an unknown kind, a missing field, a field twice.
             format!(r#"{{"tenant_id":"{tenant}","subject":"tkt_1"}}"#),
             format!(r#"{{"kind":"email","tenant_id":"{tenant}"}}"#),
+            format!(r#"{{"kind":"mail","tenant_id":"{tenant}","delivery":"mlo_1"}}"#),
+            format!(r#"{{"kind":"mail","tenant_id":"{tenant}"}}"#),
             // Refused: an unknown kind with the fields of the last one, or spelt differently.
             format!(r#"{{"kind":"email","tenant_id":"{tenant}","delivery":"dlv_1"}}"#),
             format!(r#"{{"kind":"Webhook","tenant_id":"{tenant}","delivery":"dlv_1"}}"#),

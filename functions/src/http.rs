@@ -381,3 +381,35 @@ mod tests {
         );
     }
 }
+
+/// A path segment with its `%XX` escapes decoded (an email address in a path, `a%40b.example`).
+/// `+` stays `+`: in a path it is not a space, and plus-addresses keep theirs.
+pub fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod percent_tests {
+    #[test]
+    fn escapes_decode_and_plus_signs_stay() {
+        assert_eq!(super::percent_decode("a%40b.example"), "a@b.example");
+        assert_eq!(super::percent_decode("s+t%2Bx@b"), "s+t+x@b");
+        assert_eq!(super::percent_decode("bad%zz%4"), "bad%zz%4");
+    }
+}

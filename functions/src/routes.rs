@@ -25,7 +25,7 @@ use crate::ctx::{Ctx, Principal};
 use crate::error::ApiError;
 use crate::handlers::{
     agent_feed, agents, attachments, auth, automation, bot, canned, channels, contacts,
-    conversations, csat, inbox, kb, kb_articles, kb_versions, kb_widget, keys, routing, sla,
+    conversations, csat, email, inbox, kb, kb_articles, kb_versions, kb_widget, keys, routing, sla,
     tenants, ticket_merge, ticket_thread, tickets, webhooks, widget, widget_settings,
 };
 use crate::help::{self, Page};
@@ -244,6 +244,27 @@ routes! {
     }
     // Public: the channel's own signature authenticates the message.
     ApiChannelInbound "/v1/channels/api/{id}/inbound" { POST Public => channel_inbound(p, a.id, req) }
+    EmailChannels "/v1/channels/email" {
+        GET Permission(Read) => email::list(c, req),
+        POST Permission(ManageSettings) => email::create(c, req),
+    }
+    EmailParked "/v1/channels/email/parked" { GET Permission(ManageSettings) => email::parked(c, req) }
+    EmailBounces "/v1/channels/email/bounces" { GET Permission(ManageSettings) => email::bounces(c, req) }
+    EmailBounce "/v1/channels/email/bounces/{id}" {
+        DELETE Permission(ManageSettings) => email::clear_bounce(c, a.id),
+    }
+    EmailChannel "/v1/channels/email/{id}" {
+        GET Permission(Read) => email::get(c, a.id),
+        PATCH Permission(ManageSettings) => email::update(c, a.id, req),
+        DELETE Permission(ManageSettings) => email::delete(c, a.id),
+    }
+    EmailTestSend "/v1/channels/email/{id}/test" {
+        POST Permission(ManageSettings) => email::test_send(c, a.id, req),
+    }
+    // Public: the channel's own signature authenticates the mail.
+    EmailInbound "/v1/channels/email/{id}/inbound" { POST Public => email_inbound(p, a.id, req) }
+    SystemMail "/v1/system/mail" { POST PlatformToken => email::host_delivery(p, req) }
+    SystemMailbox "/v1/system/mailboxes/{id}" { GET PlatformToken => email::mailbox(p, a.id) }
     Sweep "/v1/system/sweep" { POST PlatformToken => system_sweep(p) }
     SetupLink "/v1/system/setup-link" { POST PlatformToken => auth::setup_link(p) }
     Setup "/v1/setup" { POST Public => auth::setup(p, req) }
@@ -554,6 +575,10 @@ async fn channel_inbound<P: Platform>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     for_tenant(channels::inbound(p, id, req).await)
+}
+
+async fn email_inbound<P: Platform>(p: &P, id: &str, req: &Request) -> Result<Response, ApiError> {
+    for_tenant(email::inbound(p, id, req).await)
 }
 
 async fn contact_events<P: Platform>(

@@ -13,6 +13,7 @@
 //! - [`wire`]: the byte format of the storage calls.
 //! - [`datasets`]: the time zone database, sentiment weights and search folding tables,
 //!   installed from the static assets on an isolate's first request.
+//! - [`mail`]: Email Routing's `email` handler and the `send_email` relay.
 //! - [`request_url`]: the parts of a request's URL, without parsing it again.
 
 pub mod request_url;
@@ -24,6 +25,8 @@ pub mod datasets;
 pub mod entry;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
+#[cfg(target_arch = "wasm32")]
+pub mod mail;
 #[cfg(target_arch = "wasm32")]
 pub mod objects;
 #[cfg(target_arch = "wasm32")]

@@ -261,6 +261,10 @@ impl OutboundHttp for CfPlatform {
     }
 
     async fn fetch(&self, request: OutboundRequest) -> Result<(u16, Vec<u8>), OutboundError> {
+        // The functions' mail relay is the Worker's own send_email binding.
+        if request.url == edgedesk_functions::domain::email::transport::RELAY_URL {
+            return Ok(crate::mail::relay(&self.env, &request.body).await);
+        }
         let failed = |e: worker::Error| OutboundError::Failed(e.to_string());
         let headers = worker::Headers::new();
         for (name, value) in &request.headers {

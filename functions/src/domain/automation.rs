@@ -479,6 +479,13 @@ async fn apply<P: Platform>(
         // subject (the engine skips them).
         _ => return Ok((Vec::new(), None)),
     };
+    let mut draft = draft;
+    if !draft.private {
+        // On an email conversation the rule's reply goes out as a mail too.
+        let random = crate::ctx::random_hex(p, 12);
+        draft.email =
+            crate::domain::email::threads::reply_to_thread(p, tactor, cid, &random).await?;
+    }
     let appended = append(p, cid, draft, None).await?;
     Ok((Vec::new(), Some(Outcome::Appended(appended.message))))
 }
@@ -494,6 +501,7 @@ fn rule_draft(action: &PlannedAction, body: String, private: bool) -> Draft {
         private,
         attachments: Vec::new(),
         external_id: None,
+        email: None,
     }
 }
 

@@ -185,6 +185,8 @@ fn write_replies<P: Platform>(
             attachments: Vec::new(),
             external_id: None,
             created_at: now,
+            email: None,
+            delivery: None,
         };
         tx.put_json(
             keys::conversation::message(head.seq),

@@ -45,6 +45,13 @@ pub async fn insert<P: Platform>(
     if let Some(ext) = &contact.external_id {
         claim_external(tx, ext, &contact.id).await?;
     }
+    // The first contact with an address is the one a mail from it finds.
+    if let Some(email) = contact.email.as_deref().filter(|e| !e.trim().is_empty()) {
+        let key = keys::tenant::contact_by_email(email);
+        if tx.get(&key).await?.is_none() {
+            tx.put(key, contact.id.to_string().into_bytes());
+        }
+    }
     tx.put_json(Contact::storage_key(&contact.id.to_string()), contact)?;
     record_event(
         p,

@@ -35,6 +35,8 @@ pub struct Draft {
     pub private: bool,
     pub attachments: Vec<Attachment>,
     pub external_id: Option<String>,
+    /// Subject, addresses and id of a message that travels by email.
+    pub email: Option<edgedesk_shared::email::EmailMeta>,
 }
 
 impl Draft {
@@ -56,6 +58,17 @@ impl Draft {
             attachments: self.attachments.clone(),
             external_id: self.external_id.clone(),
             created_at: at,
+            delivery: self
+                .email
+                .as_ref()
+                .filter(|_| self.sender.kind != SenderKind::Contact)
+                .map(|_| edgedesk_shared::email::Delivery {
+                    state: edgedesk_shared::email::DeliveryState::Queued,
+                    reason: None,
+                    attempts: 0,
+                    updated_at: at,
+                }),
+            email: self.email.clone(),
         }
     }
 }
@@ -190,6 +203,8 @@ fn placeholder(conversation_id: &ConversationId) -> Message {
         attachments: Vec::new(),
         external_id: None,
         created_at: DateTime::<Utc>::MIN_UTC,
+        email: None,
+        delivery: None,
     }
 }
 
@@ -298,9 +313,11 @@ pub async fn touch_and_track<P: Platform>(
         if let Some(turn) = turn {
             bot_turn_in(p, tx, &mut flowed, conversation_id, turn).await?;
         }
+        // A reply on an email conversation is queued with the claim: sent exactly once.
+        let mail = crate::domain::email::outbox::queue_in(p, tx, &c, message).await?;
         tx.put_json(Flowed::key(conversation_id), &flowed)?;
         let gaps = flowed.gaps_below(message.seq).take(MAX_RECOVERED).collect();
-        Ok(Some(Step::Done(c.tenant_id, wake, gaps)))
+        Ok(Some(Step::Done(c.tenant_id, wake, mail, gaps)))
     })
     .await?;
     match step {
@@ -308,8 +325,11 @@ pub async fn touch_and_track<P: Platform>(
             left_behind: Vec::new(),
         }),
         Some(Step::AlreadyDone) => Ok(Recorded::AlreadyDone),
-        Some(Step::Done(tenant_id, wake, gaps)) => {
+        Some(Step::Done(tenant_id, wake, mail, gaps)) => {
             sla::schedule_wake(p, tenant_id, wake).await?;
+            if let Some(job) = mail {
+                crate::alarms::schedule(p, p.now(), &job).await?;
+            }
             Ok(Recorded::Done {
                 left_behind: abandoned(p, &cactor, gaps, now).await?,
             })
@@ -321,7 +341,12 @@ pub async fn touch_and_track<P: Platform>(
 /// message once it committed.
 enum Step {
     AlreadyDone,
-    Done(edgedesk_shared::ids::TenantId, sla::Wake, Vec<u64>),
+    Done(
+        edgedesk_shared::ids::TenantId,
+        sla::Wake,
+        Option<crate::alarms::Job>,
+        Vec<u64>,
+    ),
 }
 
 /// Of the messages numbered `seqs`, those old enough that no live request is still running

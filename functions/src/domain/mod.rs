@@ -5,11 +5,13 @@
 pub mod api_keys;
 pub mod automation;
 pub mod automation_timer;
+pub mod blobs;
 pub mod bot;
 pub mod bot_turn;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;
+pub mod email;
 pub mod intents;
 pub mod live;
 pub mod messages;

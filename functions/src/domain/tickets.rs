@@ -293,3 +293,27 @@ pub fn assignee_matches(
 pub struct Watchers {
     pub agent_ids: Vec<AgentId>,
 }
+
+/// The next number of the tenant's ticket counter, claimed for ticket `id` inside a tenant
+/// transaction (with the pointer from the number to the ticket, which a mail's `[#n]` finds).
+pub async fn number<P: Platform>(
+    tx: &mut crate::store::Tx<'_, P>,
+    id: &TicketId,
+) -> Result<u64, ApiError> {
+    let number = match tx.get(keys::tenant::TICKET_COUNTER).await? {
+        Some(b) => {
+            std::str::from_utf8(&b)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(ApiError::internal)?
+                + 1
+        }
+        None => 1,
+    };
+    tx.put(
+        keys::tenant::TICKET_COUNTER,
+        number.to_string().into_bytes(),
+    );
+    tx.put_json(keys::tenant::ticket_number(number), &id.to_string())?;
+    Ok(number)
+}

@@ -13,6 +13,9 @@ pub enum Via {
     Channel,
     /// An agent or the API acting for the team, or an automation rule.
     Team,
+    /// A customer's email: it threads into its conversation, and the bot does not answer
+    /// mail (a reply by mail is the team's).
+    Mail,
 }
 
 /// What the bot made of a message when it was stored.

@@ -15,6 +15,7 @@ mod automation;
 mod bot;
 mod dispatch;
 pub mod event;
+mod mail;
 mod message;
 mod notify;
 mod record;
@@ -24,5 +25,6 @@ mod timer;
 
 pub use dispatch::{dispatch, MAX_EVENTS};
 pub use event::{BotTake, Event, Via};
+pub use mail::{receive as receive_mail, Received};
 pub use message::add_message;
 pub use timer::sweep;

@@ -46,6 +46,7 @@ pub async fn message_added<P: Platform>(
 /// conversation and has not yet; a person's or a rule's as the team's.
 pub fn recovered(message: Message) -> Event {
     let (kind, via) = match message.sender.kind {
+        SenderKind::Contact if message.email.is_some() => (ActorKind::Contact, Via::Mail),
         SenderKind::Contact => (ActorKind::Contact, Via::Channel),
         SenderKind::Agent => (ActorKind::Agent, Via::Team),
         _ => (ActorKind::System, Via::Team),

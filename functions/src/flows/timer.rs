@@ -91,6 +91,10 @@ async fn run<P: Platform>(p: &P, job: &Job) -> Result<(), ApiError> {
             tenant_id,
             delivery,
         } => webhooks::deliver(p, tenant_id, delivery).await,
+        Job::Mail {
+            tenant_id,
+            delivery,
+        } => crate::domain::email::outbox::send(p, tenant_id, delivery).await,
         Job::AutomationTick { tenant_id } => {
             // What the rules did goes through the flows like any other change.
             let tactor = tenant_actor(tenant_id);

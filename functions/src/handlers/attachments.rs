@@ -3,17 +3,17 @@
 
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::ctx::id_parts;
+use crate::domain::blobs::{self, BlobMeta};
 use crate::error::ApiError;
 use crate::http::cors;
 use crate::http::{json, path_id, query, Request, Response};
 use crate::keys::{self, blob_actor, tenant_actor};
 use crate::ports::Platform;
-use crate::store::{get_json, transact};
+use crate::store::get_json;
 use crate::visitor::{settings, visitor};
-use edgedesk_shared::ids::{ContactId, TenantId};
+use edgedesk_shared::ids::TenantId;
 use edgedesk_shared::model::Attachment;
 use edgedesk_shared::widget::attachment_signature;
 
@@ -68,42 +68,24 @@ pub async fn upload<P: Platform>(
             format!("files may be at most {} bytes", policy.max_bytes),
         ));
     }
-    let (ms, r) = id_parts(p);
-    let blob_id = format!("{:x}{:x}", ms, r);
     let meta = BlobMeta {
-        name: name.clone(),
-        content_type: content_type.clone(),
-        size,
-        contact_id: v.contact_id,
-    };
-    transact(p, &blob_actor(&v.w.tenant_id), async |tx| {
-        tx.put(keys::blob::content(&blob_id), req.body().clone());
-        tx.put_json(keys::blob::meta(&blob_id), &meta)
-    })
-    .await?;
-    let sig = attachment_signature(&v.w.settings.token_secret, &blob_id);
-    let url = format!(
-        "/v1/widget/{}/attachments/{blob_id}?sig={sig}",
-        v.w.tenant_id
-    );
-    let att = Attachment {
         name,
         content_type,
         size,
-        url: Some(url),
+        contact_id: v.contact_id,
     };
+    let att = blobs::store(
+        p,
+        &v.w.tenant_id,
+        &v.w.settings.token_secret,
+        meta,
+        req.body().clone(),
+    )
+    .await?;
     Ok(cors(
         json(StatusCode::CREATED, &att)?,
         v.w.origin.as_deref(),
     ))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct BlobMeta {
-    name: String,
-    content_type: String,
-    size: u64,
-    contact_id: ContactId,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -223,6 +223,7 @@ pub async fn inbound<P: Platform>(
         private: false,
         attachments: input.message.attachments,
         external_id: input.message.id,
+        email: None,
     };
     let appended = flows::add_message(
         p,

@@ -132,6 +132,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             private: m.private,
             attachments: m.attachments.clone(),
             external_id: None,
+            email: None,
         };
         let appended = append(ctx.p, &id, draft, None).await?;
         conversation.last_message_seq = appended.message.seq;
@@ -445,12 +446,33 @@ pub async fn post_message<P: Platform>(
     let conversation: Conversation = records::load(ctx, &id.to_string()).await?;
     let sender = resolve_sender(ctx, &conversation, &input).await?;
     let idem = Idempotency::from_request(req, &ctx.principal)?;
+    // A public reply of the team on an email conversation goes out as a mail.
+    let email = if !input.private && sender.kind != SenderKind::Contact {
+        let random = crate::ctx::random_hex(ctx.p, 12);
+        crate::domain::email::threads::reply_for(
+            ctx.p,
+            &ctx.actor,
+            &conversation,
+            &random,
+            &input.cc,
+            &input.bcc,
+        )
+        .await?
+    } else {
+        None
+    };
+    if email.is_none() && !(input.cc.is_empty() && input.bcc.is_empty()) {
+        return Err(ApiError::unprocessable(
+            "cc, bcc: only a public reply on an email conversation has copies",
+        ));
+    }
     let draft = Draft {
         sender,
         body: input.body,
         private: input.private,
         attachments: input.attachments,
         external_id: None,
+        email,
     };
     let appended = flows::add_message(
         ctx.p,

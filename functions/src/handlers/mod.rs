@@ -11,6 +11,7 @@ pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod csat;
+pub mod email;
 pub mod inbox;
 pub mod kb;
 pub mod kb_articles;

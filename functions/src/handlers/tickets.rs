@@ -44,20 +44,7 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
             input.conversation_id.as_ref(),
         )
         .await?;
-        let number = match tx.get(keys::tenant::TICKET_COUNTER).await? {
-            Some(b) => {
-                std::str::from_utf8(&b)
-                    .ok()
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or_else(ApiError::internal)?
-                    + 1
-            }
-            None => 1,
-        };
-        tx.put(
-            keys::tenant::TICKET_COUNTER,
-            number.to_string().into_bytes(),
-        );
+        let number = crate::domain::tickets::number(tx, &id).await?;
         let ticket = Ticket {
             id,
             tenant_id: ctx.tenant_id,

@@ -357,6 +357,8 @@ pub async fn post_message<P: Platform>(
         private: false,
         sender: None,
         attachments: input.attachments.clone(),
+        cc: Vec::new(),
+        bcc: Vec::new(),
     };
     check.validate("")?;
     let contact: Contact = get_json(
@@ -386,6 +388,7 @@ pub async fn post_message<P: Platform>(
         private: false,
         attachments: input.attachments,
         external_id: None,
+        email: None,
     };
     // The message, the end of the visitor's typing and the bot's answer are one batch.
     let appended = flows::add_message(

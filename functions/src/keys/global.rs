@@ -30,6 +30,12 @@ pub fn channel_tenant(id: &ChannelId) -> String {
     format!("channel:{id}")
 }
 
+/// The tenant and email channel that receive mail for a support address (lowercase), so a
+/// host's SMTP listener or Email Routing finds them; one channel per address.
+pub fn mailbox(address: &str) -> String {
+    format!("mailbox:{}", address.trim().to_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,12 @@ pub fn agent_email(email: &str) -> String {
     format!("agent_email:{}", email.to_lowercase())
 }
 
+/// The id of the first contact with this email address (lowercase): how a mail's sender
+/// finds their contact.
+pub fn contact_by_email(address: &str) -> String {
+    format!("contact_email:{}", address.trim().to_lowercase())
+}
+
 /// A contact record.
 pub fn contact(id: &str) -> String {
     format!("contact:{id}")
@@ -60,6 +66,11 @@ pub fn conversation_open_pointer(channel: &ChannelId, contact: &ContactId) -> St
 pub fn ticket(id: &str) -> String {
     format!("ticket:{id}")
 }
+/// The id of the ticket numbered `n` (what a mail's subject `[#n]` names).
+pub fn ticket_number(n: u64) -> String {
+    format!("ticket_number:{n}")
+}
+
 /// Prefix of every [`ticket`] record.
 pub const TICKETS: &str = "ticket:";
 
@@ -210,6 +221,55 @@ pub fn webhook_subscription(id: &str) -> String {
 }
 /// Prefix of every [`webhook_subscription`].
 pub const WEBHOOK_SUBSCRIPTIONS: &str = "webhook_sub:";
+
+// ---- the email channel ---------------------------------------------------------------------
+
+/// An email channel ([`edgedesk_shared::email::EmailChannelRecord`]).
+pub fn email_channel(id: &ChannelId) -> String {
+    format!("email_channel:{id}")
+}
+/// Prefix of every [`email_channel`].
+pub const EMAIL_CHANNELS: &str = "email_channel:";
+
+/// The conversation a mail with this Message-ID belongs to (received or sent), by the
+/// SHA-256 hex of the id: ids are up to a thousand characters and chosen by strangers.
+pub fn mail_thread(message_id_digest: &str) -> String {
+    format!("mail_thread:{message_id_digest}")
+}
+
+/// The conversation whose replies carry this token in their `support+<token>@…` address.
+pub fn mail_token(token: &str) -> String {
+    format!("mail_token:{token}")
+}
+
+/// An email conversation's thread: its token, subject, customer and the ids to refer to.
+pub fn email_thread(conversation: &ConversationId) -> String {
+    format!("email_thread:{conversation}")
+}
+
+/// Mail kept aside instead of becoming a message (an auto-reply, a bounce, a flood).
+pub fn mail_parked(id: &str) -> String {
+    format!("mail_parked:{id}")
+}
+/// Prefix of every [`mail_parked`]; ids are time-ordered.
+pub const MAIL_PARKED: &str = "mail_parked:";
+
+/// An address mail to which bounced.
+pub fn mail_bounce(address: &str) -> String {
+    format!("mail_bounce:{address}")
+}
+/// Prefix of every [`mail_bounce`].
+pub const MAIL_BOUNCES: &str = "mail_bounce:";
+
+/// How many mails an address sent in the current window, which rate-limits senders.
+pub fn mail_rate(address: &str) -> String {
+    format!("mail_rate:{address}")
+}
+
+/// A mail in the outbox: the message it sends and every attempt.
+pub fn mail_outbox(id: &str) -> String {
+    format!("mail_out:{id}")
+}
 
 // ---- routing -------------------------------------------------------------------------------
 
