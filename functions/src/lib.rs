@@ -90,6 +90,15 @@ pub async fn handle<P: Platform>(p: &P, req: Request) -> Response {
     resp
 }
 
+/// Delivers a raw mail a host received for `to` (comma-separated envelope recipients), as
+/// `POST /v1/system/mail` does, for a host that runs the functions in process and received
+/// the mail itself (the Worker's Email Routing handler): no platform token to present.
+pub async fn deliver_mail<P: Platform>(p: &P, to: &str, raw: &[u8]) -> Response {
+    handlers::email::deliver(p, to, raw)
+        .await
+        .unwrap_or_else(|e| error_response(&e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::home_actor;

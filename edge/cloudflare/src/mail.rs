@@ -1,6 +1,6 @@
 //! Email on Cloudflare: Email Routing hands each mail for the tenants' support addresses to
 //! the Worker's `email` handler, which delivers it to the functions the way the local host's
-//! SMTP listener does (`POST /v1/system/mail`); and the functions' mail relay
+//! SMTP listener does (`edgedesk_functions::deliver_mail`, what `POST /v1/system/mail` runs); and the functions' mail relay
 //! (`http://mail-relay.invalid/v1/send`, see `edgedesk_functions::domain::email::transport`)
 //! sends through the channel's `send_email` binding.
 
@@ -15,23 +15,15 @@ use crate::platform::CfPlatform;
 /// other failure is raised, so Email Routing reports a temporary failure and the sender's
 /// server tries again.
 #[event(email)]
-pub async fn email(message: ForwardableEmailMessage, env: Env, _ctx: Context) -> worker::Result<()> {
-    if let Err(e) = crate::datasets::ensure(&env).await {
-        return Err(e);
-    }
+pub async fn email(
+    message: ForwardableEmailMessage,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    crate::datasets::ensure(&env).await?;
     let p = CfPlatform::new(env);
     let raw = message.raw_bytes().await?;
-    let token = edgedesk_functions::ports::Config::var(&p, "platform_token").unwrap_or_default();
-    let req = http::Request::builder()
-        .method(http::Method::POST)
-        .uri("/v1/system/mail")
-        .header("x-platform-token", token)
-        .header("x-mail-to", message.to())
-        .header("x-mail-from", message.from())
-        .header("content-type", "message/rfc822")
-        .body(raw)
-        .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let mut resp = edgedesk_functions::handle(&p, req).await;
+    let mut resp = edgedesk_functions::deliver_mail(&p, &message.to(), &raw).await;
     crate::entry::take_labels(&mut resp);
     let status = resp.status().as_u16();
     let said = || {

@@ -530,3 +530,115 @@ fn sockets_in_a_hibernatable_room_get_stored_messages_and_carry_typing_between_v
         e["type"] == "typing" && e["from"] == "contact" && e["typing"] == true
     });
 }
+
+/// Posts raw bytes; answers the status and the body as text.
+fn post_raw(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    let mut req = ureq::http::Request::builder().method("POST").uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let Ok(mut resp) = agent().run(req.body(body.to_vec()).expect("a request")) else {
+        return (0, String::new());
+    };
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn raw_mail(id: &str, extra: &str, body: &str) -> String {
+    format!(
+        "From: Ada <ada@example.com>\r\nTo: support@acme.example\r\nSubject: Printer\r\nMessage-ID: <{id}>\r\nDate: Mon, 07 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+}
+
+#[test]
+fn mail_routed_to_the_worker_and_mail_posted_to_the_webhook_reach_one_conversation_and_replies_leave_by_the_binding(
+) {
+    let dev = Dev::start();
+    let base = dev.base();
+    let auth = tenant(&base);
+    let (s, ch) = call(
+        &base,
+        "POST",
+        "/v1/channels/email",
+        Some(&auth),
+        Some(
+            &json!({"name": "Support", "addresses": ["support@acme.example"],
+                     "transport": {"kind": "cloudflare"}}),
+        ),
+    );
+    assert_eq!(s, 201, "{ch}");
+    // Email Routing's path: wrangler dev hands the mail to the Worker's email handler.
+    let routed = |to: &str, mail: &str| {
+        post_raw(
+            &format!("{base}/cdn-cgi/handler/email?from=ada@example.com&to={to}"),
+            &[("content-type", "message/rfc822")],
+            mail.as_bytes(),
+        )
+    };
+    let (s, said) = routed(
+        "support@acme.example",
+        &raw_mail("w1@example.com", "", "It burns."),
+    );
+    assert_eq!(s, 200, "{said}");
+    let (s, said) = routed("nobody@acme.example", &raw_mail("w0@example.com", "", "x"));
+    assert_eq!(s, 400, "an unknown mailbox is refused: {said}");
+    assert!(said.contains("550"), "{said}");
+    let (_, page) = get(&base, "/v1/conversations", Some(&auth));
+    let convs = page["data"].as_array().expect("a page").clone();
+    assert_eq!(convs.len(), 1, "{page}");
+    assert_eq!(convs[0]["channel"], "email");
+    let cid = convs[0]["id"].as_str().expect("an id").to_owned();
+
+    // The signed webhook's path, replying to the first mail: the same conversation.
+    let secret = ch["inbound_secret"].as_str().expect("a secret");
+    let mail = raw_mail(
+        "w2@example.com",
+        "In-Reply-To: <w1@example.com>\r\n",
+        "Still burning.",
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let sig = edgedesk_shared::signature::sign_webhook(secret.as_bytes(), now, mail.as_bytes());
+    let (s, said) = post_raw(
+        &format!(
+            "{base}/v1/channels/email/{}/inbound",
+            ch["id"].as_str().expect("an id")
+        ),
+        &[("x-edgedesk-signature", &sig)],
+        mail.as_bytes(),
+    );
+    assert_eq!(s, 201, "{said}");
+    let landed: Value = serde_json::from_str(&said).expect("JSON");
+    assert_eq!(landed["conversation_id"], cid.as_str());
+
+    // An agent's reply leaves through the send_email binding, sent by the alarm's job.
+    let (s, m) = call(
+        &base,
+        "POST",
+        &format!("/v1/conversations/{cid}/messages"),
+        Some(&auth),
+        Some(&json!({"body": "Unplug it."})),
+    );
+    assert_eq!(s, 201, "{m}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, page) = get(
+            &base,
+            &format!("/v1/conversations/{cid}/messages"),
+            Some(&auth),
+        );
+        let last = page["data"]
+            .as_array()
+            .and_then(|d| d.last().cloned())
+            .unwrap_or_default();
+        match last["delivery"]["state"].as_str() {
+            Some("sent") => break,
+            Some("failed") => panic!("the binding refused the reply: {last}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "not sent 30 s later: {last}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}

@@ -463,14 +463,19 @@ pub struct HostDeliveryResult {
     params(("X-Mail-To" = String, Header, description = "the envelope's recipients"), ("X-Mail-From" = String, Header, description = "the envelope's sender; empty for the null sender")),
     responses((status = 200, body = HostDelivery), (status = 404, description = "No recipient is a mailbox here."), (status = 413), (status = 422), (status = 429)))]
 pub async fn host_delivery<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiError> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
-    };
-    let recipients: Vec<String> = header("x-mail-to")
+    let to = req
+        .headers()
+        .get("x-mail-to")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    deliver(p, to, req.body()).await
+}
+
+/// A raw mail the host received for `to` (the envelope's recipients, comma-separated): what
+/// `POST /v1/system/mail` does, and what a host that runs the functions in process (the
+/// Worker's `email` handler) calls directly.
+pub async fn deliver<P: Platform>(p: &P, to: &str, raw: &[u8]) -> Result<Response, ApiError> {
+    let recipients: Vec<String> = to
         .split(',')
         .filter_map(edgedesk_mail::normalize_address)
         .collect();
@@ -498,7 +503,7 @@ pub async fn host_delivery<P: Platform>(p: &P, req: &Request) -> Result<Response
     let mut results = Vec::new();
     for (m, rcpts) in seen {
         let channel = channels::load(p, &m.tenant_id, &m.channel_id).await?;
-        let received = flows::receive_mail(p, &channel, req.body(), &rcpts).await?;
+        let received = flows::receive_mail(p, &channel, raw, &rcpts).await?;
         results.push(HostDeliveryResult {
             recipient: rcpts[0].clone(),
             received,
