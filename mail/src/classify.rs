@@ -359,6 +359,99 @@ fn is_status_code(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{parse, Limits};
+
+    fn kind_of(headers: &str, body: &str) -> Kind {
+        let raw =
+            format!("From: ann@example.com\r\n{headers}Message-ID: <k@example.com>\r\n\r\n{body}");
+        parse(raw.as_bytes(), &Limits::default()).unwrap().kind
+    }
+
+    #[test]
+    fn auto_submitted_no_is_a_person() {
+        assert_eq!(kind_of("Auto-Submitted: no\r\n", "hi"), Kind::Person);
+        assert!(matches!(
+            kind_of("Auto-Submitted: auto-replied; owner=x\r\n", "hi"),
+            Kind::AutoReply { reason } if reason == "Auto-Submitted: auto-replied"
+        ));
+    }
+
+    #[test]
+    fn x_auto_response_suppress_counts_only_with_another_sign() {
+        assert_eq!(
+            kind_of("X-Auto-Response-Suppress: All\r\nSubject: Lunch\r\n", "hi"),
+            Kind::Person
+        );
+        assert!(matches!(
+            kind_of(
+                "X-Auto-Response-Suppress: OOF\r\nSubject: I am on vacation\r\n",
+                "hi"
+            ),
+            Kind::AutoReply { .. }
+        ));
+        assert!(matches!(
+            kind_of(
+                "Return-Path: <>\r\nX-Auto-Response-Suppress: All\r\nSubject: Lunch\r\n",
+                "hi"
+            ),
+            Kind::AutoReply { .. }
+        ));
+    }
+
+    #[test]
+    fn an_automatic_subject_alone_is_an_auto_reply() {
+        for subject in [
+            "Automatic reply: x",
+            "Out of Office: x",
+            "自动回复: x",
+            "AutoReply",
+        ] {
+            let headers = format!("Subject: {subject}\r\n");
+            assert!(
+                matches!(kind_of(&headers, "away"), Kind::AutoReply { .. }),
+                "{subject}"
+            );
+        }
+        assert_eq!(
+            kind_of("Subject: Re: my out of office\r\n", "x"),
+            Kind::Person
+        );
+    }
+
+    #[test]
+    fn precedence_and_list_headers_are_bulk_but_auto_reply_wins() {
+        assert!(matches!(
+            kind_of("Precedence: bulk\r\n", "x"),
+            Kind::Bulk { .. }
+        ));
+        assert!(matches!(
+            kind_of("List-Unsubscribe: <mailto:u@example.com>\r\n", "x"),
+            Kind::Bulk { .. }
+        ));
+        assert!(matches!(
+            kind_of("Precedence: auto_reply\r\n", "x"),
+            Kind::AutoReply { .. }
+        ));
+    }
+
+    #[test]
+    fn a_report_that_every_recipient_was_delivered_is_no_bounce() {
+        let body = "--b\r\nContent-Type: message/delivery-status\r\n\r\n\
+            Reporting-MTA: dns; mx.example.com\r\n\r\n\
+            Final-Recipient: rfc822; bob@example.org\r\nAction: delivered\r\nStatus: 2.0.0\r\n\
+            \r\n--b--\r\n";
+        let headers =
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n";
+        assert!(matches!(kind_of(headers, body), Kind::AutoReply { .. }));
+    }
+
+    #[test]
+    fn a_bounce_subject_from_a_person_is_a_person() {
+        assert_eq!(
+            kind_of("Subject: Undeliverable parcel\r\n", "my parcel never came"),
+            Kind::Person
+        );
+    }
 
     #[test]
     fn enhanced_status_codes_are_recognised_in_prose() {

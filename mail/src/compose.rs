@@ -219,6 +219,12 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Every boundary starts with `=_`; only where that pair occurs is the rest compared, so a
+/// 25 MB attachment is one pass.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    haystack
+        .windows(2)
+        .enumerate()
+        .filter(|(_, pair)| *pair == b"=_")
+        .any(|(i, _)| haystack[i..].starts_with(needle))
 }

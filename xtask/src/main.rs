@@ -201,6 +201,9 @@ impl Workspace {
                 "edgedesk-shared",
                 "-p",
                 "edgedesk-functions",
+                // Pure, but not yet a dependency of `functions`: checked on its own.
+                "-p",
+                "edgedesk-mail",
                 "--target",
                 target,
             ]))?;
