@@ -9,10 +9,12 @@
 
 use std::fmt::Write as _;
 
+#[cfg(feature = "html-render")]
 use html2text::render::TextDecorator;
 
 /// Lines are wrapped only past this width: wide enough that no paragraph a person writes is
 /// broken, small enough that a `<hr>` (drawn as this many `─`) stays cheap.
+#[cfg(feature = "html-render")]
 const WIDTH: usize = 4096;
 
 /// How deep elements may be opened before the rest of the document is dropped. html5ever looks
@@ -24,6 +26,7 @@ const MAX_DEPTH: usize = 256;
 /// The text of `html`: block elements on lines of their own, `> ` before quoted lines
 /// (`<blockquote>`), links as `text <url>`, images by their alt text, lines trimmed at the end,
 /// no more than one empty line in a row.
+#[cfg(feature = "html-render")]
 pub(crate) fn html_to_text(html: &str) -> String {
     let html = &html[..depth_capped_len(html)];
     let rendered = html2text::config::with_decorator(AgentText::default())
@@ -103,14 +106,23 @@ fn tidy(text: &str) -> String {
     out
 }
 
+/// The text of `html` by mail-parser's own converter, without the `html-render` feature.
+#[cfg(not(feature = "html-render"))]
+pub(crate) fn html_to_text(html: &str) -> String {
+    let html = &html[..depth_capped_len(html)];
+    tidy(&mail_parser::decoders::html::html_to_text(html))
+}
+
 /// How `html2text` writes inline markup for agents: no Markdown (no `*`, `#` or footnotes), the
 /// target of a web link after its text, since "click here" alone says nothing, and `> ` before
 /// quoted lines, which is how quoted history is recognised in text.
+#[cfg(feature = "html-render")]
 #[derive(Clone, Debug, Default)]
 struct AgentText {
     links: Vec<Option<String>>,
 }
 
+#[cfg(feature = "html-render")]
 impl TextDecorator for AgentText {
     type Annotation = ();
 
@@ -231,6 +243,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "html-render")]
     fn script_and_style_content_never_reaches_the_text() {
         let html = r#"<html><head><title>t</title><style type="text/css">.a{color:red}</style>
             <script>var headScript = 1;</script></head><body>
@@ -245,6 +258,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "html-render")]
     fn entities_are_decoded_and_block_elements_end_lines() {
         let text = html_to_text(
             "<div>caf&eacute; &lt;tag&gt; &#x4E2D;&#25991;&nbsp;ok</div><div>second</div>\
@@ -254,6 +268,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "html-render")]
     fn blockquotes_become_quoted_lines_and_links_show_their_target() {
         let text = html_to_text(
             "<p>See <a href=\"https://acme.example/help\">the guide</a> or \

@@ -34,19 +34,27 @@ pub async fn email(
     };
     match status {
         200..=299 => Ok(()),
-        404 => {
-            message.set_reject("550 5.1.1 no such mailbox here");
-            Ok(())
-        }
-        400 | 413 | 422 => {
-            message.set_reject(&format!("554 5.6.0 {}", said()));
-            Ok(())
-        }
+        404 => reject(&message, "550 5.1.1 no such mailbox here").await,
+        400 | 413 | 422 => reject(&message, &format!("554 5.6.0 {}", said())).await,
         _ => Err(worker::Error::RustError(format!(
             "mail not taken, try again later: {}",
             said()
         ))),
     }
+}
+
+/// Refuses the mail with `reason`. `setReject` answers nothing in production, but a promise
+/// where the message is a stub of another isolate (as under `wrangler dev`): it is awaited, so
+/// the refusal is made before the handler returns.
+async fn reject(message: &ForwardableEmailMessage, reason: &str) -> worker::Result<()> {
+    use wasm_bindgen::JsCast;
+    let set_reject: js_sys::Function =
+        js_sys::Reflect::get(message.as_ref(), &"setReject".into())?.dyn_into()?;
+    let answer = set_reject.call1(message.as_ref(), &reason.into())?;
+    if let Ok(promise) = answer.dyn_into::<js_sys::Promise>() {
+        wasm_bindgen_futures::JsFuture::from(promise).await?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -54,14 +54,17 @@ fn run() -> Result<ExitCode, String> {
             "--" => {
                 guest_args.extend(args.by_ref());
             }
-            other => return Err(format!("unknown option {other} (put the component's arguments after --)")),
+            other => {
+                return Err(format!(
+                    "unknown option {other} (put the component's arguments after --)"
+                ))
+            }
         }
     }
 
     let engine = Engine::new(&Config::new()).map_err(err("engine"))?;
     let started = std::time::Instant::now();
-    let component = Component::from_file(&engine, &component_path)
-        .map_err(err(&component_path))?;
+    let component = Component::from_file(&engine, &component_path).map_err(err(&component_path))?;
     eprintln!(
         "compiled {component_path} in {:.2} s",
         started.elapsed().as_secs_f64()
@@ -82,8 +85,12 @@ fn run() -> Result<ExitCode, String> {
             table: ResourceTable::new(),
         },
     );
-    let command = Command::instantiate(&mut store, &component, &linker).map_err(err("instantiating"))?;
-    let status = command.wasi_cli_run().call_run(&mut store).map_err(err("running"))?;
+    let command =
+        Command::instantiate(&mut store, &component, &linker).map_err(err("instantiating"))?;
+    let status = command
+        .wasi_cli_run()
+        .call_run(&mut store)
+        .map_err(err("running"))?;
     Ok(if status.is_ok() {
         ExitCode::SUCCESS
     } else {
