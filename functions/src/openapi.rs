@@ -371,6 +371,7 @@ mod more {
         channels::create, channels::list, channels::inbound,
         email::create, email::list, email::get, email::update, email::delete, email::test_send,
         email::parked, email::bounces, email::clear_bounce, email::inbound, email::mailbox, email::host_delivery,
+        email::get_notifications, email::put_notifications,
         widget::config, widget::session, widget::list_messages, widget::post_message, widget::typing,
         widget::seen, widget::poll, attachments::upload, widget_settings::update_settings,
         auth::me, auth::login, auth::change_password, auth::invite, auth::accept_invite, auth::setup,

@@ -166,6 +166,10 @@ routes! {
     AgentPresence "/v1/agents/{id}/presence" {
         PUT Permission(Work) => widget_settings::set_presence(c, a.id, req),
     }
+    AgentNotifications "/v1/agents/{id}/notifications" {
+        GET Permission(Read) => email::get_notifications(c, a.id),
+        PUT Permission(Work) => email::put_notifications(c, a.id, req),
+    }
     AgentRouting "/v1/agents/{id}/routing" {
         GET Permission(Read) => routing::get_profile(c, a.id),
         PUT Permission(ManageAgents) => routing::put_profile(c, a.id, req),

@@ -652,3 +652,94 @@ fn garbage_is_refused_with_a_clear_error_and_nothing_is_stored() {
     assert_eq!(r.status, 422, "{}", r.text());
     assert!(data(&expect(api.get("/v1/conversations"), 200)).is_empty());
 }
+
+/// Relayed mails addressed to `to`.
+fn mails_to(reqs: &[OutboundRequest], to: &str) -> Vec<String> {
+    relayed(reqs)
+        .into_iter()
+        .filter(|(v, _)| v["to"].as_array().unwrap().iter().any(|a| a == to))
+        .map(|(_, raw)| raw)
+        .collect()
+}
+
+#[test]
+fn an_agent_is_mailed_when_a_conversation_is_assigned_to_them_unless_they_turned_it_off() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    smtp_channel(&api, "support@acme.example", false);
+    relay_answers(&app, 200, r#"{"id":"ok"}"#);
+    let grace = agent(&api, "grace@acme.example", "agent");
+    let alan = agent(&api, "alan@acme.example", "agent");
+    let c = contact(&api, "Bo");
+    let conv = conversation(&api, &id(&c));
+    let path = format!("/v1/conversations/{}", id(&conv));
+    expect(api.patch(&path, json!({"assignee_id": id(&grace)})), 200);
+    app.sweep();
+    let mails = mails_to(&app.platform.take_outbound(), "grace@acme.example");
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("Assigned to you"), "{}", mails[0]);
+    assert!(mails[0].contains("Auto-Submitted: auto-generated"));
+    // Alan does not want these.
+    let prefs = expect(
+        api.put(
+            &format!("/v1/agents/{}/notifications", id(&alan)),
+            json!({"assigned": false}),
+        ),
+        200,
+    );
+    assert_eq!(prefs["mention"], true);
+    expect(api.patch(&path, json!({"assignee_id": id(&alan)})), 200);
+    app.sweep();
+    assert!(mails_to(&app.platform.take_outbound(), "alan@acme.example").is_empty());
+    assert_eq!(
+        api.key_client("read_only")
+            .put(
+                &format!("/v1/agents/{}/notifications", id(&alan)),
+                json!({})
+            )
+            .status,
+        403
+    );
+}
+
+#[test]
+fn a_mention_in_a_private_note_mails_the_agent_it_names() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    smtp_channel(&api, "support@acme.example", false);
+    relay_answers(&app, 200, r#"{"id":"ok"}"#);
+    agent(&api, "grace@acme.example", "agent");
+    let c = contact(&api, "Bo");
+    let conv = conversation(&api, &id(&c));
+    expect(
+        api.post(
+            &format!("/v1/conversations/{}/messages", id(&conv)),
+            json!({"body": "@grace can you check the invoice?", "private": true}),
+        ),
+        201,
+    );
+    app.sweep();
+    let mails = mails_to(&app.platform.take_outbound(), "grace@acme.example");
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("mentioned you"), "{}", mails[0]);
+    assert!(mails[0].contains("check the invoice"));
+}
+
+#[test]
+fn a_tenant_without_an_email_channel_sends_no_notification() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    relay_answers(&app, 200, r#"{"id":"ok"}"#);
+    let grace = agent(&api, "grace@acme.example", "agent");
+    let c = contact(&api, "Bo");
+    let conv = conversation(&api, &id(&c));
+    expect(
+        api.patch(
+            &format!("/v1/conversations/{}", id(&conv)),
+            json!({"assignee_id": id(&grace)}),
+        ),
+        200,
+    );
+    app.sweep();
+    assert!(relayed(&app.platform.take_outbound()).is_empty());
+}

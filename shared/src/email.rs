@@ -586,6 +586,39 @@ pub fn check_recipients(field: &str, list: &[String]) -> Valid {
     Ok(())
 }
 
+/// Which mails an agent gets (`GET/PUT /v1/agents/{id}/notifications`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPreferences {
+    /// A conversation was assigned to me.
+    #[serde(default = "yes")]
+    pub assigned: bool,
+    /// Someone mentioned me (`@name`) in a private note.
+    #[serde(default = "yes")]
+    pub mention: bool,
+    /// A ticket or conversation of mine is about to breach its SLA.
+    #[serde(default = "yes")]
+    pub sla_warning: bool,
+    /// Once a day, my open conversations and tickets.
+    #[serde(default)]
+    pub digest: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for NotificationPreferences {
+    fn default() -> Self {
+        NotificationPreferences {
+            assigned: true,
+            mention: true,
+            sla_warning: true,
+            digest: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -327,8 +327,8 @@ pub async fn touch_and_track<P: Platform>(
         Some(Step::AlreadyDone) => Ok(Recorded::AlreadyDone),
         Some(Step::Done(tenant_id, wake, mail, gaps)) => {
             sla::schedule_wake(p, tenant_id, wake).await?;
-            if let Some(job) = mail {
-                crate::alarms::schedule(p, p.now(), &job).await?;
+            if let Some((job, at)) = mail {
+                crate::alarms::schedule(p, at, &job).await?;
             }
             Ok(Recorded::Done {
                 left_behind: abandoned(p, &cactor, gaps, now).await?,
@@ -344,7 +344,7 @@ enum Step {
     Done(
         edgedesk_shared::ids::TenantId,
         sla::Wake,
-        Option<crate::alarms::Job>,
+        Option<(crate::alarms::Job, DateTime<Utc>)>,
         Vec<u64>,
     ),
 }

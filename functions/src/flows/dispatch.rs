@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use super::event::Event;
-use super::{automation, bot, notify, record, routing, sla};
+use super::{agent_mail, automation, bot, notify, record, routing, sla};
 use crate::error::ApiError;
 use crate::ports::Platform;
 
@@ -33,6 +33,7 @@ pub async fn dispatch<P: Platform>(p: &P, tactor: &str, event: Event) -> Result<
                 routing::message_added(p, tactor, &event).await?;
                 raised.extend(automation::message_added(p, tactor, &event).await?);
                 raised.extend(bot::message_added(p, tactor, &event).await?);
+                agent_mail::message_added(p, tactor, &event).await?;
                 notify::subscribers(p, tactor, &event).await?;
             }
             Event::ConversationCreated { .. } => {
@@ -45,6 +46,7 @@ pub async fn dispatch<P: Platform>(p: &P, tactor: &str, event: Event) -> Result<
                 routing::conversation_changed(p, tactor, &event).await?;
                 raised.extend(automation::conversation_changed(p, tactor, &event).await?);
                 sla::conversation_changed(p, tactor, &event).await?;
+                agent_mail::conversation_changed(p, tactor, &event).await?;
                 notify::subscribers(p, tactor, &event).await?;
             }
             Event::BotHandedOff { .. } => {
@@ -66,6 +68,7 @@ pub async fn dispatch<P: Platform>(p: &P, tactor: &str, event: Event) -> Result<
             }
             Event::SlaCrossed { .. } => {
                 raised.extend(automation::sla_crossed(p, tactor, &event).await?);
+                agent_mail::sla_crossed(p, tactor, &event).await?;
                 notify::subscribers(p, tactor, &event).await?;
             }
         }

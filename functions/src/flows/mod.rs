@@ -8,9 +8,11 @@
 //! after the reactions of the event that raised them, up to [`MAX_EVENTS`] per request.
 //!
 //! Reactions live in small modules named for what they keep up to date (`record`, `routing`,
-//! `automation`, `bot`, `sla`, `notify` for the tenant's event subscriptions); they call the
+//! `automation`, `bot`, `sla`, `notify` for the tenant's event subscriptions, `agent_mail`
+//! for notification mails to agents); they call the
 //! domain layer and never each other.
 
+mod agent_mail;
 mod automation;
 mod bot;
 mod dispatch;

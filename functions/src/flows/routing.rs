@@ -15,9 +15,34 @@ async fn route<P: Platform>(
     id: &ConversationId,
     text: &str,
 ) -> Result<(), ApiError> {
-    routing::drain(p, tactor).await?;
-    routing::route_conversation(p, tactor, id, text).await?;
+    for placed in routing::drain(p, tactor).await? {
+        notify_assignee(p, tactor, &placed).await?;
+    }
+    if let routing::Routed::Decided(edgedesk_shared::routing::RoutingDecision::Assigned(a)) =
+        routing::route_conversation(p, tactor, id, text).await?
+    {
+        super::agent_mail::assigned(p, tactor, id, &a.agent_id).await?;
+    }
     Ok(())
+}
+
+/// Mails the agent a conversation placed from the queue went to.
+async fn notify_assignee<P: Platform>(
+    p: &P,
+    tactor: &str,
+    id: &ConversationId,
+) -> Result<(), ApiError> {
+    use crate::records::Versioned;
+    let c: Option<edgedesk_shared::model::Conversation> = crate::store::get_json(
+        p,
+        tactor,
+        &edgedesk_shared::model::Conversation::storage_key(&id.to_string()),
+    )
+    .await?;
+    match c.and_then(|c| c.assignee_id) {
+        Some(agent) => super::agent_mail::assigned(p, tactor, id, &agent).await,
+        None => Ok(()),
+    }
 }
 
 /// A contact wrote: route the conversation, unless the bot holds it (then routing waits for

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::ctx::{filter_fingerprint, paginate, Ctx};
 use crate::domain::email::channels::{self, Mailbox};
+use crate::domain::email::notices;
 use crate::domain::email::transport::{self, Envelope};
 use crate::error::ApiError;
 use crate::flows::{self, Received};
@@ -16,12 +17,46 @@ use crate::http::{body, json, json_versioned, path_id, query, Request, Response}
 use crate::keys::{self, tenant_actor, GLOBAL};
 use crate::ports::Platform;
 use crate::store::{get_json, transact};
+use edgedesk_shared::email::NotificationPreferences;
 use edgedesk_shared::email::{
     BouncingAddress, CreateEmailChannel, EmailChannelRecord, EmailChannelView, ParkedMail,
     TestSend, UpdateEmailChannel,
 };
-use edgedesk_shared::ids::{ChannelId, TenantId};
+use edgedesk_shared::ids::{AgentId, ChannelId, TenantId};
+use edgedesk_shared::model::Agent;
+use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::signature::verify_webhook;
+
+/// Which notification mails an agent gets.
+#[utoipa::path(get, path = "/v1/agents/{id}/notifications", tag = "email",
+    params(("id" = String, Path)), responses((status = 200, body = NotificationPreferences), (status = 404)))]
+pub async fn get_notifications<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let id: AgentId = path_id(raw_id, "agent")?;
+    let _: Agent = crate::records::load(ctx, &id.to_string()).await?;
+    let prefs = notices::preferences(ctx.p, &ctx.actor, &id).await?;
+    json(StatusCode::OK, &prefs)
+}
+
+/// Choose which notification mails an agent gets: their own, or anyone's for an admin.
+#[utoipa::path(put, path = "/v1/agents/{id}/notifications", tag = "email", request_body = NotificationPreferences,
+    params(("id" = String, Path)), responses((status = 200, body = NotificationPreferences), (status = 403), (status = 404)))]
+pub async fn put_notifications<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    raw_id: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let id: AgentId = path_id(raw_id, "agent")?;
+    if ctx.principal.id != id.to_string() {
+        ctx.require(Permission::ManageAgents)?;
+    }
+    let prefs: NotificationPreferences = body(req)?;
+    let _: Agent = crate::records::load(ctx, &id.to_string()).await?;
+    notices::set_preferences(ctx.p, &ctx.actor, &id, &prefs).await?;
+    json(StatusCode::OK, &prefs)
+}
 
 /// A new channel with its inbound webhook's signing secret, shown once.
 #[derive(Debug, Serialize, ToSchema)]

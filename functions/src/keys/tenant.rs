@@ -266,6 +266,11 @@ pub fn mail_rate(address: &str) -> String {
     format!("mail_rate:{address}")
 }
 
+/// Which notification mails an agent gets.
+pub fn agent_notifications(agent: &AgentId) -> String {
+    format!("agent_notify:{agent}")
+}
+
 /// A mail in the outbox: the message it sends and every attempt.
 pub fn mail_outbox(id: &str) -> String {
     format!("mail_out:{id}")

@@ -5,6 +5,7 @@
 
 pub mod channels;
 pub mod intake;
+pub mod notices;
 pub mod outbox;
 pub mod threads;
 pub mod transport;

@@ -17,7 +17,7 @@ use crate::ports::Platform;
 use crate::store::{get_json, transact, Tx};
 use edgedesk_shared::email::{Delivery, DeliveryState, EmailChannelRecord, MailAddress};
 use edgedesk_shared::ids::{ChannelId, ConversationId, TenantId};
-use edgedesk_shared::model::{Conversation, Message, SenderKind};
+use edgedesk_shared::model::{ChannelKind, Conversation, Message, SenderKind};
 
 /// Attempts before a mail is given up.
 pub const MAX_ATTEMPTS: usize = 6;
@@ -33,24 +33,49 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+/// What an outbox mail sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Content {
+    /// Message `seq` of a conversation, composed when it is sent (with the thread's headers and
+    /// the channel's sender as they are then); the message shows the delivery.
+    Message {
+        conversation_id: ConversationId,
+        seq: u64,
+        /// Sent only if the contact has not seen the message in the widget by then (a
+        /// visitor who left their email and went away).
+        #[serde(default)]
+        unless_seen: bool,
+    },
+    /// A mail composed when it was queued (a notification to an agent).
+    Composed {
+        to: Vec<String>,
+        /// The RFC 5322 message, base64.
+        raw: String,
+    },
+}
+
 /// A mail in the outbox (`mail_out:<id>` in the tenant actor).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboundMail {
     pub id: String,
     pub tenant_id: TenantId,
     pub channel_id: ChannelId,
-    pub conversation_id: ConversationId,
-    /// The message it sends.
-    pub seq: u64,
+    pub content: Content,
     pub state: DeliveryState,
     pub attempts: Vec<Attempt>,
     pub created_at: DateTime<Utc>,
 }
 
+/// How long a reply to a web conversation whose visitor left their email waits: sent by mail
+/// only if the visitor has not read it in the widget by then.
+pub const OFFLINE_GRACE_SECS: i64 = 120;
+
 /// Whether `message` of conversation `c` goes out by email: a public message of a person of
-/// the team or of a rule, on an email conversation.
+/// the team or of a rule that carries email headers (an email conversation, or a web one
+/// whose visitor left their email).
 pub fn goes_out(c: &Conversation, message: &Message) -> bool {
-    c.channel == edgedesk_shared::model::ChannelKind::Email
+    matches!(c.channel, ChannelKind::Email | ChannelKind::Web)
         && !message.private
         && message.email.is_some()
         && match message.sender.kind {
@@ -66,25 +91,23 @@ pub fn goes_out(c: &Conversation, message: &Message) -> bool {
 
 /// Queues `message` of `c` in the caller's tenant transaction when it goes out by email (see
 /// [`goes_out`]), and makes its Message-ID part of the thread, so the customer's answer to it
-/// finds the conversation; answers the job to schedule after commit.
+/// finds the conversation; answers the job and when to run it, to schedule after commit.
 pub async fn queue_in<P: Platform>(
     p: &P,
     tx: &mut Tx<'_, P>,
     c: &Conversation,
     message: &Message,
-) -> Result<Option<Job>, ApiError> {
+) -> Result<Option<(Job, DateTime<Utc>)>, ApiError> {
     if !goes_out(c, message) {
         return Ok(None);
     }
-    let Some(channel_id) = c.channel_id else {
+    let key = keys::tenant::email_thread(&c.id);
+    let Some(mut thread) = tx.get_json::<EmailThread>(&key).await? else {
         return Ok(None);
     };
     if let Some(meta) = &message.email {
-        let key = keys::tenant::email_thread(&c.id);
-        if let Some(mut thread) = tx.get_json::<EmailThread>(&key).await? {
-            thread.push_reference(&meta.message_id);
-            threads::save(tx, &thread, &[&meta.message_id])?;
-        }
+        thread.push_reference(&meta.message_id);
+        threads::save(tx, &thread, &[&meta.message_id])?;
     }
     let id = format!(
         "mlo_{}",
@@ -95,21 +118,70 @@ pub async fn queue_in<P: Platform>(
             .next()
             .unwrap_or_default()
     );
+    let unless_seen = c.channel == ChannelKind::Web;
     let mail = OutboundMail {
         id: id.clone(),
         tenant_id: c.tenant_id,
-        channel_id,
-        conversation_id: c.id,
-        seq: message.seq,
+        channel_id: thread.channel_id,
+        content: Content::Message {
+            conversation_id: c.id,
+            seq: message.seq,
+            unless_seen,
+        },
         state: DeliveryState::Queued,
         attempts: Vec::new(),
         created_at: p.now(),
     };
     tx.put_json(keys::tenant::mail_outbox(&id), &mail)?;
-    Ok(Some(Job::Mail {
-        tenant_id: c.tenant_id,
-        delivery: id,
-    }))
+    let at = if unless_seen {
+        p.now() + TimeDelta::seconds(OFFLINE_GRACE_SECS)
+    } else {
+        p.now()
+    };
+    Ok(Some((job(&c.tenant_id, &id), at)))
+}
+
+/// Queues a mail composed beforehand (`raw`, to `to`) through `channel`'s transport; answers
+/// the job to schedule after commit.
+pub fn queue_composed<P: Platform>(
+    p: &P,
+    tx: &mut Tx<'_, P>,
+    channel: &EmailChannelRecord,
+    to: Vec<String>,
+    raw: &[u8],
+) -> Result<Job, ApiError> {
+    use base64::Engine;
+    let id = format!("mlo_{}", crate::ctx::random_hex(p, 10));
+    let mail = OutboundMail {
+        id: id.clone(),
+        tenant_id: channel.tenant_id,
+        channel_id: channel.id,
+        content: Content::Composed {
+            to,
+            raw: base64::engine::general_purpose::STANDARD.encode(raw),
+        },
+        state: DeliveryState::Queued,
+        attempts: Vec::new(),
+        created_at: p.now(),
+    };
+    tx.put_json(keys::tenant::mail_outbox(&id), &mail)?;
+    Ok(job(&channel.tenant_id, &id))
+}
+
+/// The job that sends outbox mail `id`.
+pub fn job(tenant_id: &TenantId, id: &str) -> Job {
+    Job::Mail {
+        tenant_id: *tenant_id,
+        delivery: id.to_owned(),
+    }
+}
+
+/// What one attempt came to.
+enum Tried {
+    Sent(String),
+    Failed(SendError),
+    /// A visitor read the reply in the widget before it was due: no mail needed.
+    NotNeeded,
 }
 
 /// The `Job::Mail` work: one attempt to send a queued mail.
@@ -124,19 +196,26 @@ pub async fn send<P: Platform>(p: &P, tenant_id: &TenantId, id: &str) -> Result<
         return Ok(());
     }
     let now = p.now();
-    let outcome = attempt(p, tenant_id, &mail).await?;
+    let tried = attempt(p, tenant_id, &mail).await?;
     let attempt = Attempt {
         at: now,
-        response: outcome.as_ref().ok().cloned(),
-        error: outcome.as_ref().err().map(|e| e.to_string()),
+        response: match &tried {
+            Tried::Sent(r) => Some(r.clone()),
+            Tried::NotNeeded => Some("read in the widget: not mailed".into()),
+            Tried::Failed(_) => None,
+        },
+        error: match &tried {
+            Tried::Failed(e) => Some(e.to_string()),
+            _ => None,
+        },
     };
-    let (state, retry_at) = match &outcome {
-        Ok(_) => (DeliveryState::Sent, None),
-        Err(SendError::Transient(_)) if mail.attempts.len() + 1 < MAX_ATTEMPTS => {
+    let (state, retry_at) = match &tried {
+        Tried::Sent(_) | Tried::NotNeeded => (DeliveryState::Sent, None),
+        Tried::Failed(SendError::Transient(_)) if mail.attempts.len() + 1 < MAX_ATTEMPTS => {
             let pause = FIRST_RETRY_SECONDS << mail.attempts.len().min(10);
             (DeliveryState::Queued, Some(now + TimeDelta::seconds(pause)))
         }
-        Err(_) => (DeliveryState::Failed, None),
+        Tried::Failed(_) => (DeliveryState::Failed, None),
     };
     let attempts = transact(p, &tactor, async |tx| {
         let Some(mut m) = tx
@@ -157,80 +236,116 @@ pub async fn send<P: Platform>(p: &P, tenant_id: &TenantId, id: &str) -> Result<
     let Some(attempts) = attempts else {
         return Ok(());
     };
-    let delivery = Delivery {
-        state,
-        reason: attempt.error.clone(),
-        attempts: attempts as u32,
-        updated_at: now,
-    };
-    set_delivery(p, &mail.conversation_id, mail.seq, delivery).await?;
+    if let Content::Message {
+        conversation_id,
+        seq,
+        ..
+    } = &mail.content
+    {
+        // A reply the visitor read in the widget shows no mail delivery at all.
+        let delivery = (!matches!(tried, Tried::NotNeeded)).then(|| Delivery {
+            state,
+            reason: attempt.error.clone(),
+            attempts: attempts as u32,
+            updated_at: now,
+        });
+        set_delivery(p, conversation_id, *seq, delivery).await?;
+    }
     if let Some(at) = retry_at {
-        schedule(
-            p,
-            at,
-            &Job::Mail {
-                tenant_id: *tenant_id,
-                delivery: id.to_owned(),
-            },
-        )
-        .await?;
+        schedule(p, at, &job(tenant_id, id)).await?;
     }
     Ok(())
 }
 
-/// Writes a message's delivery state in its conversation's actor.
+/// Writes a message's delivery state in its conversation's actor (`None` removes it).
 pub async fn set_delivery<P: Platform>(
     p: &P,
     conversation: &ConversationId,
     seq: u64,
-    delivery: Delivery,
+    delivery: Option<Delivery>,
 ) -> Result<(), ApiError> {
     let key = keys::conversation::message(seq);
     transact(p, &conversation_actor(conversation), async |tx| {
         let Some(mut stored) = tx.get_json::<serde_json::Value>(&key).await? else {
             return Ok(());
         };
-        stored["delivery"] = serde_json::to_value(&delivery)?;
+        match &delivery {
+            Some(d) => stored["delivery"] = serde_json::to_value(d)?,
+            None => {
+                if let Some(o) = stored.as_object_mut() {
+                    o.remove("delivery");
+                }
+            }
+        }
         tx.put_json(key.clone(), &stored)
     })
     .await
 }
 
-/// Composes and sends `mail` once.
+/// Composes (for a message) and sends `mail` once.
 async fn attempt<P: Platform>(
     p: &P,
     tenant_id: &TenantId,
     mail: &OutboundMail,
-) -> Result<Result<String, SendError>, ApiError> {
+) -> Result<Tried, ApiError> {
     let tactor = tenant_actor(tenant_id);
     let channel = match channels::load(p, tenant_id, &mail.channel_id).await {
         Ok(c) => c,
         Err(_) => {
-            return Ok(Err(SendError::Permanent(
+            return Ok(Tried::Failed(SendError::Permanent(
                 "the email channel was deleted".into(),
             )))
         }
     };
-    let message: Option<Message> = get_json(
-        p,
-        &conversation_actor(&mail.conversation_id),
-        &keys::conversation::message(mail.seq),
-    )
-    .await?;
+    let (conversation_id, seq, unless_seen) = match &mail.content {
+        Content::Composed { to, raw } => {
+            use base64::Engine;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .map_err(ApiError::internal_from)?;
+            let envelope = Envelope {
+                from: &channel.from_address,
+                to: to.clone(),
+                raw: &raw,
+            };
+            return Ok(
+                match transport::send(p, &channel.transport, &envelope).await {
+                    Ok(r) => Tried::Sent(r),
+                    Err(e) => Tried::Failed(e),
+                },
+            );
+        }
+        Content::Message {
+            conversation_id,
+            seq,
+            unless_seen,
+        } => (conversation_id, *seq, *unless_seen),
+    };
+    let cactor = conversation_actor(conversation_id);
+    if unless_seen {
+        let live: Option<crate::domain::live::LiveState> =
+            get_json(p, &cactor, keys::conversation::LIVE).await?;
+        if live.is_some_and(|l| l.contact_seen_seq >= seq) {
+            return Ok(Tried::NotNeeded);
+        }
+    }
+    let message: Option<Message> = get_json(p, &cactor, &keys::conversation::message(seq)).await?;
     let Some(message) = message else {
-        return Ok(Err(SendError::Permanent("the message is gone".into())));
+        return Ok(Tried::Failed(SendError::Permanent(
+            "the message is gone".into(),
+        )));
     };
     let Some(meta) = &message.email else {
-        return Ok(Err(SendError::Permanent(
+        return Ok(Tried::Failed(SendError::Permanent(
             "the message has no email headers".into(),
         )));
     };
-    let thread = threads::load(p, &tactor, &mail.conversation_id).await?;
+    let thread = threads::load(p, &tactor, conversation_id).await?;
     let mut to: Vec<String> = Vec::new();
     for a in meta.to.iter().chain(&meta.cc).chain(&meta.bcc) {
         if let Some(b) = intake::bouncing(p, &tactor, &a.address).await? {
             if meta.to.iter().any(|t| t.address == a.address) {
-                return Ok(Err(SendError::Permanent(format!(
+                return Ok(Tried::Failed(SendError::Permanent(format!(
                     "{} bounces ({}): fix the address before writing again",
                     a.address,
                     b.status.as_deref().unwrap_or("permanent failure")
@@ -241,16 +356,17 @@ async fn attempt<P: Platform>(
         to.push(a.address.clone());
     }
     let raw = compose(p, tenant_id, &channel, &message, thread.as_ref()).await?;
-    Ok(transport::send(
-        p,
-        &channel.transport,
-        &Envelope {
-            from: &channel.from_address,
-            to,
-            raw: &raw,
+    let envelope = Envelope {
+        from: &channel.from_address,
+        to,
+        raw: &raw,
+    };
+    Ok(
+        match transport::send(p, &channel.transport, &envelope).await {
+            Ok(r) => Tried::Sent(r),
+            Err(e) => Tried::Failed(e),
         },
     )
-    .await)
 }
 
 /// The RFC 5322 message for `message`: the channel's sender, the thread's headers, the reply

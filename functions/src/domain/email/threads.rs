@@ -202,7 +202,11 @@ pub async fn reply_for<P: Platform>(
     cc: &[String],
     bcc: &[String],
 ) -> Result<Option<EmailMeta>, ApiError> {
-    if conversation.channel != edgedesk_shared::model::ChannelKind::Email {
+    // An email conversation, or a web one whose visitor left their email.
+    if !matches!(
+        conversation.channel,
+        edgedesk_shared::model::ChannelKind::Email | edgedesk_shared::model::ChannelKind::Web
+    ) {
         return Ok(None);
     }
     let Some(thread) = load(p, tactor, &conversation.id).await? else {
