@@ -51,6 +51,7 @@ pub mod guest_stderr;
 pub mod log;
 pub mod realtime;
 pub mod server;
+pub mod smtp;
 pub mod spin;
 pub mod sqlite;
 pub mod static_files;
