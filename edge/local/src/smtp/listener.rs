@@ -15,7 +15,7 @@ use super::Backend;
 use crate::log;
 
 /// Sessions open at once by default.
-pub const MAX_SESSIONS: usize = 256;
+pub const MAX_SESSIONS: usize = 100;
 
 /// A running SMTP listener.
 pub struct Listener {
