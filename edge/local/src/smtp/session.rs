@@ -824,11 +824,11 @@ fn received_field(
     tls: bool,
     at: std::time::SystemTime,
 ) -> String {
+    // RFC 3848's names; a HELO session has no name for TLS.
     let protocol = match (hello.extended, tls) {
         (true, true) => "ESMTPS",
         (true, false) => "ESMTP",
-        (false, true) => "SMTPS",
-        (false, false) => "SMTP",
+        (false, _) => "SMTP",
     };
     let literal = match peer.ip() {
         std::net::IpAddr::V4(ip) => format!("[{ip}]"),
