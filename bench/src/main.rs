@@ -11,6 +11,9 @@
 //!
 //! `-- mix [RATE]` runs a paced 70/30 read/write mix (see [`mix`]).
 //!
+//! `-- mail [CLIENTS] [MESSAGES]` measures the email channel: mail in through the host's SMTP
+//! listener, replies out through its mail relay (see the `mail` module).
+//!
 //! `cargo xtask bench-worker` builds the Cloudflare Worker, starts it under `wrangler dev` and
 //! runs `-- runtimes <its URL>`: GET ticket and post message on the local host and on the Worker
 //! in one run, side by side.
@@ -27,6 +30,7 @@ use edgedesk_e2e::Host;
 use serde_json::json;
 
 mod kb;
+mod mail;
 
 struct Scenario {
     name: &'static str,
@@ -329,6 +333,11 @@ fn main() -> Result<()> {
     if args.first().map(String::as_str) == Some("mix") {
         let rate = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(4000.0);
         return mix(rate, seconds);
+    }
+    if args.first().map(String::as_str) == Some("mail") {
+        let clients = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(8);
+        let messages = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(50);
+        return mail::run(clients, messages);
     }
     if args.first().map(String::as_str) == Some("runtimes") {
         let worker = args

@@ -4,6 +4,11 @@
 //! The host binary and the component come from `EDGEDESK_HOST_BIN` / `EDGEDESK_COMPONENT`,
 //! which `cargo xtask test` sets after building both; each [`Host`] gets its own data
 //! directory and port, so tests run in parallel without sharing state.
+//!
+//! [`mail`]: a host with its SMTP listener, a capture server for the mail it sends, and an
+//! SMTP client.
+
+pub mod mail;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -20,9 +25,12 @@ pub struct Host {
     port: u16,
     /// Extra host options.
     args: Vec<String>,
+    /// Where the host takes mail, when started with its SMTP listener.
+    smtp_port: Option<u16>,
 }
 
-fn free_port() -> u16 {
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -48,6 +56,7 @@ impl Host {
             data_dir: Some(data_dir),
             port: free_port(),
             args: Vec::new(),
+            smtp_port: None,
         };
         host.spawn();
         host
@@ -61,6 +70,7 @@ impl Host {
             data_dir: None,
             port: 0,
             args: Vec::new(),
+            smtp_port: None,
         }
     }
 
@@ -77,9 +87,52 @@ impl Host {
             data_dir: Some(data_dir),
             port: free_port(),
             args: args.iter().map(|a| (*a).to_owned()).collect(),
+            smtp_port: None,
         };
         host.spawn();
         host
+    }
+
+    /// Starts a fresh host that also takes mail over SMTP on a free loopback port
+    /// ([`Host::smtp_port`]), with extra options. A remote deployment has no SMTP listener
+    /// here: then [`Host::smtp_port`] is `None`.
+    pub fn start_with_smtp(args: &[&str]) -> Host {
+        if std::env::var("EDGEDESK_BASE_URL").is_ok() {
+            return Host::start();
+        }
+        let smtp_port = free_port();
+        let smtp = format!("127.0.0.1:{smtp_port}");
+        let mut all = vec!["--smtp", smtp.as_str()];
+        all.extend_from_slice(args);
+        let mut host = Host::start_with(&all);
+        host.smtp_port = Some(smtp_port);
+        host
+    }
+
+    /// The port of the host's SMTP listener, if it was started with one.
+    pub fn smtp_port(&self) -> Option<u16> {
+        self.smtp_port
+    }
+
+    /// The platform token the host made for itself (it calls the system routes with it).
+    pub fn platform_token(&self) -> Option<String> {
+        let data_dir = self.data_dir.as_ref()?.path();
+        let token = std::fs::read_to_string(data_dir.join("platform-token")).ok()?;
+        Some(token.trim().to_owned())
+    }
+
+    /// Runs the timers that are due now (`POST /v1/system/sweep`), as the host does every
+    /// second by itself.
+    pub fn sweep(&self) -> Resp {
+        let token = self
+            .platform_token()
+            .expect("a local host, whose platform token is in its data directory");
+        self.anon().call(
+            "POST",
+            "/v1/system/sweep",
+            None,
+            &[("x-platform-token", &token)],
+        )
     }
 
     /// Whether this suite controls the host process (restart tests need it).

@@ -130,6 +130,40 @@ pub struct Options {
     /// Group commit: commit the group once this many transactions wait.
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
     pub group_commit_max: u64,
+
+    /// Take mail for the email channel with SMTP on this address (off unless given; port 0
+    /// picks a free one; the `listening` log line tells which).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub smtp: Option<SocketAddr>,
+
+    /// Largest message the SMTP listener takes, in bytes (advertised as `SIZE`; larger ones
+    /// get `552`).
+    #[arg(long, default_value_t = crate::smtp::DEFAULT_MAX_MESSAGE_BYTES, requires = "smtp",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub smtp_max_bytes: usize,
+
+    /// SMTP sessions open at once; a client beyond gets `421`.
+    #[arg(long, default_value_t = crate::smtp::MAX_SESSIONS, requires = "smtp",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub smtp_max_sessions: usize,
+
+    /// PEM certificate chain for STARTTLS on the SMTP listener (with `--smtp-tls-key`).
+    #[arg(long, value_name = "PEM", requires_all = ["smtp", "smtp_tls_key"])]
+    pub smtp_tls_cert: Option<PathBuf>,
+
+    /// PEM private key for STARTTLS on the SMTP listener (with `--smtp-tls-cert`).
+    #[arg(long, value_name = "PEM", requires_all = ["smtp", "smtp_tls_cert"])]
+    pub smtp_tls_key: Option<PathBuf>,
+
+    /// Send the mail the component asks for over SMTP (the component's `mail_relay` variable
+    /// is `smtp` when on).
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub mail_relay: Switch,
+
+    /// PEM certificates the mail relay trusts besides the Mozilla roots (e.g. a local test
+    /// server's own).
+    #[arg(long, value_name = "PEM")]
+    pub mail_relay_ca: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -149,6 +183,36 @@ mod tests {
         assert_eq!(o.reuse, 1);
         assert_eq!(o.group_commit, Switch::On);
         assert_eq!(o.body_limit, 10 * 1024 * 1024);
+    }
+
+    #[test]
+    fn smtp_is_off_and_the_mail_relay_on_by_default() {
+        let o = Options::parse_from(["edgedesk-local"]);
+        assert_eq!(o.smtp, None);
+        assert_eq!(o.smtp_max_bytes, 26_214_400);
+        assert_eq!(o.mail_relay, Switch::On);
+    }
+
+    #[test]
+    fn the_smtp_certificate_needs_its_key_and_the_listener() {
+        let parse = |args: &[&str]| {
+            Options::try_parse_from(std::iter::once("edgedesk-local").chain(args.iter().copied()))
+        };
+        assert!(parse(&["--smtp", "127.0.0.1:2525", "--smtp-tls-cert", "c.pem"]).is_err());
+        assert!(parse(&["--smtp-tls-cert", "c.pem", "--smtp-tls-key", "k.pem"]).is_err());
+        let o = parse(&[
+            "--smtp",
+            "127.0.0.1:2525",
+            "--smtp-tls-cert",
+            "c.pem",
+            "--smtp-tls-key",
+            "k.pem",
+            "--smtp-max-bytes",
+            "1000",
+        ])
+        .unwrap();
+        assert_eq!(o.smtp.unwrap().port(), 2525);
+        assert_eq!(o.smtp_max_bytes, 1000);
     }
 
     #[test]

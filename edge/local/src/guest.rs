@@ -28,6 +28,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 
 use crate::compile::{self, Compiler, Tier};
 use crate::guest_stderr::GuestOutput;
+use crate::mail_relay::{self, MailRelay};
 use crate::spin::{self, SpinCtx, SpinView};
 
 /// The wasmtime release the host is pinned to; part of the compile-cache key.
@@ -60,6 +61,8 @@ pub struct GuestConfig {
     pub opt_level: wasmtime::OptLevel,
     /// Which compiler makes the code (`crate::compile`).
     pub compiler: Compiler,
+    /// Sends the mail the component asks for (`crate::mail_relay`); `None` refuses it.
+    pub mail_relay: Option<Arc<MailRelay>>,
 }
 
 /// Failure to prepare the component at start-up.
@@ -145,9 +148,12 @@ fn spin_view(state: &mut HostState) -> SpinView<'_> {
 /// `allowed_outbound_hosts`, and so does this host, except plain-HTTP requests to the
 /// `host:port` pairs listed (comma-separated) in `EDGEDESK_OUTBOUND_HOSTS`, e.g. a developer's
 /// webhook receiver on `127.0.0.1:9000`. TLS is not offered: a local host talks to local ends.
+/// Requests to the mail relay's authority never reach the network: the relay answers them, or,
+/// with the relay off, they are refused like any other host.
 #[derive(Clone, Default)]
 struct OutboundHttp {
     allowed: Arc<Vec<String>>,
+    relay: Option<Arc<MailRelay>>,
 }
 
 /// Longest the component waits for a webhook receiver.
@@ -156,7 +162,7 @@ const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(10);
 const OUTBOUND_MAX_RESPONSE: usize = 64 * 1024;
 
 impl OutboundHttp {
-    fn from_env() -> Self {
+    fn from_env(relay: Option<Arc<MailRelay>>) -> Self {
         let allowed = std::env::var("EDGEDESK_OUTBOUND_HOSTS")
             .unwrap_or_default()
             .split(',')
@@ -165,6 +171,7 @@ impl OutboundHttp {
             .collect();
         OutboundHttp {
             allowed: Arc::new(allowed),
+            relay,
         }
     }
 
@@ -231,6 +238,48 @@ async fn send_plain(
     Ok((http::Response::from_parts(parts, body), done))
 }
 
+/// A request of the component to the mail relay, answered by the relay.
+async fn relay_request(
+    relay: Arc<MailRelay>,
+    request: http::Request<wasmtime_wasi_http::WasiBody>,
+) -> Result<OutboundResponse, wasmtime_wasi_http::Error> {
+    let (parts, body) = request.into_parts();
+    let (status, json) = match http_body_util::Limited::new(body, mail_relay::MAX_BODY)
+        .collect()
+        .await
+    {
+        Ok(body) => {
+            relay
+                .answer(&parts.method, parts.uri.path(), &body.to_bytes())
+                .await
+        }
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => mail_relay::error(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "the mail relay takes at most {} bytes",
+                mail_relay::MAX_BODY
+            ),
+        ),
+        Err(_) => mail_relay::error(
+            http::StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the request body could not be read",
+        ),
+    };
+    let body = Full::new(Bytes::from(json.to_string()))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let response = http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))?;
+    let done: Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send> =
+        Box::new(async { Ok(()) });
+    Ok((response, done))
+}
+
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
@@ -241,6 +290,12 @@ impl WasiHttpHooks for OutboundHttp {
         dyn std::future::Future<Output = Result<OutboundResponse, wasmtime_wasi_http::Error>>
             + Send,
     > {
+        if mail_relay::is_relay(request.uri()) {
+            return match self.relay.clone() {
+                Some(relay) => Box::new(relay_request(relay, request)),
+                None => Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) }),
+            };
+        }
         if !self.allows(request.uri()) {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
@@ -309,6 +364,7 @@ impl Guest {
                 (link(baseline, &component, Tier::Baseline)?, later)
             }
         };
+        let outbound = OutboundHttp::from_env(config.mail_relay.clone());
         let guest = Arc::new(Guest {
             code: RwLock::new(Arc::new(code)),
             spin: Arc::new(spin),
@@ -317,7 +373,7 @@ impl Guest {
             config,
             from_cache,
             cache_file,
-            outbound: OutboundHttp::from_env(),
+            outbound,
         });
         if let Some((engine, wasm)) = later {
             guest.optimise_in_background(engine, wasm);
@@ -575,5 +631,57 @@ fn start_epoch_ticker(engine: &Engine) {
     if let Err(e) = spawned {
         // Without the ticker guests still run; they just cannot be timed out or preempted.
         crate::log::event("epoch_ticker_failed", &[("reason", e.to_string().into())]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relay_request_to(uri: &str, body: &str) -> http::Request<wasmtime_wasi_http::WasiBody> {
+        let body = Full::new(Bytes::from(body.to_owned()))
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        http::Request::builder()
+            .method("POST")
+            .uri(uri)
+            .body(body)
+            .unwrap()
+    }
+
+    async fn send(
+        hooks: &mut OutboundHttp,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+    ) -> Result<OutboundResponse, wasmtime_wasi_http::Error> {
+        let done: Box<
+            dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send,
+        > = Box::new(async { Ok(()) });
+        Box::into_pin(hooks.send_request(request, None, done)).await
+    }
+
+    #[tokio::test]
+    async fn the_mail_relay_answers_the_components_requests_to_its_authority() {
+        let relay = MailRelay::new("host.test".into(), None).unwrap();
+        let mut hooks = OutboundHttp::from_env(Some(Arc::new(relay)));
+        let request = relay_request_to(
+            "http://mail-relay.invalid/v1/send",
+            r#"{"transport":{"kind":"carrier-pigeon"},"from":"","to":[],"raw":""}"#,
+        );
+        let (response, _) = send(&mut hooks, request).await.unwrap();
+        assert_eq!(response.status(), 501);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"]["code"], "unsupported_transport");
+    }
+
+    #[tokio::test]
+    async fn with_the_relay_off_its_authority_is_refused_like_any_other() {
+        let mut hooks = OutboundHttp::from_env(None);
+        let request = relay_request_to("http://mail-relay.invalid/v1/send", "{}");
+        assert!(matches!(
+            send(&mut hooks, request).await,
+            Err(wasmtime_wasi_http::Error::HttpRequestDenied)
+        ));
     }
 }

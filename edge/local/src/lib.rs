@@ -20,6 +20,9 @@
 //! - [`changes`]: durable per-partition change notifications for a realtime layer.
 //! - [`realtime`]: WebSockets on the realtime routes, bridged to the component's feeds.
 //! - [`system`]: the timer sweep every second and the first-run setup link.
+//! - [`smtp`]: the SMTP listener (`--smtp`) that hands mail to the component.
+//! - [`mail_relay`]: sends the mail the component asks for (its outgoing HTTP to
+//!   `mail-relay.invalid`) over SMTP.
 //! - [`static_files`], [`variables`], [`log`], [`guest_stderr`], [`cli`].
 //!
 //! # Storage for the guest
@@ -49,8 +52,10 @@ pub mod compile;
 pub mod guest;
 pub mod guest_stderr;
 pub mod log;
+pub mod mail_relay;
 pub mod realtime;
 pub mod server;
+pub mod smtp;
 pub mod spin;
 pub mod sqlite;
 pub mod static_files;
@@ -71,6 +76,9 @@ use spin::SpinCtx;
 use sqlite::{Database, DbConfig, GroupCommit, OpenError, SqlError};
 use static_files::{StaticDirs, StaticFiles};
 use variables::{VarFlagError, Variables};
+
+/// How long a stop waits for SMTP sessions (a message being delivered) to end.
+const SMTP_DRAIN: Duration = Duration::from_secs(30);
 
 /// The database label Spin opens for `Connection::open_default()`.
 pub const DEFAULT_DATABASE: &str = "default";
@@ -97,6 +105,10 @@ pub enum HostError {
     PlatformToken(#[from] system::TokenError),
     #[error("start-up was interrupted: {0}")]
     Startup(String),
+    #[error("the SMTP listener's TLS: {0}")]
+    SmtpTls(#[from] smtp::TlsError),
+    #[error(transparent)]
+    MailRelay(#[from] mail_relay::RelayError),
 }
 
 /// The group-commit policy the options ask for.
@@ -125,6 +137,27 @@ pub async fn run(options: Options) -> Result<(), HostError> {
     variables
         .provide(edgedesk_functions::http::HOST_LOGS_VARIABLE, "1".into())
         .map_err(|e| HostError::Startup(e.to_string()))?;
+    // The component sends mail through its host only when the host relays it.
+    match options.mail_relay {
+        Switch::On => variables
+            .provide(mail_relay::VARIABLE, mail_relay::KIND.into())
+            .map_err(|e| HostError::Startup(e.to_string()))?,
+        Switch::Off => variables.remove(mail_relay::VARIABLE),
+    }
+    // Certificates and keys are read before the component is compiled, so a wrong path fails
+    // at once.
+    let smtp_tls = match (&options.smtp_tls_cert, &options.smtp_tls_key) {
+        (Some(cert), Some(key)) => Some(smtp::tls_from_pem_files(cert, key)?),
+        _ => None,
+    };
+    let host_name = smtp::host_name();
+    let relay = match options.mail_relay {
+        Switch::On => Some(Arc::new(mail_relay::MailRelay::new(
+            host_name.clone(),
+            options.mail_relay_ca.as_deref(),
+        )?)),
+        Switch::Off => None,
+    };
     let platform_token = variables
         .get(system::PLATFORM_TOKEN)
         .map_err(|e| HostError::Startup(e.to_string()))?;
@@ -161,6 +194,7 @@ pub async fn run(options: Options) -> Result<(), HostError> {
             GuestCompiler::Cranelift => compile::Compiler::Cranelift,
             GuestCompiler::Winch => compile::Compiler::Winch,
         },
+        mail_relay: relay,
     };
     // Compiling is seconds of CPU on a cache miss: keep it off the async workers.
     let guest = tokio::task::spawn_blocking(move || Guest::load(config, spin))
@@ -188,6 +222,31 @@ pub async fn run(options: Options) -> Result<(), HostError> {
     // Before serving, so whoever waits for `/health` finds the link already written.
     let setup_link =
         system::write_setup_link(&guest, &app.authority, &platform_token, &options.data_dir).await;
+    let smtp = match options.smtp {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| HostError::Bind { addr, source })?;
+            let mut config = smtp::SessionConfig::new(host_name);
+            config.max_message_bytes = options.smtp_max_bytes;
+            config.tls = smtp_tls;
+            let backend = Arc::new(smtp::component::ComponentMailboxes {
+                guest: guest.clone(),
+                authority: app.authority.clone(),
+                token: platform_token.clone(),
+            });
+            Some(
+                smtp::Listener::spawn(
+                    listener,
+                    Arc::new(config),
+                    backend,
+                    options.smtp_max_sessions,
+                )
+                .map_err(HostError::Serve)?,
+            )
+        }
+        None => None,
+    };
     let (stop_sweep, sweep_stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(system::sweep_until(
         guest.clone(),
@@ -206,6 +265,17 @@ pub async fn run(options: Options) -> Result<(), HostError> {
             ("reuse", options.reuse.into()),
             ("pooling", (options.pooling == Switch::On).into()),
             ("group_commit", (options.group_commit == Switch::On).into()),
+            (
+                "smtp",
+                smtp.as_ref()
+                    .map(|s| format!("smtp://{}", s.local_addr()))
+                    .into(),
+            ),
+            (
+                "smtp_starttls",
+                (smtp.is_some() && options.smtp_tls_cert.is_some()).into(),
+            ),
+            ("mail_relay", (options.mail_relay == Switch::On).into()),
             ("variables", variable_names.into()),
             ("platform_token_generated", token_generated.into()),
             (
@@ -222,9 +292,25 @@ pub async fn run(options: Options) -> Result<(), HostError> {
             println!("First run: create the owner account at {}", link.trim());
         }
     }
-    server::serve(listener, app, shutdown_signal())
-        .await
-        .map_err(HostError::Serve)?;
+    // One signal stops both listeners; each drains its own connections.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    });
+    let http_stop = {
+        let mut stop = stop.clone();
+        async move { smtp::stopping(&mut stop).await }
+    };
+    let smtp_stopped = async {
+        if let Some(smtp) = smtp {
+            let mut stop = stop.clone();
+            smtp::stopping(&mut stop).await;
+            smtp.stop(SMTP_DRAIN).await;
+        }
+    };
+    let (served, ()) = tokio::join!(server::serve(listener, app, http_stop), smtp_stopped);
+    served.map_err(HostError::Serve)?;
     // A sweep in progress finishes (it is a normal request); then no new one starts.
     let _ = stop_sweep.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), sweeper).await;

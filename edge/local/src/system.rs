@@ -1,8 +1,11 @@
 //! What the host does for the component on its own, through the component's system routes
-//! (both need the deployment's `platform_token`, sent as `X-Platform-Token`):
+//! (all need the deployment's `platform_token`, sent as `X-Platform-Token`):
 //!
 //! - **Timers.** Spin has no alarms, so the host calls `POST /v1/system/sweep` every second;
 //!   the component runs whatever is due (snoozed conversations waking up, SLA clocks).
+//! - **Mail.** The SMTP listener asks `GET /v1/system/mailboxes/{address}` about each recipient
+//!   and delivers each message with `POST /v1/system/mail` ([`crate::smtp::component`]), through
+//!   [`call_route`].
 //! - **First-run setup link.** At start, while no owner exists, the host asks
 //!   `POST /v1/system/setup-link` for a one-time link to create the first tenant and owner, and
 //!   writes it to `<data-dir>/setup-link.txt` (readable by the owner only). The link is a
@@ -78,24 +81,48 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// A system route's answer: status, the cause of a failure inside (never in the body), body.
-type Answer = (StatusCode, Option<String>, Bytes);
+pub type Answer = (StatusCode, Option<String>, Bytes);
+
+/// A request to one of the component's system routes; the host adds `Host` and the platform
+/// token.
+pub struct SystemRequest<'a> {
+    pub method: Method,
+    /// Path and query, e.g. `/v1/system/sweep`.
+    pub path: &'a str,
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub body: Bytes,
+}
+
+impl<'a> SystemRequest<'a> {
+    /// A `POST` without a body.
+    pub fn post(path: &'a str) -> SystemRequest<'a> {
+        SystemRequest {
+            method: Method::POST,
+            path,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+}
 
 /// Calls a system route of the component; `None` if it could not answer (logged unless
 /// `quiet`).
-async fn call(
+pub async fn call_route(
     guest: &Arc<Guest>,
     authority: &str,
     token: &str,
-    path: &str,
+    call: SystemRequest<'_>,
     quiet: bool,
 ) -> Option<Answer> {
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
+    let mut builder = Request::builder()
+        .method(call.method)
+        .uri(call.path)
         .header(http::header::HOST, authority)
-        .header(TOKEN_HEADER, token)
-        .body(Bytes::new())
-        .ok()?;
+        .header(TOKEN_HEADER, token);
+    for (name, value) in call.headers {
+        builder = builder.header(name, value);
+    }
+    let request = builder.body(call.body).ok()?;
     match guest.handle(request).await {
         Ok(mut response) => {
             let detail = crate::server::take_labels(&mut response).detail;
@@ -107,11 +134,22 @@ async fn call(
         Err(e) => {
             log::event(
                 "system_call_failed",
-                &[("route", path.into()), ("error", e.to_string().into())],
+                &[("route", call.path.into()), ("error", e.to_string().into())],
             );
             None
         }
     }
+}
+
+/// `POST`s to a system route without a body.
+async fn call(
+    guest: &Arc<Guest>,
+    authority: &str,
+    token: &str,
+    path: &str,
+    quiet: bool,
+) -> Option<Answer> {
+    call_route(guest, authority, token, SystemRequest::post(path), quiet).await
 }
 
 /// Asks for a first-run setup link and writes it next to the database; removes a stale one once

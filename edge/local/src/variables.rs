@@ -96,6 +96,11 @@ impl Variables {
         Ok(())
     }
 
+    /// Unsets a variable the host decides about itself.
+    pub fn remove(&mut self, name: &str) {
+        self.values.remove(name);
+    }
+
     /// The names that are set (for the start-up log; values are secrets).
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.values.keys().map(String::as_str).collect();
