@@ -372,7 +372,7 @@ mod more {
         email::create, email::list, email::get, email::update, email::delete, email::test_send,
         email::parked, email::bounces, email::clear_bounce, email::inbound, email::mailbox, email::host_delivery,
         email::get_notifications, email::put_notifications,
-        widget::config, widget::session, widget::list_messages, widget::post_message, widget::typing,
+        widget::config, widget::session, widget::leave_email, widget::list_messages, widget::post_message, widget::typing,
         widget::seen, widget::poll, attachments::upload, widget_settings::update_settings,
         auth::me, auth::login, auth::change_password, auth::invite, auth::accept_invite, auth::setup,
         kb::list_categories, kb::create_category, kb::get_category, kb::update_category, kb::delete_category,

@@ -292,6 +292,7 @@ routes! {
         POST Widget => widget::post_message(p, a.tenant, req),
     }
     WTyping "/v1/widget/{tenant}/typing" { POST Widget => widget::typing(p, a.tenant, req) }
+    WEmail "/v1/widget/{tenant}/email" { POST Widget => widget::leave_email(p, a.tenant, req) }
     WSeen "/v1/widget/{tenant}/seen" { POST Widget => widget::seen(p, a.tenant, req) }
     WPoll "/v1/widget/{tenant}/poll" { GET Widget => widget::poll(p, a.tenant, req) }
     WRealtime "/v1/widget/{tenant}/realtime" { GET Widget => widget::poll(p, a.tenant, req) }

@@ -743,3 +743,93 @@ fn a_tenant_without_an_email_channel_sends_no_notification() {
     app.sweep();
     assert!(relayed(&app.platform.take_outbound()).is_empty());
 }
+
+#[test]
+fn a_visitor_who_left_their_email_gets_unread_replies_by_mail_and_answers_into_the_same_conversation(
+) {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    smtp_channel(&api, "support@acme.example", false);
+    relay_answers(&app, 200, r#"{"id":"ok"}"#);
+    let t = api.tenant_id();
+    let cfg = expect(app.anon().get(&format!("/v1/widget/{t}/config")), 200);
+    assert_eq!(
+        (cfg["online"].as_bool(), cfg["offline_email"].as_bool()),
+        (Some(false), Some(true))
+    );
+    let v = Visitor::new(&app, &t, json!({"name": "Ada"}));
+    assert_eq!(
+        v.call("POST", "/email", Some(json!({"email": "ada@example.com"})))
+            .error_code(),
+        "no_conversation"
+    );
+    let cid = v.say("Do you ship to Iceland?");
+    expect(
+        v.call("POST", "/email", Some(json!({"email": "Ada@Example.com"}))),
+        200,
+    );
+    let reply = expect(
+        api.post(
+            &format!("/v1/conversations/{cid}/messages"),
+            json!({"body": "We do."}),
+        ),
+        201,
+    );
+    assert_eq!(reply["delivery"]["state"], "queued");
+    app.sweep();
+    assert!(
+        relayed(&app.platform.take_outbound()).is_empty(),
+        "not before the visitor had a chance to read it"
+    );
+    app.platform.advance(std::time::Duration::from_secs(121));
+    app.sweep();
+    let sent = relayed(&app.platform.take_outbound());
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0["to"], json!(["ada@example.com"]));
+    assert!(sent[0].1.contains("We do."));
+    assert!(
+        sent[0]
+            .1
+            .contains("Subject: Re: Your conversation with Shop"),
+        "{}",
+        sent[0].1
+    );
+    let our_id = messages(&api, &cid)[1]["email"]["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Ada answers by mail: the web conversation goes on.
+    let answer = stored(deliver(
+        &app,
+        "support@acme.example",
+        &mail(
+            "ada@example.com",
+            "support@acme.example",
+            "Re: Your conversation with Shop",
+            "ada-1@example.com",
+            &format!("In-Reply-To: <{our_id}>\r\n"),
+            "Great, thanks!",
+        ),
+    ));
+    assert_eq!(answer["conversation_id"], cid.as_str());
+    assert_eq!(v.bodies().last().unwrap(), "Great, thanks!");
+
+    // A reply she reads in the widget is not mailed.
+    let read = expect(
+        api.post(
+            &format!("/v1/conversations/{cid}/messages"),
+            json!({"body": "Anything else?"}),
+        ),
+        201,
+    );
+    let seq = read["seq"].as_u64().unwrap();
+    assert_eq!(
+        v.call("POST", "/seen", Some(json!({"seq": seq}))).status,
+        204
+    );
+    app.platform.advance(std::time::Duration::from_secs(121));
+    app.sweep();
+    assert!(relayed(&app.platform.take_outbound()).is_empty());
+    let last = messages(&api, &cid).last().unwrap().clone();
+    assert!(last.get("delivery").is_none(), "{last}");
+}

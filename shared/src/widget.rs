@@ -187,6 +187,23 @@ pub struct WidgetConfig {
     pub color: String,
     pub attachments: AttachmentPolicy,
     pub identity_required: bool,
+    /// The team can answer by email: while nobody is online the widget offers to leave an
+    /// address (`POST /v1/widget/{tenant}/email`), and unread replies are mailed there.
+    #[serde(default)]
+    pub offline_email: bool,
+}
+
+/// `POST /v1/widget/{tenant}/email`: where the visitor wants the team's replies.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaveEmail {
+    pub email: String,
+}
+
+impl LeaveEmail {
+    pub fn validate(&self) -> Result<(), crate::api::ValidationError> {
+        crate::api::email("email", self.email.trim())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -498,12 +498,13 @@ pub struct HostDeliveryResult {
     params(("X-Mail-To" = String, Header, description = "the envelope's recipients"), ("X-Mail-From" = String, Header, description = "the envelope's sender; empty for the null sender")),
     responses((status = 200, body = HostDelivery), (status = 404, description = "No recipient is a mailbox here."), (status = 413), (status = 422), (status = 429)))]
 pub async fn host_delivery<P: Platform>(p: &P, req: &Request) -> Result<Response, ApiError> {
+    // Raw bytes: SMTPUTF8 recipients arrive as UTF-8, which `to_str` refuses.
     let to = req
         .headers()
         .get("x-mail-to")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    deliver(p, to, req.body()).await
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    deliver(p, &to, req.body()).await
 }
 
 /// A raw mail the host received for `to` (the envelope's recipients, comma-separated): what

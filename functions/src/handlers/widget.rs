@@ -33,7 +33,7 @@ use edgedesk_shared::model::{
     ActorKind, Attachment, ChannelKind, Contact, Message, Role, Sender, SenderKind, Tenant,
 };
 use edgedesk_shared::widget::{
-    verify_identity, verify_visitor_token, visitor_token, WidgetConfig, WidgetTenant,
+    verify_identity, verify_visitor_token, visitor_token, LeaveEmail, WidgetConfig, WidgetTenant,
 };
 
 /// Answers a CORS preflight on any widget route.
@@ -93,9 +93,17 @@ pub async fn config<P: Platform>(
         color: s.color.clone(),
         attachments: s.attachments.clone(),
         identity_required: s.identity_required,
+        offline_email: crate::domain::email::channels::first(p, &w.tactor)
+            .await?
+            .is_some(),
     };
     let body = serde_json::to_vec(&cfg)?;
-    let tag = format!("\"w{}-{}\"", s.version, u8::from(cfg.online));
+    let tag = format!(
+        "\"w{}-{}{}\"",
+        s.version,
+        u8::from(cfg.online),
+        u8::from(cfg.offline_email)
+    );
     let not_modified = req
         .headers()
         .get(http::header::IF_NONE_MATCH)
@@ -118,6 +126,76 @@ pub async fn config<P: Platform>(
         HeaderValue::from_str(&tag).map_err(ApiError::internal_from)?,
     );
     Ok(cors(resp, w.origin.as_deref()))
+}
+
+/// Where the visitor wants the team's replies when nobody is online: their address is kept on
+/// their contact (if it had none) and on their conversation's email thread, and a reply they
+/// have not read in the widget two minutes later is mailed there; their answer by mail comes
+/// back into the same conversation.
+#[utoipa::path(post, path = "/v1/widget/{tenant}/email", tag = "widget", params(("tenant" = String, Path)),
+    request_body = LeaveEmail, responses((status = 200, body = LeaveEmail), (status = 401),
+        (status = 409, description = "No conversation yet, or the team has no email channel."), (status = 422)))]
+pub async fn leave_email<P: Platform>(
+    p: &P,
+    raw_tenant: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let v = visitor(p, raw_tenant, req).await?;
+    let input: LeaveEmail = body(req)?;
+    input.validate()?;
+    let address = edgedesk_mail::normalize_address(&input.email)
+        .ok_or_else(|| ApiError::unprocessable("email: not an email address"))?;
+    let conversation = current_conversation(p, &v).await?.ok_or_else(|| {
+        ApiError::conflict(
+            "no_conversation",
+            "write your question first, then leave your email",
+        )
+    })?;
+    let key = Contact::storage_key(&v.contact_id.to_string());
+    let now = p.now();
+    let name = transact(p, &v.w.tactor, async |tx| {
+        let mut c: Contact = tx.get_json(&key).await?.ok_or_else(ApiError::internal)?;
+        if c.email.is_none() {
+            c.email = Some(address.clone());
+            c.updated_at = now;
+            c.version += 1;
+            tx.put_json(key.clone(), &c)?;
+            let pointer = keys::tenant::contact_by_email(&address);
+            if tx.get(&pointer).await?.is_none() {
+                tx.put(pointer, c.id.to_string().into_bytes());
+            }
+        }
+        Ok(c.name)
+    })
+    .await?;
+    let token = crate::ctx::random_hex(p, 10);
+    let customer = edgedesk_shared::email::MailAddress {
+        address: address.clone(),
+        name,
+    };
+    let tenant: Tenant = get_json(p, &v.w.tactor, keys::tenant::TENANT)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let subject = format!("Your conversation with {}", tenant.name);
+    let followed = crate::domain::email::threads::follow_by_email(
+        p,
+        &v.w.tactor,
+        &conversation,
+        customer,
+        &token,
+        &subject,
+    )
+    .await?;
+    if !followed {
+        return Err(ApiError::conflict(
+            "no_email_channel",
+            "this team does not answer by email",
+        ));
+    }
+    Ok(cors(
+        json(StatusCode::OK, &LeaveEmail { email: address })?,
+        v.w.origin.as_deref(),
+    ))
 }
 
 /// A logged-in user the site vouches for.

@@ -71,6 +71,25 @@ pub async fn claim_addresses<P: Platform>(
     .await
 }
 
+/// The tenant's first email channel: the one notifications and replies to web visitors
+/// leave by.
+pub async fn first<P: Platform>(
+    p: &P,
+    tactor: &str,
+) -> Result<Option<EmailChannelRecord>, ApiError> {
+    let scan = crate::ports::Scan {
+        prefix: keys::tenant::EMAIL_CHANNELS.into(),
+        after: None,
+        limit: 1,
+        reverse: false,
+    };
+    Ok(crate::store::scan_json(p, tactor, &scan)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, c)| c))
+}
+
 /// An email channel of a tenant.
 pub async fn load<P: Platform>(
     p: &P,

@@ -10,7 +10,7 @@ use crate::keys;
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json, transact};
-use edgedesk_shared::email::{EmailChannelRecord, NotificationPreferences};
+use edgedesk_shared::email::NotificationPreferences;
 use edgedesk_shared::ids::AgentId;
 use edgedesk_shared::model::Agent;
 
@@ -55,21 +55,6 @@ pub async fn set_preferences<P: Platform>(
     .await
 }
 
-/// The channel notifications leave by: the tenant's first email channel.
-async fn sender<P: Platform>(p: &P, tactor: &str) -> Result<Option<EmailChannelRecord>, ApiError> {
-    let scan = Scan {
-        prefix: keys::tenant::EMAIL_CHANNELS.into(),
-        after: None,
-        limit: 1,
-        reverse: false,
-    };
-    Ok(scan_json(p, tactor, &scan)
-        .await?
-        .into_iter()
-        .next()
-        .map(|(_, c)| c))
-}
-
 /// Mails `notice` to agent `id`, if they are active, want this kind and the tenant can send.
 pub async fn notify<P: Platform>(
     p: &P,
@@ -90,7 +75,7 @@ pub async fn notify<P: Platform>(
     if !wanted {
         return Ok(());
     }
-    let Some(channel) = sender(p, tactor).await? else {
+    let Some(channel) = super::channels::first(p, tactor).await? else {
         return Ok(());
     };
     let domain = channel.from_address.rsplit('@').next().unwrap_or_default();

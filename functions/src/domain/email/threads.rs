@@ -177,6 +177,48 @@ pub fn reply_meta(
     }
 }
 
+/// Where a web visitor wants the team's replies: their address on the thread of their
+/// conversation, which is opened on the tenant's first email channel. `false` when the tenant
+/// has no email channel.
+pub async fn follow_by_email<P: Platform>(
+    p: &P,
+    tactor: &str,
+    conversation: &Conversation,
+    customer: MailAddress,
+    token: &str,
+    fallback_subject: &str,
+) -> Result<bool, ApiError> {
+    let Some(channel) = super::channels::first(p, tactor).await? else {
+        return Ok(false);
+    };
+    let key = keys::tenant::email_thread(&conversation.id);
+    crate::store::transact(p, tactor, async |tx| {
+        let thread = match tx.get_json::<EmailThread>(&key).await? {
+            Some(mut t) => {
+                t.customer = customer.clone();
+                t
+            }
+            None => EmailThread {
+                conversation_id: conversation.id,
+                channel_id: channel.id,
+                token: token.to_owned(),
+                subject: conversation
+                    .subject
+                    .clone()
+                    .unwrap_or_else(|| fallback_subject.to_owned()),
+                customer: customer.clone(),
+                cc: Vec::new(),
+                references: Vec::new(),
+                ticket_id: None,
+            },
+        };
+        save(tx, &thread, &[])?;
+        Ok(())
+    })
+    .await?;
+    Ok(true)
+}
+
 /// The email part of a reply on conversation `id` (a rule's), if it has an email thread.
 pub async fn reply_to_thread<P: Platform>(
     p: &P,
