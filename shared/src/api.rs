@@ -42,14 +42,14 @@ pub struct ValidationError {
     pub message: String,
 }
 
-fn invalid(field: impl Into<String>, message: impl Into<String>) -> ValidationError {
+pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> ValidationError {
     ValidationError {
         field: field.into(),
         message: message.into(),
     }
 }
 
-type Valid = Result<(), ValidationError>;
+pub(crate) type Valid = Result<(), ValidationError>;
 
 /// A PATCH field: absent (keep), `null` (clear) or a value (set).
 pub type Patch<T> = Option<Option<T>>;
@@ -65,7 +65,7 @@ pub fn patch_field<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     patch(d)
 }
 
-fn text(field: &str, value: &str, max_chars: usize) -> Valid {
+pub(crate) fn text(field: &str, value: &str, max_chars: usize) -> Valid {
     if value.trim().is_empty() {
         return Err(invalid(field, "must not be empty"));
     }
@@ -98,7 +98,7 @@ fn opt_text(field: &str, value: Option<&String>, max_chars: usize) -> Valid {
     value.map_or(Ok(()), |v| text(field, v, max_chars))
 }
 
-fn email(field: &str, value: &str) -> Valid {
+pub(crate) fn email(field: &str, value: &str) -> Valid {
     text(field, value, limits::MAX_EMAIL_CHARS)?;
     let mut parts = value.split('@');
     match (parts.next(), parts.next(), parts.next()) {
@@ -390,6 +390,12 @@ pub struct NewMessage {
     pub sender: Option<SenderInput>,
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// On an email conversation: more recipients of the reply's copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<String>,
+    /// On an email conversation: blind copies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<String>,
 }
 
 impl NewMessage {
@@ -408,6 +414,8 @@ impl NewMessage {
             !self.attachments.is_empty(),
         )?;
         attachments(&at("attachments"), &self.attachments)?;
+        crate::email::check_recipients(&at("cc"), &self.cc)?;
+        crate::email::check_recipients(&at("bcc"), &self.bcc)?;
         if let Some(s) = &self.sender {
             let needs_id = matches!(s.kind, SenderKind::Agent | SenderKind::Contact);
             if needs_id != s.id.is_some() {

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod email;
 pub mod feed;
 pub mod ids;
 pub mod model;

@@ -206,6 +206,12 @@ pub struct Message {
     /// The id the channel gave this message, used to drop redelivered webhooks.
     pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Subject, addresses and message id of a message that travelled by email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<crate::email::EmailMeta>,
+    /// Where a message the team sent by email stands (queued, sent, failed and why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::email::Delivery>,
 }
 
 /// A message as stored and as agents read it: the message plus what the language models made
@@ -237,6 +243,8 @@ const AGENT_MESSAGE_FIELDS: &[&str] = &[
     "attachments",
     "external_id",
     "created_at",
+    "email",
+    "delivery",
     "sentiment",
     "bot",
 ];
@@ -263,6 +271,7 @@ impl<'de> serde::de::Visitor<'de> for AgentMessageVisitor {
         let (mut private, mut attachments, mut external_id, mut created_at) =
             (None, None, None, None);
         let (mut sentiment, mut bot) = (None, None);
+        let (mut email, mut delivery) = (None, None);
         while let Some(known) = next_known(&mut map, AGENT_MESSAGE_FIELDS)? {
             match known {
                 "id" => set_once(&mut id, map.next_value()?, known)?,
@@ -274,6 +283,8 @@ impl<'de> serde::de::Visitor<'de> for AgentMessageVisitor {
                 "attachments" => set_once(&mut attachments, map.next_value()?, known)?,
                 "external_id" => set_once(&mut external_id, map.next_value()?, known)?,
                 "created_at" => set_once(&mut created_at, map.next_value()?, known)?,
+                "email" => set_once(&mut email, map.next_value()?, known)?,
+                "delivery" => set_once(&mut delivery, map.next_value()?, known)?,
                 "sentiment" => set_once(&mut sentiment, map.next_value()?, known)?,
                 _ => set_once(&mut bot, map.next_value()?, known)?,
             }
@@ -289,6 +300,8 @@ impl<'de> serde::de::Visitor<'de> for AgentMessageVisitor {
                 attachments: required(attachments, "attachments")?,
                 external_id: external_id.flatten(),
                 created_at: required(created_at, "created_at")?,
+                email: email.flatten(),
+                delivery: delivery.flatten(),
             },
             sentiment: sentiment.flatten(),
             bot: bot.flatten(),
