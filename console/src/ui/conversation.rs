@@ -1,11 +1,13 @@
-//! One conversation: its live message thread, the reply and private-note composer (with the
-//! typing signal the visitor sees), quick actions (assign to me, snooze, resolve, convert to a
-//! ticket) and the side panel with the conversation's fields and the contact.
+//! One conversation: its live message thread (with the headers and delivery state of mail),
+//! the reply and private-note composer (with the typing signal the visitor sees), quick
+//! actions (assign to me, snooze, resolve, convert to a ticket) and the side panel with the
+//! conversation's fields and the contact.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use edgedesk_shared::email::{Delivery, EmailMeta};
 use edgedesk_shared::ids::{AgentId, ConversationId};
 use edgedesk_shared::model::{
     Contact, Conversation, ConversationStatus, Message, Priority, Role, SenderKind, Ticket,
@@ -20,6 +22,7 @@ use serde_json::Value;
 use crate::api::{self, ApiError, Feed, LiveEvent, MessagePage, Page};
 use crate::assist::{self, sentiment_band, Detected, SentimentBand};
 use crate::changes::{split_tags, ConversationChange};
+use crate::email::{delivery_badge, mailbox, mailboxes, safe_link};
 use crate::i18n::Msg;
 use crate::inbox;
 use crate::route::Route;
@@ -682,6 +685,48 @@ fn csat_view(app: App, c: Value) -> impl IntoView {
     }
 }
 
+/// The headers of a message that travelled by email: its subject, sender and recipients, and
+/// a link to the mail as it was received. Every part is text, never markup.
+fn mail_head(app: App, e: EmailMeta) -> impl IntoView {
+    let line = |label: Msg, value: String, testid: &'static str| {
+        (!value.is_empty()).then(|| {
+            view! {
+                <div class="mail-line">
+                    <span class="mail-label">{app.t(label)}</span>
+                    <span data-testid=testid>{value}</span>
+                </div>
+            }
+        })
+    };
+    let original = e.original_url.as_deref().and_then(safe_link).map(|u| {
+        view! {
+            <a class="mail-original" data-testid="mail-original" href=u.to_owned() target="_blank" rel="noopener noreferrer">
+                {app.t(Msg::ShowOriginal)}
+            </a>
+        }
+    });
+    view! {
+        <div class="mail-head" data-testid="mail-head">
+            <div class="mail-subject" data-testid="mail-subject">{e.subject}</div>
+            {line(Msg::From, mailbox(&e.from), "mail-from")}
+            {line(Msg::To, mailboxes(&e.to), "mail-to")}
+            {line(Msg::Cc, mailboxes(&e.cc), "mail-cc")}
+            {line(Msg::Bcc, mailboxes(&e.bcc), "mail-bcc")}
+            {original}
+        </div>
+    }
+}
+
+/// Where a reply sent by email stands; a failure says why in the text and the tooltip.
+fn delivery_view(app: App, d: &Delivery) -> impl IntoView {
+    let b = delivery_badge(app.locale.get(), d);
+    view! {
+        <span class=format!("delivery delivery-{}", b.state) title=b.title data-testid="delivery" data-state=b.state>
+            {b.text}
+        </span>
+    }
+}
+
 #[component]
 fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
     let app = expect_context::<App>();
@@ -745,6 +790,8 @@ fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
                                 }
                             })
                             .collect_view();
+                        let mail = m.email.clone().map(|e| mail_head(app, e));
+                        let delivery = m.delivery.as_ref().map(|d| delivery_view(app, d));
                         view! {
                             <div
                                 class=format!("msg {side}")
@@ -754,6 +801,7 @@ fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
                             >
                                 <div class="bubble">
                                     {m.private.then(|| view! { <span class="note-badge">{app.t(Msg::NoteBadge)}</span> })}
+                                    {mail}
                                     <span class="body">{m.body.clone()}</span>
                                     {attachments}
                                 </div>
@@ -762,6 +810,7 @@ fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
                                     <span>" · "</span>
                                     <time>{when}</time>
                                     {seen.then(|| view! { <span class="seen">" · " {app.t(Msg::SeenByVisitor)}</span> })}
+                                    {delivery}
                                 </div>
                                 {detected}
                             </div>
