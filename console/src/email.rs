@@ -2,9 +2,10 @@
 //! sends, the address lists agents type (support addresses, Cc and Bcc), mailboxes as one line,
 //! the delivery badge of a sent reply, and which links from mail records may be followed.
 
+use edgedesk_shared::api::ValidationError;
 use edgedesk_shared::email::{
-    CreateEmailChannel, Delivery, DeliveryState, EmailChannelView, MailAddress, ParkReason,
-    SmtpSecurity, Transport, TransportView, UpdateEmailChannel,
+    check_recipients, CreateEmailChannel, Delivery, DeliveryState, EmailChannelView, MailAddress,
+    ParkReason, SmtpSecurity, Transport, TransportView, UpdateEmailChannel,
 };
 
 use crate::i18n::{fill, text, Locale, Msg};
@@ -34,6 +35,23 @@ pub fn addresses(input: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The Cc and Bcc a reply carries: on an email conversation, the addresses typed, checked as
+/// the server checks them; none on a private note or on another channel.
+pub fn copies(
+    by_email: bool,
+    private: bool,
+    cc: &str,
+    bcc: &str,
+) -> Result<(Vec<String>, Vec<String>), ValidationError> {
+    if !by_email || private {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let (cc, bcc) = (addresses(cc), addresses(bcc));
+    check_recipients("cc", &cc)?;
+    check_recipients("bcc", &bcc)?;
+    Ok((cc, bcc))
 }
 
 /// The support addresses of the form, lowercased as the server keeps them (the sender select
@@ -400,6 +418,25 @@ mod tests {
         assert!(addresses("  , ;\n").is_empty());
         // A name alone is kept, for the server to refuse with its message.
         assert_eq!(addresses("not-an-address"), vec!["not-an-address"]);
+    }
+
+    #[test]
+    fn a_reply_by_email_carries_its_copies_and_a_note_none() {
+        let cc = "dan@example.org, Eve Boss <eve@example.org>";
+        assert_eq!(
+            copies(true, false, cc, "audit@acme.example").unwrap(),
+            (
+                vec!["dan@example.org".to_owned(), "eve@example.org".to_owned()],
+                vec!["audit@acme.example".to_owned()]
+            )
+        );
+        assert_eq!(
+            copies(true, true, cc, "audit@acme.example").unwrap(),
+            (vec![], vec![])
+        );
+        assert_eq!(copies(false, false, cc, "").unwrap(), (vec![], vec![]));
+        let refused = copies(true, false, "dan@example.org, dan", "").unwrap_err();
+        assert_eq!(refused.field, "cc[1]");
     }
 
     #[test]
