@@ -6,7 +6,7 @@
 use edgedesk_shared::email::{BouncingAddress, EmailChannelView, ParkedMail, SmtpSecurity};
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError, NewEmailChannel, TestSendResult};
+use crate::api::{self, ApiError, TestSendResult};
 use crate::email::{
     bounce_path, park_reason_msg, safe_link, secret_stored, support_addresses, transport_summary,
     ChannelForm, TransportKind, MAILGUN_REGIONS, SECURITIES,
@@ -186,9 +186,9 @@ pub fn EmailTab() -> impl IntoView {
                         .await
                         .map(|v| (v, None))
                 }
-                None => api::post::<NewEmailChannel>("/v1/channels/email", &body)
+                None => api::create_email_channel(&body)
                     .await
-                    .map(|n| (n.channel, Some(n.inbound_secret))),
+                    .map(|(v, s)| (v, Some(s))),
             };
             saving.try_set(false);
             match result {
