@@ -208,6 +208,15 @@ pub fn default_port(security: SmtpSecurity) -> u16 {
     }
 }
 
+/// The port after the security changes: the new kind's usual port while the field is empty or
+/// still holds the old kind's, or else what the admin typed.
+pub fn port_for(port: &str, from: SmtpSecurity, to: SmtpSecurity) -> String {
+    match port.trim() {
+        p if p.is_empty() || p == default_port(from).to_string() => default_port(to).to_string(),
+        p => p.to_owned(),
+    }
+}
+
 /// What the channel form holds, as typed. Secrets are never filled from the server: an empty
 /// one on an edit keeps the stored secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -598,6 +607,15 @@ mod tests {
             form.transport().unwrap(),
             Transport::Smtp { port: 465, .. }
         ));
+    }
+
+    #[test]
+    fn the_port_follows_the_security_unless_the_admin_chose_one() {
+        use SmtpSecurity::{Starttls, Tls};
+        assert_eq!(port_for("587", Starttls, Tls), "465");
+        assert_eq!(port_for("", Starttls, Tls), "465");
+        assert_eq!(port_for("2525", Starttls, Tls), "2525");
+        assert_eq!(port_for("465", Tls, SmtpSecurity::None), "25");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError, TestSendResult};
 use crate::email::{
-    bounce_path, park_reason_msg, safe_link, secret_stored, support_addresses, transport_summary,
-    ChannelForm, TransportKind, MAILGUN_REGIONS, SECURITIES,
+    bounce_path, park_reason_msg, port_for, safe_link, secret_stored, support_addresses,
+    transport_summary, ChannelForm, TransportKind, MAILGUN_REGIONS, SECURITIES,
 };
 use crate::i18n::Msg;
 use crate::route::Route;
@@ -391,6 +391,8 @@ pub fn EmailTab() -> impl IntoView {
                                         on:change=move |e| {
                                             let v = event_target_value(&e);
                                             if let Some((s, _, _)) = SECURITIES.iter().find(|(_, w, _)| *w == v) {
+                                                let before = fields.security.get_untracked();
+                                                fields.port.update(|p| *p = port_for(p, before, *s));
                                                 fields.security.set(*s);
                                             }
                                         }
