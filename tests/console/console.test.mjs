@@ -751,8 +751,11 @@ test('an admin creates an SMTP email channel in settings, sees its DNS records a
   await owner.getByTestId('email-from-name').fill('Acme Help');
   await owner.getByTestId('transport-smtp').check();
   await owner.getByTestId('smtp-host').fill('smtp.acme.example');
-  await owner.getByTestId('smtp-port').fill('2525');
+  assert.equal(await owner.getByTestId('smtp-port').inputValue(), '587');
+  await owner.getByTestId('smtp-security').selectOption('tls');
+  assert.equal(await owner.getByTestId('smtp-port').inputValue(), '465', 'the usual port follows the security');
   await owner.getByTestId('smtp-security').selectOption('starttls');
+  await owner.getByTestId('smtp-port').fill('2525');
   await owner.getByTestId('smtp-username').fill('mailer');
   await owner.getByTestId('smtp-password').fill('smtp password 1');
   await owner.getByTestId('email-create-tickets').check();
@@ -796,7 +799,8 @@ test('an admin creates an SMTP email channel in settings, sees its DNS records a
   assert.equal(await spf.getByRole('button', { name: 'Copy' }).count(), 2, 'name and value have copy buttons');
   await owner.getByTestId('email-channel-row').filter({ hasText: 'Help desk mail' })
     .getByText('SMTP server · smtp.acme.example:2525').waitFor();
-  await owner.screenshot({ path: join(artifacts, 'console-settings-email.png'), fullPage: true });
+  await dns.scrollIntoViewIfNeeded();
+  await owner.screenshot({ path: join(artifacts, 'console-settings-email.png') });
 
   // Opened again, the channel shows no secret; an empty password keeps the stored one.
   await owner.reload();
@@ -829,7 +833,7 @@ test('an admin creates an SMTP email channel in settings, sees its DNS records a
   await page.getByTestId('email-dns').waitFor();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `nothing runs off the side (${overflow}px)`);
-  await page.screenshot({ path: join(artifacts, 'console-settings-email-tablet.png'), fullPage: true });
+  await page.screenshot({ path: join(artifacts, 'console-settings-email-tablet.png') });
   await tablet.close();
 });
 
