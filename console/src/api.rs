@@ -7,6 +7,7 @@
 //! server crate are mirrored here as plain deserialisable structs.
 
 use chrono::{DateTime, Utc};
+use edgedesk_shared::email::EmailChannelView;
 use edgedesk_shared::ids::{AgentId, ChannelId, TenantId};
 use edgedesk_shared::model::{Agent, ApiChannelView, ApiKeyView, Message, Tenant};
 use edgedesk_shared::rbac::Permission;
@@ -147,6 +148,46 @@ pub struct NewApiChannel {
     pub secret: String,
 }
 
+/// The inbound webhook's signing secret of a new email channel: in the create answer only.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InboundSecret {
+    pub inbound_secret: String,
+}
+
+/// `POST /v1/channels/email`: the new channel and its inbound secret. The answer is the view
+/// with the secret beside its fields; it is read once as each, not as one struct with
+/// `#[serde(flatten)]`, which would buffer the object and compile a second decoder of the
+/// view (5.2 KB gzip).
+pub async fn create_email_channel(
+    body: &serde_json::Value,
+) -> Result<(EmailChannelView, String), ApiError> {
+    let text = call_text(
+        Method::Post,
+        "/v1/channels/email",
+        Some(body),
+        Options::default(),
+    )
+    .await?;
+    new_email_channel(&text)
+}
+
+fn new_email_channel(text: &str) -> Result<(EmailChannelView, String), ApiError> {
+    let secret: InboundSecret = decode(text)?;
+    Ok((decode(text)?, secret.inbound_secret))
+}
+
+/// `POST /v1/channels/email/{id}/test`: what the transport did with a test mail.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TestSendResult {
+    pub sent: bool,
+    /// What the receiving server answered.
+    #[serde(default)]
+    pub response: Option<String>,
+    /// Why it was not sent.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
 /// `POST /v1/agents/{id}/invite`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Link {
@@ -248,10 +289,13 @@ pub async fn call<T: DeserializeOwned>(
     decode(&call_text(method, path, body, options).await?)
 }
 
-/// Decodes an answer's JSON text (an empty answer as `null`).
+/// Decodes an answer's JSON text (an empty answer as `null`). A struct is read from an object
+/// only, as the functions read their bodies (`edgedesk_json`): the API never sends a struct as
+/// an array, and leaving serde_json's array path out of every struct's decoder keeps the
+/// console's wasm about 3.4 KB gzip smaller.
 pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     let text = if text.trim().is_empty() { "null" } else { text };
-    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+    edgedesk_json::from_slice(text.as_bytes()).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
 /// Sends one request and returns the text of a successful answer. Not generic, so the
@@ -407,6 +451,72 @@ mod tests {
         .expect("new key decodes");
         assert_eq!(k.view.name, "ci");
         assert_eq!(k.key, "edk.secret");
+    }
+
+    #[test]
+    fn a_new_email_channel_answer_carries_the_view_and_the_secret_once() {
+        let (channel, secret) = new_email_channel(
+            r#"{"id":"chn_01JD3QXV6ZK8M5N2P4R7S9T0WX","name":"Support",
+                "addresses":["support@acme.example"],"from_name":null,
+                "from_address":"support@acme.example",
+                "transport":{"kind":"smtp","host":"smtp.acme.example","port":587,
+                    "security":"starttls","username":null,"password_set":true},
+                "create_tickets":true,
+                "inbound_url":"/v1/channels/email/chn_01JD3QXV6ZK8M5N2P4R7S9T0WX/inbound",
+                "dns":[{"kind":"dmarc","name":"_dmarc.acme.example","record_type":"TXT",
+                    "value":"v=DMARC1; p=quarantine","note":"n"}],
+                "created_at":"2026-12-01T10:00:00Z","updated_at":"2026-12-01T10:00:00Z",
+                "version":1,"inbound_secret":"0123abcd"}"#,
+        )
+        .expect("new email channel decodes");
+        assert_eq!(secret, "0123abcd");
+        assert_eq!(channel.dns[0].name, "_dmarc.acme.example");
+        assert!(matches!(
+            channel.transport,
+            edgedesk_shared::email::TransportView::Smtp {
+                password_set: true,
+                ..
+            }
+        ));
+        let sent: TestSendResult =
+            serde_json::from_str(r#"{"sent":false,"error":"connection refused"}"#)
+                .expect("test send result decodes");
+        assert_eq!(sent.error.as_deref(), Some("connection refused"));
+    }
+
+    #[test]
+    fn a_message_that_travelled_by_email_carries_its_headers_and_delivery() {
+        let page: MessagePage = serde_json::from_str(
+            r#"{"data":[{"id":"msg_01JD3QXV6ZK8M5N2P4R7S9T0WX",
+                "conversation_id":"cnv_01JD3QXV6ZK8M5N2P4R7S9T0WX","seq":2,
+                "sender":{"kind":"agent","id":null},"body":"On its way","private":false,
+                "attachments":[],"external_id":null,"created_at":"2026-12-01T10:00:00Z",
+                "email":{"subject":"Re: Tent","from":{"address":"support@acme.example"},
+                    "to":[{"address":"ada@example.com","name":"Ada"}],
+                    "bcc":[{"address":"audit@acme.example"}],"message_id":"m1@acme.example"},
+                "delivery":{"state":"failed","reason":"550 no such user","attempts":3,
+                    "updated_at":"2026-12-01T10:05:00Z"},
+                "sentiment":null}],"last_seq":2,"has_more":false}"#,
+        )
+        .expect("message page decodes");
+        let m = &page.data[0];
+        let email = m.email.as_ref().expect("email headers");
+        assert_eq!(email.to[0].name.as_deref(), Some("Ada"));
+        assert!(email.cc.is_empty());
+        assert_eq!(email.original_url, None);
+        let d = m.delivery.as_ref().expect("delivery");
+        assert_eq!(d.state, edgedesk_shared::email::DeliveryState::Failed);
+    }
+
+    #[test]
+    fn answers_decode_structs_from_objects_only() {
+        let page: Page<u32> = decode(r#"{"data":[1,2],"next_cursor":null}"#).expect("an object");
+        assert_eq!(page.data, vec![1, 2]);
+        assert!(matches!(
+            decode::<Page<u32>>(r#"[[1,2],null]"#),
+            Err(ApiError::Decode(_))
+        ));
+        assert_eq!(decode::<Option<u32>>("  "), Ok(None));
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! types the server stores, so one definition serves server, widget and console.
 //!
 //! The browser-free rules (filters, ordering, unread counts, change bodies, shortcuts, routes,
-//! translations, times) live in their own modules with unit tests; `ui` holds the views.
+//! translations, times, the email channel form and address lists) live in their own modules
+//! with unit tests; `ui` holds the views.
 
 pub mod api;
 pub mod assist;
 pub mod changes;
+pub mod email;
 pub mod i18n;
 pub mod inbox;
 pub mod route;

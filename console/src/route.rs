@@ -13,6 +13,7 @@ pub enum SettingsTab {
     Agents,
     ApiKeys,
     Channels,
+    Email,
     Widget,
     Bot,
     Canned,
@@ -20,11 +21,12 @@ pub enum SettingsTab {
 }
 
 impl SettingsTab {
-    pub const ALL: [SettingsTab; 8] = [
+    pub const ALL: [SettingsTab; 9] = [
         SettingsTab::Profile,
         SettingsTab::Agents,
         SettingsTab::ApiKeys,
         SettingsTab::Channels,
+        SettingsTab::Email,
         SettingsTab::Widget,
         SettingsTab::Bot,
         SettingsTab::Canned,
@@ -37,6 +39,7 @@ impl SettingsTab {
             SettingsTab::Agents => "agents",
             SettingsTab::ApiKeys => "keys",
             SettingsTab::Channels => "channels",
+            SettingsTab::Email => "email",
             SettingsTab::Widget => "widget",
             SettingsTab::Bot => "bot",
             SettingsTab::Canned => "canned",

@@ -84,6 +84,8 @@ mod tests {
                 .with_ymd_and_hms(2025, 3, 4, 10, 0, 0)
                 .single()
                 .expect("valid time"),
+            email: None,
+            delivery: None,
         }
     }
 

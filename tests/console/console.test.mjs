@@ -3,9 +3,11 @@
 // signal), assigning, private notes, resolving, a viewer who cannot reply (and whose forged
 // call the API refuses), an agent who cannot manage keys, an API key created and revoked in
 // settings, inbox filters, snoozing, widget settings, tablet layouts, tickets and Chinese, bot
-// intents and what the bot detected, canned responses by shortcode, and satisfaction ratings.
-// Screenshots of the inbox and the conversation view go to `target/screenshots/` of this
-// repository, for review.
+// intents and what the bot detected, canned responses by shortcode, satisfaction ratings, an
+// email channel set up in settings (its DNS records, its secret once, a test send) and an
+// email conversation (the mail's headers and original, Cc and Bcc on a reply, delivery).
+// Screenshots of the inbox, the conversation view and settings pages go to
+// `target/screenshots/` of this repository, for review.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -283,6 +285,7 @@ test('an agent can reply but has no API keys page, and the API refuses the forge
   await agent.goto(`${host.base}/console/#/settings/profile`);
   await agent.getByTestId('settings-profile').waitFor();
   assert.equal(await agent.getByTestId('settings-keys').count(), 0, 'no API keys page for an agent');
+  assert.equal(await agent.getByTestId('settings-email').count(), 0, 'no Email page for an agent');
   const forged = await pageFetch(agent, 'POST', '/v1/api-keys', { name: 'sneaky', scope: 'admin' });
   assert.equal(forged.status, 403, forged.body);
   await agent.context().close();
@@ -738,6 +741,189 @@ test('a rating the visitor gives after resolve shows in the conversation and in 
   assert.equal(await owner.getByTestId('csat-average').textContent(), '4.00');
   assert.match(await owner.getByTestId('csat-bar-4').textContent(), /1$/);
   await owner.screenshot({ path: join(artifacts, 'console-reports.png') });
+});
+
+test('an admin creates an SMTP email channel in settings, sees its DNS records and its inbound secret once', async () => {
+  await owner.goto(`${host.base}/console/#/settings/email`);
+  await owner.getByRole('heading', { name: 'Email channels' }).waitFor();
+  await owner.getByText('No email channels yet').waitFor();
+  await owner.getByTestId('email-name').fill('Help desk mail');
+  await owner.getByTestId('email-from-name').fill('Acme Help');
+  await owner.getByTestId('transport-smtp').check();
+  await owner.getByTestId('smtp-host').fill('smtp.acme.example');
+  assert.equal(await owner.getByTestId('smtp-port').inputValue(), '587');
+  await owner.getByTestId('smtp-security').selectOption('tls');
+  assert.equal(await owner.getByTestId('smtp-port').inputValue(), '465', 'the usual port follows the security');
+  await owner.getByTestId('smtp-security').selectOption('starttls');
+  await owner.getByTestId('smtp-port').fill('2525');
+  await owner.getByTestId('smtp-username').fill('mailer');
+  await owner.getByTestId('smtp-password').fill('smtp password 1');
+  await owner.getByTestId('email-create-tickets').check();
+
+  // The server's refusal is shown beside the form, and nothing is created.
+  await owner.getByTestId('email-addresses').fill('help+desk@acme.example');
+  await owner.getByTestId('email-save').click();
+  await owner.getByTestId('email-form-error').getByText(/must not contain '\+'/).waitFor();
+  assert.equal((await apiJson('GET', '/v1/channels/email')).data.length, 0);
+
+  // The sender is chosen among the support addresses as they are typed.
+  await owner.getByTestId('email-addresses').fill('Help@acme.example\nhelp-desk@acme.example');
+  const senders = await owner.getByTestId('email-from-address').locator('option').allTextContents();
+  assert.deepEqual(senders, ['help@acme.example', 'help-desk@acme.example']);
+  await owner.getByTestId('email-from-address').selectOption('help-desk@acme.example');
+  await owner.getByTestId('email-save').click();
+
+  // The secret is shown once, with the inbound URL and the records to publish.
+  const secret = (await owner.getByTestId('email-secret').textContent()).trim();
+  assert.match(secret, /^[0-9a-f]{32,}$/);
+  await owner.getByTestId('email-form-error').waitFor({ state: 'detached' });
+  const channels = (await apiJson('GET', '/v1/channels/email')).data;
+  assert.equal(channels.length, 1);
+  const channel = channels[0];
+  assert.deepEqual(channel.addresses, ['help@acme.example', 'help-desk@acme.example']);
+  assert.equal(channel.from_address, 'help-desk@acme.example');
+  assert.equal(channel.from_name, 'Acme Help');
+  assert.equal(channel.create_tickets, true);
+  assert.deepEqual(channel.transport, { kind: 'smtp', host: 'smtp.acme.example', port: 2525, security: 'starttls',
+    username: 'mailer', password_set: true });
+  assert.ok(!JSON.stringify(channels).includes('smtp password 1'), 'the password never comes back');
+  assert.ok(!JSON.stringify(channels).includes(secret), 'the secret is in the create answer only');
+  assert.equal((await owner.getByTestId('email-inbound-url').textContent()).trim(),
+    `${host.base}/v1/channels/email/${channel.id}/inbound`);
+  const dns = owner.getByTestId('email-dns');
+  const spf = dns.locator('[data-testid="dns-hint"][data-kind="spf"]');
+  await spf.getByText('v=spf1 a:smtp.acme.example ~all').waitFor();
+  await spf.getByText('TXT', { exact: true }).waitFor();
+  await dns.locator('[data-testid="dns-hint"][data-kind="dkim"]').getByText('<selector>._domainkey.acme.example').waitFor();
+  await dns.locator('[data-testid="dns-hint"][data-kind="dmarc"]').getByText('_dmarc.acme.example', { exact: true }).waitFor();
+  assert.equal(await spf.getByRole('button', { name: 'Copy' }).count(), 2, 'name and value have copy buttons');
+  await owner.getByTestId('email-channel-row').filter({ hasText: 'Help desk mail' })
+    .getByText('SMTP server · smtp.acme.example:2525').waitFor();
+  await dns.scrollIntoViewIfNeeded();
+  await owner.screenshot({ path: join(artifacts, 'console-settings-email.png') });
+
+  // Opened again, the channel shows no secret; an empty password keeps the stored one.
+  await owner.reload();
+  await owner.getByTestId('email-channel-row').filter({ hasText: 'Help desk mail' }).getByRole('button', { name: 'Edit' }).click();
+  await owner.getByRole('heading', { name: 'Edit Help desk mail' }).waitFor();
+  assert.equal(await owner.getByTestId('email-new-secret').count(), 0, 'the secret is shown only once');
+  await owner.getByTestId('secret-keep').getByText('Leave empty to keep it.').waitFor();
+  assert.equal(await owner.getByTestId('smtp-password').inputValue(), '');
+  assert.equal(await owner.getByTestId('smtp-host').inputValue(), 'smtp.acme.example');
+  // Nothing listens on port 9 here: the test send says why it failed.
+  await owner.getByTestId('smtp-host').fill('127.0.0.1');
+  await owner.getByTestId('smtp-port').fill('9');
+  await owner.getByTestId('email-save').click();
+  const edited = await waitForApi(`/v1/channels/email/${channel.id}`, (c) => c.transport.port === 9);
+  assert.equal(edited.transport.host, '127.0.0.1');
+  assert.equal(edited.transport.password_set, true, 'an empty password keeps the stored one');
+  await owner.getByTestId('email-test-to').fill('olga@acme.test');
+  await owner.getByTestId('email-test-send').click();
+  await owner.getByTestId('email-test-result').getByText(/^Not sent: .+/).waitFor({ timeout: 30_000 });
+  await owner.getByTestId('email-parked').getByText('No parked mail.').waitFor();
+  await owner.getByTestId('email-bounces').getByText('No address bounces.').waitFor();
+
+  // On a tablet the page fits the width; an agent has no Email tab.
+  const tablet = await browser.newContext({ viewport: { width: 820, height: 1180 }, locale: 'en-US', hasTouch: true });
+  await tablet.addCookies(await owner.context().cookies());
+  const page = await tablet.newPage();
+  watch(page, 'tablet');
+  await page.goto(`${host.base}/console/#/settings/email`);
+  await page.getByTestId('email-channel-row').filter({ hasText: 'Help desk mail' }).getByRole('button', { name: 'Edit' }).click();
+  await page.getByTestId('email-dns').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `nothing runs off the side (${overflow}px)`);
+  await page.screenshot({ path: join(artifacts, 'console-settings-email-tablet.png') });
+  await tablet.close();
+});
+
+test('an email conversation shows the subject, sender and original mail, and its composer sends Cc and Bcc', async () => {
+  const channel = await create('/v1/channels/email', { name: 'Support inbox', addresses: ['support@acme.example'],
+    from_name: 'Acme Support', transport: { kind: 'smtp', host: '127.0.0.1', port: 9, security: 'none' } });
+  assert.ok(channel.inbound_secret);
+  const raw = [
+    'From: Grace Mail <grace.mail@example.org>',
+    'To: Acme Support <support@acme.example>',
+    'Cc: Dan Copy <dan@example.org>',
+    'Subject: <b>Tent pole</b> snapped on the first night',
+    'Message-ID: <tent-pole-1@example.org>',
+    'Date: Mon, 07 Dec 2026 09:30:00 +0000',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Hello, a pole of my Trailhead 2 tent snapped. <img src=x onerror="window.pwned=1">',
+    'Can you send a replacement?',
+    '',
+  ].join('\r\n');
+  const r = await fetch(`${host.base}/v1/system/mail`, {
+    method: 'POST',
+    headers: { 'x-platform-token': host.platformToken, 'x-mail-to': 'support@acme.example',
+      'x-mail-from': 'grace.mail@example.org', 'content-type': 'message/rfc822' },
+    body: raw,
+  });
+  const delivered = await r.text();
+  assert.equal(r.status, 200, delivered);
+  const result = JSON.parse(delivered).results[0];
+  assert.equal(result.outcome, 'stored', delivered);
+  const conversation = result.conversation_id;
+  assert.equal((await apiJson('GET', `/v1/conversations/${conversation}`)).channel, 'email');
+
+  await owner.goto(`${host.base}/console/#/inbox/${conversation}`);
+  const mail = owner.getByTestId('message').filter({ hasText: 'a pole of my Trailhead 2 tent snapped' });
+  const head = mail.getByTestId('mail-head');
+  await head.waitFor();
+  assert.equal(await head.getByTestId('mail-subject').textContent(), '<b>Tent pole</b> snapped on the first night');
+  assert.equal(await head.getByTestId('mail-from').textContent(), 'Grace Mail <grace.mail@example.org>');
+  assert.equal(await head.getByTestId('mail-to').textContent(), 'Acme Support <support@acme.example>');
+  assert.equal(await head.getByTestId('mail-cc').textContent(), 'Dan Copy <dan@example.org>');
+  // Mail is text: no markup of the sender's reaches the page.
+  assert.equal(await owner.getByTestId('thread').locator('b, img').count(), 0);
+  assert.equal(await owner.evaluate(() => window.pwned), undefined);
+  const original = head.getByTestId('mail-original');
+  assert.equal(await original.textContent(), 'Show original');
+  assert.equal(await original.getAttribute('target'), '_blank');
+  const rawMail = await pageFetch(owner, 'GET', await original.getAttribute('href'));
+  assert.equal(rawMail.status, 200);
+  assert.ok(rawMail.body.includes('Message-ID: <tent-pole-1@example.org>'), rawMail.body.slice(0, 200));
+
+  // The reply copies two people and blind-copies one.
+  await owner.getByTestId('cc-toggle').click();
+  await owner.getByTestId('composer-cc').fill('dan@example.org, Eve Boss <eve@example.org>');
+  await owner.getByTestId('composer-bcc').fill('audit@acme.example');
+  await owner.getByTestId('composer-input').fill('Sorry about the pole, Grace: a replacement is on its way.');
+  const sent = owner.waitForRequest((q) => q.method() === 'POST' && q.url().endsWith(`/v1/conversations/${conversation}/messages`));
+  await owner.getByTestId('send').click();
+  const reply = (await sent).postDataJSON();
+  assert.deepEqual(reply.cc, ['dan@example.org', 'eve@example.org']);
+  assert.deepEqual(reply.bcc, ['audit@acme.example']);
+  const replied = owner.getByTestId('message').filter({ hasText: 'a replacement is on its way' });
+  await replied.waitFor();
+  await owner.screenshot({ path: join(artifacts, 'console-conversation-email.png') });
+
+  // A note copies nobody, and offers no Cc/Bcc.
+  await owner.getByTestId('mode-note').click();
+  assert.equal(await owner.getByTestId('cc-toggle').count(), 0);
+  await owner.getByTestId('composer-input').fill('Two spare poles left in stock.');
+  const noted = owner.waitForRequest((q) => q.method() === 'POST' && q.url().endsWith(`/v1/conversations/${conversation}/messages`));
+  await owner.getByTestId('send').click();
+  const note = (await noted).postDataJSON();
+  assert.equal(note.private, true);
+  assert.ok(!('cc' in note) && !('bcc' in note), JSON.stringify(note));
+  await owner.getByTestId('note').filter({ hasText: 'Two spare poles' }).waitFor();
+
+  // Read again, the reply says where its delivery stands (nothing listens on port 9).
+  await owner.reload();
+  const badge = owner.getByTestId('message').filter({ hasText: 'a replacement is on its way' }).getByTestId('delivery');
+  await badge.waitFor({ timeout: LIVE_MS });
+  const delivery = await badge.getAttribute('data-state');
+  assert.ok(['queued', 'sent', 'failed'].includes(delivery), delivery);
+  if (delivery === 'failed') assert.match(await badge.textContent(), /^Not delivered/);
+
+  // A chat from the widget has no Cc/Bcc.
+  await owner.goto(`${host.base}/console/#/inbox/${state.conversation}`);
+  await owner.getByTestId('composer-input').waitFor();
+  await owner.getByTestId('mode-reply').click();
+  assert.equal(await owner.getByTestId('cc-toggle').count(), 0);
 });
 
 test('no page errors were logged', () => {

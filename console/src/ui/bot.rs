@@ -24,7 +24,7 @@ pub(crate) fn note(class: &'static str, role: &'static str, text: String) -> Any
 
 /// Asks before something is deleted (the browser's own dialog: keyboard-usable, and no
 /// extra state in the page).
-fn confirm(question: &str) -> bool {
+pub(crate) fn confirm(question: &str) -> bool {
     web_sys::window()
         .and_then(|w| w.confirm_with_message(question).ok())
         .unwrap_or(false)

@@ -1,14 +1,17 @@
-//! One conversation: its live message thread, the reply and private-note composer (with the
-//! typing signal the visitor sees), quick actions (assign to me, snooze, resolve, convert to a
+//! One conversation: its live message thread (with the headers and delivery state of mail),
+//! the reply and private-note composer (with the typing signal the visitor sees, and Cc and
+//! Bcc on email conversations), quick actions (assign to me, snooze, resolve, convert to a
 //! ticket) and the side panel with the conversation's fields and the contact.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use edgedesk_shared::email::{Delivery, EmailMeta};
 use edgedesk_shared::ids::{AgentId, ConversationId};
 use edgedesk_shared::model::{
-    Contact, Conversation, ConversationStatus, Message, Priority, Role, SenderKind, Ticket,
+    ChannelKind, Contact, Conversation, ConversationStatus, Message, Priority, Role, SenderKind,
+    Ticket,
 };
 use edgedesk_shared::rbac::Permission;
 use edgedesk_shared::routing::CannedResponse;
@@ -20,6 +23,7 @@ use serde_json::Value;
 use crate::api::{self, ApiError, Feed, LiveEvent, MessagePage, Page};
 use crate::assist::{self, sentiment_band, Detected, SentimentBand};
 use crate::changes::{split_tags, ConversationChange};
+use crate::email::{self, delivery_badge, mailbox, mailboxes, safe_link};
 use crate::i18n::Msg;
 use crate::inbox;
 use crate::route::Route;
@@ -682,6 +686,48 @@ fn csat_view(app: App, c: Value) -> impl IntoView {
     }
 }
 
+/// The headers of a message that travelled by email: its subject, sender and recipients, and
+/// a link to the mail as it was received. Every part is text, never markup.
+fn mail_head(app: App, e: EmailMeta) -> impl IntoView {
+    let line = |label: Msg, value: String, testid: &'static str| {
+        (!value.is_empty()).then(|| {
+            view! {
+                <div class="mail-line">
+                    <span class="mail-label">{app.t(label)}</span>
+                    <span data-testid=testid>{value}</span>
+                </div>
+            }
+        })
+    };
+    let original = e.original_url.as_deref().and_then(safe_link).map(|u| {
+        view! {
+            <a class="mail-original" data-testid="mail-original" href=u.to_owned() target="_blank" rel="noopener noreferrer">
+                {app.t(Msg::ShowOriginal)}
+            </a>
+        }
+    });
+    view! {
+        <div class="mail-head" data-testid="mail-head">
+            <div class="mail-subject" data-testid="mail-subject">{e.subject}</div>
+            {line(Msg::From, mailbox(&e.from), "mail-from")}
+            {line(Msg::To, mailboxes(&e.to), "mail-to")}
+            {line(Msg::Cc, mailboxes(&e.cc), "mail-cc")}
+            {line(Msg::Bcc, mailboxes(&e.bcc), "mail-bcc")}
+            {original}
+        </div>
+    }
+}
+
+/// Where a reply sent by email stands; a failure says why in the text and the tooltip.
+fn delivery_view(app: App, d: &Delivery) -> impl IntoView {
+    let b = delivery_badge(app.locale.get(), d);
+    view! {
+        <span class=format!("delivery delivery-{}", b.state) title=b.title data-testid="delivery" data-state=b.state>
+            {b.text}
+        </span>
+    }
+}
+
 #[component]
 fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
     let app = expect_context::<App>();
@@ -745,6 +791,8 @@ fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
                                 }
                             })
                             .collect_view();
+                        let mail = m.email.clone().map(|e| mail_head(app, e));
+                        let delivery = m.delivery.as_ref().map(|d| delivery_view(app, d));
                         view! {
                             <div
                                 class=format!("msg {side}")
@@ -754,6 +802,7 @@ fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
                             >
                                 <div class="bubble">
                                     {m.private.then(|| view! { <span class="note-badge">{app.t(Msg::NoteBadge)}</span> })}
+                                    {mail}
                                     <span class="body">{m.body.clone()}</span>
                                     {attachments}
                                 </div>
@@ -762,6 +811,7 @@ fn Thread(conv: Conv, loaded: RwSignal<bool>) -> impl IntoView {
                                     <span>" · "</span>
                                     <time>{when}</time>
                                     {seen.then(|| view! { <span class="seen">" · " {app.t(Msg::SeenByVisitor)}</span> })}
+                                    {delivery}
                                 </div>
                                 {detected}
                             </div>
@@ -848,16 +898,41 @@ fn Composer(conv: Conv) -> impl IntoView {
         .ok();
         idle_timer.set_value(handle);
     };
+    // On an email conversation a reply may go to more people: Cc and Bcc, typed as
+    // comma-separated addresses behind a toggle. A private note copies nobody.
+    let by_email = conv
+        .record
+        .with_untracked(|r| r.as_ref().is_some_and(|c| c.channel == ChannelKind::Email));
+    let copies_open = RwSignal::new(false);
+    let cc = RwSignal::new(String::new());
+    let bcc = RwSignal::new(String::new());
+    let copies_error = RwSignal::new(None::<String>);
     let send = move || {
         let body = draft.get_untracked();
         if body.trim().is_empty() || sending.get_untracked() {
             return;
         }
         let private = mode.get_untracked() == Mode::Note;
+        let mut payload = serde_json::json!({ "body": body, "private": private });
+        let (cc_list, bcc_list) =
+            match email::copies(by_email, private, &cc.get_untracked(), &bcc.get_untracked()) {
+                Ok(lists) => lists,
+                Err(v) => {
+                    copies_open.set(true);
+                    copies_error.set(Some(v.to_string()));
+                    return;
+                }
+            };
+        copies_error.set(None);
+        if !cc_list.is_empty() {
+            payload["cc"] = serde_json::json!(cc_list);
+        }
+        if !bcc_list.is_empty() {
+            payload["bcc"] = serde_json::json!(bcc_list);
+        }
         sending.set(true);
         stop_typing();
         leptos::task::spawn_local(async move {
-            let payload = serde_json::json!({ "body": body, "private": private });
             let result =
                 api::post::<Message>(&format!("/v1/conversations/{id}/messages"), &payload).await;
             sending.try_set(false);
@@ -869,6 +944,10 @@ fn Composer(conv: Conv) -> impl IntoView {
                     });
                     conv.messages.try_update(|t| thread::merge(t, m));
                     draft.try_set(String::new());
+                    if !private {
+                        cc.try_set(String::new());
+                        bcc.try_set(String::new());
+                    }
                     mark_seen(app, id, seq);
                 }
                 Err(e) => app.report(e),
@@ -1028,7 +1107,33 @@ fn Composer(conv: Conv) -> impl IntoView {
             <div class="composer-tabs" role="group">
                 {tab(Mode::Reply, Msg::Reply, "mode-reply")}
                 {tab(Mode::Note, Msg::Note, "mode-note")}
+                <Show when=move || by_email && mode.get() == Mode::Reply>
+                    <button
+                        type="button"
+                        class="composer-tab copies-toggle"
+                        class:active=move || copies_open.get()
+                        aria-expanded=move || copies_open.get().to_string()
+                        aria-controls="composer-copies"
+                        data-testid="cc-toggle"
+                        on:click=move |_| copies_open.update(|o| *o = !*o)
+                    >
+                        {app.t(Msg::CcBcc)}
+                    </button>
+                </Show>
             </div>
+            <Show when=move || by_email && mode.get() == Mode::Reply && copies_open.get()>
+                <div class="composer-copies" id="composer-copies" data-testid="composer-copies">
+                    <label>
+                        <span>{app.t(Msg::Cc)}</span>
+                        <input type="text" data-testid="composer-cc" placeholder=app.t(Msg::CcHint) bind:value=cc />
+                    </label>
+                    <label>
+                        <span>{app.t(Msg::Bcc)}</span>
+                        <input type="text" data-testid="composer-bcc" placeholder=app.t(Msg::CcHint) bind:value=bcc />
+                    </label>
+                    {move || copies_error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                </div>
+            </Show>
             <textarea
                 node_ref=textarea
                 rows="3"

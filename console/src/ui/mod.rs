@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bot;
 pub mod common;
 pub mod conversation;
+pub mod email;
 pub mod inbox;
 pub mod settings;
 pub mod sla;

@@ -14,6 +14,7 @@ use crate::route::{Route, SettingsTab};
 use crate::ui::auth::ChangePassword;
 use crate::ui::bot::{BotTab, CannedTab, ReportsTab};
 use crate::ui::common::{copy_field, empty, failed, loading, Icon};
+use crate::ui::email::EmailTab;
 use crate::ui::state::{now, utc_offset_minutes, App};
 
 fn tab_permission(tab: SettingsTab) -> Option<Permission> {
@@ -21,7 +22,7 @@ fn tab_permission(tab: SettingsTab) -> Option<Permission> {
         SettingsTab::Profile => None,
         SettingsTab::Agents => Some(Permission::ManageAgents),
         SettingsTab::ApiKeys => Some(Permission::ManageKeys),
-        SettingsTab::Channels | SettingsTab::Widget | SettingsTab::Canned => {
+        SettingsTab::Channels | SettingsTab::Email | SettingsTab::Widget | SettingsTab::Canned => {
             Some(Permission::ManageSettings)
         }
         SettingsTab::Bot => Some(Permission::ManageBot),
@@ -35,6 +36,7 @@ fn tab_label(tab: SettingsTab) -> Msg {
         SettingsTab::Agents => Msg::TabAgents,
         SettingsTab::ApiKeys => Msg::TabKeys,
         SettingsTab::Channels => Msg::TabChannels,
+        SettingsTab::Email => Msg::TabEmail,
         SettingsTab::Widget => Msg::TabWidget,
         SettingsTab::Bot => Msg::TabBot,
         SettingsTab::Canned => Msg::TabCanned,
@@ -42,7 +44,7 @@ fn tab_label(tab: SettingsTab) -> Msg {
     }
 }
 
-fn origin() -> String {
+pub(crate) fn origin() -> String {
     web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()
@@ -65,7 +67,7 @@ fn scope_msg(s: KeyScope) -> Msg {
     }
 }
 
-fn date(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn date(t: chrono::DateTime<chrono::Utc>) -> String {
     crate::time::stamp(now(), t, utc_offset_minutes())
 }
 
@@ -104,6 +106,7 @@ pub fn SettingsPage() -> impl IntoView {
                     SettingsTab::Agents => view! { <AgentsTab /> }.into_any(),
                     SettingsTab::ApiKeys => view! { <KeysTab /> }.into_any(),
                     SettingsTab::Channels => view! { <ChannelsTab /> }.into_any(),
+                    SettingsTab::Email => view! { <EmailTab /> }.into_any(),
                     SettingsTab::Widget => view! { <WidgetTab /> }.into_any(),
                     SettingsTab::Bot => view! { <BotTab /> }.into_any(),
                     SettingsTab::Canned => view! { <CannedTab /> }.into_any(),
@@ -884,6 +887,10 @@ mod tests {
         );
         assert_eq!(
             tab_permission(SettingsTab::Widget),
+            Some(Permission::ManageSettings)
+        );
+        assert_eq!(
+            tab_permission(SettingsTab::Email),
             Some(Permission::ManageSettings)
         );
     }
