@@ -833,3 +833,47 @@ fn a_visitor_who_left_their_email_gets_unread_replies_by_mail_and_answers_into_t
     let last = messages(&api, &cid).last().unwrap().clone();
     assert!(last.get("delivery").is_none(), "{last}");
 }
+
+#[test]
+fn an_agents_public_reply_on_an_email_ticket_is_mailed_in_its_thread_and_a_note_is_not() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    smtp_channel(&api, "support@acme.example", true);
+    relay_answers(&app, 200, r#"{"id":"ok"}"#);
+    stored(deliver(
+        &app,
+        "support@acme.example",
+        &mail(
+            "ada@example.com",
+            "support@acme.example",
+            "Broken",
+            "tk1@example.com",
+            "",
+            "It broke.",
+        ),
+    ));
+    let ticket = data(&expect(api.get("/v1/tickets"), 200))[0].clone();
+    let path = format!("/v1/tickets/{}/messages", id(&ticket));
+    expect(
+        api.post(
+            &path,
+            json!({"body": "Internal: check logs", "private": true}),
+        ),
+        201,
+    );
+    expect(api.post(&path, json!({"body": "We are on it."})), 201);
+    app.sweep();
+    let sent = relayed(&app.platform.take_outbound());
+    assert_eq!(sent.len(), 1, "the public reply only");
+    assert!(sent[0].1.contains("We are on it."));
+    assert!(
+        sent[0].1.contains("In-Reply-To: <tk1@example.com>"),
+        "{}",
+        sent[0].1
+    );
+    let cid = ticket["conversation_id"].as_str().unwrap();
+    assert_eq!(
+        messages(&api, cid).last().unwrap()["delivery"]["state"],
+        "sent"
+    );
+}

@@ -5,17 +5,19 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use crate::ctx::{record_event, Ctx};
+use crate::domain::conversations::Draft;
 use crate::domain::sla::{self, MessageKind};
 use crate::domain::tickets::*;
 use crate::error::ApiError;
+use crate::flows::Via;
 use crate::http::{body, json, path_id, Request, Response};
 use crate::keys;
 use crate::ports::Platform;
 use crate::records::Versioned;
 use crate::store::{get_json, transact};
 use edgedesk_shared::api::limits;
-use edgedesk_shared::ids::{MessageId, TicketId};
-use edgedesk_shared::model::{Agent, Sender, SenderKind, Ticket};
+use edgedesk_shared::ids::{ConversationId, MessageId, TicketId};
+use edgedesk_shared::model::{Agent, ChannelKind, Conversation, Sender, SenderKind, Ticket};
 use edgedesk_shared::sort::{sort, sort_by_key};
 
 // ---- messages ---------------------------------------------------------------------------
@@ -76,7 +78,7 @@ pub async fn post_message<P: Platform>(
     }
     let mid = ctx.mint(MessageId::from_parts);
     let now = ctx.now();
-    let (message, wake) = transact(ctx.p, &ctx.actor, async |tx| {
+    let (message, wake, linked) = transact(ctx.p, &ctx.actor, async |tx| {
         let ticket = load_ticket(tx, &id).await?;
         let sender = match input.from {
             Author::Agent => Sender {
@@ -135,11 +137,61 @@ pub async fn post_message<P: Platform>(
             kind,
         )
         .await?;
-        Ok((message, wake))
+        Ok((message, wake, ticket.conversation_id))
     })
     .await?;
     sla::schedule_wake(ctx.p, ctx.tenant_id, wake).await?;
+    if input.from == Author::Agent && !input.private {
+        if let Some(conversation) = linked {
+            mail_reply(ctx, &conversation, &message).await?;
+        }
+    }
     json(StatusCode::CREATED, &message)
+}
+
+/// An agent's public reply on a ticket whose conversation came by email is that
+/// conversation's reply too: it goes out as a mail through the conversation's flow, which
+/// shows its delivery.
+async fn mail_reply<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    conversation: &ConversationId,
+    message: &TicketMessage,
+) -> Result<(), ApiError> {
+    let c: Option<Conversation> = get_json(
+        ctx.p,
+        &ctx.actor,
+        &Conversation::storage_key(&conversation.to_string()),
+    )
+    .await?;
+    let Some(c) = c.filter(|c| c.channel == ChannelKind::Email) else {
+        return Ok(());
+    };
+    let random = crate::ctx::random_hex(ctx.p, 12);
+    let email =
+        crate::domain::email::threads::reply_for(ctx.p, &ctx.actor, &c, &random, &[], &[]).await?;
+    if email.is_none() {
+        return Ok(());
+    }
+    let draft = Draft {
+        sender: message.sender.clone(),
+        body: message.body.clone(),
+        private: false,
+        attachments: Vec::new(),
+        // A retried ticket reply is not mailed twice.
+        external_id: Some(format!("ticket-reply:{}", message.id)),
+        email,
+    };
+    crate::flows::add_message(
+        ctx.p,
+        &ctx.actor,
+        &c.id,
+        draft,
+        ctx.actor_ref(),
+        Via::Team,
+        None,
+    )
+    .await?;
+    Ok(())
 }
 
 /// `GET /v1/tickets/{id}/messages`: oldest first.
