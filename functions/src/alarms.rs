@@ -51,6 +51,8 @@ pub enum Job {
         tenant_id: TenantId,
         delivery: String,
     },
+    /// Mail the daily digest to the tenant's agents who asked for it.
+    MailDigest { tenant_id: TenantId },
 }
 
 edgedesk_shared::tag_set! {
@@ -61,6 +63,7 @@ edgedesk_shared::tag_set! {
         Webhook = "webhook",
         AutomationTick = "automation_tick",
         Mail = "mail",
+        MailDigest = "mail_digest",
     }
 }
 
@@ -144,6 +147,7 @@ impl<'de> serde::de::Visitor<'de> for JobVisitor {
                 tenant_id,
                 delivery: needs(delivery, "delivery")?,
             },
+            JobKind::MailDigest => Job::MailDigest { tenant_id },
         })
     }
 }
@@ -187,6 +191,9 @@ mod decode_tests {
             tenant_id: TenantId,
             delivery: String,
         },
+        MailDigest {
+            tenant_id: TenantId,
+        },
     }
 
     #[test]
@@ -209,6 +216,7 @@ mod decode_tests {
             format!(r#"{{"kind":"email","tenant_id":"{tenant}"}}"#),
             format!(r#"{{"kind":"mail","tenant_id":"{tenant}","delivery":"mlo_1"}}"#),
             format!(r#"{{"kind":"mail","tenant_id":"{tenant}"}}"#),
+            format!(r#"{{"kind":"mail_digest","tenant_id":"{tenant}"}}"#),
             // Refused: an unknown kind with the fields of the last one, or spelt differently.
             format!(r#"{{"kind":"email","tenant_id":"{tenant}","delivery":"dlv_1"}}"#),
             format!(r#"{{"kind":"Webhook","tenant_id":"{tenant}","delivery":"dlv_1"}}"#),

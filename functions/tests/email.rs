@@ -877,3 +877,48 @@ fn an_agents_public_reply_on_an_email_ticket_is_mailed_in_its_thread_and_a_note_
         "sent"
     );
 }
+
+#[test]
+fn an_agent_who_asked_for_the_digest_gets_their_open_work_once_a_day() {
+    let app = TestApp::new();
+    let api = app.create_tenant("A");
+    smtp_channel(&api, "support@acme.example", false);
+    relay_answers(&app, 200, r#"{"id":"ok"}"#);
+    let grace = agent(&api, "grace@acme.example", "agent");
+    agent(&api, "alan@acme.example", "agent");
+    let c = contact(&api, "Bo");
+    let conv = conversation(&api, &id(&c));
+    expect(
+        api.patch(
+            &format!("/v1/conversations/{}", id(&conv)),
+            json!({"assignee_id": id(&grace)}),
+        ),
+        200,
+    );
+    expect(
+        api.put(
+            &format!("/v1/agents/{}/notifications", id(&grace)),
+            json!({"digest": true}),
+        ),
+        200,
+    );
+    app.sweep();
+    app.platform.take_outbound();
+    for day in 0..2 {
+        app.platform
+            .advance(std::time::Duration::from_secs(24 * 3600));
+        app.sweep();
+        let reqs = app.platform.take_outbound();
+        let digests = mails_to(&reqs, "grace@acme.example");
+        assert_eq!(digests.len(), 1, "day {day}");
+        assert!(
+            digests[0].contains("1 open conversations"),
+            "{}",
+            digests[0]
+        );
+        assert!(
+            mails_to(&reqs, "alan@acme.example").is_empty(),
+            "Alan did not ask"
+        );
+    }
+}

@@ -95,6 +95,7 @@ async fn run<P: Platform>(p: &P, job: &Job) -> Result<(), ApiError> {
             tenant_id,
             delivery,
         } => crate::domain::email::outbox::send(p, tenant_id, delivery).await,
+        Job::MailDigest { tenant_id } => crate::domain::email::notices::digest(p, tenant_id).await,
         Job::AutomationTick { tenant_id } => {
             // What the rules did goes through the flows like any other change.
             let tactor = tenant_actor(tenant_id);

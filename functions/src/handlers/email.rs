@@ -54,7 +54,7 @@ pub async fn put_notifications<P: Platform>(
     }
     let prefs: NotificationPreferences = body(req)?;
     let _: Agent = crate::records::load(ctx, &id.to_string()).await?;
-    notices::set_preferences(ctx.p, &ctx.actor, &id, &prefs).await?;
+    notices::set_preferences(ctx.p, &ctx.tenant_id, &id, &prefs).await?;
     json(StatusCode::OK, &prefs)
 }
 

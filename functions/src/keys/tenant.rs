@@ -271,6 +271,9 @@ pub fn agent_notifications(agent: &AgentId) -> String {
     format!("agent_notify:{agent}")
 }
 
+/// When the next daily digest is due, while any agent wants one.
+pub const MAIL_DIGEST_NEXT: &str = "mail_digest:next";
+
 /// A mail in the outbox: the message it sends and every attempt.
 pub fn mail_outbox(id: &str) -> String {
     format!("mail_out:{id}")

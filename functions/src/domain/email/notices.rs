@@ -4,15 +4,17 @@
 //! first email channel, marked `Auto-Submitted: auto-generated` so that auto-responders leave
 //! it alone. A tenant without an email channel sends none.
 
-use crate::alarms::schedule;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::alarms::{schedule, Job};
 use crate::error::ApiError;
 use crate::keys;
 use crate::ports::{Platform, Scan};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::email::NotificationPreferences;
-use edgedesk_shared::ids::AgentId;
-use edgedesk_shared::model::Agent;
+use edgedesk_shared::ids::{AgentId, TenantId};
+use edgedesk_shared::model::{Agent, Conversation, ConversationStatus, Ticket, TicketStatus};
 
 /// What an agent is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +22,7 @@ pub enum NoticeKind {
     Assigned,
     Mention,
     SlaWarning,
+    Digest,
 }
 
 /// One notification mail.
@@ -42,16 +45,150 @@ pub async fn preferences<P: Platform>(
     )
 }
 
-/// Stores an agent's choices.
+/// Stores an agent's choices; one who asks for the digest makes sure it is scheduled.
 pub async fn set_preferences<P: Platform>(
     p: &P,
-    tactor: &str,
+    tenant_id: &TenantId,
     agent: &AgentId,
     prefs: &NotificationPreferences,
 ) -> Result<(), ApiError> {
-    transact(p, tactor, async |tx| {
-        tx.put_json(keys::tenant::agent_notifications(agent), prefs)
+    let tactor = keys::tenant_actor(tenant_id);
+    let next = next_digest(p.now());
+    let schedule_now = transact(p, &tactor, async |tx| {
+        tx.put_json(keys::tenant::agent_notifications(agent), prefs)?;
+        if !prefs.digest {
+            return Ok(false);
+        }
+        let due: Option<DateTime<Utc>> = tx.get_json(keys::tenant::MAIL_DIGEST_NEXT).await?;
+        if due.is_some_and(|d| d > p.now()) {
+            return Ok(false);
+        }
+        tx.put_json(keys::tenant::MAIL_DIGEST_NEXT, &next)?;
+        Ok(true)
     })
+    .await?;
+    if schedule_now {
+        schedule(
+            p,
+            next,
+            &Job::MailDigest {
+                tenant_id: *tenant_id,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The hour of the day (UTC) the digest goes out.
+pub const DIGEST_HOUR_UTC: u32 = 7;
+
+/// The next digest time after `now`.
+fn next_digest(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now
+        .date_naive()
+        .and_hms_opt(DIGEST_HOUR_UTC, 0, 0)
+        .map(|d| d.and_utc())
+        .unwrap_or(now);
+    if today > now {
+        today
+    } else {
+        today + TimeDelta::days(1)
+    }
+}
+
+/// Most conversations or tickets a digest lists.
+const DIGEST_ITEMS: usize = 20;
+
+/// The `Job::MailDigest` work: each agent who asked for it gets their open conversations and
+/// tickets; the next digest is scheduled while anyone still wants one.
+pub async fn digest<P: Platform>(p: &P, tenant_id: &TenantId) -> Result<(), ApiError> {
+    let tactor = keys::tenant_actor(tenant_id);
+    let team = agents(p, &tactor).await?;
+    let mut wanted = Vec::new();
+    for a in team.into_iter().filter(|a| a.active) {
+        if preferences(p, &tactor, &a.id).await?.digest {
+            wanted.push(a);
+        }
+    }
+    if wanted.is_empty() {
+        return transact(p, &tactor, async |tx| {
+            tx.delete(keys::tenant::MAIL_DIGEST_NEXT);
+            Ok(())
+        })
+        .await;
+    }
+    let scan = |prefix: &str| Scan {
+        prefix: prefix.into(),
+        after: None,
+        limit: 10_000,
+        reverse: false,
+    };
+    let conversations: Vec<Conversation> =
+        scan_json(p, &tactor, &scan(keys::tenant::CONVERSATIONS))
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .filter(|c: &Conversation| c.status != ConversationStatus::Resolved)
+            .collect();
+    let tickets: Vec<Ticket> = scan_json(p, &tactor, &scan(keys::tenant::TICKETS))
+        .await?
+        .into_iter()
+        .map(|(_, t)| t)
+        .filter(|t: &Ticket| !matches!(t.status, TicketStatus::Solved | TicketStatus::Closed))
+        .collect();
+    for a in &wanted {
+        let mine_c: Vec<&Conversation> = conversations
+            .iter()
+            .filter(|c| c.assignee_id == Some(a.id))
+            .collect();
+        let mine_t: Vec<&Ticket> = tickets
+            .iter()
+            .filter(|t| t.assignee_id == Some(a.id))
+            .collect();
+        let mut text = format!(
+            "Good morning {}. You have {} open conversations and {} open tickets.\n",
+            a.name,
+            mine_c.len(),
+            mine_t.len()
+        );
+        for c in mine_c.iter().take(DIGEST_ITEMS) {
+            text.push_str(&format!(
+                "\n- conversation \"{}\" ({}, {})",
+                c.subject.as_deref().unwrap_or("(no subject)"),
+                c.status,
+                c.id
+            ));
+        }
+        for t in mine_t.iter().take(DIGEST_ITEMS) {
+            text.push_str(&format!(
+                "\n- ticket #{} \"{}\" ({})",
+                t.number, t.subject, t.status
+            ));
+        }
+        let notice = Notice {
+            kind: NoticeKind::Digest,
+            subject: format!(
+                "Your day: {} conversations, {} tickets",
+                mine_c.len(),
+                mine_t.len()
+            ),
+            text,
+        };
+        notify(p, &tactor, &a.id, notice).await?;
+    }
+    let next = next_digest(p.now());
+    transact(p, &tactor, async |tx| {
+        tx.put_json(keys::tenant::MAIL_DIGEST_NEXT, &next)
+    })
+    .await?;
+    schedule(
+        p,
+        next,
+        &Job::MailDigest {
+            tenant_id: *tenant_id,
+        },
+    )
     .await
 }
 
@@ -71,6 +208,7 @@ pub async fn notify<P: Platform>(
         NoticeKind::Assigned => prefs.assigned,
         NoticeKind::Mention => prefs.mention,
         NoticeKind::SlaWarning => prefs.sla_warning,
+        NoticeKind::Digest => prefs.digest,
     };
     if !wanted {
         return Ok(());
