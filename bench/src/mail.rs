@@ -7,6 +7,8 @@
 //!   the component has stored it and run its flow: the figure is durable messages per second,
 //!   MIME parsing and the message's flow included. Every mail comes from its own sender, so each
 //!   opens a conversation.
+//! - **Inbound by webhook**: the same through the signed raw-MIME webhook, CLIENTS threads
+//!   posting MESSAGES mails each (a `201` is a stored message with its flow run).
 //! - **Outbound**: an agent's reply in each of those conversations, posted by CLIENTS threads;
 //!   the component's outbox hands each to the host's mail relay, which sends it over SMTP to a
 //!   capture server on this machine. The figure is sends per second from the first reply posted
@@ -92,6 +94,61 @@ pub fn run(clients: usize, messages: usize) -> Result<()> {
     let inbound_secs = started.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
 
+    // Inbound through the signed raw-MIME webhook, as a mail provider forwards it.
+    let secret = channel["inbound_secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let path = format!(
+        "/v1/channels/email/{}/inbound",
+        channel["id"].as_str().unwrap_or_default()
+    );
+    let started = Instant::now();
+    let hooks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (anon, secret, path) = (host.anon(), secret.clone(), path.clone());
+            std::thread::spawn(move || {
+                let mut latencies = Vec::with_capacity(messages);
+                let mut refused = 0usize;
+                for m in 0..messages {
+                    let raw = CustomerMail::new(
+                        &format!("w{c}m{m}@customer.example"),
+                        SUPPORT,
+                        &format!("Webhook question {m} from client {c}"),
+                        &format!("hook-{c}-{m}@customer.example"),
+                        "Where is my order? It was due on Friday.\nThanks, a customer",
+                    )
+                    .raw()
+                    .into_bytes();
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs() as i64)
+                        .unwrap_or_default();
+                    let sig = edgedesk_e2e::sign(&secret, now, &raw);
+                    let sent = Instant::now();
+                    let r = anon.send("POST", &path, Some(&raw), &[("x-edgedesk-signature", &sig)]);
+                    if r.status == 201 {
+                        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    } else {
+                        refused += 1;
+                    }
+                }
+                (latencies, refused)
+            })
+        })
+        .collect();
+    let mut hook_latencies = Vec::new();
+    let mut hook_refused = 0;
+    for worker in hooks {
+        let (l, r) = worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("a webhook client panicked"))?;
+        hook_latencies.extend(l);
+        hook_refused += r;
+    }
+    let hook_secs = started.elapsed().as_secs_f64();
+    hook_latencies.sort_by(f64::total_cmp);
+
     // Outbound: one reply per conversation.
     let mut conversations: Vec<String> = Vec::new();
     let mut after = String::new();
@@ -176,6 +233,15 @@ pub fn run(clients: usize, messages: usize) -> Result<()> {
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         refused
+    );
+    println!(
+        "{:<28} {:>8} {:>10.0} {:>9.1} {:>9.1} {:>8}",
+        "inbound (webhook -> stored)",
+        hook_latencies.len(),
+        hook_latencies.len() as f64 / hook_secs,
+        percentile(&hook_latencies, 0.5),
+        percentile(&hook_latencies, 0.99),
+        hook_refused
     );
     println!(
         "{:<28} {:>8} {:>10.0} {:>9} {:>9} {:>8}",
