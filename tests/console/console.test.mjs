@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
+import { SMTPServer } from 'smtp-server';
 
 import { Host, Visitor, repoRoot } from './host.mjs';
 
@@ -837,9 +838,59 @@ test('an admin creates an SMTP email channel in settings, sees its DNS records a
   await tablet.close();
 });
 
-test('an email conversation shows the subject, sender and original mail, and its composer sends Cc and Bcc', async () => {
+/** A real SMTP server on a free port (nodemailer's `smtp-server`) that keeps every mail it gets. */
+async function captureSmtp() {
+  const mails = [];
+  const waiting = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks = [];
+      stream.on('data', (c) => chunks.push(c));
+      stream.on('end', () => {
+        const mail = { to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') };
+        mails.push(mail);
+        waiting.splice(0).forEach((wake) => wake());
+        callback();
+      });
+    },
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.server.address().port,
+    /** The first captured mail `pick` accepts, waiting up to `ms`. */
+    async next(pick, ms) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const found = mails.find(pick);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no such mail captured within ${ms} ms (${mails.length} captured)`);
+        await new Promise((resolve) => { waiting.push(resolve); setTimeout(resolve, 200); });
+      }
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** A mail delivered by the host as its SMTP listener would: `POST /v1/system/mail`. */
+async function deliverMail(raw) {
+  const r = await fetch(`${host.base}/v1/system/mail`, {
+    method: 'POST',
+    headers: { 'x-platform-token': host.platformToken, 'x-mail-to': 'support@acme.example',
+      'content-type': 'message/rfc822' },
+    body: raw,
+  });
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  return JSON.parse(text).results[0];
+}
+
+test('an email conversation shows the subject, sender and original mail, its reply is mailed threaded, and the answer threads back', async () => {
+  const smtp = await captureSmtp();
   const channel = await create('/v1/channels/email', { name: 'Support inbox', addresses: ['support@acme.example'],
-    from_name: 'Acme Support', transport: { kind: 'smtp', host: '127.0.0.1', port: 9, security: 'none' } });
+    from_name: 'Acme Support', transport: { kind: 'smtp', host: '127.0.0.1', port: smtp.port, security: 'none' } });
   assert.ok(channel.inbound_secret);
   const raw = [
     'From: Grace Mail <grace.mail@example.org>',
@@ -911,13 +962,41 @@ test('an email conversation shows the subject, sender and original mail, and its
   assert.ok(!('cc' in note) && !('bcc' in note), JSON.stringify(note));
   await owner.getByTestId('note').filter({ hasText: 'Two spare poles' }).waitFor();
 
-  // Read again, the reply says where its delivery stands (nothing listens on port 9).
+  // The reply reaches the customer's side over SMTP, threaded to her mail, copies included.
+  const out = await smtp.next((m) => m.raw.includes('a replacement is on its way'), 30_000);
+  assert.match(out.raw, /^In-Reply-To: <tent-pole-1@example\.org>/m);
+  assert.match(out.raw, /^References: <tent-pole-1@example\.org>/m);
+  assert.match(out.raw, /^Subject: Re: <b>Tent pole<\/b> snapped on the first night/m);
+  assert.deepEqual(out.to.sort(), ['audit@acme.example', 'dan@example.org', 'eve@example.org', 'grace.mail@example.org']);
+  assert.ok(!/^Bcc:/m.test(out.raw), 'a blind copy is not named in the headers');
+  // Read again, the reply says it was sent.
   await owner.reload();
   const badge = owner.getByTestId('message').filter({ hasText: 'a replacement is on its way' }).getByTestId('delivery');
   await badge.waitFor({ timeout: LIVE_MS });
-  const delivery = await badge.getAttribute('data-state');
-  assert.ok(['queued', 'sent', 'failed'].includes(delivery), delivery);
-  if (delivery === 'failed') assert.match(await badge.textContent(), /^Not delivered/);
+  await owner.waitForFunction(() => document.querySelector('[data-testid=delivery][data-state=sent]'), null, { timeout: LIVE_MS });
+
+  // Grace answers the mail: her answer shows in the same conversation.
+  const ourId = out.raw.match(/^Message-ID: <([^>]+)>/m)[1];
+  const answer = await deliverMail([
+    'From: Grace Mail <grace.mail@example.org>',
+    'To: Acme Support <support@acme.example>',
+    'Subject: Re: Tent pole snapped on the first night',
+    'Message-ID: <tent-pole-2@example.org>',
+    `In-Reply-To: <${ourId}>`,
+    `References: <tent-pole-1@example.org> <${ourId}>`,
+    'Date: Mon, 07 Dec 2026 10:30:00 +0000',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Thank you, the new pole fits.',
+    '',
+    'On Mon, 7 Dec 2026 at 10:00, Acme Support <support@acme.example> wrote:',
+    '> Sorry about the pole, Grace: a replacement is on its way.',
+    '',
+  ].join('\r\n'));
+  assert.equal(answer.conversation_id, conversation);
+  await owner.getByTestId('message').filter({ hasText: 'Thank you, the new pole fits.' }).waitFor({ timeout: LIVE_MS });
+  await smtp.close();
 
   // A chat from the widget has no Cc/Bcc.
   await owner.goto(`${host.base}/console/#/inbox/${state.conversation}`);
