@@ -379,3 +379,68 @@ fn a_message_over_the_listeners_size_limit_is_refused_with_552() {
     assert!(refused.starts_with("552 "), "{refused}");
     assert!(d.conversations().is_empty());
 }
+
+#[test]
+fn a_channel_on_mailgun_sends_the_reply_as_raw_mime_to_the_api_and_a_wrong_key_fails_the_delivery()
+{
+    use edgedesk_e2e::mail::MailgunStandIn;
+    let mailgun = MailgunStandIn::start("mg.acme.example", "key-right");
+    // The host may reach the stand-in (its outbound allow-list is read at start).
+    let mut hosts: Vec<String> = std::env::var("EDGEDESK_OUTBOUND_HOSTS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(str::to_owned)
+        .collect();
+    hosts.push(format!("127.0.0.1:{}", mailgun.port));
+    std::env::set_var("EDGEDESK_OUTBOUND_HOSTS", hosts.join(","));
+    let Some(d) = desk() else { return };
+    let (s, channels) = d.api.get("/v1/channels/email");
+    assert_eq!(s, 200, "{channels}");
+    let channel = id(&channels["data"][0]);
+    let use_key = |key: &str| {
+        let r = d.api.call(
+            "PATCH",
+            &format!("/v1/channels/email/{channel}"),
+            Some(&json!({"transport": {"kind": "mailgun", "base_url": format!("http://127.0.0.1:{}", mailgun.port),
+                                       "domain": "mg.acme.example", "api_key": key}})),
+            &[],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    use_key("key-right");
+    let conversation = d.customer_writes(&first_mail());
+    let (s, message) = d.api.post(
+        &format!("/v1/conversations/{conversation}/messages"),
+        &json!({"body": "Shipped by Mailgun."}),
+    );
+    assert_eq!(s, 201, "{message}");
+    let sent = wait_for("the Mailgun send", Duration::from_secs(30), || {
+        d.host.sweep();
+        mailgun.sent.try_recv().ok()
+    });
+    assert_eq!(sent.to, [ANN]);
+    assert!(
+        sent.raw.contains("In-Reply-To: <m1@customer.example>"),
+        "{}",
+        sent.raw
+    );
+    assert!(sent.raw.contains("Shipped by Mailgun."));
+    assert_eq!(d.delivery(&conversation, &id(&message))["state"], "sent");
+
+    use_key("key-wrong");
+    let (s, message) = d.api.post(
+        &format!("/v1/conversations/{conversation}/messages"),
+        &json!({"body": "This one is refused."}),
+    );
+    assert_eq!(s, 201, "{message}");
+    let delivery = d.delivery(&conversation, &id(&message));
+    assert_eq!(delivery["state"], "failed", "{delivery}");
+    assert!(
+        delivery["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("401"),
+        "{delivery}"
+    );
+}

@@ -3,7 +3,7 @@
 //! - **Mailgun** is an HTTP API, sent from here through the `OutboundHttp` port on every
 //!   runtime: `POST {base}/v3/{domain}/messages.mime` with the raw message, so the headers
 //!   that thread the conversation (Message-ID, In-Reply-To, References) go out as written
-//!   (<https://documentation.mailgun.com/docs/mailgun/api-reference/openapi-final/tag/Messages/>).
+//!   (<https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages/post-v3--domain-name--messages-mime.md>).
 //! - **SMTP** and **Cloudflare's `send_email` binding** need the host: a component cannot open
 //!   SMTP sockets and only the Worker holds the binding. The runtime relays them: the mail is
 //!   posted to the reserved address `http://mail-relay.invalid/v1/send` (`.invalid` never
