@@ -467,6 +467,36 @@ async fn touch_record<P: Platform>(
     tx.put_json(key, &*c)
 }
 
+/// A conversation a contact opens on a channel now: open, unassigned, no messages yet.
+pub fn opened(
+    id: ConversationId,
+    tenant_id: edgedesk_shared::ids::TenantId,
+    contact: &Contact,
+    (channel, channel_id): (ChannelKind, &ChannelId),
+    subject: Option<String>,
+    now: DateTime<Utc>,
+) -> Conversation {
+    Conversation {
+        id,
+        tenant_id,
+        contact_id: contact.id,
+        channel,
+        channel_id: Some(*channel_id),
+        subject,
+        status: ConversationStatus::Open,
+        snoozed_until: None,
+        assignee_id: None,
+        team: None,
+        priority: Priority::Normal,
+        labels: Vec::new(),
+        last_message_seq: 0,
+        last_message_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
 /// Finds the contact's open conversation on a channel, or starts one.
 pub async fn find_or_open<P: Platform>(
     p: &P,
@@ -491,25 +521,14 @@ pub async fn find_or_open<P: Platform>(
                 }
             }
         }
-        let c = Conversation {
-            id: ConversationId::from_parts(ms, r),
+        let c = opened(
+            ConversationId::from_parts(ms, r),
             tenant_id,
-            contact_id: contact.id,
-            channel,
-            channel_id: Some(*channel_id),
-            subject: None,
-            status: ConversationStatus::Open,
-            snoozed_until: None,
-            assignee_id: None,
-            team: None,
-            priority: Priority::Normal,
-            labels: Vec::new(),
-            last_message_seq: 0,
-            last_message_at: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+            contact,
+            (channel, channel_id),
+            None,
+            now,
+        );
         tx.put(pointer.clone(), c.id.to_string().into_bytes());
         tx.put_json(Conversation::storage_key(&c.id.to_string()), &c)?;
         record_event(

@@ -34,8 +34,8 @@ use edgedesk_shared::api::{limits, CreateContact};
 use edgedesk_shared::email::{EmailChannelRecord, EmailMeta, MailAddress, ParkReason, ParkedMail};
 use edgedesk_shared::ids::{ContactId, ConversationId, MessageId, TicketId};
 use edgedesk_shared::model::{
-    Actor, ActorKind, Attachment, ChannelKind, Contact, Conversation, ConversationStatus, Priority,
-    Role, Sender, SenderKind, Ticket, TicketStatus,
+    Actor, ActorKind, Attachment, ChannelKind, Contact, Conversation, Priority, Role, Sender,
+    SenderKind, Ticket, TicketStatus,
 };
 
 /// What became of a received mail.
@@ -426,25 +426,14 @@ async fn open_thread<P: Platform>(
         subject.chars().take(limits::MAX_SUBJECT_CHARS).collect()
     };
     transact(p, tactor, async |tx| {
-        let c = Conversation {
+        let c = crate::domain::conversations::opened(
             id,
-            tenant_id: channel.tenant_id,
-            contact_id: contact.id,
-            channel: ChannelKind::Email,
-            channel_id: Some(channel.id),
-            subject: Some(shown_subject.clone()),
-            status: ConversationStatus::Open,
-            snoozed_until: None,
-            assignee_id: None,
-            team: None,
-            priority: Priority::Normal,
-            labels: Vec::new(),
-            last_message_seq: 0,
-            last_message_at: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+            channel.tenant_id,
+            contact,
+            (ChannelKind::Email, &channel.id),
+            Some(shown_subject.clone()),
+            now,
+        );
         tx.put_json(Conversation::storage_key(&id.to_string()), &c)?;
         record_event(
             p,

@@ -324,12 +324,22 @@ pub async fn test_send<P: Platform>(
 #[utoipa::path(get, path = "/v1/channels/email/parked", tag = "email",
     responses((status = 200, body = crate::ctx::Page<ParkedMail>)))]
 pub async fn parked<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
+    page_of::<_, ParkedMail>(ctx, req, keys::tenant::MAIL_PARKED, true).await
+}
+
+/// A page of the records under `prefix`, newest first when `newest_first`.
+async fn page_of<P: Platform, T: serde::de::DeserializeOwned + Serialize>(
+    ctx: &Ctx<'_, P>,
+    req: &Request,
+    prefix: &str,
+    newest_first: bool,
+) -> Result<Response, ApiError> {
     let q: ListQuery = query(req)?;
-    let page = paginate::<_, ParkedMail>(
+    let page = paginate::<_, T>(
         ctx,
         &ctx.actor,
-        keys::tenant::MAIL_PARKED,
-        true,
+        prefix,
+        newest_first,
         q.limit,
         q.cursor.as_deref(),
         &filter_fingerprint(&q),
@@ -343,19 +353,7 @@ pub async fn parked<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
 #[utoipa::path(get, path = "/v1/channels/email/bounces", tag = "email",
     responses((status = 200, body = crate::ctx::Page<BouncingAddress>)))]
 pub async fn bounces<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Response, ApiError> {
-    let q: ListQuery = query(req)?;
-    let page = paginate::<_, BouncingAddress>(
-        ctx,
-        &ctx.actor,
-        keys::tenant::MAIL_BOUNCES,
-        false,
-        q.limit,
-        q.cursor.as_deref(),
-        &filter_fingerprint(&q),
-        |_| true,
-    )
-    .await?;
-    json(StatusCode::OK, &page)
+    page_of::<_, BouncingAddress>(ctx, req, keys::tenant::MAIL_BOUNCES, false).await
 }
 
 /// Clear a bounce: the address is written to again.
