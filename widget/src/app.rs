@@ -457,6 +457,7 @@ impl App {
                         .ok_or(ApiError::Status {
                             status: 200,
                             code: String::new(),
+                            message: String::new(),
                         })
                 });
                 then(

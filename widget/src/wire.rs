@@ -265,9 +265,9 @@ pub fn batch(v: &JsValue, each: &mut dyn FnMut(Event)) -> (Option<u64>, Option<u
     (last_seq, rev)
 }
 
-/// An error answer's `error.code`.
-pub fn error_code(v: &JsValue) -> Option<String> {
-    string(&field(v, "error"), "code")
+/// A field of an error answer's `error`: its `code` or its `message`.
+pub fn error(v: &JsValue, key: &str) -> String {
+    string(&field(v, "error"), key).unwrap_or_default()
 }
 
 #[cfg(test)]
