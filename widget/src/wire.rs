@@ -147,6 +147,11 @@ impl Config {
         boolean(&self.0, "online")
     }
 
+    /// The team answers by email: while nobody is online the visitor may leave an address.
+    pub fn offline_email(&self) -> bool {
+        boolean(&self.0, "offline_email")
+    }
+
     pub fn away_message(&self) -> Option<String> {
         string(&self.0, "away_message").filter(|m| !m.is_empty())
     }
