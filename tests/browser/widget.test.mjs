@@ -828,3 +828,146 @@ test('article suggestions follow the visitor\'s language and fill a phone screen
   assert.deepEqual(v.problems, []);
   await v.context.close();
 });
+
+/** Gives the tenant an email channel (its team can then answer by email) and returns it. */
+async function emailChannel(api, address = 'support@acme.example') {
+  return api.ok('POST', '/v1/channels/email', {
+    name: 'Support',
+    addresses: [address],
+    transport: { kind: 'smtp', host: '127.0.0.1', port: 2525, security: 'none' },
+  });
+}
+
+/** The widget's config as a visitor's browser gets it. */
+async function widgetConfig(api) {
+  return (await fetch(`${host.base}/v1/widget/${api.tenant}/config`)).json();
+}
+
+test('when nobody is online a visitor who has written may leave their email, and is not asked again after a reload', async () => {
+  const api = await host.tenant('Mail Shop');
+  await emailChannel(api);
+  const config = await widgetConfig(api);
+  assert.deepEqual([config.online, config.offline_email], [false, true]);
+  // Under the strict policy: the form is styled by the widget's own stylesheet only.
+  const v = await visitor(api, 'Mail Shop', { page: 'csp.html' });
+  const { page } = v;
+  const offer = shadow(page, 'form.e');
+  const line = shadow(page, 'form.e p[role=status]');
+  const error = shadow(page, 'form.e [role=alert]');
+  await sleep(500);
+  assert.equal(await offer.isVisible(), false, 'no offer before the visitor has written');
+
+  await sendFromWidget(page, 'Do you ship to Iceland?');
+  await offer.waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await line.textContent(), "Nobody is online right now. Leave your email and we'll reply there.");
+  const field = page.getByRole('textbox', { name: 'Email' });
+  assert.equal(await field.getAttribute('type'), 'email');
+  assert.equal(await field.inputValue(), '', 'nothing to prefill');
+  const above = await offer.boundingBox();
+  const composer = await shadow(page, 'form.c').boundingBox();
+  assert.ok(above.y + above.height <= composer.y + 1, 'the offer sits above the composer');
+  await screenshot(page, 'email-offer');
+
+  // An address the browser lets through but the server refuses: its message is shown.
+  const token = await page.evaluate((t) => localStorage.getItem(`edgedesk:${t}`), api.tenant);
+  const refused = await fetch(`${host.base}/v1/widget/${api.tenant}/email`, {
+    method: 'POST',
+    headers: { authorization: `Visitor ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'ada@localhost' }),
+  });
+  assert.equal(refused.status, 422);
+  const { error: { message } } = await refused.json();
+  await field.focus();
+  await page.keyboard.type('ada@localhost');
+  await page.keyboard.press('Enter');
+  await error.waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await error.textContent(), message);
+  assert.equal(await offer.isVisible(), true);
+  await screenshot(page, 'email-refused');
+
+  // Keyboard only: Enter in the field submits.
+  await field.fill('Ada@Example.com');
+  await field.press('Enter');
+  await line.getByText("We'll email you at ada@example.com.").waitFor({ timeout: 5000 });
+  assert.equal(await field.isVisible(), false, 'the field goes');
+  assert.equal(await error.isVisible(), false, 'so does the earlier error');
+  assert.equal(
+    await page.evaluate(() => document.querySelector('edgedesk-chat').shadowRoot.activeElement?.tagName),
+    'TEXTAREA',
+    'focus goes back to the composer',
+  );
+  await screenshot(page, 'email-left');
+  const conversation = await api.onlyConversation();
+  const contact = await api.ok('GET', `/v1/contacts/${conversation.contact_id}`);
+  assert.equal(contact.email, 'ada@example.com');
+
+  // After a reload the widget remembers, and does not ask again.
+  await page.reload();
+  await widgetReady(page);
+  await configLoaded(page, 'Mail Shop');
+  if (!(await shadow(page, 'form.c').isVisible())) await shadow(page, 'button.l').click();
+  await waitForMessage(page, 'Do you ship to Iceland?');
+  await line.getByText("We'll email you at ada@example.com.").waitFor({ timeout: 5000 });
+  assert.equal(await field.isVisible(), false);
+  // Forgetting the visitor forgets their address too.
+  await page.evaluate(() => window.EdgeDesk.reset());
+  assert.equal(await page.evaluate((t) => localStorage.getItem(`edgedesk:${t}:email`), api.tenant), null);
+  assert.equal(await offer.isVisible(), false);
+  // The browser logs the refused request; nothing else went wrong.
+  assert.deepEqual(v.problems.filter((p) => !/WebSocket|status of 422/.test(p)), []);
+  await v.context.close();
+});
+
+test('the email offer speaks Chinese, starts from the pre-chat email and shows why the server refused it', async () => {
+  const api = await host.tenant('邮件商店');
+  await api.ok('PATCH', '/v1/tenant/widget', { prechat: { enabled: true, require_email: false } });
+  const channel = await emailChannel(api, 'support@zh.example');
+  const v = await visitor(api, '邮件商店', { context: { locale: 'zh-CN' } });
+  const { page } = v;
+  await shadow(page, 'form.f input[name=name]').fill('Grace');
+  await shadow(page, 'form.f input[name=email]').fill('grace@example.com');
+  await shadow(page, 'form.f button').click();
+  await sendFromWidget(page, '你们周末发货吗？');
+  const offer = shadow(page, 'form.e');
+  const line = shadow(page, 'form.e p[role=status]');
+  await offer.waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await line.textContent(), '现在没有客服在线。请留下您的邮箱，我们会通过邮件回复您。');
+  const field = page.getByRole('textbox', { name: '邮箱' });
+  assert.equal(await field.inputValue(), 'grace@example.com', 'the pre-chat email is filled in');
+  assert.equal(await shadow(page, 'form.e button').textContent(), '发送');
+
+  // The team stops answering by email meanwhile: the server's reason is shown.
+  await api.ok('DELETE', `/v1/channels/email/${channel.id}`);
+  await shadow(page, 'form.e button').click();
+  const error = shadow(page, 'form.e [role=alert]');
+  await error.waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await error.textContent(), 'this team does not answer by email');
+  assert.equal(await field.isVisible(), true, 'the visitor may try again');
+
+  await emailChannel(api, 'support@zh.example');
+  await shadow(page, 'form.e button').click();
+  await line.getByText('我们会将回复发送到 grace@example.com。').waitFor({ timeout: 5000 });
+  await screenshot(page, 'email-left-zh');
+  assert.deepEqual(v.problems.filter((p) => !/WebSocket|status of 409/.test(p)), []);
+  await v.context.close();
+});
+
+test('without an email channel the widget never offers to leave an email', async () => {
+  const api = await host.tenant('Chat Only Shop');
+  const config = await widgetConfig(api);
+  assert.deepEqual([config.online, config.offline_email], [false, false]);
+  const asked = [];
+  const v = await visitor(api, 'Chat Only Shop', {
+    beforeGoto: async (p) => p.on('request', (r) => { if (r.url().endsWith('/email')) asked.push(r.url()); }),
+  });
+  const { page } = v;
+  await sendFromWidget(page, 'Anyone around?');
+  const conversation = (await api.onlyConversation()).id;
+  await api.ok('POST', `/v1/conversations/${conversation}/messages`, { body: 'Back tomorrow.' });
+  await waitForMessage(page, 'Back tomorrow.');
+  await sendFromWidget(page, 'OK, thanks');
+  await sleep(500);
+  assert.equal(await shadow(page, 'form.e').isVisible(), false);
+  assert.deepEqual(asked, []);
+  await v.context.close();
+});

@@ -17,20 +17,25 @@ pub enum ApiError {
     /// No answer: offline, server down, CORS refusal, or the request was aborted.
     #[error("the server could not be reached")]
     Network,
-    /// An error status; `code` is the API's `error.code` (empty when the body had none).
+    /// An error status; `code` and `message` are the API's `error.code` and `error.message`
+    /// (empty when the body had none).
     #[error("the server answered {status} ({code})")]
-    Status { status: u16, code: String },
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+    },
 }
 
 impl ApiError {
     /// The API refused the visitor's identity (`401 identity_mismatch` / `identity_required`).
     pub fn is_identity_refusal(&self) -> bool {
-        matches!(self, ApiError::Status { status: 401, code } if code.starts_with("identity_"))
+        matches!(self, ApiError::Status { status: 401, code, .. } if code.starts_with("identity_"))
     }
 
     /// The visitor token is no longer accepted (e.g. the tenant rotated its secrets).
     pub fn is_bad_token(&self) -> bool {
-        matches!(self, ApiError::Status { status: 401, code } if !code.starts_with("identity_"))
+        matches!(self, ApiError::Status { status: 401, code, .. } if !code.starts_with("identity_"))
     }
 }
 
@@ -138,7 +143,8 @@ impl Api {
                         } else {
                             Err(ApiError::Status {
                                 status: status as u16,
-                                code: wire::error_code(&json).unwrap_or_default(),
+                                code: wire::error(&json, "code"),
+                                message: wire::error(&json, "message"),
                             })
                         })
                     }),
@@ -257,10 +263,12 @@ mod tests {
         let mismatch = ApiError::Status {
             status: 401,
             code: "identity_mismatch".into(),
+            message: String::new(),
         };
         let stale = ApiError::Status {
             status: 401,
             code: "unauthorized".into(),
+            message: String::new(),
         };
         assert!(mismatch.is_identity_refusal() && !mismatch.is_bad_token());
         assert!(stale.is_bad_token() && !stale.is_identity_refusal());

@@ -1,5 +1,6 @@
 //! The widget's behaviour: visitor session, history, sending, typing, receipts, identity,
-//! help-centre article suggestions and votes, and the JS API's commands.
+//! help-centre article suggestions and votes, leaving an email while nobody is online, and the
+//! JS API's commands.
 //!
 //! Everything runs on the page's single thread, and nothing is `async`: a request hands its
 //! answer to a callback (see `api`). Scalar state sits in `Cell`s; the rest in `Slot`s
@@ -89,6 +90,11 @@ pub struct App {
     attributes: Slot<Object>,
     /// Pre-chat form answers.
     prechat: Slot<Option<(String, String)>>,
+    /// The conversation of the visitor's newest stored message.
+    conversation: Slot<Option<String>>,
+    /// Where replies are mailed, once the visitor left their email: `<conversation id>
+    /// <address>`, kept like the token.
+    emailed: Slot<Option<String>>,
     pub timeline: Slot<Timeline<HtmlElement>>,
     /// The visitor's newest stored message and its status line.
     last_own: Slot<Option<(u64, HtmlElement)>>,
@@ -157,6 +163,8 @@ impl App {
             user: Slot::new(None),
             attributes: Slot::new(Object::new()),
             prechat: Slot::new(None),
+            conversation: Slot::new(None),
+            emailed: Slot::new(None),
             timeline: Slot::new(Timeline::default()),
             last_own: Slot::new(None),
             socket: Slot::new(None),
@@ -165,32 +173,43 @@ impl App {
             polling: Cell::new(false),
             opened: Cell::new(false),
         }));
-        app.token.replace(app.stored_token());
+        app.load_stored();
         app
     }
 
-    fn storage_key(&self) -> String {
+    /// `edgedesk:<tenant>` holds the token, `edgedesk:<tenant>:email` where replies are
+    /// mailed.
+    fn storage_key(&self, email: bool) -> String {
         let mut k = String::from("edgedesk:");
         k.push_str(&self.api.tenant);
+        if email {
+            k.push_str(":email");
+        }
         k
     }
 
-    /// Only anonymous visitors' tokens are kept across page loads: a signed-in user proves
-    /// who they are with the site's hash on every load, so a later visitor on the same
-    /// browser cannot resume their conversation without it.
-    fn stored_token(&self) -> Option<String> {
+    /// Only anonymous visitors' tokens (and where their replies are mailed) are kept across
+    /// page loads: a signed-in user proves who they are with the site's hash on every load, so
+    /// a later visitor on the same browser cannot resume their conversation without it.
+    fn stored(&self, email: bool) -> Option<String> {
         storage()?
-            .get_item(&self.storage_key())
+            .get_item(&self.storage_key(email))
             .ok()
             .flatten()
             .filter(|t| !t.is_empty())
     }
 
-    fn store_token(&self, token: Option<&str>) {
+    /// Takes up the anonymous visitor kept in this browser, if any.
+    fn load_stored(&self) {
+        self.token.replace(self.stored(false));
+        self.emailed.replace(self.stored(true));
+    }
+
+    fn store(&self, email: bool, value: Option<&str>) {
         if let Some(s) = storage() {
-            let _ = match token {
-                Some(t) => s.set_item(&self.storage_key(), t),
-                None => s.remove_item(&self.storage_key()),
+            let _ = match value {
+                Some(t) => s.set_item(&self.storage_key(email), t),
+                None => s.remove_item(&self.storage_key(email)),
             };
         }
     }
@@ -261,6 +280,7 @@ impl App {
         self.config.replace(Some(cfg));
         let _ = self.ui.unread(locale.text(), self.unread.get());
         self.layout();
+        self.offer_email();
     }
 
     /// Shows the pre-chat form, the composer, or neither, as the state requires; whether the
@@ -334,7 +354,7 @@ impl App {
         let anonymous = user.is_none();
         self.user.replace(user);
         if anonymous {
-            self.token.replace(self.stored_token());
+            self.load_stored();
         }
         self.layout();
         if !anonymous || self.token.borrow().is_some() {
@@ -368,6 +388,8 @@ impl App {
         self.phase.set(Phase::Idle);
         self.token.replace(None);
         self.prechat.replace(None);
+        self.conversation.replace(None);
+        self.emailed.replace(None);
         self.timeline.borrow_mut().clear();
         self.last_own.replace(None);
         for c in [
@@ -381,14 +403,22 @@ impl App {
         self.unread.set(0);
         self.typing_on.set(false);
         if drop_stored {
-            self.store_token(None);
+            self.store(false, None);
+            self.store(true, None);
         }
         realtime::stop(self);
         self.ui.list().set_text_content(None);
         self.state.replace(String::new());
-        for e in [self.ui.typing(), self.ui.queue(), self.ui.rating()] {
+        for e in [
+            self.ui.typing(),
+            self.ui.queue(),
+            self.ui.rating(),
+            self.ui.email(),
+            self.ui.email_error(),
+        ] {
             ui::hide(e, true);
         }
+        self.ui.email_input().set_value("");
         self.show_suggestions(&js_sys::Array::new());
         self.close_article();
         self.ui.show_alert(None);
@@ -457,6 +487,7 @@ impl App {
                         .ok_or(ApiError::Status {
                             status: 200,
                             code: String::new(),
+                            message: String::new(),
                         })
                 });
                 then(
@@ -464,7 +495,7 @@ impl App {
                     token.map(|token| {
                         if app.gen() == gen {
                             if app.user.borrow().is_none() {
-                                app.store_token(Some(&token));
+                                app.store(false, Some(&token));
                             }
                             app.token.replace(Some(token));
                         }
@@ -617,6 +648,9 @@ impl App {
                     old.set_text_content(None);
                 }
                 self.update_receipt();
+                self.conversation
+                    .replace(wire::string(&m.raw, "conversation_id"));
+                self.offer_email();
             }
         } else {
             self.last_agent_seq
@@ -1045,6 +1079,108 @@ impl App {
                     }
                 }
                 ui.show_alert(sent.is_err().then_some(t[W::NotSent]));
+            }),
+        );
+    }
+
+    // ---- leaving an email while nobody is online -----------------------------------------
+
+    /// Once the visitor has written (the server wants a conversation to attach the address
+    /// to), offers to leave their email when nobody is online and the team answers by email;
+    /// once they have, says where replies go, for as long as this conversation lasts.
+    fn offer_email(&self) {
+        let ui = &self.ui;
+        let offer = self
+            .config
+            .borrow()
+            .as_ref()
+            .is_some_and(|c| !c.online() && c.offline_email());
+        // The record is `<conversation id> <address>`: an address left in this conversation.
+        let done = match (&*self.conversation.borrow(), &*self.emailed.borrow()) {
+            (Some(c), Some(e))
+                if e.as_bytes().get(c.len()) == Some(&b' ') && e.starts_with(c.as_str()) =>
+            {
+                e.get(c.len() + 1..).map(|a| self.locale.get().emailed(a))
+            }
+            (Some(_), _) if offer => None,
+            _ => return ui::hide(ui.email(), true),
+        };
+        ui.email_line()
+            .set_text_content(Some(done.as_deref().unwrap_or(self.text()[W::EmailOffer])));
+        for e in [ui.email_label(), ui.email_submit()] {
+            ui::hide(e, done.is_some());
+        }
+        if done.is_some() {
+            ui::hide(ui.email_error(), true);
+        } else if ui.email_input().value().is_empty() {
+            // What the visitor told already: the pre-chat form, or the site's signed-in user.
+            let known = match &*self.prechat.borrow() {
+                Some((_, e)) if !e.is_empty() => Some(e.clone()),
+                _ => self
+                    .user
+                    .borrow()
+                    .as_ref()
+                    .and_then(|u| wire::string(u, "email")),
+            };
+            if let Some(e) = known {
+                ui.email_input().set_value(&e);
+            }
+        }
+        ui::hide(ui.email(), false);
+    }
+
+    /// The email form was submitted (the browser already checked the address's form).
+    pub fn leave_email(&'static self) {
+        let ui = &self.ui;
+        let address = ui.email_input().value();
+        let address = api::trim(&address);
+        if address.is_empty() {
+            return;
+        }
+        // No second request while one is under way (a disabled submit button also stops
+        // Enter in the field).
+        let _ = ui.email_submit().set_attribute("disabled", "");
+        let gen = self.gen();
+        self.request(
+            "POST",
+            "email",
+            Some(wire::object(&[("email", JsValue::from_str(address))])),
+            true,
+            Box::new(move |app, answer| {
+                let ui = &app.ui;
+                let _ = ui.email_submit().remove_attribute("disabled");
+                if app.gen() != gen {
+                    return;
+                }
+                let problem = match answer {
+                    Ok(v) => {
+                        // Kept with the conversation it was left in, in the server's form
+                        // (lowercased).
+                        let mut record = app.conversation.borrow().clone().unwrap_or_default();
+                        record.push(' ');
+                        record.push_str(&wire::string(&v, "email").unwrap_or_default());
+                        if app.user.borrow().is_none() {
+                            app.store(true, Some(&record));
+                        }
+                        app.emailed.replace(Some(record));
+                        app.offer_email();
+                        // The field and its button are gone: back to the conversation.
+                        let _ = ui.input().focus();
+                        return;
+                    }
+                    Err(e) if e.is_bad_token() => return app.token_rejected(),
+                    // Refused (no conversation, no email channel, not an address): the
+                    // server says why.
+                    Err(ApiError::Status {
+                        status: 409 | 422,
+                        message,
+                        ..
+                    }) if !message.is_empty() => message,
+                    Err(_) => String::from(app.text()[W::NotSent]),
+                };
+                ui.email_error().set_text_content(Some(&problem));
+                ui::hide(ui.email_error(), false);
+                let _ = ui.email_input().focus();
             }),
         );
     }

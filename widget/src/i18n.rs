@@ -102,6 +102,18 @@ impl Locale {
         s.push_str(after);
         s
     }
+
+    /// Where the team's replies will be mailed, once the visitor left their address.
+    pub fn emailed(self, address: &str) -> String {
+        let (before, after) = match self {
+            Locale::En => ("We'll email you at ", "."),
+            Locale::ZhCn => ("我们会将回复发送到 ", "。"),
+        };
+        let mut s = String::from(before);
+        s.push_str(address);
+        s.push_str(after);
+        s
+    }
 }
 
 /// Every visible or spoken (ARIA) string, by [`W`]: an array rather than a struct, so the
@@ -159,10 +171,12 @@ pub enum W {
     Yes,
     No,
     Voted,
+    /// The offer to leave an email while nobody is online.
+    EmailOffer,
 }
 
 /// Number of words (one past the last [`W`]).
-const WORDS: usize = W::Voted as usize + 1;
+const WORDS: usize = W::EmailOffer as usize + 1;
 
 #[rustfmt::skip]
 static EN: Text = Text([
@@ -205,6 +219,7 @@ static EN: Text = Text([
     "Yes", // Yes
     "No", // No
     "Thanks for your feedback!", // Voted
+    "Nobody is online right now. Leave your email and we'll reply there.", // EmailOffer
 ]);
 
 #[rustfmt::skip]
@@ -248,6 +263,7 @@ static ZH_CN: Text = Text([
     "有帮助", // Yes
     "没帮助", // No
     "感谢您的反馈！", // Voted
+    "现在没有客服在线。请留下您的邮箱，我们会通过邮件回复您。", // EmailOffer
 ]);
 
 #[cfg(test)]
@@ -309,6 +325,18 @@ mod tests {
         assert_eq!(Locale::En.reply_time(121), "Usually replies within 3 h");
         assert_eq!(Locale::ZhCn.reply_time(60), "通常在 60 分钟内回复");
         assert_eq!(Locale::ZhCn.reply_time(1440), "通常在 24 小时内回复");
+    }
+
+    #[test]
+    fn the_confirmation_names_the_address() {
+        assert_eq!(
+            Locale::En.emailed("ada@example.com"),
+            "We'll email you at ada@example.com."
+        );
+        assert_eq!(
+            Locale::ZhCn.emailed("ada@example.com"),
+            "我们会将回复发送到 ada@example.com。"
+        );
     }
 
     #[test]

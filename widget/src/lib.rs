@@ -158,6 +158,10 @@ fn listen(app: &'static App, doc: &web_sys::Document) -> Result<(), JsValue> {
         e.prevent_default();
         app.prechat_submitted();
     })?;
+    on(ui.email(), "submit", app, |app, e| {
+        e.prevent_default();
+        app.leave_email();
+    })?;
     on(doc, "visibilitychange", app, |app, _| app.mark_seen())?;
     Ok(())
 }

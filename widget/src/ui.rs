@@ -67,31 +67,38 @@ elements! {
     stars: HtmlElement = 23,
     rate_comment: HtmlInputElement = 24,
     rate_submit: HtmlElement = 25,
+    /// The offer to leave an email while nobody is online, then where replies will go.
+    email: HtmlElement = 26,
+    email_line: HtmlElement = 27,
+    email_label: HtmlElement = 28,
+    email_input: HtmlInputElement = 30,
+    email_submit: HtmlElement = 31,
+    email_error: HtmlElement = 32,
     /// Help-centre articles suggested while the visitor types, above the composer.
-    suggestions: HtmlElement = 26,
-    suggestion_links: HtmlElement = 28,
+    suggestions: HtmlElement = 33,
+    suggestion_links: HtmlElement = 35,
     /// An opened article, shown in place of the conversation.
-    article: HtmlElement = 29,
-    back: HtmlElement = 30,
-    article_title: HtmlElement = 31,
-    article_body: HtmlElement = 32,
-    article_link: HtmlElement = 33,
-    vote_yes: HtmlElement = 36,
-    vote_no: HtmlElement = 37,
-    vote_thanks: HtmlElement = 38,
-    composer: HtmlElement = 39,
-    attach: HtmlElement = 40,
-    file: HtmlInputElement = 43,
+    article: HtmlElement = 36,
+    back: HtmlElement = 37,
+    article_title: HtmlElement = 38,
+    article_body: HtmlElement = 39,
+    article_link: HtmlElement = 40,
+    vote_yes: HtmlElement = 43,
+    vote_no: HtmlElement = 44,
+    vote_thanks: HtmlElement = 45,
+    composer: HtmlElement = 46,
+    attach: HtmlElement = 47,
+    file: HtmlInputElement = 50,
     /// Typed as an input: a textarea's `value` is the same property, and one binding for
     /// both keeps the glue smaller.
-    input: HtmlInputElement = 44,
-    send: HtmlElement = 45,
-    launcher: HtmlElement = 46,
-    badge: HtmlElement = 49,
+    input: HtmlInputElement = 51,
+    send: HtmlElement = 52,
+    launcher: HtmlElement = 53,
+    badge: HtmlElement = 56,
 }
 
 /// Number of elements in [`TREE`].
-const NODES: usize = 50;
+const NODES: usize = 57;
 
 /// The widget's DOM as data, one element per `|`-separated record:
 /// `<parent>tag[.class][;attribute[=value]]…`, the parent by position in this table (none:
@@ -126,32 +133,39 @@ const TREE: &str = concat!(
     "21div.g;role=group|",                                             // 23 stars
     "21textarea;rows=2;maxlength=2000|",                               // 24 comment
     "21button.sd;type=submit|",                                        // 25
-    "1div.k;hidden|",                                                  // 26 suggestions
-    "26p;id=edk|",                                                     // 27 their caption
-    "26div;role=group;aria-labelledby=edk|",                           // 28 their buttons
-    "1div.ar;role=region;aria-labelledby=eda;hidden|",                 // 29 article
-    "29button.bk;type=button|",                                        // 30 back
-    "29h2;id=eda|",                                                    // 31 title
-    "29div.ab|",                                                       // 32 body
-    "29a;target=_blank;rel=noopener noreferrer|",                      // 33 help-centre page
-    "29div.vo;role=group;aria-labelledby=edh|",                        // 34 vote
-    "34span;id=edh|",                                                  // 35 its question
-    "34button;type=button;aria-pressed=false|",                        // 36 yes
-    "34button;type=button;aria-pressed=false|",                        // 37 no
-    "29p;role=status|",                                                // 38 thanks
-    "1form.c|",                                                        // 39 composer
-    "39button;type=button|",                                           // 40 attach
-    "40svg;viewBox=0 0 24 24;aria-hidden=true|",                       // 41
-    // 42: a paper clip
-    "41path;d=M15 6v10a3 3 0 0 1-6 0V5a2 2 0 0 1 4 0v10a1 1 0 0 1-2 0V6H9.5v9a2.5 2.5 0 0 0 5 0V5a3.5 3.5 0 0 0-7 0v11a4.5 4.5 0 0 0 9 0V6z|",
-    "39input;type=file;hidden;tabindex=-1|",                           // 43 file
-    "39textarea;rows=1;maxlength=20000|",                              // 44 input
-    "39button.sd;type=submit|",                                        // 45 send
-    "0button.l;aria-expanded=false;aria-controls=edp|",                // 46 launcher
-    "46svg;viewBox=0 0 24 24;aria-hidden=true|",                       // 47
-    // 48: a speech bubble
-    "47path;d=M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z|",
-    "46span.b;hidden",                                                 // 49 badge
+    "1form.e;hidden|",                                                 // 26 email offer
+    "26p;role=status|",                                                // 27 its line
+    "26label|",                                                        // 28
+    "28span.sr|",                                                      // 29
+    "28input;type=email;name=email;autocomplete=email;required;maxlength=254;aria-describedby=ede|", // 30
+    "26button.sd;type=submit|",                                        // 31
+    "26p.er;id=ede;role=alert;hidden|",                                // 32 its error
+    "1div.k;hidden|",                                                  // 33 suggestions
+    "33p;id=edk|",                                                     // 34 their caption
+    "33div;role=group;aria-labelledby=edk|",                           // 35 their buttons
+    "1div.ar;role=region;aria-labelledby=eda;hidden|",                 // 36 article
+    "36button.bk;type=button|",                                        // 37 back
+    "36h2;id=eda|",                                                    // 38 title
+    "36div.ab|",                                                       // 39 body
+    "36a;target=_blank;rel=noopener noreferrer|",                      // 40 help-centre page
+    "36div.vo;role=group;aria-labelledby=edh|",                        // 41 vote
+    "41span;id=edh|",                                                  // 42 its question
+    "41button;type=button;aria-pressed=false|",                        // 43 yes
+    "41button;type=button;aria-pressed=false|",                        // 44 no
+    "36p;role=status|",                                                // 45 thanks
+    "1form.c|",                                                        // 46 composer
+    "46button;type=button|",                                           // 47 attach
+    "47svg;viewBox=0 0 24 24;aria-hidden=true|",                       // 48
+    // 49: a paper clip
+    "48path;d=M15 6v10a3 3 0 0 1-6 0V5a2 2 0 0 1 4 0v10a1 1 0 0 1-2 0V6H9.5v9a2.5 2.5 0 0 0 5 0V5a3.5 3.5 0 0 0-7 0v11a4.5 4.5 0 0 0 9 0V6z|",
+    "46input;type=file;hidden;tabindex=-1|",                           // 50 file
+    "46textarea;rows=1;maxlength=20000|",                              // 51 input
+    "46button.sd;type=submit|",                                        // 52 send
+    "0button.l;aria-expanded=false;aria-controls=edp|",                // 53 launcher
+    "53svg;viewBox=0 0 24 24;aria-hidden=true|",                       // 54
+    // 55: a speech bubble
+    "54path;d=M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z|",
+    "53span.b;hidden",                                                 // 56 badge
 );
 
 /// The records of [`TREE`]: `(parent, tag, class, attributes)`, the attributes still as
@@ -230,8 +244,8 @@ const ATTRS: [&str; 4] = ["", "aria-label", "placeholder", "title"];
 /// [`ATTRS`]) and the word. Three bytes per label, where a pair of accessor closures cost two
 /// functions.
 #[rustfmt::skip]
-const LABELS: [(u8, u8, W); 25] = [
-    (46, 1, W::Open),
+const LABELS: [(u8, u8, W); 28] = [
+    (53, 1, W::Open),
     (6, 1, W::Close),
     (6, 0, W::CloseSign),
     (10, 1, W::Messages),
@@ -240,22 +254,25 @@ const LABELS: [(u8, u8, W); 25] = [
     (15, 0, W::Name),
     (18, 0, W::Email),
     (20, 0, W::Start),
-    (44, 2, W::Placeholder),
-    (44, 1, W::Placeholder),
-    (40, 1, W::Attach),
-    (40, 3, W::Attach),
-    (45, 0, W::Send),
+    (51, 2, W::Placeholder),
+    (51, 1, W::Placeholder),
+    (47, 1, W::Attach),
+    (47, 3, W::Attach),
+    (52, 0, W::Send),
     (22, 0, W::Rate),
     (23, 1, W::Rate),
     (24, 2, W::Comment),
     (24, 1, W::Comment),
     (25, 0, W::Send),
-    (27, 0, W::Articles),
-    (30, 0, W::Back),
-    (33, 0, W::HelpCenter),
-    (35, 0, W::Helpful),
-    (36, 0, W::Yes),
-    (37, 0, W::No),
+    (29, 0, W::Email),
+    (30, 2, W::Email),
+    (31, 0, W::Send),
+    (34, 0, W::Articles),
+    (37, 0, W::Back),
+    (40, 0, W::HelpCenter),
+    (42, 0, W::Helpful),
+    (43, 0, W::Yes),
+    (44, 0, W::No),
 ];
 
 impl Ui {
@@ -529,8 +546,9 @@ mod tests {
             usize::MAX,
             "the root hangs from the shadow root"
         );
-        assert_eq!(records[44].1, "textarea");
-        assert_eq!(records[33].3, b"target=_blank;rel=noopener noreferrer");
+        assert_eq!(records[51].1, "textarea");
+        assert_eq!(records[30].1, "input");
+        assert_eq!(records[40].3, b"target=_blank;rel=noopener noreferrer");
     }
 
     #[test]

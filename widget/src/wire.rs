@@ -147,6 +147,11 @@ impl Config {
         boolean(&self.0, "online")
     }
 
+    /// The team answers by email: while nobody is online the visitor may leave an address.
+    pub fn offline_email(&self) -> bool {
+        boolean(&self.0, "offline_email")
+    }
+
     pub fn away_message(&self) -> Option<String> {
         string(&self.0, "away_message").filter(|m| !m.is_empty())
     }
@@ -265,9 +270,9 @@ pub fn batch(v: &JsValue, each: &mut dyn FnMut(Event)) -> (Option<u64>, Option<u
     (last_seq, rev)
 }
 
-/// An error answer's `error.code`.
-pub fn error_code(v: &JsValue) -> Option<String> {
-    string(&field(v, "error"), "code")
+/// A field of an error answer's `error`: its `code` or its `message`.
+pub fn error(v: &JsValue, key: &str) -> String {
+    string(&field(v, "error"), key).unwrap_or_default()
 }
 
 #[cfg(test)]
