@@ -946,12 +946,14 @@ fn a_host_killed_under_two_hundred_concurrent_senders_leaves_no_message_without_
         })
         .collect();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let senders: Vec<_> = (0..200)
         .map(|t| {
             let api = api.clone();
             let conversation = t % convs.len();
             let path = format!("/v1/conversations/{}/messages", convs[conversation]);
             let stop = stop.clone();
+            let acks = acks.clone();
             std::thread::spawn(move || {
                 let mut sent = Sent {
                     conversation,
@@ -967,7 +969,8 @@ fn a_host_killed_under_two_hundred_concurrent_senders_leaves_no_message_without_
                     let bytes = serde_json::to_vec(&body).unwrap();
                     match api.try_send("POST", &path, Some(&bytes), &[("idempotency-key", &key)]) {
                         Ok(r) if r.status == 201 => {
-                            sent.acknowledged.push(r.body["seq"].as_u64().unwrap())
+                            sent.acknowledged.push(r.body["seq"].as_u64().unwrap());
+                            acks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                         _ => {
                             sent.cut_off = Some((key, body));
@@ -979,7 +982,15 @@ fn a_host_killed_under_two_hundred_concurrent_senders_leaves_no_message_without_
             })
         })
         .collect();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Killed in full flight: once the senders have had at least 200 messages acknowledged (at
+    // least 1.5 s in), however busy the machine is.
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_millis(1500)
+        || (acks.load(std::sync::atomic::Ordering::Relaxed) < 200
+            && started.elapsed() < std::time::Duration::from_secs(60))
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     host.kill();
     let killed_at = std::time::Instant::now();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
