@@ -485,6 +485,12 @@ messages! {
     DeliverySent => "Sent", "已发送";
     DeliveryFailed => "Not delivered", "未送达";
     DeliveryFailedBecause => "Not delivered: {reason}", "未送达：{reason}";
+    EmailNotifications => "Email notifications", "邮件通知";
+    NotifyAssigned => "A conversation is assigned to me", "有会话分配给我";
+    NotifyMention => "Someone mentions me in a private note", "有人在内部备注中提到我";
+    NotifySlaWarning => "An SLA warning on my work", "我负责的工作即将超出 SLA";
+    NotifyDigest => "A daily digest of my open work", "每日汇总我未完成的工作";
+    NotificationsHint => "Mails leave through the workspace's first email channel.", "邮件通过工作区的第一个邮件渠道发出。";
 }
 
 #[cfg(test)]

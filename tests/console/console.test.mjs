@@ -2,10 +2,11 @@
 // first-run setup and sign-in, a visitor's message arriving live, replying (with the typing
 // signal), assigning, private notes, resolving, a viewer who cannot reply (and whose forged
 // call the API refuses), an agent who cannot manage keys, an API key created and revoked in
-// settings, inbox filters, snoozing, widget settings, tablet layouts, tickets and Chinese, bot
-// intents and what the bot detected, canned responses by shortcode, satisfaction ratings, an
-// email channel set up in settings (its DNS records, its secret once, a test send) and an
-// email conversation (the mail's headers and original, Cc and Bcc on a reply, delivery).
+// settings, inbox filters, snoozing, widget settings, the notification mails an agent chooses,
+// tablet layouts, tickets and Chinese, bot intents and what the bot detected, canned responses
+// by shortcode, satisfaction ratings, an email channel set up in settings (its DNS records, its
+// secret once, a test send) and an email conversation (the mail's headers and original, Cc and
+// Bcc on a reply, delivery).
 // Screenshots of the inbox, the conversation view and settings pages go to
 // `target/screenshots/` of this repository, for review.
 
@@ -388,6 +389,25 @@ test('settings show the widget snippet and save the widget appearance and allowe
   assert.equal(config.body.color, '#0f766e');
   const admin = (await host.api('GET', '/v1/tenant/widget', null, await ownerCookie())).body;
   assert.deepEqual(admin.allowed_origins, ['https://shop.acme.test', 'https://www.acme.test']);
+});
+
+test('the owner unticks assignment mails in Settings → Profile and the API keeps the choice', async () => {
+  await owner.goto(`${host.base}/console/#/settings/profile`);
+  const prefs = owner.getByTestId('notifications');
+  await prefs.getByRole('heading', { name: 'Email notifications' }).waitFor();
+  const assigned = prefs.getByLabel('A conversation is assigned to me');
+  await assigned.waitFor();
+  assert.equal(await assigned.isChecked(), true);
+  assert.equal(await prefs.getByLabel('Someone mentions me in a private note').isChecked(), true);
+  assert.equal(await prefs.getByLabel('An SLA warning on my work').isChecked(), true);
+  assert.equal(await prefs.getByLabel('A daily digest of my open work').isChecked(), false);
+  await prefs.getByText("first email channel").waitFor();
+  await assigned.uncheck();
+  const saved = await waitForApi(`/v1/agents/${state.ownerId}/notifications`, (b) => b.assigned === false);
+  assert.deepEqual(saved, { assigned: false, mention: true, sla_warning: true, digest: false });
+  await owner.reload();
+  await owner.getByTestId('notifications').getByLabel('A conversation is assigned to me').waitFor();
+  assert.equal(await owner.getByTestId('notifications').getByLabel('A conversation is assigned to me').isChecked(), false);
 });
 
 test('on a tablet: list and thread side by side in landscape, one at a time upright', async () => {

@@ -33,12 +33,12 @@ const OUT_NAME: &str = "console";
 /// Everything a first visit downloads (HTML, CSS, JS, wasm), gzip, in bytes. The console is
 /// an application agents keep open all day, not a script on customers' pages, so the budget
 /// is generous but still catches an accidental doubling. The complete console measures about
-/// 608 KB gzip (KB = 1024 bytes), nearly all of it the wasm: Leptos' typed views
+/// 612 KB gzip (KB = 1024 bytes), nearly all of it the wasm: Leptos' typed views
 /// (`reactive_graph`, `tachys`) and serde's decoders for the shared records are most of the
 /// code. The email channel added about 47 KB: its settings page (the form, DNS records,
 /// test send, parked mail, bounces), the mail headers and delivery state in the thread, and
-/// Cc/Bcc in the composer.
-const BUDGET_TOTAL_GZIP: usize = 610 * 1024;
+/// Cc/Bcc in the composer. Choosing one's notification mails in the profile added about 4 KB.
+const BUDGET_TOTAL_GZIP: usize = 613 * 1024;
 /// The wasm features wasm-bindgen's output uses; `wasm-opt` must be told about them.
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",

@@ -3,6 +3,7 @@
 //! (and the API refuses them regardless).
 
 use edgedesk_shared::api::{CreateAgent, CreateApiChannel, CreateApiKey};
+use edgedesk_shared::email::NotificationPreferences;
 use edgedesk_shared::ids::AgentId;
 use edgedesk_shared::model::{Agent, ApiChannelView, ApiKeyView, KeyScope, Role};
 use edgedesk_shared::rbac::{may_grant, scope_role, Permission};
@@ -148,7 +149,96 @@ fn ProfileTab() -> impl IntoView {
                 </select>
             </label>
         </div>
+        <Notifications />
         <ChangePassword />
+    }
+}
+
+/// The mails an agent may choose, by their field in [`NotificationPreferences`].
+const NOTICES: [(&str, Msg); 4] = [
+    ("assigned", Msg::NotifyAssigned),
+    ("mention", Msg::NotifyMention),
+    ("sla_warning", Msg::NotifySlaWarning),
+    ("digest", Msg::NotifyDigest),
+];
+
+/// The choice named `field` (one of [`NOTICES`]).
+fn notice<'a>(p: &'a mut NotificationPreferences, field: &str) -> &'a mut bool {
+    match field {
+        "assigned" => &mut p.assigned,
+        "mention" => &mut p.mention,
+        "sla_warning" => &mut p.sla_warning,
+        _ => &mut p.digest,
+    }
+}
+
+/// Which notification mails the signed-in agent gets, each saved when ticked or unticked.
+#[component]
+fn Notifications() -> impl IntoView {
+    let app = expect_context::<App>();
+    let me = app.me_id();
+    let path = move || {
+        let id = me.map(|m| m.to_string()).unwrap_or_default();
+        format!("/v1/agents/{id}/notifications")
+    };
+    let prefs = RwSignal::new(None::<Result<NotificationPreferences, String>>);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            match api::get::<NotificationPreferences>(&path()).await {
+                Ok(p) => {
+                    prefs.try_set(Some(Ok(p)));
+                }
+                Err(e @ ApiError::Unauthorized(_)) => app.report(e),
+                Err(e) => {
+                    prefs.try_set(Some(Err(app.error_text(&e))));
+                }
+            }
+        });
+    };
+    load();
+    let toggle = move |field: &str, on: bool| {
+        let Some(Ok(mut p)) = prefs.get_untracked() else {
+            return;
+        };
+        *notice(&mut p, field) = on;
+        leptos::task::spawn_local(async move {
+            match api::put::<NotificationPreferences>(&path(), &serde_json::json!(p)).await {
+                Ok(saved) => {
+                    prefs.try_set(Some(Ok(saved)));
+                }
+                Err(e) => {
+                    app.report(e);
+                    load();
+                }
+            }
+        });
+    };
+    view! {
+        <div class="card" data-testid="notifications">
+            <h3>{app.t(Msg::EmailNotifications)}</h3>
+            {move || match prefs.get() {
+                None => loading(app.t(Msg::Loading)).into_any(),
+                Some(Err(text)) => failed(app, text, load).into_any(),
+                Some(Ok(mut p)) => NOTICES
+                    .into_iter()
+                    .map(|(field, msg)| {
+                        view! {
+                            <label class="check">
+                                <input
+                                    type="checkbox"
+                                    data-testid=format!("notify-{field}")
+                                    prop:checked=*notice(&mut p, field)
+                                    on:change=move |e| toggle(field, event_target_checked(&e))
+                                />
+                                <span>{app.t(msg)}</span>
+                            </label>
+                        }
+                    })
+                    .collect_view()
+                    .into_any(),
+            }}
+            <small>{app.t(Msg::NotificationsHint)}</small>
+        </div>
     }
 }
 
@@ -876,6 +966,24 @@ mod tests {
             vec!["https://shop.example", "http://localhost:3000"]
         );
         assert!(origins("   \n").is_empty());
+    }
+
+    #[test]
+    fn each_notification_choice_is_its_own_field_named_as_in_the_api() {
+        for (i, (field, _)) in NOTICES.into_iter().enumerate() {
+            let mut p = NotificationPreferences {
+                assigned: false,
+                mention: false,
+                sla_warning: false,
+                digest: false,
+            };
+            *notice(&mut p, field) = true;
+            let body = serde_json::to_value(p).unwrap();
+            for (j, (other, _)) in NOTICES.into_iter().enumerate() {
+                assert_eq!(body[other], i == j, "{field} sets {other}");
+            }
+            assert_eq!(body.as_object().unwrap().len(), NOTICES.len());
+        }
     }
 
     #[test]
