@@ -200,6 +200,9 @@ pub async fn run(options: Options) -> Result<(), HostError> {
     let guest = tokio::task::spawn_blocking(move || Guest::load(config, spin))
         .await
         .map_err(|e| HostError::Startup(e.to_string()))??;
+    // The code the host starts serving with: the optimising compile may finish while the rest
+    // starts (a small component compiles in milliseconds), and the log says how it started.
+    let started_with = guest.tier();
 
     let listener = TcpListener::bind(options.listen)
         .await
@@ -260,7 +263,7 @@ pub async fn run(options: Options) -> Result<(), HostError> {
             ("url", format!("http://{addr}").into()),
             ("component", options.component.display().to_string().into()),
             ("compiled_from_cache", guest.from_cache.into()),
-            ("code", guest.tier().as_str().into()),
+            ("code", started_with.as_str().into()),
             ("startup_ms", (started.elapsed().as_millis() as u64).into()),
             ("reuse", options.reuse.into()),
             ("pooling", (options.pooling == Switch::On).into()),
