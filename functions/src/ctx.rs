@@ -419,3 +419,22 @@ mod tests {
         assert_eq!(random_hex(&entropy, 0), "");
     }
 }
+
+/// The tenant a channel belongs to, from the directory: what a channel's unauthenticated
+/// inbound webhook (API or email) reads before it knows its tenant.
+pub async fn channel_tenant<P: Platform>(
+    p: &P,
+    id: &edgedesk_shared::ids::ChannelId,
+) -> Result<TenantId, ApiError> {
+    let raw: Vec<u8> = p
+        .get(
+            crate::keys::GLOBAL,
+            &crate::keys::global::channel_tenant(id),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel"))?;
+    std::str::from_utf8(&raw)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(ApiError::internal)
+}

@@ -136,14 +136,7 @@ pub async fn inbound<P: Platform>(
     req: &Request,
 ) -> Result<(TenantId, Response), ApiError> {
     let id: ChannelId = path_id(raw_id, "channel")?;
-    let tenant_raw: Vec<u8> = p
-        .get(GLOBAL, &keys::global::channel_tenant(&id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel"))?;
-    let tenant_id: TenantId = std::str::from_utf8(&tenant_raw)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(ApiError::internal)?;
+    let tenant_id = crate::ctx::channel_tenant(p, &id).await?;
     let tactor = tenant_actor(&tenant_id);
     let channel: ApiChannelRecord = get_json(p, &tactor, &keys::tenant::channel(&id))
         .await?
