@@ -199,6 +199,11 @@ pub async fn notify<P: Platform>(
     id: &AgentId,
     notice: Notice,
 ) -> Result<(), ApiError> {
+    // A tenant without an email channel sends nothing: asked first, it spares the other reads
+    // on every assignment of such a tenant.
+    let Some(channel) = super::channels::first(p, tactor).await? else {
+        return Ok(());
+    };
     let agent: Option<Agent> = get_json(p, tactor, &Agent::storage_key(&id.to_string())).await?;
     let Some(agent) = agent.filter(|a| a.active) else {
         return Ok(());
@@ -213,9 +218,6 @@ pub async fn notify<P: Platform>(
     if !wanted {
         return Ok(());
     }
-    let Some(channel) = super::channels::first(p, tactor).await? else {
-        return Ok(());
-    };
     let domain = channel.from_address.rsplit('@').next().unwrap_or_default();
     let mail = edgedesk_mail::Outgoing {
         from: edgedesk_mail::Address {
