@@ -402,3 +402,96 @@ fn widget_settings_are_read_and_changed_by_admins_only() {
         403
     );
 }
+
+/// The actors a feed answer says to watch.
+fn watched(feed: &Value) -> Vec<String> {
+    feed["watch"]
+        .as_array()
+        .expect("a watch list")
+        .iter()
+        .map(|a| a.as_str().expect("an actor").to_owned())
+        .collect()
+}
+
+#[test]
+fn an_idle_visitors_feed_watches_only_their_doorbell_and_their_first_message_rings_it() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    let t = api.tenant_id();
+    let v = Visitor::new(&app, &t, json!({}));
+    let contact = v.session["contact_id"].as_str().unwrap().to_owned();
+    let bell = format!("v:{contact}");
+    let feed = expect(v.call("GET", "/poll?after=0", None), 200);
+    assert_eq!(watched(&feed), [bell.clone()], "never the tenant: {feed}");
+
+    let first = v.call("POST", "/messages", Some(json!({"body": "hello"})));
+    assert_eq!(first.status, 201, "{}", first.text());
+    assert_eq!(first.commits_to(&bell), 1, "{:?}", first.commits);
+    let cid = first.json()["conversation_id"].as_str().unwrap().to_owned();
+    let second = v.call("POST", "/messages", Some(json!({"body": "again"})));
+    assert_eq!(second.commits_to(&bell), 0, "only an opening rings");
+
+    let feed = expect(v.call("GET", "/poll?after=0", None), 200);
+    let mut expected = vec![format!("c:{cid}"), bell];
+    if !feed["queue"].is_null() {
+        // Waiting in the queue: every queue move changes the tenant's actor.
+        expected.push(api.tenant_actor());
+    }
+    assert_eq!(watched(&feed), expected, "{feed}");
+}
+
+#[test]
+fn a_visitor_out_of_the_queue_does_not_watch_the_tenant() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    let t = api.tenant_id();
+    let v = Visitor::new(&app, &t, json!({}));
+    let cid = v.say("hello");
+    let agent = id(&agent(&api, "sam@shop.example", "agent"));
+    expect(
+        api.patch(
+            &format!("/v1/conversations/{cid}"),
+            json!({"assignee_id": agent}),
+        ),
+        200,
+    );
+    let feed = expect(v.call("GET", "/poll?after=0&state=", None), 200);
+    assert!(feed["queue"].is_null(), "{feed}");
+    assert!(
+        !watched(&feed).contains(&api.tenant_actor()),
+        "an assigned visitor wakes only for their own actors: {feed}"
+    );
+}
+
+#[test]
+fn resolving_a_conversation_writes_its_status_where_the_visitors_feed_looks() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    let t = api.tenant_id();
+    let v = Visitor::new(&app, &t, json!({}));
+    let cid = v.say("hello");
+    let feed = expect(v.call("GET", "/poll?after=1&state=", None), 200);
+    let next = feed["next"].as_str().unwrap().to_owned();
+    let r = api.patch(
+        &format!("/v1/conversations/{cid}"),
+        json!({"status": "resolved"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.commits_to(&format!("c:{cid}")),
+        1,
+        "the status change reaches the conversation's actor: {:?}",
+        r.commits
+    );
+    let after = expect(
+        app.request("GET", &next)
+            .header("authorization", &format!("Visitor {}", v.token))
+            .send(),
+        200,
+    );
+    let state = data_events(&after)
+        .into_iter()
+        .find(|e| e["type"] == "state")
+        .expect("a state event");
+    assert_eq!(state["status"], "resolved", "{after}");
+}

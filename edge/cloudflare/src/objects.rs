@@ -193,6 +193,10 @@ impl ActorObject {
                 rooms::add_watcher(self, &String::from_utf8_lossy(&body))?;
                 text(204, "")
             }
+            "room/unwatch" => {
+                rooms::remove_watcher(self, &String::from_utf8_lossy(&body))?;
+                text(204, "")
+            }
             "room/refresh" => {
                 let open = rooms::refresh(self, &actor).await;
                 // 410 tells the watched actor that this room is empty, so it stops notifying it.

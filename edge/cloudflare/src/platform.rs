@@ -31,12 +31,13 @@ pub const SCHEDULER_ACTOR: &str = edgedesk_functions::keys::SCHEDULER;
 /// Header that tells an object which actor it is.
 pub const ACTOR_HEADER: &str = "x-edgedesk-actor";
 
-/// The class an actor's object belongs to: tenants (and their attachment store), conversations,
-/// the scheduler, and the directory for the global actor and any other kind.
+/// The class an actor's object belongs to: tenants (and their attachment store), conversations
+/// (and visitors' doorbells, small objects that hold the sockets of visitors without a
+/// conversation), the scheduler, and the directory for the global actor and any other kind.
 pub fn binding_for(actor: &str) -> &'static str {
     match actor.split_once(':').map(|(kind, _)| kind) {
         Some("t") | Some("b") => TENANTS,
-        Some("c") => CONVERSATIONS,
+        Some("c") | Some("v") => CONVERSATIONS,
         _ if actor == SCHEDULER_ACTOR => SCHEDULER,
         _ => DIRECTORY,
     }
@@ -293,6 +294,7 @@ mod tests {
         assert_eq!(binding_for("t:ten_01"), TENANTS);
         assert_eq!(binding_for("b:ten_01"), TENANTS);
         assert_eq!(binding_for("c:cnv_01"), CONVERSATIONS);
+        assert_eq!(binding_for("v:ctc_01"), CONVERSATIONS);
         assert_eq!(binding_for("s"), SCHEDULER);
         assert_eq!(binding_for("g"), DIRECTORY);
         assert_eq!(binding_for("x:other"), DIRECTORY);

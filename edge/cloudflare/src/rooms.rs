@@ -6,7 +6,9 @@
 //! handing the socket to the object of the feed's first `watch` actor (the conversation for a
 //! visitor or a conversation feed, the tenant for the inbox). The socket's attachment keeps the
 //! feed's `next` path, its `actions` path and the credentials. The other watched actors record
-//! the room, and notify it after each of their commits.
+//! the room, and notify it after each of their commits; when a feed's watch list changes (a
+//! visitor's first message opens a conversation, a visitor leaves the queue) the actors it
+//! gained record the room and those no socket of the room watches any more forget it.
 //!
 //! After every durable change to a watched actor the room re-reads `next` for each socket and
 //! sends the answer (the same JSON a long-poll returns) if it has events; so every event is
@@ -132,6 +134,48 @@ pub fn add_watcher(obj: &ActorObject, room: &str) -> Result<()> {
     Ok(())
 }
 
+/// Forgets that `room` watches this object's actor (none of its sockets does any more).
+pub fn remove_watcher(obj: &ActorObject, room: &str) -> Result<()> {
+    let sql = obj.state.storage().sql();
+    sql.exec(
+        "CREATE TABLE IF NOT EXISTS rooms (actor TEXT PRIMARY KEY) WITHOUT ROWID",
+        None,
+    )?;
+    sql.exec("DELETE FROM rooms WHERE actor = ?", vec![room.into()])?;
+    Ok(())
+}
+
+/// A socket's feed now watches `now` instead of `before`: the actors newly watched record this
+/// room, and those no socket of this object watches any more forget it (a visitor who left the
+/// queue stops hearing of every write of the tenant).
+async fn rewatch(obj: &ActorObject, actor: &str, before: &[String], now: &[String]) {
+    let p = CfPlatform::new(obj.env.clone());
+    for added in now
+        .iter()
+        .filter(|a| a.as_str() != actor && !before.contains(a))
+    {
+        let _ = p.call(added, "room/watch", actor.as_bytes().to_vec()).await;
+    }
+    let still_watched = |a: &String| {
+        obj.state.get_websockets().iter().any(|ws| {
+            ws.deserialize_attachment::<Room>()
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.watch.contains(a))
+        })
+    };
+    for dropped in before
+        .iter()
+        .filter(|a| a.as_str() != actor && !now.contains(a))
+    {
+        if !still_watched(dropped) {
+            let _ = p
+                .call(dropped, "room/unwatch", actor.as_bytes().to_vec())
+                .await;
+        }
+    }
+}
+
 /// After a durable change of `actor` (this object): refresh its own sockets and notify the
 /// rooms that watch it, forgetting those that are empty now.
 pub async fn changed(obj: &ActorObject, actor: &str) {
@@ -204,6 +248,12 @@ async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
         return;
     };
     room.next = feed.next;
+    if feed.watch != room.watch {
+        // Saved first, so the check for actors still watched sees this socket's new list.
+        let before = std::mem::replace(&mut room.watch, feed.watch);
+        let _ = ws.serialize_attachment(&room);
+        rewatch(obj, actor, &before, &room.watch).await;
+    }
     if feed.has_events || !room.greeted {
         if ws
             .send_with_str(serde_json::Value::Object(feed.frame).to_string())

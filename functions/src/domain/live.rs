@@ -10,12 +10,12 @@ use utoipa::ToSchema;
 use crate::domain::messages::AgentMessage;
 use crate::error::ApiError;
 use crate::keys::{self, conversation_actor};
-use crate::ports::{Platform, Scan};
+use crate::ports::{Platform, Scan, WriteBatch};
 use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::api::limits;
 pub use edgedesk_shared::feed::{Feed, LiveEvent, VisitorState};
-use edgedesk_shared::ids::ConversationId;
-use edgedesk_shared::model::{Message, SenderKind};
+use edgedesk_shared::ids::{ContactId, ConversationId};
+use edgedesk_shared::model::{ConversationStatus, Message, SenderKind};
 
 /// Conversation state visible in real time besides messages.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,44 @@ pub struct LiveState {
     pub agent_typing_at: Option<DateTime<Utc>>,
     pub contact_seen_seq: u64,
     pub agent_seen_seq: u64,
+}
+
+/// Rings the contact's doorbell ([`keys::visitor_actor`]): their widget's feed, which
+/// watches only that actor until the visitor has a conversation, wakes and finds `conversation`.
+pub async fn ring_visitor<P: Platform>(
+    p: &P,
+    contact: &ContactId,
+    conversation: &ConversationId,
+) -> Result<(), ApiError> {
+    let batch = WriteBatch {
+        puts: vec![(
+            keys::visitor::BELL.to_owned(),
+            conversation.to_string().into_bytes(),
+        )],
+        ..WriteBatch::default()
+    };
+    p.commit(&keys::visitor_actor(contact), batch)
+        .await
+        .map_err(ApiError::from)
+}
+
+/// Copies the conversation's status into its own actor ([`keys::conversation::STATUS`]), so
+/// the feeds watching that actor, the visitor's among them, hear of it.
+pub async fn publish_status<P: Platform>(
+    p: &P,
+    conversation: &ConversationId,
+    status: ConversationStatus,
+) -> Result<(), ApiError> {
+    let batch = WriteBatch {
+        puts: vec![(
+            keys::conversation::STATUS.to_owned(),
+            status.as_str().as_bytes().to_vec(),
+        )],
+        ..WriteBatch::default()
+    };
+    p.commit(&conversation_actor(conversation), batch)
+        .await
+        .map_err(ApiError::from)
 }
 
 /// What a visitor sees of a message.

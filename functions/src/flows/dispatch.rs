@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use super::event::Event;
-use super::{agent_mail, automation, bot, notify, record, routing, sla};
+use super::{agent_mail, automation, bot, live, notify, record, routing, sla};
 use crate::error::ApiError;
 use crate::ports::Platform;
 
@@ -33,6 +33,8 @@ pub async fn dispatch<P: Platform>(p: &P, tactor: &str, event: Event) -> Result<
                 routing::message_added(p, tactor, &event).await?;
                 raised.extend(automation::message_added(p, tactor, &event).await?);
                 raised.extend(bot::message_added(p, tactor, &event).await?);
+                // After routing: the widget that wakes reads its queue place too.
+                live::message_added(p, &event).await?;
                 agent_mail::message_added(p, tactor, &event).await?;
                 notify::subscribers(p, tactor, &event).await?;
             }
@@ -43,6 +45,7 @@ pub async fn dispatch<P: Platform>(p: &P, tactor: &str, event: Event) -> Result<
                 notify::subscribers(p, tactor, &event).await?;
             }
             Event::ConversationChanged { .. } => {
+                live::conversation_changed(p, &event).await?;
                 routing::conversation_changed(p, tactor, &event).await?;
                 raised.extend(automation::conversation_changed(p, tactor, &event).await?);
                 sla::conversation_changed(p, tactor, &event).await?;

@@ -9,7 +9,7 @@
 //!
 //! Reactions live in small modules named for what they keep up to date (`record`, `routing`,
 //! `automation`, `bot`, `sla`, `notify` for the tenant's event subscriptions, `agent_mail`
-//! for notification mails to agents); they call the
+//! for notification mails to agents, `live` for the realtime feeds); they call the
 //! domain layer and never each other.
 
 mod agent_mail;
@@ -17,6 +17,7 @@ mod automation;
 mod bot;
 mod dispatch;
 pub mod event;
+mod live;
 mod mail;
 mod message;
 mod notify;

@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::cors;
 use crate::http::{body, json, query, Request, Response};
-use crate::keys::{self, conversation_actor};
+use crate::keys::{self, conversation_actor, visitor_actor};
 use crate::ports::{Platform, Scan};
 use crate::realtime::MAX_WAIT_SECONDS;
 use crate::records::Versioned;
@@ -525,6 +525,27 @@ pub async fn seen<P: Platform>(
     Ok(cors(crate::http::no_content(), v.w.origin.as_deref()))
 }
 
+/// The actors a visitor's feed watches: their doorbell (a new conversation rings it), their
+/// conversation (messages, typing, receipts, status) and, only while they wait in the queue,
+/// the tenant (every queue move changes it). Never the tenant otherwise: an idle visitor must
+/// not wake for every write of a busy tenant. The conversation comes first, so a runtime that
+/// keeps a socket with its first watched actor keeps it with the messages.
+fn visitor_watch(
+    v: &Visitor,
+    conversation: Option<&edgedesk_shared::model::Conversation>,
+    queued: bool,
+) -> Vec<String> {
+    let mut watch: Vec<String> = conversation
+        .map(|c| conversation_actor(&c.id))
+        .into_iter()
+        .collect();
+    watch.push(visitor_actor(&v.contact_id));
+    if queued {
+        watch.push(v.w.tactor.clone());
+    }
+    watch
+}
+
 /// `GET /v1/widget/{tenant}/poll` and the WebSocket's feed: events after the cursors, waiting
 /// up to `wait` seconds for something to arrive.
 #[utoipa::path(get, path = "/v1/widget/{tenant}/poll", tag = "widget",
@@ -548,21 +569,19 @@ pub async fn poll<P: Platform>(
         .unwrap_or_default();
     loop {
         let conversation = current_conversation(p, &v).await?;
-        let (mut events, last_seq, new_rev, watch) = match &conversation {
-            Some(c) => {
-                let (e, l, r) =
-                    conversation_feed(p, &c.id, after, rev, SenderKind::Contact).await?;
-                (e, l, r, vec![conversation_actor(&c.id), v.w.tactor.clone()])
-            }
-            None => (Vec::new(), after, rev, vec![v.w.tactor.clone()]),
+        let (mut events, last_seq, new_rev) = match &conversation {
+            Some(c) => conversation_feed(p, &c.id, after, rev, SenderKind::Contact).await?,
+            None => (Vec::new(), after, rev),
         };
         let queue = match &conversation {
             Some(c) => routing::position(p, &v.w.tactor, &c.id).await?,
             None => None,
         };
+        let watch = visitor_watch(&v, conversation.as_ref(), queue.is_some());
         // The conversation's status and queue place, for a client that follows them, when
-        // they changed since the state it passed. Queue moves change the tenant's actor,
-        // which the feed watches, so a socket hears of them too.
+        // they changed since the state it passed. A status change is copied into the
+        // conversation's actor, and a queued visitor watches the tenant, whose actor every
+        // queue move changes, so a socket hears of both.
         let mut state_q = String::new();
         if let Some(seen) = &q.state {
             let current = conversation

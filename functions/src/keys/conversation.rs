@@ -24,6 +24,11 @@ pub const LIVE: &str = "live";
 /// The bot's dialogue state and the last contact message it answered.
 pub const BOT_STATE: &str = "bot";
 
+/// The conversation's status as its visitor sees it, copied from the tenant's record when it
+/// changes: the write wakes the feeds that watch this actor, so a visitor hears of a
+/// resolution without watching the whole tenant.
+pub const STATUS: &str = "status";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,7 +37,10 @@ mod tests {
     fn conversation_keys_stay_as_stored() {
         assert_eq!(message(42), "msg:00000000000000000042");
         assert_eq!(message_by_external_id("ext-1"), "msg_ext:ext-1");
-        assert_eq!([HEAD, LIVE, BOT_STATE], ["head", "live", "bot"]);
+        assert_eq!(
+            [HEAD, LIVE, BOT_STATE, STATUS],
+            ["head", "live", "bot", "status"]
+        );
     }
 
     #[test]
@@ -46,7 +54,7 @@ mod tests {
     #[test]
     fn the_message_prefix_scans_messages_and_nothing_else() {
         assert!(message(1).starts_with(MESSAGES));
-        for other in [HEAD.to_owned(), LIVE.to_owned(), BOT_STATE.to_owned()] {
+        for other in [HEAD, LIVE, BOT_STATE, STATUS].map(str::to_owned) {
             assert!(!other.starts_with(MESSAGES), "{other}");
         }
         assert!(!message_by_external_id("ext-1").starts_with(MESSAGES));

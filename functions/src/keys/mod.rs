@@ -11,6 +11,7 @@
 //! | tenant | [`tenant_actor`] | the tenant's records and their indexes, event history, activity stream, settings, SLA, routing, automation, bot and knowledge base ([`tenant`]) |
 //! | conversation | [`conversation_actor`] | a conversation's messages, their sequence head, its live state and the bot's dialogue state ([`conversation`]) |
 //! | attachments | [`blob_actor`] | a tenant's uploaded files and their metadata ([`blob`]) |
+//! | visitor | [`visitor_actor`] | a contact's doorbell: the conversation their widget follows ([`visitor`]) |
 //! | scheduler | [`SCHEDULER`] | jobs due at a time ([`scheduler`]) |
 //!
 //! An `Idempotency-Key`'s stored response ([`idempotency`]) lives in whichever actor the
@@ -23,8 +24,9 @@ pub mod conversation;
 pub mod global;
 pub mod scheduler;
 pub mod tenant;
+pub mod visitor;
 
-use edgedesk_shared::ids::{ConversationId, TenantId};
+use edgedesk_shared::ids::{ContactId, ConversationId, TenantId};
 
 /// The directory actor: lookups that must work before the tenant is known.
 pub const GLOBAL: &str = "g";
@@ -51,6 +53,12 @@ pub fn conversation_actor(id: &ConversationId) -> String {
 /// with them.
 pub fn blob_actor(tenant: &TenantId) -> String {
     format!("b:{tenant}")
+}
+
+/// The actor of one contact's widget: the only actor a visitor's feed watches before the
+/// visitor has a conversation, so an idle visitor never wakes for the rest of the tenant.
+pub fn visitor_actor(contact: &ContactId) -> String {
+    format!("v:{contact}")
 }
 
 /// The response kept for an `Idempotency-Key` (by the SHA-256 hex of the key) that `principal`
@@ -80,6 +88,8 @@ mod tests {
             "c:cnv_01J8Z3Q4W5E6R7T8Y9V0A1B2C5"
         );
         assert_eq!(blob_actor(&tenant()), "b:ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3");
+        let contact: ContactId = "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2C6".parse().expect("an id");
+        assert_eq!(visitor_actor(&contact), "v:ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2C6");
         assert_eq!(idempotency("key_1", "ab12"), "idem:key_1:ab12");
     }
 
