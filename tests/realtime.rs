@@ -438,3 +438,166 @@ fn handshakes_without_valid_credentials_are_refused_before_the_upgrade() {
         allowed.err()
     );
 }
+
+#[test]
+fn a_visitor_socket_opened_before_any_message_follows_the_conversation_their_first_message_opens() {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let tenant = api.tenant_id();
+    let visitor = edgedesk_e2e::Visitor::new(&host, &tenant, "Ada");
+    let mut socket = Socket::connect(
+        &host,
+        &format!(
+            "/v1/widget/{tenant}/realtime?token={}&after=0",
+            visitor.token
+        ),
+        &[],
+    )
+    .expect("the visitor's socket opens");
+    let first = socket.frame(PROMPT).expect("a first frame");
+    assert!(events(&first).is_empty(), "nothing yet: {first}");
+
+    let cid = visitor.say("Where is my parcel?");
+    let (s, _) = api.post(
+        &format!("/v1/conversations/{cid}/messages"),
+        &json!({"body": "It left the depot this morning"}),
+    );
+    assert_eq!(s, 201);
+    let got = socket.events_until(is_message("It left the depot this morning"));
+    assert_eq!(
+        message_seqs(&got),
+        vec![1, 2],
+        "the visitor's own first message, then the reply: {got:?}"
+    );
+    socket.close();
+}
+
+#[test]
+fn many_sockets_on_one_conversation_each_get_every_message_once_and_in_order() {
+    let host = Host::start();
+    let api = host.tenant("Shop");
+    let v = visitor_with_conversation(&host, &api);
+    let path = format!("/v1/conversations/{}/realtime?after=1", v.conversation);
+    let mut sockets: Vec<Socket> = (0..12).map(|_| Socket::agent(&host, &api, &path)).collect();
+    for s in &mut sockets {
+        s.frame(PROMPT).expect("a first frame");
+    }
+    for n in 0..5 {
+        let (s, _) = api.post(
+            &format!("/v1/conversations/{}/messages", v.conversation),
+            &json!({"body": format!("update {n}")}),
+        );
+        assert_eq!(s, 201);
+    }
+    // A late joiner from an old cursor gets what it missed, then rides along.
+    let mut late = Socket::agent(
+        &host,
+        &api,
+        &format!("/v1/conversations/{}/realtime?after=0", v.conversation),
+    );
+    let first = late.frame(PROMPT).expect("a first frame");
+    assert_eq!(
+        message_seqs(&events(&first)),
+        vec![1, 2, 3, 4, 5, 6],
+        "{first}"
+    );
+    let (s, _) = api.post(
+        &format!("/v1/conversations/{}/messages", v.conversation),
+        &json!({"body": "last"}),
+    );
+    assert_eq!(s, 201);
+    for s in &mut sockets {
+        let got = s.events_until(is_message("last"));
+        assert_eq!(message_seqs(&got), vec![2, 3, 4, 5, 6, 7], "{got:?}");
+    }
+    let got = late.events_until(is_message("last"));
+    assert_eq!(message_seqs(&got), vec![7], "{got:?}");
+}
+
+#[test]
+fn waiting_long_polls_hold_no_instance_so_another_tenant_is_answered_at_once() {
+    let host = Host::start_with(&["--max-instances", "2"]);
+    if !host.is_local() {
+        return;
+    }
+    let api = host.tenant("Shop");
+    let v = visitor_with_conversation(&host, &api);
+    let poll = format!(
+        "/v1/widget/{}/poll?after=1&wait=20&token={}",
+        v.tenant, v.token
+    );
+    let waiting: Vec<_> = (0..16)
+        .map(|_| {
+            let (anon, poll) = (host.anon(), poll.clone());
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let r = anon.call("GET", &poll, None, &[]);
+                (r, started.elapsed())
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    let other = host.tenant("Other");
+    let started = Instant::now();
+    let (s, _) = other.get("/v1/tenant");
+    let took = started.elapsed();
+    assert_eq!(s, 200);
+    assert!(
+        took < Duration::from_secs(3),
+        "another tenant waited {took:?} behind the parked polls"
+    );
+    // A message wakes every waiting poll with it.
+    let (s, _) = api.post(
+        &format!("/v1/conversations/{}/messages", v.conversation),
+        &json!({"body": "Back in a moment"}),
+    );
+    assert_eq!(s, 201);
+    for w in waiting {
+        let (r, took) = w.join().expect("a poller");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            events(&r.body).iter().any(is_message("Back in a moment")),
+            "{}",
+            r.body
+        );
+        assert!(
+            took < Duration::from_secs(15),
+            "woken, not timed out: {took:?}"
+        );
+    }
+}
+
+#[test]
+fn waiting_polls_over_the_per_address_cap_are_refused_with_429() {
+    let host = Host::start_with(&["--max-waiting-per-ip", "2"]);
+    if !host.is_local() {
+        return;
+    }
+    let api = host.tenant("Shop");
+    let v = visitor_with_conversation(&host, &api);
+    let poll = format!(
+        "/v1/widget/{}/poll?after=1&wait=3&token={}",
+        v.tenant, v.token
+    );
+    let waiting: Vec<_> = (0..2)
+        .map(|_| {
+            let (anon, poll) = (host.anon(), poll.clone());
+            std::thread::spawn(move || anon.call("GET", &poll, None, &[]).status)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    let refused = host.anon().call("GET", &poll, None, &[]);
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(edgedesk_e2e::error_code(&refused.body), "too_many_waiting");
+    assert!(refused.header("retry-after").is_some());
+    for w in waiting {
+        assert_eq!(
+            w.join().expect("a poller"),
+            200,
+            "the waiting ones are answered"
+        );
+    }
+    // Places are given back: a poll that does not wait is never counted.
+    let (s, _) = host.anon().get(&poll.replace("wait=3", "wait=0"));
+    assert_eq!(s, 200);
+}

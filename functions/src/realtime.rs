@@ -32,6 +32,29 @@ pub fn realtime_route(path: &str) -> Option<Stream> {
     }
 }
 
+/// Whether `path` is a feed route a long-poll may wait on (`wait=`): the realtime routes and
+/// the `…/poll` routes.
+pub fn feed_route(path: &str) -> bool {
+    if realtime_route(path).is_some() {
+        return true;
+    }
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "v1", "conversations", id, "poll"] | ["", "v1", "widget", id, "poll"] if !id.is_empty()
+    )
+}
+
+/// The seconds a feed read asks to wait (`wait=N`, at most [`MAX_WAIT_SECONDS`]); `None`
+/// when it does not ask, or asks in a form the feed itself must refuse.
+pub fn wait_seconds(query: Option<&str>) -> Option<u64> {
+    let value = query?.split('&').find_map(|p| p.strip_prefix("wait="))?;
+    match value.parse::<u64>() {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(n.min(MAX_WAIT_SECONDS)),
+    }
+}
+
 /// Whether a handshake's `Origin` is the host itself (`None` without an `Origin`): an agent
 /// stream authenticates with an API key or the console's session cookie, so a page of another
 /// origin must not open one ([`origin_refused`]); the same origin stands in for the CSRF
@@ -88,6 +111,8 @@ pub struct FeedAnswer {
     pub watch: Vec<String>,
     /// Where client frames go, if the stream takes any.
     pub actions: Option<String>,
+    /// What the events are made of ([`room`]); `None`: this reader's alone.
+    pub room: Option<String>,
 }
 
 /// Most actors one socket watches (the feeds name one or two).
@@ -121,6 +146,10 @@ pub fn feed_answer(body: &[u8]) -> Option<FeedAnswer> {
         Some(Value::String(a)) if a.starts_with('/') => Some(a),
         _ => None,
     };
+    let room = match frame.remove("room") {
+        Some(Value::String(r)) if !r.is_empty() => Some(r),
+        _ => None,
+    };
     let has_events = frame
         .get("events")
         .and_then(Value::as_array)
@@ -131,7 +160,30 @@ pub fn feed_answer(body: &[u8]) -> Option<FeedAnswer> {
         next,
         watch,
         actions,
+        room,
     })
+}
+
+/// Who a feed's events are for, as far as they differ: the agents' view of a conversation has
+/// private notes, the visitor's has their queue place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Agents,
+    Visitor,
+    Inbox,
+}
+
+/// The room of a feed whose events depend only on `actor`'s data and the audience: readers
+/// allowed to read the feed who stand at the same `next` get the same answer, so a bridge reads
+/// once for all of them. (A visitor's `next` carries their token, so only the tabs of one
+/// visitor ever share a read.)
+pub fn room(actor: &str, audience: Audience) -> String {
+    let audience = match audience {
+        Audience::Agents => "agents",
+        Audience::Visitor => "visitor",
+        Audience::Inbox => "inbox",
+    };
+    format!("{actor}/{audience}")
 }
 
 /// A client frame as the request it stands for: `POST <path>` with `body`.
@@ -227,6 +279,32 @@ pub fn refused_action_frame(action: &str, status: u16, body: &[u8]) -> Map<Strin
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn long_polls_wait_on_feed_routes_only_and_for_at_most_the_cap() {
+        for path in [
+            "/v1/realtime",
+            "/v1/conversations/cnv_1/poll",
+            "/v1/conversations/cnv_1/realtime",
+            "/v1/widget/ten_1/poll",
+            "/v1/widget/ten_1/realtime",
+        ] {
+            assert!(feed_route(path), "{path}");
+        }
+        for path in [
+            "/v1/conversations/cnv_1",
+            "/v1/widget/ten_1/messages",
+            "/v1/poll",
+        ] {
+            assert!(!feed_route(path), "{path}");
+        }
+        assert_eq!(wait_seconds(Some("after=1&wait=10")), Some(10));
+        assert_eq!(wait_seconds(Some("wait=900")), Some(MAX_WAIT_SECONDS));
+        assert_eq!(wait_seconds(Some("wait=0")), None);
+        assert_eq!(wait_seconds(Some("wait=soon")), None, "the feed refuses it");
+        assert_eq!(wait_seconds(Some("after=1")), None);
+        assert_eq!(wait_seconds(None), None);
+    }
 
     #[test]
     fn the_three_feed_routes_are_realtime_routes_and_nothing_else() {

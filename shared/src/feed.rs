@@ -51,6 +51,11 @@ pub struct InboxFeed {
     /// Path and query to read the continuation from.
     #[serde(default)]
     pub next: String,
+    /// Names what this answer's events are made of, for realtime bridges: sockets whose reads
+    /// name the same room and stand at the same `next` get the same frame, so a bridge may read
+    /// once and send that frame to all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// One realtime event, as the WebSocket and the long-poll deliver it.
@@ -235,6 +240,11 @@ pub struct Feed<M = AgentMessage> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub queue: Option<QueuePosition>,
+    /// Names what this answer's events are made of, for realtime bridges: sockets whose reads
+    /// name the same room and stand at the same `next` get the same frame, so a bridge may read
+    /// once and send that frame to all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 #[cfg(test)]
@@ -249,6 +259,7 @@ mod tests {
             cursor: "activity:seq:00000000000000000007".into(),
             watch: vec!["t:ten_1".into()],
             next: "/v1/realtime?cursor=activity:seq:00000000000000000007".into(),
+            room: Some("t:ten_1/inbox".into()),
         };
         let text = serde_json::to_string(&feed).unwrap();
         assert_eq!(serde_json::from_str::<InboxFeed>(&text).unwrap(), feed);
@@ -300,6 +311,7 @@ mod tests {
             next: "/v1/widget/ten_1/poll?after=7&rev=3".into(),
             actions: "/v1/widget/ten_1?token=t".into(),
             queue: Some(queue()),
+            room: None,
         };
         let text = serde_json::to_string(&feed).unwrap();
         assert_eq!(

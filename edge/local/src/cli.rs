@@ -111,6 +111,17 @@ pub struct Options {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_sockets: usize,
 
+    /// Long-polls (feed reads with `wait=`) waiting at once from one client address; more get
+    /// 429.
+    #[arg(long, default_value_t = crate::realtime::long_poll::Limits::default().per_ip,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_waiting_per_ip: usize,
+
+    /// Long-polls waiting at once on one tenant; more get 429.
+    #[arg(long, default_value_t = crate::realtime::long_poll::Limits::default().per_tenant,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_waiting_per_tenant: usize,
+
     /// Longest a request may run in the component, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub timeout_ms: u64,

@@ -220,7 +220,15 @@ pub async fn run(options: Options) -> Result<(), HostError> {
         }),
         body_limit: options.body_limit,
         authority: addr.to_string(),
-        realtime: Realtime::new(guest.clone(), db.changes().clone(), options.max_sockets),
+        realtime: Realtime::new(
+            guest.clone(),
+            db.changes().clone(),
+            options.max_sockets,
+            realtime::long_poll::Limits {
+                per_ip: options.max_waiting_per_ip,
+                per_tenant: options.max_waiting_per_tenant,
+            },
+        ),
     });
     // Before serving, so whoever waits for `/health` finds the link already written.
     let setup_link =

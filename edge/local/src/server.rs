@@ -94,10 +94,14 @@ struct Outcome {
 
 impl App {
     /// Answers one request and logs it.
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Body> {
         let start = Instant::now();
         let method = req.method().clone();
-        let outcome = self.dispatch(req).await;
+        let outcome = self.dispatch(req, peer).await;
         log::request(&RequestLine {
             method: method.as_str(),
             route: &outcome.route,
@@ -109,7 +113,7 @@ impl App {
         outcome.response
     }
 
-    async fn dispatch(&self, req: Request<Incoming>) -> Outcome {
+    async fn dispatch(&self, req: Request<Incoming>, peer: SocketAddr) -> Outcome {
         let path = req.uri().path().to_owned();
         if let Some(target) = self.statics.resolve(&path) {
             let response = self
@@ -137,6 +141,15 @@ impl App {
                     detail: shake.labels.detail,
                 };
             }
+        }
+        // A feed read that asks to wait is parked without holding an instance.
+        if let Some(answered) = self.realtime.long_poll(&req, peer.ip()).await {
+            return Outcome {
+                response: answered.response,
+                route: answered.labels.route.unwrap_or(path),
+                tenant: answered.labels.tenant,
+                detail: answered.labels.detail,
+            };
         }
         let plain = |response| Outcome {
             response,
@@ -312,7 +325,7 @@ pub async fn serve(
         let app = app.clone();
         let service = hyper::service::service_fn(move |req| {
             let app = app.clone();
-            async move { Ok::<_, Infallible>(app.handle(req).await) }
+            async move { Ok::<_, Infallible>(app.handle(req, peer).await) }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::http::{body, json, path_id, query, Request, Response};
 use crate::keys::conversation_actor;
 use crate::ports::Platform;
-use crate::realtime::MAX_WAIT_SECONDS;
+use crate::realtime::{room, Audience, MAX_WAIT_SECONDS};
 use edgedesk_shared::ids::ConversationId;
 use edgedesk_shared::model::{Conversation, SenderKind};
 
@@ -46,6 +46,7 @@ pub async fn agent_poll<P: Platform>(
                     next,
                     actions: format!("/v1/conversations/{id}"),
                     queue: None,
+                    room: Some(room(&conversation_actor(&id), Audience::Agents)),
                 },
             );
         }

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::http::{json, query, Request, Response};
 use crate::keys;
 use crate::ports::{Platform, Scan};
-use crate::realtime::MAX_WAIT_SECONDS;
+use crate::realtime::{room, Audience, MAX_WAIT_SECONDS};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json};
 use edgedesk_shared::feed::{InboxEvent, InboxFeed};
@@ -114,6 +114,8 @@ pub async fn inbox<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Respo
                     cursor,
                     watch: vec![ctx.actor.clone()],
                     next,
+                    // Every agent who may read the stream sees the whole tenant's.
+                    room: Some(room(&ctx.actor, Audience::Inbox)),
                 },
             );
         }

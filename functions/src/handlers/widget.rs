@@ -23,7 +23,7 @@ use crate::http::cors;
 use crate::http::{body, json, query, Request, Response};
 use crate::keys::{self, conversation_actor, visitor_actor};
 use crate::ports::{Platform, Scan};
-use crate::realtime::MAX_WAIT_SECONDS;
+use crate::realtime::{room, Audience, MAX_WAIT_SECONDS};
 use crate::records::Versioned;
 use crate::store::{get_json, scan_json, transact};
 use crate::visitor::{current_conversation, visitor, widget_req, Visitor};
@@ -598,6 +598,7 @@ pub async fn poll<P: Platform>(
                 "/v1/widget/{}/poll?after={last_seq}&rev={new_rev}{state_q}{token_q}",
                 v.w.tenant_id
             );
+            let room = watch.first().map(|home| room(home, Audience::Visitor));
             let feed = Feed {
                 events,
                 last_seq,
@@ -611,6 +612,7 @@ pub async fn poll<P: Platform>(
                     token_q.replacen('&', "?", 1)
                 ),
                 queue,
+                room,
             };
             return Ok(cors(json(StatusCode::OK, &feed)?, v.w.origin.as_deref()));
         }
