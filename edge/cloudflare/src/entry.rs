@@ -219,6 +219,9 @@ async fn upgrade(
         watch: feed.watch,
         headers,
         greeted: false,
+        room: feed.room,
+        checked_ms: js_sys::Date::now(),
+        borrowed: false,
     };
     let fwd_headers = Headers::new();
     fwd_headers.set("upgrade", "websocket")?;

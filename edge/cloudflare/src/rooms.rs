@@ -43,7 +43,20 @@ pub struct Room {
     /// Whether the first answer went out (it is sent even when empty: it carries the cursors).
     #[serde(default)]
     pub greeted: bool,
+    /// What the feed's events are made of: sockets of one room at the same `next` share a read.
+    #[serde(default)]
+    pub room: Option<String>,
+    /// When this socket's credentials last read its feed (ms since the epoch).
+    #[serde(default)]
+    pub checked_ms: f64,
+    /// It was sent events read with another socket's credentials since `checked_ms`.
+    #[serde(default)]
+    pub borrowed: bool,
 }
+
+/// Longest a socket sent events read with another socket's credentials goes without a read of
+/// its own (its credentials checked), in ms.
+const RECHECK_MS: f64 = 60_000.0;
 
 pub fn is_upgrade(req: &Request) -> bool {
     req.headers()
@@ -202,8 +215,12 @@ pub async fn changed(obj: &ActorObject, actor: &str) {
 
 /// Sends new events to every socket of this object; whether it has any socket.
 ///
-/// One refresh runs at a time per object: two reading the same cursor at once would send the
-/// same events twice. A change arriving meanwhile makes the running one go round again.
+/// Sockets of one room standing at the same `next` share one read: it is made with the first
+/// one's credentials and its frame goes to all of them. A socket whose credentials were not
+/// used for [`RECHECK_MS`] while it was sent others' reads reads alone, so revoked credentials
+/// stop receiving. One refresh runs at a time per object: two reading the same cursor at once
+/// would send the same events twice. A change arriving meanwhile makes the running one go
+/// round again.
 pub async fn refresh(obj: &ActorObject, actor: &str) -> bool {
     if obj.refreshing.get() {
         obj.dirty.set(true);
@@ -212,8 +229,8 @@ pub async fn refresh(obj: &ActorObject, actor: &str) -> bool {
     obj.refreshing.set(true);
     loop {
         obj.dirty.set(false);
-        for ws in &obj.state.get_websockets() {
-            push(obj, actor, ws).await;
+        for group in groups(obj.state.get_websockets()) {
+            push(obj, actor, group).await;
         }
         if !obj.dirty.get() {
             break;
@@ -223,47 +240,81 @@ pub async fn refresh(obj: &ActorObject, actor: &str) -> bool {
     !obj.state.get_websockets().is_empty()
 }
 
-/// Reads one socket's feed from its cursor and sends what is new.
-async fn push(obj: &ActorObject, actor: &str, ws: &WebSocket) {
-    let Ok(Some(mut room)) = ws.deserialize_attachment::<Room>() else {
-        return;
-    };
+/// The object's sockets, grouped by the read they can share.
+fn groups(sockets: Vec<WebSocket>) -> Vec<Vec<(WebSocket, Room)>> {
+    let now = js_sys::Date::now();
+    let mut groups: Vec<(Option<(String, String)>, Vec<(WebSocket, Room)>)> = Vec::new();
+    for ws in sockets {
+        let Ok(Some(room)) = ws.deserialize_attachment::<Room>() else {
+            continue;
+        };
+        let due = room.borrowed && now - room.checked_ms >= RECHECK_MS;
+        let key = match &room.room {
+            Some(r) if !due => Some((r.clone(), room.next.clone())),
+            _ => None,
+        };
+        match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+            Some((_, members)) => members.push((ws, room)),
+            None => groups.push((key, vec![(ws, room)])),
+        }
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
+}
+
+/// Reads one group's feed once and sends what is new to each of its sockets.
+async fn push(obj: &ActorObject, actor: &str, mut members: Vec<(WebSocket, Room)>) {
     let Ok(p) = obj.platform(actor) else { return };
-    let Some(req) = fn_request(http::Method::GET, &room.next, &room.headers, Vec::new()) else {
-        return;
-    };
-    let mut resp = edgedesk_functions::handle(&p, req).await;
-    crate::entry::take_labels(&mut resp);
-    let status = resp.status().as_u16();
-    if rules::refused_for_good(status) {
-        // The credentials or the conversation are gone: end the socket (policy violation).
-        let _ = ws.close(Some(1008), Some("the feed refused these credentials"));
-        return;
-    }
-    if status != 200 {
-        return;
-    }
-    // The cursors and routes are the bridge's business, not the client's.
-    let Some(feed) = feed_answer(resp.body()) else {
-        return;
-    };
-    room.next = feed.next;
-    if feed.watch != room.watch {
-        // Saved first, so the check for actors still watched sees this socket's new list.
-        let before = std::mem::replace(&mut room.watch, feed.watch);
-        let _ = ws.serialize_attachment(&room);
-        rewatch(obj, actor, &before, &room.watch).await;
-    }
-    if feed.has_events || !room.greeted {
-        if ws
-            .send_with_str(serde_json::Value::Object(feed.frame).to_string())
-            .is_err()
-        {
+    while let Some((reader_ws, reader)) = members.first() {
+        let Some(req) = fn_request(http::Method::GET, &reader.next, &reader.headers, Vec::new())
+        else {
+            members.remove(0);
+            continue;
+        };
+        let mut resp = edgedesk_functions::handle(&p, req).await;
+        crate::entry::take_labels(&mut resp);
+        let status = resp.status().as_u16();
+        if rules::refused_for_good(status) {
+            // These credentials or the conversation are gone: end that socket (policy
+            // violation); the next one reads for the rest.
+            let _ = reader_ws.close(Some(1008), Some("the feed refused these credentials"));
+            members.remove(0);
+            continue;
+        }
+        if status != 200 {
             return;
         }
-        room.greeted = true;
+        // The cursors and routes are the bridge's business, not the client's.
+        let Some(feed) = feed_answer(resp.body()) else {
+            return;
+        };
+        let before = reader.watch.clone();
+        let text = frame_text(feed.frame);
+        let now = js_sys::Date::now();
+        for (i, (ws, room)) in members.iter_mut().enumerate() {
+            room.next.clone_from(&feed.next);
+            room.watch.clone_from(&feed.watch);
+            room.room.clone_from(&feed.room);
+            if feed.has_events || !room.greeted {
+                if ws.send_with_str(&text).is_err() {
+                    continue;
+                }
+                room.greeted = true;
+                if i > 0 {
+                    room.borrowed = true;
+                }
+            }
+            if i == 0 {
+                room.checked_ms = now;
+                room.borrowed = false;
+            }
+            let _ = ws.serialize_attachment(&*room);
+        }
+        if feed.watch != before {
+            // Saved first, so the check for actors still watched sees the new lists.
+            rewatch(obj, actor, &before, &feed.watch).await;
+        }
+        return;
     }
-    let _ = ws.serialize_attachment(&room);
 }
 
 fn frame_text(frame: serde_json::Map<String, serde_json::Value>) -> String {
