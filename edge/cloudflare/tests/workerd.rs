@@ -531,6 +531,71 @@ fn sockets_in_a_hibernatable_room_get_stored_messages_and_carry_typing_between_v
     });
 }
 
+#[test]
+fn a_visitor_socket_opened_before_any_message_is_held_by_its_doorbell_and_follows_the_conversation_it_opens(
+) {
+    let dev = Dev::start();
+    let base = dev.base();
+    let auth = tenant(&base);
+    let (_, t) = get(&base, "/v1/tenant", Some(&auth));
+    let tid = t["id"].as_str().expect("a tenant id").to_owned();
+    let (s, sess) = call(
+        &base,
+        "POST",
+        &format!("/v1/widget/{tid}/session"),
+        None,
+        Some(&json!({})),
+    );
+    assert_eq!(s, 200, "{sess}");
+    let token = sess["token"].as_str().expect("a visitor token").to_owned();
+    // Nothing said yet: the feed watches only the visitor's doorbell, whose object holds it.
+    let mut visitor = Socket::open(
+        &base,
+        &format!("/v1/widget/{tid}/realtime?token={token}&after=0"),
+        None,
+    );
+    let (s, m) = call(
+        &base,
+        "POST",
+        &format!("/v1/widget/{tid}/messages"),
+        Some(&format!("Visitor {token}")),
+        Some(&json!({"body": "hello?"})),
+    );
+    assert_eq!(s, 201, "{m}");
+    visitor.wait_for("the visitor's own first message", |e| {
+        e["type"] == "message" && e["message"]["body"] == "hello?"
+    });
+    let conv = m["conversation_id"]
+        .as_str()
+        .expect("a conversation")
+        .to_owned();
+    // Two agents on the conversation share the room's reads; both hear every message.
+    let mut agents = [0, 1].map(|_| {
+        Socket::open(
+            &base,
+            &format!("/v1/conversations/{conv}/realtime?after=1"),
+            Some(&auth),
+        )
+    });
+    let (s, _) = call(
+        &base,
+        "POST",
+        &format!("/v1/conversations/{conv}/messages"),
+        Some(&auth),
+        Some(&json!({"body": "hi, how can I help?"})),
+    );
+    assert_eq!(s, 201);
+    let reply = |e: &Value| e["type"] == "message" && e["message"]["body"] == "hi, how can I help?";
+    let e = visitor.wait_for(
+        "the agent's reply, through the conversation's notice",
+        reply,
+    );
+    assert_eq!(e["message"]["seq"], 2);
+    for agent in &mut agents {
+        agent.wait_for("the reply on each agent socket", reply);
+    }
+}
+
 /// Posts raw bytes; answers the status and the body as text.
 fn post_raw(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
     let mut req = ureq::http::Request::builder().method("POST").uri(url);

@@ -221,12 +221,14 @@ async fn run(shared: Arc<Shared>, room: Arc<Room>, watch: BTreeSet<String>) {
         if stale {
             stale = false;
             watches.mark_seen();
-            if let Some(watch) = shared_read(&shared, &room).await {
+            if let Some((watch, had_events)) = shared_read(&shared, &room).await {
                 if watch != *watches.actors() {
                     // Changes between the read and the new watches are caught by reading again.
                     watches.set(&shared.changes, &watch);
                     stale = true;
                 }
+                // An answer is one page: after one with events, more may be waiting.
+                stale |= had_events;
             }
             own_reads(&shared, &room, false).await;
             continue;
@@ -267,8 +269,9 @@ fn close_if_empty(shared: &Shared, room: &Arc<Room>) -> bool {
 }
 
 /// Reads the room's feed once and hands the frame to every member at the room's position.
-/// Returns the actors the answer says to watch (`None` when no read succeeded).
-async fn shared_read(shared: &Shared, room: &Room) -> Option<BTreeSet<String>> {
+/// Returns the actors the answer says to watch and whether it had events (`None` when no read
+/// succeeded).
+async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, bool)> {
     let mut retried = false;
     loop {
         // The reader: a member standing at the room's position; if none does, the room moves
@@ -312,7 +315,7 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<BTreeSet<String>> {
                     state.members.remove(&id);
                 }
                 state.next = feed.next;
-                return Some(feed.watch);
+                return Some((feed.watch, frame.is_some()));
             }
             Err(e) if e.for_good() => {
                 // These credentials no longer read the feed: end that member; another reads.
@@ -351,22 +354,37 @@ fn end_member(room: &Room, id: u64, end: End) {
 
 /// Reads of their own, with their own credentials, for the members that stand away from the
 /// room's position and, with `recheck`, for those whose credentials were not used for
-/// [`RECHECK`].
+/// [`RECHECK`]. A member far behind (a reconnect after many messages) reads page after page
+/// until an answer brings nothing new.
 async fn own_reads(shared: &Shared, room: &Room, recheck: bool) {
-    let due: Vec<(u64, String, Arc<HeaderMap>)> = {
-        let state = room.lock();
-        state
-            .members
-            .iter()
-            .filter(|(_, m)| {
-                m.next != state.next || (recheck && m.borrowed && m.checked.elapsed() >= RECHECK)
-            })
-            .map(|(id, m)| (*id, m.next.clone(), m.headers.clone()))
-            .collect()
-    };
-    if due.is_empty() {
-        return;
+    let mut recheck = recheck;
+    loop {
+        let due: Vec<(u64, String, Arc<HeaderMap>)> = {
+            let state = room.lock();
+            state
+                .members
+                .iter()
+                .filter(|(_, m)| {
+                    m.next != state.next
+                        || (recheck && m.borrowed && m.checked.elapsed() >= RECHECK)
+                })
+                .map(|(id, m)| (*id, m.next.clone(), m.headers.clone()))
+                .collect()
+        };
+        recheck = false;
+        if due.is_empty() || !own_read_pass(shared, room, due).await {
+            return;
+        }
     }
+}
+
+/// One read for each of `due`; whether any brought events (so more may follow).
+async fn own_read_pass(
+    shared: &Shared,
+    room: &Room,
+    due: Vec<(u64, String, Arc<HeaderMap>)>,
+) -> bool {
+    let mut progressed = false;
     let reads = futures_util::stream::iter(due)
         .map(|(id, next, headers)| async move {
             let read = read_feed(&shared.guest, &next, &headers).await;
@@ -390,6 +408,7 @@ async fn own_reads(shared: &Shared, room: &Room, recheck: bool) {
                         state.members.remove(&id);
                         continue;
                     }
+                    progressed = true;
                 }
                 m.next = feed.next;
                 m.checked = Instant::now();
@@ -406,6 +425,7 @@ async fn own_reads(shared: &Shared, room: &Room, recheck: bool) {
             ),
         }
     }
+    progressed
 }
 
 #[cfg(test)]

@@ -32,7 +32,9 @@ type Socket = WebSocketStream<TokioIo<Upgraded>>;
 /// default (128 KiB, kept for the socket's life once touched) would dwarf everything else an
 /// idle socket holds.
 const READ_BUFFER: usize = 4 * 1024;
-/// Bytes of outgoing frames buffered before they are written out.
+/// Bytes of outgoing frames buffered before they are written out: none, each frame is written
+/// at once. (The limit on what may wait to be written stays tungstenite's: a feed page of large
+/// messages makes a frame of several MB.)
 const WRITE_BUFFER: usize = 0;
 
 /// The socket's buffers: small, since frames are small and a socket mostly waits.
@@ -40,7 +42,6 @@ pub fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(MAX_CLIENT_MESSAGE)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE))
 }
