@@ -223,10 +223,19 @@ fn posts_row(label: &str, posts: &[Post], ok: u16, secs: f64, cpu: (Option<f64>,
         .map(|p| p.ms)
         .collect();
     let failed = posts.len() - ms.len();
-    if let Some(p) = posts.iter().find(|p| p.status != ok) {
-        println!("  (a refused request answered {}: {})", p.status, p.answer);
-    }
     row(label, ms.len(), secs, &mut ms, failed, cpu);
+    let mut statuses = std::collections::BTreeMap::new();
+    for p in posts.iter().filter(|p| p.status != ok) {
+        *statuses.entry(p.status).or_insert(0usize) += 1;
+    }
+    if let Some(p) = posts.iter().find(|p| p.status != ok) {
+        let counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} x {s}")).collect();
+        println!(
+            "  (not {ok}: {}, status 0 being no answer; one said {})",
+            counts.join(", "),
+            p.answer
+        );
+    }
 }
 
 fn opened_row(label: &str, opened: &mut Opened) {
@@ -269,6 +278,7 @@ fn idle(b: &mut Bench, site: &Site, made: &[Post], made_secs: f64) {
     let meter = CpuMeter::start(b.pid);
     std::thread::sleep(IDLE);
     let (host_cpu, own_cpu) = meter.read();
+    let idle_rss = rss_kib(b.pid).unwrap_or(0);
     let open = fleet.open_now();
     let closing = fleet.close(&b.rt);
     std::thread::sleep(SETTLE);
@@ -279,6 +289,10 @@ fn idle(b: &mut Bench, site: &Site, made: &[Post], made_secs: f64) {
     figure(
         &format!("host RSS, {} sockets", opened.ms.len()),
         format!("{:.1} MiB", mib(with)),
+    );
+    figure(
+        &format!("host RSS after {} s idle", IDLE.as_secs()),
+        format!("{:.1} MiB", mib(idle_rss)),
     );
     figure(
         "per socket above the baseline",
