@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 
 const SUPPORT: &str = "support@bench.example";
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

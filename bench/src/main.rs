@@ -14,6 +14,10 @@
 //! `-- mail [CLIENTS] [MESSAGES]` measures the email channel: mail in through the host's SMTP
 //! listener, replies out through its mail relay (see the `mail` module).
 //!
+//! `-- realtime [VISITORS]` measures the WebSockets at site scale: idle visitor sockets' memory
+//! and CPU, deliveries to them under traffic, one busy conversation, the agents' inbox (see
+//! the `realtime` module; `cargo xtask bench-realtime`).
+//!
 //! `cargo xtask bench-worker` builds the Cloudflare Worker, starts it under `wrangler dev` and
 //! runs `-- runtimes <its URL>`: GET ticket and post message on the local host and on the Worker
 //! in one run, side by side.
@@ -31,6 +35,7 @@ use serde_json::json;
 
 mod kb;
 mod mail;
+mod realtime;
 
 struct Scenario {
     name: &'static str,
@@ -338,6 +343,10 @@ fn main() -> Result<()> {
         let clients = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(8);
         let messages = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(50);
         return mail::run(clients, messages);
+    }
+    if args.first().map(String::as_str) == Some("realtime") {
+        let visitors = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        return realtime::run(visitors);
     }
     if args.first().map(String::as_str) == Some("runtimes") {
         let worker = args

@@ -135,6 +135,11 @@ impl Host {
         )
     }
 
+    /// The host process's id, when this suite started it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether this suite controls the host process (restart tests need it).
     pub fn is_local(&self) -> bool {
         self.data_dir.is_some()

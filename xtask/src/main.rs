@@ -22,6 +22,9 @@
 //!   and through the component creating tenants).
 //! - `bench-worker`: release host + component and the Cloudflare Worker, then the Worker's
 //!   `wrangler dev` cold start and GET ticket / post message on both runtimes in one run.
+//! - `bench-realtime [-- VISITORS]`: release host + component, then the realtime figures
+//!   (`bench/`, `-- realtime`): idle visitor sockets' memory and CPU, deliveries under site
+//!   traffic, one busy conversation, the agents' inbox.
 //! - `api-document`: write the API document the functions serve (`GET /v1/openapi.json`) to
 //!   `<target>/openapi.json` and validate it with `@apidevtools/swagger-parser` (`tests/openapi`,
 //!   its locked npm packages installed when missing); an invalid document fails the command.
@@ -44,7 +47,7 @@ mod tools;
 mod widget;
 
 const USAGE: &str =
-    "usage: cargo xtask <build | dev [-- host args] | test | test-worker | api-document | bench | bench-host | bench-worker | widget | console>";
+    "usage: cargo xtask <build | dev [-- host args] | test | test-worker | api-document | bench | bench-host | bench-worker | bench-realtime [-- VISITORS] | widget | console>";
 const COMPONENT_TARGET: &str = "wasm32-wasip2";
 const DEV_LISTEN: &str = "127.0.0.1:8787";
 
@@ -62,6 +65,7 @@ fn main() -> Result<()> {
         Some("bench") => ws.bench(),
         Some("bench-host") => ws.bench_host(),
         Some("bench-worker") => ws.bench_worker(),
+        Some("bench-realtime") => ws.bench_realtime(&rest),
         Some("widget") => widget::build(&ws.root),
         Some("console") => console::build(&ws.root),
         _ => bail!("{USAGE}"),
@@ -327,6 +331,16 @@ impl Workspace {
         drop(dev);
         let _ = std::fs::remove_dir_all(&state);
         result
+    }
+
+    fn bench_realtime(&self, extra: &[OsString]) -> Result<()> {
+        let built = self.build(Profile::Release)?;
+        run(self
+            .cargo()
+            .args(["run", "--release", "-p", "edgedesk-bench", "--", "realtime"])
+            .args(extra)
+            .env("EDGEDESK_HOST_BIN", &built.host)
+            .env("EDGEDESK_COMPONENT", &built.component))
     }
 
     fn bench_host(&self) -> Result<()> {

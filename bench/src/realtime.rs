@@ -1,0 +1,790 @@
+//! Realtime figures at site scale: `cargo run --release -p edgedesk-bench -- realtime
+//! [VISITORS]` (default 10,000; with `EDGEDESK_HOST_BIN` and `EDGEDESK_COMPONENT` as `cargo
+//! xtask bench-realtime` sets them). One local host, started with room for every socket
+//! (`--max-sockets`) and serving Cranelift's code from its first request; the WebSockets come
+//! from one tokio runtime with two workers on the same machine.
+//!
+//! 1. **Idle sockets**: VISITORS widget visitors, each with their own session, open the widget's
+//!    socket and take its first frame. The host's resident memory (`VmRSS`) before and with the
+//!    sockets gives the memory per socket; its CPU (`utime + stime`) over 10 s of silence, what
+//!    idle sockets cost; its memory 5 s after they all closed, whether it was given back.
+//! 2. **Site traffic**: the VISITORS sockets again. 200 of the visitors write a first message,
+//!    which their open socket should bring back (the widget's feed follows the visitor's
+//!    current conversation); one that does not is reconnected. Then agents post 20 messages a
+//!    second over those 200 conversations for 20 s: the POST's latency, and delivery, from the
+//!    POST sent to the frame with that message on the visitor's socket.
+//! 3. **One busy conversation**: 1,000 sockets on one conversation, agents' conversation
+//!    streams, then as many widget tabs of its visitor; 20 posts a second for 10 s, then as many
+//!    as 8 posters manage for 10 s. Deliveries are the message events all sockets received,
+//!    per second from the first post to the last arrival.
+//! 4. **Agents' inbox**: 200 agent inbox sockets (`/v1/realtime`, the console's live list) while
+//!    the visitors of 100 conversations post 10 messages a second for 20 s. The inbox sends a
+//!    conversation's record when it changed; a post is delivered on a socket by the first event
+//!    for its conversation whose `last_message_seq` has reached the post's seq.
+//!
+//! Rows show the host's CPU and this process's over the phase, in % of one core (they share
+//! the machine's cores). `missed` counts failed requests, or deliveries that had not arrived
+//! when nothing more came for 20 s. Nothing is asserted: the figures are printed.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use edgedesk_e2e::{Api, Host};
+use serde_json::{json, Value};
+use tokio::runtime::Runtime;
+
+use crate::mail::percentile;
+
+mod client;
+
+use client::{body, paced, pool, rss_kib, CpuMeter, Fleet, Opened, Post, Seen, Target};
+
+/// Visitors who write in the site-traffic scenario.
+const TALKERS: usize = 200;
+const SITE_RATE: f64 = 20.0;
+const SITE_SECS: f64 = 20.0;
+/// Sockets on the one busy conversation.
+const CROWD: usize = 1000;
+const BUSY_RATE: f64 = 20.0;
+const BUSY_SECS: f64 = 10.0;
+const POSTERS: usize = 8;
+const AGENTS: usize = 200;
+const CHATS: usize = 100;
+const INBOX_RATE: f64 = 10.0;
+const INBOX_SECS: f64 = 20.0;
+const IDLE: Duration = Duration::from_secs(10);
+const SETTLE: Duration = Duration::from_secs(5);
+/// Handshakes in flight at once while opening sockets: as many as the requests in flight while
+/// the sessions were made, so the host holds as many component instances (and their pooled
+/// memory) with the sockets as at the baseline.
+const OPENING: usize = 16;
+const SESSION_THREADS: usize = 16;
+/// Descriptors each process needs beside the sockets (listener, database, posters).
+const SPARE_FILES: u64 = 500;
+/// Deliveries not there after this long without any arrival are missed.
+const QUIET: Duration = Duration::from_secs(20);
+const CAP: Duration = Duration::from_secs(300);
+
+struct Bench {
+    rt: Runtime,
+    host: Host,
+    pid: u32,
+    anon: Api,
+    next_nonce: u64,
+}
+
+impl Bench {
+    /// The first of `n` fresh post numbers.
+    fn nonces(&mut self, n: usize) -> u64 {
+        let first = self.next_nonce;
+        self.next_nonce += n as u64;
+        first
+    }
+}
+
+/// The tenant whose visitors make the site.
+struct Site {
+    tenant: String,
+    key: String,
+    tokens: Vec<String>,
+}
+
+impl Site {
+    fn socket(&self, visitor: usize) -> Target {
+        Target {
+            path: format!(
+                "/v1/widget/{}/realtime?token={}&after=0",
+                self.tenant, self.tokens[visitor]
+            ),
+            auth: None,
+        }
+    }
+}
+
+/// `POST path` with a JSON body and extra headers; `(0, Null)` when the transport failed.
+fn post(anon: &Api, path: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    match anon.try_send("POST", path, Some(&bytes), headers) {
+        Ok(r) => (r.status, r.body),
+        Err(_) => (0, Value::Null),
+    }
+}
+
+/// `count` widget sessions of `tenant`: the tokens, and the requests for the figures.
+fn sessions(anon: &Api, tenant: &str, count: usize) -> Result<(Vec<String>, Vec<Post>, f64)> {
+    let (anon, path) = (anon.clone(), format!("/v1/widget/{tenant}/session"));
+    let started = Instant::now();
+    let posts = pool(SESSION_THREADS, count, f64::INFINITY, move |i| {
+        post(
+            &anon,
+            &path,
+            &[],
+            &json!({ "name": format!("Visitor {i}") }),
+        )
+    });
+    let secs = started.elapsed().as_secs_f64();
+    let tokens = posts
+        .iter()
+        .map(|p| match p.answer["token"].as_str() {
+            Some(t) if p.status == 200 => Ok(t.to_owned()),
+            _ => bail!("a widget session answered {}: {}", p.status, p.answer),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if tokens.len() != count {
+        bail!("{} of {count} widget sessions were made", tokens.len());
+    }
+    Ok((tokens, posts, secs))
+}
+
+/// Each visitor's first message: the conversation it opened (`None` if refused), and the posts.
+fn first_messages(
+    b: &mut Bench,
+    tenant: &str,
+    tokens: &[String],
+) -> (Vec<Option<String>>, u64, Vec<Post>, f64) {
+    let first = b.nonces(tokens.len());
+    let (anon, tokens) = (b.anon.clone(), tokens.to_vec());
+    let path = format!("/v1/widget/{tenant}/messages");
+    let count = tokens.len();
+    let started = Instant::now();
+    let posts = pool(POSTERS, count, f64::INFINITY, move |k| {
+        let auth = format!("Visitor {}", tokens[k]);
+        let text = body(first + k as u64);
+        post(
+            &anon,
+            &path,
+            &[("authorization", &auth)],
+            &json!({ "body": text }),
+        )
+    });
+    let secs = started.elapsed().as_secs_f64();
+    let conversations = posts
+        .iter()
+        .map(|p| {
+            p.answer["conversation_id"]
+                .as_str()
+                .filter(|_| p.status == 201)
+                .map(str::to_owned)
+        })
+        .collect();
+    (conversations, first, posts, secs)
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}%"))
+}
+
+fn header(title: &str) {
+    println!();
+    println!("{title}");
+    println!(
+        "{:<40} {:>8} {:>9} {:>9} {:>9} {:>7} {:>9} {:>8}",
+        "", "count", "per s", "p50 ms", "p99 ms", "missed", "host cpu", "own cpu"
+    );
+}
+
+/// One row: `ms` are latencies (sorted here; none: `-`).
+fn row(
+    label: &str,
+    count: usize,
+    secs: f64,
+    ms: &mut [f64],
+    missed: usize,
+    cpu: (Option<f64>, Option<f64>),
+) {
+    ms.sort_by(f64::total_cmp);
+    let at = |p| {
+        if ms.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.1}", percentile(ms, p))
+        }
+    };
+    let rate = if secs > 0.0 { count as f64 / secs } else { 0.0 };
+    println!(
+        "{:<40} {:>8} {:>9.0} {:>9} {:>9} {:>7} {:>9} {:>8}",
+        label,
+        count,
+        rate,
+        at(0.5),
+        at(0.99),
+        missed,
+        cell(cpu.0),
+        cell(cpu.1)
+    );
+}
+
+/// A row for requests: the answered ones with `ok`, their latencies, the others as missed.
+fn posts_row(label: &str, posts: &[Post], ok: u16, secs: f64, cpu: (Option<f64>, Option<f64>)) {
+    let mut ms: Vec<f64> = posts
+        .iter()
+        .filter(|p| p.status == ok)
+        .map(|p| p.ms)
+        .collect();
+    let failed = posts.len() - ms.len();
+    row(label, ms.len(), secs, &mut ms, failed, cpu);
+    let mut statuses = std::collections::BTreeMap::new();
+    for p in posts.iter().filter(|p| p.status != ok) {
+        *statuses.entry(p.status).or_insert(0usize) += 1;
+    }
+    if let Some(p) = posts.iter().find(|p| p.status != ok) {
+        let counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} x {s}")).collect();
+        println!(
+            "  (not {ok}: {}, status 0 being no answer; one said {})",
+            counts.join(", "),
+            p.answer
+        );
+    }
+}
+
+fn opened_row(label: &str, opened: &mut Opened) {
+    row(
+        label,
+        opened.ms.len(),
+        opened.secs,
+        &mut opened.ms,
+        opened.failed,
+        (None, None),
+    );
+    if let Some(e) = &opened.first_error {
+        println!("  (a socket failed to open: {e})");
+    }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// Scenario 1.
+fn idle(b: &mut Bench, site: &Site, made: &[Post], made_secs: f64) {
+    let n = site.tokens.len();
+    header(&format!(
+        "1. Idle sockets: {n} visitors, each with a session and one widget socket"
+    ));
+    posts_row(
+        "visitor sessions (POST)",
+        made,
+        200,
+        made_secs,
+        (None, None),
+    );
+    let baseline = rss_kib(b.pid).unwrap_or(0);
+    let mut fleet = Fleet::new(&b.host.base);
+    let mut opened = fleet.open(&b.rt, (0..n).map(|v| site.socket(v)).collect(), OPENING);
+    opened_row("sockets opened (to the first frame)", &mut opened);
+    std::thread::sleep(Duration::from_secs(1));
+    let with = rss_kib(b.pid).unwrap_or(0);
+    let meter = CpuMeter::start(b.pid);
+    std::thread::sleep(IDLE);
+    let (host_cpu, own_cpu) = meter.read();
+    let idle_rss = rss_kib(b.pid).unwrap_or(0);
+    let open = fleet.open_now();
+    let closing = fleet.close(&b.rt);
+    std::thread::sleep(SETTLE);
+    let after = rss_kib(b.pid).unwrap_or(0);
+    let per_socket = with.saturating_sub(baseline) as f64 / opened.ms.len().max(1) as f64;
+    let figure = |label: &str, value: String| println!("{label:<40} {value:>12}");
+    figure("host RSS, no sockets", format!("{:.1} MiB", mib(baseline)));
+    figure(
+        &format!("host RSS, {} sockets", opened.ms.len()),
+        format!("{:.1} MiB", mib(with)),
+    );
+    figure(
+        &format!("host RSS after {} s idle", IDLE.as_secs()),
+        format!("{:.1} MiB", mib(idle_rss)),
+    );
+    figure(
+        "per socket above the baseline",
+        format!("{per_socket:.1} KiB"),
+    );
+    figure(
+        &format!("host CPU over {} s idle", IDLE.as_secs()),
+        format!(
+            "{:.2}% of one core (this process {:.2}%)",
+            host_cpu.unwrap_or(0.0),
+            own_cpu.unwrap_or(0.0)
+        ),
+    );
+    figure("sockets still open after it", open.to_string());
+    figure("all closed in", format!("{:.1} s", closing.as_secs_f64()));
+    figure(
+        &format!("host RSS {} s after closing", SETTLE.as_secs()),
+        format!(
+            "{:.1} MiB ({:.2}x the baseline)",
+            mib(after),
+            after as f64 / baseline.max(1) as f64
+        ),
+    );
+}
+
+/// Scenario 2.
+fn site_traffic(b: &mut Bench, site: &Site) {
+    let n = site.tokens.len();
+    let talkers: Vec<usize> = (0..TALKERS.min(n))
+        .map(|k| k * n / TALKERS.min(n))
+        .collect();
+    header(&format!(
+        "2. Site traffic: {n} visitor sockets; {} visitors write, then agents post {SITE_RATE:.0}/s over their conversations for {SITE_SECS:.0} s",
+        talkers.len()
+    ));
+    let mut fleet = Fleet::new(&b.host.base);
+    let mut opened = fleet.open(&b.rt, (0..n).map(|v| site.socket(v)).collect(), OPENING);
+    opened_row("sockets opened (to the first frame)", &mut opened);
+
+    // First messages: each should come back on the visitor's own open socket.
+    let tokens: Vec<String> = talkers.iter().map(|&v| site.tokens[v].clone()).collect();
+    fleet.clear();
+    let meter = CpuMeter::start(b.pid);
+    let (conversations, first, firsts, secs) = first_messages(b, &site.tenant, &tokens);
+    let expected: HashMap<u64, (Instant, u32)> = firsts
+        .iter()
+        .filter(|p| p.status == 201)
+        .map(|p| {
+            let socket = opened.first + talkers[p.i] as u32;
+            (first + p.i as u64, (p.sent, socket))
+        })
+        .collect();
+    let (mut own, mut elsewhere, mut seen) = (Vec::new(), 0usize, HashSet::new());
+    fleet.collect(&b.rt, QUIET, CAP, |a| {
+        if let Seen::Message(m) = a.seen {
+            if let Some((sent, socket)) = expected.get(&m) {
+                if seen.insert(m) {
+                    if a.socket == *socket {
+                        own.push((a.at - *sent).as_secs_f64() * 1000.0);
+                    } else {
+                        elsewhere += 1;
+                    }
+                }
+            }
+        }
+        seen.len() == expected.len()
+    });
+    let cpu = meter.read();
+    posts_row("visitors' first messages (POST)", &firsts, 201, secs, cpu);
+    let switched = own.len();
+    row(
+        "  back on the visitor's open socket",
+        switched,
+        secs,
+        &mut own,
+        expected.len() - switched - elsewhere,
+        cpu,
+    );
+    let stayed: Vec<usize> = (0..talkers.len())
+        .filter(|k| {
+            expected.contains_key(&(first + *k as u64)) && !seen.contains(&(first + *k as u64))
+        })
+        .collect();
+    if !stayed.is_empty() {
+        let mut again = fleet.open(
+            &b.rt,
+            stayed.iter().map(|&k| site.socket(talkers[k])).collect(),
+            OPENING,
+        );
+        opened_row("  not switched: reconnected", &mut again);
+    }
+
+    // Agents post over those conversations.
+    let targets: Vec<String> = conversations.into_iter().flatten().collect();
+    if targets.is_empty() {
+        println!("  no conversation was opened: no agent posts");
+        fleet.close(&b.rt);
+        return;
+    }
+    let count = (SITE_RATE * SITE_SECS) as usize;
+    let first = b.nonces(count);
+    let (anon, auth) = (b.anon.clone(), format!("Bearer {}", site.key));
+    fleet.clear();
+    let frames = fleet
+        .counts
+        .frames
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let meter = CpuMeter::start(b.pid);
+    let started = Instant::now();
+    let posts = paced(SITE_RATE, count, move |i| {
+        let path = format!("/v1/conversations/{}/messages", targets[i % targets.len()]);
+        let text = body(first + i as u64);
+        post(
+            &anon,
+            &path,
+            &[("authorization", &auth)],
+            &json!({ "body": text }),
+        )
+    });
+    let posting = started.elapsed().as_secs_f64();
+    let (mut ms, last) = deliveries(b, &mut fleet, &posts, first, 1, started);
+    let cpu = meter.read();
+    let sent = posts.iter().filter(|p| p.status == 201).count();
+    posts_row("agent posts (POST)", &posts, 201, posting, cpu);
+    let got = ms.len();
+    row(
+        "  delivered to the visitor's socket",
+        got,
+        (last - started).as_secs_f64(),
+        &mut ms,
+        sent.saturating_sub(got),
+        cpu,
+    );
+    let frames = fleet
+        .counts
+        .frames
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - frames;
+    println!(
+        "  ({frames} frames over all sockets; {} sockets ended by the host)",
+        fleet
+            .counts
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    fleet.close(&b.rt);
+}
+
+/// Delivery latencies of `posts` (numbered from `first`, each expected on `per_post` sockets),
+/// and when the last one arrived.
+fn deliveries(
+    b: &Bench,
+    fleet: &mut Fleet,
+    posts: &[Post],
+    first: u64,
+    per_post: usize,
+    started: Instant,
+) -> (Vec<f64>, Instant) {
+    let sent: HashMap<u64, Instant> = posts
+        .iter()
+        .filter(|p| p.status == 201)
+        .map(|p| (first + p.i as u64, p.sent))
+        .collect();
+    let expected = sent.len() * per_post;
+    let mut ms = Vec::with_capacity(expected);
+    let mut last = started;
+    if expected > 0 {
+        fleet.collect(&b.rt, QUIET, CAP, |a| {
+            if let Seen::Message(m) = a.seen {
+                if let Some(t) = sent.get(&m) {
+                    ms.push((a.at - *t).as_secs_f64() * 1000.0);
+                    last = last.max(a.at);
+                }
+            }
+            ms.len() >= expected
+        });
+    }
+    (ms, last)
+}
+
+/// Scenario 3.
+fn busy(b: &mut Bench) -> Result<()> {
+    let api = b.host.tenant("Busy");
+    let key = api.key.clone().context("admin key")?;
+    let tenant = api.tenant_id();
+    let (tokens, _, _) = sessions(&b.anon, &tenant, 1)?;
+    let (conversations, _, firsts, _) = first_messages(b, &tenant, &tokens);
+    let Some(Some(conversation)) = conversations.into_iter().next() else {
+        bail!(
+            "the busy conversation was not opened: {:?}",
+            firsts.first().map(|p| &p.answer)
+        );
+    };
+    header(&format!(
+        "3. One busy conversation: {CROWD} sockets on it; {BUSY_RATE:.0} posts/s for {BUSY_SECS:.0} s, then {POSTERS} posters as fast as they go for {BUSY_SECS:.0} s"
+    ));
+    let bearer = format!("Bearer {key}");
+    let crowds = [
+        (
+            "agent streams",
+            Target {
+                path: format!("/v1/conversations/{conversation}/realtime?after=1"),
+                auth: Some(bearer.clone()),
+            },
+        ),
+        (
+            "visitor tabs",
+            Target {
+                path: format!("/v1/widget/{tenant}/realtime?token={}&after=1", tokens[0]),
+                auth: None,
+            },
+        ),
+    ];
+    for (label, target) in crowds {
+        let mut fleet = Fleet::new(&b.host.base);
+        let mut opened = fleet.open(
+            &b.rt,
+            (0..CROWD)
+                .map(|_| Target {
+                    path: target.path.clone(),
+                    auth: target.auth.clone(),
+                })
+                .collect(),
+            OPENING,
+        );
+        opened_row(&format!("{label}: sockets opened"), &mut opened);
+        let sockets = opened.ms.len();
+        for fast in [false, true] {
+            let count = if fast {
+                1_000_000
+            } else {
+                (BUSY_RATE * BUSY_SECS) as usize
+            };
+            let first = b.nonces(count);
+            let (anon, auth) = (b.anon.clone(), bearer.clone());
+            let path = format!("/v1/conversations/{conversation}/messages");
+            let call = move |i: usize| {
+                let text = body(first + i as u64);
+                post(
+                    &anon,
+                    &path,
+                    &[("authorization", &auth)],
+                    &json!({ "body": text }),
+                )
+            };
+            fleet.clear();
+            let frames = fleet
+                .counts
+                .frames
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let meter = CpuMeter::start(b.pid);
+            let started = Instant::now();
+            let posts = if fast {
+                pool(POSTERS, count, BUSY_SECS, call)
+            } else {
+                paced(BUSY_RATE, count, call)
+            };
+            let posting = started.elapsed().as_secs_f64();
+            let (mut ms, last) = deliveries(b, &mut fleet, &posts, first, sockets, started);
+            let cpu = meter.read();
+            let frames = fleet
+                .counts
+                .frames
+                .load(std::sync::atomic::Ordering::Relaxed)
+                - frames;
+            let window = (last - started).as_secs_f64();
+            let sent = posts.iter().filter(|p| p.status == 201).count();
+            let pace = if fast {
+                format!("{POSTERS} posters")
+            } else {
+                format!("{BUSY_RATE:.0}/s")
+            };
+            posts_row(
+                &format!("  {pace}: posts (POST)"),
+                &posts,
+                201,
+                posting,
+                cpu,
+            );
+            let got = ms.len();
+            row(
+                "    deliveries (message events)",
+                got,
+                window,
+                &mut ms,
+                (sent * sockets).saturating_sub(got),
+                cpu,
+            );
+            row("    frames", frames as usize, window, &mut [], 0, cpu);
+        }
+        fleet.close(&b.rt);
+    }
+    Ok(())
+}
+
+/// Scenario 4.
+fn inbox(b: &mut Bench) -> Result<()> {
+    let api = b.host.tenant("Inbox");
+    let key = api.key.clone().context("admin key")?;
+    let tenant = api.tenant_id();
+    let (tokens, _, _) = sessions(&b.anon, &tenant, CHATS)?;
+    let (conversations, _, firsts, _) = first_messages(b, &tenant, &tokens);
+    if conversations.iter().any(Option::is_none) {
+        bail!(
+            "a conversation of the inbox scenario was not opened: {:?}",
+            firsts.iter().find(|p| p.status != 201).map(|p| &p.answer)
+        );
+    }
+    header(&format!(
+        "4. Agents' inbox: {AGENTS} inbox sockets; visitors of {CHATS} conversations post {INBOX_RATE:.0}/s for {INBOX_SECS:.0} s"
+    ));
+    let mut fleet = Fleet::new(&b.host.base);
+    let bearer = format!("Bearer {key}");
+    let mut opened = fleet.open(
+        &b.rt,
+        (0..AGENTS)
+            .map(|_| Target {
+                path: "/v1/realtime".to_owned(),
+                auth: Some(bearer.clone()),
+            })
+            .collect(),
+        OPENING,
+    );
+    opened_row("inbox sockets opened", &mut opened);
+    let sockets = opened.ms.len();
+
+    let count = (INBOX_RATE * INBOX_SECS) as usize;
+    let first = b.nonces(count);
+    let (anon, path) = (b.anon.clone(), format!("/v1/widget/{tenant}/messages"));
+    fleet.clear();
+    let frames = fleet
+        .counts
+        .frames
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let meter = CpuMeter::start(b.pid);
+    let started = Instant::now();
+    let posts = paced(INBOX_RATE, count, move |i| {
+        let auth = format!("Visitor {}", tokens[i % tokens.len()]);
+        let text = body(first + i as u64);
+        post(
+            &anon,
+            &path,
+            &[("authorization", &auth)],
+            &json!({ "body": text }),
+        )
+    });
+    let posting = started.elapsed().as_secs_f64();
+    // Each post: its conversation, its seq, when it was sent.
+    let wanted: Vec<(String, u64, Instant)> = posts
+        .iter()
+        .filter(|p| p.status == 201)
+        .filter_map(|p| {
+            let c = p.answer["conversation_id"].as_str()?.to_owned();
+            Some((c, p.answer["seq"].as_u64()?, p.sent))
+        })
+        .collect();
+    let mut goal: HashMap<String, u64> = HashMap::new();
+    for (c, seq, _) in &wanted {
+        let g = goal.entry(c.clone()).or_default();
+        *g = (*g).max(*seq);
+    }
+    // What each socket heard of each conversation: when, and the seq it showed.
+    let mut heard: HashMap<(u32, String), Vec<(Instant, u64)>> = HashMap::new();
+    let mut reached = HashSet::new();
+    let target = sockets * goal.len();
+    let mut last = started;
+    if target > 0 {
+        fleet.collect(&b.rt, QUIET, CAP, |a| {
+            if let Seen::Conversation(c, seq) = a.seen {
+                if let Some(g) = goal.get(&c) {
+                    if seq >= *g {
+                        reached.insert((a.socket, c.clone()));
+                    }
+                    last = last.max(a.at);
+                    heard.entry((a.socket, c)).or_default().push((a.at, seq));
+                }
+            }
+            reached.len() >= target
+        });
+    }
+    let cpu = meter.read();
+    let mut ms = Vec::new();
+    for (c, seq, sent) in &wanted {
+        for socket in opened.ids.iter() {
+            let arrived = heard
+                .get(&(*socket, c.clone()))
+                .and_then(|h| h.iter().find(|(_, s)| s >= seq));
+            if let Some((at, _)) = arrived {
+                ms.push((*at - *sent).as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    let frames = fleet
+        .counts
+        .frames
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - frames;
+    let window = (last - started).as_secs_f64();
+    posts_row("visitor posts (POST)", &posts, 201, posting, cpu);
+    let got = ms.len();
+    row(
+        "  inbox deliveries (socket x post)",
+        got,
+        window,
+        &mut ms,
+        (wanted.len() * sockets).saturating_sub(got),
+        cpu,
+    );
+    row("  inbox frames", frames as usize, window, &mut [], 0, cpu);
+    fleet.close(&b.rt);
+    Ok(())
+}
+
+/// Raises the soft limit on open files to the hard one; answers the limit now in force.
+fn raise_open_files() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both calls only read or write the struct they are given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|s| s.trim().parse::<libc::rlim_t>().ok())
+            .unwrap_or(limit.rlim_max);
+        let want = limit.rlim_max.min(ceiling);
+        if limit.rlim_cur < want {
+            let raised = libc::rlimit {
+                rlim_cur: want,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    Some(limit.rlim_cur)
+}
+
+pub fn run(visitors: usize) -> Result<()> {
+    // The host inherits the limit; it holds one descriptor per socket, and so does this process.
+    let visitors = match raise_open_files() {
+        Some(limit) if visitors as u64 + SPARE_FILES > limit => {
+            let fit = limit.saturating_sub(SPARE_FILES) as usize;
+            println!(
+                "warning: the open-files limit is {limit}: {fit} visitors instead of {visitors}"
+            );
+            fit
+        }
+        _ => visitors,
+    };
+    println!(
+        "EdgeDesk realtime: local host, {visitors} idle visitor sockets; {TALKERS} of them chatting at {SITE_RATE:.0} agent posts/s; \
+         {CROWD} sockets on one conversation; {AGENTS} inbox sockets over {CHATS} conversations at {INBOX_RATE:.0} posts/s; \
+         client on the same machine (2 tokio workers)"
+    );
+    let max_sockets = (visitors + CROWD + 1000).max(20_000).to_string();
+    let host = Host::start_with(&[
+        "--max-sockets",
+        &max_sockets,
+        "--guest-compiler",
+        "cranelift",
+    ]);
+    let pid = host
+        .pid()
+        .context("the realtime figures need a local host: its memory and CPU come from /proc")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let api = host.tenant("Site");
+    let site_key = api.key.clone().context("admin key")?;
+    let tenant = api.tenant_id();
+    let mut b = Bench {
+        rt,
+        anon: host.anon(),
+        host,
+        pid,
+        next_nonce: 0,
+    };
+    let (tokens, made, made_secs) = sessions(&b.anon, &tenant, visitors)?;
+    let site = Site {
+        tenant,
+        key: site_key,
+        tokens,
+    };
+    idle(&mut b, &site, &made, made_secs);
+    site_traffic(&mut b, &site);
+    busy(&mut b)?;
+    inbox(&mut b)?;
+    Ok(())
+}
