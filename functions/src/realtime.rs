@@ -74,6 +74,25 @@ pub fn origin_refused(stream: Stream, same_origin: Option<bool>) -> bool {
     stream == Stream::Agent && same_origin == Some(false)
 }
 
+/// The request headers a socket keeps for its feed reads and actions: what the functions read
+/// on those routes (credentials, the session cookie, origin checks, links, language), none of
+/// the handshake's. A browser's handshake carries far more, and a host holding thousands of
+/// sockets keeps these for each.
+pub const KEPT_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "origin",
+    "host",
+    "x-forwarded-proto",
+    "accept-language",
+    "user-agent",
+];
+
+/// Whether a socket keeps the request header `name` (lower case).
+pub fn kept_header(name: &str) -> bool {
+    KEPT_HEADERS.contains(&name)
+}
+
 /// The message of the `403` for [`origin_refused`].
 pub const AGENT_ORIGIN_REFUSED: &str =
     "agent streams accept sockets from the console's own origin only";

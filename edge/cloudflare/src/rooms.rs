@@ -66,25 +66,12 @@ pub fn is_upgrade(req: &Request) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// Request headers the functions read on feed and action routes (credentials, the session
-/// cookie, origin checks, links, language). A socket keeps only these: its attachment is limited
-/// to 2 KiB, and a browser's handshake carries far more headers than that.
-const KEPT_HEADERS: &[&str] = &[
-    "authorization",
-    "cookie",
-    "origin",
-    "host",
-    "x-forwarded-proto",
-    "accept-language",
-    "user-agent",
-];
-
 /// The headers a socket keeps for its feed reads and actions: the client's own credentials and
 /// context, none of the handshake's.
 pub fn kept_headers(req: &FnRequest) -> Vec<(String, String)> {
     req.headers()
         .iter()
-        .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
+        .filter(|(name, _)| rules::kept_header(name.as_str()))
         .filter_map(|(name, v)| Some((name.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect()
 }

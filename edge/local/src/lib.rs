@@ -258,6 +258,10 @@ pub async fn run(options: Options) -> Result<(), HostError> {
         }
         None => None,
     };
+    let trimmer = {
+        let realtime = app.realtime.clone();
+        tokio::spawn(async move { realtime.give_back_memory().await })
+    };
     let (stop_sweep, sweep_stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(system::sweep_until(
         guest.clone(),
@@ -321,6 +325,7 @@ pub async fn run(options: Options) -> Result<(), HostError> {
         }
     };
     let (served, ()) = tokio::join!(server::serve(listener, app, http_stop), smtp_stopped);
+    trimmer.abort();
     served.map_err(HostError::Serve)?;
     // A sweep in progress finishes (it is a normal request); then no new one starts.
     let _ = stop_sweep.send(true);

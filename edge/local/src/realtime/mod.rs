@@ -80,21 +80,25 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// How long shutdown waits for sockets to say goodbye.
 pub(crate) const CLOSE_WAIT: Duration = Duration::from_secs(2);
-/// Request headers that belong to the handshake, not to the feed read.
-const HANDSHAKE_HEADERS: &[&str] = &[
-    "connection",
-    "upgrade",
-    "sec-websocket-key",
-    "sec-websocket-version",
-    "sec-websocket-extensions",
-    "sec-websocket-protocol",
-    "content-length",
-    "transfer-encoding",
-    "keep-alive",
-    "te",
-];
 
 pub use edgedesk_functions::realtime::{realtime_route, Stream};
+
+/// How often the host looks whether many sockets closed ([`Realtime::give_back_memory`]).
+const TRIM_EVERY: Duration = Duration::from_secs(5);
+/// Sockets closed since the last look that make it give memory back.
+const TRIM_AFTER_CLOSED: usize = 1_000;
+
+/// Returns the free pages of every heap to the system (glibc's `malloc_trim`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim_heap() {
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_heap() {}
 
 /// Whether the request asks to become a WebSocket (RFC 6455 §4.2.1; the version is checked
 /// when answering, so an old client gets `426` rather than a plain feed read).
@@ -183,6 +187,24 @@ impl Realtime {
     /// Sockets open now.
     pub fn open_sockets(&self) -> usize {
         self.shared.max_sockets - self.shared.slots.available_permits()
+    }
+
+    /// Gives freed memory back to the system after many sockets closed: the allocator keeps what
+    /// thousands of sockets used, scattered between what is still in use, and would otherwise
+    /// hold it until they come back. Runs until the host stops.
+    pub async fn give_back_memory(&self) {
+        let mut tick = tokio::time::interval(TRIM_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut high = self.open_sockets();
+        loop {
+            tick.tick().await;
+            let open = self.open_sockets();
+            if open + TRIM_AFTER_CLOSED <= high {
+                tokio::task::spawn_blocking(trim_heap);
+                high = open;
+            }
+            high = high.max(open);
+        }
     }
 
     /// Closes every socket (`1001 going away`) and waits a moment for them to finish.
@@ -339,12 +361,17 @@ fn same_origin(headers: &HeaderMap, authority: &str) -> Option<bool> {
     rules::same_origin(Some(origin), host)
 }
 
-/// The client's headers minus the handshake's, with a `Host`.
+/// The client's headers a socket keeps ([`rules::kept_header`]), with a `Host`. The values are
+/// copied: a parsed header value is a view into the connection's 8 KiB read buffer, and a
+/// socket holding one would hold that whole buffer for its life.
 fn forwarded_headers(headers: &HeaderMap, authority: &str) -> HeaderMap {
     let mut out = HeaderMap::new();
     for (name, value) in headers {
-        if !HANDSHAKE_HEADERS.contains(&name.as_str()) {
-            out.append(name.clone(), value.clone());
+        if rules::kept_header(name.as_str()) {
+            if let Ok(mut copied) = HeaderValue::from_bytes(value.as_bytes()) {
+                copied.set_sensitive(value.is_sensitive());
+                out.append(name.clone(), copied);
+            }
         }
     }
     if !out.contains_key(header::HOST) {

@@ -10,9 +10,9 @@
 //! credentials, until it stands where the room does. A feed without a room gets a room of its
 //! own, so there is one path.
 //!
-//! Members are fed through a bounded queue ([`QUEUE`] frames): the room never waits for a
-//! socket. A member whose queue is full is dropped from the room; its session ends with
-//! `1013` and the client reconnects from the cursor of the last frame it took.
+//! Members are fed through a bounded queue ([`QUEUE`] frames, [`Mailbox`]): the room never
+//! waits for a socket. A member whose queue is full is dropped from the room; its session ends
+//! with `1013` and the client reconnects from the cursor of the last frame it took.
 //!
 //! Authorisation: a member's credentials were checked by its own handshake read, and are
 //! checked again by each read the room makes with them and by each read of its own. A reader
@@ -21,15 +21,15 @@
 //! a member sent frames read with another's credentials makes a read of its own within about
 //! [`RECHECK`]. (An idle room reads nothing and sends nothing, so it checks nothing either.)
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use http::HeaderMap;
 use serde_json::Value;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::feed::{read_feed, Feed, Watches};
@@ -53,6 +53,58 @@ pub enum Outgoing {
     Frame(Utf8Bytes),
     /// The room ends this member's socket.
     End(End),
+}
+
+/// A member's queue of frames, bounded by [`QUEUE`]. Its buffer exists only while frames wait
+/// (a tokio channel keeps a block of 32 slots per socket, idle or not).
+#[derive(Default)]
+pub struct Mailbox {
+    queue: Mutex<VecDeque<Outgoing>>,
+    ready: Notify,
+    closed: AtomicBool,
+}
+
+impl Mailbox {
+    /// Queues a frame; `false` when the queue is full or closed.
+    fn push(&self, out: Outgoing) -> bool {
+        if self.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            if queue.len() >= QUEUE {
+                return false;
+            }
+            queue.push_back(out);
+        }
+        self.ready.notify_one();
+        true
+    }
+
+    /// Nothing more will be queued: the session reads what waits, then ends.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.ready.notify_one();
+    }
+
+    /// The next frame; `None` once closed and drained.
+    pub async fn next(&self) -> Option<Outgoing> {
+        loop {
+            {
+                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(out) = queue.pop_front() {
+                    if queue.is_empty() {
+                        queue.shrink_to_fit();
+                    }
+                    return Some(out);
+                }
+                if self.closed.load(Ordering::Acquire) {
+                    return None;
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
 }
 
 /// The rooms of one host.
@@ -86,7 +138,7 @@ struct RoomState {
 struct Member {
     next: String,
     headers: Arc<HeaderMap>,
-    tx: mpsc::Sender<Outgoing>,
+    mailbox: Arc<Mailbox>,
     /// When this member's credentials were last used for a read.
     checked: Instant,
     /// It was sent a frame read with another member's credentials since `checked`.
@@ -156,18 +208,14 @@ impl Rooms {
 
     /// Puts a socket whose handshake read answered `first` into its room (opening it if need
     /// be); frames for it arrive on the receiver.
-    pub fn join(
-        &self,
-        first: &Feed,
-        headers: Arc<HeaderMap>,
-    ) -> (Membership, mpsc::Receiver<Outgoing>) {
+    pub fn join(&self, first: &Feed, headers: Arc<HeaderMap>) -> (Membership, Arc<Mailbox>) {
         let id = self.shared.ids.fetch_add(1, Ordering::Relaxed);
         let key = first.room.clone().unwrap_or_else(|| format!("socket:{id}"));
-        let (tx, rx) = mpsc::channel(QUEUE);
+        let mailbox = Arc::new(Mailbox::default());
         let member = Member {
             next: first.next.clone(),
             headers,
-            tx,
+            mailbox: mailbox.clone(),
             checked: Instant::now(),
             borrowed: false,
         };
@@ -185,7 +233,7 @@ impl Rooms {
                     room: Arc::downgrade(room),
                     id,
                 };
-                return (membership, rx);
+                return (membership, mailbox);
             }
         }
         let room = Arc::new(Room {
@@ -204,7 +252,7 @@ impl Rooms {
             id,
         };
         tokio::spawn(run(self.shared.clone(), room, first.watch.clone()));
-        (membership, rx)
+        (membership, mailbox)
     }
 }
 
@@ -221,7 +269,7 @@ async fn run(shared: Arc<Shared>, room: Arc<Room>, watch: BTreeSet<String>) {
         if stale {
             stale = false;
             watches.mark_seen();
-            if let Some((watch, had_events)) = shared_read(&shared, &room).await {
+            if let Some((watch, had_events)) = Box::pin(shared_read(&shared, &room)).await {
                 if watch != *watches.actors() {
                     // Changes between the read and the new watches are caught by reading again.
                     watches.set(&shared.changes, &watch);
@@ -230,7 +278,7 @@ async fn run(shared: Arc<Shared>, room: Arc<Room>, watch: BTreeSet<String>) {
                 // An answer is one page: after one with events, more may be waiting.
                 stale |= had_events;
             }
-            own_reads(&shared, &room, false).await;
+            Box::pin(own_reads(&shared, &room, false)).await;
             continue;
         }
         // Only a room that sent members frames read with another's credentials has anyone to
@@ -245,8 +293,8 @@ async fn run(shared: Arc<Shared>, room: Arc<Room>, watch: BTreeSet<String>) {
         };
         tokio::select! {
             () = watches.changed() => stale = true,
-            () = room.wake.notified() => own_reads(&shared, &room, false).await,
-            () = recheck => own_reads(&shared, &room, true).await,
+            () = room.wake.notified() => Box::pin(own_reads(&shared, &room, false)).await,
+            () = recheck => Box::pin(own_reads(&shared, &room, true)).await,
         }
     }
 }
@@ -297,7 +345,7 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
                 let mut dropped = Vec::new();
                 for (id, m) in state.members.iter_mut().filter(|(_, m)| m.next == next) {
                     if let Some(frame) = &frame {
-                        if m.tx.try_send(Outgoing::Frame(frame.clone())).is_err() {
+                        if !m.mailbox.push(Outgoing::Frame(frame.clone())) {
                             // Too slow, or gone: its session ends when it finds the queue shut.
                             dropped.push(*id);
                             continue;
@@ -312,7 +360,9 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
                     }
                 }
                 for id in dropped {
-                    state.members.remove(&id);
+                    if let Some(m) = state.members.remove(&id) {
+                        m.mailbox.close();
+                    }
                 }
                 state.next = feed.next;
                 return Some((feed.watch, frame.is_some()));
@@ -336,7 +386,7 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
                     .collect();
                 for id in ids {
                     if let Some(m) = state.members.remove(&id) {
-                        let _ = m.tx.try_send(Outgoing::End(End::FeedFailed));
+                        end(&m, End::FeedFailed);
                     }
                 }
                 return None;
@@ -346,10 +396,22 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
 }
 
 /// Ends one member's socket with `end`.
-fn end_member(room: &Room, id: u64, end: End) {
+fn end_member(room: &Room, id: u64, why: End) {
     if let Some(m) = room.lock().members.remove(&id) {
-        let _ = m.tx.try_send(Outgoing::End(end));
+        end(&m, why);
     }
+}
+
+/// Tells a member removed from its room why its socket ends (after what already waits).
+fn end(m: &Member, why: End) {
+    let mut queue = m
+        .mailbox
+        .queue
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    queue.push_back(Outgoing::End(why));
+    drop(queue);
+    m.mailbox.close();
 }
 
 /// Reads of their own, with their own credentials, for the members that stand away from the
@@ -404,8 +466,10 @@ async fn own_read_pass(
                 }
                 if feed.has_events {
                     let frame = Utf8Bytes::from(Value::Object(feed.frame).to_string());
-                    if m.tx.try_send(Outgoing::Frame(frame)).is_err() {
-                        state.members.remove(&id);
+                    if !m.mailbox.push(Outgoing::Frame(frame)) {
+                        if let Some(m) = state.members.remove(&id) {
+                            m.mailbox.close();
+                        }
                         continue;
                     }
                     progressed = true;
@@ -432,6 +496,22 @@ async fn own_read_pass(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_mailbox_holds_at_most_its_queue_then_hands_out_what_waits_and_ends() {
+        let mailbox = Mailbox::default();
+        let frame = || Outgoing::Frame(Utf8Bytes::from_static("{}"));
+        for _ in 0..QUEUE {
+            assert!(mailbox.push(frame()));
+        }
+        assert!(!mailbox.push(frame()), "full: the room drops this member");
+        mailbox.close();
+        for _ in 0..QUEUE {
+            assert!(matches!(mailbox.next().await, Some(Outgoing::Frame(_))));
+        }
+        assert!(mailbox.next().await.is_none(), "closed and drained");
+        assert!(!mailbox.push(frame()), "nothing is queued once closed");
+    }
+
     #[test]
     fn a_member_leaving_is_forgotten_and_the_room_woken_when_it_was_the_last() {
         let room = Arc::new(Room {
@@ -443,13 +523,12 @@ mod tests {
             }),
             wake: Notify::new(),
         });
-        let (tx, _rx) = mpsc::channel(QUEUE);
         room.lock().members.insert(
             7,
             Member {
                 next: "/n".into(),
                 headers: Arc::new(HeaderMap::new()),
-                tx,
+                mailbox: Arc::default(),
                 checked: Instant::now(),
                 borrowed: false,
             },

@@ -12,14 +12,14 @@ use http::{Method, StatusCode};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
+use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::feed::call;
-use super::rooms::{Membership, Outgoing};
+use super::rooms::{Mailbox, Membership, Outgoing};
 use super::{CLOSE_WAIT, IDLE_LIMIT, MAX_CLIENT_MESSAGE, PING_EVERY, SEND_TIMEOUT};
 use crate::guest::Guest;
 use crate::log;
@@ -28,10 +28,10 @@ use edgedesk_functions::realtime::{client_action, error_frame, refused_action_fr
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
-/// Bytes tungstenite reads from the socket at a time. Client frames are small JSON actions; its
-/// default (128 KiB, kept for the socket's life once touched) would dwarf everything else an
-/// idle socket holds.
-const READ_BUFFER: usize = 4 * 1024;
+/// Bytes tungstenite reads from the socket at a time, and keeps for the socket's life. Client
+/// frames are small JSON actions (a 64 KiB one takes 128 reads); its default, 128 KiB, would
+/// dwarf everything else an idle socket holds.
+const READ_BUFFER: usize = 512;
 /// Bytes of outgoing frames buffered before they are written out: none, each frame is written
 /// at once. (The limit on what may wait to be written stays tungstenite's: a feed page of large
 /// messages makes a frame of several MB.)
@@ -103,7 +103,7 @@ pub struct Session {
     pub actions: Option<String>,
     /// The first answer (it goes out even without events: it carries the cursor).
     pub first: Map<String, Value>,
-    pub frames: mpsc::Receiver<Outgoing>,
+    pub frames: Arc<Mailbox>,
     pub membership: Membership,
     pub frames_out: u64,
     pub frames_in: u64,
@@ -171,7 +171,7 @@ impl Session {
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                out = self.frames.recv() => match out {
+                out = self.frames.next() => match out {
                     Some(Outgoing::Frame(text)) => {
                         if let Err(end) = self.send(ws, Message::Text(text)).await {
                             return end;
