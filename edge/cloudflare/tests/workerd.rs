@@ -163,6 +163,23 @@ fn tenant(base: &str) -> String {
     )
 }
 
+/// A new widget visitor of the tenant `auth` administers: the tenant's id and the visitor's
+/// token.
+fn visitor(base: &str, auth: &str) -> (String, String) {
+    let (_, t) = get(base, "/v1/tenant", Some(auth));
+    let tid = t["id"].as_str().expect("a tenant id").to_owned();
+    let (s, sess) = call(
+        base,
+        "POST",
+        &format!("/v1/widget/{tid}/session"),
+        None,
+        Some(&json!({})),
+    );
+    assert_eq!(s, 200, "{sess}");
+    let token = sess["token"].as_str().expect("a visitor token").to_owned();
+    (tid, token)
+}
+
 /// A conversation opened by a new contact; its id.
 fn conversation(base: &str, auth: &str) -> String {
     let (s, c) = call(
@@ -470,17 +487,7 @@ fn sockets_in_a_hibernatable_room_get_stored_messages_and_carry_typing_between_v
     let dev = Dev::start();
     let base = dev.base();
     let auth = tenant(&base);
-    let (_, t) = get(&base, "/v1/tenant", Some(&auth));
-    let tid = t["id"].as_str().expect("a tenant id").to_owned();
-    let (s, sess) = call(
-        &base,
-        "POST",
-        &format!("/v1/widget/{tid}/session"),
-        None,
-        Some(&json!({})),
-    );
-    assert_eq!(s, 200, "{sess}");
-    let token = sess["token"].as_str().expect("a visitor token").to_owned();
+    let (tid, token) = visitor(&base, &auth);
     let visitor_auth = format!("Visitor {token}");
     let (s, m) = call(
         &base,
@@ -537,17 +544,7 @@ fn a_visitor_socket_opened_before_any_message_is_held_by_its_doorbell_and_follow
     let dev = Dev::start();
     let base = dev.base();
     let auth = tenant(&base);
-    let (_, t) = get(&base, "/v1/tenant", Some(&auth));
-    let tid = t["id"].as_str().expect("a tenant id").to_owned();
-    let (s, sess) = call(
-        &base,
-        "POST",
-        &format!("/v1/widget/{tid}/session"),
-        None,
-        Some(&json!({})),
-    );
-    assert_eq!(s, 200, "{sess}");
-    let token = sess["token"].as_str().expect("a visitor token").to_owned();
+    let (tid, token) = visitor(&base, &auth);
     // Nothing said yet: the feed watches only the visitor's doorbell, whose object holds it.
     let mut visitor = Socket::open(
         &base,
