@@ -35,13 +35,12 @@ pub fn realtime_route(path: &str) -> Option<Stream> {
 /// Whether `path` is a feed route a long-poll may wait on (`wait=`): the realtime routes and
 /// the `…/poll` routes.
 pub fn feed_route(path: &str) -> bool {
-    if realtime_route(path).is_some() {
-        return true;
-    }
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     matches!(
         parts.as_slice(),
-        ["", "v1", "conversations", id, "poll"] | ["", "v1", "widget", id, "poll"] if !id.is_empty()
+        ["", "v1", "realtime"]
+            | ["", "v1", "conversations" | "widget", _, "poll" | "realtime"]
+            if parts.get(3).is_none_or(|id| !id.is_empty())
     )
 }
 

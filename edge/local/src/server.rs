@@ -61,6 +61,14 @@ pub fn full(bytes: Bytes) -> Body {
         .boxed_unsync()
 }
 
+/// A response with the component's status, headers and whole body, as it answered.
+pub fn answer(status: StatusCode, headers: http::HeaderMap, body: Bytes) -> Response<Body> {
+    let mut r = Response::new(full(body));
+    *r.status_mut() = status;
+    *r.headers_mut() = headers;
+    r
+}
+
 /// `{"error":{"code","message"}}` with `status`.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::domain::messages::AgentMessage;
 use crate::error::ApiError;
 use crate::keys::{self, conversation_actor};
-use crate::ports::{Platform, Scan, WriteBatch};
+use crate::ports::{Platform, Scan};
 use crate::store::{get_json, scan_json, transact};
 use edgedesk_shared::api::limits;
 pub use edgedesk_shared::feed::{Feed, LiveEvent, VisitorState};
@@ -34,16 +34,12 @@ pub async fn ring_visitor<P: Platform>(
     contact: &ContactId,
     conversation: &ConversationId,
 ) -> Result<(), ApiError> {
-    let batch = WriteBatch {
-        puts: vec![(
-            keys::visitor::BELL.to_owned(),
-            conversation.to_string().into_bytes(),
-        )],
-        ..WriteBatch::default()
-    };
-    p.commit(&keys::visitor_actor(contact), batch)
-        .await
-        .map_err(ApiError::from)
+    // A write that reads nothing commits without checks: it never conflicts.
+    transact(p, &keys::visitor_actor(contact), async |tx| {
+        tx.put(keys::visitor::BELL, conversation.to_string().into_bytes());
+        Ok(())
+    })
+    .await
 }
 
 /// Copies the conversation's status into its own actor ([`keys::conversation::STATUS`]), so
@@ -53,16 +49,14 @@ pub async fn publish_status<P: Platform>(
     conversation: &ConversationId,
     status: ConversationStatus,
 ) -> Result<(), ApiError> {
-    let batch = WriteBatch {
-        puts: vec![(
-            keys::conversation::STATUS.to_owned(),
+    transact(p, &conversation_actor(conversation), async |tx| {
+        tx.put(
+            keys::conversation::STATUS,
             status.as_str().as_bytes().to_vec(),
-        )],
-        ..WriteBatch::default()
-    };
-    p.commit(&conversation_actor(conversation), batch)
-        .await
-        .map_err(ApiError::from)
+        );
+        Ok(())
+    })
+    .await
 }
 
 /// What a visitor sees of a message.

@@ -26,7 +26,7 @@ use super::feed::{call, touched_since, Watches};
 use crate::changes::ChangeFeed;
 use crate::guest::Guest;
 use crate::log;
-use crate::server::{error_response, full, guest_failure, Body};
+use crate::server::{answer, error_response, guest_failure, Body};
 use edgedesk_functions::http::{take_log_labels, LogLabels};
 use edgedesk_functions::realtime::{feed_answer, wait_seconds, without_wait};
 
@@ -126,10 +126,10 @@ impl LongPolls {
 
     /// How long a request asks to wait, if it is a feed read that asks to.
     pub fn wait_of(method: &Method, uri: &http::Uri) -> Option<Duration> {
-        if method != Method::GET || !edgedesk_functions::realtime::feed_route(uri.path()) {
-            return None;
-        }
-        wait_seconds(uri.query()).map(Duration::from_secs)
+        // The query first: most requests have none, and the route check splits the path.
+        let wait = wait_seconds(uri.query())?;
+        (method == Method::GET && edgedesk_functions::realtime::feed_route(uri.path()))
+            .then(|| Duration::from_secs(wait))
     }
 
     /// Polls waiting now.
@@ -222,10 +222,10 @@ impl LongPolls {
 }
 
 fn respond(status: StatusCode, headers: HeaderMap, body: Bytes, labels: LogLabels) -> Answered {
-    let mut response = Response::new(full(body));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    Answered { response, labels }
+    Answered {
+        response: answer(status, headers, body),
+        labels,
+    }
 }
 
 fn too_many(whom: &str) -> Answered {

@@ -60,7 +60,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use crate::changes::ChangeFeed;
 use crate::guest::Guest;
 use crate::log;
-use crate::server::{error_response, full, guest_failure, Body};
+use crate::server::{answer, error_response, full, guest_failure, Body};
 use edgedesk_functions::http::{take_log_labels, LogLabels};
 use edgedesk_functions::realtime as rules;
 use feed::{read_feed, without_wait, FeedError};
@@ -288,9 +288,7 @@ impl Realtime {
                         headers,
                         body,
                     } => {
-                        let mut r = Response::new(full(body));
-                        *r.status_mut() = status;
-                        *r.headers_mut() = headers;
+                        let mut r = answer(status, headers, body);
                         let labels = take_log_labels(r.headers_mut());
                         Handshake {
                             response: r,

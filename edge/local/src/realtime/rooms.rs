@@ -81,8 +81,13 @@ impl Mailbox {
         true
     }
 
-    /// Nothing more will be queued: the session reads what waits, then ends.
-    fn close(&self) {
+    /// Nothing more will be queued: the session reads what waits, then `why` (past the bound:
+    /// a reason is never dropped), then ends.
+    fn close(&self, why: Option<End>) {
+        if let Some(why) = why {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.push_back(Outgoing::End(why));
+        }
         self.closed.store(true, Ordering::Release);
         self.ready.notify_one();
     }
@@ -361,7 +366,7 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
                 }
                 for id in dropped {
                     if let Some(m) = state.members.remove(&id) {
-                        m.mailbox.close();
+                        m.mailbox.close(None);
                     }
                 }
                 state.next = feed.next;
@@ -386,7 +391,7 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
                     .collect();
                 for id in ids {
                     if let Some(m) = state.members.remove(&id) {
-                        end(&m, End::FeedFailed);
+                        m.mailbox.close(Some(End::FeedFailed));
                     }
                 }
                 return None;
@@ -395,23 +400,11 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
     }
 }
 
-/// Ends one member's socket with `end`.
+/// Ends one member's socket with `why`.
 fn end_member(room: &Room, id: u64, why: End) {
     if let Some(m) = room.lock().members.remove(&id) {
-        end(&m, why);
+        m.mailbox.close(Some(why));
     }
-}
-
-/// Tells a member removed from its room why its socket ends (after what already waits).
-fn end(m: &Member, why: End) {
-    let mut queue = m
-        .mailbox
-        .queue
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    queue.push_back(Outgoing::End(why));
-    drop(queue);
-    m.mailbox.close();
 }
 
 /// Reads of their own, with their own credentials, for the members that stand away from the
@@ -468,7 +461,7 @@ async fn own_read_pass(
                     let frame = Utf8Bytes::from(Value::Object(feed.frame).to_string());
                     if !m.mailbox.push(Outgoing::Frame(frame)) {
                         if let Some(m) = state.members.remove(&id) {
-                            m.mailbox.close();
+                            m.mailbox.close(None);
                         }
                         continue;
                     }
@@ -504,7 +497,7 @@ mod tests {
             assert!(mailbox.push(frame()));
         }
         assert!(!mailbox.push(frame()), "full: the room drops this member");
-        mailbox.close();
+        mailbox.close(None);
         for _ in 0..QUEUE {
             assert!(matches!(mailbox.next().await, Some(Outgoing::Frame(_))));
         }
