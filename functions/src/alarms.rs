@@ -53,6 +53,13 @@ pub enum Job {
     },
     /// Mail the daily digest to the tenant's agents who asked for it.
     MailDigest { tenant_id: TenantId },
+    /// Look again at who is online when the last live `Online` report known at `until`
+    /// expires, so the tenant's public channel stops saying someone is online when the
+    /// console that said so went quiet.
+    PublicRecheck {
+        tenant_id: TenantId,
+        until: DateTime<Utc>,
+    },
 }
 
 edgedesk_shared::tag_set! {
@@ -64,6 +71,7 @@ edgedesk_shared::tag_set! {
         AutomationTick = "automation_tick",
         Mail = "mail",
         MailDigest = "mail_digest",
+        PublicRecheck = "public_recheck",
     }
 }
 
@@ -148,6 +156,10 @@ impl<'de> serde::de::Visitor<'de> for JobVisitor {
                 delivery: needs(delivery, "delivery")?,
             },
             JobKind::MailDigest => Job::MailDigest { tenant_id },
+            JobKind::PublicRecheck => Job::PublicRecheck {
+                tenant_id,
+                until: needs(until, "until")?,
+            },
         })
     }
 }
@@ -194,6 +206,10 @@ mod decode_tests {
         MailDigest {
             tenant_id: TenantId,
         },
+        PublicRecheck {
+            tenant_id: TenantId,
+            until: DateTime<Utc>,
+        },
     }
 
     #[test]
@@ -217,6 +233,10 @@ mod decode_tests {
             format!(r#"{{"kind":"mail","tenant_id":"{tenant}","delivery":"mlo_1"}}"#),
             format!(r#"{{"kind":"mail","tenant_id":"{tenant}"}}"#),
             format!(r#"{{"kind":"mail_digest","tenant_id":"{tenant}"}}"#),
+            format!(
+                r#"{{"kind":"public_recheck","tenant_id":"{tenant}","until":"2026-01-05T09:05:00Z"}}"#
+            ),
+            format!(r#"{{"kind":"public_recheck","tenant_id":"{tenant}"}}"#),
             // Refused: an unknown kind with the fields of the last one, or spelt differently.
             format!(r#"{{"kind":"email","tenant_id":"{tenant}","delivery":"dlv_1"}}"#),
             format!(r#"{{"kind":"Webhook","tenant_id":"{tenant}","delivery":"dlv_1"}}"#),

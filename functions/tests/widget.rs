@@ -495,3 +495,117 @@ fn resolving_a_conversation_writes_its_status_where_the_visitors_feed_looks() {
         .expect("a state event");
     assert_eq!(state["status"], "resolved", "{after}");
 }
+
+/// The `public` events of a feed answer.
+fn public_events(feed: &Value) -> Vec<Value> {
+    data_events(feed)
+        .into_iter()
+        .filter(|e| e["type"] == "public")
+        .collect()
+}
+
+/// Reads the feed at `next` with the visitor's token.
+fn read_next(app: &TestApp, v: &Visitor, next: &str) -> Value {
+    expect(
+        app.request("GET", next)
+            .header("authorization", &format!("Visitor {}", v.token))
+            .send(),
+        200,
+    )
+}
+
+#[test]
+fn an_open_widget_hears_when_the_team_comes_online_and_goes_quiet_through_the_public_channel() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    let t = api.tenant_id();
+    let public = format!("p:{t}");
+    let v = Visitor::new(&app, &t, json!({}));
+    let feed = expect(v.call("GET", "/poll?after=0&public=0", None), 200);
+    assert_eq!(
+        watched(&feed),
+        [
+            format!("v:{}", v.session["contact_id"].as_str().unwrap()),
+            public.clone()
+        ],
+        "a client that follows the public channel watches it, and still not the tenant: {feed}"
+    );
+    assert!(public_events(&feed).is_empty(), "nothing said yet: {feed}");
+    let next = feed["next"].as_str().unwrap().to_owned();
+
+    let sam = id(&agent(&api, "sam@shop.example", "agent"));
+    let online = api.put(
+        &format!("/v1/agents/{sam}/presence"),
+        json!({"status": "online"}),
+    );
+    assert_eq!(online.status, 200, "{}", online.text());
+    assert_eq!(online.commits_to(&public), 1, "{:?}", online.commits);
+    let feed = read_next(&app, &v, &next);
+    let [event] = public_events(&feed).try_into().expect("one public event");
+    assert_eq!(event["online"], true, "{feed}");
+    assert_eq!(
+        event["settings"],
+        expect(v.call("GET", "/config", None), 200)["version"]
+    );
+    let next = feed["next"].as_str().unwrap().to_owned();
+    assert!(next.contains(&format!("public={}", event["rev"])), "{next}");
+
+    // The console's refresh while still online changes nothing a visitor sees: no write.
+    app.platform.advance(std::time::Duration::from_secs(120));
+    let refresh = api.put(
+        &format!("/v1/agents/{sam}/presence"),
+        json!({"status": "online"}),
+    );
+    assert_eq!(refresh.commits_to(&public), 0, "{:?}", refresh.commits);
+    assert!(public_events(&read_next(&app, &v, &next)).is_empty());
+
+    // The console went quiet: once the last report expires, the recheck says so.
+    app.platform.advance(std::time::Duration::from_secs(240));
+    app.sweep();
+    assert!(
+        public_events(&read_next(&app, &v, &next)).is_empty(),
+        "the first recheck found the refreshed report still live"
+    );
+    app.platform.advance(std::time::Duration::from_secs(120));
+    app.sweep();
+    let feed = read_next(&app, &v, &next);
+    let [event] = public_events(&feed).try_into().expect("one public event");
+    assert_eq!(event["online"], false, "{feed}");
+    assert_eq!(expect(v.call("GET", "/config", None), 200)["online"], false);
+}
+
+#[test]
+fn a_widget_settings_change_and_an_email_channel_reach_open_widgets_without_waking_them_for_chat() {
+    let app = TestApp::new();
+    let api = app.create_tenant("Shop");
+    let t = api.tenant_id();
+    let public = format!("p:{t}");
+    let v = Visitor::new(&app, &t, json!({}));
+    let feed = expect(v.call("GET", "/poll?after=0&public=0", None), 200);
+    let next = feed["next"].as_str().unwrap().to_owned();
+
+    let changed = api.patch("/v1/tenant/widget", json!({"color": "#112233"}));
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    let feed = read_next(&app, &v, &next);
+    let [event] = public_events(&feed).try_into().expect("one public event");
+    let config = expect(v.call("GET", "/config", None), 200);
+    assert_eq!(event["settings"], config["version"], "{feed}");
+    assert_eq!(event["offline_email"], false);
+    let next = feed["next"].as_str().unwrap().to_owned();
+
+    let channel = api.post(
+        "/v1/channels/email",
+        json!({"name": "Support", "addresses": ["help@shop.example"],
+               "transport": {"kind": "smtp", "host": "127.0.0.1", "port": 2525, "security": "none"}}),
+    );
+    assert_eq!(channel.status, 201, "{}", channel.text());
+    let feed = read_next(&app, &v, &next);
+    let [event] = public_events(&feed).try_into().expect("one public event");
+    assert_eq!(event["offline_email"], true, "{feed}");
+
+    // Another visitor's chat writes the tenant and its own actors, never the public channel.
+    let other = Visitor::new(&app, &t, json!({}));
+    let said = other.call("POST", "/messages", Some(json!({"body": "hello"})));
+    assert_eq!(said.status, 201, "{}", said.text());
+    assert_eq!(said.commits_to(&public), 0, "{:?}", said.commits);
+}

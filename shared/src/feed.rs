@@ -77,6 +77,9 @@ pub enum LiveEvent<M = AgentMessage> {
     /// The visitor's conversation changed status or place in the queue (visitor feeds that
     /// pass `state`; see [`VisitorState`]).
     State(VisitorState),
+    /// What the widget shows from the tenant changed (visitor feeds that pass `public`; see
+    /// [`PublicInfo`]).
+    Public(PublicInfo),
     /// An event kind this reader does not know yet; skipped. Never written: writing it fails,
     /// and the API document leaves it out.
     #[serde(skip_serializing)]
@@ -90,6 +93,7 @@ crate::tag_set! {
         Typing = "typing",
         Seen = "seen",
         State = "state",
+        Public = "public",
     }
 }
 
@@ -101,13 +105,26 @@ impl EventType {
             EventType::Typing => &["from", "typing"],
             EventType::Seen => &["by", "seq"],
             EventType::State => &["state", "status", "queue"],
+            EventType::Public => &["rev", "online", "offline_email", "settings"],
         }
     }
 }
 
 /// The tag and every field any event kind has.
 const EVENT_FIELDS: &[&str] = &[
-    "type", "message", "from", "typing", "by", "seq", "state", "status", "queue",
+    "type",
+    "message",
+    "from",
+    "typing",
+    "by",
+    "seq",
+    "state",
+    "status",
+    "queue",
+    "rev",
+    "online",
+    "offline_email",
+    "settings",
 ];
 
 /// serde's derive for an internally tagged enum buffers each event and runs a decoder per kind
@@ -139,6 +156,7 @@ impl<'de, M: Deserialize<'de>> Visitor<'de> for EventVisitor<M> {
         let mut kind: Option<Option<EventType>> = None;
         let (mut message, mut from, mut typing, mut by, mut seq) = (None, None, None, None, None);
         let (mut state, mut status, mut queue) = (None, None, None);
+        let (mut rev, mut online, mut offline_email, mut settings) = (None, None, None, None);
         while let Some(name) = next_known(&mut map, EVENT_FIELDS)? {
             if name == "type" {
                 set_once(&mut kind, map.next_value_seed(OpenTag::new())?, name)?;
@@ -158,6 +176,10 @@ impl<'de, M: Deserialize<'de>> Visitor<'de> for EventVisitor<M> {
                 "seq" => set_once(&mut seq, map.next_value()?, name)?,
                 "state" => set_once(&mut state, map.next_value()?, name)?,
                 "status" => set_once(&mut status, map.next_value()?, name)?,
+                "rev" => set_once(&mut rev, map.next_value()?, name)?,
+                "online" => set_once(&mut online, map.next_value()?, name)?,
+                "offline_email" => set_once(&mut offline_email, map.next_value()?, name)?,
+                "settings" => set_once(&mut settings, map.next_value()?, name)?,
                 _ => set_once(&mut queue, map.next_value::<Option<QueuePosition>>()?, name)?,
             }
         }
@@ -178,6 +200,12 @@ impl<'de, M: Deserialize<'de>> Visitor<'de> for EventVisitor<M> {
                 state: required(state, "state")?,
                 status: required(status, "status")?,
                 queue: queue.flatten(),
+            }),
+            Some(EventType::Public) => LiveEvent::Public(PublicInfo {
+                rev: required(rev, "rev")?,
+                online: required(online, "online")?,
+                offline_email: required(offline_email, "offline_email")?,
+                settings: required(settings, "settings")?,
             }),
         })
     }
@@ -212,6 +240,24 @@ impl VisitorState {
             queue,
         }
     }
+}
+
+/// What every visitor's widget shows from the tenant rather than from its own conversation:
+/// whether someone is online to answer, whether the team answers by email meanwhile, which
+/// version of the widget settings is current. Kept as the tenant's public channel, one small
+/// record that changes rarely, so a visitor's feed hears of it without watching the tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PublicInfo {
+    /// The channel's revision; the client passes it back as `public=` so the feed reports
+    /// only changes.
+    pub rev: u64,
+    /// An agent is online.
+    pub online: bool,
+    /// The team answers by email while nobody is online.
+    pub offline_email: bool,
+    /// The widget settings' version (`WidgetConfig::version`): a widget showing an older one
+    /// reads its config again.
+    pub settings: u64,
 }
 
 /// The answer of a feed read: events, the cursors to continue from, and what to watch.
@@ -304,6 +350,12 @@ mod tests {
                     ConversationStatus::Pending,
                     Some(queue()),
                 )),
+                LiveEvent::Public(PublicInfo {
+                    rev: 4,
+                    online: true,
+                    offline_email: false,
+                    settings: 2,
+                }),
             ],
             last_seq: 7,
             rev: 3,
@@ -322,7 +374,8 @@ mod tests {
                 r#"},{"type":"typing","from":"agent","typing":true},"#,
                 r#"{"type":"seen","by":"agent","seq":7},"#,
                 r#"{"type":"state","state":"pending.2.3","status":"pending","#,
-                r#""queue":{"position":2,"waiting":3,"estimated_wait_seconds":90}}],"#,
+                r#""queue":{"position":2,"waiting":3,"estimated_wait_seconds":90}},"#,
+                r#"{"type":"public","rev":4,"online":true,"offline_email":false,"settings":2}],"#,
                 r#""last_seq":7,"rev":3,"watch":["c:cnv_1"],"#,
                 r#""next":"/v1/widget/ten_1/poll?after=7&rev=3","actions":"/v1/widget/ten_1?token=t","#,
                 r#""queue":{"position":2,"waiting":3,"estimated_wait_seconds":90}}"#,
@@ -419,6 +472,7 @@ mod decode_tests {
             seq: u64,
         },
         State(VisitorState),
+        Public(PublicInfo),
         #[serde(other)]
         Unknown,
     }
@@ -437,6 +491,8 @@ mod decode_tests {
             r#"{"type":"state","state":"open.0.0","status":"open"}"#.to_owned(),
             r#"{"type":"state","state":"pending.2.3","status":"pending","queue":{"position":2,"waiting":3,"estimated_wait_seconds":90}}"#.to_owned(),
             r#"{"type":"state","queue":null,"status":"pending","state":"pending.0.0"}"#.to_owned(),
+            r#"{"type":"public","rev":3,"online":true,"offline_email":false,"settings":2}"#.to_owned(),
+            r#"{"type":"public","settings":0,"offline_email":true,"online":false,"rev":1}"#.to_owned(),
             // The tag after the fields.
             r#"{"from":"agent","typing":true,"type":"typing"}"#.to_owned(),
             r#"{"seq":3,"type":"seen","by":"agent"}"#.to_owned(),
@@ -468,6 +524,9 @@ mod decode_tests {
             r#"{"type":"seen"}"#.to_owned(),
             r#"{"type":"state","status":"open"}"#.to_owned(),
             r#"{"type":"state","state":"open.0.0"}"#.to_owned(),
+            r#"{"type":"public","rev":3,"online":true,"offline_email":false}"#.to_owned(),
+            r#"{"type":"public","rev":-1,"online":true,"offline_email":false,"settings":2}"#.to_owned(),
+            r#"{"type":"public","rev":1,"online":"yes","offline_email":false,"settings":2}"#.to_owned(),
             r#"{"type":"seen","by":"agent","seq":2,"seq":3}"#.to_owned(),
             r#"{"type":"seen","by":"agent","seq":"7"}"#.to_owned(),
             r#"{"type":"seen","by":"robot","seq":7}"#.to_owned(),

@@ -191,6 +191,10 @@ pub struct WidgetConfig {
     /// address (`POST /v1/widget/{tenant}/email`), and unread replies are mailed there.
     #[serde(default)]
     pub offline_email: bool,
+    /// The widget settings' version: a visitor's feed names the current one (`settings` of
+    /// its `public` event), so an open widget showing an older one reads its config again.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// `POST /v1/widget/{tenant}/email`: where the visitor wants the team's replies.

@@ -918,7 +918,7 @@ test('when nobody is online a visitor who has written may leave their email, and
   await v.context.close();
 });
 
-test('the email offer speaks Chinese, starts from the pre-chat email and shows why the server refused it', async () => {
+test('the email offer speaks Chinese, starts from the pre-chat email, follows the team\'s channels and shows why the server refused it', async () => {
   const api = await host.tenant('邮件商店');
   await api.ok('PATCH', '/v1/tenant/widget', { prechat: { enabled: true, require_email: false } });
   const channel = await emailChannel(api, 'support@zh.example');
@@ -936,19 +936,26 @@ test('the email offer speaks Chinese, starts from the pre-chat email and shows w
   assert.equal(await field.inputValue(), 'grace@example.com', 'the pre-chat email is filled in');
   assert.equal(await shadow(page, 'form.e button').textContent(), '发送');
 
-  // The team stops answering by email meanwhile: the server's reason is shown.
+  // The team stops answering by email meanwhile: the open widget withdraws the offer, and
+  // makes it again when the team does.
   await api.ok('DELETE', `/v1/channels/email/${channel.id}`);
+  await offer.waitFor({ state: 'hidden', timeout: 5000 });
+  await emailChannel(api, 'support@zh.example');
+  await offer.waitFor({ state: 'visible', timeout: 5000 });
+
+  // An address the browser takes and the server refuses: the server's reason is shown.
+  await field.fill('grace@localhost');
   await shadow(page, 'form.e button').click();
   const error = shadow(page, 'form.e [role=alert]');
   await error.waitFor({ state: 'visible', timeout: 5000 });
-  assert.equal(await error.textContent(), 'this team does not answer by email');
+  assert.match(await error.textContent(), /must be an email address/);
   assert.equal(await field.isVisible(), true, 'the visitor may try again');
 
-  await emailChannel(api, 'support@zh.example');
+  await field.fill('grace@example.com');
   await shadow(page, 'form.e button').click();
   await line.getByText('我们会将回复发送到 grace@example.com。').waitFor({ timeout: 5000 });
   await screenshot(page, 'email-left-zh');
-  assert.deepEqual(v.problems.filter((p) => !/WebSocket|status of 409/.test(p)), []);
+  assert.deepEqual(v.problems.filter((p) => !/WebSocket|status of 422/.test(p)), []);
   await v.context.close();
 });
 
@@ -969,5 +976,35 @@ test('without an email channel the widget never offers to leave an email', async
   await sleep(500);
   assert.equal(await shadow(page, 'form.e').isVisible(), false);
   assert.deepEqual(asked, []);
+  await v.context.close();
+});
+
+test('an open widget follows the team coming online and a new colour without a reload', async () => {
+  const api = await host.tenant('Live Shop');
+  await api.ok('PATCH', '/v1/tenant/widget', { away_message: 'Back soon.' });
+  const fiona = await api.ok('POST', '/v1/agents', { email: 'fiona@live.test', name: 'Fiona', role: 'agent' });
+  const v = await visitor(api, 'Live Shop');
+  const { page } = v;
+  // The widget follows the feed once the visitor has a session.
+  await sendFromWidget(page, 'Is anyone there?');
+  await waitForMessage(page, 'Is anyone there?');
+  const status = shadow(page, '.s');
+  assert.equal(await status.textContent(), 'Away');
+  assert.equal(await shadow(page, '.aw').isVisible(), true);
+
+  await api.ok('PUT', `/v1/agents/${fiona.id}/presence`, { status: 'online' });
+  await shadow(page, '.s.on').waitFor({ state: 'attached', timeout: 5000 });
+  assert.equal(await status.textContent(), 'Online');
+  await shadow(page, '.aw').waitFor({ state: 'hidden', timeout: 5000 });
+
+  await api.ok('PATCH', '/v1/tenant/widget', { color: '#0a7d32' });
+  const colour = async () => page.evaluate(() =>
+    document.querySelector('edgedesk-chat').shadowRoot.querySelector('.w').style.getPropertyValue('--c'));
+  for (const t0 = Date.now(); (await colour()) !== '#0a7d32' && Date.now() - t0 < 5000; await sleep(100));
+  assert.equal(await colour(), '#0a7d32');
+
+  await api.ok('PUT', `/v1/agents/${fiona.id}/presence`, { status: 'away' });
+  await shadow(page, '.s:not(.on)').waitFor({ state: 'attached', timeout: 5000 });
+  assert.equal(await status.textContent(), 'Away');
   await v.context.close();
 });

@@ -76,6 +76,9 @@ pub struct App {
     pub rev: Cell<u64>,
     /// The last conversation `state` the server reported (status and queue place).
     pub state: Slot<String>,
+    /// The revision of the tenant's public channel shown (0: what the config said); the
+    /// tenant's, so it outlives a change of visitor.
+    pub public: Cell<u64>,
     /// The rating picked in the rating form (0: none yet).
     rating: Cell<u32>,
     /// Bumped per keystroke and send: only the newest pause shows suggestions.
@@ -155,6 +158,7 @@ impl App {
             agent_typing_gen: Cell::new(0),
             rev: Cell::new(0),
             state: Slot::new(String::new()),
+            public: Cell::new(0),
             rating: Cell::new(0),
             suggest_gen: Cell::new(0),
             article: Slot::new(None),
@@ -252,20 +256,8 @@ impl App {
         );
         self.locale.set(locale);
         let _ = self.ui.label(locale, &cfg.tenant_name());
-        self.ui.presence(locale.text(), cfg.online());
         if let Some(c) = cfg.color() {
             let _ = self.ui.root().style().set_property("--c", &c);
-        }
-        if !cfg.online() {
-            let mut line = cfg.away_message().unwrap_or_default();
-            if let Some(m) = cfg.expected_reply_minutes() {
-                if !line.is_empty() {
-                    line.push(' ');
-                }
-                line.push_str(&locale.reply_time(m.min(u64::from(u32::MAX)) as u32));
-            }
-            self.ui.away().set_text_content(Some(&line));
-            ui::hide(self.ui.away(), line.is_empty());
         }
         let types = cfg.types();
         // No types allowed: no attach button.
@@ -280,7 +272,56 @@ impl App {
         self.config.replace(Some(cfg));
         let _ = self.ui.unread(locale.text(), self.unread.get());
         self.layout();
+        self.show_presence();
+    }
+
+    /// The header's presence line, the away message while nobody is online, and the offer to
+    /// leave an email, as the config says.
+    fn show_presence(&self) {
+        let Some(cfg) = self.config.borrow().clone() else {
+            return;
+        };
+        let locale = self.locale.get();
+        self.ui.presence(locale.text(), cfg.online());
+        let mut line = String::new();
+        if !cfg.online() {
+            line = cfg.away_message().unwrap_or_default();
+            if let Some(m) = cfg.expected_reply_minutes() {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&locale.reply_time(m.min(u64::from(u32::MAX)) as u32));
+            }
+        }
+        self.ui.away().set_text_content(Some(&line));
+        ui::hide(self.ui.away(), line.is_empty());
         self.offer_email();
+    }
+
+    /// What the widget shows from the tenant changed: someone came online or went away, the
+    /// team started or stopped answering by email, or the settings changed (then the config
+    /// is read again: its URL names the version, so no cached copy answers).
+    fn public_changed(&'static self, v: &JsValue) {
+        self.public.set(wire::uint(v, "rev").unwrap_or(0));
+        let Some(cfg) = self.config.borrow().clone() else {
+            return;
+        };
+        let settings = wire::uint(v, "settings").unwrap_or(0);
+        if settings > cfg.version() {
+            let mut path = String::from("config?v=");
+            path.push_str(&api::num(settings));
+            // A failed read keeps what shows: the next change tries again.
+            let then = |app: &'static App, answer: Result<JsValue, ApiError>| {
+                if answer.is_ok() {
+                    app.config_loaded(answer);
+                }
+            };
+            return self.request("GET", &path, None, false, Box::new(then));
+        }
+        for name in ["online", "offline_email"] {
+            let _ = js_sys::Reflect::set(&cfg.0, &name.into(), &wire::field(v, name));
+        }
+        self.show_presence();
     }
 
     /// Shows the pre-chat form, the composer, or neither, as the state requires; whether the
@@ -595,6 +636,7 @@ impl App {
                 }
             }
             Event::State(v) => self.state_changed(&v),
+            Event::Public(v) => self.public_changed(&v),
             // The visitor's own typing and reads (e.g. from another tab) change nothing here.
             Event::Typing { .. } | Event::Seen { .. } => {}
         }

@@ -170,6 +170,8 @@ fn socket(app: &'static App, gen: u32, then: Box<dyn FnOnce(Outcome)>) {
     url.push_str(&api::num(after));
     url.push_str("&state=");
     url.push_str(&app.state.borrow());
+    url.push_str("&public=");
+    url.push_str(&api::num(app.public.get()));
     // http → ws, https → wss.
     let url = match url.strip_prefix("http") {
         Some(rest) => {
@@ -236,6 +238,8 @@ fn poll(app: &'static App, gen: u32, wait: u64, then: Box<dyn FnOnce(Outcome)>) 
     path.push_str(&api::num(wait));
     path.push_str("&state=");
     path.push_str(&app.state.borrow());
+    path.push_str("&public=");
+    path.push_str(&api::num(app.public.get()));
     let abort = AbortController::new().ok();
     app.abort.replace(abort.clone());
     if let Some(a) = abort.clone() {

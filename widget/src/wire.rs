@@ -152,6 +152,11 @@ impl Config {
         boolean(&self.0, "offline_email")
     }
 
+    /// The settings' version this config shows.
+    pub fn version(&self) -> u64 {
+        uint(&self.0, "version").unwrap_or(0)
+    }
+
     pub fn away_message(&self) -> Option<String> {
         string(&self.0, "away_message").filter(|m| !m.is_empty())
     }
@@ -226,6 +231,8 @@ pub enum Event {
     },
     /// The conversation's status or queue place changed (the event as sent).
     State(JsValue),
+    /// What the widget shows from the tenant changed: someone came online, the settings.
+    Public(JsValue),
 }
 
 impl Event {
@@ -237,6 +244,7 @@ impl Event {
                 typing: boolean(v, "typing"),
             }),
             "state" => Some(Event::State(v.clone())),
+            "public" => Some(Event::Public(v.clone())),
             "seen" => Some(Event::Seen {
                 by: Party::read(string(v, "by")),
                 seq: uint(v, "seq")?,

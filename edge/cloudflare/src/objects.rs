@@ -306,7 +306,8 @@ macro_rules! actor_class {
 }
 
 actor_class!(
-    /// A tenant's records (`t:<tenant>`) and, as separate objects, its attachments (`b:<tenant>`).
+    /// A tenant's records (`t:<tenant>`) and, as separate objects, its attachments (`b:<tenant>`)
+    /// and its public channel (`p:<tenant>`).
     TenantObject
 );
 actor_class!(

@@ -31,12 +31,13 @@ pub const SCHEDULER_ACTOR: &str = edgedesk_functions::keys::SCHEDULER;
 /// Header that tells an object which actor it is.
 pub const ACTOR_HEADER: &str = "x-edgedesk-actor";
 
-/// The class an actor's object belongs to: tenants (and their attachment store), conversations
+/// The class an actor's object belongs to: tenants (and their attachment store and public
+/// channel, each its own object), conversations
 /// (and visitors' doorbells, small objects that hold the sockets of visitors without a
 /// conversation), the scheduler, and the directory for the global actor and any other kind.
 pub fn binding_for(actor: &str) -> &'static str {
     match actor.split_once(':').map(|(kind, _)| kind) {
-        Some("t") | Some("b") => TENANTS,
+        Some("t") | Some("b") | Some("p") => TENANTS,
         Some("c") | Some("v") => CONVERSATIONS,
         _ if actor == SCHEDULER_ACTOR => SCHEDULER,
         _ => DIRECTORY,

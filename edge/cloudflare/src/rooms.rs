@@ -19,6 +19,7 @@
 
 use edgedesk_functions::http::Request as FnRequest;
 use edgedesk_functions::realtime::{self as rules, client_action, feed_answer};
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response, Result, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
@@ -190,15 +191,25 @@ pub async fn changed(obj: &ActorObject, actor: &str) {
         .and_then(|c| c.to_array())
         .unwrap_or_default();
     let p = CfPlatform::new(obj.env.clone());
-    for w in watchers {
-        if let Ok((410, _)) = p.call(&w.actor, "room/refresh", Vec::new()).await {
-            let _ = sql.exec(
-                "DELETE FROM rooms WHERE actor = ?",
-                vec![w.actor.as_str().into()],
-            );
+    // A few rooms at a time: the tenant's public channel is watched by every open widget, and
+    // one call after another would make the last widget hear seconds late.
+    for batch in watchers.chunks(NOTIFY_AT_ONCE) {
+        let calls = batch
+            .iter()
+            .map(|w| p.call(&w.actor, "room/refresh", Vec::new()));
+        for (w, answer) in batch.iter().zip(join_all(calls).await) {
+            if let Ok((410, _)) = answer {
+                let _ = sql.exec(
+                    "DELETE FROM rooms WHERE actor = ?",
+                    vec![w.actor.as_str().into()],
+                );
+            }
         }
     }
 }
+
+/// Rooms a changed actor notifies at once.
+const NOTIFY_AT_ONCE: usize = 32;
 
 /// Sends new events to every socket of this object; whether it has any socket.
 ///

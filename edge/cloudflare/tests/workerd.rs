@@ -593,6 +593,56 @@ fn a_visitor_socket_opened_before_any_message_is_held_by_its_doorbell_and_follow
     }
 }
 
+#[test]
+fn open_widgets_hear_the_team_come_online_through_the_tenants_public_object() {
+    let dev = Dev::start();
+    let base = dev.base();
+    let auth = tenant(&base);
+    // Two visitors, one before and one after their first message: held by their doorbell's
+    // object and by their conversation's, both watching the tenant's public channel.
+    let (tid, quiet) = visitor(&base, &auth);
+    let (_, talker) = visitor(&base, &auth);
+    let (s, m) = call(
+        &base,
+        "POST",
+        &format!("/v1/widget/{tid}/messages"),
+        Some(&format!("Visitor {talker}")),
+        Some(&json!({"body": "anyone?"})),
+    );
+    assert_eq!(s, 201, "{m}");
+    let mut sockets = [(quiet, 0), (talker, 1)].map(|(token, after)| {
+        Socket::open(
+            &base,
+            &format!("/v1/widget/{tid}/realtime?token={token}&after={after}&public=0"),
+            None,
+        )
+    });
+    let (s, agent) = call(
+        &base,
+        "POST",
+        "/v1/agents",
+        Some(&auth),
+        Some(&json!({"email": "sam@shop.example", "name": "Sam", "role": "agent"})),
+    );
+    assert_eq!(s, 201, "{agent}");
+    let (s, _) = call(
+        &base,
+        "PUT",
+        &format!(
+            "/v1/agents/{}/presence",
+            agent["id"].as_str().expect("an id")
+        ),
+        Some(&auth),
+        Some(&json!({"status": "online"})),
+    );
+    assert_eq!(s, 200);
+    for socket in &mut sockets {
+        socket.wait_for("the team online", |e| {
+            e["type"] == "public" && e["online"] == true
+        });
+    }
+}
+
 /// Posts raw bytes; answers the status and the body as text.
 fn post_raw(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
     let mut req = ureq::http::Request::builder().method("POST").uri(url);

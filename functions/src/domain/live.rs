@@ -190,6 +190,9 @@ pub struct PollQuery {
     /// The `state` of the last `state` event the client saw (empty: none yet). Without it
     /// the feed carries no `state` events.
     pub state: Option<String>,
+    /// The `rev` of the last `public` event the client saw (0: none yet). Without it the feed
+    /// carries no `public` events and does not watch the tenant's public channel.
+    pub public: Option<u64>,
 }
 
 /// How long a typing signal stays true without a refresh.

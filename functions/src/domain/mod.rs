@@ -16,6 +16,7 @@ pub mod intents;
 pub mod live;
 pub mod messages;
 pub mod presence;
+pub mod public;
 pub mod routing;
 pub mod sla;
 pub mod sla_escalations;

@@ -69,6 +69,13 @@ pub async fn dispatch<P: Platform>(p: &P, tactor: &str, event: Event) -> Result<
             Event::TicketMerged { .. } => {
                 notify::subscribers(p, tactor, &event).await?;
             }
+            Event::PresenceReported { .. } => {
+                routing::presence_reported(p, tactor, &event).await?;
+                live::public_changed(p, tactor).await?;
+            }
+            Event::WidgetChanged => {
+                live::public_changed(p, tactor).await?;
+            }
             Event::SlaCrossed { .. } => {
                 raised.extend(automation::sla_crossed(p, tactor, &event).await?);
                 agent_mail::sla_crossed(p, tactor, &event).await?;

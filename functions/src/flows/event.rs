@@ -2,7 +2,8 @@
 //! a reaction may raise further ones, which the dispatcher handles in turn.
 
 use crate::domain::bot_turn::TurnOutcome;
-use edgedesk_shared::ids::ConversationId;
+use crate::domain::presence::Presence;
+use edgedesk_shared::ids::{AgentId, ConversationId};
 use edgedesk_shared::model::{Actor, Contact, Conversation, Message, Ticket};
 use edgedesk_shared::sla::FiringLevel;
 
@@ -82,6 +83,11 @@ pub enum Event {
         source: Box<Ticket>,
         target: Box<Ticket>,
     },
+    /// An agent reported their presence (the console does every few minutes while open).
+    PresenceReported { agent: AgentId, presence: Presence },
+    /// What the widget shows from the tenant may have changed: its settings, or the channels
+    /// it offers (an email channel added or removed).
+    WidgetChanged,
     /// A ticket or conversation crossed an SLA warning or deadline.
     SlaCrossed {
         /// The ticket or conversation id.

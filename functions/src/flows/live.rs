@@ -1,10 +1,12 @@
 //! Reactions that wake the realtime feeds which watch only their own actors: a visitor's feed
 //! watches the visitor's doorbell and conversation, never the whole tenant, so what the visitor
-//! must hear of from the tenant's records is written where the feed looks.
+//! must hear of from the tenant's records is written where the feed looks: the visitor's
+//! doorbell, the conversation's own actor, the tenant's public channel.
 
 use super::event::{Event, Via};
-use crate::domain::live;
+use crate::domain::{live, public};
 use crate::error::ApiError;
+use crate::keys::tenant_of_actor;
 use crate::ports::Platform;
 use edgedesk_shared::ids::ContactId;
 use edgedesk_shared::model::SenderKind;
@@ -47,4 +49,13 @@ pub async fn conversation_changed<P: Platform>(p: &P, event: &Event) -> Result<(
         return Ok(());
     }
     live::publish_status(p, &after.id, after.status).await
+}
+
+/// Presence or what the widget offers may have changed: bring the tenant's public channel up
+/// to date (it writes only if what it says changed), which every open widget watches.
+pub async fn public_changed<P: Platform>(p: &P, tactor: &str) -> Result<(), ApiError> {
+    let Some(tenant) = tenant_of_actor(tactor) else {
+        return Ok(());
+    };
+    public::refresh(p, &tenant).await
 }

@@ -3,6 +3,7 @@
 
 use super::event::{BotTake, Event};
 use crate::domain::bot_turn as bot;
+use crate::domain::presence::PresenceStatus;
 use crate::domain::routing;
 use crate::error::ApiError;
 use crate::ports::Platform;
@@ -22,6 +23,24 @@ async fn route<P: Platform>(
         routing::route_conversation(p, tactor, id, text).await?
     {
         super::agent_mail::assigned(p, tactor, id, &a.agent_id).await?;
+    }
+    Ok(())
+}
+
+/// An agent came online: their capacity goes to the conversations waiting in the queue.
+pub async fn presence_reported<P: Platform>(
+    p: &P,
+    tactor: &str,
+    event: &Event,
+) -> Result<(), ApiError> {
+    let Event::PresenceReported { presence, .. } = event else {
+        return Ok(());
+    };
+    if presence.status != PresenceStatus::Online {
+        return Ok(());
+    }
+    for placed in routing::drain(p, tactor).await? {
+        notify_assignee(p, tactor, &placed).await?;
     }
     Ok(())
 }

@@ -96,6 +96,9 @@ async fn run<P: Platform>(p: &P, job: &Job) -> Result<(), ApiError> {
             delivery,
         } => crate::domain::email::outbox::send(p, tenant_id, delivery).await,
         Job::MailDigest { tenant_id } => crate::domain::email::notices::digest(p, tenant_id).await,
+        Job::PublicRecheck { tenant_id, until } => {
+            crate::domain::public::recheck(p, tenant_id, *until).await
+        }
         Job::AutomationTick { tenant_id } => {
             // What the rules did goes through the flows like any other change.
             let tactor = tenant_actor(tenant_id);

@@ -103,6 +103,8 @@ pub async fn create<P: Platform>(ctx: &Ctx<'_, P>, req: &Request) -> Result<Resp
         )
     })
     .await?;
+    // Open widgets may now offer to leave an email while nobody is online.
+    flows::dispatch(ctx.p, &ctx.actor, flows::Event::WidgetChanged).await?;
     json(
         StatusCode::CREATED,
         &NewEmailChannel {
@@ -242,6 +244,7 @@ pub async fn delete<P: Platform>(ctx: &Ctx<'_, P>, raw_id: &str) -> Result<Respo
         )
     })
     .await?;
+    flows::dispatch(ctx.p, &ctx.actor, flows::Event::WidgetChanged).await?;
     Ok(crate::http::no_content())
 }
 

@@ -15,17 +15,18 @@ use crate::domain::contacts;
 use crate::domain::conversations::{find_or_open, Draft};
 use crate::domain::live::*;
 use crate::domain::messages::newest_seq;
-use crate::domain::presence::{Presence, PresenceStatus, PRESENCE_TTL_MINUTES};
+use crate::domain::presence::online_until;
+use crate::domain::public;
 use crate::domain::routing;
 use crate::error::ApiError;
 use crate::flows::{self, Event, Via};
 use crate::http::cors;
 use crate::http::{body, json, query, Request, Response};
 use crate::keys::{self, conversation_actor, visitor_actor};
-use crate::ports::{Platform, Scan};
+use crate::ports::Platform;
 use crate::realtime::{room, Audience, MAX_WAIT_SECONDS};
 use crate::records::Versioned;
-use crate::store::{get_json, scan_json, transact};
+use crate::store::{get_json, transact};
 use crate::visitor::{current_conversation, visitor, widget_req, Visitor};
 use edgedesk_shared::api::{limits, CreateContact};
 use edgedesk_shared::ids::{ChannelId, ContactId, ConversationId};
@@ -48,25 +49,6 @@ pub async fn preflight<P: Platform>(
     Ok(cors(resp, w.origin.as_deref()))
 }
 
-/// Whether an agent marked themselves online recently.
-async fn anyone_online<P: Platform>(p: &P, tactor: &str) -> Result<bool, ApiError> {
-    let now = p.now();
-    let rows = scan_json::<_, Presence>(
-        p,
-        tactor,
-        &Scan {
-            prefix: keys::tenant::PRESENCES.into(),
-            after: None,
-            limit: 200,
-            reverse: false,
-        },
-    )
-    .await?;
-    Ok(rows.iter().any(|(_, pr)| {
-        pr.status == PresenceStatus::Online && now - pr.at < Duration::minutes(PRESENCE_TTL_MINUTES)
-    }))
-}
-
 /// `GET /v1/widget/{tenant}/config`
 #[utoipa::path(get, path = "/v1/widget/{tenant}/config", tag = "widget", params(("tenant" = String, Path)),
     responses((status = 200, body = WidgetConfig), (status = 404)))]
@@ -85,7 +67,7 @@ pub async fn config<P: Platform>(
             id: tenant.id,
             name: tenant.name,
         },
-        online: anyone_online(p, &w.tactor).await?,
+        online: online_until(p, &w.tactor).await?.is_some(),
         away_message: s.away_message.clone(),
         expected_reply_minutes: s.expected_reply_minutes,
         prechat: s.prechat.clone(),
@@ -96,6 +78,7 @@ pub async fn config<P: Platform>(
         offline_email: crate::domain::email::channels::first(p, &w.tactor)
             .await?
             .is_some(),
+        version: s.version,
     };
     let body = serde_json::to_vec(&cfg)?;
     let tag = format!(
@@ -526,13 +509,15 @@ pub async fn seen<P: Platform>(
 }
 
 /// The actors a visitor's feed watches: their doorbell (a new conversation rings it), their
-/// conversation (messages, typing, receipts, status) and, only while they wait in the queue,
-/// the tenant (every queue move changes it). Never the tenant otherwise: an idle visitor must
-/// not wake for every write of a busy tenant. The conversation comes first, so a runtime that
-/// keeps a socket with its first watched actor keeps it with the messages.
+/// conversation (messages, typing, receipts, status), the tenant's public channel if the
+/// client follows it (someone came online) and, only while they wait in the queue, the tenant
+/// (every queue move changes it). Never the tenant otherwise: an idle visitor must not wake
+/// for every write of a busy tenant. The conversation comes first, so a runtime that keeps a
+/// socket with its first watched actor keeps it with the messages.
 fn visitor_watch(
     v: &Visitor,
     conversation: Option<&edgedesk_shared::model::Conversation>,
+    public: bool,
     queued: bool,
 ) -> Vec<String> {
     let mut watch: Vec<String> = conversation
@@ -540,6 +525,9 @@ fn visitor_watch(
         .into_iter()
         .collect();
     watch.push(visitor_actor(&v.contact_id));
+    if public {
+        watch.push(keys::public_actor(&v.w.tenant_id));
+    }
     if queued {
         watch.push(v.w.tactor.clone());
     }
@@ -549,7 +537,7 @@ fn visitor_watch(
 /// `GET /v1/widget/{tenant}/poll` and the WebSocket's feed: events after the cursors, waiting
 /// up to `wait` seconds for something to arrive.
 #[utoipa::path(get, path = "/v1/widget/{tenant}/poll", tag = "widget",
-    params(("tenant" = String, Path), ("after" = Option<u64>, Query), ("rev" = Option<u64>, Query), ("wait" = Option<u64>, Query), ("state" = Option<String>, Query)),
+    params(("tenant" = String, Path), ("after" = Option<u64>, Query), ("rev" = Option<u64>, Query), ("wait" = Option<u64>, Query), ("state" = Option<String>, Query), ("public" = Option<u64>, Query)),
     responses((status = 200, body = Feed), (status = 401)))]
 pub async fn poll<P: Platform>(
     p: &P,
@@ -577,7 +565,12 @@ pub async fn poll<P: Platform>(
             Some(c) => routing::position(p, &v.w.tactor, &c.id).await?,
             None => None,
         };
-        let watch = visitor_watch(&v, conversation.as_ref(), queue.is_some());
+        let watch = visitor_watch(
+            &v,
+            conversation.as_ref(),
+            q.public.is_some(),
+            queue.is_some(),
+        );
         // The conversation's status and queue place, for a client that follows them, when
         // they changed since the state it passed. A status change is copied into the
         // conversation's actor, and a queued visitor watches the tenant, whose actor every
@@ -593,9 +586,20 @@ pub async fn poll<P: Platform>(
                 events.push(LiveEvent::State(s));
             }
         }
+        // What the widget shows from the tenant (someone online), for a client that follows
+        // it, when its revision moved since the one it passed. Nothing before the channel was
+        // first written: the widget's config said the same.
+        let mut public_q = String::new();
+        if let Some(seen) = q.public {
+            let current = public::read(p, &v.w.tenant_id).await?;
+            public_q = format!("&public={}", current.as_ref().map_or(seen, |c| c.rev));
+            if let Some(c) = current.filter(|c| c.rev != seen) {
+                events.push(LiveEvent::Public(c));
+            }
+        }
         if !events.is_empty() || p.now() >= deadline {
             let next = format!(
-                "/v1/widget/{}/poll?after={last_seq}&rev={new_rev}{state_q}{token_q}",
+                "/v1/widget/{}/poll?after={last_seq}&rev={new_rev}{state_q}{public_q}{token_q}",
                 v.w.tenant_id
             );
             let room = watch.first().map(|home| room(home, Audience::Visitor));

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use crate::ctx::random_hex;
 use crate::ctx::Ctx;
 use crate::domain::presence::{Presence, PresenceStatus};
-use crate::domain::routing;
 use crate::error::ApiError;
+use crate::flows::{self, Event};
 use crate::http::{body, json, path_id, Request, Response};
 use crate::keys;
 use crate::ports::Platform;
@@ -69,6 +69,7 @@ pub async fn update_settings<P: Platform>(
         Ok(s)
     })
     .await?;
+    flows::dispatch(ctx.p, &ctx.actor, Event::WidgetChanged).await?;
     json(StatusCode::OK, &admin_view(&updated))
 }
 
@@ -92,6 +93,8 @@ pub async fn get_settings<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, Api
 }
 
 /// `POST /v1/tenant/widget/identity-secret` (admin): rotates and shows the identity secret once.
+/// Nothing visitors see changes, so open widgets are not told (they would all read their
+/// config again for nothing).
 #[utoipa::path(post, path = "/v1/tenant/widget/identity-secret", tag = "widget",
     responses((status = 200, body = Object, description = "`{\"identity_secret\"}`: the new secret for signing visitor identities; the old one stops working.")))]
 pub async fn rotate_identity_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Response, ApiError> {
@@ -148,9 +151,10 @@ pub async fn set_presence<P: Platform>(
         tx.put_json(keys::tenant::presence(&id), &presence)
     })
     .await?;
-    // An agent coming online frees capacity for conversations waiting in the routing queue.
-    if presence.status == PresenceStatus::Online {
-        routing::drain(ctx.p, &ctx.actor).await?;
-    }
+    let event = Event::PresenceReported {
+        agent: id,
+        presence: presence.clone(),
+    };
+    flows::dispatch(ctx.p, &ctx.actor, event).await?;
     json(StatusCode::OK, &presence)
 }

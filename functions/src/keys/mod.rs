@@ -12,6 +12,7 @@
 //! | conversation | [`conversation_actor`] | a conversation's messages, their sequence head, its live state and the bot's dialogue state ([`conversation`]) |
 //! | attachments | [`blob_actor`] | a tenant's uploaded files and their metadata ([`blob`]) |
 //! | visitor | [`visitor_actor`] | a contact's doorbell: the conversation their widget follows ([`visitor`]) |
+//! | public | [`public_actor`] | what every visitor's widget shows from the tenant: someone online, the settings' version ([`public`]) |
 //! | scheduler | [`SCHEDULER`] | jobs due at a time ([`scheduler`]) |
 //!
 //! An `Idempotency-Key`'s stored response ([`idempotency`]) lives in whichever actor the
@@ -22,6 +23,7 @@
 pub mod blob;
 pub mod conversation;
 pub mod global;
+pub mod public;
 pub mod scheduler;
 pub mod tenant;
 pub mod visitor;
@@ -61,6 +63,13 @@ pub fn visitor_actor(contact: &ContactId) -> String {
     format!("v:{contact}")
 }
 
+/// The actor of a tenant's public channel: the little every visitor's widget shows from the
+/// tenant, apart from its records, so visitors' feeds watch it without waking for every write
+/// of the tenant.
+pub fn public_actor(tenant: &TenantId) -> String {
+    format!("p:{tenant}")
+}
+
 /// The response kept for an `Idempotency-Key` (by the SHA-256 hex of the key) that `principal`
 /// sent; the key is scoped to the caller so two clients never collide.
 pub fn idempotency(principal: &str, key_digest: &str) -> String {
@@ -90,6 +99,7 @@ mod tests {
         assert_eq!(blob_actor(&tenant()), "b:ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3");
         let contact: ContactId = "ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2C6".parse().expect("an id");
         assert_eq!(visitor_actor(&contact), "v:ctc_01J8Z3Q4W5E6R7T8Y9V0A1B2C6");
+        assert_eq!(public_actor(&tenant()), "p:ten_01J8Z3Q4W5E6R7T8Y9V0A1B2C3");
         assert_eq!(idempotency("key_1", "ab12"), "idem:key_1:ab12");
     }
 

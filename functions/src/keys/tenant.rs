@@ -311,6 +311,10 @@ pub fn presence(agent: &AgentId) -> String {
 /// Prefix of every [`presence`].
 pub const PRESENCES: &str = "presence:";
 
+/// When the job that looks again at who is online is due (the tenant's public channel says
+/// someone is until then): one such job at a time per tenant.
+pub const PUBLIC_RECHECK: &str = "public:recheck";
+
 // ---- canned responses and CSAT -------------------------------------------------------------
 
 /// A canned response.
@@ -487,6 +491,7 @@ mod tests {
         for (key, stored) in pairs {
             assert_eq!(key, stored);
         }
+        assert_eq!(PUBLIC_RECHECK, "public:recheck");
         assert_eq!(
             [
                 TENANT,
