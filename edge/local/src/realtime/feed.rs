@@ -11,9 +11,9 @@ use futures_util::FutureExt;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
-use crate::changes::{ChangeBatch, ChangeFeed};
+use crate::changes::{ChangeBatch, ChangeFeed, ChangeWatch};
 use crate::guest::{Guest, GuestError};
 use edgedesk_functions::http::{take_log_labels, LogLabels};
 use edgedesk_functions::realtime::{self as rules, feed_answer};
@@ -117,17 +117,17 @@ pub async fn read_feed(
 #[derive(Default)]
 pub struct Watches {
     actors: BTreeSet<String>,
-    receivers: Vec<watch::Receiver<u64>>,
+    receivers: Vec<ChangeWatch>,
 }
 
 impl Watches {
     /// Watches exactly `actors` from now on (keeping what is already watched).
-    pub fn set(&mut self, changes: &ChangeFeed, actors: &BTreeSet<String>) {
-        if *actors == self.actors {
+    pub fn set(&mut self, changes: &ChangeFeed, actors: BTreeSet<String>) {
+        if actors == self.actors {
             return;
         }
         self.receivers = actors.iter().map(|a| changes.watch(TABLE, a)).collect();
-        self.actors = actors.clone();
+        self.actors = actors;
     }
 
     pub fn actors(&self) -> &BTreeSet<String> {
@@ -137,7 +137,7 @@ impl Watches {
     /// Marks every change so far as seen: the read that follows covers them.
     pub fn mark_seen(&mut self) {
         for w in &mut self.receivers {
-            w.borrow_and_update();
+            w.mark_seen();
         }
     }
 
@@ -174,20 +174,22 @@ pub fn touched_since(
 }
 
 /// Resolves when any watched actor has a change not yet seen; never when nothing is watched.
-pub fn changed_any(watches: &mut [watch::Receiver<u64>]) -> BoxFuture<'_, ()> {
-    if watches.is_empty() {
-        return futures_util::future::pending().boxed();
-    }
-    let waits = watches.iter_mut().map(|w| {
-        async move {
-            if w.changed().await.is_err() {
-                // The feed is gone (the host is stopping): never wake for it.
-                futures_util::future::pending::<()>().await;
+pub fn changed_any(watches: &mut [ChangeWatch]) -> BoxFuture<'_, ()> {
+    match watches {
+        [] => futures_util::future::pending().boxed(),
+        // Most rooms watch one or two actors: no list of boxed futures for them.
+        [one] => one.changed().boxed(),
+        [a, b] => async move {
+            tokio::select! {
+                () = a.changed() => {}
+                () = b.changed() => {}
             }
         }
-        .boxed()
-    });
-    select_all(waits).map(|_| ()).boxed()
+        .boxed(),
+        many => select_all(many.iter_mut().map(|w| w.changed().boxed()))
+            .map(|_| ())
+            .boxed(),
+    }
 }
 
 #[cfg(test)]
@@ -209,7 +211,7 @@ mod tests {
     async fn a_change_to_any_watched_actor_wakes_the_watcher() {
         let feed = ChangeFeed::default();
         let mut watches = Watches::default();
-        watches.set(&feed, &["c:1".to_owned(), "t:1".to_owned()].into());
+        watches.set(&feed, ["c:1".to_owned(), "t:1".to_owned()].into());
         let mut keys = BTreeSet::new();
         keys.insert(crate::changes::ChangeKey::new(TABLE, "t:1"));
         let mut since = feed.subscribe_all();

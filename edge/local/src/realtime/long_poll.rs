@@ -203,8 +203,7 @@ impl LongPolls {
                     None => return too_many("this workspace"),
                 }
             }
-            let actors = answer.watch.into_iter().collect();
-            watches.set(&inner.changes, &actors);
+            watches.set(&inner.changes, answer.watch.into_iter().collect());
             watches.mark_seen();
             if touched_since(&mut since, watches.actors()) {
                 // Changed between the read and the watch: read again at once.

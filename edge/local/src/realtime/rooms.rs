@@ -121,33 +121,70 @@ pub struct Rooms {
 struct Shared {
     guest: Arc<Guest>,
     changes: ChangeFeed,
-    rooms: Mutex<HashMap<String, Arc<Room>>>,
+    rooms: Mutex<HashMap<Arc<str>, Arc<Room>>>,
     ids: AtomicU64,
 }
 
 struct Room {
-    key: String,
+    /// Also the registry's key (one allocation for both).
+    key: Arc<str>,
     state: Mutex<RoomState>,
     /// A member joined away from the room's position, or the last one left.
     wake: Notify,
 }
 
 struct RoomState {
-    /// The room's position: the `next` of its shared read.
-    next: String,
-    members: HashMap<u64, Member>,
+    /// The room's position: the `next` of its shared read (members standing there share it).
+    next: Arc<str>,
+    members: Members,
     /// The room's task ended; a newcomer opens a new room.
     closed: bool,
 }
 
 struct Member {
-    next: String,
+    next: Arc<str>,
     headers: Arc<HeaderMap>,
     mailbox: Arc<Mailbox>,
     /// When this member's credentials were last used for a read.
     checked: Instant,
     /// It was sent a frame read with another member's credentials since `checked`.
     borrowed: bool,
+}
+
+/// A room's members by id. A list: most rooms have one member (a visitor's conversation), and
+/// a map would allocate room for several.
+#[derive(Default)]
+struct Members(Vec<(u64, Member)>);
+
+impl Members {
+    fn insert(&mut self, id: u64, member: Member) {
+        self.0.push((id, member));
+    }
+
+    fn remove(&mut self, id: &u64) -> Option<Member> {
+        let at = self.0.iter().position(|(i, _)| i == id)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    fn get_mut(&mut self, id: &u64) -> Option<&mut Member> {
+        self.0.iter_mut().find(|(i, _)| i == id).map(|(_, m)| m)
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, (u64, Member)> {
+        self.0.iter()
+    }
+
+    fn iter_mut(&mut self) -> std::slice::IterMut<'_, (u64, Member)> {
+        self.0.iter_mut()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Member> {
+        self.0.iter().map(|(_, m)| m)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// A socket's place in a room; leaving is dropping it.
@@ -204,7 +241,7 @@ impl Rooms {
         self.registry().len()
     }
 
-    fn registry(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Room>>> {
+    fn registry(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Room>>> {
         self.shared
             .rooms
             .lock()
@@ -217,18 +254,22 @@ impl Rooms {
         let id = self.shared.ids.fetch_add(1, Ordering::Relaxed);
         let key = first.room.clone().unwrap_or_else(|| format!("socket:{id}"));
         let mailbox = Arc::new(Mailbox::default());
-        let member = Member {
-            next: first.next.clone(),
+        let next: Arc<str> = first.next.as_str().into();
+        let mut member = Member {
+            next: next.clone(),
             headers,
             mailbox: mailbox.clone(),
             checked: Instant::now(),
             borrowed: false,
         };
         let mut registry = self.registry();
-        if let Some(room) = registry.get(&key) {
+        if let Some(room) = registry.get(key.as_str()) {
             let mut state = room.lock();
             if !state.closed {
                 let behind = state.next != member.next;
+                if !behind {
+                    member.next = state.next.clone();
+                }
                 state.members.insert(id, member);
                 drop(state);
                 if behind {
@@ -241,11 +282,12 @@ impl Rooms {
                 return (membership, mailbox);
             }
         }
+        let key: Arc<str> = key.into();
         let room = Arc::new(Room {
             key: key.clone(),
             state: Mutex::new(RoomState {
-                next: first.next.clone(),
-                members: HashMap::from([(id, member)]),
+                next,
+                members: Members(vec![(id, member)]),
                 closed: false,
             }),
             wake: Notify::new(),
@@ -265,7 +307,7 @@ impl Rooms {
 async fn run(shared: Arc<Shared>, room: Arc<Room>, watch: BTreeSet<String>) {
     let mut watches = Watches::default();
     // The first member's read happened before these watches: read again once they are taken.
-    watches.set(&shared.changes, &watch);
+    watches.set(&shared.changes, watch);
     let mut stale = true;
     loop {
         if room.lock().members.is_empty() && close_if_empty(&shared, &room) {
@@ -277,7 +319,7 @@ async fn run(shared: Arc<Shared>, room: Arc<Room>, watch: BTreeSet<String>) {
             if let Some((watch, had_events)) = Box::pin(shared_read(&shared, &room)).await {
                 if watch != *watches.actors() {
                     // Changes between the read and the new watches are caught by reading again.
-                    watches.set(&shared.changes, &watch);
+                    watches.set(&shared.changes, watch);
                     stale = true;
                 }
                 // An answer is one page: after one with events, more may be waiting.
@@ -348,6 +390,7 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
                     .then(|| Utf8Bytes::from(Value::Object(feed.frame).to_string()));
                 let mut state = room.lock();
                 let mut dropped = Vec::new();
+                let feed_next: Arc<str> = feed.next.into();
                 for (id, m) in state.members.iter_mut().filter(|(_, m)| m.next == next) {
                     if let Some(frame) = &frame {
                         if !m.mailbox.push(Outgoing::Frame(frame.clone())) {
@@ -356,7 +399,7 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
                             continue;
                         }
                     }
-                    m.next.clone_from(&feed.next);
+                    m.next = feed_next.clone();
                     if *id == reader {
                         m.checked = Instant::now();
                         m.borrowed = false;
@@ -369,7 +412,7 @@ async fn shared_read(shared: &Shared, room: &Room) -> Option<(BTreeSet<String>, 
                         m.mailbox.close(None);
                     }
                 }
-                state.next = feed.next;
+                state.next = feed_next;
                 return Some((feed.watch, frame.is_some()));
             }
             Err(e) if e.for_good() => {
@@ -414,7 +457,7 @@ fn end_member(room: &Room, id: u64, why: End) {
 async fn own_reads(shared: &Shared, room: &Room, recheck: bool) {
     let mut recheck = recheck;
     loop {
-        let due: Vec<(u64, String, Arc<HeaderMap>)> = {
+        let due: Vec<(u64, Arc<str>, Arc<HeaderMap>)> = {
             let state = room.lock();
             state
                 .members
@@ -437,7 +480,7 @@ async fn own_reads(shared: &Shared, room: &Room, recheck: bool) {
 async fn own_read_pass(
     shared: &Shared,
     room: &Room,
-    due: Vec<(u64, String, Arc<HeaderMap>)>,
+    due: Vec<(u64, Arc<str>, Arc<HeaderMap>)>,
 ) -> bool {
     let mut progressed = false;
     let reads = futures_util::stream::iter(due)
@@ -467,7 +510,7 @@ async fn own_read_pass(
                     }
                     progressed = true;
                 }
-                m.next = feed.next;
+                m.next = feed.next.into();
                 m.checked = Instant::now();
                 m.borrowed = false;
             }
@@ -511,7 +554,7 @@ mod tests {
             key: "c:1/agents".into(),
             state: Mutex::new(RoomState {
                 next: "/n".into(),
-                members: HashMap::new(),
+                members: Members::default(),
                 closed: false,
             }),
             wake: Notify::new(),
