@@ -3,12 +3,13 @@
 use worker::{event, Context, Env, Headers, Request, Response, Result};
 
 use crate::datasets;
+use crate::long_poll;
 use crate::platform::{binding_for, CfPlatform, ACTOR_HEADER};
 use crate::request_url::UrlParts;
 use crate::rooms::{self, Room, ROOM_HEADER};
 use crate::BODY_LIMIT;
 
-fn error(status: u16, code: &str, message: &str) -> Result<Response> {
+pub(crate) fn error(status: u16, code: &str, message: &str) -> Result<Response> {
     let body = serde_json::json!({"error": {"code": code, "message": message}});
     Ok(Response::from_json(&body)?.with_status(status))
 }
@@ -110,6 +111,15 @@ pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response
     if rooms::is_upgrade(&req) {
         if let Some(stream) = rooms::realtime_route(&req.path()) {
             return upgrade(&p, &env, &mut req, stream).await;
+        }
+    }
+    if req.method() == worker::Method::Get {
+        let raw_url = req.inner().url();
+        let url = UrlParts::of(&raw_url);
+        if rooms::feed_route(url.path) {
+            if let Some(wait) = rooms::wait_seconds(url.query) {
+                return long_poll::start(&p, &env, &mut req, wait).await;
+            }
         }
     }
     let authorization = req.headers().get("authorization")?;

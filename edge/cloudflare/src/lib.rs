@@ -10,6 +10,7 @@
 //! - [`objects`]: the Durable Object classes, one per actor kind.
 //! - [`kv`]: an actor's storage on its object's SQLite.
 //! - [`rooms`]: hibernatable WebSocket rooms for the realtime feeds.
+//! - [`long_poll`]: long-polls parked in the object that holds the feed's sockets.
 //! - [`wire`]: the byte format of the storage calls.
 //! - [`datasets`]: the time zone database, sentiment weights and search folding tables,
 //!   installed from the static assets on an isolate's first request.
@@ -25,6 +26,8 @@ pub mod datasets;
 pub mod entry;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
+#[cfg(target_arch = "wasm32")]
+pub mod long_poll;
 #[cfg(target_arch = "wasm32")]
 pub mod mail;
 #[cfg(target_arch = "wasm32")]

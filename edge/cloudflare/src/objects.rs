@@ -3,7 +3,7 @@
 //!
 //! An object serves its actor's storage to the Worker (`POST kv/get`, `kv/scan`, `kv/commit`),
 //! holds the realtime room of the feeds that watch it (hibernatable WebSockets, see
-//! [`crate::rooms`]), and — the scheduler — owns the alarm that runs due timers.
+//! [`crate::rooms`]) and their parked long-polls ([`crate::long_poll`]), and — the scheduler — owns the alarm that runs due timers.
 
 use std::rc::Rc;
 
@@ -15,6 +15,7 @@ use worker::{
 
 use crate::datasets;
 use crate::kv::Kv;
+use crate::long_poll::{self, Bell};
 use crate::platform::{CfPlatform, Local, ScanCall, ACTOR_HEADER, SCHEDULER_ACTOR};
 use crate::{rooms, wire};
 
@@ -55,6 +56,10 @@ pub struct ActorObject {
     /// A room refresh is running; `dirty`: another change came meanwhile (see `rooms::refresh`).
     pub refreshing: Rc<std::cell::Cell<bool>>,
     pub dirty: Rc<std::cell::Cell<bool>>,
+    /// Rung after every change this object hears of; long-polls parked here wait for it.
+    pub bell: Rc<Bell>,
+    /// Long-polls parked here now.
+    pub parked: Rc<std::cell::Cell<usize>>,
 }
 
 impl ActorObject {
@@ -65,6 +70,8 @@ impl ActorObject {
             kv: Default::default(),
             refreshing: Default::default(),
             dirty: Default::default(),
+            bell: Default::default(),
+            parked: Default::default(),
         }
     }
 
@@ -124,6 +131,7 @@ impl ActorObject {
     /// After a durable change: push new events to this object's sockets and to the rooms
     /// that watch this actor, without holding up the caller.
     pub fn changed(&self, actor: &str) {
+        self.bell.ring();
         let this = self.clone();
         let actor = actor.to_owned();
         self.state.wait_until(async move {
@@ -140,6 +148,9 @@ impl ActorObject {
         }
         if op == "run" {
             return self.run(&actor, req).await;
+        }
+        if op == "park" {
+            return long_poll::park(self, &actor, &req).await;
         }
         let body = req.bytes().await.unwrap_or_default();
         let kv = match self.kv() {
@@ -198,8 +209,10 @@ impl ActorObject {
                 text(204, "")
             }
             "room/refresh" => {
-                let open = rooms::refresh(self, &actor).await;
-                // 410 tells the watched actor that this room is empty, so it stops notifying it.
+                self.bell.ring();
+                let open = rooms::refresh(self, &actor).await || self.parked.get() > 0;
+                // 410 tells the watched actor that nothing here waits for it any more (no
+                // socket, no parked poll), so it stops notifying this object.
                 text(if open { 204 } else { 410 }, "")
             }
             _ => text(404, "unknown storage call"),

@@ -29,7 +29,9 @@ use crate::platform::CfPlatform;
 /// Header carrying the [`Room`] from the Worker to the object.
 pub const ROOM_HEADER: &str = "x-edgedesk-room";
 
-pub use edgedesk_functions::realtime::{realtime_route, same_origin, without_wait, Stream};
+pub use edgedesk_functions::realtime::{
+    feed_route, realtime_route, same_origin, wait_seconds, without_wait, Stream,
+};
 
 /// What a socket needs to keep reading its feed: its attachment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,7 +79,7 @@ pub fn kept_headers(req: &FnRequest) -> Vec<(String, String)> {
         .collect()
 }
 
-fn fn_request(
+pub(crate) fn fn_request(
     method: http::Method,
     path: &str,
     headers: &[(String, String)],

@@ -643,6 +643,83 @@ fn open_widgets_hear_the_team_come_online_through_the_tenants_public_object() {
     }
 }
 
+#[test]
+fn a_long_poll_waits_in_the_conversations_object_and_answers_when_the_reply_is_stored() {
+    let dev = Dev::start();
+    let base = dev.base();
+    let auth = tenant(&base);
+    let (tid, token) = visitor(&base, &auth);
+    let visitor_auth = format!("Visitor {token}");
+    let (s, m) = call(
+        &base,
+        "POST",
+        &format!("/v1/widget/{tid}/messages"),
+        Some(&visitor_auth),
+        Some(&json!({"body": "hello"})),
+    );
+    assert_eq!(s, 201, "{m}");
+    let conv = m["conversation_id"]
+        .as_str()
+        .expect("a conversation")
+        .to_owned();
+
+    // Nothing new: the poll waits out its time and answers without events.
+    let started = std::time::Instant::now();
+    let (s, quiet) = call(
+        &base,
+        "GET",
+        &format!("/v1/widget/{tid}/poll?after=1&wait=2"),
+        Some(&visitor_auth),
+        None,
+    );
+    assert_eq!(s, 200, "{quiet}");
+    assert_eq!(quiet["events"], json!([]), "{quiet}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A reply while it waits: the parked poll answers once the reply is stored.
+    let waiter = {
+        let (base, tid, visitor_auth) = (base.clone(), tid.clone(), visitor_auth.clone());
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let answer = call(
+                &base,
+                "GET",
+                &format!("/v1/widget/{tid}/poll?after=1&wait=20"),
+                Some(&visitor_auth),
+                None,
+            );
+            (answer, started.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let (s, _) = call(
+        &base,
+        "POST",
+        &format!("/v1/conversations/{conv}/messages"),
+        Some(&auth),
+        Some(&json!({"body": "hi, how can I help?"})),
+    );
+    assert_eq!(s, 201);
+    let ((s, feed), took) = waiter.join().expect("the poll returns");
+    assert_eq!(s, 200, "{feed}");
+    assert!(
+        feed["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["message"]["body"] == "hi, how can I help?"),
+        "{feed}"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "answered when the reply came, not at the deadline: {took:?}"
+    );
+}
+
 /// Posts raw bytes; answers the status and the body as text.
 fn post_raw(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
     let mut req = ureq::http::Request::builder().method("POST").uri(url);
