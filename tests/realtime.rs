@@ -601,3 +601,40 @@ fn waiting_polls_over_the_per_address_cap_are_refused_with_429() {
     let (s, _) = host.anon().get(&poll.replace("wait=3", "wait=0"));
     assert_eq!(s, 200);
 }
+
+#[test]
+fn behind_a_trusted_proxy_waiting_polls_are_counted_per_forwarded_client() {
+    let host = Host::start_with(&["--max-waiting-per-ip", "1", "--trusted-proxy", "127.0.0.1"]);
+    if !host.is_local() {
+        return;
+    }
+    let api = host.tenant("Shop");
+    let v = visitor_with_conversation(&host, &api);
+    let poll = format!(
+        "/v1/widget/{}/poll?after=1&wait=3&token={}",
+        v.tenant, v.token
+    );
+    // Two clients behind the proxy each wait; a client that names another address itself
+    // is counted by the address the proxy saw.
+    let waiting: Vec<_> = ["203.0.113.7", "203.0.113.8"]
+        .into_iter()
+        .map(|client| {
+            let (anon, poll) = (host.anon(), poll.clone());
+            std::thread::spawn(move || {
+                anon.call("GET", &poll, None, &[("x-forwarded-for", client)])
+                    .status
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    let again = host.anon().call(
+        "GET",
+        &poll,
+        None,
+        &[("x-forwarded-for", "198.51.100.9, 203.0.113.7")],
+    );
+    assert_eq!(again.status, 429, "{}", again.body);
+    for w in waiting {
+        assert_eq!(w.join().expect("a poller"), 200, "one each is allowed");
+    }
+}

@@ -117,6 +117,11 @@ pub struct Options {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_waiting_per_ip: usize,
 
+    /// A proxy in front of the host (repeat for several): requests it forwards count against
+    /// per-client limits by the address it names in `X-Forwarded-For`, not by its own.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Long-polls waiting at once on one tenant; more get 429.
     #[arg(long, default_value_t = crate::realtime::long_poll::Limits::default().per_tenant,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]

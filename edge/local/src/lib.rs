@@ -48,6 +48,7 @@
 
 pub mod changes;
 pub mod cli;
+pub mod client_addr;
 pub mod compile;
 pub mod guest;
 pub mod guest_stderr;
@@ -229,6 +230,7 @@ pub async fn run(options: Options) -> Result<(), HostError> {
                 per_tenant: options.max_waiting_per_tenant,
             },
         ),
+        trusted_proxies: options.trusted_proxies.clone(),
     });
     // Before serving, so whoever waits for `/health` finds the link already written.
     let setup_link =

@@ -28,6 +28,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::client_addr::client_ip;
 use crate::guest::{Guest, GuestError};
 use crate::log::{self, RequestLine};
 use crate::realtime::{self, Realtime};
@@ -91,6 +92,8 @@ pub struct App {
     pub authority: String,
     /// WebSockets on the realtime routes.
     pub realtime: Realtime,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 struct Outcome {
@@ -151,7 +154,8 @@ impl App {
             }
         }
         // A feed read that asks to wait is parked without holding an instance.
-        if let Some(answered) = self.realtime.long_poll(&req, peer.ip()).await {
+        let client = client_ip(peer.ip(), req.headers(), &self.trusted_proxies);
+        if let Some(answered) = self.realtime.long_poll(&req, client).await {
             return Outcome {
                 response: answered.response,
                 route: answered.labels.route.unwrap_or(path),
