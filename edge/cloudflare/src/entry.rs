@@ -233,13 +233,31 @@ async fn upgrade(
         checked_ms: js_sys::Date::now(),
         borrowed: false,
     };
+    let room = serde_json::to_string(&room)?;
+    to_object(
+        env,
+        &home,
+        "room",
+        &[("upgrade", "websocket"), (ROOM_HEADER, &room)],
+    )
+    .await
+}
+
+/// Hands a request to the object of `actor`: `https://actor/<op>` with `headers`.
+pub(crate) async fn to_object(
+    env: &Env,
+    actor: &str,
+    op: &str,
+    headers: &[(&str, &str)],
+) -> Result<Response> {
     let fwd_headers = Headers::new();
-    fwd_headers.set("upgrade", "websocket")?;
-    fwd_headers.set(ACTOR_HEADER, &home)?;
-    fwd_headers.set(ROOM_HEADER, &serde_json::to_string(&room)?)?;
+    fwd_headers.set(ACTOR_HEADER, actor)?;
+    for (name, value) in headers {
+        fwd_headers.set(name, value)?;
+    }
     let mut init = worker::RequestInit::new();
     init.with_headers(fwd_headers);
-    let fwd = Request::new_with_init("https://actor/room", &init)?;
-    let stub = env.durable_object(binding_for(&home))?.get_by_name(&home)?;
+    let fwd = Request::new_with_init(&format!("https://actor/{op}"), &init)?;
+    let stub = env.durable_object(binding_for(actor))?.get_by_name(actor)?;
     stub.fetch_with_request(fwd).await
 }

@@ -19,11 +19,11 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::future::select;
 use serde::{Deserialize, Serialize};
-use worker::{Env, Headers, Request, Response, Result};
+use worker::{Env, Request, Response, Result};
 
-use crate::entry::{error, from_fn_response, take_labels, to_fn_request};
+use crate::entry::{error, from_fn_response, take_labels, to_fn_request, to_object};
 use crate::objects::ActorObject;
-use crate::platform::{binding_for, CfPlatform, ACTOR_HEADER};
+use crate::platform::CfPlatform;
 use crate::request_url::UrlParts;
 use crate::rooms;
 use edgedesk_functions::realtime::{feed_answer, MAX_WATCHES};
@@ -120,14 +120,8 @@ pub async fn start(p: &CfPlatform, env: &Env, req: &mut Request, wait: u64) -> R
         headers,
         deadline_ms: js_sys::Date::now() + wait as f64 * 1000.0,
     };
-    let fwd_headers = Headers::new();
-    fwd_headers.set(ACTOR_HEADER, &home)?;
-    fwd_headers.set(PARK_HEADER, &serde_json::to_string(&parked)?)?;
-    let mut init = worker::RequestInit::new();
-    init.with_headers(fwd_headers);
-    let fwd = Request::new_with_init("https://actor/park", &init)?;
-    let stub = env.durable_object(binding_for(&home))?.get_by_name(&home)?;
-    stub.fetch_with_request(fwd).await
+    let parked = serde_json::to_string(&parked)?;
+    to_object(env, &home, "park", &[(PARK_HEADER, &parked)]).await
 }
 
 /// Counts a parked poll for as long as it lives.

@@ -180,6 +180,24 @@ fn visitor(base: &str, auth: &str) -> (String, String) {
     (tid, token)
 }
 
+/// A widget visitor who wrote `body`: the tenant id, the visitor's token, their conversation.
+fn chatting_visitor(base: &str, auth: &str, body: &str) -> (String, String, String) {
+    let (tid, token) = visitor(base, auth);
+    let (s, m) = call(
+        base,
+        "POST",
+        &format!("/v1/widget/{tid}/messages"),
+        Some(&format!("Visitor {token}")),
+        Some(&json!({ "body": body })),
+    );
+    assert_eq!(s, 201, "{m}");
+    let conv = m["conversation_id"]
+        .as_str()
+        .expect("a conversation")
+        .to_owned();
+    (tid, token, conv)
+}
+
 /// A conversation opened by a new contact; its id.
 fn conversation(base: &str, auth: &str) -> String {
     let (s, c) = call(
@@ -487,21 +505,7 @@ fn sockets_in_a_hibernatable_room_get_stored_messages_and_carry_typing_between_v
     let dev = Dev::start();
     let base = dev.base();
     let auth = tenant(&base);
-    let (tid, token) = visitor(&base, &auth);
-    let visitor_auth = format!("Visitor {token}");
-    let (s, m) = call(
-        &base,
-        "POST",
-        &format!("/v1/widget/{tid}/messages"),
-        Some(&visitor_auth),
-        Some(&json!({"body": "hi"})),
-    );
-    assert_eq!(s, 201, "{m}");
-    let (_, list) = get(&base, "/v1/conversations", Some(&auth));
-    let conv = list["data"][0]["id"]
-        .as_str()
-        .expect("the visitor's conversation")
-        .to_owned();
+    let (tid, token, conv) = chatting_visitor(&base, &auth, "hi");
 
     let mut visitor = Socket::open(
         &base,
@@ -648,20 +652,8 @@ fn a_long_poll_waits_in_the_conversations_object_and_answers_when_the_reply_is_s
     let dev = Dev::start();
     let base = dev.base();
     let auth = tenant(&base);
-    let (tid, token) = visitor(&base, &auth);
+    let (tid, token, conv) = chatting_visitor(&base, &auth, "hello");
     let visitor_auth = format!("Visitor {token}");
-    let (s, m) = call(
-        &base,
-        "POST",
-        &format!("/v1/widget/{tid}/messages"),
-        Some(&visitor_auth),
-        Some(&json!({"body": "hello"})),
-    );
-    assert_eq!(s, 201, "{m}");
-    let conv = m["conversation_id"]
-        .as_str()
-        .expect("a conversation")
-        .to_owned();
 
     // Nothing new: the poll waits out its time and answers without events.
     let started = std::time::Instant::now();
