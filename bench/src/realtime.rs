@@ -1,13 +1,25 @@
-//! Realtime figures at site scale: `cargo run --release -p edgedesk-bench -- realtime
-//! [VISITORS]` (default 10,000; with `EDGEDESK_HOST_BIN` and `EDGEDESK_COMPONENT` as `cargo
-//! xtask bench-realtime` sets them). One local host, started with room for every socket
-//! (`--max-sockets`) and serving Cranelift's code from its first request; the WebSockets come
-//! from one tokio runtime with two workers on the same machine.
+//! Realtime figures: `cargo run --release -p edgedesk-bench -- realtime [VISITORS]
+//! [--local-only | --worker-only] [--worker URL [--worker-group PGID]]`, with `EDGEDESK_HOST_BIN`
+//! and `EDGEDESK_COMPONENT` as `cargo xtask bench-realtime` sets them; xtask also builds the
+//! Cloudflare Worker, starts it under `wrangler dev` and passes its URL (`--worker`) and process
+//! group (`--worker-group`). Two parts:
+//!
+//! - **Site scale**: VISITORS (default 10,000) on one local host, started with room for every
+//!   socket (`--max-sockets`) and serving Cranelift's code from its first request.
+//! - **Beside the Worker**: the same scenarios scaled down to what `wrangler dev` carries on a
+//!   small machine ([`WORKER`]), on the Worker and on a fresh local host at those same sizes,
+//!   scenario by scenario so both meet the same background load. Each line of the local host is
+//!   followed by the Worker's, with the Worker's rate and p50 as multiples of the local host's.
+//!   The Worker's server is its `workerd` process, found in wrangler dev's process group: its
+//!   memory and CPU stand where the host's do (`n/a` when it is not found).
+//!
+//! `--local-only` leaves out the Worker, `--worker-only` the site scale. The WebSockets come from
+//! one tokio runtime with two workers on the same machine. Sizes below are the site scale's.
 //!
 //! 1. **Idle sockets**: VISITORS widget visitors, each with their own session, open the widget's
-//!    socket and take its first frame. The host's resident memory (`VmRSS`) before and with the
-//!    sockets gives the memory per socket; its CPU (`utime + stime`) over 10 s of silence, what
-//!    idle sockets cost; its memory 5 s after they all closed, whether it was given back.
+//!    socket and take its first frame. The server's resident memory (`VmRSS`) before and with
+//!    the sockets gives the memory per socket; its CPU (`utime + stime`) over 10 s of silence,
+//!    what idle sockets cost; its memory 5 s after they all closed, whether it was given back.
 //! 2. **Site traffic**: the VISITORS sockets again. 200 of the visitors write a first message,
 //!    which their open socket should bring back (the widget's feed follows the visitor's
 //!    current conversation); one that does not is reconnected. Then agents post 20 messages a
@@ -22,7 +34,7 @@
 //!    conversation's record when it changed; a post is delivered on a socket by the first event
 //!    for its conversation whose `last_message_seq` has reached the post's seq.
 //!
-//! Rows show the host's CPU (`srv cpu`) and this process's over the phase, in % of one core (they share
+//! Rows show the server's CPU and this process's over the phase, in % of one core (they share
 //! the machine's cores). `missed` counts failed requests, or deliveries that had not arrived
 //! when nothing more came for 20 s. Nothing is asserted: the figures are printed.
 
@@ -77,6 +89,28 @@ pub const SITE: Sizes = Sizes {
     posters: 8,
     agents: 200,
     chats: 100,
+    inbox_rate: 10.0,
+    inbox_secs: 20.0,
+};
+
+/// Beside the Worker: what `wrangler dev` carries on a 2-core machine, where one workerd runs
+/// the Worker and every Durable Object and another proxies to it. Tried there: it makes about
+/// 60 widget sessions and opens about 40 sockets a second (each handshake a feed read through
+/// the proxy and an object), so 1,000 visitors take about a minute to set up; 8 posters on one
+/// conversation peak near 30 posts a second to 200 sockets (about 6,000 deliveries a second,
+/// both processes together above one core). The paced rates are a third of that or less: at
+/// 10 posts a second workerd used about half a core and every delivery arrived.
+pub const WORKER: Sizes = Sizes {
+    visitors: 1000,
+    talkers: 100,
+    site_rate: 10.0,
+    site_secs: 20.0,
+    crowd: 200,
+    busy_rate: 10.0,
+    busy_secs: 10.0,
+    posters: 8,
+    agents: 50,
+    chats: 20,
     inbox_rate: 10.0,
     inbox_secs: 20.0,
 };
@@ -763,6 +797,57 @@ fn raise_open_files() -> Option<u64> {
     Some(limit.rlim_cur)
 }
 
+/// What a run measures.
+pub struct Options {
+    pub visitors: usize,
+    /// The site-scale part, on the local host alone.
+    pub site: bool,
+    /// The Worker to measure beside the local host at [`WORKER`] sizes.
+    pub worker: Option<Worker>,
+}
+
+/// A Worker served by `wrangler dev`.
+pub struct Worker {
+    pub base: String,
+    /// The process group wrangler dev runs in, where its `workerd` is.
+    pub group: Option<u32>,
+}
+
+impl Options {
+    pub const USAGE: &str =
+        "realtime [VISITORS] [--local-only | --worker-only] [--worker URL [--worker-group PGID]]";
+
+    /// Reads the arguments after `realtime`.
+    pub fn parse(args: &[String]) -> Result<Options> {
+        let mut options = Options {
+            visitors: SITE.visitors,
+            site: true,
+            worker: None,
+        };
+        let (mut local_only, mut base, mut group) = (false, None, None);
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--local-only" => local_only = true,
+                "--worker-only" => options.site = false,
+                "--worker" => base = args.next().cloned(),
+                "--worker-group" => group = args.next().and_then(|g| g.parse().ok()),
+                n => match n.parse() {
+                    Ok(n) => options.visitors = n,
+                    Err(_) => bail!("unknown argument {n:?}; usage: {}", Options::USAGE),
+                },
+            }
+        }
+        if !local_only {
+            options.worker = base.map(|base| Worker { base, group });
+        }
+        if !options.site && options.worker.is_none() {
+            bail!("--worker-only needs the Worker's URL (--worker URL)");
+        }
+        Ok(options)
+    }
+}
+
 /// A fresh local host with room for the sockets of `sizes`.
 fn local_host(sizes: Sizes) -> Result<Bench> {
     let max_sockets = (sizes.visitors + sizes.crowd + 1000)
@@ -780,22 +865,88 @@ fn local_host(sizes: Sizes) -> Result<Bench> {
     Bench::new(host, vec![pid], sizes)
 }
 
-pub fn run(visitors: usize) -> Result<()> {
+/// What the Worker's `srv cpu` and server RSS are: its workerd processes, by role.
+fn server_note(worker: &Worker, found: &[(u32, String)]) -> String {
+    let Some(group) = worker.group else {
+        return "srv cpu and server RSS of wrangler dev: n/a, its process group was not given \
+                (--worker-group)"
+            .to_owned();
+    };
+    if found.is_empty() {
+        return format!(
+            "srv cpu and server RSS of wrangler dev: n/a, no workerd process in its process group \
+             {group}"
+        );
+    }
+    let entry = format!(
+        "entry={}",
+        worker
+            .base
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+    );
+    let roles: Vec<String> = found
+        .iter()
+        .map(|(pid, args)| {
+            // wrangler's proxy is the workerd that listens on the URL clients use; it forwards
+            // every request and socket to the one that runs the Worker.
+            if args.contains(&entry) {
+                format!("{pid}, wrangler's proxy on the Worker's port")
+            } else {
+                format!("{pid}, the Worker and all its Durable Objects")
+            }
+        })
+        .collect();
+    format!(
+        "srv cpu and server RSS of wrangler dev: its workerd processes summed ({}); wrangler's \
+         Node.js processes are not counted",
+        roles.join("; ")
+    )
+}
+
+pub fn run(options: Options) -> Result<()> {
     // The host inherits the limit; it holds one descriptor per socket, and so does this process.
     let visitors = match raise_open_files() {
-        Some(limit) if visitors as u64 + SPARE_FILES > limit => {
+        Some(limit) if options.visitors as u64 + SPARE_FILES > limit => {
             let fit = limit.saturating_sub(SPARE_FILES) as usize;
             println!(
-                "warning: the open-files limit is {limit}: {fit} visitors instead of {visitors}"
+                "warning: the open-files limit is {limit}: {fit} visitors instead of {}",
+                options.visitors
             );
             fit
         }
-        _ => visitors,
+        _ => options.visitors,
     };
-    let sizes = Sizes { visitors, ..SITE };
-    println!(
-        "EdgeDesk realtime: local host, {}; client on the same machine (2 tokio workers)",
-        describe(&sizes)
-    );
-    scenarios(&mut [("local host", local_host(sizes)?)])
+    if options.site {
+        let sizes = Sizes { visitors, ..SITE };
+        println!(
+            "EdgeDesk realtime: local host, {}; client on the same machine (2 tokio workers)",
+            describe(&sizes)
+        );
+        scenarios(&mut [("local host", local_host(sizes)?)])?;
+    }
+    if let Some(worker) = options.worker {
+        let found = worker.group.map(client::workerd).unwrap_or_default();
+        println!();
+        println!(
+            "EdgeDesk realtime beside the Worker under wrangler dev, scaled down to what it carries \
+             here: {}; each scenario on a fresh local host, then on the Worker",
+            describe(&WORKER)
+        );
+        println!("{}", server_note(&worker, &found));
+        if !found.is_empty() {
+            println!(
+                "memory per socket on wrangler dev: each idle visitor's socket is held by that \
+                 visitor's own Durable Object (its doorbell), so the growth counts an object kept \
+                 with each socket; on Cloudflare a hibernated object leaves memory while the \
+                 runtime keeps its sockets: this is what wrangler dev spends here, not what a \
+                 deployed Worker holds"
+            );
+        }
+        let server = found.iter().map(|(pid, _)| *pid).collect();
+        let local = local_host(WORKER)?;
+        let remote = Bench::new(Host::remote(&worker.base), server, WORKER)?;
+        scenarios(&mut [("local host", local), ("wrangler dev", remote)])?;
+    }
+    Ok(())
 }

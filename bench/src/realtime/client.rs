@@ -426,6 +426,35 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// The `workerd` processes of process group `group`, with their command lines: `wrangler dev`
+/// runs Node.js, which runs workerd, the runtime that serves the Worker.
+pub fn workerd(group: u32) -> Vec<(u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<(u32, String)> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // `pid (name) state ppid pgrp …`; the name may hold spaces and parentheses.
+            let name = stat
+                .split_once('(')
+                .and_then(|(_, rest)| rest.rsplit_once(')'));
+            name.is_some_and(|(name, rest)| {
+                name == "workerd" && rest.split_whitespace().nth(2) == Some(&group.to_string())
+            })
+        })
+        .map(|pid| {
+            let args = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            (pid, String::from_utf8_lossy(&args).replace('\0', " "))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 /// The resident memory of processes `pids` together, in KiB (`None` if there are none or one
 /// cannot be read).
 pub fn rss_sum(pids: &[u32]) -> Option<u64> {
