@@ -94,12 +94,13 @@ pub const SITE: Sizes = Sizes {
 };
 
 /// Beside the Worker: what `wrangler dev` carries on a 2-core machine, where one workerd runs
-/// the Worker and every Durable Object and another proxies to it. Tried there: it makes about
-/// 60 widget sessions and opens about 40 sockets a second (each handshake a feed read through
-/// the proxy and an object), so 1,000 visitors take about a minute to set up; 8 posters on one
-/// conversation peak near 30 posts a second to 200 sockets (about 6,000 deliveries a second,
-/// both processes together above one core). The paced rates are a third of that or less: at
-/// 10 posts a second workerd used about half a core and every delivery arrived.
+/// the Worker and every Durable Object and another proxies to it. Tried there: it makes 60–140
+/// widget sessions and opens 40–90 sockets a second (each handshake a feed read through the
+/// proxy and an object; the lower figures with another build running), so 1,000 visitors take
+/// 20–40 s to set up; 8 posters on one conversation peak near 30 posts a second to 200 sockets
+/// (about 6,000 deliveries a second, both processes together above one core). The paced rates
+/// are a third of that or less: at 10 posts a second workerd used 40–50 % of a core and every
+/// delivery arrived.
 pub const WORKER: Sizes = Sizes {
     visitors: 1000,
     talkers: 100,

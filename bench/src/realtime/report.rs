@@ -244,9 +244,11 @@ fn line(label: &str, runtime: Option<&str>, measure: &Measure, base: Option<&Mea
                     };
                     let rate = ratio(base.map(|b| b.rate), Some(r.rate));
                     let p50 = ratio(base.and_then(|b| b.p50), r.p50);
-                    println!(
+                    let line = format!(
                         "{label:<40} {runtime:<12} {cells} {server:>8} {own:>8} {rate:>7} {p50:>7}"
                     );
+                    // The first runtime's lines have no ratios.
+                    println!("{}", line.trim_end());
                 }
             }
         }
