@@ -14,9 +14,11 @@
 //! `-- mail [CLIENTS] [MESSAGES]` measures the email channel: mail in through the host's SMTP
 //! listener, replies out through its mail relay (see the `mail` module).
 //!
-//! `-- realtime [VISITORS]` measures the WebSockets at site scale: idle visitor sockets' memory
-//! and CPU, deliveries to them under traffic, one busy conversation, the agents' inbox (see
-//! the `realtime` module; `cargo xtask bench-realtime`).
+//! `-- realtime [VISITORS] [--local-only | --worker-only] [--worker URL [--worker-group PGID]]`
+//! measures the WebSockets at site scale: idle visitor sockets' memory and CPU, deliveries to
+//! them under traffic, one busy conversation, the agents' inbox; with `--worker`, the same
+//! scaled down on the Worker under `wrangler dev` beside the local host at those sizes (see the
+//! `realtime` module; `cargo xtask bench-realtime`).
 //!
 //! `cargo xtask bench-worker` builds the Cloudflare Worker, starts it under `wrangler dev` and
 //! runs `-- runtimes <its URL>`: GET ticket and post message on the local host and on the Worker
@@ -345,8 +347,7 @@ fn main() -> Result<()> {
         return mail::run(clients, messages);
     }
     if args.first().map(String::as_str) == Some("realtime") {
-        let visitors = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
-        return realtime::run(visitors);
+        return realtime::run(realtime::Options::parse(&args[1..])?);
     }
     if args.first().map(String::as_str) == Some("runtimes") {
         let worker = args

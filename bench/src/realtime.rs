@@ -1,13 +1,25 @@
-//! Realtime figures at site scale: `cargo run --release -p edgedesk-bench -- realtime
-//! [VISITORS]` (default 10,000; with `EDGEDESK_HOST_BIN` and `EDGEDESK_COMPONENT` as `cargo
-//! xtask bench-realtime` sets them). One local host, started with room for every socket
-//! (`--max-sockets`) and serving Cranelift's code from its first request; the WebSockets come
-//! from one tokio runtime with two workers on the same machine.
+//! Realtime figures: `cargo run --release -p edgedesk-bench -- realtime [VISITORS]
+//! [--local-only | --worker-only] [--worker URL [--worker-group PGID]]`, with `EDGEDESK_HOST_BIN`
+//! and `EDGEDESK_COMPONENT` as `cargo xtask bench-realtime` sets them; xtask also builds the
+//! Cloudflare Worker, starts it under `wrangler dev` and passes its URL (`--worker`) and process
+//! group (`--worker-group`). Two parts:
+//!
+//! - **Site scale**: VISITORS (default 10,000) on one local host, started with room for every
+//!   socket (`--max-sockets`) and serving Cranelift's code from its first request.
+//! - **Beside the Worker**: the same scenarios scaled down to what `wrangler dev` carries on a
+//!   small machine ([`WORKER`]), on the Worker and on a fresh local host at those same sizes,
+//!   scenario by scenario so both meet the same background load. Each line of the local host is
+//!   followed by the Worker's, with the Worker's rate and p50 as multiples of the local host's.
+//!   The Worker's server is its `workerd` process, found in wrangler dev's process group: its
+//!   memory and CPU stand where the host's do (`n/a` when it is not found).
+//!
+//! `--local-only` leaves out the Worker, `--worker-only` the site scale. The WebSockets come from
+//! one tokio runtime with two workers on the same machine. Sizes below are the site scale's.
 //!
 //! 1. **Idle sockets**: VISITORS widget visitors, each with their own session, open the widget's
-//!    socket and take its first frame. The host's resident memory (`VmRSS`) before and with the
-//!    sockets gives the memory per socket; its CPU (`utime + stime`) over 10 s of silence, what
-//!    idle sockets cost; its memory 5 s after they all closed, whether it was given back.
+//!    socket and take its first frame. The server's resident memory (`VmRSS`) before and with
+//!    the sockets gives the memory per socket; its CPU (`utime + stime`) over 10 s of silence,
+//!    what idle sockets cost; its memory 5 s after they all closed, whether it was given back.
 //! 2. **Site traffic**: the VISITORS sockets again. 200 of the visitors write a first message,
 //!    which their open socket should bring back (the widget's feed follows the visitor's
 //!    current conversation); one that does not is reconnected. Then agents post 20 messages a
@@ -22,11 +34,12 @@
 //!    conversation's record when it changed; a post is delivered on a socket by the first event
 //!    for its conversation whose `last_message_seq` has reached the post's seq.
 //!
-//! Rows show the host's CPU and this process's over the phase, in % of one core (they share
+//! Rows show the server's CPU and this process's over the phase, in % of one core (they share
 //! the machine's cores). `missed` counts failed requests, or deliveries that had not arrived
 //! when nothing more came for 20 s. Nothing is asserted: the figures are printed.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -34,25 +47,75 @@ use edgedesk_e2e::{Api, Host};
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 
-use crate::mail::percentile;
-
 mod client;
+mod report;
 
-use client::{body, paced, pool, rss_kib, CpuMeter, Fleet, Opened, Post, Seen, Target};
+use client::{body, paced, pool, rss_sum, CpuMeter, Fleet, Post, Seen, Target};
+use report::Report;
 
-/// Visitors who write in the site-traffic scenario.
-const TALKERS: usize = 200;
-const SITE_RATE: f64 = 20.0;
-const SITE_SECS: f64 = 20.0;
-/// Sockets on the one busy conversation.
-const CROWD: usize = 1000;
-const BUSY_RATE: f64 = 20.0;
-const BUSY_SECS: f64 = 10.0;
-const POSTERS: usize = 8;
-const AGENTS: usize = 200;
-const CHATS: usize = 100;
-const INBOX_RATE: f64 = 10.0;
-const INBOX_SECS: f64 = 20.0;
+/// How big each scenario is.
+#[derive(Clone, Copy)]
+pub struct Sizes {
+    /// Idle visitor sockets, each with its own session (scenarios 1 and 2).
+    pub visitors: usize,
+    /// Visitors who write in the site-traffic scenario.
+    pub talkers: usize,
+    /// Agent posts a second over the talkers' conversations, and for how long.
+    pub site_rate: f64,
+    pub site_secs: f64,
+    /// Sockets on the one busy conversation.
+    pub crowd: usize,
+    pub busy_rate: f64,
+    pub busy_secs: f64,
+    /// Posters as fast as they go on the busy conversation; also the requests in flight while
+    /// visitors write their first messages.
+    pub posters: usize,
+    /// Agents' inbox sockets, and the conversations whose visitors post.
+    pub agents: usize,
+    pub chats: usize,
+    pub inbox_rate: f64,
+    pub inbox_secs: f64,
+}
+
+/// The local host at site scale (`visitors` is the run's argument).
+pub const SITE: Sizes = Sizes {
+    visitors: 10_000,
+    talkers: 200,
+    site_rate: 20.0,
+    site_secs: 20.0,
+    crowd: 1000,
+    busy_rate: 20.0,
+    busy_secs: 10.0,
+    posters: 8,
+    agents: 200,
+    chats: 100,
+    inbox_rate: 10.0,
+    inbox_secs: 20.0,
+};
+
+/// Beside the Worker: what `wrangler dev` carries on a 2-core machine, where one workerd runs
+/// the Worker and every Durable Object and another proxies to it. Tried there: it makes 60–140
+/// widget sessions and opens 40–90 sockets a second (each handshake a feed read through the
+/// proxy and an object; the lower figures with another build running), so 1,000 visitors take
+/// 20–40 s to set up; 8 posters on one conversation peak near 30 posts a second to 200 sockets
+/// (about 6,000 deliveries a second, both processes together above one core). The paced rates
+/// are a third of that or less: at 10 posts a second workerd used 40–50 % of a core and every
+/// delivery arrived.
+pub const WORKER: Sizes = Sizes {
+    visitors: 1000,
+    talkers: 100,
+    site_rate: 10.0,
+    site_secs: 20.0,
+    crowd: 200,
+    busy_rate: 10.0,
+    busy_secs: 10.0,
+    posters: 8,
+    agents: 50,
+    chats: 20,
+    inbox_rate: 10.0,
+    inbox_secs: 20.0,
+};
+
 const IDLE: Duration = Duration::from_secs(10);
 const SETTLE: Duration = Duration::from_secs(5);
 /// Handshakes in flight at once while opening sockets: as many as the requests in flight while
@@ -66,20 +129,63 @@ const SPARE_FILES: u64 = 500;
 const QUIET: Duration = Duration::from_secs(20);
 const CAP: Duration = Duration::from_secs(300);
 
+/// One runtime under measurement.
 struct Bench {
     rt: Runtime,
     host: Host,
-    pid: u32,
+    /// The processes that serve the sockets, whose memory and CPU the figures show, summed
+    /// (none found: those figures are `n/a`).
+    server: Vec<u32>,
     anon: Api,
+    sizes: Sizes,
     next_nonce: u64,
 }
 
 impl Bench {
+    fn new(host: Host, server: Vec<u32>, sizes: Sizes) -> Result<Bench> {
+        Ok(Bench {
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?,
+            anon: host.anon(),
+            host,
+            server,
+            sizes,
+            next_nonce: 0,
+        })
+    }
+
     /// The first of `n` fresh post numbers.
     fn nonces(&mut self, n: usize) -> u64 {
         let first = self.next_nonce;
         self.next_nonce += n as u64;
         first
+    }
+
+    fn rss(&self) -> Option<u64> {
+        rss_sum(&self.server)
+    }
+
+    fn meter(&self) -> CpuMeter {
+        CpuMeter::start(&self.server)
+    }
+
+    /// The site's tenant and one widget session per visitor.
+    fn site(&self) -> Result<(Site, Vec<Post>, f64)> {
+        let api = self.host.tenant("Site");
+        let key = api.key.clone().context("admin key")?;
+        let tenant = api.tenant_id();
+        let (tokens, made, secs) = sessions(&self.anon, &tenant, self.sizes.visitors)?;
+        Ok((
+            Site {
+                tenant,
+                key,
+                tokens,
+            },
+            made,
+            secs,
+        ))
     }
 }
 
@@ -148,7 +254,7 @@ fn first_messages(
     let path = format!("/v1/widget/{tenant}/messages");
     let count = tokens.len();
     let started = Instant::now();
-    let posts = pool(POSTERS, count, f64::INFINITY, move |k| {
+    let posts = pool(b.sizes.posters, count, f64::INFINITY, move |k| {
         let auth = format!("Visitor {}", tokens[k]);
         let text = body(first + k as u64);
         post(
@@ -171,171 +277,117 @@ fn first_messages(
     (conversations, first, posts, secs)
 }
 
-fn cell(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}%"))
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-fn header(title: &str) {
-    println!();
-    println!("{title}");
-    println!(
-        "{:<40} {:>8} {:>9} {:>9} {:>9} {:>7} {:>9} {:>8}",
-        "", "count", "per s", "p50 ms", "p99 ms", "missed", "host cpu", "own cpu"
-    );
+/// What the scenarios are, in one line.
+fn describe(s: &Sizes) -> String {
+    format!(
+        "{} idle visitor sockets; {} of them chatting at {:.0} agent posts/s; {} sockets on one \
+         conversation; {} inbox sockets over {} conversations at {:.0} posts/s",
+        s.visitors, s.talkers, s.site_rate, s.crowd, s.agents, s.chats, s.inbox_rate
+    )
 }
 
-/// One row: `ms` are latencies (sorted here; none: `-`).
-fn row(
-    label: &str,
-    count: usize,
-    secs: f64,
-    ms: &mut [f64],
-    missed: usize,
-    cpu: (Option<f64>, Option<f64>),
-) {
-    ms.sort_by(f64::total_cmp);
-    let at = |p| {
-        if ms.is_empty() {
-            "-".to_owned()
-        } else {
-            format!("{:.1}", percentile(ms, p))
-        }
-    };
-    let rate = if secs > 0.0 { count as f64 / secs } else { 0.0 };
-    println!(
-        "{:<40} {:>8} {:>9.0} {:>9} {:>9} {:>7} {:>9} {:>8}",
-        label,
-        count,
-        rate,
-        at(0.5),
-        at(0.99),
-        missed,
-        cell(cpu.0),
-        cell(cpu.1)
-    );
-}
-
-/// A row for requests: the answered ones with `ok`, their latencies, the others as missed.
-fn posts_row(label: &str, posts: &[Post], ok: u16, secs: f64, cpu: (Option<f64>, Option<f64>)) {
-    let mut ms: Vec<f64> = posts
-        .iter()
-        .filter(|p| p.status == ok)
-        .map(|p| p.ms)
-        .collect();
-    let failed = posts.len() - ms.len();
-    row(label, ms.len(), secs, &mut ms, failed, cpu);
-    let mut statuses = std::collections::BTreeMap::new();
-    for p in posts.iter().filter(|p| p.status != ok) {
-        *statuses.entry(p.status).or_insert(0usize) += 1;
-    }
-    if let Some(p) = posts.iter().find(|p| p.status != ok) {
-        let counts: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} x {s}")).collect();
-        println!(
-            "  (not {ok}: {}, status 0 being no answer; one said {})",
-            counts.join(", "),
-            p.answer
-        );
-    }
-}
-
-fn opened_row(label: &str, opened: &mut Opened) {
-    row(
-        label,
-        opened.ms.len(),
-        opened.secs,
-        &mut opened.ms,
-        opened.failed,
-        (None, None),
-    );
-    if let Some(e) = &opened.first_error {
-        println!("  (a socket failed to open: {e})");
-    }
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
+/// The scenarios' titles, in order.
+fn titles(s: &Sizes) -> [String; 4] {
+    [
+        format!(
+            "1. Idle sockets: {} visitors, each with a session and one widget socket",
+            s.visitors
+        ),
+        format!(
+            "2. Site traffic: {} visitor sockets; {} visitors write, then agents post {:.0}/s over their conversations for {:.0} s",
+            s.visitors,
+            s.talkers.min(s.visitors),
+            s.site_rate,
+            s.site_secs
+        ),
+        format!(
+            "3. One busy conversation: {} sockets on it; {:.0} posts/s for {:.0} s, then {} posters as fast as they go for {:.0} s",
+            s.crowd, s.busy_rate, s.busy_secs, s.posters, s.busy_secs
+        ),
+        format!(
+            "4. Agents' inbox: {} inbox sockets; visitors of {} conversations post {:.0}/s for {:.0} s",
+            s.agents, s.chats, s.inbox_rate, s.inbox_secs
+        ),
+    ]
 }
 
 /// Scenario 1.
-fn idle(b: &mut Bench, site: &Site, made: &[Post], made_secs: f64) {
+fn idle(b: &mut Bench, site: &Site, made: &[Post], made_secs: f64) -> Report {
+    let mut r = Report::default();
     let n = site.tokens.len();
-    header(&format!(
-        "1. Idle sockets: {n} visitors, each with a session and one widget socket"
-    ));
-    posts_row(
-        "visitor sessions (POST)",
-        made,
-        200,
-        made_secs,
-        (None, None),
-    );
-    let baseline = rss_kib(b.pid).unwrap_or(0);
+    r.posts("visitor sessions (POST)", made, 200, made_secs, None);
+    let baseline = b.rss();
     let mut fleet = Fleet::new(&b.host.base);
     let mut opened = fleet.open(&b.rt, (0..n).map(|v| site.socket(v)).collect(), OPENING);
-    opened_row("sockets opened (to the first frame)", &mut opened);
+    r.opened("sockets opened (to the first frame)", &mut opened);
     std::thread::sleep(Duration::from_secs(1));
-    let with = rss_kib(b.pid).unwrap_or(0);
-    let meter = CpuMeter::start(b.pid);
+    let with = b.rss();
+    let meter = b.meter();
     std::thread::sleep(IDLE);
-    let (host_cpu, own_cpu) = meter.read();
-    let idle_rss = rss_kib(b.pid).unwrap_or(0);
+    let (server_cpu, own_cpu) = meter.read();
+    let idle_rss = b.rss();
     let open = fleet.open_now();
     let closing = fleet.close(&b.rt);
     std::thread::sleep(SETTLE);
-    let after = rss_kib(b.pid).unwrap_or(0);
-    let per_socket = with.saturating_sub(baseline) as f64 / opened.ms.len().max(1) as f64;
-    let figure = |label: &str, value: String| println!("{label:<40} {value:>12}");
-    figure("host RSS, no sockets", format!("{:.1} MiB", mib(baseline)));
-    figure(
-        &format!("host RSS, {} sockets", opened.ms.len()),
-        format!("{:.1} MiB", mib(with)),
+    let after = b.rss();
+    r.figure("server RSS, no sockets", baseline.map(mib));
+    r.figure("server RSS with the sockets", with.map(mib));
+    r.figure(
+        &format!("server RSS after {} s idle", IDLE.as_secs()),
+        idle_rss.map(mib),
     );
-    figure(
-        &format!("host RSS after {} s idle", IDLE.as_secs()),
-        format!("{:.1} MiB", mib(idle_rss)),
-    );
-    figure(
+    r.figure(
         "per socket above the baseline",
-        format!("{per_socket:.1} KiB"),
+        baseline.zip(with).map(|(before, with)| {
+            let per = with.saturating_sub(before) as f64 / opened.ms.len().max(1) as f64;
+            format!("{per:.1} KiB")
+        }),
     );
-    figure(
-        &format!("host CPU over {} s idle", IDLE.as_secs()),
-        format!(
-            "{:.2}% of one core (this process {:.2}%)",
-            host_cpu.unwrap_or(0.0),
-            own_cpu.unwrap_or(0.0)
-        ),
+    r.figure(
+        &format!("server CPU over {} s idle", IDLE.as_secs()),
+        server_cpu.map(|cpu| {
+            format!(
+                "{cpu:.2}% of one core (this process {:.2}%)",
+                own_cpu.unwrap_or(0.0)
+            )
+        }),
     );
-    figure("sockets still open after it", open.to_string());
-    figure("all closed in", format!("{:.1} s", closing.as_secs_f64()));
-    figure(
-        &format!("host RSS {} s after closing", SETTLE.as_secs()),
-        format!(
-            "{:.1} MiB ({:.2}x the baseline)",
-            mib(after),
-            after as f64 / baseline.max(1) as f64
-        ),
+    r.figure("sockets still open after it", Some(open.to_string()));
+    r.figure(
+        "all closed in",
+        Some(format!("{:.1} s", closing.as_secs_f64())),
     );
+    r.figure(
+        &format!("server RSS {} s after closing", SETTLE.as_secs()),
+        baseline.zip(after).map(|(before, after)| {
+            format!(
+                "{} ({:.2}x the baseline)",
+                mib(after),
+                after as f64 / before.max(1) as f64
+            )
+        }),
+    );
+    r
 }
 
 /// Scenario 2.
-fn site_traffic(b: &mut Bench, site: &Site) {
+fn site_traffic(b: &mut Bench, site: &Site) -> Report {
+    let mut r = Report::default();
     let n = site.tokens.len();
-    let talkers: Vec<usize> = (0..TALKERS.min(n))
-        .map(|k| k * n / TALKERS.min(n))
-        .collect();
-    header(&format!(
-        "2. Site traffic: {n} visitor sockets; {} visitors write, then agents post {SITE_RATE:.0}/s over their conversations for {SITE_SECS:.0} s",
-        talkers.len()
-    ));
+    let talking = b.sizes.talkers.min(n);
+    let talkers: Vec<usize> = (0..talking).map(|k| k * n / talking).collect();
     let mut fleet = Fleet::new(&b.host.base);
     let mut opened = fleet.open(&b.rt, (0..n).map(|v| site.socket(v)).collect(), OPENING);
-    opened_row("sockets opened (to the first frame)", &mut opened);
+    r.opened("sockets opened (to the first frame)", &mut opened);
 
     // First messages: each should come back on the visitor's own open socket.
     let tokens: Vec<String> = talkers.iter().map(|&v| site.tokens[v].clone()).collect();
     fleet.clear();
-    let meter = CpuMeter::start(b.pid);
+    let meter = b.meter();
     let (conversations, first, firsts, secs) = first_messages(b, &site.tenant, &tokens);
     let expected: HashMap<u64, (Instant, u32)> = firsts
         .iter()
@@ -360,10 +412,10 @@ fn site_traffic(b: &mut Bench, site: &Site) {
         }
         seen.len() == expected.len()
     });
-    let cpu = meter.read();
-    posts_row("visitors' first messages (POST)", &firsts, 201, secs, cpu);
+    let cpu = Some(meter.read());
+    r.posts("visitors' first messages (POST)", &firsts, 201, secs, cpu);
     let switched = own.len();
-    row(
+    r.row(
         "  back on the visitor's open socket",
         switched,
         secs,
@@ -382,27 +434,27 @@ fn site_traffic(b: &mut Bench, site: &Site) {
             stayed.iter().map(|&k| site.socket(talkers[k])).collect(),
             OPENING,
         );
-        opened_row("  not switched: reconnected", &mut again);
+        r.opened("  not switched: reconnected", &mut again);
     }
 
     // Agents post over those conversations.
     let targets: Vec<String> = conversations.into_iter().flatten().collect();
     if targets.is_empty() {
-        println!("  no conversation was opened: no agent posts");
+        r.note("no conversation was opened: no agent posts");
         fleet.close(&b.rt);
-        return;
+        return r;
     }
-    let count = (SITE_RATE * SITE_SECS) as usize;
+    let (rate, count) = (
+        b.sizes.site_rate,
+        (b.sizes.site_rate * b.sizes.site_secs) as usize,
+    );
     let first = b.nonces(count);
     let (anon, auth) = (b.anon.clone(), format!("Bearer {}", site.key));
     fleet.clear();
-    let frames = fleet
-        .counts
-        .frames
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let meter = CpuMeter::start(b.pid);
+    let frames = fleet.counts.frames.load(Ordering::Relaxed);
+    let meter = b.meter();
     let started = Instant::now();
-    let posts = paced(SITE_RATE, count, move |i| {
+    let posts = paced(rate, count, move |i| {
         let path = format!("/v1/conversations/{}/messages", targets[i % targets.len()]);
         let text = body(first + i as u64);
         post(
@@ -414,11 +466,11 @@ fn site_traffic(b: &mut Bench, site: &Site) {
     });
     let posting = started.elapsed().as_secs_f64();
     let (mut ms, last) = deliveries(b, &mut fleet, &posts, first, 1, started);
-    let cpu = meter.read();
+    let cpu = Some(meter.read());
     let sent = posts.iter().filter(|p| p.status == 201).count();
-    posts_row("agent posts (POST)", &posts, 201, posting, cpu);
+    r.posts("agent posts (POST)", &posts, 201, posting, cpu);
     let got = ms.len();
-    row(
+    r.row(
         "  delivered to the visitor's socket",
         got,
         (last - started).as_secs_f64(),
@@ -426,19 +478,13 @@ fn site_traffic(b: &mut Bench, site: &Site) {
         sent.saturating_sub(got),
         cpu,
     );
-    let frames = fleet
-        .counts
-        .frames
-        .load(std::sync::atomic::Ordering::Relaxed)
-        - frames;
-    println!(
-        "  ({frames} frames over all sockets; {} sockets ended by the host)",
-        fleet
-            .counts
-            .dropped
-            .load(std::sync::atomic::Ordering::Relaxed)
-    );
+    let frames = fleet.counts.frames.load(Ordering::Relaxed) - frames;
+    r.note(&format!(
+        "{frames} frames over all sockets; {} sockets ended by the server",
+        fleet.counts.dropped.load(Ordering::Relaxed)
+    ));
     fleet.close(&b.rt);
+    r
 }
 
 /// Delivery latencies of `posts` (numbered from `first`, each expected on `per_post` sockets),
@@ -474,7 +520,9 @@ fn deliveries(
 }
 
 /// Scenario 3.
-fn busy(b: &mut Bench) -> Result<()> {
+fn busy(b: &mut Bench) -> Result<Report> {
+    let mut r = Report::default();
+    let s = b.sizes;
     let api = b.host.tenant("Busy");
     let key = api.key.clone().context("admin key")?;
     let tenant = api.tenant_id();
@@ -486,9 +534,6 @@ fn busy(b: &mut Bench) -> Result<()> {
             firsts.first().map(|p| &p.answer)
         );
     };
-    header(&format!(
-        "3. One busy conversation: {CROWD} sockets on it; {BUSY_RATE:.0} posts/s for {BUSY_SECS:.0} s, then {POSTERS} posters as fast as they go for {BUSY_SECS:.0} s"
-    ));
     let bearer = format!("Bearer {key}");
     let crowds = [
         (
@@ -510,7 +555,7 @@ fn busy(b: &mut Bench) -> Result<()> {
         let mut fleet = Fleet::new(&b.host.base);
         let mut opened = fleet.open(
             &b.rt,
-            (0..CROWD)
+            (0..s.crowd)
                 .map(|_| Target {
                     path: target.path.clone(),
                     auth: target.auth.clone(),
@@ -518,13 +563,13 @@ fn busy(b: &mut Bench) -> Result<()> {
                 .collect(),
             OPENING,
         );
-        opened_row(&format!("{label}: sockets opened"), &mut opened);
+        r.opened(&format!("{label}: sockets opened"), &mut opened);
         let sockets = opened.ms.len();
         for fast in [false, true] {
             let count = if fast {
                 1_000_000
             } else {
-                (BUSY_RATE * BUSY_SECS) as usize
+                (s.busy_rate * s.busy_secs) as usize
             };
             let first = b.nonces(count);
             let (anon, auth) = (b.anon.clone(), bearer.clone());
@@ -539,33 +584,26 @@ fn busy(b: &mut Bench) -> Result<()> {
                 )
             };
             fleet.clear();
-            let frames = fleet
-                .counts
-                .frames
-                .load(std::sync::atomic::Ordering::Relaxed);
-            let meter = CpuMeter::start(b.pid);
+            let frames = fleet.counts.frames.load(Ordering::Relaxed);
+            let meter = b.meter();
             let started = Instant::now();
             let posts = if fast {
-                pool(POSTERS, count, BUSY_SECS, call)
+                pool(s.posters, count, s.busy_secs, call)
             } else {
-                paced(BUSY_RATE, count, call)
+                paced(s.busy_rate, count, call)
             };
             let posting = started.elapsed().as_secs_f64();
             let (mut ms, last) = deliveries(b, &mut fleet, &posts, first, sockets, started);
-            let cpu = meter.read();
-            let frames = fleet
-                .counts
-                .frames
-                .load(std::sync::atomic::Ordering::Relaxed)
-                - frames;
+            let cpu = Some(meter.read());
+            let frames = fleet.counts.frames.load(Ordering::Relaxed) - frames;
             let window = (last - started).as_secs_f64();
             let sent = posts.iter().filter(|p| p.status == 201).count();
             let pace = if fast {
-                format!("{POSTERS} posters")
+                format!("{} posters", s.posters)
             } else {
-                format!("{BUSY_RATE:.0}/s")
+                format!("{:.0}/s", s.busy_rate)
             };
-            posts_row(
+            r.posts(
                 &format!("  {pace}: posts (POST)"),
                 &posts,
                 201,
@@ -573,7 +611,7 @@ fn busy(b: &mut Bench) -> Result<()> {
                 cpu,
             );
             let got = ms.len();
-            row(
+            r.row(
                 "    deliveries (message events)",
                 got,
                 window,
@@ -581,19 +619,21 @@ fn busy(b: &mut Bench) -> Result<()> {
                 (sent * sockets).saturating_sub(got),
                 cpu,
             );
-            row("    frames", frames as usize, window, &mut [], 0, cpu);
+            r.row("    frames", frames as usize, window, &mut [], 0, cpu);
         }
         fleet.close(&b.rt);
     }
-    Ok(())
+    Ok(r)
 }
 
 /// Scenario 4.
-fn inbox(b: &mut Bench) -> Result<()> {
+fn inbox(b: &mut Bench) -> Result<Report> {
+    let mut r = Report::default();
+    let s = b.sizes;
     let api = b.host.tenant("Inbox");
     let key = api.key.clone().context("admin key")?;
     let tenant = api.tenant_id();
-    let (tokens, _, _) = sessions(&b.anon, &tenant, CHATS)?;
+    let (tokens, _, _) = sessions(&b.anon, &tenant, s.chats)?;
     let (conversations, _, firsts, _) = first_messages(b, &tenant, &tokens);
     if conversations.iter().any(Option::is_none) {
         bail!(
@@ -601,14 +641,11 @@ fn inbox(b: &mut Bench) -> Result<()> {
             firsts.iter().find(|p| p.status != 201).map(|p| &p.answer)
         );
     }
-    header(&format!(
-        "4. Agents' inbox: {AGENTS} inbox sockets; visitors of {CHATS} conversations post {INBOX_RATE:.0}/s for {INBOX_SECS:.0} s"
-    ));
     let mut fleet = Fleet::new(&b.host.base);
     let bearer = format!("Bearer {key}");
     let mut opened = fleet.open(
         &b.rt,
-        (0..AGENTS)
+        (0..s.agents)
             .map(|_| Target {
                 path: "/v1/realtime".to_owned(),
                 auth: Some(bearer.clone()),
@@ -616,20 +653,17 @@ fn inbox(b: &mut Bench) -> Result<()> {
             .collect(),
         OPENING,
     );
-    opened_row("inbox sockets opened", &mut opened);
+    r.opened("inbox sockets opened", &mut opened);
     let sockets = opened.ms.len();
 
-    let count = (INBOX_RATE * INBOX_SECS) as usize;
+    let count = (s.inbox_rate * s.inbox_secs) as usize;
     let first = b.nonces(count);
     let (anon, path) = (b.anon.clone(), format!("/v1/widget/{tenant}/messages"));
     fleet.clear();
-    let frames = fleet
-        .counts
-        .frames
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let meter = CpuMeter::start(b.pid);
+    let frames = fleet.counts.frames.load(Ordering::Relaxed);
+    let meter = b.meter();
     let started = Instant::now();
-    let posts = paced(INBOX_RATE, count, move |i| {
+    let posts = paced(s.inbox_rate, count, move |i| {
         let auth = format!("Visitor {}", tokens[i % tokens.len()]);
         let text = body(first + i as u64);
         post(
@@ -673,7 +707,7 @@ fn inbox(b: &mut Bench) -> Result<()> {
             reached.len() >= target
         });
     }
-    let cpu = meter.read();
+    let cpu = Some(meter.read());
     let mut ms = Vec::new();
     for (c, seq, sent) in &wanted {
         for socket in opened.ids.iter() {
@@ -685,15 +719,11 @@ fn inbox(b: &mut Bench) -> Result<()> {
             }
         }
     }
-    let frames = fleet
-        .counts
-        .frames
-        .load(std::sync::atomic::Ordering::Relaxed)
-        - frames;
+    let frames = fleet.counts.frames.load(Ordering::Relaxed) - frames;
     let window = (last - started).as_secs_f64();
-    posts_row("visitor posts (POST)", &posts, 201, posting, cpu);
+    r.posts("visitor posts (POST)", &posts, 201, posting, cpu);
     let got = ms.len();
-    row(
+    r.row(
         "  inbox deliveries (socket x post)",
         got,
         window,
@@ -701,8 +731,41 @@ fn inbox(b: &mut Bench) -> Result<()> {
         (wanted.len() * sockets).saturating_sub(got),
         cpu,
     );
-    row("  inbox frames", frames as usize, window, &mut [], 0, cpu);
+    r.row("  inbox frames", frames as usize, window, &mut [], 0, cpu);
     fleet.close(&b.rt);
+    Ok(r)
+}
+
+/// Runs every scenario on each runtime in turn (scenario by scenario, so the runtimes see the
+/// same background load) and prints each scenario's rows side by side.
+fn scenarios(benches: &mut [(&str, Bench)]) -> Result<()> {
+    let titles = titles(&benches[0].1.sizes);
+    let mut sites = Vec::new();
+    for (_, b) in benches.iter() {
+        sites.push(b.site()?);
+    }
+    let mut reports: Vec<(&str, Report)> = benches
+        .iter_mut()
+        .zip(&sites)
+        .map(|((name, b), (site, made, secs))| (*name, idle(b, site, made, *secs)))
+        .collect();
+    report::print(&titles[0], &reports);
+    reports = benches
+        .iter_mut()
+        .zip(&sites)
+        .map(|((name, b), (site, _, _))| (*name, site_traffic(b, site)))
+        .collect();
+    report::print(&titles[1], &reports);
+    for (title, scenario) in titles[2..]
+        .iter()
+        .zip([busy as fn(&mut Bench) -> Result<Report>, inbox])
+    {
+        reports = benches
+            .iter_mut()
+            .map(|(name, b)| (*name, scenario(b).unwrap_or_else(Report::failed)))
+            .collect();
+        report::print(title, &reports);
+    }
     Ok(())
 }
 
@@ -735,24 +798,62 @@ fn raise_open_files() -> Option<u64> {
     Some(limit.rlim_cur)
 }
 
-pub fn run(visitors: usize) -> Result<()> {
-    // The host inherits the limit; it holds one descriptor per socket, and so does this process.
-    let visitors = match raise_open_files() {
-        Some(limit) if visitors as u64 + SPARE_FILES > limit => {
-            let fit = limit.saturating_sub(SPARE_FILES) as usize;
-            println!(
-                "warning: the open-files limit is {limit}: {fit} visitors instead of {visitors}"
-            );
-            fit
+/// What a run measures.
+pub struct Options {
+    pub visitors: usize,
+    /// The site-scale part, on the local host alone.
+    pub site: bool,
+    /// The Worker to measure beside the local host at [`WORKER`] sizes.
+    pub worker: Option<Worker>,
+}
+
+/// A Worker served by `wrangler dev`.
+pub struct Worker {
+    pub base: String,
+    /// The process group wrangler dev runs in, where its `workerd` is.
+    pub group: Option<u32>,
+}
+
+impl Options {
+    pub const USAGE: &str =
+        "realtime [VISITORS] [--local-only | --worker-only] [--worker URL [--worker-group PGID]]";
+
+    /// Reads the arguments after `realtime`.
+    pub fn parse(args: &[String]) -> Result<Options> {
+        let mut options = Options {
+            visitors: SITE.visitors,
+            site: true,
+            worker: None,
+        };
+        let (mut local_only, mut base, mut group) = (false, None, None);
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--local-only" => local_only = true,
+                "--worker-only" => options.site = false,
+                "--worker" => base = args.next().cloned(),
+                "--worker-group" => group = args.next().and_then(|g| g.parse().ok()),
+                n => match n.parse() {
+                    Ok(n) => options.visitors = n,
+                    Err(_) => bail!("unknown argument {n:?}; usage: {}", Options::USAGE),
+                },
+            }
         }
-        _ => visitors,
-    };
-    println!(
-        "EdgeDesk realtime: local host, {visitors} idle visitor sockets; {TALKERS} of them chatting at {SITE_RATE:.0} agent posts/s; \
-         {CROWD} sockets on one conversation; {AGENTS} inbox sockets over {CHATS} conversations at {INBOX_RATE:.0} posts/s; \
-         client on the same machine (2 tokio workers)"
-    );
-    let max_sockets = (visitors + CROWD + 1000).max(20_000).to_string();
+        if !local_only {
+            options.worker = base.map(|base| Worker { base, group });
+        }
+        if !options.site && options.worker.is_none() {
+            bail!("--worker-only needs the Worker's URL (--worker URL)");
+        }
+        Ok(options)
+    }
+}
+
+/// A fresh local host with room for the sockets of `sizes`.
+fn local_host(sizes: Sizes) -> Result<Bench> {
+    let max_sockets = (sizes.visitors + sizes.crowd + 1000)
+        .max(20_000)
+        .to_string();
     let host = Host::start_with(&[
         "--max-sockets",
         &max_sockets,
@@ -762,29 +863,91 @@ pub fn run(visitors: usize) -> Result<()> {
     let pid = host
         .pid()
         .context("the realtime figures need a local host: its memory and CPU come from /proc")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let api = host.tenant("Site");
-    let site_key = api.key.clone().context("admin key")?;
-    let tenant = api.tenant_id();
-    let mut b = Bench {
-        rt,
-        anon: host.anon(),
-        host,
-        pid,
-        next_nonce: 0,
+    Bench::new(host, vec![pid], sizes)
+}
+
+/// What the Worker's `srv cpu` and server RSS are: its workerd processes, by role.
+fn server_note(worker: &Worker, found: &[(u32, String)]) -> String {
+    let Some(group) = worker.group else {
+        return "srv cpu and server RSS of wrangler dev: n/a, its process group was not given \
+                (--worker-group)"
+            .to_owned();
     };
-    let (tokens, made, made_secs) = sessions(&b.anon, &tenant, visitors)?;
-    let site = Site {
-        tenant,
-        key: site_key,
-        tokens,
+    if found.is_empty() {
+        return format!(
+            "srv cpu and server RSS of wrangler dev: n/a, no workerd process in its process group \
+             {group}"
+        );
+    }
+    let entry = format!(
+        "entry={}",
+        worker
+            .base
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+    );
+    let roles: Vec<String> = found
+        .iter()
+        .map(|(pid, args)| {
+            // wrangler's proxy is the workerd that listens on the URL clients use; it forwards
+            // every request and socket to the one that runs the Worker.
+            if args.contains(&entry) {
+                format!("{pid}, wrangler's proxy on the Worker's port")
+            } else {
+                format!("{pid}, the Worker and all its Durable Objects")
+            }
+        })
+        .collect();
+    format!(
+        "srv cpu and server RSS of wrangler dev: its workerd processes summed ({}); wrangler's \
+         Node.js processes are not counted",
+        roles.join("; ")
+    )
+}
+
+pub fn run(options: Options) -> Result<()> {
+    // The host inherits the limit; it holds one descriptor per socket, and so does this process.
+    let visitors = match raise_open_files() {
+        Some(limit) if options.visitors as u64 + SPARE_FILES > limit => {
+            let fit = limit.saturating_sub(SPARE_FILES) as usize;
+            println!(
+                "warning: the open-files limit is {limit}: {fit} visitors instead of {}",
+                options.visitors
+            );
+            fit
+        }
+        _ => options.visitors,
     };
-    idle(&mut b, &site, &made, made_secs);
-    site_traffic(&mut b, &site);
-    busy(&mut b)?;
-    inbox(&mut b)?;
+    if options.site {
+        let sizes = Sizes { visitors, ..SITE };
+        println!(
+            "EdgeDesk realtime: local host, {}; client on the same machine (2 tokio workers)",
+            describe(&sizes)
+        );
+        scenarios(&mut [("local host", local_host(sizes)?)])?;
+    }
+    if let Some(worker) = options.worker {
+        let found = worker.group.map(client::workerd).unwrap_or_default();
+        println!();
+        println!(
+            "EdgeDesk realtime beside the Worker under wrangler dev, scaled down to what it carries \
+             here: {}; each scenario on a fresh local host, then on the Worker",
+            describe(&WORKER)
+        );
+        println!("{}", server_note(&worker, &found));
+        if !found.is_empty() {
+            println!(
+                "memory per socket on wrangler dev: each idle visitor's socket is held by that \
+                 visitor's own Durable Object (its doorbell), so the growth counts an object kept \
+                 with each socket; on Cloudflare a hibernated object leaves memory while the \
+                 runtime keeps its sockets: this is what wrangler dev spends here, not what a \
+                 deployed Worker holds"
+            );
+        }
+        let server = found.iter().map(|(pid, _)| *pid).collect();
+        let local = local_host(WORKER)?;
+        let remote = Bench::new(Host::remote(&worker.base), server, WORKER)?;
+        scenarios(&mut [("local host", local), ("wrangler dev", remote)])?;
+    }
     Ok(())
 }

@@ -310,6 +310,11 @@ impl WranglerDev {
         }
     }
 
+    /// The process group wrangler dev leads, where its Node.js and workerd processes run.
+    pub fn process_group(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             kill_group(&child);

@@ -22,9 +22,12 @@
 //!   and through the component creating tenants).
 //! - `bench-worker`: release host + component and the Cloudflare Worker, then the Worker's
 //!   `wrangler dev` cold start and GET ticket / post message on both runtimes in one run.
-//! - `bench-realtime [-- VISITORS]`: release host + component, then the realtime figures
-//!   (`bench/`, `-- realtime`): idle visitor sockets' memory and CPU, deliveries under site
-//!   traffic, one busy conversation, the agents' inbox.
+//! - `bench-realtime [-- VISITORS] [--local-only | --worker-only]`: release host + component
+//!   and the Cloudflare Worker, then the realtime figures (`bench/`, `-- realtime`): idle
+//!   visitor sockets' memory and CPU, deliveries under site traffic, one busy conversation, the
+//!   agents' inbox, on the local host at site scale, then scaled down on the Worker under
+//!   `wrangler dev` beside the local host at the same sizes. `--local-only` leaves out the
+//!   Worker (and does not build it), `--worker-only` the site scale.
 //! - `api-document`: write the API document the functions serve (`GET /v1/openapi.json`) to
 //!   `<target>/openapi.json` and validate it with `@apidevtools/swagger-parser` (`tests/openapi`,
 //!   its locked npm packages installed when missing); an invalid document fails the command.
@@ -47,7 +50,7 @@ mod tools;
 mod widget;
 
 const USAGE: &str =
-    "usage: cargo xtask <build | dev [-- host args] | test | test-worker | api-document | bench | bench-host | bench-worker | bench-realtime [-- VISITORS] | widget | console>";
+    "usage: cargo xtask <build | dev [-- host args] | test | test-worker | api-document | bench | bench-host | bench-worker | bench-realtime [-- VISITORS] [--local-only | --worker-only] | widget | console>";
 const COMPONENT_TARGET: &str = "wasm32-wasip2";
 const DEV_LISTEN: &str = "127.0.0.1:8787";
 
@@ -335,12 +338,28 @@ impl Workspace {
 
     fn bench_realtime(&self, extra: &[OsString]) -> Result<()> {
         let built = self.build(Profile::Release)?;
-        run(self
-            .cargo()
+        let mut bench = self.cargo();
+        bench
             .args(["run", "--release", "-p", "edgedesk-bench", "--", "realtime"])
             .args(extra)
             .env("EDGEDESK_HOST_BIN", &built.host)
-            .env("EDGEDESK_COMPONENT", &built.component))
+            .env("EDGEDESK_COMPONENT", &built.component);
+        if extra.iter().any(|a| a == "--local-only") {
+            return run(&mut bench);
+        }
+        cloudflare::build(&self.root)?;
+        let state = tempdir("bench-realtime")?;
+        let token = format!("bench-{}", std::process::id());
+        let dev = cloudflare::WranglerDev::start(&self.root, &state, &token)?;
+        bench.arg("--worker").arg(&dev.base);
+        // The bench finds workerd in this group for the Worker's memory and CPU.
+        if let Some(group) = dev.process_group() {
+            bench.arg("--worker-group").arg(group.to_string());
+        }
+        let result = run(&mut bench);
+        drop(dev);
+        let _ = std::fs::remove_dir_all(&state);
+        result
     }
 
     fn bench_host(&self) -> Result<()> {

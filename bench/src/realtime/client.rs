@@ -1,6 +1,6 @@
 //! The client side of the realtime figures: WebSockets on one tokio runtime, each reading its
 //! frames and reporting the messages and conversations they carry; posters that send HTTP
-//! requests from threads, paced or as fast as they go; the host's memory and CPU from `/proc`.
+//! requests from threads, paced or as fast as they go; the server's memory and CPU from `/proc`.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -426,25 +426,72 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-/// The CPU the host and this process use over a stretch of time, in % of one core.
+/// The `workerd` processes of process group `group`, with their command lines: `wrangler dev`
+/// runs Node.js, which runs workerd, the runtime that serves the Worker.
+pub fn workerd(group: u32) -> Vec<(u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<(u32, String)> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // `pid (name) state ppid pgrp …`; the name may hold spaces and parentheses.
+            let name = stat
+                .split_once('(')
+                .and_then(|(_, rest)| rest.rsplit_once(')'));
+            name.is_some_and(|(name, rest)| {
+                name == "workerd" && rest.split_whitespace().nth(2) == Some(&group.to_string())
+            })
+        })
+        .map(|pid| {
+            let args = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            (pid, String::from_utf8_lossy(&args).replace('\0', " "))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The resident memory of processes `pids` together, in KiB (`None` if there are none or one
+/// cannot be read).
+pub fn rss_sum(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&pid| rss_kib(pid)).sum()
+}
+
+/// CPU seconds processes `pids` used so far together.
+fn cpu_sum(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&pid| cpu_seconds(pid)).sum()
+}
+
+/// The CPU the server's processes and this process use over a stretch of time, in % of one
+/// core.
 pub struct CpuMeter {
-    host: u32,
+    server: Vec<u32>,
     started: Instant,
-    host_cpu: Option<f64>,
+    server_cpu: Option<f64>,
     own_cpu: Option<f64>,
 }
 
 impl CpuMeter {
-    pub fn start(host: u32) -> CpuMeter {
+    pub fn start(server: &[u32]) -> CpuMeter {
         CpuMeter {
-            host,
+            server: server.to_vec(),
             started: Instant::now(),
-            host_cpu: cpu_seconds(host),
+            server_cpu: cpu_sum(server),
             own_cpu: cpu_seconds(std::process::id()),
         }
     }
 
-    /// `(host, this process)` since the start, in % of one core.
+    /// `(server, this process)` since the start, in % of one core.
     pub fn read(&self) -> (Option<f64>, Option<f64>) {
         let wall = self.started.elapsed().as_secs_f64();
         let share = |before: Option<f64>, now: Option<f64>| match (before, now) {
@@ -452,7 +499,7 @@ impl CpuMeter {
             _ => None,
         };
         (
-            share(self.host_cpu, cpu_seconds(self.host)),
+            share(self.server_cpu, cpu_sum(&self.server)),
             share(self.own_cpu, cpu_seconds(std::process::id())),
         )
     }
