@@ -199,8 +199,9 @@ struct Site {
 impl Site {
     fn socket(&self, visitor: usize) -> Target {
         Target {
+            // As the widget asks: with its conversation's state and the tenant's public channel.
             path: format!(
-                "/v1/widget/{}/realtime?token={}&after=0",
+                "/v1/widget/{}/realtime?token={}&after=0&state=&public=0",
                 self.tenant, self.tokens[visitor]
             ),
             auth: None,
@@ -535,23 +536,35 @@ fn busy(b: &mut Bench) -> Result<Report> {
         );
     };
     let bearer = format!("Bearer {key}");
-    let crowds = [
-        (
-            "agent streams",
+    for label in ["agent streams", "visitor tabs"] {
+        // Each crowd starts where the conversation stands, as tabs showing it do: the tabs
+        // come after the agents' posts, and a cursor thousands of messages back would measure
+        // their catch-up instead of the deliveries.
+        let head = b
+            .anon
+            .call(
+                "GET",
+                &format!("/v1/conversations/{conversation}"),
+                None,
+                &[("authorization", &bearer)],
+            )
+            .body["last_message_seq"]
+            .as_u64()
+            .context("the busy conversation's last seq")?;
+        let target = if label == "agent streams" {
             Target {
-                path: format!("/v1/conversations/{conversation}/realtime?after=1"),
+                path: format!("/v1/conversations/{conversation}/realtime?after={head}"),
                 auth: Some(bearer.clone()),
-            },
-        ),
-        (
-            "visitor tabs",
+            }
+        } else {
             Target {
-                path: format!("/v1/widget/{tenant}/realtime?token={}&after=1", tokens[0]),
+                path: format!(
+                    "/v1/widget/{tenant}/realtime?token={}&after={head}&state=&public=0",
+                    tokens[0]
+                ),
                 auth: None,
-            },
-        ),
-    ];
-    for (label, target) in crowds {
+            }
+        };
         let mut fleet = Fleet::new(&b.host.base);
         let mut opened = fleet.open(
             &b.rt,
