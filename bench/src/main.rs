@@ -251,7 +251,7 @@ fn runtimes(worker: &str, seconds: u64) -> Result<()> {
     );
     // `GET /health` (no storage) and a static file (served by the runtime, not by EdgeDesk's
     // code) show what each runtime's own request path costs: `wrangler dev` is a development
-    // server with a Node.js proxy in front of workerd.
+    // server with a proxy (a second workerd process) in front of the one running the Worker.
     for route in [
         "hello (GET /health)",
         "static /widget.js",
