@@ -81,7 +81,7 @@ async fn recheck_at<P: Platform>(
     .await?;
     if armed {
         let job = Job::PublicRecheck {
-            tenant_id: tenant.clone(),
+            tenant_id: *tenant,
             until,
         };
         schedule(p, until, &job).await?;
