@@ -1056,3 +1056,28 @@ fn a_host_killed_under_two_hundred_concurrent_senders_leaves_no_message_without_
         .collect();
     assert!(left.is_empty(), "after the next message: {left:?}");
 }
+
+#[test]
+fn requests_queued_for_one_instance_are_all_answered_as_each_frees_its_slot() {
+    // One instance slot: each request waits for the previous one's. An instance must be gone
+    // from the pool before its slot is handed on, or the next request finds the pool full.
+    let host = Host::start_with(&["--max-instances", "1"]);
+    if !host.is_local() {
+        return;
+    }
+    let api = host.tenant("Shop");
+    let askers: Vec<_> = (0..8)
+        .map(|_| {
+            let api = api.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|_| api.get("/v1/tenant").0)
+                    .filter(|s| *s != 200)
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    for a in askers {
+        assert_eq!(a.join().expect("an asker"), Vec::<u16>::new());
+    }
+}

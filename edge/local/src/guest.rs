@@ -460,11 +460,15 @@ impl Guest {
         let task = tokio::spawn(async move {
             let proxy = match proxy {
                 Some(p) => p,
-                None => code
-                    .pre
-                    .instantiate_async(&mut store)
-                    .await
-                    .map_err(GuestError::Instantiate)?,
+                None => match code.pre.instantiate_async(&mut store).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // The instance is gone before its permit (see `finish`).
+                        drop(store);
+                        drop(slot);
+                        return Err(GuestError::Instantiate(e));
+                    }
+                },
             };
             let result = proxy
                 .wasi_http_incoming_handler()
@@ -476,6 +480,10 @@ impl Guest {
                     Ok(())
                 }
                 Err(e) => {
+                    // The instance is gone before its permit (see `finish`).
+                    drop(proxy);
+                    drop(store);
+                    drop(slot);
                     // The epoch callback interrupts a guest past its deadline.
                     if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
                         Err(GuestError::Timeout(timeout))
@@ -598,6 +606,13 @@ impl Guest {
                     _slot: slot,
                     code,
                 });
+        } else {
+            // The pool's slots return as the store drops: drop it before the permit, or a
+            // request the permit wakes instantiates while the pool is still full (503). Left to
+            // themselves the parameters drop in reverse order, the permit first.
+            drop(proxy);
+            drop(store);
+            drop(slot);
         }
     }
 }
