@@ -199,15 +199,14 @@ async fn upgrade(
             edgedesk_functions::realtime::AGENT_ORIGIN_REFUSED,
         );
     }
-    let Some(mut fn_req) = to_fn_request(req, false).await? else {
+    let Some(FirstRead {
+        next,
+        mut headers,
+        mut resp,
+    }) = read_without_wait(p, req).await?
+    else {
         return error(413, "payload_too_large", "a handshake has no body");
     };
-    let next = rooms::without_wait(url.path, url.query);
-    *fn_req.uri_mut() = next
-        .parse()
-        .map_err(|_| worker::Error::RustError("bad realtime path".into()))?;
-    let mut headers = rooms::kept_headers(&fn_req);
-    let mut resp = edgedesk_functions::handle(p, fn_req).await;
     take_labels(&mut resp);
     if resp.status() != http::StatusCode::OK {
         return from_fn_response(resp);
@@ -241,6 +240,39 @@ async fn upgrade(
         &[("upgrade", "websocket"), (ROOM_HEADER, &room)],
     )
     .await
+}
+
+/// A feed route read once without `wait`, as a socket or a parked long-poll begins.
+pub(crate) struct FirstRead {
+    /// Path and query of the read: the client's, without `wait`.
+    pub next: String,
+    /// What the socket or the parked poll keeps of the client's headers for later reads.
+    pub headers: Vec<(String, String)>,
+    pub resp: edgedesk_functions::http::Response,
+}
+
+/// Reads the feed `req` names once, never waiting (the caller waits for changes instead);
+/// `None` if the request has a body over the limit.
+pub(crate) async fn read_without_wait(
+    p: &CfPlatform,
+    req: &mut Request,
+) -> Result<Option<FirstRead>> {
+    let raw_url = req.inner().url();
+    let url = UrlParts::of(&raw_url);
+    let Some(mut fn_req) = to_fn_request(req, false).await? else {
+        return Ok(None);
+    };
+    let next = rooms::without_wait(url.path, url.query);
+    *fn_req.uri_mut() = next
+        .parse()
+        .map_err(|_| worker::Error::RustError("bad feed path".into()))?;
+    let headers = rooms::kept_headers(&fn_req);
+    let resp = edgedesk_functions::handle(p, fn_req).await;
+    Ok(Some(FirstRead {
+        next,
+        headers,
+        resp,
+    }))
 }
 
 /// Hands a request to the object of `actor`: `https://actor/<op>` with `headers`.

@@ -21,12 +21,11 @@ use futures_util::future::select;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request, Response, Result};
 
-use crate::entry::{error, from_fn_response, take_labels, to_fn_request, to_object};
+use crate::entry::{error, from_fn_response, read_without_wait, take_labels, to_object, FirstRead};
 use crate::objects::ActorObject;
 use crate::platform::CfPlatform;
-use crate::request_url::UrlParts;
 use crate::rooms;
-use edgedesk_functions::realtime::{feed_answer, MAX_WATCHES};
+use edgedesk_functions::realtime::{feed_answer, FeedAnswer, MAX_WATCHES};
 
 /// Header carrying the [`Parked`] poll from the Worker to the object.
 pub const PARK_HEADER: &str = "x-edgedesk-park";
@@ -91,20 +90,15 @@ impl Future for Ring {
 
 /// In the Worker: a feed read that asked to wait `wait` seconds.
 pub async fn start(p: &CfPlatform, env: &Env, req: &mut Request, wait: u64) -> Result<Response> {
-    let raw_url = req.inner().url();
-    let url = UrlParts::of(&raw_url);
-    let Some(mut fn_req) = to_fn_request(req, false).await? else {
+    let Some(FirstRead {
+        next,
+        headers,
+        mut resp,
+    }) = read_without_wait(p, req).await?
+    else {
         return error(413, "payload_too_large", "a feed read has no body");
     };
-    let next = rooms::without_wait(url.path, url.query);
-    *fn_req.uri_mut() = next
-        .parse()
-        .map_err(|_| worker::Error::RustError("bad feed path".into()))?;
-    let headers = rooms::kept_headers(&fn_req);
-    let mut resp = edgedesk_functions::handle(p, fn_req).await;
-    let feed = (resp.status() == http::StatusCode::OK)
-        .then(|| feed_answer(resp.body()))
-        .flatten();
+    let feed = ok_feed(&resp);
     let Some(home) = feed
         .as_ref()
         .filter(|f| !f.has_events && f.watch.len() <= MAX_WATCHES)
@@ -122,6 +116,13 @@ pub async fn start(p: &CfPlatform, env: &Env, req: &mut Request, wait: u64) -> R
     };
     let parked = serde_json::to_string(&parked)?;
     to_object(env, &home, "park", &[(PARK_HEADER, &parked)]).await
+}
+
+/// The feed answer of a `200`; `None` for a refusal (or what is not a feed answer).
+fn ok_feed(resp: &edgedesk_functions::http::Response) -> Option<FeedAnswer> {
+    (resp.status() == http::StatusCode::OK)
+        .then(|| feed_answer(resp.body()))
+        .flatten()
 }
 
 /// Counts a parked poll for as long as it lives.
@@ -149,12 +150,7 @@ pub async fn park(obj: &ActorObject, actor: &str, req: &Request) -> Result<Respo
     }
     obj.parked.set(obj.parked.get() + 1);
     let _place = Place(obj.parked.clone());
-    let p = CfPlatform::new(obj.env.clone());
-    for other in parked.watch.iter().filter(|a| a.as_str() != actor) {
-        // As for a socket: a watched actor that cannot record this object only delays the
-        // answer to the next change here, or to the deadline.
-        let _ = p.call(other, "room/watch", actor.as_bytes().to_vec()).await;
-    }
+    rooms::record_with(obj, actor, parked.watch.iter()).await;
     let mut next = parked.next;
     loop {
         // Taken before the read, so a change during it rings for the next turn. The first
@@ -169,9 +165,7 @@ pub async fn park(obj: &ActorObject, actor: &str, req: &Request) -> Result<Respo
             return error(500, "internal", "the parked poll's path is malformed");
         };
         let resp = edgedesk_functions::handle(&inside, fn_req).await;
-        let feed = (resp.status() == http::StatusCode::OK)
-            .then(|| feed_answer(resp.body()))
-            .flatten();
+        let feed = ok_feed(&resp);
         let left = parked.deadline_ms - js_sys::Date::now();
         match feed {
             Some(f) if !f.has_events && left > 0.0 => next = f.next,

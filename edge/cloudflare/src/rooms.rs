@@ -111,12 +111,7 @@ pub async fn accept(obj: &ActorObject, actor: &str, req: &Request) -> Result<Res
             "message": "the handshake's credentials are too large to keep for a socket"}});
         return Ok(Response::from_json(&body)?.with_status(431));
     }
-    let p = CfPlatform::new(obj.env.clone());
-    for other in room.watch.iter().filter(|a| a.as_str() != actor) {
-        // A watched actor that cannot record the room only delays events until the next change
-        // of this one; the socket still works.
-        let _ = p.call(other, "room/watch", actor.as_bytes().to_vec()).await;
-    }
+    record_with(obj, actor, room.watch.iter()).await;
     // The first answer goes out through the same serialised refresh as every later one, so
     // the new socket never gets an event twice.
     refresh(obj, actor).await;
@@ -148,17 +143,26 @@ pub fn remove_watcher(obj: &ActorObject, room: &str) -> Result<()> {
     Ok(())
 }
 
+/// Records this object (`actor`) with each of `watched` but itself, so their commits notify it
+/// (`room/refresh`). A watched actor that cannot record it only delays what waits here (a
+/// socket's events, a parked poll's answer) until the next change of this actor.
+pub async fn record_with<'a>(
+    obj: &ActorObject,
+    actor: &str,
+    watched: impl Iterator<Item = &'a String>,
+) {
+    let p = CfPlatform::new(obj.env.clone());
+    for other in watched.filter(|a| a.as_str() != actor) {
+        let _ = p.call(other, "room/watch", actor.as_bytes().to_vec()).await;
+    }
+}
+
 /// A socket's feed now watches `now` instead of `before`: the actors newly watched record this
 /// room, and those no socket of this object watches any more forget it (a visitor who left the
 /// queue stops hearing of every write of the tenant).
 async fn rewatch(obj: &ActorObject, actor: &str, before: &[String], now: &[String]) {
+    record_with(obj, actor, now.iter().filter(|a| !before.contains(a))).await;
     let p = CfPlatform::new(obj.env.clone());
-    for added in now
-        .iter()
-        .filter(|a| a.as_str() != actor && !before.contains(a))
-    {
-        let _ = p.call(added, "room/watch", actor.as_bytes().to_vec()).await;
-    }
     let still_watched = |a: &String| {
         obj.state.get_websockets().iter().any(|ws| {
             ws.deserialize_attachment::<Room>()
