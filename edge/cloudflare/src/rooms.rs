@@ -244,10 +244,14 @@ pub async fn refresh(obj: &ActorObject, actor: &str) -> bool {
     !obj.state.get_websockets().is_empty()
 }
 
+/// Sockets that share a read: keyed by their room and `next` (`None`: a socket that reads
+/// alone).
+type Group = (Option<(String, String)>, Vec<(WebSocket, Room)>);
+
 /// The object's sockets, grouped by the read they can share.
 fn groups(sockets: Vec<WebSocket>) -> Vec<Vec<(WebSocket, Room)>> {
     let now = js_sys::Date::now();
-    let mut groups: Vec<(Option<(String, String)>, Vec<(WebSocket, Room)>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for ws in sockets {
         let Ok(Some(room)) = ws.deserialize_attachment::<Room>() else {
             continue;
